@@ -1,0 +1,14 @@
+/**
+ * The provider factory type. A provider is a factory plus an options type: the factory reads
+ * and validates its options (through OptionsReader, which names file, line and option in every
+ * error) before it does anything else, and never performs I/O while constructing.
+ */
+import type { OptionsReader } from "../src/options.js";
+import type { Provider } from "../src/types.js";
+
+export interface ProviderContext {
+  /** Progress and warnings for people go here (stderr in the CLI). */
+  log?: (message: string) => void;
+}
+
+export type ProviderFactory = (options: OptionsReader, context: ProviderContext) => Provider;

@@ -1,0 +1,113 @@
+/**
+ * The few central types. Every name and CNAME target inside dkimsync is in canonical form
+ * (see names.ts): lowercase A-labels, absolute, no trailing dot. Providers convert at their edge.
+ */
+
+/** One resource record set: every record of one type at one name. */
+export interface RecordSet {
+  /** Canonical absolute name, e.g. `selector1._domainkey.example.com`. */
+  name: string;
+  /** Upper-case record type: `CNAME`, `TXT`, ... */
+  type: string;
+  ttl: number;
+  /**
+   * Canonical values. CNAME targets are canonical names; TXT values are the concatenated
+   * character-strings (RFC 6376 3.6.2.2: strings are joined without separators).
+   */
+  values: string[];
+  /**
+   * Ways in which the provider's copy differs from what dkimsync writes, beyond ttl and values
+   * (for example Cloudflare `proxied` or a flattened CNAME). A non-empty list makes the record an
+   * update. Each entry is a short human phrase.
+   */
+  drift?: string[];
+}
+
+export type ChangeAction = "create" | "update" | "delete";
+
+/** An update is one `{ before, after }` value; create has no before, delete no after. */
+export interface Change {
+  action: ChangeAction;
+  name: string;
+  type: string;
+  before: RecordSet | null;
+  after: RecordSet | null;
+  /** Why, when it is not obvious: "ttl 300 -> 3600", "replaces conflicting TXT (--force)". */
+  reason?: string;
+}
+
+/** A record of another type at a selector name: it blocks the CNAME (RFC 1034 3.6.2). */
+export interface Conflict {
+  name: string;
+  type: string;
+  ttl: number;
+  values: string[];
+  reason: string;
+  /** The CNAME that --force would write at this name, replacing the conflicting record(s). */
+  desired: RecordSet;
+}
+
+/** What one provider's zone needs: the unit of fingerprinting and of writing. */
+export interface ZonePlan {
+  provider: string;
+  zone: string;
+  /** Configured domains whose selector records live in this zone. */
+  domains: string[];
+  changes: Change[];
+  conflicts: Conflict[];
+  unchanged: RecordSet[];
+  /** Zone-wide problems the provider reported (e.g. Cloudflare "flatten all CNAMEs"). */
+  warnings: string[];
+  /** The managed names read, and a hash of what was read there (apply --plan staleness). */
+  names: string[];
+  fingerprint: string;
+}
+
+/** A failure to plan one domain at one provider; the rest of the plan still stands. */
+export interface PlanError {
+  provider: string;
+  domain: string;
+  zone?: string;
+  message: string;
+}
+
+export interface Plan {
+  zones: ZonePlan[];
+  errors: PlanError[];
+}
+
+export interface Capability {
+  can: boolean;
+  /** Why not (or what limits it), with where that rule comes from. */
+  reason?: string;
+  source?: string;
+}
+
+/** Capabilities are data: the planner and the tests read them, never the provider's name. */
+export interface Capabilities {
+  /** All changes of one apply() call land together or not at all. */
+  atomicWrites: Capability;
+  /** list() reads only the requested names rather than the whole zone. */
+  readsOnlyNames: Capability;
+}
+
+export interface Provider {
+  /** The name the user gave it in dkim.zones.yaml. */
+  readonly name: string;
+  /** The provider type (`yaml`, `powerdns`, ...). */
+  readonly type: string;
+  readonly capabilities: Capabilities;
+  /** Every zone this provider serves, canonical names. */
+  zones(): Promise<string[]>;
+  /** Every record set, of every type, at the given canonical names of the zone. */
+  list(zone: string, names: readonly string[]): Promise<RecordSet[]>;
+  /**
+   * Write the changes of one zone, in the given order (deletes first), as one write where the
+   * API allows. Throws a ProviderError on failure.
+   */
+  apply(zone: string, changes: readonly Change[]): Promise<void>;
+  /** Zone-wide problems worth showing in the plan (optional). */
+  zoneWarnings?(zone: string): Promise<string[]>;
+  /** Release sockets and servers (optional). */
+  close?(): Promise<void>;
+}
