@@ -45,6 +45,8 @@ export interface Conflict {
   reason: string;
   /** The CNAME that --force would write at this name, replacing the conflicting record(s). */
   desired: RecordSet;
+  /** A CNAME already at this name beside the conflicting data (possible in zone files), if any. */
+  cname?: RecordSet;
 }
 
 /** What one provider's zone needs: the unit of fingerprinting and of writing. */

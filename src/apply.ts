@@ -1,0 +1,91 @@
+/**
+ * Plan -> provider writes -> re-read. Zone by zone: one zone's failure does not stop the others;
+ * every written zone is read back and must show exactly what was written.
+ */
+import { forcedChanges, sortChanges, unconverged } from "./diff.js";
+import { errorMessage } from "./errors.js";
+import { canonical } from "./names.js";
+import { fingerprint, pool, type ProviderSet } from "./plan.js";
+import type { Change, Plan, Provider, ZonePlan } from "./types.js";
+
+export type ZoneOutcome = "applied" | "unchanged" | "stale" | "failed" | "unconverged";
+
+export interface ZoneResult {
+  provider: string;
+  zone: string;
+  outcome: ZoneOutcome;
+  changes: Change[];
+  message?: string;
+}
+
+export interface ApplyResult {
+  zones: ZoneResult[];
+  /** Domains the plan could not cover (plan errors), carried over so the run fails honestly. */
+  planErrors: Plan["errors"];
+}
+
+export interface ApplyOptions {
+  plan: Plan;
+  providers: ProviderSet;
+  /** Replace conflicting records at selector names with the CNAME. */
+  force: boolean;
+  /** Re-read each zone before writing and refuse it if it changed since the plan (apply --plan). */
+  checkStale: boolean;
+  concurrency?: number;
+  log?: (message: string) => void;
+}
+
+/** The changes apply will write for a zone (with --force, the conflict replacements too). */
+export function zoneWrites(z: ZonePlan, force: boolean): Change[] {
+  if (!force || z.conflicts.length === 0) return z.changes;
+  return sortChanges([...z.changes, ...forcedChanges(z.conflicts)]);
+}
+
+export function isApplyFailure(r: ApplyResult): boolean {
+  return r.planErrors.length > 0 || r.zones.some((z) => z.outcome !== "applied" && z.outcome !== "unchanged");
+}
+
+export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
+  const results = await pool(opts.plan.zones, opts.concurrency ?? 4, (z) => applyZone(z, opts));
+  return { zones: results, planErrors: opts.plan.errors };
+}
+
+async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
+  const base = { provider: z.provider, zone: z.zone };
+  const changes = zoneWrites(z, opts.force);
+  if (changes.length === 0) return { ...base, outcome: "unchanged", changes };
+  const provider = opts.providers.get(z.provider);
+  if (!provider) return { ...base, outcome: "failed", changes, message: `provider "${z.provider}" is not configured` };
+
+  try {
+    if (opts.checkStale) {
+      const now = await readManaged(provider, z);
+      if (fingerprint(now) !== z.fingerprint) {
+        return {
+          ...base,
+          outcome: "stale",
+          changes,
+          message: `records at ${z.names.join(", ")} changed since the plan was made; nothing was written to this zone. Run plan again`,
+        };
+      }
+    }
+    opts.log?.(`[${z.provider}] zone ${z.zone}: writing ${changes.length} change(s)`);
+    await provider.apply(z.zone, changes);
+  } catch (err) {
+    return { ...base, outcome: "failed", changes, message: errorMessage(err) };
+  }
+
+  try {
+    const reread = await readManaged(provider, z);
+    const problems = unconverged(changes, reread);
+    if (problems.length > 0) return { ...base, outcome: "unconverged", changes, message: problems.join("; ") };
+  } catch (err) {
+    return { ...base, outcome: "unconverged", changes, message: `written, but reading it back failed: ${errorMessage(err)}` };
+  }
+  return { ...base, outcome: "applied", changes };
+}
+
+async function readManaged(provider: Provider, z: ZonePlan) {
+  const wanted = new Set(z.names);
+  return (await provider.list(z.zone, z.names)).filter((s) => wanted.has(canonical(s.name)));
+}

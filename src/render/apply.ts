@@ -1,0 +1,63 @@
+/** The outcome of apply, zone by zone, with a summary line; the same data in every format. */
+import type { ApplyResult, ZoneOutcome } from "../apply.js";
+import type { Plan } from "../types.js";
+import { planToJson } from "./json.js";
+import type { Style } from "./style.js";
+
+const WORDS: Record<ZoneOutcome, string> = {
+  applied: "applied",
+  unchanged: "no changes",
+  stale: "REFUSED (stale plan)",
+  failed: "FAILED",
+  unconverged: "NOT CONVERGED",
+};
+
+function counts(result: ApplyResult) {
+  const c = { applied: 0, unchanged: 0, stale: 0, failed: 0, unconverged: 0 };
+  for (const z of result.zones) c[z.outcome]++;
+  return c;
+}
+
+function summary(result: ApplyResult): string {
+  const c = counts(result);
+  const written = result.zones.filter((z) => z.outcome === "applied").reduce((n, z) => n + z.changes.length, 0);
+  const parts = [`${written} change(s) written in ${c.applied} zone(s)`];
+  if (c.failed) parts.push(`${c.failed} zone(s) failed`);
+  if (c.stale) parts.push(`${c.stale} zone(s) refused as stale`);
+  if (c.unconverged) parts.push(`${c.unconverged} zone(s) not converged`);
+  if (result.planErrors.length) parts.push(`${result.planErrors.length} domain(s) could not be planned`);
+  return parts.join(", ");
+}
+
+export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "markdown" | "json", st: Style): string {
+  if (format === "json") {
+    return `${JSON.stringify(
+      {
+        version: 1,
+        plan: planToJson(plan),
+        apply: {
+          zones: result.zones.map((z) => ({ provider: z.provider, zone: z.zone, outcome: z.outcome, changes: z.changes.length, ...(z.message ? { message: z.message } : {}) })),
+          summary: counts(result),
+        },
+      },
+      null,
+      2,
+    )}\n`;
+  }
+  const lines: string[] = [];
+  if (format === "markdown") {
+    lines.push("### dkimsync apply", "", "| Provider | Zone | Outcome | Changes | Message |", "|---|---|---|---|---|");
+    for (const z of result.zones) lines.push(`| \`${z.provider}\` | \`${z.zone}\` | ${WORDS[z.outcome]} | ${z.changes.length} | ${(z.message ?? "").replace(/\|/g, "\\|")} |`);
+    lines.push("", `**${summary(result)}**`, "");
+    return lines.join("\n");
+  }
+  for (const z of result.zones) {
+    const ok = z.outcome === "applied" || z.outcome === "unchanged";
+    const head = `${ok ? "✓" : "✗"} ${z.provider} · ${z.zone}: ${WORDS[z.outcome]}${z.outcome === "applied" ? ` (${z.changes.length} change${z.changes.length === 1 ? "" : "s"}, read back and confirmed)` : ""}`;
+    lines.push(ok ? st.green(head) : st.red(head));
+    if (z.message) lines.push(`    ${z.message}`);
+  }
+  for (const e of result.planErrors) lines.push(st.red(`✗ ${e.provider} · ${e.domain}: not planned: ${e.message}`));
+  lines.push(st.bold(`Apply: ${summary(result)}.`));
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,66 @@
+/** The plan as JSON: the DESIGN.md schema, exactly (version 1). */
+import { summarise, type PlanSummary } from "../plan.js";
+import type { Plan, RecordSet } from "../types.js";
+
+export interface JsonChange {
+  action: "create" | "update" | "delete";
+  provider: string;
+  zone: string;
+  name: string;
+  type: string;
+  before: { ttl: number; values: string[] } | null;
+  after: { ttl: number; values: string[] } | null;
+}
+
+export interface JsonConflict {
+  provider: string;
+  zone: string;
+  name: string;
+  type: string;
+  values: string[];
+  reason: string;
+}
+
+export interface JsonPlan {
+  version: 1;
+  changes: JsonChange[];
+  conflicts: JsonConflict[];
+  summary: PlanSummary;
+  /** Present only when some domains could not be planned (the run exits 1). */
+  errors?: { provider: string; domain: string; zone?: string; message: string }[];
+  /** Present only when a provider reported zone-wide problems. */
+  warnings?: { provider: string; zone: string; message: string }[];
+}
+
+function data(set: RecordSet | null): { ttl: number; values: string[] } | null {
+  return set === null ? null : { ttl: set.ttl, values: [...set.values] };
+}
+
+export function planToJson(plan: Plan): JsonPlan {
+  const out: JsonPlan = {
+    version: 1,
+    changes: plan.zones.flatMap((z) =>
+      z.changes.map((c) => ({
+        action: c.action,
+        provider: z.provider,
+        zone: z.zone,
+        name: c.name,
+        type: c.type,
+        before: data(c.before),
+        after: data(c.after),
+      })),
+    ),
+    conflicts: plan.zones.flatMap((z) =>
+      z.conflicts.map((c) => ({ provider: z.provider, zone: z.zone, name: c.name, type: c.type, values: [...c.values], reason: c.reason })),
+    ),
+    summary: summarise(plan),
+  };
+  if (plan.errors.length > 0) out.errors = plan.errors.map((e) => ({ ...e }));
+  const warnings = plan.zones.flatMap((z) => z.warnings.map((message) => ({ provider: z.provider, zone: z.zone, message })));
+  if (warnings.length > 0) out.warnings = warnings;
+  return out;
+}
+
+export function renderJson(plan: Plan): string {
+  return `${JSON.stringify(planToJson(plan), null, 2)}\n`;
+}

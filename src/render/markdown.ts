@@ -1,0 +1,53 @@
+/** The plan as a pull-request comment: a summary line, then a table per zone. */
+import { summarise } from "../plan.js";
+import type { Plan, RecordSet } from "../types.js";
+import { summaryLine, shorten } from "./text.js";
+
+/** Table cells: escape pipes and wrap values in code so names never render as links. */
+function cell(s: string): string {
+  return s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|");
+}
+
+function code(s: string): string {
+  return s === "" ? "" : `\`${cell(s).replace(/`/g, "'")}\``;
+}
+
+function values(set: RecordSet | null): string {
+  if (set === null) return "";
+  return set.values.map((v) => code(set.type === "CNAME" ? v : shorten(v, 60))).join("<br>");
+}
+
+export function renderMarkdown(plan: Plan): string {
+  const s = summarise(plan);
+  const out: string[] = [];
+  const icon = plan.errors.length > 0 || s.conflicts > 0 ? "⚠️" : s.create + s.update + s.delete > 0 ? "📝" : "✅";
+  out.push(`### ${icon} dkimsync plan`, "", `**${summaryLine(s)}**`, "");
+  for (const z of plan.zones) {
+    out.push(`#### \`${z.provider}\` · \`${z.zone}\``, "");
+    out.push(`Domains: ${z.domains.map(code).join(", ")}`, "");
+    for (const w of z.warnings) out.push(`> ⚠️ ${cell(w)}`, "");
+    if (z.changes.length === 0 && z.conflicts.length === 0) {
+      out.push(`No changes (${z.unchanged.length} up to date).`, "");
+      continue;
+    }
+    out.push("| | Name | Type | TTL | Before | After |", "|---|---|---|---|---|---|");
+    for (const c of z.changes) {
+      const mark = c.action === "create" ? "➕ create" : c.action === "delete" ? "➖ delete" : "✏️ update";
+      const ttl = c.before && c.after && c.before.ttl !== c.after.ttl ? `${c.before.ttl} → ${c.after.ttl}` : String((c.after ?? c.before)?.ttl ?? "");
+      const before = values(c.before) + (c.before?.drift?.length ? ` (${cell(c.before.drift.join(", "))})` : "");
+      out.push(`| ${mark} | ${code(c.name)} | ${c.type} | ${ttl} | ${before} | ${values(c.after)} |`);
+    }
+    for (const c of z.conflicts) {
+      out.push(`| ⛔ conflict | ${code(c.name)} | ${c.type} | ${c.ttl} | ${values(c)} | ${values(c.desired)} |`);
+    }
+    out.push("");
+    for (const c of z.conflicts) out.push(`- ⛔ ${code(c.name)}: ${cell(c.reason)}`);
+    if (z.conflicts.length > 0) out.push("");
+  }
+  if (plan.errors.length > 0) {
+    out.push("#### ❌ Errors", "");
+    for (const e of plan.errors) out.push(`- \`${e.provider}\` ${code(e.domain)}${e.zone ? ` (zone ${code(e.zone)})` : ""}: ${cell(e.message)}`);
+    out.push("");
+  }
+  return `${out.join("\n")}`;
+}
