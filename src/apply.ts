@@ -3,7 +3,7 @@
  * every written zone is read back and must show exactly what was written.
  */
 import { forcedChanges, sortChanges, unconverged } from "./diff.js";
-import { errorMessage } from "./errors.js";
+import { DkimsyncError, errorMessage } from "./errors.js";
 import { canonical } from "./names.js";
 import { fingerprint, pool, type ProviderSet } from "./plan.js";
 import type { Change, Plan, Provider, ZonePlan } from "./types.js";
@@ -45,7 +45,17 @@ export function isApplyFailure(r: ApplyResult): boolean {
   return r.planErrors.length > 0 || r.zones.some((z) => z.outcome !== "applied" && z.outcome !== "unchanged");
 }
 
+/**
+ * Apply a plan. Conflicts without --force refuse the whole run before anything is written:
+ * safety is decided from the plan, not discovered halfway through.
+ */
 export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
+  const conflicts = opts.plan.zones.flatMap((z) => z.conflicts.map((c) => `${c.name} ${c.type} (${z.provider} · ${z.zone})`));
+  if (conflicts.length > 0 && !opts.force) {
+    throw new DkimsyncError(`refusing to apply: ${conflicts.length} record(s) conflict with selector CNAMEs: ${conflicts.join(", ")}; nothing was written`, {
+      hint: "remove them (an old on-premises key at selector1/selector2?), or run apply --force to replace them with the CNAMEs",
+    });
+  }
   const results = await pool(opts.plan.zones, opts.concurrency ?? 4, (z) => applyZone(z, opts));
   return { zones: results, planErrors: opts.plan.errors };
 }

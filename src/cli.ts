@@ -13,7 +13,7 @@ import { loadConfig } from "./config.js";
 import type { Config } from "./config-types.js";
 import { DkimsyncError } from "./errors.js";
 import { loadPlan, savePlan } from "./planfile.js";
-import { buildPlan, closeProviders, createProvider, hasChanges, summarise, type ProviderSet } from "./plan.js";
+import { buildPlan, closeProviders, createProvider, hasChanges, type ProviderSet } from "./plan.js";
 import { renderApply } from "./render/apply.js";
 import { renderJson } from "./render/json.js";
 import { renderMarkdown } from "./render/markdown.js";
@@ -107,12 +107,6 @@ async function applyCommand(opts: { config: string; plan?: string; force?: boole
   }
   try {
     if (opts.format === "text") io.stdout(renderPlan(plan, "text", io));
-    const conflicts = summarise(plan).conflicts;
-    if (conflicts > 0 && !opts.force) {
-      throw new DkimsyncError(`refusing to apply: ${conflicts} conflicting record(s) at selector names; nothing was written`, {
-        hint: "remove them (an old on-premises key at selector1/selector2?), or run apply --force to replace them with the CNAMEs",
-      });
-    }
     const result: ApplyResult = hasChanges(plan)
       ? await applyPlan({ plan, providers, force: opts.force === true, checkStale: opts.plan !== undefined, log: io.progress })
       : { zones: [], planErrors: plan.errors };

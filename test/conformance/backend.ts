@@ -28,5 +28,10 @@ export interface ConformanceBackend {
 export interface ConformanceTarget {
   /** Provider type, as in `type:` of dkim.zones.yaml. */
   type: string;
+  /**
+   * True when the backend implements failNextWrite: the suite then checks that a failed write
+   * changes nothing. Set it only where the provider's writes are atomic.
+   */
+  canFailWrites?: boolean;
   start(): Promise<ConformanceBackend>;
 }
