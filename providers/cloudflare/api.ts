@@ -1,0 +1,211 @@
+/**
+ * The Cloudflare API through the official `cloudflare` SDK (v7): client setup, a client-side
+ * request limiter, paging, and turning the API's errors into ProviderErrors people can act on.
+ *
+ * Retries: the SDK retries 408, 409, 429, 5xx and connection failures `maxRetries` times and
+ * honours `retry-after` (node_modules/cloudflare/src/client.ts, shouldRetry/retryRequest).
+ */
+import Cloudflare from "cloudflare";
+import { ProviderError } from "../../src/errors.js";
+import type { BatchBody, CfRecord } from "./convert.js";
+
+export interface CloudflareApiOptions {
+  /** The provider's name in dkim.zones.yaml, for error messages. */
+  provider: string;
+  token: string;
+  /** The name of the variable holding the token, for hints (never the token itself). */
+  tokenRef: string;
+  baseURL: string;
+  accountId?: string;
+  maxRequestsPer5Min: number;
+  maxRetries: number;
+}
+
+const FIVE_MINUTES_MS = 5 * 60 * 1000;
+// Zones: per_page at most 50; records: the API allows far more, 1000 keeps replies small.
+const ZONES_PER_PAGE = 50;
+const RECORDS_PER_PAGE = 1000;
+
+/**
+ * Keeps this process under `max` requests in any 5-minute window (Cloudflare's global limit is
+ * 1200 per 5 minutes per user/token: developers.cloudflare.com/fundamentals/api/reference/limits/).
+ * Sits under the SDK's fetch, so the SDK's own retries are counted too.
+ */
+export class SlidingWindowLimiter {
+  private readonly times: number[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  constructor(
+    private readonly max: number,
+    private readonly windowMs = FIVE_MINUTES_MS,
+  ) {}
+
+  acquire(): Promise<void> {
+    const next = this.queue.then(() => this.waitForSlot());
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async waitForSlot(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      while (this.times.length > 0 && this.times[0]! <= now - this.windowMs) this.times.shift();
+      if (this.times.length < this.max) {
+        this.times.push(now);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, this.times[0]! + this.windowMs - now + 1));
+    }
+  }
+}
+
+export class CloudflareApi {
+  readonly client: Cloudflare;
+  readonly limiter: SlidingWindowLimiter;
+
+  constructor(private readonly opts: CloudflareApiOptions) {
+    this.limiter = new SlidingWindowLimiter(opts.maxRequestsPer5Min);
+    const limiter = this.limiter;
+    const limitedFetch: typeof fetch = async (input, init) => {
+      await limiter.acquire();
+      return fetch(input, init);
+    };
+    this.client = new Cloudflare({
+      apiToken: opts.token,
+      // Explicit nulls: the SDK would otherwise pick up CLOUDFLARE_API_KEY / CLOUDFLARE_EMAIL
+      // from the environment and send a second set of credentials.
+      apiKey: null,
+      apiEmail: null,
+      userServiceKey: null,
+      baseURL: opts.baseURL,
+      maxRetries: opts.maxRetries,
+      fetch: limitedFetch,
+      logLevel: "off",
+    });
+  }
+
+  /** Every zone the token can see (restricted to account_id when set), all pages. */
+  async listZones(): Promise<{ id: string; name: string }[]> {
+    return this.call(undefined, "listing zones", async () => {
+      const out: { id: string; name: string }[] = [];
+      for (let page = 1; ; page++) {
+        const resp = await this.client.zones.list({
+          page,
+          per_page: ZONES_PER_PAGE,
+          ...(this.opts.accountId ? { account: { id: this.opts.accountId } } : {}),
+        });
+        const items = resp.result;
+        for (const z of items) out.push({ id: z.id, name: z.name });
+        // Stop on the page count rather than asking for an empty page past the end, as the
+        // SDK's auto-pagination would: one request less per listing.
+        const total = (resp.result_info as { total_pages?: number } | undefined)?.total_pages;
+        if (items.length < ZONES_PER_PAGE || (total !== undefined && page >= total)) return out;
+      }
+    });
+  }
+
+  /** The zone's id by exact name (`GET /zones?name=`), or undefined. */
+  async findZoneId(zone: string): Promise<string | undefined> {
+    return this.call(zone, "looking up the zone", async () => {
+      const resp = await this.client.zones.list({
+        name: zone,
+        ...(this.opts.accountId ? { account: { id: this.opts.accountId } } : {}),
+      });
+      return resp.result.find((z) => z.name.toLowerCase() === zone)?.id;
+    });
+  }
+
+  /**
+   * Records of every type at one exact name (`name.exact`). The API's filters take one value
+   * each (match=any ORs different filters, not several names), so it is one call per name.
+   */
+  async listRecordsAt(zone: string, zoneId: string, name: string): Promise<CfRecord[]> {
+    return this.call(zone, `reading ${name}`, async () => {
+      const out: CfRecord[] = [];
+      for (let page = 1; ; page++) {
+        const resp = await this.client.dns.records.list({ zone_id: zoneId, name: { exact: name }, page, per_page: RECORDS_PER_PAGE });
+        const items = resp.result as unknown as CfRecord[];
+        out.push(...items);
+        const total = (resp.result_info as { total_pages?: number } | undefined)?.total_pages;
+        if (items.length < RECORDS_PER_PAGE || (total !== undefined && page >= total)) return out;
+      }
+    });
+  }
+
+  /** Zone DNS setting "flatten all CNAMEs" (`GET /zones/{id}/dns_settings`). */
+  async flattenAllCnames(zone: string, zoneId: string): Promise<boolean> {
+    return this.call(zone, "reading the zone's DNS settings", async () => {
+      const settings = await this.client.dns.settings.zone.get({ zone_id: zoneId });
+      return settings.flatten_all_cnames === true;
+    });
+  }
+
+  async batch(zone: string, zoneId: string, body: BatchBody): Promise<void> {
+    const params = { zone_id: zoneId, ...body } as unknown as Parameters<Cloudflare["dns"]["records"]["batch"]>[0];
+    await this.call(zone, "writing the batch", () => this.client.dns.records.batch(params));
+  }
+
+  private async call<T>(zone: string | undefined, doing: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.toProviderError(err, zone, doing);
+    }
+  }
+
+  /** A ProviderError saying what Cloudflare answered and what to do; the token never appears. */
+  toProviderError(err: unknown, zone: string | undefined, doing: string): ProviderError {
+    const provider = this.opts.provider;
+    const redact = (s: string) => s.split(this.opts.token).join("***");
+    const base = { ...(zone ? { zone } : {}), cause: err };
+    if (err instanceof Cloudflare.APIError && err.status !== undefined) {
+      const errors = (err.errors ?? []) as { code?: number; message?: string }[];
+      const codes = new Set(errors.map((e) => e.code));
+      const detail = redact(errors.map((e) => `${e.message ?? "error"} (code ${e.code ?? "?"})`).join("; ") || `HTTP ${err.status}`);
+      const status = err.status;
+      if (codes.has(9109) || codes.has(10000) || codes.has(9106) || codes.has(6003) || status === 401 || status === 403) {
+        return new ProviderError(provider, `Cloudflare refused the API token while ${doing}: ${detail}`, {
+          ...base,
+          hint: `check that ${this.opts.tokenRef} holds a valid Cloudflare API token with the permissions Zone:Read and DNS:Edit on this zone`,
+        });
+      }
+      if (codes.has(971) || status === 429) {
+        return new ProviderError(provider, `rate limited by Cloudflare while ${doing}, still after ${this.opts.maxRetries} retries: ${detail}`, {
+          ...base,
+          transient: true,
+          hint: "wait a few minutes and run again, or lower max_requests_per_5min if other tools share this token",
+        });
+      }
+      if (codes.has(81053) || codes.has(81054)) {
+        return new ProviderError(provider, `a record already holds that name (CNAME cannot share a name with other records) while ${doing}: ${detail}`, {
+          ...base,
+          hint: "the zone changed since it was read; run dkimsync plan again and resolve the conflict it reports",
+        });
+      }
+      if (codes.has(81057)) {
+        return new ProviderError(provider, `the record already exists while ${doing}: ${detail}`, {
+          ...base,
+          hint: "the zone changed since it was read; run dkimsync plan again",
+        });
+      }
+      if (codes.has(81044) || status === 404) {
+        return new ProviderError(provider, `not found while ${doing}: ${detail}`, {
+          ...base,
+          hint: "the record or zone was changed or removed since it was read; run dkimsync plan again",
+        });
+      }
+      return new ProviderError(provider, `Cloudflare answered HTTP ${status} while ${doing}: ${detail}`, {
+        ...base,
+        transient: status >= 500 || status === 408 || status === 409,
+        ...(status >= 500 ? { hint: "Cloudflare had a server error; nothing in this batch was applied (batches are all or nothing): run again" } : {}),
+      });
+    }
+    if (err instanceof Cloudflare.APIConnectionError) {
+      return new ProviderError(provider, `cannot reach the Cloudflare API at ${this.opts.baseURL} while ${doing}: ${redact(err.message)}`, {
+        ...base,
+        transient: true,
+        hint: "check the network (and base_url, if set); the request was retried " + this.opts.maxRetries + " times",
+      });
+    }
+    return new ProviderError(provider, `${doing} failed: ${redact(err instanceof Error ? err.message : String(err))}`, base);
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Provider `cloudflare`: Microsoft 365 selector CNAMEs in Cloudflare DNS through the official
+ * SDK. Reads only the selector names (`name.exact`), writes each zone's changes with the batch
+ * endpoint, and keeps every DKIM CNAME DNS only and unflattened.
+ */
+import { canonical } from "../../src/names.js";
+import { ProviderError } from "../../src/errors.js";
+import type { OptionsReader } from "../../src/options.js";
+import type { Capabilities, Change, Provider, RecordSet } from "../../src/types.js";
+import type { ProviderFactory } from "../registry.js";
+import { CloudflareApi } from "./api.js";
+import { chunkBatch, toBatchOps, toRecordSets, type CfRecord } from "./convert.js";
+
+/** What was last read in one zone: the names, and the records at each (name, type) with ids. */
+interface ZoneRead {
+  names: Set<string>;
+  records: Map<string, CfRecord[]>;
+}
+
+export interface CloudflareOptions {
+  /** API token, as `env/NAME` (required). Sent as `Authorization: Bearer`. */
+  token: string;
+  /** API base URL. Default `https://api.cloudflare.com/client/v4`; set for the test server. */
+  baseURL: string;
+  /** Only zones of this account. Default: every zone the token can read. */
+  accountId?: string;
+  /** Client-side limit on requests per 5 minutes. Default 1200, Cloudflare's global limit. */
+  maxRequestsPer5Min: number;
+  /** Retries of 429, 5xx and connection failures (the SDK honours retry-after). Default 4. */
+  maxRetries: number;
+  /** Records per batch call. Default 200, the Free plan's limit; paid plans allow 3500. */
+  batchSize: number;
+}
+
+const DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4";
+const BATCH_DOC = "https://developers.cloudflare.com/dns/manage-dns-records/how-to/batch-record-changes/";
+
+export function readCloudflareOptions(options: OptionsReader): CloudflareOptions & { tokenRef: string } {
+  const rawToken = options.src.values["token"];
+  const token = options.secret("token", { required: true });
+  const baseURL = options.string("base_url", { default: DEFAULT_BASE_URL }) ?? DEFAULT_BASE_URL;
+  if (!/^https?:\/\/[^/]+/.test(baseURL)) {
+    options.fail("base_url", `must be an http(s) URL like ${DEFAULT_BASE_URL}, not "${baseURL}"`);
+  }
+  const accountId = options.string("account_id");
+  const maxRequestsPer5Min = options.number("max_requests_per_5min", { default: 1200, min: 1, integer: true });
+  const maxRetries = options.number("max_retries", { default: 4, min: 0, max: 20, integer: true });
+  // 3500 is the largest batch any plan allows (Cloudflare docs, "Batch record changes").
+  const batchSize = options.number("batch_size", { default: 200, min: 1, max: 3500, integer: true });
+  options.done();
+  return {
+    token,
+    tokenRef: typeof rawToken === "string" ? rawToken.trim() : "the token variable",
+    baseURL: baseURL.replace(/\/+$/, ""),
+    ...(accountId ? { accountId } : {}),
+    maxRequestsPer5Min,
+    maxRetries,
+    batchSize,
+  };
+}
+
+export const createCloudflareProvider: ProviderFactory = (options, context) => {
+  const opts = readCloudflareOptions(options);
+  const name = options.src.provider;
+  const api = new CloudflareApi({
+    provider: name,
+    token: opts.token,
+    tokenRef: opts.tokenRef,
+    baseURL: opts.baseURL,
+    ...(opts.accountId ? { accountId: opts.accountId } : {}),
+    maxRequestsPer5Min: opts.maxRequestsPer5Min,
+    maxRetries: opts.maxRetries,
+  });
+  return new CloudflareProvider(name, api, opts.batchSize, context.log);
+};
+
+export class CloudflareProvider implements Provider {
+  readonly type = "cloudflare";
+  readonly capabilities: Capabilities;
+  private readonly zoneIds = new Map<string, string>();
+  private readonly known = new Map<string, ZoneRead>();
+
+  constructor(
+    readonly name: string,
+    private readonly api: CloudflareApi,
+    private readonly batchSize: number,
+    private readonly log?: (message: string) => void,
+  ) {
+    this.capabilities = {
+      atomicWrites: {
+        can: true,
+        reason: `the batch endpoint runs deletes, patches and posts in one database transaction, all or nothing; only within one batch of at most ${batchSize} records (batch_size), so a larger apply is several independent batches`,
+        source: BATCH_DOC,
+      },
+      readsOnlyNames: {
+        can: true,
+        reason: "records are listed with the name.exact filter, one call per selector name",
+        source: "https://developers.cloudflare.com/api/resources/dns/subresources/records/methods/list/",
+      },
+    };
+  }
+
+  async zones(): Promise<string[]> {
+    const zones = await this.api.listZones();
+    for (const z of zones) this.zoneIds.set(canonical(z.name), z.id);
+    return zones.map((z) => canonical(z.name)).sort();
+  }
+
+  async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
+    const zoneId = await this.zoneId(zone);
+    const wanted = [...new Set(names.map(canonical))];
+    const records: CfRecord[] = [];
+    for (const n of wanted) records.push(...(await this.api.listRecordsAt(zone, zoneId, n)));
+    const { sets, records: byKey } = toRecordSets(records.filter((r) => wanted.includes(canonical(r.name))));
+    const read = this.known.get(zone) ?? { names: new Set<string>(), records: new Map<string, CfRecord[]>() };
+    this.forget(read, wanted);
+    // A name read and found empty is known to be empty: apply then needs no second read.
+    for (const n of wanted) read.names.add(n);
+    for (const [key, list] of byKey) read.records.set(key, list);
+    this.known.set(zone, read);
+    return sets;
+  }
+
+  async apply(zone: string, changes: readonly Change[]): Promise<void> {
+    if (changes.length === 0) return;
+    const zoneId = await this.zoneId(zone);
+    // A saved plan applied by a new process has no record ids yet: read those names first.
+    const names = [...new Set(changes.map((c) => canonical(c.name)))];
+    const before = this.known.get(zone);
+    if (!before || names.some((n) => !before.names.has(n))) await this.list(zone, names);
+    const read = this.known.get(zone)!;
+
+    let ops;
+    try {
+      ops = toBatchOps(changes, read.records);
+    } catch (err) {
+      throw new ProviderError(this.name, `cannot write: ${(err as Error).message}`, {
+        zone,
+        cause: err,
+        hint: "the zone changed since it was read; run dkimsync plan again",
+      });
+    }
+    const chunks = chunkBatch(ops, this.batchSize);
+    try {
+      for (const [i, chunk] of chunks.entries()) {
+        if (chunks.length > 1) this.log?.(`[${this.name}] zone ${zone}: batch ${i + 1} of ${chunks.length}`);
+        await this.api.batch(zone, zoneId, chunk);
+      }
+    } finally {
+      // Ids changed (posts get new ones): the next apply must read again.
+      this.forget(read, names);
+    }
+  }
+
+  async zoneWarnings(zone: string): Promise<string[]> {
+    const zoneId = await this.zoneId(zone);
+    let flattenAll: boolean;
+    try {
+      flattenAll = await this.api.flattenAllCnames(zone, zoneId);
+    } catch (err) {
+      return [`could not read the zone's DNS settings to check "flatten all CNAMEs" (${(err as Error).message}); check it in the dashboard under DNS > Settings`];
+    }
+    if (!flattenAll) return [];
+    return [
+      `CNAME flattening is set to "flatten all CNAMEs" for zone ${zone}: Cloudflare answers every selector CNAME with the target's addresses instead of the CNAME, so DKIM fails for every selector in this zone. ` +
+        `Turn it off in the Cloudflare dashboard (DNS > Settings > CNAME flattening: "Flatten CNAME at apex"), or with PATCH /zones/{zone_id}/dns_settings {"flatten_all_cnames": false}.`,
+    ];
+  }
+
+  private forget(read: ZoneRead, names: readonly string[]): void {
+    for (const n of names) read.names.delete(n);
+    for (const key of [...read.records.keys()]) {
+      if (names.includes(key.slice(0, key.indexOf(" ")))) read.records.delete(key);
+    }
+  }
+
+  private async zoneId(zone: string): Promise<string> {
+    const z = canonical(zone);
+    const cached = this.zoneIds.get(z);
+    if (cached) return cached;
+    const id = await this.api.findZoneId(z);
+    if (!id) {
+      throw new ProviderError(this.name, "no such zone in this Cloudflare account", {
+        zone: z,
+        hint: "add the zone in Cloudflare, or check that the API token has Zone:Read on it (and account_id, if set)",
+      });
+    }
+    this.zoneIds.set(z, id);
+    return id;
+  }
+}
+

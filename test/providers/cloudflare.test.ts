@@ -1,0 +1,297 @@
+/**
+ * Provider `cloudflare`: the real dkimsync provider and the real `cloudflare` SDK against the
+ * loopback server in test/fakes/cloudflare. What is special to Cloudflare lives here; the
+ * shared behaviour is in the conformance suite (test/conformance/backends/cloudflare.ts).
+ */
+import { describe, it, expect, beforeEach, afterEach } from "vitest";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { OptionsReader } from "../../src/options.js";
+import { InputError, ProviderError } from "../../src/errors.js";
+import type { Change, RecordSet } from "../../src/types.js";
+import { createCloudflareProvider } from "../../providers/cloudflare/index.js";
+import { SlidingWindowLimiter } from "../../providers/cloudflare/api.js";
+import { startCloudflareFake, type CloudflareFake } from "../fakes/cloudflare/server.js";
+
+const ZONE = "example.com";
+const S1 = "selector1._domainkey.example.com";
+const S2 = "selector2._domainkey.example.com";
+const T1 = "selector1-example-com._domainkey.contoso.onmicrosoft.com";
+const T2 = "selector2-example-com._domainkey.contoso.onmicrosoft.com";
+
+let fake: CloudflareFake;
+let dir: string;
+
+function provider(values: Record<string, unknown> = {}, env: Record<string, string> = {}) {
+  const reader = new OptionsReader({
+    provider: "cf",
+    type: "cloudflare",
+    values: { token: "env/CF_TEST_TOKEN", base_url: fake.baseURL, ...values },
+    where: { file: "dkim.zones.yaml", line: 3 },
+    lineOf: () => undefined,
+    configDir: dir,
+    env: { CF_TEST_TOKEN: fake.token, ...env },
+  });
+  const logs: string[] = [];
+  const p = createCloudflareProvider(reader, { log: (m) => logs.push(m) });
+  return Object.assign(p, { logs });
+}
+
+function cname(name: string, target: string, ttl = 3600): RecordSet {
+  return { name, type: "CNAME", ttl, values: [target] };
+}
+
+function recordsAt(name: string) {
+  return fake.state.zone(ZONE).records.filter((r) => r.name === name);
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "dkimsync-cf-"));
+  fake = await startCloudflareFake({
+    seed: {
+      zones: [
+        {
+          name: ZONE,
+          records: [
+            { name: "www.example.com", type: "A", content: "192.0.2.1", ttl: 300 },
+            { name: "example.com", type: "MX", content: "example-com.mail.protection.outlook.com", priority: 0, ttl: 3600 },
+            { name: "google._domainkey.example.com", type: "TXT", content: "v=DKIM1; p=foreign", ttl: 3600 },
+          ],
+        },
+        { name: "flat.example", flatten_all_cnames: true },
+      ],
+    },
+  });
+});
+
+afterEach(async () => {
+  await fake.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("cloudflare provider: options", () => {
+  it("refuses an inline token without echoing it", () => {
+    let err: unknown;
+    try {
+      provider({ token: "abcdef-inline-secret" });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toContain('option "token"');
+    expect((err as Error).message).not.toContain("abcdef-inline-secret");
+  });
+
+  it("refuses an unknown option and a batch_size over 3500", () => {
+    expect(() => provider({ batchsize: 10 })).toThrow(/option "batchsize" is not an option/);
+    expect(() => provider({ batch_size: 5000 })).toThrow(/batch_size" must be at most 3500/);
+  });
+
+  it("declares atomic writes only within one batch, and name-only reads", () => {
+    const p = provider({ batch_size: 50 });
+    expect(p.capabilities.atomicWrites.can).toBe(true);
+    expect(p.capabilities.atomicWrites.reason).toContain("50 records");
+    expect(p.capabilities.readsOnlyNames.can).toBe(true);
+  });
+});
+
+describe("cloudflare provider: reading", () => {
+  it("lists every zone across pages", async () => {
+    for (let i = 0; i < 118; i++) fake.state.addZone({ name: `z${String(i).padStart(3, "0")}.example.org` });
+    const zones = await provider().zones();
+    expect(zones).toHaveLength(120);
+    expect(zones).toContain("flat.example");
+    expect(zones).toContain("z117.example.org");
+    // 120 zones at 50 a page: three requests, and no extra request for an empty fourth page.
+    expect(fake.counts["listZones"]).toBe(3);
+  });
+
+  it("restricts zones to account_id", async () => {
+    fake.state.addZone({ name: "other.example", account_id: "ffffffffffffffffffffffffffffffff" });
+    expect(await provider({ account_id: "ffffffffffffffffffffffffffffffff" }).zones()).toEqual(["other.example"]);
+  });
+
+  it("reads only the selector names, one name.exact call each, never the whole zone", async () => {
+    fake.state.createRecord(fake.state.zone(ZONE), { name: S1, type: "CNAME", content: `${T1.toUpperCase()}.`, ttl: 3600 });
+    const p = provider();
+    const sets = await p.list(ZONE, [S1, `${S2.toUpperCase()}.`]);
+    expect(sets).toEqual([cname(S1, T1)]);
+    const reads = fake.log.filter((l) => l.operation === "listRecords");
+    expect(reads).toHaveLength(2);
+    expect(reads.map((r) => r.query["name.exact"]).sort()).toEqual([S1, S2]);
+  });
+
+  it("reports ttl 1 (automatic) as 1 and a proxied CNAME as drift", async () => {
+    fake.state.createRecord(fake.state.zone(ZONE), { name: S1, type: "CNAME", content: T1, ttl: 3600, proxied: true });
+    const [set] = await provider().list(ZONE, [S1]);
+    // A proxied record always has ttl 1 on Cloudflare, so it differs from 3600 as well.
+    expect(set).toEqual({ name: S1, type: "CNAME", ttl: 1, values: [T1], drift: ["proxied (must be DNS only)"] });
+  });
+
+  it("reports a flattened CNAME as drift", async () => {
+    fake.state.createRecord(fake.state.zone(ZONE), { name: S1, type: "CNAME", content: T1, ttl: 3600, settings: { flatten_cname: true } });
+    const [set] = await provider().list(ZONE, [S1]);
+    expect(set?.drift).toEqual(["flattened"]);
+  });
+
+  it("reports a TXT at a selector name with its strings joined", async () => {
+    fake.state.createRecord(fake.state.zone(ZONE), { name: S2, type: "TXT", content: '"v=DKIM1; k=rsa; " "p=MIIB"', ttl: 3600 });
+    expect(await provider().list(ZONE, [S2])).toEqual([{ name: S2, type: "TXT", ttl: 3600, values: ["v=DKIM1; k=rsa; p=MIIB"] }]);
+  });
+
+  it("warns about zone-wide flatten all CNAMEs, and only there", async () => {
+    const p = provider();
+    const [warning] = await p.zoneWarnings!("flat.example");
+    expect(warning).toMatch(/flatten all CNAMEs/);
+    expect(warning).toMatch(/DKIM fails for every selector/);
+    expect(warning).toMatch(/flatten_all_cnames": false/);
+    expect(await p.zoneWarnings!(ZONE)).toEqual([]);
+  });
+
+  it("names the zone when it does not exist", async () => {
+    await expect(provider().list("missing.example", [S1])).rejects.toThrow(/\[cf\] zone missing.example: no such zone/);
+  });
+});
+
+describe("cloudflare provider: writing", () => {
+  it("writes create, update and delete of one zone in one batch call", async () => {
+    const zone = fake.state.zone(ZONE);
+    fake.state.createRecord(zone, { name: S1, type: "CNAME", content: "old.example.net", ttl: 300 });
+    fake.state.createRecord(zone, { name: "selector1._domainkey.retired.example.com", type: "CNAME", content: "gone.example.net", ttl: 3600 });
+    const p = provider();
+    const names = [S1, S2, "selector1._domainkey.retired.example.com"];
+    const existing = await p.list(ZONE, names);
+    const old = existing.find((r) => r.name === S1)!;
+    const retired = existing.find((r) => r.name.includes("retired"))!;
+    fake.resetCounts();
+
+    const changes: Change[] = [
+      { action: "delete", name: retired.name, type: "CNAME", before: retired, after: null },
+      { action: "update", name: S1, type: "CNAME", before: old, after: cname(S1, T1) },
+      { action: "create", name: S2, type: "CNAME", before: null, after: cname(S2, T2) },
+    ];
+    await p.apply(ZONE, changes);
+
+    expect(fake.counts).toEqual({ batch: 1 });
+    const [s1] = recordsAt(S1);
+    expect(s1).toMatchObject({ content: T1, ttl: 3600, proxied: false, settings: { flatten_cname: false }, comment: "managed by dkimsync" });
+    expect(recordsAt(S2)).toMatchObject([{ content: T2, ttl: 3600, proxied: false }]);
+    expect(recordsAt("selector1._domainkey.retired.example.com")).toEqual([]);
+    // Foreign records stay as they were.
+    expect(fake.state.zone(ZONE).records.map((r) => r.name)).toEqual(expect.arrayContaining(["www.example.com", "google._domainkey.example.com", "example.com"]));
+    expect(await p.list(ZONE, [S1, S2])).toEqual([cname(S1, T1), cname(S2, T2)]);
+  });
+
+  it("fixes a proxied, flattened CNAME with an update in place", async () => {
+    const zone = fake.state.zone(ZONE);
+    const rec = fake.state.createRecord(zone, { name: S1, type: "CNAME", content: T1, ttl: 3600, proxied: true, settings: { flatten_cname: true } });
+    const p = provider();
+    const [before] = await p.list(ZONE, [S1]);
+    expect(before?.drift).toEqual(["proxied (must be DNS only)", "flattened"]);
+    await p.apply(ZONE, [{ action: "update", name: S1, type: "CNAME", before: before!, after: cname(S1, T1) }]);
+    expect(recordsAt(S1)).toMatchObject([{ id: rec.id, proxied: false, ttl: 3600, settings: { flatten_cname: false } }]);
+    expect(await p.list(ZONE, [S1])).toEqual([cname(S1, T1)]);
+  });
+
+  it("replaces a conflicting TXT by the CNAME in one batch (delete first)", async () => {
+    fake.state.createRecord(fake.state.zone(ZONE), { name: S1, type: "TXT", content: "v=DKIM1; p=onprem", ttl: 3600 });
+    const p = provider();
+    const [txt] = await p.list(ZONE, [S1]);
+    fake.resetCounts();
+    await p.apply(ZONE, [
+      { action: "delete", name: S1, type: "TXT", before: txt!, after: null },
+      { action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1), reason: "replaces conflicting TXT (--force)" },
+    ]);
+    expect(fake.counts).toEqual({ batch: 1 });
+    expect(recordsAt(S1).map((r) => r.type)).toEqual(["CNAME"]);
+  });
+
+  it("applies a saved plan in a fresh process by reading the ids first", async () => {
+    fake.state.createRecord(fake.state.zone(ZONE), { name: S1, type: "CNAME", content: "old.example.net", ttl: 3600 });
+    const before = cname(S1, "old.example.net");
+    const fresh = provider();
+    await fresh.apply(ZONE, [{ action: "update", name: S1, type: "CNAME", before, after: cname(S1, T1) }]);
+    expect(fake.counts["listRecords"]).toBe(1);
+    expect(fake.counts["batch"]).toBe(1);
+    expect(recordsAt(S1)).toMatchObject([{ content: T1 }]);
+  });
+
+  it("splits writes into batches of batch_size", async () => {
+    const p = provider({ batch_size: 2 });
+    const domains = ["a", "b", "c", "d", "e"].map((d) => `selector1._domainkey.${d}.example.com`);
+    await p.list(ZONE, domains);
+    fake.resetCounts();
+    await p.apply(ZONE, domains.map((n) => ({ action: "create" as const, name: n, type: "CNAME", before: null, after: cname(n, T1) })));
+    expect(fake.counts).toEqual({ batch: 3 });
+    expect(domains.every((n) => recordsAt(n).length === 1)).toBe(true);
+    expect(p.logs).toContain("[cf] zone example.com: batch 3 of 3");
+  });
+
+  it("a failed batch changes nothing and says what Cloudflare answered", async () => {
+    const p = provider({ max_retries: 0 });
+    await p.list(ZONE, [S1, S2]);
+    fake.faults.failNext(1, 500, "batch");
+    const err = await p.apply(ZONE, [
+      { action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) },
+      { action: "create", name: S2, type: "CNAME", before: null, after: cname(S2, T2) },
+    ]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).message).toMatch(/^\[cf\] zone example.com: Cloudflare answered HTTP 500/);
+    expect((err as ProviderError).transient).toBe(true);
+    expect(recordsAt(S1)).toEqual([]);
+    expect(recordsAt(S2)).toEqual([]);
+  });
+
+  it("turns 81053 into 'a record already holds that name' when the zone changed behind its back", async () => {
+    const p = provider();
+    await p.list(ZONE, [S1]);
+    fake.state.createRecord(fake.state.zone(ZONE), { name: S1, type: "TXT", content: "v=DKIM1; p=late", ttl: 3600 });
+    const err = await p.apply(ZONE, [{ action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).message).toContain("a record already holds that name");
+    expect((err as ProviderError).message).toContain("81053");
+    expect((err as ProviderError).hint).toMatch(/plan again/);
+  });
+});
+
+describe("cloudflare provider: limits and credentials", () => {
+  it("waits out a 429 for retry-after seconds and carries on", async () => {
+    fake.faults.rateLimitNext(1, 1);
+    const started = Date.now();
+    const zones = await provider().zones();
+    expect(zones).toContain(ZONE);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(fake.log.map((l) => l.status)).toEqual([429, 200]);
+  });
+
+  it("gives up after max_retries with a rate-limit error", async () => {
+    fake.faults.rateLimitNext(10, 0);
+    const err = await provider({ max_retries: 2 }).zones().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).message).toMatch(/rate limited by Cloudflare .* after 2 retries: .*code 971/);
+    expect((err as ProviderError).transient).toBe(true);
+    expect(fake.counts["listZones"]).toBe(3);
+  });
+
+  it("reports a refused token without printing it", async () => {
+    const secret = "wrong-token-value-1234567890";
+    const err = await provider({}, { CF_TEST_TOKEN: secret }).zones().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    const text = `${(err as ProviderError).message}\n${(err as ProviderError).hint}`;
+    expect(text).toContain("9109");
+    expect(text).toContain("env/CF_TEST_TOKEN");
+    expect(text).not.toContain(secret);
+    // 403 is not retried.
+    expect(fake.counts["listZones"]).toBe(1);
+  });
+
+  it("the client-side limiter holds requests beyond the window's allowance", async () => {
+    const limiter = new SlidingWindowLimiter(2, 400);
+    const started = Date.now();
+    await Promise.all([limiter.acquire(), limiter.acquire()]);
+    expect(Date.now() - started).toBeLessThan(200);
+    await limiter.acquire();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+  });
+});
