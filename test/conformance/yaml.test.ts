@@ -1,0 +1,4 @@
+import { yamlTarget } from "./backends/yaml.js";
+import { runConformance } from "./suite.js";
+
+runConformance(yamlTarget);

@@ -1,0 +1,356 @@
+import { execFileSync } from "node:child_process";
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createYamlProvider } from "../../providers/yaml/index.js";
+import { naturalCompare } from "../../providers/yaml/convert.js";
+import { InputError, ProviderError } from "../../src/errors.js";
+import { OptionsReader } from "../../src/options.js";
+import type { Change, Provider, RecordSet } from "../../src/types.js";
+
+const ZONE = "example.com";
+const S1 = "selector1-example-com._domainkey.contoso.onmicrosoft.com";
+const S2 = "selector2-example-com._domainkey.contoso.onmicrosoft.com";
+
+/** A zone file like people keep them: header, comments above and beside records, blank lines. */
+const REALISTIC = `---
+# Zone example.com: mail on Microsoft 365.
+# Keys are sorted: octoDNS enforces it.
+
+'':
+  # Microsoft 365 mail
+  - type: MX
+    value:
+      exchange: example-com.mail.protection.outlook.com.
+      preference: 0
+  - ttl: 300
+    type: TXT
+    values:
+      - v=spf1 include:spf.protection.outlook.com -all  # SPF: M365 only
+      - MS=ms12345678
+
+_dmarc:
+  ttl: 3600
+  type: TXT
+  value: v=DMARC1\\; p=quarantine\\; rua=mailto:dmarc@example.com
+
+autodiscover:   # Outlook autodiscovery
+  type: CNAME
+  value: autodiscover.outlook.com.
+
+# Google Workspace key, kept during the migration
+google._domainkey:
+  type: TXT
+  value: v=DKIM1\\; k=rsa\\; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtzv1XKxlwXjXRBa6ql5NhP3zVNFsv0PsmHtJ2EfQzs9m4h5CqmYtKQ4wFUQ9S1dk2V1YxQIDAQAB
+
+selector1._domainkey.old:
+  type: CNAME
+  value: selector1-old-example-com._domainkey.contoso.onmicrosoft.com.
+
+# Points at the wrong tenant until dkimsync fixes it
+selector2._domainkey:
+  ttl: 300  # lowered for the migration
+  type: CNAME
+  value: selector2-example-com._domainkey.fabrikam.onmicrosoft.com.
+
+www:
+  type: CNAME
+  value: example.com.
+`;
+
+let dir: string;
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-yaml-test-"));
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+function reader(values: Record<string, unknown>, configDir = dir): OptionsReader {
+  return new OptionsReader({
+    provider: "zones",
+    type: "yaml",
+    values,
+    where: { file: "dkim.zones.yaml", line: 4 },
+    lineOf: (key) => ({ directory: 6, dirctory: 6 })[key],
+    configDir,
+    env: {},
+  });
+}
+
+function provider(): Provider {
+  return createYamlProvider(reader({ directory: dir }), {});
+}
+
+async function writeZone(text: string, zone = ZONE): Promise<string> {
+  const file = path.join(dir, `${zone}.yaml`);
+  await fs.writeFile(file, text);
+  return file;
+}
+
+const cname = (name: string, value: string, ttl = 3600): RecordSet => ({ name, type: "CNAME", ttl, values: [value] });
+const create = (after: RecordSet): Change => ({ action: "create", name: after.name, type: after.type, before: null, after });
+const update = (before: RecordSet, after: RecordSet): Change => ({ action: "update", name: after.name, type: after.type, before, after });
+const remove = (before: RecordSet): Change => ({ action: "delete", name: before.name, type: before.type, before, after: null });
+
+/** Whatever went wrong, the caught error, so a test can look at more than the message. */
+async function failure(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("options", () => {
+  it("resolves directory from the config folder", async () => {
+    await fs.mkdir(path.join(dir, "zones"));
+    await writeZone("--- {}\n", "zones/example.org");
+    const p = createYamlProvider(reader({ directory: "./zones" }), {});
+    expect(await p.zones()).toEqual(["example.org"]);
+    expect(p.capabilities.atomicWrites.can).toBe(true);
+    expect(p.capabilities.readsOnlyNames.can).toBe(false);
+  });
+
+  it("requires directory", () => {
+    expect(() => createYamlProvider(reader({}), {})).toThrow(InputError);
+    expect(() => createYamlProvider(reader({}), {})).toThrow(/dkim\.zones\.yaml:6: provider "zones" \(yaml\): option "directory" is required/);
+  });
+
+  it("rejects an unknown option, naming it and its line", () => {
+    expect(() => createYamlProvider(reader({ directory: dir, dirctory: "x" }), {})).toThrow(
+      /dkim\.zones\.yaml:6: provider "zones" \(yaml\): option "dirctory" is not an option of provider type yaml/,
+    );
+  });
+});
+
+describe("zones", () => {
+  it("lists *.yaml files as canonical zone names and ignores everything else", async () => {
+    await writeZone("--- {}\n", "Example.COM");
+    await writeZone("--- {}\n", "b.example.net");
+    await fs.writeFile(path.join(dir, "README.md"), "notes");
+    await fs.writeFile(path.join(dir, "example.org.yaml.tmp-1-abc"), "partial");
+    await fs.mkdir(path.join(dir, "dir.yaml"));
+    expect(await provider().zones()).toEqual(["b.example.net", "example.com"]);
+  });
+
+  it("a missing directory is an error naming the path and saying to create it", async () => {
+    const missing = path.join(dir, "nope");
+    const err = await failure(createYamlProvider(reader({ directory: missing }), {}).zones());
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toBe(`[zones] zone directory ${missing} does not exist`);
+    expect((err as ProviderError).hint).toMatch(/create it \(mkdir -p /);
+    const listed = await failure(createYamlProvider(reader({ directory: missing }), {}).list(ZONE, [`www.${ZONE}`]));
+    expect(listed.message).toBe(`[zones] zone example.com: zone directory ${missing} does not exist`);
+  });
+
+  it("a missing zone file is an error naming the file", async () => {
+    const err = await failure(provider().list(ZONE, [`www.${ZONE}`]));
+    expect(err.message).toBe(`[zones] zone example.com: zone file ${path.join(dir, "example.com.yaml")} does not exist`);
+  });
+});
+
+describe("list", () => {
+  it("returns every type at the asked names and nothing else", async () => {
+    await writeZone(REALISTIC);
+    const sets = await provider().list(ZONE, [ZONE, `selector2._domainkey.${ZONE}`, `selector1._domainkey.${ZONE}`, `_dmarc.${ZONE}`]);
+    expect(sets).toEqual([
+      { name: ZONE, type: "MX", ttl: 3600, values: ["0 example-com.mail.protection.outlook.com"] },
+      { name: ZONE, type: "TXT", ttl: 300, values: ["v=spf1 include:spf.protection.outlook.com -all", "MS=ms12345678"] },
+      // `\;` in the file is octoDNS's escape for `;`.
+      { name: `_dmarc.${ZONE}`, type: "TXT", ttl: 3600, values: ["v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com"] },
+      cname(`selector2._domainkey.${ZONE}`, S2.replace("contoso", "fabrikam"), 300),
+    ]);
+  });
+
+  it("matches keys case-insensitively and ignores trailing dots on keys and targets", async () => {
+    await writeZone(
+      [
+        "Selector1._DomainKey:",
+        "  type: cname",
+        `  value: ${S1.toUpperCase()}`,
+        `selector2._domainkey.${ZONE}.:`,
+        "  type: CNAME",
+        `  value: ${S2}.`,
+        "autodiscover.:",
+        "  type: CNAME",
+        "  value: autodiscover.outlook.com.",
+        "",
+      ].join("\n"),
+    );
+    const sets = await provider().list(ZONE, [`selector1._domainkey.${ZONE}`, `selector2._domainkey.${ZONE}`, `autodiscover.${ZONE}`]);
+    expect(sets).toEqual([
+      cname(`selector1._domainkey.${ZONE}`, S1),
+      // An absolute key (ending with the zone and a dot) names itself, not a name below it.
+      cname(`selector2._domainkey.${ZONE}`, S2),
+      // Any other trailing dot on a key is noise.
+      cname(`autodiscover.${ZONE}`, "autodiscover.outlook.com"),
+    ]);
+  });
+
+  it("reports a YAML syntax error with the file and line", async () => {
+    const file = await writeZone("www:\n  type: CNAME\n  value: [example.com.\nmail:\n  type: A\n");
+    const err = await failure(provider().list(ZONE, [`www.${ZONE}`]));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toMatch(new RegExp(`^\\[zones\\] zone example\\.com: ${file.replace(/[.]/g, "\\.")}:4: YAML syntax error: `));
+    expect(err.cause).toBeDefined();
+  });
+
+  it("reports a record without a type, and a name written twice with one type, at their lines", async () => {
+    await writeZone("www:\n  value: example.com.\n");
+    expect((await failure(provider().list(ZONE, []))).message).toMatch(/example\.com\.yaml:2: the record at www\.example\.com has no type$/);
+    await writeZone("www:\n  type: A\n  value: 192.0.2.1\nWWW:\n  type: A\n  value: 192.0.2.2\n");
+    expect((await failure(provider().list(ZONE, []))).message).toMatch(/example\.com\.yaml:5: A at www\.example\.com is written twice \(also at line 2\)/);
+  });
+});
+
+describe("apply", () => {
+  it("creates, updates and deletes selectors and changes nothing else in the file", async () => {
+    const file = await writeZone(REALISTIC);
+    const p = provider();
+    const [old, sel2] = await p.list(ZONE, [`selector1._domainkey.old.${ZONE}`, `selector2._domainkey.${ZONE}`]);
+    if (!old || !sel2) throw new Error("fixture lacks the selector records");
+    await p.apply(ZONE, [remove(old), create(cname(`selector1._domainkey.${ZONE}`, S1)), update(sel2, cname(sel2.name, S2))]);
+
+    // The old selector goes with one of its blank separator lines; the new one takes its sorted
+    // place above the comment block of selector2; selector2 keeps its comments.
+    const expected = REALISTIC.replace(
+      "selector1._domainkey.old:\n  type: CNAME\n  value: selector1-old-example-com._domainkey.contoso.onmicrosoft.com.\n\n",
+      `selector1._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S1}.\n\n`,
+    ).replace("  ttl: 300  # lowered for the migration\n  type: CNAME\n  value: selector2-example-com._domainkey.fabrikam.onmicrosoft.com.", `  ttl: 3600  # lowered for the migration\n  type: CNAME\n  value: ${S2}.`);
+    expect(expected).not.toBe(REALISTIC);
+    expect(await fs.readFile(file, "utf8")).toBe(expected);
+    expect(await p.list(ZONE, [`selector1._domainkey.${ZONE}`, `selector2._domainkey.${ZONE}`, `selector1._domainkey.old.${ZONE}`])).toEqual([
+      cname(`selector1._domainkey.${ZONE}`, S1),
+      cname(`selector2._domainkey.${ZONE}`, S2),
+    ]);
+    expect(await fs.readdir(dir)).toEqual(["example.com.yaml"]);
+  });
+
+  it("appends at the end of a file whose keys are not sorted, keeping its separator style", async () => {
+    const file = await writeZone("www:\n  type: CNAME\n  value: example.com.\n_dmarc:\n  type: TXT\n  value: v=DMARC1\\; p=none\n");
+    await provider().apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]);
+    expect(await fs.readFile(file, "utf8")).toBe(
+      `www:\n  type: CNAME\n  value: example.com.\n_dmarc:\n  type: TXT\n  value: v=DMARC1\\; p=none\nselector1._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S1}.\n`,
+    );
+  });
+
+  it("writes into an empty zone (`--- {}`) and uses the file's indentation", async () => {
+    const empty = await writeZone("--- {}\n");
+    await provider().apply(ZONE, [create(cname(`selector2._domainkey.${ZONE}`, S2))]);
+    expect(await fs.readFile(empty, "utf8")).toBe(`---\nselector2._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S2}.\n`);
+
+    const four = await writeZone("www:\n    type: CNAME\n    value: example.com.\n", "example.org");
+    await provider().apply("example.org", [create(cname("selector1._domainkey.example.org", "s1.example.net"))]);
+    expect(await fs.readFile(four, "utf8")).toBe("selector1._domainkey:\n    ttl: 3600\n    type: CNAME\n    value: s1.example.net.\nwww:\n    type: CNAME\n    value: example.com.\n");
+  });
+
+  it("adds a ttl in octoDNS key order, and leaves a default ttl implicit", async () => {
+    const file = await writeZone(`selector1._domainkey:\n  type: CNAME\n  value: old.example.net.\nselector2._domainkey:\n  type: CNAME  # keep\n  value: ${S2}.\n`);
+    const p = provider();
+    await p.apply(ZONE, [
+      update(cname(`selector1._domainkey.${ZONE}`, "old.example.net"), cname(`selector1._domainkey.${ZONE}`, S1)),
+      update(cname(`selector2._domainkey.${ZONE}`, S2), cname(`selector2._domainkey.${ZONE}`, S2, 600)),
+    ]);
+    expect(await fs.readFile(file, "utf8")).toBe(`selector1._domainkey:\n  type: CNAME\n  value: ${S1}.\nselector2._domainkey:\n  ttl: 600\n  type: CNAME  # keep\n  value: ${S2}.\n`);
+  });
+
+  it("adds to a list, converts a single record to a list, and deletes one type out of a list", async () => {
+    const file = await writeZone(
+      "'':\n  - type: A\n    value: 192.0.2.1\n  - type: TXT  # verification\n    value: MS=ms1\nmail:\n  type: A\n  value: 192.0.2.2\n",
+    );
+    const p = provider();
+    await p.apply(ZONE, [
+      create({ name: `mail.${ZONE}`, type: "TXT", ttl: 300, values: ["v=spf1 -all; x"] }),
+      create({ name: ZONE, type: "AAAA", ttl: 3600, values: ["2001:db8::1"] }),
+      remove({ name: ZONE, type: "TXT", ttl: 3600, values: ["MS=ms1"] }),
+    ]);
+    expect(await fs.readFile(file, "utf8")).toBe(
+      "'':\n  - type: A\n    value: 192.0.2.1\n  - ttl: 3600\n    type: AAAA\n    value: 2001:db8::1\n" +
+        "mail:\n  - type: A\n    value: 192.0.2.2\n  - ttl: 300\n    type: TXT\n    value: v=spf1 -all\\; x\n",
+    );
+    expect(await p.list(ZONE, [`mail.${ZONE}`])).toEqual([
+      { name: `mail.${ZONE}`, type: "A", ttl: 3600, values: ["192.0.2.2"] },
+      { name: `mail.${ZONE}`, type: "TXT", ttl: 300, values: ["v=spf1 -all; x"] },
+    ]);
+  });
+
+  it("replaces a conflicting TXT with the CNAME when the plan deletes it first (--force)", async () => {
+    const file = await writeZone("# old on-premises key\nselector1._domainkey:\n  type: TXT\n  value: v=DKIM1\\; p=MIGf\nwww:\n  type: CNAME\n  value: example.com.\n");
+    await provider().apply(ZONE, [
+      remove({ name: `selector1._domainkey.${ZONE}`, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=MIGf"] }),
+      create(cname(`selector1._domainkey.${ZONE}`, S1)),
+    ]);
+    // The CNAME takes the TXT's place, under the comment that was written above it.
+    expect(await fs.readFile(file, "utf8")).toBe(`# old on-premises key\nselector1._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S1}.\nwww:\n  type: CNAME\n  value: example.com.\n`);
+  });
+
+  it("deletes a whole name with its own lines, keeping the comment above it apart from the next name", async () => {
+    const file = await writeZone(`_dmarc:\n  type: TXT\n  value: v=DMARC1\\; p=none\n\n# retired domain\nselector1._domainkey:\n  type: CNAME  # old\n  value: ${S1}.\n\nwww:\n  type: CNAME\n  value: example.com.\n`);
+    await provider().apply(ZONE, [remove(cname(`selector1._domainkey.${ZONE}`, S1))]);
+    expect(await fs.readFile(file, "utf8")).toBe("_dmarc:\n  type: TXT\n  value: v=DMARC1\\; p=none\n\n# retired domain\n\nwww:\n  type: CNAME\n  value: example.com.\n");
+  });
+
+  it("refuses a CNAME beside another type at one name (RFC 1034 3.6.2) and writes nothing", async () => {
+    const text = "selector1._domainkey:\n  type: TXT\n  value: v=DKIM1\\; p=MIGf\n";
+    const file = await writeZone(text);
+    const err = await failure(provider().apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]));
+    expect(err.message).toBe("[zones] zone example.com: selector1._domainkey.example.com would hold a CNAME beside TXT records (RFC 1034 3.6.2)");
+    expect(await fs.readFile(file, "utf8")).toBe(text);
+  });
+
+  it("refuses a change whose `before` no longer matches the file (edited since the plan)", async () => {
+    const text = `selector1._domainkey:\n  ttl: 60\n  type: CNAME\n  value: ${S1}.\n`;
+    const file = await writeZone(text);
+    const p = provider();
+    const stale = await failure(p.apply(ZONE, [update(cname(`selector1._domainkey.${ZONE}`, S1, 300), cname(`selector1._domainkey.${ZONE}`, S1))]));
+    expect(stale).toBeInstanceOf(ProviderError);
+    expect(stale.message).toMatch(/CNAME selector1\._domainkey\.example\.com changed in .*example\.com\.yaml since the plan was made \(expected ttl 300 .*, found ttl 60 /);
+    expect((stale as ProviderError).hint).toMatch(/run dkimsync plan again/);
+    const exists = await failure(p.apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]));
+    expect(exists.message).toMatch(/since the plan was made \(it now exists: ttl 60 /);
+    const gone = await failure(p.apply(ZONE, [remove(cname(`selector2._domainkey.${ZONE}`, S2))]));
+    expect(gone.message).toMatch(/since the plan was made \(it no longer exists\)/);
+    expect(await fs.readFile(file, "utf8")).toBe(text);
+  });
+
+  it("rewrites a flow-style record in block style, leaving the rest of the file alone", async () => {
+    const file = await writeZone(`# head\nselector1._domainkey: {type: CNAME, value: old.example.net.}\nwww:  # web\n  type: CNAME\n  value: example.com.\n`);
+    await provider().apply(ZONE, [update(cname(`selector1._domainkey.${ZONE}`, "old.example.net"), cname(`selector1._domainkey.${ZONE}`, S1))]);
+    expect(await fs.readFile(file, "utf8")).toBe(`# head\nselector1._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S1}.\nwww:  # web\n  type: CNAME\n  value: example.com.\n`);
+  });
+
+  it("writes atomically: a failed rename leaves the file as it was and no temporary file behind", async () => {
+    const file = await writeZone(REALISTIC);
+    try {
+      execFileSync("chattr", ["+i", file]);
+    } catch (err) {
+      throw new Error(`chattr +i failed (${String(err)}): install e2fsprogs (apt-get install -y e2fsprogs) and use a TMPDIR on ext4/xfs/btrfs as root`);
+    }
+    try {
+      const err = await failure(provider().apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]));
+      expect(err).toBeInstanceOf(ProviderError);
+      expect(err.message).toMatch(/^\[zones\] zone example\.com: cannot write .*example\.com\.yaml: EPERM.*; the file is unchanged$/);
+    } finally {
+      execFileSync("chattr", ["-i", file]);
+    }
+    expect(await fs.readFile(file, "utf8")).toBe(REALISTIC);
+    expect(await fs.readdir(dir)).toEqual(["example.com.yaml"]);
+  });
+
+  it("keeps the zone file's permissions", async () => {
+    const file = await writeZone("--- {}\n");
+    await fs.chmod(file, 0o640);
+    await provider().apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]);
+    expect((await fs.stat(file)).mode & 0o777).toBe(0o640);
+  });
+});
+
+describe("naturalCompare", () => {
+  it("orders keys like octoDNS's natsort: digit runs as numbers", () => {
+    const keys = ["www", "selector10._domainkey", "", "selector2._domainkey", "_dmarc", "autodiscover", "selector1._domainkey"];
+    expect([...keys].sort(naturalCompare)).toEqual(["", "_dmarc", "autodiscover", "selector1._domainkey", "selector2._domainkey", "selector10._domainkey", "www"]);
+  });
+});
