@@ -1,0 +1,119 @@
+/**
+ * Provider `powerdns`: the PowerDNS Authoritative Server's HTTP API.
+ *
+ * ```yaml
+ * pdns:
+ *   type: powerdns
+ *   url: http://127.0.0.1:8081     # the webserver (webserver-address, webserver-port)
+ *   api_key: env/PDNS_API_KEY      # the server's api-key setting
+ *   server_id: localhost           # default
+ *   timeout_ms: 10000              # default, per HTTP request
+ * ```
+ */
+import { ProviderError } from "../../src/errors.js";
+import { canonical } from "../../src/names.js";
+import type { OptionsReader } from "../../src/options.js";
+import type { Capabilities, Change, Provider, RecordSet } from "../../src/types.js";
+import type { ProviderFactory } from "../registry.js";
+import { PdnsClient } from "./api.js";
+import { fromPdnsRRset, toRRsetPatches } from "./convert.js";
+
+export interface PowerDnsOptions {
+  /** Base URL of the PowerDNS webserver, e.g. `http://127.0.0.1:8081`. Required. */
+  url: string;
+  /** The API key (`api_key: env/NAME`). Required. */
+  apiKey: string;
+  /** Default `localhost`, the only server id PowerDNS Authoritative has. */
+  serverId: string;
+  /** Per-request timeout in milliseconds. Default 10000. */
+  timeoutMs: number;
+}
+
+export const capabilities: Capabilities = {
+  atomicWrites: {
+    can: true,
+    reason: "all changes of a zone go in one PATCH, which PowerDNS applies in one backend transaction and rolls back on any error",
+    source: "PowerDNS HTTP API, PATCH /servers/{server_id}/zones/{zone_id}; observed on PowerDNS 4.7.3",
+  },
+  readsOnlyNames: {
+    can: false,
+    reason:
+      "GET .../zones/{id}?rrset_name= (4.7+) leaves out disabled records, so a disabled selector CNAME or TXT " +
+      "would be invisible; list() reads the whole zone in one GET and keeps only the managed names " +
+      "(a 21000-record zone: about 0.15 s and 2.8 MB on loopback)",
+    source: "observed on PowerDNS 4.7.3 with the lmdb backend",
+  },
+};
+
+export function readPowerDnsOptions(options: OptionsReader): PowerDnsOptions {
+  const rawUrl = options.string("url", { required: true });
+  let parsed: URL;
+  try {
+    parsed = new URL(rawUrl.trim());
+  } catch {
+    options.fail("url", `must be a URL like http://127.0.0.1:8081, not "${rawUrl}"`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    options.fail("url", `must start with http:// or https://, not "${parsed.protocol}"`, "the PowerDNS webserver address, e.g. http://127.0.0.1:8081");
+  }
+  if (parsed.username !== "" || parsed.password !== "" || parsed.search !== "" || parsed.hash !== "") {
+    options.fail("url", "must be only scheme, host, port and path (no user, query or fragment)", "the key goes in api_key: env/NAME");
+  }
+  // Accept the URL with or without the API prefix; the client adds /api/v1 itself.
+  const url = parsed.href.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
+  const apiKey = options.secret("api_key", { required: true });
+  const serverId = options.string("server_id", { default: "localhost" }) ?? "localhost";
+  const timeoutMs = options.number("timeout_ms", { default: 10_000, min: 1, integer: true });
+  options.done();
+  return { url, apiKey, serverId, timeoutMs };
+}
+
+export const createPowerDnsProvider: ProviderFactory = (options) => {
+  const name = options.src.provider;
+  const opts = readPowerDnsOptions(options);
+  const client = new PdnsClient({ provider: name, ...opts });
+  /** Canonical zone name -> the id the server gave it. */
+  const zoneIds = new Map<string, string>();
+
+  async function zoneId(zone: string): Promise<string> {
+    const known = zoneIds.get(zone);
+    if (known !== undefined) return known;
+    const found = await client.findZone(zone);
+    if (found === undefined) {
+      throw new ProviderError(name, "zone not found on the PowerDNS server", {
+        zone, hint: "create the zone in PowerDNS (pdnsutil create-zone), or point the domain at the provider that serves it",
+      });
+    }
+    zoneIds.set(zone, found.id);
+    return found.id;
+  }
+
+  return {
+    name,
+    type: "powerdns",
+    capabilities,
+
+    async zones(): Promise<string[]> {
+      const zones = await client.listZones();
+      for (const z of zones) zoneIds.set(canonical(z.name), z.id);
+      return zones.map((z) => canonical(z.name)).sort();
+    },
+
+    async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
+      const wanted = new Set(names.map(canonical));
+      if (wanted.size === 0) return [];
+      const id = await zoneId(zone);
+      const body = await client.getZone(id, zone);
+      return body.rrsets
+        .filter((rr) => wanted.has(canonical(rr.name)))
+        .map(fromPdnsRRset)
+        .sort((a, b) => (a.name === b.name ? a.type.localeCompare(b.type) : a.name.localeCompare(b.name)));
+    },
+
+    async apply(zone: string, changes: readonly Change[]): Promise<void> {
+      if (changes.length === 0) return;
+      const id = await zoneId(zone);
+      await client.patchZone(id, zone, toRRsetPatches(changes));
+    },
+  } satisfies Provider;
+};

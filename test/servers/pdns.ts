@@ -1,0 +1,296 @@
+/**
+ * The real PowerDNS Authoritative Server (Debian `pdns-server` 4.7.x with `pdns-backend-lmdb`)
+ * on free loopback ports in a temporary folder, for tests that need a real API and real DNS.
+ * Flags and their reasons are in FACTS.md ("PowerDNS Authoritative HTTP API"); each was observed
+ * on PowerDNS 4.7.3 here.
+ *
+ * The helpers below talk to the HTTP API directly, never through the dkimsync provider, so
+ * tests can set up and inspect zones independently of the code under test.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import { constants as fsConstants } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { RecordSet } from "../../src/types.js";
+import { freePort } from "./ports.js";
+
+export const PDNS_SERVER_BIN = "/usr/sbin/pdns_server";
+const INSTALL_HINT = "PowerDNS is not installed: apt-get install -y pdns-server pdns-backend-lmdb";
+const READY_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5_000;
+const BIND_ATTEMPTS = 3;
+
+export interface PdnsServer {
+  /** The webserver's base URL, e.g. `http://127.0.0.1:40123` (the provider's `url` option). */
+  apiUrl: string;
+  apiKey: string;
+  dnsHost: "127.0.0.1";
+  dnsPort: number;
+  /** Kills the server and removes its folder. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface StartPowerDnsOptions {
+  /** Zones to create once the API answers: zone name -> record sets (canonical form). */
+  zones?: Record<string, RecordSet[]>;
+  /** The server binary; default /usr/sbin/pdns_server (tests point it elsewhere to check the install message). */
+  bin?: string;
+  /** Extra pdns_server flags, after the defaults (a later flag wins), e.g. `--webserver-allow-from=10.0.0.1/32`. */
+  args?: string[];
+}
+
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+export async function startPowerDns(opts: StartPowerDnsOptions = {}): Promise<PdnsServer> {
+  const bin = opts.bin ?? PDNS_SERVER_BIN;
+  await assertInstalled(bin);
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
+    try {
+      const server = await startOnce(bin, opts.args ?? []);
+      try {
+        for (const [zone, records] of Object.entries(opts.zones ?? {})) await createZone(server, zone, records);
+      } catch (err) {
+        await server.stop();
+        throw err;
+      }
+      return server;
+    } catch (err) {
+      lastError = err as Error;
+      // Another process can take a port between freePort() and the server's bind: try new ports.
+      if (!(err instanceof PortTakenError)) throw err;
+    }
+  }
+  throw lastError ?? new Error("PowerDNS did not start");
+}
+
+class PortTakenError extends Error {}
+
+async function assertInstalled(bin: string): Promise<void> {
+  try {
+    await fs.access(bin, fsConstants.X_OK);
+  } catch {
+    throw new Error(`${INSTALL_HINT} (${bin} not found)`);
+  }
+  if (!(await lmdbBackendPresent())) throw new Error(`${INSTALL_HINT} (liblmdbbackend.so not found under /usr/lib/*/pdns)`);
+}
+
+/** Debian puts backends in /usr/lib/<multiarch triplet>/pdns; look in every triplet. */
+async function lmdbBackendPresent(): Promise<boolean> {
+  const dirs = ["/usr/lib/pdns"];
+  for (const entry of await fs.readdir("/usr/lib").catch(() => [] as string[])) dirs.push(path.join("/usr/lib", entry, "pdns"));
+  for (const dir of dirs) {
+    try {
+      await fs.access(path.join(dir, "liblmdbbackend.so"));
+      return true;
+    } catch {
+      // not in this folder
+    }
+  }
+  return false;
+}
+
+async function startOnce(bin: string, extraArgs: string[]): Promise<PdnsServer> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-pdns-"));
+  // An empty pdns.conf in our own config-dir, else pdns_server reads /etc/powerdns.
+  await fs.writeFile(path.join(dir, "pdns.conf"), "");
+  const dnsPort = await freePort();
+  const webPort = await freePort();
+  const apiKey = randomBytes(18).toString("base64url");
+  const args = [
+    "--daemon=no", "--guardian=no", "--write-pid=no", "--disable-syslog",
+    `--config-dir=${dir}`, `--socket-dir=${dir}`,
+    // lmdb: no schema to load, and no "database is locked" 500s under concurrent PATCHes
+    // (observed with the sqlite backend); nosync is fine for throwaway data.
+    "--launch=lmdb", `--lmdb-filename=${path.join(dir, "pdns.lmdb")}`, "--lmdb-shards=1", "--lmdb-sync-mode=nosync",
+    "--local-address=127.0.0.1", `--local-port=${dnsPort}`,
+    "--api=yes", `--api-key=${apiKey}`,
+    "--webserver=yes", "--webserver-address=127.0.0.1", `--webserver-port=${webPort}`,
+    "--webserver-allow-from=127.0.0.1/32",
+    // With caches on, a name asked before its zone existed kept answering REFUSED.
+    "--cache-ttl=0", "--query-cache-ttl=0", "--negquery-cache-ttl=0",
+    // No security-status query to secpoll.powerdns.com: tests stay on loopback.
+    "--security-poll-suffix=",
+    ...extraArgs,
+  ];
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
+  let output = "";
+  const collect = (chunk: Buffer): void => {
+    if (output.length < 64_000) output += chunk.toString("utf8");
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code) => {
+      running.delete(child);
+      resolve(code);
+    });
+    child.once("error", (err) => {
+      output += `\n${err.message}`;
+      running.delete(child);
+      resolve(-1);
+    });
+  });
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+  };
+
+  const apiUrl = `http://127.0.0.1:${webPort}`;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) {
+      await stop();
+      if (/Unable to bind|Address already in use/i.test(output)) throw new PortTakenError(`PowerDNS could not bind its ports:\n${output}`);
+      if (/Unable to load module/i.test(output)) throw new Error(`${INSTALL_HINT}\n${output}`);
+      throw new Error(`pdns_server exited with code ${String(exitCode)} before its API answered:\n${output}`);
+    }
+    try {
+      const res = await fetch(`${apiUrl}/api/v1/servers/localhost`, {
+        headers: { "X-API-Key": apiKey, Accept: "application/json" },
+        signal: AbortSignal.timeout(1000),
+      });
+      await res.arrayBuffer();
+      if (res.ok) return { apiUrl, apiKey, dnsHost: "127.0.0.1", dnsPort, stop };
+    } catch {
+      // Not listening yet, or (with a webserver-allow-from that excludes us, for tests of that
+      // case) up and refusing us: PowerDNS logs the refusal, which proves it is ready.
+      if (output.includes("does not match the set ACL")) return { apiUrl, apiKey, dnsHost: "127.0.0.1", dnsPort, stop };
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  await stop();
+  throw new Error(`PowerDNS API at ${apiUrl} did not answer within ${READY_TIMEOUT_MS} ms; server output:\n${output}`);
+}
+
+/** One API call; throws with the server's error text unless the status is 2xx. */
+export async function pdnsRequest(server: Pick<PdnsServer, "apiUrl" | "apiKey">, method: string, apiPath: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`${server.apiUrl}/api/v1/servers/localhost${apiPath}`, {
+    method,
+    headers: { "X-API-Key": server.apiKey, Accept: "application/json", "Content-Type": "application/json" },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`PowerDNS ${method} ${apiPath} -> ${res.status}: ${text}`);
+  return text === "" ? undefined : (JSON.parse(text) as unknown);
+}
+
+const zonePath = (zone: string): string => `/zones/${encodeURIComponent(`${zone}.`)}`;
+
+/**
+ * Create a Native zone holding these records. A zone needs an SOA and NS to be served: both are
+ * added at the apex unless `records` has them. Their host names sit under `.test` (RFC 6761):
+ * PowerDNS refuses an NS like `ns1._sub.example.org.` ("non-hostname content", observed on 4.7.3).
+ */
+export async function createZone(server: Pick<PdnsServer, "apiUrl" | "apiKey">, zone: string, records: RecordSet[]): Promise<void> {
+  const all = [...records];
+  if (!records.some((r) => r.name === zone && r.type === "SOA")) {
+    all.push({ name: zone, type: "SOA", ttl: 3600, values: ["ns1.dkimsync.test. hostmaster.dkimsync.test. 1 10800 3600 604800 3600"] });
+  }
+  if (!records.some((r) => r.name === zone && r.type === "NS")) {
+    all.push({ name: zone, type: "NS", ttl: 3600, values: ["ns1.dkimsync.test"] });
+  }
+  await pdnsRequest(server, "POST", "/zones", {
+    name: `${zone}.`,
+    kind: "Native",
+    nameservers: [],
+    rrsets: all.map((r) => ({ name: `${r.name}.`, type: r.type, ttl: r.ttl, records: r.values.map((v) => ({ content: encodeContent(r.type, v), disabled: false })) })),
+  });
+}
+
+/** Add or replace one record set (a change made behind dkimsync's back). */
+export async function putRecordSet(server: Pick<PdnsServer, "apiUrl" | "apiKey">, zone: string, record: RecordSet, opts: { disabled?: boolean } = {}): Promise<void> {
+  await pdnsRequest(server, "PATCH", zonePath(zone), {
+    rrsets: [{
+      name: `${record.name}.`, type: record.type, ttl: record.ttl, changetype: "REPLACE",
+      records: record.values.map((v) => ({ content: encodeContent(record.type, v), disabled: opts.disabled ?? false })),
+    }],
+  });
+}
+
+/**
+ * Every record set of the zone in canonical form, read with one full GET (the only read that
+ * also returns disabled records on 4.7.3). Disabled records carry `drift: ["disabled"]`.
+ */
+export async function readZone(server: Pick<PdnsServer, "apiUrl" | "apiKey">, zone: string): Promise<RecordSet[]> {
+  const body = (await pdnsRequest(server, "GET", zonePath(zone))) as {
+    rrsets: { name: string; type: string; ttl: number; records: { content: string; disabled: boolean }[] }[];
+  };
+  return body.rrsets.map((rr) => {
+    const set: RecordSet = {
+      name: rr.name.replace(/\.$/, "").toLowerCase(),
+      type: rr.type,
+      ttl: rr.ttl,
+      values: rr.records.map((r) => decodeContent(rr.type, r.content)).sort(),
+    };
+    if (rr.records.some((r) => r.disabled)) set.drift = ["disabled"];
+    return set;
+  });
+}
+
+/** Types whose content is one domain name, written with a trailing dot. */
+const NAME_TYPES = new Set(["CNAME", "NS", "PTR", "DNAME"]);
+
+function encodeContent(type: string, value: string): string {
+  if (NAME_TYPES.has(type)) return `${value.replace(/\.$/, "")}.`;
+  if (type === "MX") return value.replace(/^(\d+)\s+(\S+?)\.?$/, "$1 $2.");
+  if (type === "TXT") return encodeTxt(value);
+  return value;
+}
+
+/** RFC 1035 5.1 character-strings of at most 255 octets, quoted, with `"`, `\` and non-ASCII escaped. */
+function encodeTxt(value: string): string {
+  const bytes = Buffer.from(value, "utf8");
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += 255) chunks.push(bytes.subarray(i, i + 255));
+  if (chunks.length === 0) chunks.push(bytes);
+  const parts = chunks.map((chunk) => {
+    let s = "";
+    for (const b of chunk) {
+      if (b === 0x22 || b === 0x5c) s += `\\${String.fromCharCode(b)}`;
+      else if (b < 0x20 || b > 0x7e) s += `\\${String(b).padStart(3, "0")}`;
+      else s += String.fromCharCode(b);
+    }
+    return `"${s}"`;
+  });
+  return parts.join(" ");
+}
+
+function decodeContent(type: string, content: string): string {
+  if (NAME_TYPES.has(type)) return content.replace(/\.$/, "").toLowerCase();
+  if (type === "MX") return content.replace(/\.$/, "").toLowerCase();
+  if (type !== "TXT") return content;
+  const bytes: number[] = [];
+  for (const m of content.matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
+    const inner = m[1] ?? "";
+    for (let i = 0; i < inner.length; i++) {
+      const c = inner[i] as string;
+      if (c !== "\\") {
+        bytes.push(...Buffer.from(c, "utf8"));
+      } else if (/^\d{3}$/.test(inner.slice(i + 1, i + 4))) {
+        bytes.push(Number(inner.slice(i + 1, i + 4)));
+        i += 3;
+      } else {
+        bytes.push(inner.charCodeAt(i + 1));
+        i += 1;
+      }
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
