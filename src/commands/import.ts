@@ -1,0 +1,116 @@
+/**
+ * `dkimsync import FILE`: write Microsoft's exact selector targets into dkim.zones.yaml.
+ * Every change is shown (old -> new) before the file is written; --dry-run only shows.
+ */
+import { promises as fs } from "node:fs";
+import { InputError } from "../errors.js";
+import { editConfigTargets, writeFileAtomic, type EditOutcome, type ImportTargets } from "../import/edit.js";
+import { decodeInput, parseImport, type ImportedEntry } from "../import/parse.js";
+import { targetWarnings } from "../m365.js";
+
+export interface Io {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  color: boolean;
+}
+
+export interface ImportOptions {
+  /** The export or pasted text to read. */
+  file: string;
+  /** dkim.zones.yaml to edit. */
+  config: string;
+  /** Append domains missing from the config (needs `provider`). */
+  add: boolean;
+  provider?: string;
+  /** Show what would change without writing. */
+  dryRun?: boolean;
+}
+
+export async function importCommand(opts: ImportOptions, io: Io): Promise<number> {
+  const input = await readFile(opts.file, "the file to import", "export it with: Get-DkimSigningConfig | ConvertTo-Json > dkim.json");
+  const parsed = parseImport(decodeInput(input), opts.file);
+  const source = (await readFile(opts.config, "the config", "pass -c path/to/dkim.zones.yaml, or create dkim.zones.yaml")).toString("utf8");
+
+  const paint = painter(io.color);
+  const targets: ImportTargets[] = [];
+  const notes: string[] = [];
+  for (const e of parsed.entries) {
+    const skip = skipReason(e);
+    if (skip !== undefined) notes.push(`${paint.dim("skip")}      ${e.domain}: ${skip}`);
+    else targets.push({ domain: e.domain, selector1: e.selector1 as string, selector2: e.selector2 as string });
+  }
+
+  const result = editConfigTargets(source, opts.config, targets, { add: opts.add, ...(opts.provider === undefined ? {} : { provider: opts.provider }) });
+
+  const lines: string[] = [];
+  for (const o of result.outcomes) lines.push(...describe(o, paint, opts.provider));
+  lines.push(...notes);
+  for (const l of lines) io.stdout(`${l}\n`);
+  for (const t of targets) {
+    for (const w of targetWarnings(t.domain, t.selector1)) io.stderr(`warning: ${t.domain}: ${w}\n`);
+  }
+
+  const count = (a: EditOutcome["action"]): number => result.outcomes.filter((o) => o.action === a).length;
+  const summary = `${count("update")} updated, ${count("add")} added, ${count("unchanged")} unchanged, ${count("skip") + notes.length} skipped`;
+  if (!result.changed) {
+    io.stdout(`${opts.config}: nothing to change (${summary}).\n`);
+  } else if (opts.dryRun) {
+    io.stdout(`${opts.config}: not written (--dry-run; ${summary}).\n`);
+  } else {
+    await writeFileAtomic(opts.config, result.text).catch((err: unknown) => {
+      throw new InputError({ file: opts.config }, `could not be written: ${(err as Error).message}`, {
+        cause: err,
+        hint: "check that the folder is writable (a temporary file is created next to it)",
+      });
+    });
+    io.stdout(`${opts.config}: written (${summary}). Review it, then run dkimsync plan.\n`);
+  }
+  return 0;
+}
+
+/** Why an imported entry is not written, or undefined when it is. */
+function skipReason(e: ImportedEntry): string | undefined {
+  if (e.selector1 === undefined || e.selector2 === undefined) {
+    return `Microsoft has no DKIM keys for it yet (Status ${e.status ?? "unknown"}); ` +
+      `create them with New-DkimSigningConfig -DomainName ${e.domain} -Enabled $false, then export again`;
+  }
+  // The initial domain is Microsoft's own zone: its selector records are published for it.
+  if (e.domain.endsWith(".onmicrosoft.com")) return "an initial .onmicrosoft.com domain; Microsoft publishes its records";
+  return undefined;
+}
+
+function describe(o: EditOutcome, paint: Painter, provider: string | undefined): string[] {
+  switch (o.action) {
+    case "unchanged":
+      return [`${paint.dim("unchanged")} ${o.domain}`];
+    case "skip":
+      return [`${paint.dim("skip")}      ${o.domain}: not in the config; use --add --provider ${provider ?? "P"} to add it`];
+    case "add":
+      return [`${paint.green("add")}       ${o.domain} (provider ${o.provider})`, ...o.changes.map((c) => `            ${c.selector}: ${c.after}`)];
+    case "update":
+      return [
+        `${paint.yellow("update")}    ${o.domain}`,
+        ...o.changes.flatMap((c) => [
+          `            ${c.selector}: ${c.before ?? "(not set)"}`,
+          `                    -> ${c.after}`,
+        ]),
+      ];
+  }
+}
+
+interface Painter { green: (s: string) => string; yellow: (s: string) => string; dim: (s: string) => string }
+
+function painter(color: boolean): Painter {
+  const wrap = (code: string) => (s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return { green: wrap("32"), yellow: wrap("33"), dim: wrap("2") };
+}
+
+async function readFile(file: string, what: string, hint: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "does not exist" : code === "EISDIR" ? "is a folder" : `cannot be read (${code ?? (err as Error).message})`;
+    throw new InputError({ file }, `${what} ${why}`, { cause: err, hint });
+  }
+}
