@@ -1,0 +1,185 @@
+/**
+ * The Route 53 calls dkimsync makes, through the real SDK, with a client-side rate limit shared
+ * by every call of one provider, and AWS errors turned into ProviderErrors a person can act on.
+ */
+import {
+  ChangeResourceRecordSetsCommand, GetChangeCommand, ListHostedZonesByNameCommand,
+  ListResourceRecordSetsCommand, Route53Client,
+  type Change as AwsChange, type ChangeInfo, type HostedZone, type ResourceRecordSet,
+} from "@aws-sdk/client-route-53";
+import { ProviderError, errorMessage } from "../../src/errors.js";
+
+export interface Route53ApiOptions {
+  provider: string;
+  region: string;
+  endpoint?: string;
+  profile?: string;
+  maxRps: number;
+  maxAttempts: number;
+}
+
+/**
+ * A token bucket as a schedule (GCRA): each call reserves the next free slot synchronously, so
+ * concurrent callers queue fairly without a timer loop. The default burst of 1 paces requests
+ * evenly: a client burst on top of the server's own bucket would meet it exactly at its edge.
+ */
+export class RateLimiter {
+  private readonly interval: number;
+  private readonly tolerance: number;
+  private tat = 0;
+  constructor(rps: number, burst = 1) {
+    this.interval = 1000 / rps;
+    this.tolerance = (burst - 1) * this.interval;
+  }
+  async take(): Promise<void> {
+    const now = Date.now();
+    this.tat = Math.max(this.tat, now);
+    const wait = this.tat - this.tolerance - now;
+    this.tat += this.interval;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+export interface RecordPage {
+  records: ResourceRecordSet[];
+  next?: { name: string; type: string };
+}
+
+/** AWS error fields the SDK sets on service and client errors. */
+interface AwsErrorShape {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number; attempts?: number };
+  $retryable?: unknown;
+}
+
+export function awsError(err: unknown): AwsErrorShape {
+  return typeof err === "object" && err !== null ? (err as AwsErrorShape) : {};
+}
+
+/** How many attempts the SDK made for the call that ended in `err` (1 when it is not known). */
+export function attemptsOf(err: unknown): number {
+  return awsError(err).$metadata?.attempts ?? 1;
+}
+
+export class Route53Api {
+  private readonly client: Route53Client;
+  private readonly limiter: RateLimiter;
+
+  constructor(private readonly opts: Route53ApiOptions) {
+    this.limiter = new RateLimiter(opts.maxRps);
+    // Credentials come from the SDK's default chain only (env, shared config/SSO profile, web
+    // identity, container and instance roles), never from dkim.zones.yaml. Standard retry mode
+    // backs off exponentially with full jitter and retries Throttling, PriorRequestNotComplete,
+    // 5xx and dropped connections (@smithy/core StandardRetryStrategy).
+    this.client = new Route53Client({
+      region: opts.region,
+      maxAttempts: opts.maxAttempts,
+      retryMode: "standard",
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+      ...(opts.profile ? { profile: opts.profile } : {}),
+    });
+    // Placed inside the retry middleware, so every attempt, retries included, waits its turn.
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        await this.limiter.take();
+        return next(args);
+      },
+      { step: "finalizeRequest", priority: "low", name: "dkimsyncRateLimit" },
+    );
+  }
+
+  /** Every hosted zone, 100 a page, in Route 53's name order. */
+  async hostedZones(): Promise<HostedZone[]> {
+    const zones: HostedZone[] = [];
+    let dnsName: string | undefined;
+    let zoneId: string | undefined;
+    for (;;) {
+      const page = await this.client.send(new ListHostedZonesByNameCommand({
+        MaxItems: 100,
+        ...(dnsName ? { DNSName: dnsName } : {}),
+        ...(zoneId ? { HostedZoneId: zoneId } : {}),
+      }));
+      zones.push(...(page.HostedZones ?? []));
+      if (!page.IsTruncated || !page.NextDNSName) return zones;
+      dnsName = page.NextDNSName;
+      zoneId = page.NextHostedZoneId;
+    }
+  }
+
+  /** One page of record sets, starting at (name, type) in Route 53 order. */
+  async recordPage(zoneId: string, start: { name: string; type?: string }, maxItems = 300): Promise<RecordPage> {
+    const page = await this.client.send(new ListResourceRecordSetsCommand({
+      HostedZoneId: zoneId,
+      StartRecordName: start.name,
+      ...(start.type ? { StartRecordType: start.type as ResourceRecordSet["Type"] } : {}),
+      MaxItems: maxItems,
+    }));
+    return {
+      records: page.ResourceRecordSets ?? [],
+      ...(page.IsTruncated && page.NextRecordName
+        ? { next: { name: page.NextRecordName, type: page.NextRecordType ?? "" } } : {}),
+    };
+  }
+
+  async changeBatch(zoneId: string, changes: AwsChange[]): Promise<ChangeInfo> {
+    const out = await this.client.send(new ChangeResourceRecordSetsCommand({
+      HostedZoneId: zoneId,
+      ChangeBatch: { Comment: "dkimsync", Changes: changes },
+    }));
+    if (!out.ChangeInfo) throw new Error("ChangeResourceRecordSets returned no ChangeInfo");
+    return out.ChangeInfo;
+  }
+
+  async changeStatus(changeId: string): Promise<string> {
+    const out = await this.client.send(new GetChangeCommand({ Id: changeId }));
+    return out.ChangeInfo?.Status ?? "PENDING";
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+
+  /** An AWS failure as a ProviderError that says what happened and what to do. */
+  toProviderError(err: unknown, what: string, zone?: string): ProviderError {
+    const e = awsError(err);
+    const name = e.name ?? "";
+    const status = e.$metadata?.httpStatusCode;
+    const attempts = e.$metadata?.attempts;
+    const base = { cause: err, ...(zone ? { zone } : {}) };
+    const p = this.opts.provider;
+    if (name === "CredentialsProviderError" || /Could not load credentials/i.test(e.message ?? "")) {
+      return new ProviderError(p, `${what}: no AWS credentials found`, {
+        ...base,
+        hint: "use the standard AWS chain: export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (or the provider's `profile:` option), or run with an IAM role",
+      });
+    }
+    if (["InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "IncompleteSignature"].includes(name)) {
+      return new ProviderError(p, `${what}: AWS rejected the credentials (${name}: ${e.message ?? ""})`, {
+        ...base, hint: "check or refresh the AWS credentials (expired session? wrong profile?)",
+      });
+    }
+    if (name === "AccessDenied" || name === "AccessDeniedException" || status === 403) {
+      return new ProviderError(p, `${what}: access denied (${e.message ?? name})`, {
+        ...base,
+        hint: "the IAM identity needs route53:ListHostedZonesByName, route53:ListResourceRecordSets, route53:ChangeResourceRecordSets and route53:GetChange (see the README)",
+      });
+    }
+    if (name === "NoSuchHostedZone") {
+      return new ProviderError(p, `${what}: ${e.message ?? "no such hosted zone"}`, {
+        ...base, hint: "the hosted zone was deleted or the zone_id is wrong; run plan again",
+      });
+    }
+    if (name === "Throttling" || name === "ThrottlingException" || name === "PriorRequestNotComplete") {
+      return new ProviderError(p, `${what}: still throttled by Route 53 after ${attempts ?? "several"} attempts (${name})`, {
+        ...base, transient: true, hint: "run again later, lower max_rps, or raise max_attempts; other tools may be using the same account's limit",
+      });
+    }
+    if ((status !== undefined && status >= 500) || e.$retryable !== undefined || /ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up/i.test(e.message ?? "")) {
+      return new ProviderError(p, `${what}: Route 53 did not answer properly after ${attempts ?? "several"} attempts (${name || "network error"}: ${e.message ?? ""})`, {
+        ...base, transient: true, hint: "run again later; nothing is written twice (apply re-checks the records)",
+      });
+    }
+    return new ProviderError(p, `${what}: ${name ? `${name}: ` : ""}${errorMessage(err)}`, base);
+  }
+}

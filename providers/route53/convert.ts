@@ -1,0 +1,196 @@
+/**
+ * Route 53's forms <-> dkimsync's canonical forms. The only place where trailing dots, octal
+ * escapes and TXT quoting are added or removed for this provider.
+ */
+import type { Change as AwsChange, ResourceRecordSet } from "@aws-sdk/client-route-53";
+import { canonical } from "../../src/names.js";
+import type { Change, RecordSet } from "../../src/types.js";
+
+/**
+ * Route 53's wire form of a name: lowercase, trailing dot, characters outside a-z 0-9 - _ as
+ * `\ooo` octal escapes (Route 53 developer guide, "DNS domain name format").
+ */
+export function toWireName(name: string): string {
+  let out = "";
+  for (const byte of Buffer.from(`${canonical(name)}.`, "utf8")) {
+    const ch = String.fromCharCode(byte);
+    out += /[a-z0-9\-_.]/.test(ch) ? ch : `\\${byte.toString(8).padStart(3, "0")}`;
+  }
+  return out;
+}
+
+/** The canonical form of a name as Route 53 returns it (`\052.example.com.` -> `*.example.com`). */
+export function fromWireName(name: string): string {
+  if (!name.includes("\\")) return canonical(name);
+  const bytes: number[] = [];
+  for (let i = 0; i < name.length; i++) {
+    const m = /^\\([0-7]{3})/.exec(name.slice(i, i + 4));
+    if (m) {
+      bytes.push(parseInt(m[1] as string, 8));
+      i += 3;
+    } else {
+      bytes.push(...Buffer.from(name[i] as string, "utf8"));
+    }
+  }
+  return canonical(Buffer.from(bytes).toString("utf8"));
+}
+
+/**
+ * Route 53's list order (API reference, ListResourceRecordSets): names with their labels
+ * reversed (`com.example.www`), compared label by label in their wire form; then type.
+ */
+export function compareRoute53(a: { name: string; type?: string }, b: { name: string; type?: string }): number {
+  const la = toWireName(a.name).slice(0, -1).split(".").reverse();
+  const lb = toWireName(b.name).slice(0, -1).split(".").reverse();
+  for (let i = 0; i < Math.min(la.length, lb.length); i++) {
+    const x = la[i] as string;
+    const y = lb[i] as string;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  if (la.length !== lb.length) return la.length - lb.length;
+  const ta = a.type ?? "";
+  const tb = b.type ?? "";
+  return ta === tb ? 0 : ta < tb ? -1 : 1;
+}
+
+/** `"v=DKIM1; " "p=MIGf..."` -> `v=DKIM1; p=MIGf...` (RFC 6376 3.6.2.2: joined without separators). */
+export function parseTxtValue(value: string): string {
+  const strings: string[] = [];
+  let i = 0;
+  while (i < value.length) {
+    if (value[i] === " ") {
+      i++;
+      continue;
+    }
+    if (value[i] !== '"') {
+      // Unquoted: Route 53 accepts a single bare word too.
+      const end = value.indexOf(" ", i);
+      strings.push(value.slice(i, end < 0 ? undefined : end));
+      i = end < 0 ? value.length : end;
+      continue;
+    }
+    let s = "";
+    i++;
+    while (i < value.length && value[i] !== '"') {
+      if (value[i] === "\\") {
+        const oct = /^[0-7]{3}/.exec(value.slice(i + 1, i + 4));
+        if (oct) {
+          s += String.fromCharCode(parseInt(oct[0], 8));
+          i += 4;
+          continue;
+        }
+        s += value[i + 1] ?? "";
+        i += 2;
+        continue;
+      }
+      s += value[i];
+      i++;
+    }
+    strings.push(s);
+    i++;
+  }
+  return strings.join("");
+}
+
+/** One TXT value as Route 53 wants it: quoted strings of at most 255 characters (RFC 1035 3.3.14). */
+export function formatTxtValue(text: string): string {
+  const parts: string[] = [];
+  for (let i = 0; i < text.length || parts.length === 0; i += 255) {
+    parts.push(`"${text.slice(i, i + 255).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`);
+  }
+  return parts.join(" ");
+}
+
+/** A record set as Route 53 returns it, in canonical form. */
+export function fromResourceRecordSet(rr: ResourceRecordSet): RecordSet {
+  const type = (rr.Type ?? "").toUpperCase();
+  const raw = (rr.ResourceRecords ?? []).map((r) => r.Value ?? "");
+  const values = type === "CNAME" ? raw.map(canonical) : type === "TXT" ? raw.map(parseTxtValue) : raw;
+  const drift: string[] = [];
+  if (rr.AliasTarget) {
+    drift.push(`alias to ${canonical(rr.AliasTarget.DNSName ?? "")}`);
+    values.push(canonical(rr.AliasTarget.DNSName ?? ""));
+  }
+  if (rr.SetIdentifier !== undefined) drift.push(`routing policy record (SetIdentifier ${rr.SetIdentifier})`);
+  return {
+    name: fromWireName(rr.Name ?? ""),
+    type,
+    ttl: rr.TTL ?? 0,
+    values,
+    ...(drift.length > 0 ? { drift } : {}),
+  };
+}
+
+/** The record set dkimsync writes: CNAME targets as absolute names with the trailing dot. */
+export function toResourceRecordSet(rs: RecordSet): ResourceRecordSet {
+  const values = rs.type === "CNAME" ? rs.values.map((v) => `${canonical(v)}.`)
+    : rs.type === "TXT" ? rs.values.map(formatTxtValue) : rs.values;
+  return {
+    Name: toWireName(rs.name),
+    Type: rs.type as ResourceRecordSet["Type"],
+    TTL: rs.ttl,
+    ResourceRecords: values.map((Value) => ({ Value })),
+  };
+}
+
+/** True when Route 53's copy is the record set dkimsync means (canonical comparison). */
+export function sameRecordSet(a: RecordSet, b: RecordSet): boolean {
+  if (a.name !== b.name || a.type !== b.type || a.ttl !== b.ttl || a.values.length !== b.values.length) return false;
+  if ((a.drift?.length ?? 0) > 0 || (b.drift?.length ?? 0) > 0) return false;
+  const sa = [...a.values].sort();
+  const sb = [...b.values].sort();
+  return sa.every((v, i) => v === sb[i]);
+}
+
+/**
+ * One dkimsync change as Route 53 changes. An update is DELETE of exactly what was read plus
+ * CREATE, not UPSERT: if the record changed since it was read, the DELETE no longer matches
+ * and Route 53 rejects the whole batch rather than silently overwriting (API reference,
+ * ChangeResourceRecordSets: "DELETE ... must match the existing record exactly").
+ * `current` gives the record as Route 53 holds it (values as first sent), when known.
+ */
+export function toAwsChanges(change: Change, current: (rs: RecordSet) => ResourceRecordSet): AwsChange[] {
+  const out: AwsChange[] = [];
+  if (change.action !== "create" && change.before) out.push({ Action: "DELETE", ResourceRecordSet: current(change.before) });
+  if (change.action !== "delete" && change.after) out.push({ Action: "CREATE", ResourceRecordSet: toResourceRecordSet(change.after) });
+  return out;
+}
+
+/** What a change counts against the batch limits: values, and characters of values (UPSERT twice). */
+export function batchWeight(changes: readonly AwsChange[]): { values: number; chars: number } {
+  let values = 0;
+  let chars = 0;
+  for (const c of changes) {
+    const weight = c.Action === "UPSERT" ? 2 : 1;
+    const vs = (c.ResourceRecordSet?.ResourceRecords ?? []).map((r) => r.Value ?? "");
+    values += weight * vs.length;
+    chars += weight * vs.reduce((n, v) => n + v.length, 0);
+  }
+  return { values, chars };
+}
+
+// Route 53 quotas, "Maximum number of records / characters in a ChangeResourceRecordSets request".
+export const MAX_BATCH_VALUES = 1000;
+export const MAX_BATCH_CHARS = 32000;
+
+/**
+ * Group the changes into as few batches as the limits allow, keeping the DELETE and CREATE of
+ * one update in the same batch. One batch when everything fits (the usual case).
+ */
+export function splitBatches(groups: readonly AwsChange[][]): AwsChange[][] {
+  const batches: AwsChange[][] = [];
+  let current: AwsChange[] = [];
+  let used = { values: 0, chars: 0 };
+  for (const group of groups) {
+    const w = batchWeight(group);
+    if (current.length > 0 && (used.values + w.values > MAX_BATCH_VALUES || used.chars + w.chars > MAX_BATCH_CHARS)) {
+      batches.push(current);
+      current = [];
+      used = { values: 0, chars: 0 };
+    }
+    current.push(...group);
+    used = { values: used.values + w.values, chars: used.chars + w.chars };
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}

@@ -1,0 +1,312 @@
+/**
+ * Provider `route53`: Amazon Route 53 hosted zones through `@aws-sdk/client-route-53`.
+ * Credentials come only from the standard AWS chain; the config holds no secrets for it.
+ */
+import type { Change as AwsChange, ResourceRecordSet } from "@aws-sdk/client-route-53";
+import { ProviderError } from "../../src/errors.js";
+import { canonical } from "../../src/names.js";
+import type { OptionsReader } from "../../src/options.js";
+import type { Capabilities, Change, Provider, RecordSet } from "../../src/types.js";
+import type { ProviderContext, ProviderFactory } from "../registry.js";
+import { Route53Api, attemptsOf, awsError } from "./api.js";
+import {
+  compareRoute53, fromResourceRecordSet, fromWireName, sameRecordSet, splitBatches,
+  toAwsChanges, toResourceRecordSet, toWireName,
+} from "./convert.js";
+
+export interface Route53Options {
+  /** AWS region for the API client. Default `us-east-1` (Route 53 is global). */
+  region: string;
+  /** Another API endpoint, e.g. the loopback test server. Default: the AWS endpoint. */
+  endpoint?: string;
+  /** Shared config/credentials profile. Default: the SDK's (AWS_PROFILE, else `default`). */
+  profile?: string;
+  /** Use exactly this hosted zone (without `/hostedzone/`). Default: discover by name. */
+  zoneId?: string;
+  /** Also manage private hosted zones. Default false. */
+  privateZones: boolean;
+  /** Client-side request rate, shared by all calls of this provider. Default 5 per second. */
+  maxRps: number;
+  /** Attempts per API call, throttling and 5xx included. Default 8. */
+  maxAttempts: number;
+  /** After writing, poll GetChange until the change is INSYNC. Default false. */
+  wait: boolean;
+  /** How long `wait` polls before giving up, in ms. Default 300000. */
+  waitTimeoutMs: number;
+}
+
+// Keys people copy from other tools; credentials never belong in dkim.zones.yaml.
+const CREDENTIAL_KEYS = ["access_key_id", "secret_access_key", "session_token", "aws_access_key_id",
+  "aws_secret_access_key", "aws_session_token", "credentials"];
+
+export function readRoute53Options(o: OptionsReader): Route53Options {
+  for (const key of CREDENTIAL_KEYS) {
+    if (o.src.values[key] !== undefined) {
+      o.fail(key, "is not supported: Route 53 credentials come only from the standard AWS chain",
+        "remove it and export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or set `profile:`), or run with an IAM role; rotate any key that was committed");
+    }
+  }
+  const region = o.string("region", { default: "us-east-1" }) as string;
+  const endpoint = o.string("endpoint");
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
+    o.fail("endpoint", `must be an http(s) URL, not "${endpoint}"`);
+  }
+  const profile = o.string("profile");
+  const rawZoneId = o.string("zone_id");
+  const zoneId = rawZoneId?.replace(/^\/hostedzone\//, "");
+  if (zoneId !== undefined && !/^[A-Z0-9]{1,32}$/i.test(zoneId)) {
+    o.fail("zone_id", `must be a hosted zone id like Z0123456789ABCDEFGHIJ, not "${rawZoneId}"`);
+  }
+  const options: Route53Options = {
+    region,
+    ...(endpoint ? { endpoint } : {}),
+    ...(profile ? { profile } : {}),
+    ...(zoneId ? { zoneId: zoneId.toUpperCase() } : {}),
+    privateZones: o.boolean("private_zones", { default: false }),
+    maxRps: o.number("max_rps", { default: 5, min: 0.1, max: 100 }),
+    maxAttempts: o.number("max_attempts", { default: 8, min: 1, max: 20, integer: true }),
+    wait: o.boolean("wait", { default: false }),
+    waitTimeoutMs: o.number("wait_timeout", { default: 300, min: 1, max: 3600 }) * 1000,
+  };
+  o.done();
+  return options;
+}
+
+interface ZoneEntry {
+  id: string;
+  private: boolean;
+}
+
+export class Route53Provider implements Provider {
+  readonly type = "route53";
+  readonly capabilities: Capabilities = {
+    atomicWrites: {
+      can: true,
+      reason: "a change batch is applied all or nothing; an apply larger than 1000 values or 32000 characters is split into several batches",
+      source: "Route 53 API reference, ChangeResourceRecordSets",
+    },
+    readsOnlyNames: {
+      can: true,
+      reason: "reads a name range with StartRecordName, stopping past the last name asked for",
+      source: "Route 53 API reference, ListResourceRecordSets",
+    },
+  };
+
+  private readonly api: Route53Api;
+  private zoneMap: Promise<Map<string, ZoneEntry[]>> | undefined;
+  /** Record sets as Route 53 holds them (values as first sent), for exact DELETEs. */
+  private readonly seen = new Map<string, ResourceRecordSet>();
+
+  constructor(readonly name: string, private readonly opts: Route53Options, private readonly ctx: ProviderContext = {}) {
+    this.api = new Route53Api({
+      provider: name,
+      region: opts.region,
+      maxRps: opts.maxRps,
+      maxAttempts: opts.maxAttempts,
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+      ...(opts.profile ? { profile: opts.profile } : {}),
+    });
+  }
+
+  private loadZones(): Promise<Map<string, ZoneEntry[]>> {
+    this.zoneMap ??= (async () => {
+      let zones;
+      try {
+        zones = await this.api.hostedZones();
+      } catch (err) {
+        this.zoneMap = undefined;
+        throw this.api.toProviderError(err, "listing hosted zones (ListHostedZonesByName)");
+      }
+      const map = new Map<string, ZoneEntry[]>();
+      for (const z of zones) {
+        const id = (z.Id ?? "").replace(/^\/hostedzone\//, "");
+        const isPrivate = z.Config?.PrivateZone ?? false;
+        if (this.opts.zoneId !== undefined ? id !== this.opts.zoneId : isPrivate && !this.opts.privateZones) continue;
+        const name = fromWireName(z.Name ?? "");
+        map.set(name, [...(map.get(name) ?? []), { id, private: isPrivate }]);
+      }
+      if (this.opts.zoneId !== undefined && map.size === 0) {
+        throw new ProviderError(this.name, `hosted zone ${this.opts.zoneId} (option zone_id) was not found`, {
+          hint: "check the id in the Route 53 console (without /hostedzone/) and that the credentials belong to its account",
+        });
+      }
+      return map;
+    })();
+    return this.zoneMap;
+  }
+
+  async zones(): Promise<string[]> {
+    return [...(await this.loadZones()).keys()].sort();
+  }
+
+  /** The hosted zone id for a zone name; several zones of one name need `zone_id`. */
+  private async zoneId(zone: string): Promise<string> {
+    const entries = (await this.loadZones()).get(canonical(zone)) ?? [];
+    const [first] = entries;
+    if (first === undefined) {
+      throw new ProviderError(this.name, "no hosted zone of this name is visible to these credentials", {
+        zone, hint: this.opts.privateZones ? "create the hosted zone, or check the account" : "create the hosted zone, or set private_zones: true if it is a private zone",
+      });
+    }
+    if (entries.length > 1) {
+      throw new ProviderError(this.name, `${entries.length} hosted zones have this name: ${entries.map((e) => `${e.id}${e.private ? " (private)" : ""}`).join(", ")}`, {
+        zone, hint: "set zone_id on the provider to the one dkimsync should manage (and add another provider for the other)",
+      });
+    }
+    return first.id;
+  }
+
+  private seenKey(zoneId: string, name: string, type: string): string {
+    return `${zoneId} ${name} ${type}`;
+  }
+
+  /**
+   * Reads only the requested names: the names are visited in Route 53 order, each page starts
+   * at the next name still wanted (skipping gaps of foreign records), and reading stops once
+   * the records pass the last wanted name. Both selectors of every domain of one zone sort
+   * next to each other under `_domainkey`, so one request usually covers a whole zone.
+   */
+  async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
+    const zoneId = await this.zoneId(zone);
+    const wanted = [...new Set(names.map(canonical))].sort((a, b) => compareRoute53({ name: a }, { name: b }));
+    const out: RecordSet[] = [];
+    let i = 0;
+    let start: { name: string; type?: string } | undefined = wanted[0] === undefined ? undefined : { name: toWireName(wanted[0]) };
+    while (start !== undefined && i < wanted.length) {
+      let page;
+      try {
+        page = await this.api.recordPage(zoneId, start);
+      } catch (err) {
+        throw this.api.toProviderError(err, "reading records (ListResourceRecordSets)", zone);
+      }
+      for (const rr of page.records) {
+        const rs = fromResourceRecordSet(rr);
+        while (i < wanted.length && compareRoute53({ name: wanted[i] as string }, { name: rs.name }) < 0) i++;
+        if (i >= wanted.length) break;
+        if (rs.name === wanted[i]) {
+          out.push(rs);
+          this.seen.set(this.seenKey(zoneId, rs.name, rs.type), rr);
+        }
+      }
+      const next = page.next;
+      const nextWanted = wanted[i];
+      if (next === undefined || nextWanted === undefined) break;
+      start = compareRoute53({ name: fromWireName(next.name) }, { name: nextWanted }) < 0
+        ? { name: toWireName(nextWanted) }
+        : next;
+    }
+    return out;
+  }
+
+  /** The record as Route 53 holds it when it is what `rs` describes; else dkimsync's form. */
+  private current(zoneId: string, rs: RecordSet): ResourceRecordSet {
+    const raw = this.seen.get(this.seenKey(zoneId, rs.name, rs.type));
+    if (raw !== undefined && sameRecordSet(fromResourceRecordSet(raw), rs)) return raw;
+    return toResourceRecordSet(rs);
+  }
+
+  async apply(zone: string, changes: readonly Change[]): Promise<void> {
+    if (changes.length === 0) return;
+    const zoneId = await this.zoneId(zone);
+    const groups = changes.map((c) => ({ change: c, aws: toAwsChanges(c, (rs) => this.current(zoneId, rs)) }));
+    const batches = splitBatches(groups.map((g) => g.aws));
+    if (batches.length > 1) {
+      this.ctx.log?.(`[${this.name}] zone ${zone}: ${changes.length} changes exceed one Route 53 change batch; writing ${batches.length} batches`);
+    }
+    const changeIds: string[] = [];
+    for (const batch of batches) {
+      const own = groups.filter((g) => g.aws.some((a) => batch.includes(a))).map((g) => g.change);
+      const id = await this.submit(zone, zoneId, batch, own);
+      if (id !== undefined) changeIds.push(id);
+    }
+    for (const c of changes) this.forget(zoneId, c);
+    if (this.opts.wait) for (const id of changeIds) await this.waitInsync(zone, id);
+  }
+
+  private forget(zoneId: string, c: Change): void {
+    this.seen.delete(this.seenKey(zoneId, c.name, c.type));
+  }
+
+  /** Submit one batch; returns its change id, or undefined when a retry found it applied. */
+  private async submit(zone: string, zoneId: string, batch: AwsChange[], own: Change[]): Promise<string | undefined> {
+    try {
+      const info = await this.api.changeBatch(zoneId, batch);
+      return info.Id;
+    } catch (err) {
+      const e = awsError(err);
+      if (e.name === "InvalidChangeBatch") {
+        // The SDK retries a POST after a 5xx or a dropped connection even when Route 53 had
+        // applied it; the retry then meets "already exists" / "not found" for its own records.
+        // The zone holding exactly the intended end state proves the first attempt landed.
+        if (attemptsOf(err) > 1 && await this.holdsAfterState(zone, own)) return undefined;
+        throw this.rejected(zone, err, own);
+      }
+      throw this.api.toProviderError(err, "writing records (ChangeResourceRecordSets)", zone);
+    }
+  }
+
+  private async holdsAfterState(zone: string, own: Change[]): Promise<boolean> {
+    const names = [...new Set(own.map((c) => c.name))];
+    let now: RecordSet[];
+    try {
+      now = await this.list(zone, names);
+    } catch {
+      return false;
+    }
+    return own.every((c) => {
+      const there = now.find((r) => r.name === c.name && r.type === c.type);
+      return c.after === null ? there === undefined : there !== undefined && sameRecordSet(there, c.after);
+    });
+  }
+
+  private rejected(zone: string, err: unknown, own: Change[]): ProviderError {
+    const message = awsError(err).message ?? "";
+    const problems = splitMessages(message);
+    const changed = problems.some((p) => /do not match the current values|but it was not found|but it already exists/.test(p));
+    const conflict = problems.some((p) => /conflicts with other records|conflicting RRSet of type CNAME/.test(p));
+    const records = own.map((c) => `${c.action} ${c.name} ${c.type}`).join(", ");
+    return new ProviderError(this.name, `Route 53 rejected the change batch (${records}), nothing was written: ${problems.join("; ")}`, {
+      zone,
+      cause: err,
+      hint: changed
+        ? "the records changed since they were read (another tool or person edited the zone); run plan again and review"
+        : conflict
+          ? "another record type shares a selector name with the CNAME (RFC 1034 3.6.2); remove it, or plan with --force to replace it"
+          : "fix the records named above and run plan again",
+    });
+  }
+
+  private async waitInsync(zone: string, changeId: string): Promise<void> {
+    const deadline = Date.now() + this.opts.waitTimeoutMs;
+    let delay = 500;
+    for (;;) {
+      let status: string;
+      try {
+        status = await this.api.changeStatus(changeId);
+      } catch (err) {
+        throw this.api.toProviderError(err, `waiting for change ${changeId} (GetChange)`, zone);
+      }
+      if (status === "INSYNC") return;
+      if (Date.now() + delay > deadline) {
+        throw new ProviderError(this.name, `change ${changeId} is still ${status} after ${Math.round(this.opts.waitTimeoutMs / 1000)} s`, {
+          zone, transient: true, hint: "Route 53 accepted the records and will serve them once INSYNC; run verify later",
+        });
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.api.close();
+  }
+}
+
+/** `[msg1, msg2]` -> messages. Messages themselves contain `[name='a.', type='CNAME']`. */
+export function splitMessages(message: string): string[] {
+  const inner = message.startsWith("[") && message.endsWith("]") ? message.slice(1, -1) : message;
+  return inner.split(/, (?=Tried to |RRSet )/).map((s) => s.trim()).filter((s) => s !== "");
+}
+
+export const createRoute53Provider: ProviderFactory = (options: OptionsReader, context: ProviderContext) =>
+  new Route53Provider(options.src.provider, readRoute53Options(options), context);

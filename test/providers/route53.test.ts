@@ -1,0 +1,334 @@
+/**
+ * Provider `route53`: the real provider code and the real AWS SDK against the loopback Route 53
+ * fake (test/fakes/route53). Request counts come from the fake, so "reads one page" and "one
+ * POST per batch" are asserted on what actually went over the wire.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { InputError, ProviderError } from "../../src/errors.js";
+import { OptionsReader } from "../../src/options.js";
+import type { Change, Provider, RecordSet } from "../../src/types.js";
+import { createRoute53Provider } from "../../providers/route53/index.js";
+import { startRoute53Fake, type Route53Fake } from "../fakes/route53/server.js";
+
+const ZONE = "example.com";
+const T1 = "selector1-d1-example-com._domainkey.contoso.onmicrosoft.com";
+const T2 = "selector2-d1-example-com._domainkey.contoso.onmicrosoft.com";
+
+// The provider uses the SDK's default credential chain, which reads process.env: these test
+// values (and config files that do not exist, and no instance metadata) keep the tests hermetic.
+const savedEnv = { ...process.env };
+let tmp: string;
+beforeAll(async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-r53-"));
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: "AKIDTESTFAKE",
+    AWS_SECRET_ACCESS_KEY: "test-secret-not-real",
+    AWS_CONFIG_FILE: path.join(tmp, "no-config"),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(tmp, "no-credentials"),
+    AWS_EC2_METADATA_DISABLED: "true",
+  });
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+});
+afterAll(async () => {
+  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+  Object.assign(process.env, savedEnv);
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+function reader(values: Record<string, unknown>): OptionsReader {
+  return new OptionsReader({
+    provider: "aws", type: "route53", values,
+    where: { file: "dkim.zones.yaml", line: 7 },
+    lineOf: (key) => (key in values ? 8 : undefined),
+    configDir: tmp, env: process.env,
+  });
+}
+
+const logs: string[] = [];
+function provider(fake: Route53Fake, extra: Record<string, unknown> = {}): Provider {
+  return createRoute53Provider(reader({ endpoint: fake.endpoint, ...extra }), { log: (m) => logs.push(m) });
+}
+
+function cname(name: string, target: string, ttl = 3600): RecordSet {
+  return { name, type: "CNAME", ttl, values: [target] };
+}
+const create = (after: RecordSet): Change => ({ action: "create", name: after.name, type: after.type, before: null, after });
+const update = (before: RecordSet, after: RecordSet): Change => ({ action: "update", name: after.name, type: after.type, before, after });
+const remove = (before: RecordSet): Change => ({ action: "delete", name: before.name, type: before.type, before, after: null });
+
+async function failure(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("provider route53", () => {
+  let fake: Route53Fake;
+  let zoneId: string;
+  let p: Provider;
+
+  beforeEach(async () => {
+    fake = await startRoute53Fake({ rateLimit: false });
+    zoneId = fake.state.createZone(ZONE).id;
+    p = provider(fake);
+    logs.length = 0;
+  });
+  afterEach(async () => {
+    await p.close?.();
+    await fake.stop();
+  });
+
+  it("discovers zones across ListHostedZonesByName pages, public ones only by default", async () => {
+    for (let i = 0; i < 150; i++) fake.state.createZone(`z${i}.example.org`);
+    fake.state.createZone("internal.example", { private: true });
+    const zones = await p.zones();
+    expect(zones).toHaveLength(151);
+    expect(zones).toContain("example.com");
+    expect(zones).toContain("z149.example.org");
+    expect(zones).not.toContain("internal.example");
+    expect(fake.counts.ListHostedZonesByName).toBe(2);
+
+    const withPrivate = provider(fake, { private_zones: true });
+    try {
+      expect(await withPrivate.zones()).toContain("internal.example");
+    } finally {
+      await withPrivate.close?.();
+    }
+  });
+
+  it("refuses a zone name held by two hosted zones until zone_id picks one", async () => {
+    const a = fake.state.createZone("dup.example", { id: "ZDUPA" });
+    fake.state.createZone("dup.example", { id: "ZDUPB" });
+    fake.state.put(a.id, cname("selector1._domainkey.dup.example", "t.example.net."));
+    expect(await p.zones()).toContain("dup.example");
+    const err = await failure(p.list("dup.example", ["selector1._domainkey.dup.example"]));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toBe("[aws] zone dup.example: 2 hosted zones have this name: ZDUPA, ZDUPB");
+    expect((err as ProviderError).hint).toContain("zone_id");
+
+    const pinned = provider(fake, { zone_id: "/hostedzone/ZDUPA" });
+    try {
+      expect(await pinned.zones()).toEqual(["dup.example"]);
+      expect(await pinned.list("dup.example", ["selector1._domainkey.dup.example"])).toEqual([
+        cname("selector1._domainkey.dup.example", "t.example.net"),
+      ]);
+    } finally {
+      await pinned.close?.();
+    }
+  });
+
+  it("lists every type at the requested names only, in one ranged read per zone", async () => {
+    // Foreign records sort before (a*) and after (h*) the selectors of d1 and d2.
+    for (let i = 0; i < 200; i++) fake.state.put(zoneId, { name: `a${i}.example.com`, type: "A", ttl: 60, values: ["192.0.2.1"] });
+    for (let i = 0; i < 400; i++) fake.state.put(zoneId, { name: `h${i}.example.com`, type: "A", ttl: 60, values: ["192.0.2.1"] });
+    fake.state.put(zoneId, { name: "selector1._domainkey.d1.example.com", type: "CNAME", ttl: 3600, values: [`${T1.toUpperCase()}.`] });
+    fake.state.put(zoneId, { name: "selector2._domainkey.d2.example.com", type: "TXT", ttl: 300, values: ['"v=DKIM1; k=rsa; " "p=MIGf"'] });
+    fake.state.put(zoneId, { name: "other._domainkey.d1.example.com", type: "TXT", ttl: 300, values: ['"foreign"'] });
+    const names = ["selector2._domainkey.d2.example.com", "selector1._domainkey.d1.example.com",
+      "selector2._domainkey.d1.example.com", "Selector1._domainkey.D2.example.com."];
+    const got = await p.list(ZONE, names);
+    expect(got).toEqual([
+      { name: "selector1._domainkey.d1.example.com", type: "CNAME", ttl: 3600, values: [T1] },
+      { name: "selector2._domainkey.d2.example.com", type: "TXT", ttl: 300, values: ["v=DKIM1; k=rsa; p=MIGf"] },
+    ]);
+    expect(fake.counts.ListResourceRecordSets).toBe(1);
+  });
+
+  it("skips a long run of foreign records between wanted names instead of paging through it", async () => {
+    for (let i = 0; i < 700; i++) fake.state.put(zoneId, { name: `m${i}.example.com`, type: "A", ttl: 60, values: ["192.0.2.1"] });
+    fake.state.put(zoneId, cname("selector1._domainkey.z.example.com", "t.example.net."));
+    const got = await p.list(ZONE, ["selector1._domainkey.a.example.com", "selector1._domainkey.z.example.com"]);
+    expect(got.map((r) => r.name)).toEqual(["selector1._domainkey.z.example.com"]);
+    // One read starting at a's selector, one jumping straight to z's (not through m0..m699).
+    expect(fake.counts.ListResourceRecordSets).toBe(2);
+  });
+
+  it("creates, updates and deletes in one change batch per apply", async () => {
+    const s1 = cname("selector1._domainkey.d1.example.com", T1);
+    const s2 = cname("selector2._domainkey.d1.example.com", T2);
+    await p.apply(ZONE, [create(s1), create(s2)]);
+    expect(fake.counts.ChangeResourceRecordSets).toBe(1);
+    // Written as absolute names with the trailing dot.
+    expect(fake.state.get(zoneId, s1.name, "CNAME")).toEqual({ name: `${s1.name}.`, type: "CNAME", ttl: 3600, values: [`${T1}.`] });
+    expect(await p.list(ZONE, [s1.name, s2.name])).toEqual([s1, s2]);
+
+    const s1b = cname(s1.name, T1.replace("contoso.onmicrosoft.com", "contoso.y-v1.dkim.mail.microsoft"), 600);
+    await p.apply(ZONE, [update(s1, s1b), remove(s2)]);
+    expect(fake.counts.ChangeResourceRecordSets).toBe(2);
+    expect(await p.list(ZONE, [s1.name, s2.name])).toEqual([s1b]);
+  });
+
+  it("deletes a record exactly as Route 53 holds it, whatever case and dots it was sent with", async () => {
+    fake.state.put(zoneId, { name: "selector1._domainkey.d1.example.com", type: "CNAME", ttl: 3600, values: [T1.toUpperCase()] });
+    const [before] = await p.list(ZONE, ["selector1._domainkey.d1.example.com"]);
+    expect(before).toEqual(cname("selector1._domainkey.d1.example.com", T1));
+    await p.apply(ZONE, [update(before as RecordSet, cname(before!.name, T2))]);
+    expect(fake.state.get(zoneId, before!.name, "CNAME")?.values).toEqual([`${T2}.`]);
+  });
+
+  it("splits an apply over 1000 values, or over 32000 characters, into several batches", async () => {
+    const short = Array.from({ length: 1200 }, (_, i) => create(cname(`selector1._domainkey.d${i}.example.com`, "t.example.net")));
+    await p.apply(ZONE, short);
+    expect(fake.counts.ChangeResourceRecordSets).toBe(2);
+    expect(fake.state.get(zoneId, "selector1._domainkey.d1199.example.com", "CNAME")).toBeDefined();
+    expect(logs.join("\n")).toContain("writing 2 batches");
+
+    // 100-character targets: 320 values reach 32000 characters (the trailing dot counts too).
+    const long = Array.from({ length: 700 }, (_, i) => create(cname(`selector2._domainkey.d${i}.example.com`, `${"x".repeat(87)}.example.net`)));
+    await p.apply(ZONE, long);
+    expect(fake.counts.ChangeResourceRecordSets).toBe(2 + 3);
+    expect(fake.state.sorted(zoneId).filter((r) => r.name.startsWith("selector2."))).toHaveLength(700);
+  });
+
+  it("retries throttling with backoff and succeeds", async () => {
+    await p.zones();
+    fake.faults.throttleNext(2);
+    await p.apply(ZONE, [create(cname("selector1._domainkey.d1.example.com", T1))]);
+    expect(fake.counts.ChangeResourceRecordSets).toBe(3);
+    expect(fake.state.get(zoneId, "selector1._domainkey.d1.example.com", "CNAME")).toBeDefined();
+  });
+
+  it("gives up on persistent throttling with a transient error after max_attempts", async () => {
+    const two = provider(fake, { max_attempts: 2 });
+    try {
+      fake.faults.throttleNext(5);
+      const err = await failure(two.list(ZONE, ["selector1._domainkey.d1.example.com"]));
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).transient).toBe(true);
+      expect(err.message).toContain("still throttled by Route 53 after 2 attempts");
+    } finally {
+      await two.close?.();
+    }
+  });
+
+  it("stays under the server's rate limit with its own limiter", async () => {
+    const limited = await startRoute53Fake({ rateLimit: { rps: 5, burst: 5 } });
+    const id = limited.state.createZone(ZONE).id;
+    const lp = provider(limited, { max_attempts: 1 });
+    try {
+      // 12 reads in parallel with no retries: without the client-side limiter, 7 would fail.
+      const names = (i: number) => [`selector1._domainkey.d${i}.example.com`];
+      await Promise.all(Array.from({ length: 12 }, (_, i) => lp.list(ZONE, names(i))));
+      expect(limited.counts.ListResourceRecordSets).toBe(12);
+      expect(limited.state.zone(id)).toBeDefined();
+    } finally {
+      await lp.close?.();
+      await limited.stop();
+    }
+  });
+
+  it("converges when a POST was applied but answered 500 and the SDK's retry meets 'already exists'", async () => {
+    const s1 = cname("selector1._domainkey.d1.example.com", T1);
+    fake.faults.failAfterApplyNext();
+    await p.apply(ZONE, [create(s1)]);
+    expect(fake.counts.ChangeResourceRecordSets).toBe(2);
+    expect(await p.list(ZONE, [s1.name])).toEqual([s1]);
+
+    // The same for an update: the retried DELETE no longer matches, yet the zone holds `after`.
+    const s1b = cname(s1.name, T2);
+    fake.faults.failAfterApplyNext();
+    await p.apply(ZONE, [update(s1, s1b)]);
+    expect(fake.counts.ChangeResourceRecordSets).toBe(4);
+    expect(await p.list(ZONE, [s1.name])).toEqual([s1b]);
+  });
+
+  it("fails the whole batch with a clear message when a record changed since it was read", async () => {
+    const s1 = cname("selector1._domainkey.d1.example.com", T1);
+    const s2 = cname("selector2._domainkey.d1.example.com", T2);
+    fake.state.put(zoneId, s1);
+    const [read] = await p.list(ZONE, [s1.name]);
+    // Someone else edits the record between plan and apply.
+    fake.state.put(zoneId, cname(s1.name, "someone-else.example.net."));
+    const err = await failure(p.apply(ZONE, [update(read as RecordSet, cname(s1.name, T2)), create(s2)]));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toContain("[aws] zone example.com: Route 53 rejected the change batch (update selector1._domainkey.d1.example.com CNAME, create selector2._domainkey.d1.example.com CNAME), nothing was written");
+    expect(err.message).toContain("Tried to delete resource record set [name='selector1._domainkey.d1.example.com.', type='CNAME'] but the values provided do not match the current values");
+    expect((err as ProviderError).hint).toContain("changed since they were read");
+    expect(fake.state.get(zoneId, s1.name, "CNAME")?.values).toEqual(["someone-else.example.net."]);
+    expect(fake.state.get(zoneId, s2.name, "CNAME")).toBeUndefined();
+  });
+
+  it("reports a TXT blocking the CNAME as a conflict (RFC 1034 3.6.2)", async () => {
+    fake.state.put(zoneId, { name: "selector1._domainkey.d1.example.com", type: "TXT", ttl: 300, values: ['"v=DKIM1; p=old"'] });
+    const err = await failure(p.apply(ZONE, [create(cname("selector1._domainkey.d1.example.com", T1))]));
+    expect(err.message).toContain("RRSet of type CNAME with DNS name selector1._domainkey.d1.example.com. is not permitted as it conflicts with other records");
+    expect((err as ProviderError).hint).toContain("RFC 1034 3.6.2");
+  });
+
+  it("waits for INSYNC with wait: true", async () => {
+    const waiting = provider(fake, { wait: true });
+    try {
+      await waiting.apply(ZONE, [create(cname("selector1._domainkey.d1.example.com", T1))]);
+      // The fake answers PENDING once, then INSYNC.
+      expect(fake.counts.GetChange).toBe(2);
+    } finally {
+      await waiting.close?.();
+    }
+  });
+
+  it("turns AccessDenied and a vanished hosted zone into errors that say what to do", async () => {
+    fake.faults.failNext(1, 403, { code: "AccessDenied", message: "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: route53:ListHostedZonesByName" });
+    const denied = await failure(p.zones());
+    expect(denied).toBeInstanceOf(ProviderError);
+    expect(denied.message).toContain("[aws] listing hosted zones (ListHostedZonesByName): access denied");
+    expect((denied as ProviderError).hint).toContain("route53:ListResourceRecordSets");
+
+    await p.zones();
+    fake.state.zones.delete(zoneId);
+    const gone = await failure(p.list(ZONE, ["selector1._domainkey.d1.example.com"]));
+    expect(gone.message).toBe(`[aws] zone example.com: reading records (ListResourceRecordSets): No hosted zone found with ID: ${zoneId}`);
+  });
+
+  it("says how to provide credentials when the AWS chain finds none", async () => {
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    const bare = provider(fake, { max_attempts: 1 });
+    try {
+      const err = await failure(bare.zones());
+      expect(err).toBeInstanceOf(ProviderError);
+      expect(err.message).toContain("no AWS credentials found");
+      expect((err as ProviderError).hint).toContain("AWS_ACCESS_KEY_ID");
+      expect(fake.counts.ListHostedZonesByName).toBe(0);
+    } finally {
+      process.env.AWS_ACCESS_KEY_ID = saved.id;
+      process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+      await bare.close?.();
+    }
+  });
+
+  it("rejects credentials written in the config, without echoing them", () => {
+    const err = (() => {
+      try {
+        createRoute53Provider(reader({ access_key_id: "AKIAREALLOOKINGKEY", secret_access_key: "s3cr3t" }), {});
+      } catch (e) {
+        return e as InputError;
+      }
+      throw new Error("expected an InputError");
+    })();
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toBe('dkim.zones.yaml:8: provider "aws" (route53): option "access_key_id" is not supported: Route 53 credentials come only from the standard AWS chain');
+    expect(err.hint).toContain("AWS_ACCESS_KEY_ID");
+    expect(`${err.message} ${err.hint}`).not.toContain("AKIAREALLOOKINGKEY");
+  });
+
+  it("validates its options", () => {
+    expect(() => createRoute53Provider(reader({ max_rps: "fast" }), {})).toThrow(/option "max_rps" must be a number/);
+    expect(() => createRoute53Provider(reader({ zone_id: "not a zone" }), {})).toThrow(/option "zone_id" must be a hosted zone id/);
+    expect(() => createRoute53Provider(reader({ zoneid: "Z1" }), {})).toThrow(/option "zoneid" is not an option of provider type route53/);
+  });
+
+  it("declares atomic writes and name-only reads as capabilities", () => {
+    expect(p.capabilities.atomicWrites.can).toBe(true);
+    expect(p.capabilities.readsOnlyNames.can).toBe(true);
+    expect(p.type).toBe("route53");
+    expect(p.name).toBe("aws");
+  });
+});
