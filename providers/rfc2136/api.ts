@@ -1,0 +1,188 @@
+/**
+ * Talking to an RFC 2136 server: UDP and TCP transport (RFC 1035 4.2, RFC 7766), signed UPDATE,
+ * signed AXFR and signed queries. Knows nothing of dkimsync's plans; index.ts maps the answers to
+ * ProviderErrors.
+ */
+import { randomInt } from "node:crypto";
+import dgram from "node:dgram";
+import net from "node:net";
+import { ResponseVerifier, signRequest, type TsigKey } from "./tsig.js";
+import {
+  TYPES,
+  encodeQuery,
+  encodeUpdate,
+  parseMessage,
+  type ParsedMessage,
+  type ParsedRecord,
+  type WireRecord,
+} from "./wire.js";
+
+/** A timeout or a refused connection: worth trying again later. */
+export class DnsTransportError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "DnsTransportError";
+  }
+}
+
+export interface DnsClientOptions {
+  host: string;
+  port: number;
+  /** Sign every request and verify every response with this key; unsigned when absent. */
+  key?: TsigKey;
+  timeoutMs: number;
+}
+
+/** One answer: the message, parsed, and the TSIG error the server reported. */
+export interface DnsResponse {
+  message: Buffer;
+  parsed: ParsedMessage;
+  rcode: number;
+  tsigError: number;
+  tsigServerTime: number;
+}
+
+/** A record together with the message it came in (names inside RDATA may point into it). */
+export interface ReceivedRecord {
+  message: Buffer;
+  record: ParsedRecord;
+}
+
+export class DnsClient {
+  constructor(readonly options: DnsClientOptions) {}
+
+  /** Send one UPDATE (RFC 2136) over TCP: an update with its prerequisites can exceed 512 octets. */
+  async update(zone: string, prerequisites: readonly WireRecord[], updates: readonly WireRecord[]): Promise<DnsResponse> {
+    const id = randomInt(0, 0x10000);
+    const { message, verifier } = this.sign(encodeUpdate({ id, zone, prerequisites, updates }));
+    const [answer] = await tcpExchange(this.options, message, id, () => true);
+    return this.check(answer as Buffer, verifier);
+  }
+
+  /** A query for one name and type: UDP, and TCP when the answer is truncated (RFC 7766 5). */
+  async query(name: string, type: string): Promise<{ response: DnsResponse; records: ReceivedRecord[] }> {
+    const id = randomInt(0, 0x10000);
+    let signed = this.sign(encodeQuery({ id, name, type }));
+    let raw = await udpExchange(this.options, signed.message, id);
+    if (raw.readUInt16BE(2) & 0x0200) {
+      signed = this.sign(encodeQuery({ id, name, type }));
+      [raw] = (await tcpExchange(this.options, signed.message, id, () => true)) as [Buffer];
+    }
+    const response = this.check(raw, signed.verifier);
+    return { response, records: response.parsed.sections[0].map((record) => ({ message: response.message, record })) };
+  }
+
+  /**
+   * Read the whole zone with AXFR over TCP (RFC 5936): the stream starts and ends with the SOA.
+   * The closing SOA is dropped.
+   */
+  async axfr(zone: string): Promise<{ response: DnsResponse; records: ReceivedRecord[] }> {
+    const id = randomInt(0, 0x10000);
+    const signed = this.sign(encodeQuery({ id, name: zone, type: "AXFR" }));
+    const records: ReceivedRecord[] = [];
+    let soas = 0;
+    let first: DnsResponse | undefined;
+    await tcpExchange(this.options, signed.message, id, (raw) => {
+      const response = this.check(raw, signed.verifier);
+      first ??= response;
+      if (response.rcode !== 0 || response.tsigError !== 0) return true;
+      for (const record of response.parsed.sections[0]) {
+        if (record.type === TYPES.SOA) soas++;
+        if (soas < 2) records.push({ message: response.message, record });
+      }
+      return soas >= 2;
+    });
+    if (signed.verifier && first && first.rcode === 0 && !signed.verifier.complete) {
+      throw new DnsTransportError("the zone transfer did not end with a signed message (RFC 8945 5.3.1)");
+    }
+    return { response: first as DnsResponse, records };
+  }
+
+  private sign(message: Buffer): { message: Buffer; verifier?: ResponseVerifier } {
+    if (!this.options.key) return { message };
+    const signed = signRequest(message, this.options.key);
+    return { message: signed.message, verifier: new ResponseVerifier(this.options.key, signed.mac) };
+  }
+
+  /** Throws TsigError when a signed request got an unsigned or badly signed answer. */
+  private check(message: Buffer, verifier: ResponseVerifier | undefined): DnsResponse {
+    const { tsigError, serverTime } = verifier ? verifier.verify(message) : { tsigError: 0, serverTime: 0 };
+    const parsed = parseMessage(message);
+    return { message, parsed, rcode: parsed.rcode, tsigError, tsigServerTime: serverTime };
+  }
+}
+
+function where(o: DnsClientOptions): string {
+  return `${o.host}:${o.port}`;
+}
+
+function udpExchange(o: DnsClientOptions, message: Buffer, id: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(o.host.includes(":") ? "udp6" : "udp4");
+    const timer = setTimeout(() => finish(new DnsTransportError(`no answer from ${where(o)} within ${o.timeoutMs} ms (UDP)`)), o.timeoutMs);
+    const finish = (err: Error | null, value?: Buffer) => {
+      clearTimeout(timer);
+      socket.close();
+      if (err) reject(err);
+      else resolve(value as Buffer);
+    };
+    socket.on("error", (err) => finish(new DnsTransportError(`cannot reach ${where(o)}: ${err.message}`, { cause: err })));
+    socket.on("message", (raw) => {
+      // Answers with another ID are stray or spoofed: keep waiting (RFC 5452 4.3).
+      if (raw.length >= 12 && raw.readUInt16BE(0) === id) finish(null, raw);
+    });
+    socket.send(message, o.port, o.host);
+  });
+}
+
+/**
+ * Send one message over TCP with the 2-octet length prefix (RFC 1035 4.2.2) and collect answers
+ * until `done` says the stream is over.
+ */
+function tcpExchange(o: DnsClientOptions, message: Buffer, id: number, done: (answer: Buffer) => boolean): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const answers: Buffer[] = [];
+    let pending = Buffer.alloc(0);
+    let settled = false;
+    const socket = net.connect({ host: o.host, port: o.port });
+    const timer = setTimeout(() => finish(new DnsTransportError(`no complete answer from ${where(o)} within ${o.timeoutMs} ms (TCP)`)), o.timeoutMs);
+    const finish = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(answers);
+    };
+    socket.on("connect", () => {
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(message.length, 0);
+      socket.write(Buffer.concat([len, message]));
+    });
+    socket.on("error", (err) => finish(new DnsTransportError(`cannot reach ${where(o)}: ${err.message}`, { cause: err })));
+    socket.on("close", () => finish(new DnsTransportError(`${where(o)} closed the connection before answering completely`)));
+    socket.on("data", (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 2) {
+        const len = pending.readUInt16BE(0);
+        if (pending.length < 2 + len) break;
+        const answer = pending.subarray(2, 2 + len);
+        pending = pending.subarray(2 + len);
+        if (answer.length < 12 || answer.readUInt16BE(0) !== id) {
+          finish(new DnsTransportError(`${where(o)} answered with a different message ID`));
+          return;
+        }
+        answers.push(answer);
+        try {
+          if (done(answer)) {
+            finish(null);
+            return;
+          }
+        } catch (err) {
+          finish(err as Error);
+          return;
+        }
+      }
+    });
+  });
+}

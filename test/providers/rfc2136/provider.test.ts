@@ -1,0 +1,281 @@
+import dgram from "node:dgram";
+import { afterAll, beforeAll, describe, it, expect } from "vitest";
+import { createRfc2136Provider } from "../../../providers/rfc2136/index.js";
+import { InputError, ProviderError } from "../../../src/errors.js";
+import { OptionsReader } from "../../../src/options.js";
+import type { Change, Provider, RecordSet } from "../../../src/types.js";
+import { digAxfr, nsupdate, putRecordSet, startBind, type BindServer, type BindTsig } from "../../servers/bind.js";
+
+const ZONE = "example.com";
+const S1 = "selector1._domainkey.example.com";
+const S2 = "selector2._domainkey.example.com";
+const T1 = "selector1-example-com._domainkey.contoso.onmicrosoft.com";
+const T2 = "selector2-example-com._domainkey.contoso.onmicrosoft.com";
+const LONG_KEY = `v=DKIM1; k=rsa; p=${"M".repeat(400)}`;
+
+function reader(values: Record<string, unknown>, env: Record<string, string> = {}): OptionsReader {
+  return new OptionsReader({
+    provider: "bind", type: "rfc2136", values, where: { file: "dkim.zones.yaml", line: 7 },
+    lineOf: () => undefined, configDir: "/tmp", env,
+  });
+}
+
+function provider(server: BindServer, opts: { tsig?: BindTsig | null; secret?: string; extra?: Record<string, unknown> } = {}): Provider {
+  const key = opts.tsig === undefined ? server.tsig : opts.tsig;
+  const values: Record<string, unknown> = { server: `127.0.0.1:${server.port}`, zones: [ZONE, "other.test"], ...opts.extra };
+  if (key) values.tsig = { name: key.name, algorithm: key.algorithm, secret: "env/TSIG_SECRET" };
+  return createRfc2136Provider(reader(values, { TSIG_SECRET: opts.secret ?? key?.secret ?? "" }), {});
+}
+
+const cname = (name: string, target: string, ttl = 3600): RecordSet => ({ name, type: "CNAME", ttl, values: [target] });
+const create = (after: RecordSet): Change => ({ action: "create", name: after.name, type: after.type, before: null, after });
+const update = (before: RecordSet, after: RecordSet): Change => ({ action: "update", name: after.name, type: after.type, before, after });
+const del = (before: RecordSet): Change => ({ action: "delete", name: before.name, type: before.type, before, after: null });
+
+async function failure(p: Promise<unknown>): Promise<ProviderError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ProviderError);
+  return err as ProviderError;
+}
+
+let server: BindServer;
+beforeAll(async () => {
+  server = await startBind({
+    zones: [
+      {
+        name: ZONE,
+        records: [
+          { name: "www.example.com", type: "A", ttl: 300, values: ["192.0.2.1"] },
+          { name: "selector1._domainkey.sub.example.com", type: "TXT", ttl: 3600, values: [LONG_KEY] },
+        ],
+      },
+      { name: "other.test" },
+    ],
+  });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe("options", () => {
+  it("requires server and names the provider and option", () => {
+    expect(() => createRfc2136Provider(reader({}), {})).toThrow(InputError);
+    expect(() => createRfc2136Provider(reader({}), {})).toThrow(/provider "bind" \(rfc2136\): option "server" is required/);
+  });
+  it("refuses an inline secret, a non-base64 secret, an unknown algorithm and unknown keys", () => {
+    expect(() => createRfc2136Provider(reader({ server: "ns1", tsig: { name: "k", secret: "c2VjcmV0" } }), {})).toThrow(/inline secret/);
+    expect(() => createRfc2136Provider(reader({ server: "ns1", tsig: { name: "k", secret: "env/S" } }, { S: "no way!" }), {})).toThrow(/not base64/);
+    expect(() => createRfc2136Provider(reader({ server: "ns1", tsig: { name: "k", algorithm: "hmac-md5", secret: "env/S" } }, { S: "c2VjcmV0" }), {})).toThrow(/hmac-sha256, hmac-sha512/);
+    expect(() => createRfc2136Provider(reader({ server: "ns1", zone: "x" }), {})).toThrow(/"zone" is not an option/);
+    expect(() => createRfc2136Provider(reader({ server: "ns1:99999" }), {})).toThrow(/host:port/);
+  });
+  it("declares atomic writes, and whole-zone reads with AXFR", () => {
+    const p = provider(server);
+    expect(p.capabilities.atomicWrites.can).toBe(true);
+    expect(p.capabilities.readsOnlyNames.can).toBe(false);
+    expect(provider(server, { extra: { transfer: "query" } }).capabilities.readsOnlyNames.can).toBe(true);
+  });
+});
+
+describe("zones", () => {
+  it("returns the configured zones, canonical", async () => {
+    const p = createRfc2136Provider(reader({ server: "127.0.0.1", zones: ["Example.COM.", "b.test"] }), {});
+    expect(await p.zones()).toEqual(["b.test", "example.com"]);
+  });
+  it("says how to configure zones when there are none", async () => {
+    const err = await failure(createRfc2136Provider(reader({ server: "127.0.0.1" }), {}).zones());
+    expect(err.hint).toMatch(/zones:/);
+  });
+});
+
+describe.each(["axfr", "query"])("list with transfer: %s", (transfer) => {
+  it("returns every type at the asked names only, canonical, TXT strings joined", async () => {
+    const p = provider(server, { extra: { transfer } });
+    const sets = await p.list(ZONE, ["selector1._domainkey.sub.example.com", "WWW.example.com.", "nothing.example.com"]);
+    expect(sets).toEqual([
+      { name: "selector1._domainkey.sub.example.com", type: "TXT", ttl: 3600, values: [LONG_KEY] },
+      { name: "www.example.com", type: "A", ttl: 300, values: ["192.0.2.1"] },
+    ]);
+  });
+});
+
+describe("apply against named", () => {
+  it("creates, updates (target and TTL) and deletes the selector CNAMEs in one UPDATE each", async () => {
+    const p = provider(server);
+    await p.apply(ZONE, [create(cname(S1, T1)), create(cname(S2, T2))]);
+    expect(await digAxfr(server, ZONE)).toEqual(expect.arrayContaining([cname(S1, T1), cname(S2, T2)]));
+    expect(await p.list(ZONE, [S1, S2])).toEqual([cname(S1, T1), cname(S2, T2)]);
+
+    const newT1 = "selector1-example-com._domainkey.contoso.y-v1.dkim.mail.microsoft";
+    await p.apply(ZONE, [update(cname(S1, T1), cname(S1, newT1)), update(cname(S2, T2), cname(S2, T2, 300))]);
+    expect(await p.list(ZONE, [S1, S2])).toEqual([cname(S1, newT1), cname(S2, T2, 300)]);
+
+    await p.apply(ZONE, [del(cname(S1, newT1)), del(cname(S2, T2, 300))]);
+    expect(await p.list(ZONE, [S1, S2])).toEqual([]);
+    // Foreign records are untouched.
+    expect(await digAxfr(server, ZONE)).toContainEqual({ name: "www.example.com", type: "A", ttl: 300, values: ["192.0.2.1"] });
+  });
+
+  it("writes and reads back a long, mixed-case TXT exactly (split into 255-octet strings)", async () => {
+    const name = "selector2._domainkey.txt.example.com";
+    const value = `v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A${"AbC".repeat(120)}`;
+    const p = provider(server);
+    await p.apply(ZONE, [create({ name, type: "TXT", ttl: 3600, values: [value] })]);
+    expect(await digAxfr(server, ZONE)).toContainEqual({ name, type: "TXT", ttl: 3600, values: [value] });
+  });
+
+  it("fails a create when the CNAME appeared since it was read (prerequisite: RRset does not exist)", async () => {
+    const name = "selector1._domainkey.race1.example.com";
+    const p = provider(server);
+    expect(await p.list(ZONE, [name])).toEqual([]);
+    await putRecordSet(server, ZONE, cname(name, "someone-else.example.net"));
+    const err = await failure(p.apply(ZONE, [create(cname(name, T1))]));
+    expect(err.message).toMatch(/the records changed since they were read: run plan again \(YXRRSET\)/);
+    expect(await digAxfr(server, ZONE)).toContainEqual(cname(name, "someone-else.example.net"));
+  });
+
+  it("fails an update when the values changed since they were read (RFC 2136 2.4.2), but not on a TTL change alone", async () => {
+    const name = "selector1._domainkey.race2.example.com";
+    const p = provider(server);
+    await p.apply(ZONE, [create(cname(name, T1))]);
+    const [read] = await p.list(ZONE, [name]);
+    await putRecordSet(server, ZONE, cname(name, "moved.example.net"));
+    const err = await failure(p.apply(ZONE, [update(read as RecordSet, cname(name, T2))]));
+    expect(err.message).toMatch(/changed since they were read.*\(NXRRSET\)/);
+    expect(err.message).toMatch(/^\[bind\] zone example.com: update failed/);
+
+    await putRecordSet(server, ZONE, cname(name, T1, 60));
+    await p.apply(ZONE, [update(read as RecordSet, cname(name, T2))]);
+    expect(await p.list(ZONE, [name])).toEqual([cname(name, T2)]);
+  });
+
+  it("matches an upper-case CNAME target in the prerequisite (names in RDATA compare case-insensitively)", async () => {
+    const name = "selector1._domainkey.upper.example.com";
+    await nsupdate(server, ZONE, [`update add ${name}. 3600 CNAME ${T1.toUpperCase()}.`]);
+    const p = provider(server);
+    const [read] = await p.list(ZONE, [name]);
+    expect(read).toEqual(cname(name, T1));
+    await p.apply(ZONE, [update(read as RecordSet, cname(name, T2))]);
+    expect(await p.list(ZONE, [name])).toEqual([cname(name, T2)]);
+  });
+
+  it("deletes a TXT that another tool split into strings differently (the RDATA read is reused)", async () => {
+    const name = "selector2._domainkey.split.example.com";
+    await nsupdate(server, ZONE, [`update add ${name}. 3600 TXT "v=DKIM1; " "p=abc"`]);
+    const p = provider(server);
+    const [read] = await p.list(ZONE, [name]);
+    expect(read).toEqual({ name, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=abc"] });
+    await p.apply(ZONE, [del(read as RecordSet)]);
+    expect(await p.list(ZONE, [name])).toEqual([]);
+  });
+
+  it("catches a CNAME that BIND silently ignored next to a TXT (NOERROR, nothing written)", async () => {
+    const name = "selector1._domainkey.legacy.example.com";
+    await putRecordSet(server, ZONE, { name, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] });
+    const err = await failure(provider(server).apply(ZONE, [create(cname(name, T1))]));
+    expect(err.message).toMatch(/answered NOERROR, but 1 change\(s\) did not take: CNAME selector1._domainkey.legacy.example.com: expected .* found nothing; the name also holds TXT/);
+    expect(err.hint).toMatch(/RFC 1034 3.6.2/);
+  });
+
+  it("replaces a conflicting TXT with the CNAME in one UPDATE (the --force path)", async () => {
+    const name = "selector1._domainkey.forced.example.com";
+    const txt = { name, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] };
+    await putRecordSet(server, ZONE, txt);
+    const p = provider(server);
+    const [read] = await p.list(ZONE, [name]);
+    await p.apply(ZONE, [{ ...del(read as RecordSet), reason: "replaced by CNAME (--force)" }, create(cname(name, T1))]);
+    const zone = await digAxfr(server, ZONE);
+    expect(zone.filter((s) => s.name === name)).toEqual([cname(name, T1)]);
+  });
+
+  it("reads a zone that takes several AXFR messages (RFC 8945 5.3.1 MAC chaining)", async () => {
+    const zone = "big.test";
+    const records = Array.from({ length: 1500 }, (_, i) => ({ name: `r${i}.${zone}`, type: "TXT", ttl: 60, values: [`${i} ${"x".repeat(100)}`] }));
+    await server.addZone({ name: zone, records });
+    const p = createRfc2136Provider(reader({ server: `127.0.0.1:${server.port}`, zones: [zone], tsig: { name: server.tsig.name, secret: "env/S" } }, { S: server.tsig.secret }), {});
+    expect(await p.list(zone, ["r0.big.test", "r1499.big.test"])).toEqual([records[0], records[1499]]);
+  });
+});
+
+describe("least privilege with update-policy", () => {
+  it("works with grants for the two selector names only, and anything else is REFUSED", async () => {
+    const zone = "policy.test";
+    const s1 = `selector1._domainkey.${zone}`;
+    const s2 = `selector2._domainkey.${zone}`;
+    await server.addZone({
+      name: zone,
+      records: [{ name: s1, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] }],
+      updatePolicy: [`grant ${server.tsig.name} name ${s1}. CNAME TXT`, `grant ${server.tsig.name} name ${s2}. CNAME TXT`],
+    });
+    const p = createRfc2136Provider(reader({ server: `127.0.0.1:${server.port}`, zones: [zone], tsig: { name: server.tsig.name, secret: "env/S" } }, { S: server.tsig.secret }), {});
+    const [old] = await p.list(zone, [s1]);
+    await p.apply(zone, [del(old as RecordSet), create(cname(s1, T1)), create(cname(s2, T2))]);
+    expect(await p.list(zone, [s1, s2])).toEqual([cname(s1, T1), cname(s2, T2)]);
+    const err = await failure(p.apply(zone, [create(cname(`www.${zone}`, T1))]));
+    expect(err.message).toMatch(/REFUSED/);
+  });
+});
+
+describe("errors from named", () => {
+  const change = () => [create(cname("selector1._domainkey.errors.example.com", T1))];
+
+  it("wrong secret: BADSIG", async () => {
+    const err = await failure(provider(server, { secret: Buffer.alloc(32, 7).toString("base64") }).apply(ZONE, change()));
+    expect(err.message).toMatch(/rejected the signature of key "dkimsync" \(NOTAUTH\/BADSIG\): the secret is wrong/);
+    expect(err.hint).toMatch(/tsig.secret/);
+  });
+
+  it("unknown key name: BADKEY", async () => {
+    const err = await failure(provider(server, { tsig: { ...server.tsig, name: "nobody" } }).apply(ZONE, change()));
+    expect(err.message).toMatch(/does not know key "nobody" with algorithm hmac-sha256 \(NOTAUTH\/BADKEY\)/);
+  });
+
+  it("a key the zone does not allow: REFUSED, with the allow-update line", async () => {
+    const err = await failure(provider(server, { tsig: server.otherTsig }).apply(ZONE, change()));
+    expect(err.message).toMatch(/refused it \(REFUSED\): key "other-dkimsync" may not update zone example.com/);
+    expect(err.hint).toMatch(/allow-update \{ key "other-dkimsync"; \};/);
+  });
+
+  it("an unsigned update: REFUSED, asking for a key", async () => {
+    const err = await failure(provider(server, { tsig: null }).apply(ZONE, change()));
+    expect(err.message).toMatch(/REFUSED\): the request was not signed/);
+    expect(err.hint).toMatch(/tsig:/);
+  });
+
+  it("a zone transfer with a key that may not transfer: REFUSED, with the allow-transfer line", async () => {
+    const err = await failure(provider(server, { tsig: server.otherTsig }).list(ZONE, [S1]));
+    expect(err.message).toMatch(/refused the zone transfer/);
+    expect(err.hint).toMatch(/allow-transfer \{ key "other-dkimsync"; \};/);
+  });
+
+  it("a zone the server does not serve: NOTAUTH", async () => {
+    const err = await failure(provider(server).apply("not-here.test", [create(cname("selector1._domainkey.not-here.test", T1))]));
+    expect(err.message).toMatch(/not authoritative for zone not-here.test \(NOTAUTH\)/);
+  });
+
+  it("a failure inside the server after it received the UPDATE: SERVFAIL, transient, nothing written", async () => {
+    const a = "selector1._domainkey.atomic.example.com";
+    const b = "selector2._domainkey.atomic.example.com";
+    server.failNextUpdate(ZONE);
+    const err = await failure(provider(server).apply(ZONE, [create(cname(a, T1)), create(cname(b, T2))]));
+    await server.trapsFired();
+    expect(err.message).toMatch(/the server failed \(SERVFAIL\)/);
+    expect(err.transient).toBe(true);
+    expect((await digAxfr(server, ZONE)).filter((s) => s.name === a || s.name === b)).toEqual([]);
+    await provider(server).apply(ZONE, [create(cname(a, T1)), create(cname(b, T2))]);
+    expect(await provider(server).list(ZONE, [a, b])).toEqual([cname(a, T1), cname(b, T2)]);
+  });
+
+  it("a server that does not answer: a transient timeout", async () => {
+    const silent = dgram.createSocket("udp4");
+    await new Promise<void>((r) => silent.bind(0, "127.0.0.1", () => r()));
+    try {
+      const p = createRfc2136Provider(reader({ server: `127.0.0.1:${silent.address().port}`, zones: [ZONE], transfer: "query", timeout_ms: 200 }), {});
+      const err = await failure(p.list(ZONE, [S1]));
+      expect(err.transient).toBe(true);
+      expect(err.message).toMatch(/no answer from 127.0.0.1:\d+ within 200 ms/);
+    } finally {
+      silent.close();
+    }
+  });
+});
