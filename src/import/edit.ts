@@ -8,9 +8,6 @@
  * moves to its own line), which a reviewed GitOps file must not suffer. The result is parsed
  * again and compared with the intended data before anything is written.
  */
-import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
-import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, parseDocument, type Document, type Pair, type Scalar, type YAMLMap } from "yaml";
 import { InputError } from "../errors.js";
@@ -109,25 +106,7 @@ export function editConfigTargets(source: string, file: string, imports: readonl
   return { text, changed: text !== source, outcomes };
 }
 
-/** Write a file atomically: a temporary file in the same folder, then rename over the target. */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  const mode = await fs.stat(file).then((s) => s.mode & 0o777, () => 0o644);
-  try {
-    const handle = await fs.open(tmp, "wx", mode);
-    try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-}
+export { writeFileAtomic } from "../fsutil.js";
 
 function parseConfig(source: string, file: string): Document.Parsed {
   const doc = parseDocument(source);
