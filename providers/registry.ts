@@ -9,6 +9,8 @@ import type { Provider } from "../src/types.js";
 export interface ProviderContext {
   /** Progress and warnings for people go here (stderr in the CLI). */
   log?: (message: string) => void;
+  /** apply --wait: after writing, wait until the provider reports the change live everywhere. */
+  wait?: boolean;
 }
 
 export type ProviderFactory = (options: OptionsReader, context: ProviderContext) => Provider;

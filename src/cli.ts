@@ -10,6 +10,7 @@ import { headersCommand } from "./commands/headers.js";
 import { importCommand } from "./commands/import.js";
 import { verifyCommand } from "./commands/verify.js";
 import { loadConfig } from "./config.js";
+import type { ProviderContext } from "../providers/index.js";
 import type { Config } from "./config-types.js";
 import { DkimsyncError } from "./errors.js";
 import { loadPlan, savePlan } from "./planfile.js";
@@ -76,7 +77,7 @@ async function planCommand(opts: { config: string; domain: string[]; provider: s
   return 0;
 }
 
-function providersForPlan(plan: Plan, config: Config, io: Io): ProviderSet {
+function providersForPlan(plan: Plan, config: Config, context: ProviderContext): ProviderSet {
   const providers: ProviderSet = new Map();
   for (const z of plan.zones) {
     if (providers.has(z.provider)) continue;
@@ -86,12 +87,13 @@ function providersForPlan(plan: Plan, config: Config, io: Io): ProviderSet {
         hint: "apply the plan with the config it was made from, or make a new plan",
       });
     }
-    providers.set(z.provider, createProvider(pc, config, process.env, { log: io.progress }));
+    providers.set(z.provider, createProvider(pc, config, process.env, context));
   }
   return providers;
 }
 
-async function applyCommand(opts: { config: string; plan?: string; force?: boolean; format: Format }, io: Io): Promise<number> {
+async function applyCommand(opts: { config: string; plan?: string; force?: boolean; wait?: boolean; format: Format }, io: Io): Promise<number> {
+  const context = { log: io.progress, wait: opts.wait === true };
   const config = loadConfig(opts.config);
   let plan: Plan;
   let providers: ProviderSet;
@@ -101,9 +103,9 @@ async function applyCommand(opts: { config: string; plan?: string; force?: boole
     if (loaded.saved.config_hash !== config.hash) {
       io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${opts.plan} was made; applying the plan as saved (zones that changed are refused)\n`);
     }
-    providers = providersForPlan(plan, config, io);
+    providers = providersForPlan(plan, config, context);
   } else {
-    ({ plan, providers } = await buildPlan({ config, context: { log: io.progress } }));
+    ({ plan, providers } = await buildPlan({ config, context }));
   }
   try {
     if (opts.format === "text") io.stdout(renderPlan(plan, "text", io));
@@ -159,6 +161,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("-c, --config <file>", "config file", "dkim.zones.yaml")
     .option("--plan <file>", "apply a plan saved with plan --out; zones changed since are refused")
     .option("--force", "replace records that conflict with a selector CNAME (e.g. an old TXT key)")
+    .option("--wait", "after writing, wait until the provider reports the change in sync (Route 53 GetChange)")
     .addOption(formatOption())
     .action(function (this: Command) {
       return run(() => applyCommand(this.opts(), io))();

@@ -135,45 +135,60 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
   const errors: PlanError[] = [];
   const work = new Map<string, ZoneWork>();
   try {
-    // One zone listing per provider, shared by all its domains.
+    // One zone listing per provider, shared by all its domains; providers that cannot list
+    // their zones (zoneOf) are asked per domain instead.
     const providerNames = [...providers.keys()].sort();
     const zoneLists = await Promise.all(
       providerNames.map(async (p) => {
+        const provider = providers.get(p) as Provider;
+        if (provider.zoneOf) return { p, zones: undefined };
         try {
-          return { p, zones: (await (providers.get(p) as Provider).zones()).map(canonical) };
+          return { p, zones: (await provider.zones()).map(canonical) };
         } catch (err) {
           return { p, error: err };
         }
       }),
     );
-    const zonesOf = new Map<string, string[]>();
+    const zonesOf = new Map<string, string[] | undefined>();
     for (const z of zoneLists) {
       if ("error" in z) {
         for (const d of selected.filter((d) => d.providers.includes(z.p))) {
           errors.push({ provider: z.p, domain: d.domain, message: `cannot list zones: ${errorMessage(z.error)}` });
         }
-      } else zonesOf.set(z.p, z.zones as string[]);
+      } else zonesOf.set(z.p, z.zones);
     }
 
-    for (const d of selected) {
-      for (const p of d.providers) {
-        const zones = zonesOf.get(p);
-        if (!zones) continue;
-        const zone = findZone(d.domain, zones);
-        if (!zone) {
-          errors.push({
-            provider: p,
-            domain: d.domain,
-            message: `no zone at provider "${p}" contains ${d.domain}; create the zone there (or its parent), or publish the domain with another provider`,
-          });
-          continue;
-        }
-        const key = `${p}\u0000${zone}`;
-        let w = work.get(key);
-        if (!w) work.set(key, (w = { provider: p, zone, domains: [], desired: [] }));
-        w.domains.push(d.domain);
-        for (const r of d.records) w.desired.push({ record: r, ensure: d.ensure });
+    const pairs = selected.flatMap((d) => d.providers.filter((p) => zonesOf.has(p)).map((p) => ({ d, p })));
+    const located = await pool(pairs, opts.concurrency ?? 8, async ({ d, p }) => {
+      const listed = zonesOf.get(p);
+      if (listed) return { d, p, zone: findZone(d.domain, listed) };
+      try {
+        const found = await (providers.get(p) as Provider).zoneOf?.(d.domain);
+        return { d, p, zone: found === undefined ? undefined : canonical(found) };
+      } catch (err) {
+        return { d, p, error: err };
       }
+    });
+    for (const l of located) {
+      const { d, p } = l;
+      if ("error" in l) {
+        errors.push({ provider: p, domain: d.domain, message: `cannot find the zone of ${d.domain}: ${errorMessage(l.error)}` });
+        continue;
+      }
+      const zone = l.zone;
+      if (!zone) {
+        errors.push({
+          provider: p,
+          domain: d.domain,
+          message: `no zone at provider "${p}" contains ${d.domain}; create the zone there (or its parent), or publish the domain with another provider`,
+        });
+        continue;
+      }
+      const key = `${p}\u0000${zone}`;
+      let w = work.get(key);
+      if (!w) work.set(key, (w = { provider: p, zone, domains: [], desired: [] }));
+      w.domains.push(d.domain);
+      for (const r of d.records) w.desired.push({ record: r, ensure: d.ensure });
     }
 
     const items = [...work.values()].sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));

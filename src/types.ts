@@ -101,6 +101,12 @@ export interface Provider {
   readonly capabilities: Capabilities;
   /** Every zone this provider serves, canonical names. */
   zones(): Promise<string[]>;
+  /**
+   * Zone discovery by name, for providers that cannot list their zones (DNS servers driven by
+   * RFC 2136): the canonical zone that holds `name`, or undefined when the provider serves none.
+   * When present, the planner asks this per domain instead of calling zones().
+   */
+  zoneOf?(name: string): Promise<string | undefined>;
   /** Every record set, of every type, at the given canonical names of the zone. */
   list(zone: string, names: readonly string[]): Promise<RecordSet[]>;
   /**

@@ -220,7 +220,7 @@ export class Route53Provider implements Provider {
       if (id !== undefined) changeIds.push(id);
     }
     for (const c of changes) this.forget(zoneId, c);
-    if (this.opts.wait) for (const id of changeIds) await this.waitInsync(zone, id);
+    if (this.opts.wait || this.ctx.wait === true) for (const id of changeIds) await this.waitInsync(zone, id);
   }
 
   private forget(zoneId: string, c: Change): void {
