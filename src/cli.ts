@@ -123,7 +123,7 @@ function reportError(err: unknown, io: Io): number {
   if (process.env.DKIMSYNC_DEBUG) io.stderr(`${(err as Error)?.stack ?? String(err)}\n`);
   if (err instanceof DkimsyncError) {
     io.stderr(`dkimsync: error: ${err.message}\n`);
-    if (err.hint) io.stderr(`  hint: ${err.hint}\n`);
+    for (const line of err.hint?.split("\n") ?? []) io.stderr(`  hint: ${line}\n`);
     return 1;
   }
   io.stderr(`dkimsync: internal error: ${(err as Error)?.message ?? String(err)}\n  (a bug: please report it; DKIMSYNC_DEBUG=1 shows the stack)\n`);
@@ -203,7 +203,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .addOption(formatOption())
     .action(function (this: Command, message: string) {
       const o = this.opts();
-      return run(() => headersCommand({ message, config: o.config, verify: o.verify === true, resolver: o.resolver, format: o.format }, io))();
+      const configExplicit = this.getOptionValueSource("config") !== "default";
+      return run(() => headersCommand({ message, config: o.config, configExplicit, verify: o.verify === true, resolver: o.resolver, format: o.format }, io))();
     });
 
   try {

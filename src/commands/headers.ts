@@ -15,6 +15,8 @@ export interface HeadersCommandOptions {
   message: string;
   /** Config file; used only when it exists (the CLI passes the default ./dkim.zones.yaml). */
   config?: string;
+  /** True when the user named the config with -c (then it must exist). */
+  configExplicit?: boolean;
   verify: boolean;
   resolver?: string;
   format: Format;
@@ -35,7 +37,10 @@ export async function headersCommand(opts: HeadersCommandOptions, io: Io): Promi
       hint: "save the message with its headers (Outlook: File > Save As .eml, or View > View message source; Gmail: Show original > Download)",
     });
   }
-  const domains = opts.config !== undefined && fs.existsSync(opts.config) ? loadConfig(opts.config).domains.map((d) => d.name) : undefined;
+  // The default ./dkim.zones.yaml is optional here (a message can be explained without it);
+  // a config named with -c must exist, and loadConfig says so when it does not.
+  const useConfig = opts.config !== undefined && (opts.configExplicit === true || fs.existsSync(opts.config));
+  const domains = useConfig ? loadConfig(opts.config as string).domains.map((d) => d.name) : undefined;
   const report = explainHeaders(bytes.toString("utf8"), domains ? { domains } : {});
   if (opts.verify) {
     const resolver = opts.resolver === undefined ? undefined : parseHostPort(opts.resolver, "--resolver");
