@@ -5,7 +5,8 @@
 import { forcedChanges, sortChanges, unconverged } from "./diff.js";
 import { DkimsyncError, errorMessage } from "./errors.js";
 import { canonical } from "./names.js";
-import { fingerprint, pool, type ProviderSet } from "./plan.js";
+import { fingerprint, type ProviderSet } from "./plan.js";
+import { pool } from "./pool.js";
 import type { Change, Plan, Provider, ZonePlan } from "./types.js";
 
 export type ZoneOutcome = "applied" | "unchanged" | "stale" | "failed" | "unconverged";

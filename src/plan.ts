@@ -11,6 +11,7 @@ import { diffZone, normaliseSet, type DesiredRecord } from "./diff.js";
 import { DkimsyncError, InputError, errorMessage } from "./errors.js";
 import { canonical, findZone, normaliseDomain } from "./names.js";
 import { OptionsReader } from "./options.js";
+import { pool } from "./pool.js";
 import type { Plan, PlanError, Provider, RecordSet, ZonePlan } from "./types.js";
 
 export interface PlanOptions {
@@ -90,20 +91,6 @@ export function fingerprint(sets: readonly RecordSet[]): string {
     .map((s) => ({ name: s.name, type: s.type, ttl: s.ttl, values: s.values, drift: [...(s.drift ?? [])].sort() }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
   return createHash("sha256").update(JSON.stringify(canonicalSets)).digest("hex");
-}
-
-/** Run tasks with at most `limit` in flight; results in input order. */
-export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }
 
 interface ZoneWork {

@@ -17,6 +17,7 @@ import { keyInfo, parseKeyRecord } from "./dkimkey.js";
 import { DkimsyncError } from "./errors.js";
 import { activeSelector, type SigningConfigEntry } from "./m365.js";
 import { canonical, SELECTORS, type Selector } from "./names.js";
+import { pool } from "./pool.js";
 
 export type CheckStatus = "pass" | "warn" | "info" | "fail";
 
@@ -219,8 +220,10 @@ export async function verifyConfig(config: Config, opts: VerifyOptions = {}): Pr
     }
   }
   const desired = desiredState({ ...config, domains: config.domains.filter((d) => !wanted || wanted.includes(d.name)) });
-  const domains: DomainReport[] = [];
-  for (const d of desired) domains.push(await verifyDomain(ctx, d, config.signingConfig?.entries.get(d.domain), config.signingConfig !== undefined));
+  // Domains are independent: ask about several at once (results keep the config's order).
+  const domains = await pool(desired, 8, (d) =>
+    verifyDomain(ctx, d, config.signingConfig?.entries.get(d.domain), config.signingConfig !== undefined, providerServers(config, d)),
+  );
 
   const summary: VerifySummary = { pass: 0, warn: 0, info: 0, fail: 0 };
   for (const d of domains) for (const c of d.checks) summary[c.status]++;
@@ -234,13 +237,39 @@ export async function verifyConfig(config: Config, opts: VerifyOptions = {}): Pr
   return report;
 }
 
-async function verifyDomain(ctx: Context, d: DesiredDomain, entry: SigningConfigEntry | undefined, haveSigningConfig: boolean): Promise<DomainReport> {
+/**
+ * Authoritative servers the config itself names for a domain: an rfc2136 provider's `server`
+ * is, by definition, a primary for the zones it updates. Other providers do not name one.
+ */
+function providerServers(config: Config, d: DesiredDomain): HostPort[] | undefined {
+  const servers: HostPort[] = [];
+  for (const name of d.providers) {
+    const pc = config.providers.get(name);
+    const server = pc?.type === "rfc2136" ? pc.options.server : undefined;
+    if (typeof server === "string" && server.trim() !== "") {
+      try {
+        servers.push(parseHostPort(server, `providers.${name}.server`));
+      } catch {
+        // A malformed server option is reported by the provider itself; fall back to NS lookup.
+      }
+    }
+  }
+  return servers.length > 0 ? servers : undefined;
+}
+
+async function verifyDomain(
+  ctx: Context,
+  d: DesiredDomain,
+  entry: SigningConfigEntry | undefined,
+  haveSigningConfig: boolean,
+  fromProviders: HostPort[] | undefined,
+): Promise<DomainReport> {
   const checks: Check[] = [];
   const report: DomainReport = { domain: d.domain, ensure: d.ensure, checks };
   const add = (check: string, status: CheckStatus, message: string, details?: Record<string, unknown>) =>
     checks.push({ domain: d.domain, check, status, message, ...(details ? { details } : {}) });
 
-  const servers = ctx.nameserver ? [ctx.nameserver] : await findAuthServers(ctx, d.domain);
+  const servers = ctx.nameserver ? [ctx.nameserver] : (fromProviders ?? (await findAuthServers(ctx, d.domain)));
   if ("error" in servers) add("nameservers", "fail", servers.error);
 
   const active = entry ? activeSelector(entry, ctx.now) : undefined;
