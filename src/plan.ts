@@ -122,6 +122,10 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
   const errors: PlanError[] = [];
   const work = new Map<string, ZoneWork>();
   try {
+    for (const d of selected) {
+      if (d.zoneId === undefined) continue;
+      for (const p of d.providers) providers.get(p)?.pinZoneId?.(d.domain, d.zoneId);
+    }
     // One zone listing per provider, shared by all its domains; providers that cannot list
     // their zones (zoneOf) are asked per domain instead.
     const providerNames = [...providers.keys()].sort();

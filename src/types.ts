@@ -107,6 +107,11 @@ export interface Provider {
    * When present, the planner asks this per domain instead of calling zones().
    */
   zoneOf?(name: string): Promise<string | undefined>;
+  /**
+   * A domain's config names the provider-specific zone id to use (Route 53 `zone_id` for
+   * split-horizon setups). Called before zones(); throws a ProviderError on a contradiction.
+   */
+  pinZoneId?(domain: string, zoneId: string): void;
   /** Every record set, of every type, at the given canonical names of the zone. */
   list(zone: string, names: readonly string[]): Promise<RecordSet[]>;
   /**

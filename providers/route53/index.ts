@@ -4,7 +4,7 @@
  */
 import type { Change as AwsChange, ResourceRecordSet } from "@aws-sdk/client-route-53";
 import { ProviderError } from "../../src/errors.js";
-import { canonical } from "../../src/names.js";
+import { canonical, isInZone } from "../../src/names.js";
 import type { OptionsReader } from "../../src/options.js";
 import type { Capabilities, Change, Provider, RecordSet } from "../../src/types.js";
 import type { ProviderContext, ProviderFactory } from "../registry.js";
@@ -96,6 +96,8 @@ export class Route53Provider implements Provider {
   private zoneMap: Promise<Map<string, ZoneEntry[]>> | undefined;
   /** Record sets as Route 53 holds them (values as first sent), for exact DELETEs. */
   private readonly seen = new Map<string, ResourceRecordSet>();
+  /** Hosted zone ids pinned by domains' `zone_id`, by domain. */
+  private readonly pins = new Map<string, string>();
 
   constructor(readonly name: string, private readonly opts: Route53Options, private readonly ctx: ProviderContext = {}) {
     this.api = new Route53Api({
@@ -106,6 +108,15 @@ export class Route53Provider implements Provider {
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
     });
+  }
+
+  /**
+   * A domain's `zone_id` picks one hosted zone where several share a name (a public and a private
+   * zone of one name, for split-horizon DNS). The pinned zone is used even if it is private.
+   */
+  pinZoneId(domain: string, zoneId: string): void {
+    if (this.zoneMap !== undefined) throw new Error("pinZoneId must be called before the zones are listed");
+    this.pins.set(canonical(domain), zoneId.replace(/^\/hostedzone\//, "").toUpperCase());
   }
 
   private loadZones(): Promise<Map<string, ZoneEntry[]>> {
@@ -121,9 +132,19 @@ export class Route53Provider implements Provider {
       for (const z of zones) {
         const id = (z.Id ?? "").replace(/^\/hostedzone\//, "");
         const isPrivate = z.Config?.PrivateZone ?? false;
-        if (this.opts.zoneId !== undefined ? id !== this.opts.zoneId : isPrivate && !this.opts.privateZones) continue;
+        const pinned = [...this.pins.values()].includes(id);
+        if (!pinned && (this.opts.zoneId !== undefined ? id !== this.opts.zoneId : isPrivate && !this.opts.privateZones)) continue;
         const name = fromWireName(z.Name ?? "");
         map.set(name, [...(map.get(name) ?? []), { id, private: isPrivate }]);
+      }
+      const listed = new Set(zones.map((z) => (z.Id ?? "").replace(/^\/hostedzone\//, "")));
+      for (const [domain, id] of this.pins) {
+        if (!listed.has(id)) {
+          this.zoneMap = undefined;
+          throw new ProviderError(this.name, `hosted zone ${id} (zone_id of domain ${domain}) was not found`, {
+            hint: "check the id in the Route 53 console (without /hostedzone/) and that the credentials belong to its account",
+          });
+        }
       }
       if (this.opts.zoneId !== undefined && map.size === 0) {
         throw new ProviderError(this.name, `hosted zone ${this.opts.zoneId} (option zone_id) was not found`, {
@@ -141,7 +162,15 @@ export class Route53Provider implements Provider {
 
   /** The hosted zone id for a zone name; several zones of one name need `zone_id`. */
   private async zoneId(zone: string): Promise<string> {
-    const entries = (await this.loadZones()).get(canonical(zone)) ?? [];
+    const all = (await this.loadZones()).get(canonical(zone)) ?? [];
+    const pinnedIds = new Set([...this.pins.entries()].filter(([d]) => isInZone(d, canonical(zone))).map(([, id]) => id));
+    const pinned = all.filter((e) => pinnedIds.has(e.id));
+    if (pinned.length > 1) {
+      throw new ProviderError(this.name, `domains in this zone pin different hosted zones (${pinned.map((e) => e.id).join(", ")}) with zone_id`, {
+        zone, hint: "one plan writes one hosted zone per zone name and provider: use a second route53 provider for the other hosted zone",
+      });
+    }
+    const entries = pinned.length === 1 ? pinned : all.filter((e) => !e.private || this.opts.privateZones || this.opts.zoneId === e.id);
     const [first] = entries;
     if (first === undefined) {
       throw new ProviderError(this.name, "no hosted zone of this name is visible to these credentials", {

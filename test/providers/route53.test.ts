@@ -103,6 +103,30 @@ describe("provider route53", () => {
     }
   });
 
+  it("lets a domain's zone_id pick one of two hosted zones of one name, even a private one", async () => {
+    fake.state.createZone("split.example", { id: "ZSPLITPUB" });
+    const priv = fake.state.createZone("split.example", { id: "ZSPLITPRIV", private: true });
+    fake.state.put(priv.id, cname("selector1._domainkey.split.example", "inside.example.net."));
+    const pinned = provider(fake);
+    try {
+      pinned.pinZoneId?.("split.example", "/hostedzone/zsplitpriv");
+      expect(await pinned.zones()).toContain("split.example");
+      expect(await pinned.list("split.example", ["selector1._domainkey.split.example"])).toEqual([
+        cname("selector1._domainkey.split.example", "inside.example.net"),
+      ]);
+    } finally {
+      await pinned.close?.();
+    }
+    const unknown = provider(fake);
+    try {
+      unknown.pinZoneId?.("split.example", "ZNOTTHERE");
+      const err = await failure(unknown.zones());
+      expect(err.message).toBe("[aws] hosted zone ZNOTTHERE (zone_id of domain split.example) was not found");
+    } finally {
+      await unknown.close?.();
+    }
+  });
+
   it("refuses a zone name held by two hosted zones until zone_id picks one", async () => {
     const a = fake.state.createZone("dup.example", { id: "ZDUPA" });
     fake.state.createZone("dup.example", { id: "ZDUPB" });
