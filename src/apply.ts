@@ -3,7 +3,7 @@
  * every written zone is read back and must show exactly what was written.
  */
 import { forcedChanges, sortChanges, unconverged } from "./diff.js";
-import { DkimsyncError, errorMessage } from "./errors.js";
+import { DkimsyncError, errorWithHint } from "./errors.js";
 import { canonical } from "./names.js";
 import { fingerprint, type ProviderSet } from "./plan.js";
 import { pool } from "./pool.js";
@@ -83,7 +83,7 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
     opts.log?.(`[${z.provider}] zone ${z.zone}: writing ${changes.length} change(s)`);
     await provider.apply(z.zone, changes);
   } catch (err) {
-    return { ...base, outcome: "failed", changes, message: errorMessage(err) };
+    return { ...base, outcome: "failed", changes, message: errorWithHint(err) };
   }
 
   try {
@@ -91,7 +91,7 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
     const problems = unconverged(changes, reread);
     if (problems.length > 0) return { ...base, outcome: "unconverged", changes, message: problems.join("; ") };
   } catch (err) {
-    return { ...base, outcome: "unconverged", changes, message: `written, but reading it back failed: ${errorMessage(err)}` };
+    return { ...base, outcome: "unconverged", changes, message: `written, but reading it back failed: ${errorWithHint(err)}` };
   }
   return { ...base, outcome: "applied", changes };
 }

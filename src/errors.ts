@@ -55,3 +55,9 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** The message and, for our own errors, what to do: for places that keep only a string. */
+export function errorWithHint(err: unknown): string {
+  const hint = err instanceof DkimsyncError ? err.hint : undefined;
+  return hint ? `${errorMessage(err)} (${hint})` : errorMessage(err);
+}

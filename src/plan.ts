@@ -8,7 +8,7 @@ import { providerTypes, type ProviderContext } from "../providers/index.js";
 import type { Config, ProviderConfig } from "./config-types.js";
 import { desiredState, type DesiredDomain } from "./desired.js";
 import { diffZone, normaliseSet, type DesiredRecord } from "./diff.js";
-import { DkimsyncError, InputError, errorMessage } from "./errors.js";
+import { DkimsyncError, InputError, errorWithHint } from "./errors.js";
 import { canonical, findZone, normaliseDomain } from "./names.js";
 import { OptionsReader } from "./options.js";
 import { pool } from "./pool.js";
@@ -144,7 +144,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
     for (const z of zoneLists) {
       if ("error" in z) {
         for (const d of selected.filter((d) => d.providers.includes(z.p))) {
-          errors.push({ provider: z.p, domain: d.domain, message: `cannot list zones: ${errorMessage(z.error)}` });
+          errors.push({ provider: z.p, domain: d.domain, message: `cannot list zones: ${errorWithHint(z.error)}` });
         }
       } else zonesOf.set(z.p, z.zones);
     }
@@ -163,7 +163,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
     for (const l of located) {
       const { d, p } = l;
       if ("error" in l) {
-        errors.push({ provider: p, domain: d.domain, message: `cannot find the zone of ${d.domain}: ${errorMessage(l.error)}` });
+        errors.push({ provider: p, domain: d.domain, message: `cannot find the zone of ${d.domain}: ${errorWithHint(l.error)}` });
         continue;
       }
       const zone = l.zone;
@@ -205,7 +205,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
           fingerprint: fingerprint(managed),
         };
       } catch (err) {
-        for (const domain of w.domains) errors.push({ provider: w.provider, zone: w.zone, domain, message: errorMessage(err) });
+        for (const domain of w.domains) errors.push({ provider: w.provider, zone: w.zone, domain, message: errorWithHint(err) });
         return undefined;
       }
     });
