@@ -1,15 +1,17 @@
 /**
  * Provider `rfc2136`: any authoritative server that takes RFC 2136 dynamic updates signed with
  * TSIG (RFC 8945): BIND, Knot, PowerDNS. Reads with a signed AXFR (or per-name queries), writes
- * one UPDATE per zone with prerequisites, then reads back what it wrote.
+ * one UPDATE per zone with prerequisites, then reads back what it wrote. Without a `zones` list it
+ * finds each domain's zone by asking the server for the domain's SOA (discovery.ts).
  */
-import { canonical } from "../../src/names.js";
+import { canonical, findZone } from "../../src/names.js";
 import { ProviderError, errorMessage } from "../../src/errors.js";
 import type { OptionsReader } from "../../src/options.js";
 import type { Capabilities, Change, Provider, RecordSet } from "../../src/types.js";
 import type { ProviderFactory } from "../registry.js";
 import { DnsClient, DnsTransportError, type DnsResponse, type ReceivedRecord } from "./api.js";
 import { RdataMemory, changesToUpdate, toRecordSets, validKeyName } from "./convert.js";
+import { parentName, readSoaAnswer } from "./discovery.js";
 import { TSIG_ALGORITHMS, TSIG_ERRORS, TsigError, decodeSecret, type TsigKey } from "./tsig.js";
 import { RCODES } from "./wire.js";
 
@@ -18,8 +20,9 @@ export interface Rfc2136Options {
   /** `host` or `host:port` (`[v6]:port`); port 53 by default. */
   server: { host: string; port: number };
   /**
-   * The zones to manage on this server. Required for planning: DNS has no way to ask a server
-   * which zones it serves.
+   * The zones to manage on this server. Optional: without it each domain's zone is found with an
+   * SOA query to the server (zoneOf). With it, no query is sent and a domain outside the list is
+   * not managed here.
    */
   zones?: string[];
   /** The TSIG key; without it every request is unsigned (servers normally refuse such updates). */
@@ -88,6 +91,10 @@ export class Rfc2136Provider implements Provider {
     };
   }
 
+  /**
+   * Only the configured list: DNS cannot list a server's zones. The planner asks zoneOf instead,
+   * which works with or without the list.
+   */
   async zones(): Promise<string[]> {
     if (!this.options.zones) {
       throw new ProviderError(this.name, "no zones are configured; DNS cannot list the zones a server serves", {
@@ -95,6 +102,53 @@ export class Rfc2136Provider implements Provider {
       });
     }
     return [...this.options.zones].sort();
+  }
+
+  /**
+   * The zone that holds `name`. With `zones` configured it is the longest listed zone containing
+   * the name, as before, and nothing is sent. Otherwise the server is asked for the SOA of the
+   * name (signed and verified like every other request): see readSoaAnswer for how each answer
+   * is read. A name that owns a CNAME is asked about through its parent.
+   *
+   * A referral is an error rather than "no zone here": the server does serve the parent zone, but
+   * the domain's records belong in a child zone on other servers, and writing them below the cut
+   * would only create data no resolver ever sees (RFC 1034 4.2.1). The user needs to hear which
+   * zone and servers to configure instead, which "no zone contains it" would not say.
+   */
+  async zoneOf(name: string): Promise<string | undefined> {
+    const wanted = canonical(name);
+    if (this.options.zones) return findZone(wanted, this.options.zones);
+    const server = `${this.options.server.host}:${this.options.server.port}`;
+    for (let asked: string | undefined = wanted; asked !== undefined; asked = parentName(asked)) {
+      const q: string = asked;
+      const what = `SOA query for ${q}`;
+      const { response } = await this.call(undefined, what, () => this.client.query(q, "SOA"));
+      if (response.tsigError !== 0) this.expectOk(undefined, what, response);
+      const outcome = readSoaAnswer(q, response.message, response.parsed);
+      switch (outcome.kind) {
+        case "zone":
+          return outcome.zone;
+        case "none":
+          return undefined;
+        case "alias":
+          continue;
+        case "referral":
+          throw new ProviderError(
+            this.name,
+            `${wanted} is delegated away from ${server}: zone ${outcome.zone} is served by ${outcome.servers.join(", ") || "other name servers"}; publish the domain with a provider for that zone's primary server`,
+            { hint: `configure an rfc2136 (or other) provider for zone ${outcome.zone}, or remove the delegation if the zone should live on ${server}` },
+          );
+        case "unexpected": {
+          const rcode = RCODES[response.rcode] ?? `RCODE ${response.rcode}`;
+          throw new ProviderError(this.name, `cannot tell the zone of ${wanted} from the answer to ${what} (${rcode}): ${outcome.reason}`, {
+            // SERVFAIL: the zone may be loading or broken on the server; worth another try.
+            transient: response.rcode === 2,
+            hint: `point server at the zone's primary (an authoritative server), or list the zones with zones: [...]`,
+          });
+        }
+      }
+    }
+    return undefined;
   }
 
   async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
@@ -170,7 +224,7 @@ export class Rfc2136Provider implements Provider {
     }
   }
 
-  private async call<T>(zone: string, what: string, run: () => Promise<T>): Promise<T> {
+  private async call<T>(zone: string | undefined, what: string, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (err) {
@@ -189,7 +243,7 @@ export class Rfc2136Provider implements Provider {
     }
   }
 
-  private expectOk(zone: string, what: string, r: DnsResponse): void {
+  private expectOk(zone: string | undefined, what: string, r: DnsResponse): void {
     if (r.rcode === 0 && r.tsigError === 0) return;
     const key = this.options.tsig;
     const rcode = RCODES[r.rcode] ?? `RCODE ${r.rcode}`;
