@@ -7,7 +7,7 @@
  */
 import Cloudflare from "cloudflare";
 import { ProviderError } from "../../src/errors.js";
-import type { BatchBody, CfRecord } from "./convert.js";
+import type { BatchBody, CfRecord, NameFilter } from "./convert.js";
 
 export interface CloudflareApiOptions {
   /** The provider's name in dkim.zones.yaml, for error messages. */
@@ -22,9 +22,13 @@ export interface CloudflareApiOptions {
 }
 
 const FIVE_MINUTES_MS = 5 * 60 * 1000;
-// Zones: per_page at most 50; records: the API allows far more, 1000 keeps replies small.
+// List Zones: per_page 5..50 (Cloudflare API reference, "List Zones").
 const ZONES_PER_PAGE = 50;
-const RECORDS_PER_PAGE = 1000;
+// List DNS Records: per_page 1..5,000,000, default 100 (Cloudflare OpenAPI schema
+// `dns-records_per_page`; the retired api.cloudflare.com reference said 5..100). 5000 covers the
+// selector records of 2500 domains in one reply; isLastPage below trusts the server's own
+// result_info, so a server that silently serves fewer per page is still read to the end.
+const RECORDS_PER_PAGE = 5000;
 
 /**
  * Keeps this process under `max` requests in any 5-minute window (Cloudflare's global limit is
@@ -56,6 +60,19 @@ export class SlidingWindowLimiter {
       await new Promise((r) => setTimeout(r, this.times[0]! + this.windowMs - now + 1));
     }
   }
+}
+
+/**
+ * Whether `page` was the last one. The server's `total_pages` decides when it is there, so no
+ * request goes to an empty page past the end (the SDK's auto-pagination would send one) and a
+ * server that serves fewer items than asked is still read to the end; otherwise an empty page or
+ * one shorter than the server's `per_page` ends the listing.
+ */
+export function isLastPage(page: number, count: number, info: unknown, requested: number): boolean {
+  if (count === 0) return true;
+  const { total_pages: total, per_page: perPage } = (info ?? {}) as { total_pages?: unknown; per_page?: unknown };
+  if (typeof total === "number") return page >= total;
+  return count < (typeof perPage === "number" && perPage > 0 ? perPage : requested);
 }
 
 export class CloudflareApi {
@@ -95,10 +112,7 @@ export class CloudflareApi {
         });
         const items = resp.result;
         for (const z of items) out.push({ id: z.id, name: z.name });
-        // Stop on the page count rather than asking for an empty page past the end, as the
-        // SDK's auto-pagination would: one request less per listing.
-        const total = (resp.result_info as { total_pages?: number } | undefined)?.total_pages;
-        if (items.length < ZONES_PER_PAGE || (total !== undefined && page >= total)) return out;
+        if (isLastPage(page, items.length, resp.result_info, ZONES_PER_PAGE)) return out;
       }
     });
   }
@@ -115,18 +129,20 @@ export class CloudflareApi {
   }
 
   /**
-   * Records of every type at one exact name (`name.exact`). The API's filters take one value
-   * each (match=any ORs different filters, not several names), so it is one call per name.
+   * Records of every type whose names pass one name filter (`name.exact`, or `name.startswith`
+   * and `name.endswith` joined by `match=all`), every page. Name filters are case-insensitive
+   * (SDK RecordListParams.Name, from the OpenAPI schema). The API cannot take a list of names
+   * (a filter has one value, and `match=any` ORs different filters), so the caller passes one
+   * filter that all its names pass (convert.ts nameFilter) and keeps the exact names itself.
    */
-  async listRecordsAt(zone: string, zoneId: string, name: string): Promise<CfRecord[]> {
-    return this.call(zone, `reading ${name}`, async () => {
+  async listRecordsNamed(zone: string, zoneId: string, filter: NameFilter): Promise<CfRecord[]> {
+    return this.call(zone, "reading the selector names", async () => {
       const out: CfRecord[] = [];
       for (let page = 1; ; page++) {
-        const resp = await this.client.dns.records.list({ zone_id: zoneId, name: { exact: name }, page, per_page: RECORDS_PER_PAGE });
+        const resp = await this.client.dns.records.list({ zone_id: zoneId, name: filter, match: "all", page, per_page: RECORDS_PER_PAGE });
         const items = resp.result as unknown as CfRecord[];
         out.push(...items);
-        const total = (resp.result_info as { total_pages?: number } | undefined)?.total_pages;
-        if (items.length < RECORDS_PER_PAGE || (total !== undefined && page >= total)) return out;
+        if (isLastPage(page, items.length, resp.result_info, RECORDS_PER_PAGE)) return out;
       }
     });
   }

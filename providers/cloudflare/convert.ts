@@ -187,3 +187,37 @@ export function chunkBatch(ops: readonly BatchOp[], size: number): BatchBody[] {
   }
   return chunks;
 }
+
+/** A name filter of List DNS Records (query `name.exact`, `name.startswith`, `name.endswith`). */
+export interface NameFilter {
+  exact?: string;
+  startswith?: string;
+  endswith?: string;
+}
+
+/**
+ * One filter that every requested name passes, for a single paged read per zone: the exact name
+ * when there is one, else the longest prefix and the longest suffix all names share. Both are
+ * plain string affixes, not whole labels, and the caller keeps only the exact names afterwards.
+ *
+ * For the selectors of one zone that is `startswith=selector` plus the common tail (at least
+ * `.<zone>`, or `._domainkey.<domain>` for a single domain), so other DKIM keys
+ * (`google._domainkey`, `s1._domainkey`) and the zone's other records are never sent. What it
+ * cannot exclude: names starting with `selector` of domains this config does not manage, such as
+ * the selectors of thousands of customer subdomains in one SaaS zone; those come along, at most
+ * 5000 per request. Names sharing no prefix (not selector names) fall back to the suffix alone,
+ * which may be the whole zone.
+ */
+export function nameFilter(names: readonly string[]): NameFilter {
+  const list = [...new Set(names.map(canonical))];
+  const [first] = list;
+  if (first === undefined) return {};
+  if (list.length === 1) return { exact: first };
+  let prefix = first;
+  let suffix = first;
+  for (const n of list) {
+    while (!n.startsWith(prefix)) prefix = prefix.slice(0, -1);
+    while (!n.endsWith(suffix)) suffix = suffix.slice(1);
+  }
+  return { ...(prefix ? { startswith: prefix } : {}), ...(suffix ? { endswith: suffix } : {}) };
+}

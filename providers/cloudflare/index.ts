@@ -1,7 +1,7 @@
 /**
  * Provider `cloudflare`: Microsoft 365 selector CNAMEs in Cloudflare DNS through the official
- * SDK. Reads only the selector names (`name.exact`), writes each zone's changes with the batch
- * endpoint, and keeps every DKIM CNAME DNS only and unflattened.
+ * SDK. Reads a zone's selector names with one paged, name-filtered listing, writes each zone's
+ * changes with the batch endpoint, and keeps every DKIM CNAME DNS only and unflattened.
  */
 import { canonical } from "../../src/names.js";
 import { ProviderError } from "../../src/errors.js";
@@ -9,7 +9,7 @@ import type { OptionsReader } from "../../src/options.js";
 import type { Capabilities, Change, Provider, RecordSet } from "../../src/types.js";
 import type { ProviderFactory } from "../registry.js";
 import { CloudflareApi } from "./api.js";
-import { chunkBatch, toBatchOps, toRecordSets, type CfRecord } from "./convert.js";
+import { chunkBatch, nameFilter, toBatchOps, toRecordSets, type CfRecord } from "./convert.js";
 
 /** What was last read in one zone: the names, and the records at each (name, type) with ids. */
 interface ZoneRead {
@@ -94,7 +94,7 @@ export class CloudflareProvider implements Provider {
       },
       readsOnlyNames: {
         can: true,
-        reason: "records are listed with the name.exact filter, one call per selector name",
+        reason: "one paged listing per zone, filtered by the prefix and suffix the requested names share (name.startswith/name.endswith, or name.exact for one name), then narrowed to the exact names; names of unmanaged domains that pass the filter are read too",
         source: "https://developers.cloudflare.com/api/resources/dns/subresources/records/methods/list/",
       },
     };
@@ -109,9 +109,11 @@ export class CloudflareProvider implements Provider {
   async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
     const zoneId = await this.zoneId(zone);
     const wanted = [...new Set(names.map(canonical))];
-    const records: CfRecord[] = [];
-    for (const n of wanted) records.push(...(await this.api.listRecordsAt(zone, zoneId, n)));
-    const { sets, records: byKey } = toRecordSets(records.filter((r) => wanted.includes(canonical(r.name))));
+    if (wanted.length === 0) return [];
+    // One read per zone, however many domains live in it: the planner's request budget.
+    const records = await this.api.listRecordsNamed(zone, zoneId, nameFilter(wanted));
+    const wantedSet = new Set(wanted);
+    const { sets, records: byKey } = toRecordSets(records.filter((r) => wantedSet.has(canonical(r.name))));
     const read = this.known.get(zone) ?? { names: new Set<string>(), records: new Map<string, CfRecord[]>() };
     this.forget(read, wanted);
     // A name read and found empty is known to be empty: apply then needs no second read.

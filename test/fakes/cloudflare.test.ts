@@ -116,6 +116,44 @@ describe("cloudflare fake: records", () => {
     expect(after.result).toEqual([]);
   });
 
+  it("filters names by prefix and suffix together (match=all), case-insensitively, as the SDK sends them", async () => {
+    const zone_id = await zoneId("example.com");
+    const z = fake.state.zone("example.com");
+    for (const name of [
+      "selector1._domainkey.example.com",
+      "selector2._domainkey.example.com",
+      "selector1._domainkey.mkt.example.com",
+      "google._domainkey.example.com",
+      "selectorx.example.com",
+    ]) fake.state.createRecord(z, { name, type: "CNAME", content: `t.${name}`, ttl: 3600 });
+
+    const both = await cf.dns.records.list({ zone_id, name: { startswith: "SELECTOR", endswith: "._DomainKey.Example.com" }, match: "all", per_page: 5000 });
+    expect(both.result.map((r) => r.name).sort()).toEqual(["selector1._domainkey.example.com", "selector2._domainkey.example.com"]);
+    // The SDK sends nested filters as dotted query keys, which is what the server reads.
+    expect(fake.log.at(-1)?.query).toMatchObject({ "name.startswith": "SELECTOR", "name.endswith": "._DomainKey.Example.com", match: "all", per_page: "5000" });
+
+    const prefixOnly = await cf.dns.records.list({ zone_id, name: { startswith: "selector" } });
+    expect(prefixOnly.result.map((r) => r.name).sort()).toEqual([
+      "selector1._domainkey.example.com", "selector1._domainkey.mkt.example.com", "selector2._domainkey.example.com", "selectorx.example.com",
+    ]);
+    const contains = await cf.dns.records.list({ zone_id, name: { contains: "._domainkey." } });
+    expect(contains.result).toHaveLength(4);
+    // match=any ORs the filters: every name with either affix.
+    const any = await cf.dns.records.list({ zone_id, name: { startswith: "google", endswith: ".mkt.example.com" }, match: "any" });
+    expect(any.result.map((r) => r.name).sort()).toEqual(["google._domainkey.example.com", "selector1._domainkey.mkt.example.com"]);
+  });
+
+  it("serves the pages of a filtered listing with result_info counting only the matches", async () => {
+    const zone_id = await zoneId("example.com");
+    const z = fake.state.zone("example.com");
+    for (let i = 0; i < 12; i++) fake.state.createRecord(z, { name: `selector1._domainkey.d${i}.example.com`, type: "CNAME", content: "t.example.net", ttl: 3600 });
+    const first = await cf.dns.records.list({ zone_id, name: { startswith: "selector" }, per_page: 5 });
+    expect(first.result).toHaveLength(5);
+    expect(first.result_info).toMatchObject({ page: 1, per_page: 5, count: 5, total_count: 12, total_pages: 3 });
+    const last = await cf.dns.records.list({ zone_id, name: { startswith: "selector" }, per_page: 5, page: 3 });
+    expect(last.result).toHaveLength(2);
+  });
+
   it("refuses a CNAME next to other records (81053), other records next to a CNAME (81054), and duplicates (81057)", async () => {
     const zone_id = await zoneId("example.com");
     const cname = cf.dns.records.create({ zone_id, name: "www.example.com", type: "CNAME", content: "target.example.net", ttl: 300 });

@@ -11,7 +11,8 @@ import { OptionsReader } from "../../src/options.js";
 import { InputError, ProviderError } from "../../src/errors.js";
 import type { Change, RecordSet } from "../../src/types.js";
 import { createCloudflareProvider } from "../../providers/cloudflare/index.js";
-import { SlidingWindowLimiter } from "../../providers/cloudflare/api.js";
+import { SlidingWindowLimiter, isLastPage } from "../../providers/cloudflare/api.js";
+import { nameFilter } from "../../providers/cloudflare/convert.js";
 import { startCloudflareFake, type CloudflareFake } from "../fakes/cloudflare/server.js";
 
 const ZONE = "example.com";
@@ -93,6 +94,7 @@ describe("cloudflare provider: options", () => {
     expect(p.capabilities.atomicWrites.can).toBe(true);
     expect(p.capabilities.atomicWrites.reason).toContain("50 records");
     expect(p.capabilities.readsOnlyNames.can).toBe(true);
+    expect(p.capabilities.readsOnlyNames.reason).toMatch(/one paged listing per zone/);
   });
 });
 
@@ -112,14 +114,57 @@ describe("cloudflare provider: reading", () => {
     expect(await provider({ account_id: "ffffffffffffffffffffffffffffffff" }).zones()).toEqual(["other.example"]);
   });
 
-  it("reads only the selector names, one name.exact call each, never the whole zone", async () => {
+  it("reads a zone's selector names in one filtered call, never the whole zone", async () => {
     fake.state.createRecord(fake.state.zone(ZONE), { name: S1, type: "CNAME", content: `${T1.toUpperCase()}.`, ttl: 3600 });
     const p = provider();
     const sets = await p.list(ZONE, [S1, `${S2.toUpperCase()}.`]);
     expect(sets).toEqual([cname(S1, T1)]);
     const reads = fake.log.filter((l) => l.operation === "listRecords");
-    expect(reads).toHaveLength(2);
-    expect(reads.map((r) => r.query["name.exact"]).sort()).toEqual([S1, S2]);
+    expect(reads).toHaveLength(1);
+    expect(reads[0]?.query).toMatchObject({ "name.startswith": "selector", "name.endswith": "._domainkey.example.com", match: "all", per_page: "5000" });
+    expect(reads[0]?.query["name.exact"]).toBeUndefined();
+  });
+
+  it("reads the selectors of several domains of one zone in one call, and only the names asked for", async () => {
+    const zone = fake.state.zone(ZONE);
+    const domains = ["example.com", "mkt.example.com", "eu.mkt.example.com"];
+    for (const d of domains) {
+      fake.state.createRecord(zone, { name: `selector1._domainkey.${d}`, type: "CNAME", content: `s1.${d}.example.net`, ttl: 3600 });
+    }
+    // Pass the filter but are not asked for: an unmanaged domain's selector, a longer name.
+    fake.state.createRecord(zone, { name: "selector1._domainkey.other.example.com", type: "CNAME", content: "x.example.net", ttl: 3600 });
+    fake.state.createRecord(zone, { name: "selector1x._domainkey.example.com", type: "TXT", content: "v=DKIM1; p=x", ttl: 3600 });
+    const names = domains.flatMap((d) => [`selector1._domainkey.${d}`, `selector2._domainkey.${d}`]);
+    const sets = await provider().list(ZONE, names);
+    expect(sets.map((s) => s.name)).toEqual([
+      "selector1._domainkey.eu.mkt.example.com", "selector1._domainkey.example.com", "selector1._domainkey.mkt.example.com",
+    ]);
+    expect(fake.counts["listRecords"]).toBe(1);
+    expect(fake.log.find((l) => l.operation === "listRecords")?.query).toMatchObject({ "name.startswith": "selector", "name.endswith": ".example.com" });
+  });
+
+  it("reads one name with name.exact", async () => {
+    await provider().list(ZONE, [S1]);
+    const [read] = fake.log.filter((l) => l.operation === "listRecords");
+    expect(read?.query["name.exact"]).toBe(S1);
+    expect(read?.query["name.startswith"]).toBeUndefined();
+  });
+
+  it("pages a filtered read past 5000 matches, with no request for an empty page", async () => {
+    const zone = fake.state.zone(ZONE);
+    // A SaaS-shaped zone: the selectors of 2600 customer subdomains nobody asked for.
+    for (let i = 0; i < 2600; i++) {
+      for (const sel of ["selector1", "selector2"]) {
+        fake.state.createRecord(zone, { name: `${sel}._domainkey.c${String(i).padStart(4, "0")}.example.com`, type: "CNAME", content: "t.example.net", ttl: 3600 });
+      }
+    }
+    // Sorts after every c#### name, so it is on the second page.
+    const late = "selector2._domainkey.zz.example.com";
+    fake.state.createRecord(zone, { name: late, type: "CNAME", content: T2, ttl: 3600 });
+    const sets = await provider().list(ZONE, [S1, late]);
+    expect(sets).toEqual([cname(late, T2)]);
+    // 5201 matches at 5000 a page: two requests, stopped by result_info.total_pages.
+    expect(fake.log.filter((l) => l.operation === "listRecords").map((l) => l.query["page"])).toEqual(["1", "2"]);
   });
 
   it("reports ttl 1 (automatic) as 1 and a proxied CNAME as drift", async () => {
@@ -293,5 +338,27 @@ describe("cloudflare provider: limits and credentials", () => {
     expect(Date.now() - started).toBeLessThan(200);
     await limiter.acquire();
     expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+  });
+});
+
+describe("cloudflare provider: the read filter and paging rule", () => {
+  it("filters on the prefix and suffix all names share, or the exact name for one", () => {
+    expect(nameFilter([S1, S2])).toEqual({ startswith: "selector", endswith: "._domainkey.example.com" });
+    expect(nameFilter([S1, "selector2._domainkey.a.example.com", "selector1._domainkey.b.example.com"])).toEqual({ startswith: "selector", endswith: ".example.com" });
+    // Affixes are strings, not labels: ab.example.com and b.example.com share "b.example.com".
+    expect(nameFilter(["selector1._domainkey.ab.example.com", "selector1._domainkey.b.example.com"])).toEqual({ startswith: "selector1._domainkey.", endswith: "b.example.com" });
+    expect(nameFilter([S1, `${S1.toUpperCase()}.`])).toEqual({ exact: S1 });
+    expect(nameFilter(["www.example.com", "mail.example.com"])).toEqual({ endswith: ".example.com" });
+    expect(nameFilter([])).toEqual({});
+  });
+
+  it("trusts the server's total_pages, else stops on an empty or short page", () => {
+    expect(isLastPage(1, 5000, { total_pages: 2, per_page: 5000 }, 5000)).toBe(false);
+    expect(isLastPage(2, 201, { total_pages: 2, per_page: 5000 }, 5000)).toBe(true);
+    // A server that serves 100 although 5000 were asked still reports total_pages: read on.
+    expect(isLastPage(1, 100, { total_pages: 3, per_page: 100 }, 5000)).toBe(false);
+    expect(isLastPage(1, 100, { per_page: 100 }, 5000)).toBe(false);
+    expect(isLastPage(1, 99, { per_page: 100 }, 5000)).toBe(true);
+    expect(isLastPage(3, 0, undefined, 5000)).toBe(true);
   });
 });

@@ -199,8 +199,9 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
       case "listRecords": {
         const z = zoneOr404(p.zone!, path);
         const records = z.records.filter((r) => matches(r, query)).sort(byNameTypeContent).map(recordView);
-        // List DNS Records: per_page 5..5000000, default 100 (Cloudflare API reference).
-        return paged(records, query, { def: 100, min: 5, max: 5_000_000 });
+        // List DNS Records: per_page 1..5000000, default 100 (Cloudflare OpenAPI schema
+        // `dns-records_per_page`; the retired reference said a minimum of 5).
+        return paged(records, query, { def: 100, min: 1, max: 5_000_000 });
       }
       case "getRecord":
         return ok(recordView(state.recordById(zoneOr404(p.zone!, path), p.record!)));
@@ -281,7 +282,10 @@ function routeOf(method: string, pathname: string): Route {
 /**
  * The list filters the records endpoint documents: `type`, `name` (exact, the older form),
  * `name.exact|contains|startswith|endswith`, `content[.exact|...]`, `proxied`, combined by
- * `match=all` (default) or `match=any`. Name and content filters are case-insensitive.
+ * `match=all` (default, a logical AND) or `match=any` (OR). Name and content filters are
+ * case-insensitive and apply to the full record name (SDK RecordListParams.Name/Content and
+ * `match`, generated from Cloudflare's OpenAPI schema). Every filter present counts, so
+ * `name.startswith` and `name.endswith` together narrow to names with both affixes.
  */
 function matches(r: FakeRecord, q: Record<string, string>): boolean {
   const tests: boolean[] = [];
