@@ -80,9 +80,19 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
         };
       }
     }
+  } catch (err) {
+    return { ...base, outcome: "failed", changes, message: errorWithHint(err) };
+  }
+  try {
     opts.log?.(`[${z.provider}] zone ${z.zone}: writing ${changes.length} change(s)`);
     await provider.apply(z.zone, changes);
   } catch (err) {
+    // A write can succeed while its answer is lost, and the SDK's retry then meets its own change
+    // ("already exists"). If the zone now holds exactly what was planned, it converged.
+    const reread = await readManaged(provider, z).catch(() => undefined);
+    if (reread !== undefined && unconverged(changes, reread).length === 0) {
+      return { ...base, outcome: "applied", changes, message: `the provider reported an error (${errorWithHint(err)}), but reading back shows every change in place` };
+    }
     return { ...base, outcome: "failed", changes, message: errorWithHint(err) };
   }
 

@@ -297,6 +297,16 @@ describe("provider route53", () => {
     }
   });
 
+  it("waits for INSYNC when apply --wait asks (the provider context), without the option", async () => {
+    const waiting = createRoute53Provider(reader({ endpoint: fake.endpoint }), { wait: true });
+    try {
+      await waiting.apply(ZONE, [create(cname("selector2._domainkey.d1.example.com", T2))]);
+      expect(fake.counts.GetChange).toBe(2);
+    } finally {
+      await waiting.close?.();
+    }
+  });
+
   it("turns AccessDenied and a vanished hosted zone into errors that say what to do", async () => {
     fake.faults.failNext(1, 403, { code: "AccessDenied", message: "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: route53:ListHostedZonesByName" });
     const denied = await failure(p.zones());
