@@ -28,6 +28,8 @@ export interface ConformanceBackend {
 export interface ConformanceTarget {
   /** Provider type, as in `type:` of dkim.zones.yaml. */
   type: string;
+  /** Shown in the suite's title when one type runs in several set-ups. */
+  variant?: string;
   /**
    * True when the backend implements failNextWrite: the suite then checks that a failed write
    * changes nothing. Set it only where the provider's writes are atomic.

@@ -39,7 +39,7 @@ interface DomainSpec {
 }
 
 export function runConformance(t: ConformanceTarget): void {
-  describe(`conformance: provider ${t.type}`, () => {
+  describe(`conformance: provider ${t.type}${t.variant ? ` (${t.variant})` : ""}`, () => {
     let backend: ConformanceBackend;
     let dir: string;
 
