@@ -64,7 +64,6 @@ function renderPlan(plan: Plan, format: Format, io: Io): string {
 
 async function planCommand(opts: { config: string; domain: string[]; provider: string[]; format: Format; out?: string; detailedExitcode?: boolean }, io: Io): Promise<number> {
   const config = loadConfig(opts.config);
-  io.progress(`dkimsync: reading ${config.domains.length} domain(s) from ${config.providers.size} provider(s)…`);
   const { plan, providers } = await buildPlan({ config, domains: opts.domain, providers: opts.provider, context: { log: io.progress } });
   await closeProviders(providers);
   io.stdout(renderPlan(plan, opts.format, io));

@@ -183,7 +183,12 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
     }
 
     const items = [...work.values()].sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
+    const log = opts.context?.log;
+    log?.(`dkimsync: reading ${items.length} zone(s) at ${providers.size} provider(s)…`);
+    let read = 0;
     const zonePlans = await pool(items, opts.concurrency ?? 8, async (w): Promise<ZonePlan | undefined> => {
+      // Progress for people on long runs: about every tenth of the zones.
+      if (++read % Math.max(25, Math.ceil(items.length / 10)) === 0) log?.(`dkimsync: ${read}/${items.length} zones read`);
       const provider = providers.get(w.provider) as Provider;
       const names = [...new Set(w.desired.map((r) => r.record.name))].sort();
       try {
