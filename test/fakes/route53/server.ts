@@ -27,6 +27,11 @@ export interface Route53FakeOptions {
   insyncAfterPolls?: number;
   /** Or: INSYNC once this many ms have passed since the change was submitted. */
   insyncAfterMs?: number;
+  /**
+   * Hold every response this long, like a remote API's round trip (benchmarks of concurrency).
+   * Default 0.
+   */
+  latencyMs?: number;
 }
 
 interface FailFault {
@@ -331,6 +336,7 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
           req.socket.destroy();
           return;
         }
+        if (opts.latencyMs !== undefined && opts.latencyMs > 0) await new Promise((r) => setTimeout(r, opts.latencyMs));
         if (faults.delayMs > 0) {
           const ms = faults.delayMs;
           faults.delayMs = 0;
