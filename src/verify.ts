@@ -9,7 +9,7 @@
  */
 import dgram from "node:dgram";
 import { Resolver } from "node:dns/promises";
-import { isIP } from "node:net";
+import net, { isIP } from "node:net";
 import dnsPacket from "dns-packet";
 import type { Config } from "./config-types.js";
 import { desiredState, type DesiredDomain } from "./desired.js";
@@ -103,49 +103,76 @@ function serverLabel(s: HostPort): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Authoritative view: one raw query over UDP.
+// Authoritative view: one raw query over UDP, over TCP when the UDP answer is truncated.
 
-interface AuthAnswer {
+export interface AuthAnswer {
   server: string;
   /** NOERROR, NXDOMAIN, REFUSED, SERVFAIL, ... or "TIMEOUT"/"NETWORK" when nothing came back. */
   rcode: string;
   aa: boolean;
   records: { type: string; ttl: number; data: string }[];
+  /** How the answer that counts arrived: "tcp" after a truncated UDP answer. */
+  transport: "udp" | "tcp";
   error?: string;
+}
+
+export interface QueryOptions {
+  /** Per exchange; a UDP query that gets no answer is sent once more. Default 2000 ms. */
+  timeoutMs?: number;
+  /** The UDP payload size advertised in EDNS0 (RFC 6891 6.2.3). Default 4096. */
+  udpPayloadSize?: number;
 }
 
 const NETWORK_FAILURES = new Set(["TIMEOUT", "NETWORK"]);
 
 /**
- * Ask one server one question, without recursion. EDNS0 with a 4096-byte buffer (RFC 6891) keeps
- * 2048-bit key TXT answers from being truncated; a truncated answer still tells us the type is there.
+ * Ask one server one question, without recursion. EDNS0 advertises a 4096-byte buffer (RFC 6891),
+ * but a server may truncate well below it: PowerDNS 4.7.3 sets TC on any UDP answer over its
+ * udp-truncation-threshold (1232 bytes by default, observed here) and sends no records at all.
+ * A truncated answer is therefore asked again over TCP (RFC 1035 4.2.2, RFC 7766 5), so a large
+ * TXT set (a long key, or several records) is read whole rather than mistaken for NODATA.
  */
-export async function queryAuthoritative(server: HostPort, name: string, type: "CNAME" | "TXT", timeoutMs = 2000): Promise<AuthAnswer> {
+export async function queryAuthoritative(server: HostPort, name: string, type: "CNAME" | "TXT", opts: QueryOptions = {}): Promise<AuthAnswer> {
+  const timeoutMs = opts.timeoutMs ?? 2000;
   const label = serverLabel(server);
-  const id = Math.floor(Math.random() * 65535);
+  const id = Math.floor(Math.random() * 65536);
   const query = dnsPacket.encode({
     type: "query",
     id,
     flags: 0,
     questions: [{ type, name, class: "IN" }],
-    additionals: [{ type: "OPT", name: ".", udpPayloadSize: 4096, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }],
+    additionals: [{ type: "OPT", name: ".", udpPayloadSize: opts.udpPayloadSize ?? 4096, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }],
   });
   let lastError = "";
   for (let attempt = 0; attempt < 2; attempt++) {
+    let packet: dnsPacket.DecodedPacket;
     try {
-      const buf = await udpExchange(server, query, id, timeoutMs);
-      const packet = dnsPacket.decode(buf);
-      const rcode = (packet as { rcode?: string }).rcode ?? "NOERROR";
-      const records = (packet.answers ?? [])
-        .filter((a) => canonical(a.name) === canonical(name))
-        .map((a) => ({ type: a.type, ttl: "ttl" in a ? (a.ttl ?? 0) : 0, data: answerText(a) }));
-      return { server: label, rcode, aa: packet.flag_aa, records };
+      packet = dnsPacket.decode(await udpExchange(server, query, id, timeoutMs));
     } catch (err) {
       lastError = (err as Error).message;
-      if ((err as NodeJS.ErrnoException).code !== "TIMEOUT") return { server: label, rcode: "NETWORK", aa: false, records: [], error: lastError };
+      if ((err as NodeJS.ErrnoException).code !== "TIMEOUT") return failed(label, "NETWORK", "udp", lastError);
+      continue;
+    }
+    if (!packet.flag_tc) return answer(label, packet, name, "udp");
+    try {
+      return answer(label, dnsPacket.decode(await tcpExchange(server, query, id, timeoutMs)), name, "tcp");
+    } catch (err) {
+      const rcode = (err as NodeJS.ErrnoException).code === "TIMEOUT" ? "TIMEOUT" : "NETWORK";
+      return failed(label, rcode, "tcp", `the UDP answer was truncated and TCP failed: ${(err as Error).message}`);
     }
   }
-  return { server: label, rcode: "TIMEOUT", aa: false, records: [], error: lastError };
+  return failed(label, "TIMEOUT", "udp", lastError);
+}
+
+function answer(server: string, packet: dnsPacket.DecodedPacket, name: string, transport: "udp" | "tcp"): AuthAnswer {
+  const records = (packet.answers ?? [])
+    .filter((a) => canonical(a.name) === canonical(name))
+    .map((a) => ({ type: a.type, ttl: "ttl" in a ? (a.ttl ?? 0) : 0, data: answerText(a) }));
+  return { server, rcode: (packet as { rcode?: string }).rcode ?? "NOERROR", aa: packet.flag_aa, records, transport };
+}
+
+function failed(server: string, rcode: "TIMEOUT" | "NETWORK", transport: "udp" | "tcp", error: string): AuthAnswer {
+  return { server, rcode, aa: false, records: [], transport, error };
 }
 
 function answerText(a: dnsPacket.Answer): string {
@@ -156,12 +183,16 @@ function answerText(a: dnsPacket.Answer): string {
   return "";
 }
 
+function timeoutError(timeoutMs: number): Error {
+  return Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "TIMEOUT" });
+}
+
 function udpExchange(server: HostPort, query: Buffer, id: number, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(isIP(server.host) === 6 ? "udp6" : "udp4");
     const timer = setTimeout(() => {
       socket.close();
-      reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "TIMEOUT" }));
+      reject(timeoutError(timeoutMs));
     }, timeoutMs);
     socket.on("error", (err) => {
       clearTimeout(timer);
@@ -176,6 +207,47 @@ function udpExchange(server: HostPort, query: Buffer, id: number, timeoutMs: num
       resolve(msg);
     });
     socket.send(query, server.port, server.host);
+  });
+}
+
+/**
+ * One query over a fresh TCP connection: each message is preceded by its length as two octets
+ * (RFC 1035 4.2.2). One question per connection: reuse (RFC 7766 6.2) buys nothing for the few
+ * truncated answers of a run.
+ */
+function tcpExchange(server: HostPort, query: Buffer, id: number, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: server.host, port: server.port });
+    let received = Buffer.alloc(0);
+    let settled = false;
+    const finish = (err: Error | undefined, msg?: Buffer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(msg as Buffer);
+    };
+    const timer = setTimeout(() => finish(timeoutError(timeoutMs)), timeoutMs);
+    socket.on("error", (err) => finish(err));
+    socket.on("connect", () => {
+      const prefix = Buffer.alloc(2);
+      prefix.writeUInt16BE(query.length);
+      socket.write(Buffer.concat([prefix, query]));
+    });
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 2) return;
+      const length = received.readUInt16BE(0);
+      if (received.length < 2 + length) return;
+      const msg = received.subarray(2, 2 + length);
+      if (length < 2 || msg.readUInt16BE(0) !== id) finish(new Error("the TCP answer does not match the query's id"));
+      else finish(undefined, msg);
+    });
+    socket.on("end", () => {
+      const expected = received.length >= 2 ? ` of ${received.readUInt16BE(0)}` : "";
+      finish(new Error(`the server closed the TCP connection after ${Math.max(received.length - 2, 0)}${expected} bytes of the answer`));
+    });
   });
 }
 
@@ -365,7 +437,7 @@ async function checkAuthoritative(ctx: Context, servers: HostPort[], name: strin
   const perServer: { server: string; status: CheckStatus; message: string; published: boolean; gone: boolean }[] = [];
   for (const server of servers) {
     ctx.stats.authAsked++;
-    const a = await queryAuthoritative(server, name, "CNAME", ctx.timeoutMs);
+    const a = await queryAuthoritative(server, name, "CNAME", { timeoutMs: ctx.timeoutMs });
     if (NETWORK_FAILURES.has(a.rcode)) ctx.stats.authSilent++;
     perServer.push({ server: a.server, ...(await judgeAuthoritative(ctx, server, a, name, expected, ttl)) });
   }
@@ -407,7 +479,7 @@ async function judgeAuthoritative(
   if (!cname) {
     if (a.rcode === "NXDOMAIN") return { status: "fail", message: "missing (NXDOMAIN); run dkimsync apply", published: false, gone: true };
     // NODATA: something else lives at the name. RFC 1034 3.6.2: a CNAME cannot coexist with it.
-    const txt = await queryAuthoritative(server, name, "TXT", ctx.timeoutMs);
+    const txt = await queryAuthoritative(server, name, "TXT", { timeoutMs: ctx.timeoutMs });
     if (txt.records.some((r) => r.type === "TXT")) {
       return {
         status: "fail",

@@ -3,8 +3,10 @@
  * same server is both the authoritative server and the "resolver": PowerDNS answers CNAME and
  * TXT questions for every zone it hosts and follows CNAMEs across its own zones.
  */
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomInt } from "node:crypto";
+import dgram from "node:dgram";
 import fs from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { dkimSign } from "mailauth/lib/dkim/sign.js";
@@ -113,7 +115,7 @@ function message(report: VerifyReport, domain: string, check: string): string {
   return report.domains.find((x) => x.domain === domain)?.checks.find((c) => c.check === check)?.message ?? "";
 }
 
-describe("queryAuthoritative (dns-packet over UDP)", () => {
+describe("queryAuthoritative (dns-packet over UDP, TCP after truncation)", () => {
   it("reads the CNAME with its TTL, and tells NXDOMAIN from REFUSED", async () => {
     const hp = parseHostPort(dnsAt(), "x");
     const a = await queryAuthoritative(hp, "selector2._domainkey.mixed.test", "CNAME");
@@ -287,5 +289,180 @@ describe("headers --verify against PowerDNS", () => {
     const { code, json } = await check(await signed("revoked.test", KEY_REVOKED_SIGNER.pem));
     expect(json.verified).toMatchObject([{ result: "permerror", domain: "revoked.test", comment: "key revoked (empty p=)" }]);
     expect(code).toBe(2);
+  });
+});
+
+describe("queryAuthoritative falls back to TCP when the UDP answer is truncated", () => {
+  // Strings of a TXT record are at most 255 octets (RFC 1035 3.3.14); createZone splits them.
+  const LONG = Array.from({ length: 3 }, (_, i) => `v=spf1 ${`include:part${i}.example.org `.repeat(70)}-all`);
+  const KEY_TXT = `v=DKIM1; k=rsa; p=${rsa(4096).p}`;
+  beforeAll(async () => {
+    await createZone(server, "big.test", [
+      txt("key.big.test", KEY_TXT),
+      { name: "many.big.test", type: "TXT", ttl: 3600, values: LONG },
+      // An oversized TXT where selector1's CNAME belongs: must still be seen as a TXT conflict.
+      { name: "selector1._domainkey.big.test", type: "TXT", ttl: 3600, values: LONG },
+    ]);
+  });
+
+  it("reads a 4096-bit key over TCP when only 512 bytes are advertised, and over UDP by default", async () => {
+    const hp = parseHostPort(dnsAt(), "x");
+    // The key record alone is about 750 bytes: over 512, under PowerDNS's 1232-byte threshold.
+    expect(KEY_TXT.length).toBeGreaterThan(512);
+    const small = await queryAuthoritative(hp, "key.big.test", "TXT", { udpPayloadSize: 512 });
+    expect(small).toMatchObject({ rcode: "NOERROR", aa: true, transport: "tcp", records: [{ type: "TXT", ttl: 3600, data: KEY_TXT }] });
+    const normal = await queryAuthoritative(hp, "key.big.test", "TXT");
+    expect(normal).toMatchObject({ transport: "udp", records: [{ data: KEY_TXT }] });
+  });
+
+  it("reads a TXT set larger than 4096 bytes whole over TCP with the default buffer", async () => {
+    expect(LONG.join("").length).toBeGreaterThan(4096);
+    const a = await queryAuthoritative(parseHostPort(dnsAt(), "x"), "many.big.test", "TXT");
+    expect(a.transport).toBe("tcp");
+    expect(a.rcode).toBe("NOERROR");
+    expect(a.records.map((r) => r.data).sort()).toEqual([...LONG].sort());
+  });
+
+  it("reports an oversized TXT at a selector name as a TXT conflict, not as NODATA", async () => {
+    const file = path.join(dir, "big.zones.yaml");
+    await fs.writeFile(file, ["providers:", "  zones:", "    type: yaml", "    directory: ./zones", "domains:", ...[
+      "  big.test:", "    provider: zones", `    selector1: ${target("selector1", "big.test")}`, `    selector2: ${target("selector2", "big.test")}`,
+    ], ""].join("\n"));
+    const hp = parseHostPort(dnsAt(), "x");
+    const r = await verifyConfig(loadConfig(file), { nameserver: hp, resolver: hp });
+    expect(statuses(r, "big.test")["selector1 cname (authoritative)"]).toBe("fail");
+    expect(message(r, "big.test", "selector1 cname (authoritative)")).toMatch(/a TXT record is published there instead of the CNAME/);
+  });
+
+  it("says TCP failed when the UDP answer is truncated and nothing listens on TCP", async () => {
+    // A UDP-only stand-in: it answers every query with TC set and no records, like PowerDNS does
+    // for an answer over its threshold; its TCP port is closed.
+    const udp = dgram.createSocket("udp4");
+    udp.on("message", (msg, from) => {
+      const reply = Buffer.from(msg.subarray(0, 12));
+      reply.writeUInt16BE(0x8000 | 0x0400 | 0x0200, 2); // QR, AA, TC
+      reply.writeUInt16BE(0, 4); // no question echoed, no records
+      reply.writeUInt32BE(0, 6);
+      reply.writeUInt16BE(0, 10);
+      udp.send(reply, from.port, from.address);
+    });
+    const port = await new Promise<number>((resolve) => udp.bind({ address: "127.0.0.1", port: 0 }, () => resolve(udp.address().port)));
+    try {
+      const a = await queryAuthoritative({ host: "127.0.0.1", port }, "many.big.test", "TXT", { timeoutMs: 500 });
+      expect(a).toMatchObject({ rcode: "NETWORK", transport: "tcp" });
+      expect(a.error).toMatch(/truncated and TCP failed: .*ECONNREFUSED/);
+    } finally {
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+    }
+  });
+});
+
+/**
+ * A loopback address other than 127.0.0.1 whose port 53 is free for UDP and TCP. Linux routes all
+ * of 127.0.0.0/8 to `lo`, so any such address can be bound without configuration; we check that
+ * rather than assume it. Binding port 53 needs root (or CAP_NET_BIND_SERVICE).
+ */
+async function freeLoopbackAddress(avoid: string[] = []): Promise<string> {
+  const problems: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const address = `127.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+    if (avoid.includes(address)) continue;
+    const udp = await bindable(address, "udp");
+    const tcp = udp === "ok" ? await bindable(address, "tcp") : udp;
+    if (tcp === "ok") return address;
+    if (tcp === "EADDRNOTAVAIL") {
+      throw new Error(`cannot bind ${address}: this test needs every 127.0.0.0/8 address to be local, as on Linux (on other systems add it: ip addr add ${address}/8 dev lo)`);
+    }
+    if (tcp === "EACCES" || tcp === "EPERM") throw new Error(`binding ${address}:53 was refused (${tcp}): run the tests as root, or give node CAP_NET_BIND_SERVICE`);
+    problems.push(`${address}:53 ${tcp}`);
+  }
+  throw new Error(`no free loopback address for port 53 (${problems.join("; ")}): is a DNS server listening on 0.0.0.0:53?`);
+}
+
+function bindable(address: string, proto: "udp" | "tcp"): Promise<string> {
+  return new Promise((resolve) => {
+    if (proto === "udp") {
+      const socket = dgram.createSocket({ type: "udp4", reuseAddr: false });
+      socket.once("error", (err: NodeJS.ErrnoException) => {
+        socket.close();
+        resolve(err.code ?? err.message);
+      });
+      socket.bind({ address, port: 53, exclusive: true }, () => socket.close(() => resolve("ok")));
+      return;
+    }
+    const srv = net.createServer();
+    srv.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    srv.listen({ host: address, port: 53, exclusive: true }, () => srv.close(() => resolve("ok")));
+  });
+}
+
+describe("verify without --nameserver finds the authoritative servers through NS records", () => {
+  // disco.test delegates to ns1.disco.test, whose A record is the address PowerDNS listens on
+  // (port 53, as NS records carry no port); lame.test's ns1 points at an address where nothing
+  // listens. The same server is the resolver. marketing.disco.test is no zone of its own: the NS
+  // lookup walks up to disco.test (RFC 1034 4.3.2).
+  let auth: PdnsServer;
+  let address: string;
+  let dead: string;
+  let file: string;
+
+  beforeAll(async () => {
+    address = await freeLoopbackAddress();
+    dead = await freeLoopbackAddress([address]);
+    const ns = (zone: string, at: string): RecordSet[] => [
+      { name: zone, type: "NS", ttl: 3600, values: [`ns1.${zone}`] },
+      { name: `ns1.${zone}`, type: "A", ttl: 3600, values: [at] },
+    ];
+    auth = await startPowerDns({
+      address,
+      dnsPort: 53,
+      zones: {
+        "disco.test": [...ns("disco.test", address), ...cnames("disco.test"), ...cnames("marketing.disco.test")],
+        "lame.test": [...ns("lame.test", dead), ...cnames("lame.test")],
+        [TENANT]: [
+          txt(target("selector1", "disco.test"), `v=DKIM1; k=rsa; p=${KEY2048.p}`),
+          txt(target("selector2", "disco.test"), `v=DKIM1; k=rsa; p=${KEY2048.p}`),
+          txt(target("selector1", "marketing.disco.test"), `v=DKIM1; k=rsa; p=${KEY2048.p}`),
+          txt(target("selector2", "marketing.disco.test"), `v=DKIM1; k=rsa; p=${KEY2048.p}`),
+        ],
+      },
+    });
+    expect(auth.dnsHost).toBe(address);
+    const domain = (d: string) => [`  ${d}:`, "    provider: zones", `    selector1: ${target("selector1", d)}`, `    selector2: ${target("selector2", d)}`];
+    file = path.join(dir, "disco.zones.yaml");
+    await fs.writeFile(file, [
+      "providers:", "  zones:", "    type: yaml", "    directory: ./zones",
+      "domains:", ...domain("disco.test"), ...domain("marketing.disco.test"), ...domain("lame.test"), "",
+    ].join("\n"));
+  });
+
+  afterAll(async () => {
+    await auth?.stop();
+  });
+
+  it("asks the NS record's address on port 53 and passes (exit 0)", async () => {
+    const { out, io: sink } = io();
+    const code = await verifyCommand({ config: file, domains: ["disco.test", "marketing.disco.test"], resolver: `${address}:53`, format: "json" }, sink);
+    const json = JSON.parse(out.stdout) as VerifyReport;
+    expect(json.summary.fail).toBe(0);
+    expect(code).toBe(0);
+    for (const d of json.domains) {
+      const authChecks = d.checks.filter((c) => c.check.endsWith("cname (authoritative)"));
+      expect(authChecks.map((c) => c.status)).toEqual(["pass", "pass"]);
+      for (const c of authChecks) expect(c.details?.servers).toMatchObject([{ server: `${address}:53`, status: "pass" }]);
+      expect(d.checks.some((c) => c.check === "nameservers")).toBe(false);
+    }
+  });
+
+  it("fails a domain whose NS address does not answer, naming that server", async () => {
+    const r = await verifyConfig(loadConfig(file), { domains: ["lame.test"], resolver: { host: address, port: 53 }, timeoutMs: 300 });
+    expect(r.unreachable).toBeUndefined();
+    expect(statuses(r, "lame.test")).toMatchObject({
+      "selector1 cname (authoritative)": "fail",
+      "selector2 cname (authoritative)": "fail",
+      // The resolver still sees what the zone holds: only the delegation is broken.
+      "selector1 cname (resolver)": "pass",
+    });
+    expect(message(r, "lame.test", "selector1 cname (authoritative)")).toBe(`no answer from ${dead}:53 (no answer within 300 ms)`);
   });
 });

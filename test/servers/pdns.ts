@@ -26,7 +26,8 @@ export interface PdnsServer {
   /** The webserver's base URL, e.g. `http://127.0.0.1:40123` (the provider's `url` option). */
   apiUrl: string;
   apiKey: string;
-  dnsHost: "127.0.0.1";
+  /** The DNS listen address: 127.0.0.1 unless `address` was given. */
+  dnsHost: string;
   dnsPort: number;
   /** Kills the server and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
@@ -39,6 +40,13 @@ export interface StartPowerDnsOptions {
   bin?: string;
   /** Extra pdns_server flags, after the defaults (a later flag wins), e.g. `--webserver-allow-from=10.0.0.1/32`. */
   args?: string[];
+  /**
+   * The loopback address DNS listens on; default 127.0.0.1. Any 127.0.0.0/8 address works on
+   * Linux without configuring it (the whole block is routed to `lo`). The API stays on 127.0.0.1.
+   */
+  address?: string;
+  /** The DNS port; default a free one. The caller checks a port it names is free (e.g. 53, as root). */
+  dnsPort?: number;
 }
 
 const running = new Set<ChildProcess>();
@@ -52,7 +60,7 @@ export async function startPowerDns(opts: StartPowerDnsOptions = {}): Promise<Pd
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
     try {
-      const server = await startOnce(bin, opts.args ?? []);
+      const server = await startOnce(bin, opts);
       try {
         for (const [zone, records] of Object.entries(opts.zones ?? {})) await createZone(server, zone, records);
       } catch (err) {
@@ -95,11 +103,13 @@ async function lmdbBackendPresent(): Promise<boolean> {
   return false;
 }
 
-async function startOnce(bin: string, extraArgs: string[]): Promise<PdnsServer> {
+async function startOnce(bin: string, opts: StartPowerDnsOptions): Promise<PdnsServer> {
+  const extraArgs = opts.args ?? [];
+  const dnsHost = opts.address ?? "127.0.0.1";
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-pdns-"));
   // An empty pdns.conf in our own config-dir, else pdns_server reads /etc/powerdns.
   await fs.writeFile(path.join(dir, "pdns.conf"), "");
-  const dnsPort = await freePort();
+  const dnsPort = opts.dnsPort ?? (await freePort());
   const webPort = await freePort();
   const apiKey = randomBytes(18).toString("base64url");
   const args = [
@@ -108,7 +118,7 @@ async function startOnce(bin: string, extraArgs: string[]): Promise<PdnsServer> 
     // lmdb: no schema to load, and no "database is locked" 500s under concurrent PATCHes
     // (observed with the sqlite backend); nosync is fine for throwaway data.
     "--launch=lmdb", `--lmdb-filename=${path.join(dir, "pdns.lmdb")}`, "--lmdb-shards=1", "--lmdb-sync-mode=nosync",
-    "--local-address=127.0.0.1", `--local-port=${dnsPort}`,
+    `--local-address=${dnsHost}`, `--local-port=${dnsPort}`,
     "--api=yes", `--api-key=${apiKey}`,
     "--webserver=yes", "--webserver-address=127.0.0.1", `--webserver-port=${webPort}`,
     "--webserver-allow-from=127.0.0.1/32",
@@ -167,11 +177,11 @@ async function startOnce(bin: string, extraArgs: string[]): Promise<PdnsServer> 
         signal: AbortSignal.timeout(1000),
       });
       await res.arrayBuffer();
-      if (res.ok) return { apiUrl, apiKey, dnsHost: "127.0.0.1", dnsPort, stop };
+      if (res.ok) return { apiUrl, apiKey, dnsHost, dnsPort, stop };
     } catch {
       // Not listening yet, or (with a webserver-allow-from that excludes us, for tests of that
       // case) up and refusing us: PowerDNS logs the refusal, which proves it is ready.
-      if (output.includes("does not match the set ACL")) return { apiUrl, apiKey, dnsHost: "127.0.0.1", dnsPort, stop };
+      if (output.includes("does not match the set ACL")) return { apiUrl, apiKey, dnsHost, dnsPort, stop };
     }
     await new Promise((r) => setTimeout(r, 25));
   }
