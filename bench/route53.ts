@@ -17,6 +17,7 @@ import { planAndClose, runProblems, timedApply, timedPlan } from "./pipeline.js"
 import { closeProviders } from "../src/plan.js";
 import { budgetViolations, naiveFigures, requestFigures, type PhaseCounts } from "./requests.js";
 import type { Section } from "./report.js";
+import { useTestCredentials } from "../test/fakes/route53/credentials.js";
 
 const PAGE = 300;
 
@@ -59,36 +60,6 @@ function pageBudget(fake: Route53Fake, ds: Dataset, ids: Map<string, string>, on
   return pages;
 }
 
-export interface AwsEnv {
-  restore(): void;
-}
-
-/**
- * The SDK's default credential chain reads process.env only: test values there, with no shared
- * config files and no instance metadata, keep it on loopback. Restored afterwards.
- */
-export async function useTestCredentials(dir: string): Promise<AwsEnv> {
-  const testEnv: Record<string, string> = {
-    AWS_ACCESS_KEY_ID: "AKIDBENCHMARK",
-    AWS_SECRET_ACCESS_KEY: "benchmark-secret-not-real",
-    AWS_CONFIG_FILE: path.join(dir, "no-config"),
-    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-credentials"),
-    AWS_EC2_METADATA_DISABLED: "true",
-  };
-  const cleared = ["AWS_PROFILE", "AWS_SESSION_TOKEN"];
-  const saved = new Map([...Object.keys(testEnv), ...cleared].map((k) => [k, process.env[k]]));
-  Object.assign(process.env, testEnv);
-  for (const k of cleared) delete process.env[k];
-  return {
-    restore() {
-      for (const [k, v] of saved) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    },
-  };
-}
-
 const reads = (f: Route53Fake) => f.counts.ListResourceRecordSets;
 const writes = (f: Route53Fake) => f.counts.ChangeResourceRecordSets;
 // `reset` is not enumerable: Object.values sees only the per-operation numbers.
@@ -103,7 +74,7 @@ function snapshot(f: Route53Fake): PhaseCounts {
 export async function benchRoute53Scale(shape: DatasetShape, log: (m: string) => void): Promise<{ section: Section; violations: string[] }> {
   const ds = makeDataset(shape);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-bench-r53-"));
-  const aws = await useTestCredentials(dir);
+  const aws = useTestCredentials(dir, "benchmark");
   const fake = await startRoute53Fake({ rateLimit: false });
   try {
     const ids = seed(fake, ds);
@@ -152,7 +123,7 @@ export async function benchRoute53Scale(shape: DatasetShape, log: (m: string) =>
 export async function benchRoute53Concurrency(shape: DatasetShape, latencyMs: number, log: (m: string) => void): Promise<{ c1: number; c8: number; zones: number; requests: number }> {
   const ds = makeDataset(shape);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-bench-r53c-"));
-  const aws = await useTestCredentials(dir);
+  const aws = useTestCredentials(dir, "benchmark");
   const fake = await startRoute53Fake({ rateLimit: false, latencyMs });
   try {
     seed(fake, ds);

@@ -30,6 +30,7 @@ import { buildPlan, closeProviders, hasChanges, summarise } from "../src/plan.js
 import type { Plan, RecordSet } from "../src/types.js";
 import { startCloudflareFake, type CloudflareFake } from "./fakes/cloudflare/server.js";
 import { startRoute53Fake, type Route53Fake } from "./fakes/route53/server.js";
+import { useTestCredentials, type TestCredentials } from "./fakes/route53/credentials.js";
 
 const TENANT = "contoso";
 const target = (sel: 1 | 2, domain: string) => `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
@@ -144,26 +145,14 @@ describe("request budget: route53", () => {
   const l = layout();
   let fake: Route53Fake;
   let dir: string;
-  const saved = new Map<string, string | undefined>();
+  let credentials: TestCredentials | undefined;
 
   beforeAll(async () => {
     // The fake's token bucket would add throttled retries to the counts; this test counts the
     // requests dkimsync decides to make, so the server does not limit and the client runs fast.
     fake = await startRoute53Fake({ rateLimit: false });
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-budget-r53-"));
-    // The provider reads credentials only from the SDK's default chain (process.env), as in
-    // test/conformance/backends/route53.ts; restored in afterAll.
-    const testEnv: Record<string, string> = {
-      AWS_ACCESS_KEY_ID: "AKIDBUDGETTEST",
-      AWS_SECRET_ACCESS_KEY: "budget-test-secret-not-real",
-      AWS_CONFIG_FILE: path.join(dir, "no-config"),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-credentials"),
-      AWS_EC2_METADATA_DISABLED: "true",
-    };
-    for (const k of [...Object.keys(testEnv), "AWS_PROFILE", "AWS_SESSION_TOKEN"]) saved.set(k, process.env[k]);
-    Object.assign(process.env, testEnv);
-    delete process.env["AWS_PROFILE"];
-    delete process.env["AWS_SESSION_TOKEN"];
+    credentials = useTestCredentials(dir, "budget");
     for (const [zone, records] of l.zones) {
       const z = fake.state.createZone(zone);
       for (const r of records) {
@@ -174,10 +163,7 @@ describe("request budget: route53", () => {
 
   afterAll(async () => {
     await fake?.stop();
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    credentials?.restore();
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 

@@ -21,6 +21,7 @@ import type { RecordSet } from "../../../src/types.js";
 import type { ConformanceBackend, ConformanceTarget } from "../backend.js";
 import { startRoute53Fake } from "../../fakes/route53/server.js";
 import { decodeWireName, type FakeRecordSet } from "../../fakes/route53/state.js";
+import { useTestCredentials } from "../../fakes/route53/credentials.js";
 
 const MAX_ATTEMPTS = 2;
 
@@ -53,17 +54,7 @@ export const route53Target: ConformanceTarget = {
   async start(): Promise<ConformanceBackend> {
     const fake = await startRoute53Fake();
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-r53-conf-"));
-    const testEnv: Record<string, string> = {
-      AWS_ACCESS_KEY_ID: "AKIDCONFORMANCETEST",
-      AWS_SECRET_ACCESS_KEY: "conformance-test-secret-not-real",
-      AWS_CONFIG_FILE: path.join(dir, "no-config"),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-credentials"),
-      AWS_EC2_METADATA_DISABLED: "true",
-    };
-    const cleared = ["AWS_PROFILE", "AWS_SESSION_TOKEN"];
-    const saved = new Map([...Object.keys(testEnv), ...cleared].map((k) => [k, process.env[k]]));
-    Object.assign(process.env, testEnv);
-    for (const k of cleared) delete process.env[k];
+    const credentials = useTestCredentials(dir, "conformance");
 
     const zoneId = (zone: string): string => {
       const [z] = fake.state.zonesNamed(zone);
@@ -91,10 +82,7 @@ export const route53Target: ConformanceTarget = {
       },
       async close() {
         await fake.stop();
-        for (const [k, v] of saved) {
-          if (v === undefined) delete process.env[k];
-          else process.env[k] = v;
-        }
+        credentials.restore();
         await fs.rm(dir, { recursive: true, force: true });
       },
     };
