@@ -53,9 +53,13 @@ export class PdnsClient {
     return found[0];
   }
 
-  /** The whole zone with every RRset, disabled records included. */
-  async getZone(id: string, zone: string): Promise<PdnsZone> {
-    return (await this.request("GET", `/zones/${encodeURIComponent(id)}`, { zone, ...this.zoneNotFound() })) as PdnsZone;
+  /**
+   * The zone with every RRset, disabled records included; or, with `name`, only the RRsets at
+   * that name (`rrset_name=`, PowerDNS 4.7+), which leaves disabled records out.
+   */
+  async getZone(id: string, zone: string, name?: string): Promise<PdnsZone> {
+    const query = name === undefined ? "" : `?rrset_name=${encodeURIComponent(`${name}.`)}`;
+    return (await this.request("GET", `/zones/${encodeURIComponent(id)}${query}`, { zone, ...this.zoneNotFound() })) as PdnsZone;
   }
 
   /** One PATCH: PowerDNS applies all rrsets in one transaction, or none (204 on success). */

@@ -122,11 +122,24 @@ describe("powerdns provider against a real PowerDNS", () => {
     expect(left.map((r) => r.type).sort()).toEqual(["A", "NS", "SOA"]);
   });
 
-  it("reports a disabled CNAME as drift, and an update enables it again", async () => {
+  it("reads only the selector names by default: a disabled record is not served, so it counts as absent", async () => {
     const zone = await freshZone();
     const s1 = `selector1._domainkey.${zone}`;
     await putRecordSet(server, zone, cname(s1, T1), { disabled: true });
     const p = provider(server);
+    expect(p.capabilities.readsOnlyNames.can).toBe(true);
+    expect(await p.list(zone, [s1])).toEqual([]);
+    // The plan then creates it; REPLACE writes it enabled.
+    await p.apply(zone, [create(cname(s1, T1))]);
+    expect(await p.list(zone, [s1])).toEqual([cname(s1, T1)]);
+  });
+
+  it("with read: zone, reports a disabled CNAME as drift, and an update enables it again", async () => {
+    const zone = await freshZone();
+    const s1 = `selector1._domainkey.${zone}`;
+    await putRecordSet(server, zone, cname(s1, T1), { disabled: true });
+    const p = provider(server, { read: "zone" });
+    expect(p.capabilities.readsOnlyNames.can).toBe(false);
     const [listed] = await p.list(zone, [s1]);
     expect(listed).toEqual({ ...cname(s1, T1), drift: ["disabled in PowerDNS (not served)"] });
 
