@@ -17,6 +17,7 @@ import type { Capabilities, Change, Provider, RecordSet } from "../../src/types.
 import type { ProviderFactory } from "../registry.js";
 import { PdnsClient } from "./api.js";
 import { fromPdnsRRset, toRRsetPatches } from "./convert.js";
+import { pool } from "../../src/pool.js";
 
 export interface PowerDnsOptions {
   /** Base URL of the PowerDNS webserver, e.g. `http://127.0.0.1:8081`. Required. */
@@ -123,7 +124,8 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
       const rrsets =
         opts.read === "zone"
           ? (await client.getZone(id, zone)).rrsets
-          : (await Promise.all([...wanted].map((n) => client.getZone(id, zone, n)))).flatMap((z) => z.rrsets);
+          : // A zone may hold hundreds of domains: a few names at a time, not one socket per name.
+            (await pool([...wanted], 8, (n) => client.getZone(id, zone, n))).flatMap((z) => z.rrsets);
       return rrsets
         .filter((rr) => wanted.has(canonical(rr.name)))
         .map(fromPdnsRRset)
