@@ -296,6 +296,10 @@ export interface DkimVerdict {
   source: string;
   domain?: string;
   selector?: string;
+  /** `header.i`: the signing identity (RFC 6376 3.5 i=), e.g. `@contoso.com`. */
+  identity?: string;
+  /** `header.b`: the first characters of the signature's b=, to tell several apart (RFC 6008). */
+  b?: string;
   result: string;
   meaning: string;
   configured?: boolean;
@@ -403,6 +407,10 @@ export function explainHeaders(text: string, opts: { domains?: string[] } = {}):
         v.selector = selector;
         v.m365Selector = M365_SELECTORS.has(selector);
       }
+      const identity = r.props["header.i"];
+      if (identity) v.identity = identity;
+      const b = r.props["header.b"];
+      if (b) v.b = b;
       const c = isConfigured(domain);
       if (c !== undefined) v.configured = c;
       if (r.comments.length) v.comment = r.comments.join("; ");

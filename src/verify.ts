@@ -8,7 +8,7 @@
  * (what receivers see, caches included: "not yet visible" is not "wrong").
  */
 import dgram from "node:dgram";
-import { Resolver } from "node:dns/promises";
+import { lookup, Resolver } from "node:dns/promises";
 import net, { isIP } from "node:net";
 import dnsPacket from "dns-packet";
 import type { Config } from "./config-types.js";
@@ -95,6 +95,24 @@ export function parseHostPort(input: string, option: string): HostPort {
   const n = Number(port);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new DkimsyncError(`${option} "${input}": port ${port} is not 1-65535`);
   return { host, port: n };
+}
+
+/**
+ * The `ip:port` entries for Resolver#setServers, which takes IP addresses only (c-ares): a host
+ * name given to --resolver is looked up with the system's resolver first, IPv4 addresses first.
+ */
+export async function resolverServers(hp: HostPort, option: string): Promise<string[]> {
+  if (isIP(hp.host)) return [serverLabel(hp)];
+  let addresses: { address: string; family: number }[];
+  try {
+    addresses = await lookup(hp.host, { all: true });
+  } catch (err) {
+    throw new DkimsyncError(`${option} "${hp.host}:${hp.port}": cannot resolve ${hp.host} (${(err as NodeJS.ErrnoException).code ?? "error"})`, {
+      cause: err,
+      hint: `give the resolver's IP address, like ${option} 127.0.0.1:53 or ${option} [::1]:53`,
+    });
+  }
+  return addresses.sort((a, b) => a.family - b.family).map((a) => serverLabel({ host: a.address, port: hp.port }));
 }
 
 function serverLabel(s: HostPort): string {
@@ -271,7 +289,7 @@ interface Context {
 export async function verifyConfig(config: Config, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const timeoutMs = opts.timeoutMs ?? 2000;
   const resolver = new Resolver({ timeout: timeoutMs, tries: 2 });
-  if (opts.resolver) resolver.setServers([serverLabel(opts.resolver)]);
+  if (opts.resolver) resolver.setServers(await resolverServers(opts.resolver, "--resolver"));
   const ctx: Context = {
     resolver,
     resolverLabel: opts.resolver ? serverLabel(opts.resolver) : `system resolver (${resolver.getServers().join(", ") || "none configured"})`,

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { headersCommand } from "../src/commands/headers.js";
+import { headersCommand, renderHeaders } from "../src/commands/headers.js";
 import { DkimsyncError } from "../src/errors.js";
 import { DKIM_RESULT_MEANING, explainHeaders, parseAuthResults, parseDkimSignature, readHeaderBlock } from "../src/headers.js";
 
@@ -120,6 +120,17 @@ describe("explainHeaders", () => {
     expect(Object.keys(DKIM_RESULT_MEANING).sort()).toEqual(["fail", "neutral", "none", "pass", "permerror", "policy", "temperror"]);
     const r = explainHeaders(fixture("rfc8601-examples.eml"));
     expect(r.dkimResults.map((v) => v.meaning)).toEqual([DKIM_RESULT_MEANING.pass, DKIM_RESULT_MEANING.fail, DKIM_RESULT_MEANING.neutral]);
+  });
+
+  it("keeps header.i and header.b of every dkim= result, and shows them (Gmail's form, with its ARC set)", () => {
+    const r = explainHeaders(fixture("gmail-arc.eml"));
+    expect(r.dkimResults).toMatchObject([
+      { source: "ARC-Authentication-Results i=1 (mx.google.com)", result: "pass", domain: "contoso.com", selector: "selector1", identity: "@contoso.com", b: "Xy12abCD" },
+      { source: "Authentication-Results (mx.google.com)", result: "pass", domain: "contoso.com", selector: "selector1", identity: "@contoso.com", b: "Xy12abCD" },
+    ]);
+    const text = renderHeaders(r, "text");
+    expect(text).toMatch(/dkim=pass d=contoso\.com s=selector1 i=@contoso\.com b=Xy12abCD/);
+    expect(renderHeaders(r, "markdown")).toMatch(/\| selector1 \| @contoso\.com \| Xy12abCD \|/);
   });
 
   it("passes DKIM only for a configured domain when a config is known", () => {

@@ -232,6 +232,18 @@ describe("verifyCommand exit codes", () => {
   });
 });
 
+describe("--resolver given as a host name", () => {
+  // node:dns Resolver#setServers takes IP addresses only; a name used to crash with
+  // "internal error: Invalid IP address". /etc/hosts maps localhost to loopback.
+  it("verify looks the name up and asks its address", async () => {
+    const { out, io: sink } = io();
+    const code = await verifyCommand({ config: configFile, domains: ["good.test"], nameserver: dnsAt(), resolver: `localhost:${server.dnsPort}`, format: "json", now: new Date("2025-06-01T00:00:00Z") }, sink);
+    const json = JSON.parse(out.stdout) as { domains: { checks: Check[] }[] };
+    expect(json.domains[0]?.checks.find((c) => c.check === "selector1 cname (resolver)")?.status).toBe("pass");
+    expect(code).toBe(0);
+  });
+});
+
 describe("verify: published but not yet visible", () => {
   it("warns (not fails) when the resolver has not seen the record yet", async () => {
     const stale = await startPowerDns({ zones: { "good.test": [] } });
@@ -283,6 +295,15 @@ describe("headers --verify against PowerDNS", () => {
     const { code, json } = await check((await signed("good.test", KEY2048.pem)).replace("attached", "ATTACHED"));
     expect(json.verified).toMatchObject([{ result: "fail", comment: "body hash did not verify" }]);
     expect(code).toBe(2);
+  });
+
+  it("takes --resolver as a host name", async () => {
+    const file = path.join(dir, `m-${Math.random().toString(36).slice(2)}.eml`);
+    await fs.writeFile(file, await signed("good.test", KEY2048.pem));
+    const { out, io: sink } = io();
+    const code = await headersCommand({ message: file, config: configFile, verify: true, resolver: `localhost:${server.dnsPort}`, format: "json" }, sink);
+    expect((JSON.parse(out.stdout) as { verified: { result: string }[] }).verified).toMatchObject([{ result: "pass" }]);
+    expect(code).toBe(0);
   });
 
   it("reports a revoked key as a permanent error", async () => {

@@ -82,16 +82,22 @@ export class DnsClient {
     const records: ReceivedRecord[] = [];
     let soas = 0;
     let first: DnsResponse | undefined;
+    let failed: DnsResponse | undefined;
     await tcpExchange(this.options, signed.message, id, (raw) => {
       const response = this.check(raw, signed.verifier);
       first ??= response;
-      if (response.rcode !== 0 || response.tsigError !== 0) return true;
+      if (response.rcode !== 0 || response.tsigError !== 0) {
+        // RFC 5936 2.2: an error in any message ends the transfer; what came before is no zone.
+        failed = response;
+        return true;
+      }
       for (const record of response.parsed.sections[0]) {
         if (record.type === TYPES.SOA) soas++;
         if (soas < 2) records.push({ message: response.message, record });
       }
       return soas >= 2;
     });
+    if (failed) return { response: failed, records: [] };
     if (signed.verifier && first && first.rcode === 0 && !signed.verifier.complete) {
       throw new DnsTransportError("the zone transfer did not end with a signed message (RFC 8945 5.3.1)");
     }

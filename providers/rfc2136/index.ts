@@ -256,7 +256,8 @@ export class Rfc2136Provider implements Provider {
       if (r.tsigError === 16) fail(`the server rejected the signature of key "${key?.name}" (${rcode}/BADSIG): the secret is wrong`, "set tsig.secret to the secret of this key on the server (the key file tsig-keygen wrote)");
       if (r.tsigError === 17) fail(`the server does not know key "${key?.name}" with algorithm ${key?.algorithm} (${rcode}/BADKEY)`, "tsig.name and tsig.algorithm must match a key statement in the server's configuration");
       if (r.tsigError === 18) {
-        const skew = r.tsigServerTime ? ` (the server's clock differs by ${Math.floor(Date.now() / 1000) - r.tsigServerTime} s)` : "";
+        const ahead = r.tsigServerTime ? Math.floor(Date.now() / 1000) - r.tsigServerTime : 0;
+        const skew = ahead === 0 ? "" : ` (this machine's clock is ${Math.abs(ahead)} s ${ahead > 0 ? "ahead of" : "behind"} the server's)`;
         fail(`the server rejected the signature time (${rcode}/BADTIME): clock skew${skew}`, "synchronise this machine's clock; TSIG allows 300 s");
       }
       fail(`${rcode}/${tsig}`, "check the tsig options against the server's key");

@@ -215,6 +215,9 @@ export class ResponseVerifier {
     this.priorMac = t.mac;
     this.pending = [];
     this.first = false;
-    return { tsigError: t.error, serverTime: t.time };
+    // RFC 8945 5.2.3: a BADTIME answer keeps the request's Time Signed and carries the server's
+    // own clock in Other Data (48 bits); observed on named 9.18.
+    const serverTime = t.error === 18 && t.other.length === 6 ? t.other.readUInt16BE(0) * 2 ** 32 + t.other.readUInt32BE(2) : t.time;
+    return { tsigError: t.error, serverTime };
   }
 }

@@ -8,7 +8,7 @@ import { parseKeyRecord } from "../dkimkey.js";
 import { DKIM_RESULT_MEANING, dkimPasses, explainHeaders, type DkimVerdict, type HeadersReport } from "../headers.js";
 import { ansi, plain } from "../render/style.js";
 import { renderHeadersJson, renderHeadersMarkdown, renderHeadersText } from "../render/headers.js";
-import { parseHostPort, type HostPort } from "../verify.js";
+import { parseHostPort, resolverServers, type HostPort } from "../verify.js";
 import type { Format, Io } from "./verify.js";
 
 export interface HeadersCommandOptions {
@@ -64,7 +64,7 @@ export function renderHeaders(report: HeadersReport, format: Format, color = fal
  */
 export async function verifySignatures(message: Buffer | string, opts: { resolver?: HostPort; domains?: string[]; now?: Date } = {}): Promise<DkimVerdict[]> {
   const resolver = new Resolver({ timeout: 2000, tries: 2 });
-  if (opts.resolver) resolver.setServers([`${opts.resolver.host.includes(":") ? `[${opts.resolver.host}]` : opts.resolver.host}:${opts.resolver.port}`]);
+  if (opts.resolver) resolver.setServers(await resolverServers(opts.resolver, "--resolver"));
   const lookup = async (name: string, rrtype: string): Promise<string[][] | string[]> => {
     if (rrtype === "TXT") return resolver.resolveTxt(name);
     return (await resolver.resolve(name, rrtype)) as string[];

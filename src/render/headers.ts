@@ -15,7 +15,7 @@ function props(r: AuthResult): string {
 }
 
 function verdictLine(v: DkimVerdict): string {
-  const who = [v.domain ? `d=${v.domain}` : "", v.selector ? `s=${v.selector}` : ""].filter(Boolean).join(" ");
+  const who = [v.domain ? `d=${v.domain}` : "", v.selector ? `s=${v.selector}` : "", v.identity ? `i=${v.identity}` : "", v.b ? `b=${v.b}` : ""].filter(Boolean).join(" ");
   const flags = [
     v.configured === true ? "configured domain" : v.configured === false ? "not a configured domain" : "",
     v.selector && v.m365Selector === false ? "not a Microsoft 365 selector" : "",
@@ -83,8 +83,8 @@ function cell(s: string): string {
 export function renderHeadersMarkdown(r: HeadersReport): string {
   const out: string[] = [`### ${r.dkimPass ? "✅" : "❌"} dkimsync headers`, ""];
   const rows = [...r.dkimResults, ...(r.verified ?? [])];
-  out.push("| Source | Result | Domain | Selector | Meaning |", "|---|---|---|---|---|");
-  for (const v of rows) out.push(`| ${cell(v.source)} | \`${v.result}\` | ${v.domain ?? ""} | ${v.selector ?? ""} | ${cell(v.meaning)} |`);
+  out.push("| Source | Result | Domain | Selector | header.i | header.b | Meaning |", "|---|---|---|---|---|---|---|");
+  for (const v of rows) out.push(`| ${cell(v.source)} | \`${v.result}\` | ${v.domain ?? ""} | ${v.selector ?? ""} | ${cell(v.identity ?? "")} | ${cell(v.b ?? "")} | ${cell(v.meaning)} |`);
   out.push("");
   if (r.signatures.length) {
     out.push("| d= | s= | a= | signed | expires |", "|---|---|---|---|---|");

@@ -27,7 +27,7 @@ const PORT_ATTEMPTS = 3;
 
 export interface BindTsig {
   name: string;
-  algorithm: "hmac-sha256";
+  algorithm: "hmac-sha256" | "hmac-sha512";
   /** base64, as `tsig-keygen` prints it. */
   secret: string;
 }
@@ -72,7 +72,15 @@ process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-export async function startBind(opts: { zones: BindZone[]; keyName?: string }): Promise<BindServer> {
+export interface BindOptions {
+  zones: BindZone[];
+  /** The key's name as written in named.conf (case kept), default `dkimsync`. */
+  keyName?: string;
+  /** The key's algorithm, default hmac-sha256. */
+  keyAlgorithm?: BindTsig["algorithm"];
+}
+
+export async function startBind(opts: BindOptions): Promise<BindServer> {
   await assertInstalled();
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
@@ -97,14 +105,15 @@ async function assertInstalled(): Promise<void> {
   }
 }
 
-function newKey(name: string): BindTsig {
-  return { name, algorithm: "hmac-sha256", secret: randomBytes(32).toString("base64") };
+function newKey(name: string, algorithm: BindTsig["algorithm"] = "hmac-sha256"): BindTsig {
+  // tsig-keygen makes a secret as long as the hash's output (32 or 64 octets).
+  return { name, algorithm, secret: randomBytes(algorithm === "hmac-sha512" ? 64 : 32).toString("base64") };
 }
 
-async function startOnce(opts: { zones: BindZone[]; keyName?: string }): Promise<BindServer> {
+async function startOnce(opts: BindOptions): Promise<BindServer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-bind-"));
   const port = await freePort();
-  const tsig = newKey(opts.keyName ?? "dkimsync");
+  const tsig = newKey(opts.keyName ?? "dkimsync", opts.keyAlgorithm);
   const otherTsig = newKey(`other-${tsig.name}`);
   const zones: BindZone[] = [];
   const writeConf = () => fs.writeFile(path.join(dir, "named.conf"), namedConf(dir, port, tsig, otherTsig, zones));

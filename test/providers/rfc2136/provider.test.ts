@@ -1,5 +1,7 @@
 import dgram from "node:dgram";
-import { afterAll, beforeAll, describe, it, expect } from "vitest";
+import net from "node:net";
+import dnsPacket from "dns-packet";
+import { afterAll, beforeAll, describe, it, expect, vi } from "vitest";
 import { createRfc2136Provider } from "../../../providers/rfc2136/index.js";
 import { InputError, ProviderError } from "../../../src/errors.js";
 import { OptionsReader } from "../../../src/options.js";
@@ -230,6 +232,18 @@ describe("errors from named", () => {
     expect(err.message).toMatch(/does not know key "nobody" with algorithm hmac-sha256 \(NOTAUTH\/BADKEY\)/);
   });
 
+  it("this machine's clock 1000 s ahead: BADTIME, saying by how much and which way (RFC 8945 5.2.3: the server's time is in Other Data)", async () => {
+    // Only Date is faked: the request is signed with a time 1000 s ahead, as on a skewed machine.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 1_000_000 });
+    try {
+      const err = await failure(provider(server).apply(ZONE, change()));
+      expect(err.message).toMatch(/\(NOTAUTH\/BADTIME\): clock skew \(this machine's clock is (99\d|100\d) s ahead of the server's\)/);
+      expect(err.hint).toMatch(/synchronise this machine's clock/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("a key the zone does not allow: REFUSED, with the allow-update line", async () => {
     const err = await failure(provider(server, { tsig: server.otherTsig }).apply(ZONE, change()));
     expect(err.message).toMatch(/refused it \(REFUSED\): key "other-dkimsync" may not update zone example.com/);
@@ -264,6 +278,30 @@ describe("errors from named", () => {
     expect((await digAxfr(server, ZONE)).filter((s) => s.name === a || s.name === b)).toEqual([]);
     await provider(server).apply(ZONE, [create(cname(a, T1)), create(cname(b, T2))]);
     expect(await provider(server).list(ZONE, [a, b])).toEqual([cname(a, T1), cname(b, T2)]);
+  });
+
+  it("a zone transfer that fails after its first message is an error, not a partial zone", async () => {
+    // A loopback server speaking DNS over TCP: the first AXFR message opens with the SOA and holds
+    // a TXT at the selector name, the second says SERVFAIL. Reading only the first would hide the
+    // TXT and plan a CNAME create next to it.
+    const soa: dnsPacket.Answer = { name: ZONE, type: "SOA", ttl: 60, data: { mname: `ns1.${ZONE}`, rname: `hostmaster.${ZONE}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60 } };
+    const fake = net.createServer((socket) => {
+      socket.once("data", (chunk: Buffer) => {
+        const q = dnsPacket.decode(chunk.subarray(2));
+        const frame = (m: Buffer) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]);
+        socket.write(frame(dnsPacket.encode({ type: "response", id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [soa, { name: S1, type: "TXT", ttl: 3600, data: "v=DKIM1; p=old" }] })));
+        socket.write(frame(dnsPacket.encode({ type: "response", id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER | 2, questions: q.questions })));
+      });
+    });
+    await new Promise<void>((r) => fake.listen(0, "127.0.0.1", () => r()));
+    try {
+      const port = (fake.address() as net.AddressInfo).port;
+      const p = createRfc2136Provider(reader({ server: `127.0.0.1:${port}`, zones: [ZONE], timeout_ms: 2000 }), {});
+      const err = await failure(p.list(ZONE, [S1]));
+      expect(err.message).toMatch(/zone transfer failed: the server failed \(SERVFAIL\)/);
+    } finally {
+      fake.close();
+    }
   });
 
   it("a server that does not answer: a transient timeout", async () => {
