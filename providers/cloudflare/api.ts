@@ -212,7 +212,13 @@ export class CloudflareApi {
       return new ProviderError(provider, `Cloudflare answered HTTP ${status} while ${doing}: ${detail}`, {
         ...base,
         transient: status >= 500 || status === 408 || status === 409,
-        ...(status >= 500 ? { hint: "Cloudflare had a server error; nothing in this batch was applied (batches are all or nothing): run again" } : {}),
+        // A 5xx may come after the batch was committed (a gateway timing out): do not claim
+        // either way; the next run reads the zone again and converges.
+        hint: status >= 500 || status === 408 || status === 409
+          ? "Cloudflare had a server error that outlasted the retries; run again (dkimsync reads the records again and writes only what is still missing)"
+          : doing === "writing the batch"
+            ? "Cloudflare refused the batch, so none of its records were written; if it says the batch is too large, lower batch_size (200 records on the Free plan)"
+            : "check the message above; run dkimsync plan again once it is fixed",
       });
     }
     if (err instanceof Cloudflare.APIConnectionError) {

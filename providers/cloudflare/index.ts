@@ -143,10 +143,16 @@ export class CloudflareProvider implements Provider {
       });
     }
     const chunks = chunkBatch(ops, this.batchSize);
+    let written = 0;
     try {
       for (const [i, chunk] of chunks.entries()) {
         if (chunks.length > 1) this.log?.(`[${this.name}] zone ${zone}: batch ${i + 1} of ${chunks.length}`);
-        await this.api.batch(zone, zoneId, chunk);
+        try {
+          await this.api.batch(zone, zoneId, chunk);
+        } catch (err) {
+          throw i === 0 ? err : partlyWritten(err, { index: i, total: chunks.length, written });
+        }
+        written += chunk.deletes.length + chunk.patches.length + chunk.posts.length;
       }
     } finally {
       // Ids changed (posts get new ones): the next apply must read again.
@@ -192,3 +198,20 @@ export class CloudflareProvider implements Provider {
   }
 }
 
+/**
+ * Each batch is all or nothing, but the batches before a failed one have landed: the error must
+ * not read as if the whole apply changed nothing.
+ */
+function partlyWritten(err: unknown, at: { index: number; total: number; written: number }): unknown {
+  if (!(err instanceof ProviderError)) return err;
+  const prefix = `[${err.provider}]${err.zone ? ` zone ${err.zone}:` : ""} `;
+  const detail = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+  const before = at.index === 1 ? "batch 1" : `batches 1-${at.index}`;
+  return new ProviderError(err.provider,
+    `batch ${at.index + 1} of ${at.total} was not written; ${before} (${at.written} records) ${at.index === 1 ? "was" : "were"} written: ${detail}`, {
+      ...(err.zone ? { zone: err.zone } : {}),
+      cause: err.cause ?? err,
+      transient: err.transient,
+      ...(err.hint ? { hint: err.hint } : {}),
+    });
+}

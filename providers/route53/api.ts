@@ -24,12 +24,16 @@ export interface Route53ApiOptions {
  * evenly: a client burst on top of the server's own bucket would meet it exactly at its edge.
  */
 export class RateLimiter {
-  private readonly interval: number;
+  private interval: number;
   private readonly tolerance: number;
   private tat = 0;
   constructor(rps: number, burst = 1) {
     this.interval = 1000 / rps;
     this.tolerance = (burst - 1) * this.interval;
+  }
+  /** Never faster than `rps` from now on (the slowest of the providers sharing this limiter). */
+  atMost(rps: number): void {
+    this.interval = Math.max(this.interval, 1000 / rps);
   }
   async take(): Promise<void> {
     const now = Date.now();
@@ -38,6 +42,25 @@ export class RateLimiter {
     this.tat += this.interval;
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
+}
+
+/**
+ * Route 53 limits requests per AWS account (API reference, "Quotas": five requests per second
+ * per account), so providers that reach the same account (same endpoint and profile, as with a
+ * second provider for the private zone of one name) share one limiter in this process.
+ */
+const accountLimiters = new Map<string, RateLimiter>();
+
+function accountLimiter(opts: Route53ApiOptions): RateLimiter {
+  const key = `${opts.endpoint ?? "aws"} ${opts.profile ?? process.env["AWS_PROFILE"] ?? ""}`;
+  const existing = accountLimiters.get(key);
+  if (existing) {
+    existing.atMost(opts.maxRps);
+    return existing;
+  }
+  const limiter = new RateLimiter(opts.maxRps);
+  accountLimiters.set(key, limiter);
+  return limiter;
 }
 
 export interface RecordPage {
@@ -67,7 +90,7 @@ export class Route53Api {
   private readonly limiter: RateLimiter;
 
   constructor(private readonly opts: Route53ApiOptions) {
-    this.limiter = new RateLimiter(opts.maxRps);
+    this.limiter = accountLimiter(opts);
     // Credentials come from the SDK's default chain only (env, shared config/SSO profile, web
     // identity, container and instance roles), never from dkim.zones.yaml. Standard retry mode
     // backs off exponentially with full jitter and retries Throttling, PriorRequestNotComplete,

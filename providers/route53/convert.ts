@@ -36,18 +36,15 @@ export function fromWireName(name: string): string {
 }
 
 /**
- * Route 53's list order (API reference, ListResourceRecordSets): names with their labels
- * reversed (`com.example.www`), compared label by label in their wire form; then type.
+ * Route 53's list order (API reference, ListResourceRecordSets, "Sort order"): the name with its
+ * labels reversed and the trailing dot kept (`com.example.www.`), compared as one ASCII string,
+ * then the type. Not label by label: '-' (45) sorts before '.' (46), so `mail-eu.example.com`
+ * comes before `mail.example.com`, and a reader that thinks otherwise starts past its records.
  */
 export function compareRoute53(a: { name: string; type?: string }, b: { name: string; type?: string }): number {
-  const la = toWireName(a.name).slice(0, -1).split(".").reverse();
-  const lb = toWireName(b.name).slice(0, -1).split(".").reverse();
-  for (let i = 0; i < Math.min(la.length, lb.length); i++) {
-    const x = la[i] as string;
-    const y = lb[i] as string;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  if (la.length !== lb.length) return la.length - lb.length;
+  const ka = `${canonical(a.name).split(".").reverse().join(".")}.`;
+  const kb = `${canonical(b.name).split(".").reverse().join(".")}.`;
+  if (ka !== kb) return ka < kb ? -1 : 1;
   const ta = a.type ?? "";
   const tb = b.type ?? "";
   return ta === tb ? 0 : ta < tb ? -1 : 1;

@@ -72,6 +72,14 @@ export function readRoute53Options(o: OptionsReader): Route53Options {
   return options;
 }
 
+/** Where one batch stands in a split apply, for an honest error message. */
+interface BatchProgress {
+  index: number;
+  total: number;
+  /** Changes of the batches before this one, all written. */
+  written: number;
+}
+
 interface ZoneEntry {
   id: string;
   private: boolean;
@@ -243,10 +251,12 @@ export class Route53Provider implements Provider {
       this.ctx.log?.(`[${this.name}] zone ${zone}: ${changes.length} changes exceed one Route 53 change batch; writing ${batches.length} batches`);
     }
     const changeIds: string[] = [];
-    for (const batch of batches) {
+    let written = 0;
+    for (const [index, batch] of batches.entries()) {
       const own = groups.filter((g) => g.aws.some((a) => batch.includes(a))).map((g) => g.change);
-      const id = await this.submit(zone, zoneId, batch, own);
+      const id = await this.submit(zone, zoneId, batch, own, { index, total: batches.length, written });
       if (id !== undefined) changeIds.push(id);
+      written += own.length;
     }
     for (const c of changes) this.forget(zoneId, c);
     if (this.opts.wait || this.ctx.wait === true) for (const id of changeIds) await this.waitInsync(zone, id);
@@ -257,7 +267,7 @@ export class Route53Provider implements Provider {
   }
 
   /** Submit one batch; returns its change id, or undefined when a retry found it applied. */
-  private async submit(zone: string, zoneId: string, batch: AwsChange[], own: Change[]): Promise<string | undefined> {
+  private async submit(zone: string, zoneId: string, batch: AwsChange[], own: Change[], progress: BatchProgress): Promise<string | undefined> {
     try {
       const info = await this.api.changeBatch(zoneId, batch);
       return info.Id;
@@ -268,7 +278,7 @@ export class Route53Provider implements Provider {
         // applied it; the retry then meets "already exists" / "not found" for its own records.
         // The zone holding exactly the intended end state proves the first attempt landed.
         if (attemptsOf(err) > 1 && await this.holdsAfterState(zone, own)) return undefined;
-        throw this.rejected(zone, err, own);
+        throw this.rejected(zone, err, own, progress);
       }
       throw this.api.toProviderError(err, "writing records (ChangeResourceRecordSets)", zone);
     }
@@ -288,13 +298,20 @@ export class Route53Provider implements Provider {
     });
   }
 
-  private rejected(zone: string, err: unknown, own: Change[]): ProviderError {
+  private rejected(zone: string, err: unknown, own: Change[], progress: BatchProgress): ProviderError {
     const message = awsError(err).message ?? "";
     const problems = splitMessages(message);
     const changed = problems.some((p) => /do not match the current values|but it was not found|but it already exists/.test(p));
     const conflict = problems.some((p) => /conflicts with other records|conflicting RRSet of type CNAME/.test(p));
-    const records = own.map((c) => `${c.action} ${c.name} ${c.type}`).join(", ");
-    return new ProviderError(this.name, `Route 53 rejected the change batch (${records}), nothing was written: ${problems.join("; ")}`, {
+    // Route 53 names the records at fault in `problems`; the batch's own list only gives context.
+    const shown = own.slice(0, 10).map((c) => `${c.action} ${c.name} ${c.type}`).join(", ");
+    const records = own.length > 10 ? `${shown} and ${own.length - 10} more` : shown;
+    // A batch is all or nothing, but a split apply's earlier batches have already landed.
+    const outcome = progress.index === 0
+      ? "nothing was written"
+      : `batch ${progress.index + 1} of ${progress.total} was not written; ` +
+        `${progress.index === 1 ? "batch 1" : `batches 1-${progress.index}`} (${progress.written} changes) ${progress.index === 1 ? "was" : "were"} written`;
+    return new ProviderError(this.name, `Route 53 rejected the change batch (${records}), ${outcome}: ${problems.join("; ")}`, {
       zone,
       cause: err,
       hint: changed

@@ -119,6 +119,23 @@ describe("Route 53 fake through the real SDK", () => {
     expect(rest.ResourceRecordSets?.[0]?.ResourceRecords?.[0]?.Value).toBe('"hello"');
   });
 
+  it("sorts by the reversed name as one string with its trailing dot, so '-' sorts before '.'", async () => {
+    // Route 53 API reference, ListResourceRecordSets "Sort order": `com.example.www.` compared
+    // in ASCII, and characters before '.' (46) such as '-' (45) change the order: mail-eu's
+    // key `com.example.mail-eu.` sorts before mail's `com.example.mail.`.
+    for (const n of ["mail", "mail-eu", "mailx"]) {
+      fake.state.put(zoneId, { name: `selector1._domainkey.${n}.example.com`, type: "CNAME", ttl: 3600, values: ["t.example.net."] });
+    }
+    const all = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: "a.example.com" }));
+    expect(all.ResourceRecordSets?.map((r) => r.Name)).toEqual([
+      "selector1._domainkey.mail-eu.example.com.", "selector1._domainkey.mail.example.com.", "selector1._domainkey.mailx.example.com.",
+    ]);
+    const from = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: "selector1._domainkey.mail.example.com" }));
+    expect(from.ResourceRecordSets?.map((r) => r.Name)).toEqual([
+      "selector1._domainkey.mail.example.com.", "selector1._domainkey.mailx.example.com.",
+    ]);
+  });
+
   it("caps a page at 300 record sets", async () => {
     for (let i = 0; i < 310; i++) fake.state.put(zoneId, { name: `h${i}.example.com`, type: "A", ttl: 60, values: ["192.0.2.1"] });
     const page = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, MaxItems: 1000 }));

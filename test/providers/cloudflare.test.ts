@@ -273,6 +273,30 @@ describe("cloudflare provider: writing", () => {
     expect(p.logs).toContain("[cf] zone example.com: batch 3 of 3");
   });
 
+  it("says which batch failed and that the earlier ones were written, when a split apply fails part-way", async () => {
+    const p = provider({ batch_size: 2 });
+    const names = ["a", "b", "c", "d", "e"].map((d) => `selector1._domainkey.${d}.example.com`);
+    await p.list(ZONE, names);
+    // A TXT appears at the last name after the plan: the third batch is refused (81053).
+    fake.state.createRecord(fake.state.zone(ZONE), { name: names[4]!, type: "TXT", content: "v=DKIM1; p=late", ttl: 3600 });
+    const err = await p.apply(ZONE, names.map((n) => ({ action: "create" as const, name: n, type: "CNAME", before: null, after: cname(n, T1) }))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(recordsAt(names[0]!)).toHaveLength(1);
+    expect((err as ProviderError).message).toMatch(/^\[cf\] zone example.com: batch 3 of 3 was not written; batches 1-2 \(4 records\) were written: a record already holds that name/);
+    expect((err as ProviderError).hint).toMatch(/plan again/);
+  });
+
+  it("says to lower batch_size when Cloudflare refuses a batch as too large", async () => {
+    const p = provider({ batch_size: 300 });
+    const names = Array.from({ length: 250 }, (_, i) => `selector1._domainkey.d${i}.example.com`);
+    await p.list(ZONE, names);
+    const err = await p.apply(ZONE, names.map((n) => ({ action: "create" as const, name: n, type: "CNAME", before: null, after: cname(n, T1) }))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).message).toContain("HTTP 400");
+    expect((err as ProviderError).hint).toContain("batch_size");
+    expect(recordsAt(names[0]!)).toEqual([]);
+  });
+
   it("a failed batch changes nothing and says what Cloudflare answered", async () => {
     const p = provider({ max_retries: 0 });
     await p.list(ZONE, [S1, S2]);

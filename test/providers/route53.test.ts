@@ -165,6 +165,17 @@ describe("provider route53", () => {
     expect(fake.counts.ListResourceRecordSets).toBe(1);
   });
 
+  it("reads the selectors of domains whose labels differ only by a hyphenated suffix (mail, mail-eu)", async () => {
+    // Route 53 sorts `com.example.mail-eu.` before `com.example.mail.` ('-' < '.'): a client
+    // that orders label by label starts past mail-eu and never sees its records.
+    const names = ["mail", "mail-eu"].flatMap((d) => [1, 2].map((s) => `selector${s}._domainkey.${d}.example.com`));
+    for (const n of names) fake.state.put(zoneId, cname(n, "t.example.net."));
+    fake.state.put(zoneId, { name: "www.example.com", type: "A", ttl: 60, values: ["192.0.2.1"] });
+    const got = await p.list(ZONE, names);
+    expect(got.map((r) => r.name).sort()).toEqual([...names].sort());
+    expect(fake.counts.ListResourceRecordSets).toBe(1);
+  });
+
   it("skips a long run of foreign records between wanted names instead of paging through it", async () => {
     for (let i = 0; i < 700; i++) fake.state.put(zoneId, { name: `m${i}.example.com`, type: "A", ttl: 60, values: ["192.0.2.1"] });
     fake.state.put(zoneId, cname("selector1._domainkey.z.example.com", "t.example.net."));
@@ -211,12 +222,32 @@ describe("provider route53", () => {
     expect(fake.state.sorted(zoneId).filter((r) => r.name.startsWith("selector2."))).toHaveLength(700);
   });
 
+  it("does not claim 'nothing was written' when a later batch of a split apply fails", async () => {
+    fake.state.put(zoneId, { name: "selector1._domainkey.d1100.example.com", type: "TXT", ttl: 300, values: ['"v=DKIM1; p=old"'] });
+    const changes = Array.from({ length: 1200 }, (_, i) => create(cname(`selector1._domainkey.d${i}.example.com`, "t.example.net")));
+    const err = await failure(p.apply(ZONE, changes));
+    expect(err).toBeInstanceOf(ProviderError);
+    // The first batch (d0..d999) landed; only the second was rejected as a whole.
+    expect(fake.state.get(zoneId, "selector1._domainkey.d0.example.com", "CNAME")).toBeDefined();
+    expect(fake.state.get(zoneId, "selector1._domainkey.d1000.example.com", "CNAME")).toBeUndefined();
+    expect(err.message).not.toContain("nothing was written");
+    expect(err.message).toContain("batch 2 of 2 was not written; batch 1 (1000 changes) was written");
+    expect((err as ProviderError).hint).toContain("RFC 1034 3.6.2");
+  });
+
   it("retries throttling with backoff and succeeds", async () => {
     await p.zones();
     fake.faults.throttleNext(2);
     await p.apply(ZONE, [create(cname("selector1._domainkey.d1.example.com", T1))]);
     expect(fake.counts.ChangeResourceRecordSets).toBe(3);
     expect(fake.state.get(zoneId, "selector1._domainkey.d1.example.com", "CNAME")).toBeDefined();
+  });
+
+  it("retries PriorRequestNotComplete (400) like throttling, so a busy zone does not fail the apply", async () => {
+    fake.faults.failNext(2, 400, { op: "ChangeResourceRecordSets", code: "PriorRequestNotComplete", message: "The request was rejected because Route 53 was still processing a prior request." });
+    await p.apply(ZONE, [create(cname("selector1._domainkey.d1.example.com", T1))]);
+    expect(fake.counts.ChangeResourceRecordSets).toBe(3);
+    expect(fake.state.get(zoneId, "selector1._domainkey.d1.example.com", "CNAME")?.values).toEqual([`${T1}.`]);
   });
 
   it("gives up on persistent throttling with a transient error after max_attempts", async () => {
@@ -244,6 +275,28 @@ describe("provider route53", () => {
       expect(limited.state.zone(id)).toBeDefined();
     } finally {
       await lp.close?.();
+      await limited.stop();
+    }
+  });
+
+  it("shares one request rate between providers of the same account (same endpoint and profile)", async () => {
+    const limited = await startRoute53Fake({ rateLimit: { rps: 5, burst: 5 } });
+    limited.state.createZone(ZONE);
+    // Two providers of one account, as for a public and a private zone of one name.
+    const a = provider(limited, { max_attempts: 1 });
+    const b = provider(limited, { max_attempts: 1 });
+    try {
+      const names = (i: number) => [`selector1._domainkey.d${i}.example.com`];
+      // 7 reads each in parallel, no retries: at 5 per second each (10 together) the server's
+      // bucket (5/s, burst 5) would throttle some of them.
+      await Promise.all([
+        ...Array.from({ length: 7 }, (_, i) => a.list(ZONE, names(i))),
+        ...Array.from({ length: 7 }, (_, i) => b.list(ZONE, names(i))),
+      ]);
+      expect(limited.counts.ListResourceRecordSets).toBe(14);
+    } finally {
+      await a.close?.();
+      await b.close?.();
       await limited.stop();
     }
   });

@@ -89,16 +89,21 @@ export function decodeWireName(name: string): string {
   return Buffer.from(bytes).toString("utf8");
 }
 
-/** Route 53 list order: by name with labels reversed (com, example, www), then by type. */
+/**
+ * Route 53 list order (API reference, ListResourceRecordSets and ListHostedZonesByName, "Sort
+ * order"): the name with its labels reversed and the trailing dot kept (`com.example.www.`),
+ * compared as one ASCII string, then the type. So characters before '.' (46), such as '-' and
+ * '*', sort a label before its own prefix: `mail-eu` comes before `mail`.
+ */
+export function sortKey(name: string): string {
+  const plain = decodeWireName(name).replace(/\.$/, "");
+  return plain === "" ? "." : `${plain.split(".").reverse().join(".")}.`;
+}
+
 export function compareWire(a: { name: string; type?: string }, b: { name: string; type?: string }): number {
-  const la = a.name.replace(/\.$/, "").split(".").reverse();
-  const lb = b.name.replace(/\.$/, "").split(".").reverse();
-  for (let i = 0; i < Math.min(la.length, lb.length); i++) {
-    const x = la[i] as string;
-    const y = lb[i] as string;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  if (la.length !== lb.length) return la.length - lb.length;
+  const ka = sortKey(a.name);
+  const kb = sortKey(b.name);
+  if (ka !== kb) return ka < kb ? -1 : 1;
   const ta = a.type ?? "";
   const tb = b.type ?? "";
   return ta === tb ? 0 : ta < tb ? -1 : 1;
