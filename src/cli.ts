@@ -13,7 +13,7 @@ import { loadConfig } from "./config.js";
 import type { ProviderContext } from "../providers/index.js";
 import type { Config } from "./config-types.js";
 import { DkimsyncError } from "./errors.js";
-import { loadPlan, savePlan } from "./planfile.js";
+import { checkSavedPlan, loadPlan, savePlan } from "./planfile.js";
 import { buildPlan, closeProviders, createProvider, hasChanges, type ProviderSet } from "./plan.js";
 import { renderApply } from "./render/apply.js";
 import { renderJson } from "./render/json.js";
@@ -99,8 +99,9 @@ async function applyCommand(opts: { config: string; plan?: string; force?: boole
   if (opts.plan) {
     const loaded = await loadPlan(opts.plan);
     plan = loaded.plan;
+    checkSavedPlan(plan, config, opts.plan);
     if (loaded.saved.config_hash !== config.hash) {
-      io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${opts.plan} was made; applying the plan as saved (zones that changed are refused)\n`);
+      io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${opts.plan} was made; every record the plan writes still matches it, so the plan is applied as saved (zones that changed are refused)\n`);
     }
     providers = providersForPlan(plan, config, context);
   } else {

@@ -14,7 +14,7 @@ import yaml from "js-yaml";
 import type { Config, DomainConfig, ProviderConfig } from "./config-types.js";
 import { InputError, errorMessage, formatWhere, type Where } from "./errors.js";
 import { EXPORT_COMMAND, parseSigningConfig, resolveTargets, validateTargets, type SigningConfigEntry } from "./m365.js";
-import { canonical, normaliseDomain } from "./names.js";
+import { canonical, normaliseDomain, selectorName } from "./names.js";
 
 export interface LoadOptions {
   /** Accepted for symmetry with the provider factories, which read env/NAME secrets later. */
@@ -32,6 +32,8 @@ export const DEFAULT_TTL = 3600;
 /** RFC 2181 section 8: a TTL is 31 bits; a value with the top bit set is treated as zero. */
 const MAX_TTL = 2147483647;
 const MAX_LISTED = 20;
+/** RFC 1035 2.3.4: a name is at most 253 octets in text form (255 on the wire). */
+const MAX_NAME = 253;
 const MAX_HINTS = 5;
 
 const TOP_KEYS = ["tenant", "ttl", "signing_config", "providers", "domains"] as const;
@@ -449,6 +451,12 @@ function readDomains(p: Problems, v: unknown, entry: Entry | undefined, line: nu
       continue;
     }
     const name = norm.name;
+    const longest = selectorName("selector2", name).length;
+    if (longest > MAX_NAME) {
+      // RFC 1035 2.3.4: the selector names, not only the domain, must fit in 253 octets.
+      p.add(keyLine, `domain "${name}" is ${name.length} octets long, so its selector name selector2._domainkey.<domain> would be ${longest}; a name is at most ${MAX_NAME}`, "write the domain as it appears in DNS; a domain this long cannot hold Microsoft 365 selector records");
+      continue;
+    }
     const before = seen.get(name);
     if (before !== undefined) {
       p.add(keyLine, `domain "${name}" is listed twice: as "${before.raw}" at line ${before.line ?? "?"} and as "${raw}" here`, "keep one entry per domain");

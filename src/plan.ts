@@ -8,7 +8,7 @@ import { providerTypes, type ProviderContext } from "../providers/index.js";
 import type { Config, ProviderConfig } from "./config-types.js";
 import { desiredState, type DesiredDomain } from "./desired.js";
 import { diffZone, normaliseSet, type DesiredRecord } from "./diff.js";
-import { DkimsyncError, InputError, errorWithHint } from "./errors.js";
+import { DkimsyncError, InputError, ProviderError, errorWithHint } from "./errors.js";
 import { canonical, findZone, normaliseDomain } from "./names.js";
 import { OptionsReader } from "./options.js";
 import { pool } from "./pool.js";
@@ -85,6 +85,18 @@ export function selectDomains(config: Config, desired: DesiredDomain[], opts: Pi
   return out;
 }
 
+/**
+ * The message of a failure kept with a domain. A PlanError names its provider and zone in its
+ * own fields, and every output shows them, so the `[provider] zone z:` a ProviderError starts
+ * with would only say it twice.
+ */
+function messageFor(err: unknown, provider: string, zone?: string): string {
+  const text = errorWithHint(err);
+  if (!(err instanceof ProviderError) || err.provider !== provider) return text;
+  const prefix = `[${provider}]${err.zone !== undefined && err.zone === zone ? ` zone ${err.zone}:` : ""} `;
+  return text.startsWith(prefix) ? text.slice(prefix.length) : text;
+}
+
 export function fingerprint(sets: readonly RecordSet[]): string {
   const canonicalSets = sets
     .map(normaliseSet)
@@ -144,7 +156,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
     for (const z of zoneLists) {
       if ("error" in z) {
         for (const d of selected.filter((d) => d.providers.includes(z.p))) {
-          errors.push({ provider: z.p, domain: d.domain, message: `cannot list zones: ${errorWithHint(z.error)}` });
+          errors.push({ provider: z.p, domain: d.domain, message: `cannot list zones: ${messageFor(z.error, z.p)}` });
         }
       } else zonesOf.set(z.p, z.zones);
     }
@@ -163,7 +175,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
     for (const l of located) {
       const { d, p } = l;
       if ("error" in l) {
-        errors.push({ provider: p, domain: d.domain, message: `cannot find the zone of ${d.domain}: ${errorWithHint(l.error)}` });
+        errors.push({ provider: p, domain: d.domain, message: `cannot find the zone of ${d.domain}: ${messageFor(l.error, p)}` });
         continue;
       }
       const zone = l.zone;
@@ -210,7 +222,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
           fingerprint: fingerprint(managed),
         };
       } catch (err) {
-        for (const domain of w.domains) errors.push({ provider: w.provider, zone: w.zone, domain, message: errorWithHint(err) });
+        for (const domain of w.domains) errors.push({ provider: w.provider, zone: w.zone, domain, message: messageFor(err, w.provider, w.zone) });
         return undefined;
       }
     });

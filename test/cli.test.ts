@@ -172,6 +172,74 @@ describe("dkimsync CLI on the bundled example", () => {
     expect(await fs.readFile(fabrikam, "utf8")).toBe(edited);
   });
 
+  it("apply --plan refuses a plan edited to write a name dkimsync does not manage, and writes nothing", async () => {
+    const planFile = path.join(dir, "plan.json");
+    expect((await dkimsync(dir, ["plan", "--out", planFile])).code).toBe(0);
+    const saved = JSON.parse(await fs.readFile(planFile, "utf8"));
+    const contoso = saved.zones.find((z: { zone: string }) => z.zone === "contoso.com");
+    const www = { name: "www.contoso.com", type: "CNAME", ttl: 3600, values: ["contoso.azurewebsites.net"] };
+    contoso.changes.push({ action: "delete", name: www.name, type: "CNAME", before: www, after: null });
+    contoso.names.push(www.name);
+    await fs.writeFile(planFile, JSON.stringify(saved));
+    const before = await snapshot(dir);
+
+    const r = await dkimsync(dir, ["apply", "--plan", planFile, "--force"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("www.contoso.com");
+    expect(r.stderr).toContain("nothing was written");
+    expect(r.stderr).not.toContain("internal error");
+    expect(await snapshot(dir)).toEqual(before);
+  });
+
+  it("apply --plan refuses a plan whose target differs from the config, and a plan for an unconfigured domain", async () => {
+    const planFile = path.join(dir, "plan.json");
+    expect((await dkimsync(dir, ["plan", "--out", planFile])).code).toBe(0);
+    const text = await fs.readFile(planFile, "utf8");
+    const before = await snapshot(dir);
+
+    await fs.writeFile(planFile, text.replaceAll("selector2-contoso-com._domainkey.contoso.onmicrosoft.com", "selector2-contoso-com._domainkey.evil.onmicrosoft.com"));
+    const edited = await dkimsync(dir, ["apply", "--plan", planFile]);
+    expect(edited.code).toBe(1);
+    expect(edited.stderr).toContain("selector2._domainkey.contoso.com");
+    expect(edited.stderr).toContain("evil.onmicrosoft.com");
+    expect(await snapshot(dir)).toEqual(before);
+
+    // The same plan file, applied with a config that no longer lists retired.contoso.net.
+    await fs.writeFile(planFile, text);
+    const config = await fs.readFile(path.join(dir, "dkim.zones.yaml"), "utf8");
+    await fs.writeFile(path.join(dir, "dkim.zones.yaml"), config.replace(/  retired\.contoso\.net:\n    provider: zones\n    ensure: absent\n/, ""));
+    const other = await dkimsync(dir, ["apply", "--plan", planFile, "--force"]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain("selector1._domainkey.retired.contoso.net");
+    expect(await snapshot(dir)).toEqual(before);
+  });
+
+  it("apply --plan on a damaged plan file is an error naming the file, not an internal error", async () => {
+    const planFile = path.join(dir, "plan.json");
+    expect((await dkimsync(dir, ["plan", "--out", planFile])).code).toBe(0);
+    const saved = JSON.parse(await fs.readFile(planFile, "utf8"));
+    for (const damage of [
+      (p: { zones: unknown[] }) => void (p.zones[0] = null),
+      (p: { zones: Array<{ changes: unknown[] }> }) => void (p.zones[0]?.changes.push({ action: "create" })),
+    ]) {
+      const copy = structuredClone(saved);
+      damage(copy);
+      await fs.writeFile(planFile, JSON.stringify(copy));
+      const r = await dkimsync(dir, ["apply", "--plan", planFile]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("plan.json");
+      expect(r.stderr).not.toContain("internal error");
+    }
+  });
+
+  it("plan --out to a path that cannot be written is an error naming it, exit 1", async () => {
+    const r = await dkimsync(dir, ["plan", "--out", path.join(dir, "no-such-folder", "plan.json")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("no-such-folder");
+    expect(r.stderr).not.toContain("internal error");
+    expect(r.stderr).toContain("hint:");
+  });
+
   it("a config error names file and line, exits 1, prints no stack trace", async () => {
     await fs.appendFile(path.join(dir, "dkim.zones.yaml"), "  bad..example.com:\n    provider: zones\n");
     const r = await dkimsync(dir, ["plan"]);

@@ -187,6 +187,13 @@ const badCases: BadCase[] = [
   { name: "bad character", text: domainsWith("  exa$mple.com: { provider: zones }\n"), message: /^dkim\.zones\.yaml:8: domain "exa\$mple\.com" has an invalid label "exa\$mple"/, hint: /as it appears in DNS/ },
   { name: "label over 63", text: domainsWith(`  ${"a".repeat(64)}.com: { provider: zones }\n`), message: /^dkim\.zones\.yaml:8: domain "a{64}\.com" has a label longer than 63 octets/, hint: /as it appears in DNS/ },
   { name: "name over 253", text: domainsWith(`  ${Array(5).fill("a".repeat(60)).join(".")}.com: { provider: zones }\n`), message: /^dkim\.zones\.yaml:8: domain "a{60}\..*" is 308 octets long; a domain name is at most 253/, hint: /as it appears in DNS/ },
+  // 232 octets + "selector1._domainkey." (21) = 253: one more and the selector name cannot exist.
+  {
+    name: "selector name over 253",
+    text: domainsWith(`  ${Array(3).fill("a".repeat(63)).join(".")}.${"b".repeat(37)}.com: { provider: zones, ensure: absent }\n`),
+    message: /^dkim\.zones\.yaml:8: domain "a{63}\..*" is 233 octets long, so its selector name selector2\._domainkey\.<domain> would be 254; a name is at most 253/,
+    hint: /as it appears in DNS/,
+  },
   {
     name: "the same domain as U-label and A-label",
     text: domainsWith(`  bücher.example:\n    provider: zones\n    ensure: absent\n  XN--BCHER-KVA.example:\n    provider: zones\n`),

@@ -70,6 +70,13 @@ describe("buildPlan", () => {
     expect(JSON.parse(renderJson(p)).errors).toHaveLength(1);
   });
 
+  it("says which provider and zone failed once, in the error's own fields, not again in its message", async () => {
+    await fs.writeFile(path.join(dir, "b", "example.org.yaml"), "www:\n  type: [CNAME\n");
+    const p = await plan(TWO_PROVIDERS);
+    expect(p.errors.map((e) => `${e.provider} ${e.zone} ${e.domain}`)).toEqual(["secondary example.org example.org"]);
+    expect(p.errors[0]?.message).toMatch(/^\S*example\.org\.yaml:\d+: YAML syntax error/);
+  });
+
   it("makes the same plan, byte for byte, from the same input", async () => {
     const one = renderJson(await plan(TWO_PROVIDERS));
     const two = renderJson(await plan(TWO_PROVIDERS));

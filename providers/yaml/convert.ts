@@ -6,7 +6,8 @@
  * share a name. A record has `type`, an optional `ttl` (octoDNS's default is 3600) and `value`
  * (one) or `values` (a list).
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify } from "yaml";
+import { domainToASCII } from "node:url";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, stringify } from "yaml";
 import type { Document, Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
 import { canonical, fqdn } from "../../src/names.js";
 import type { RecordSet } from "../../src/types.js";
@@ -52,7 +53,9 @@ export interface ParsedZone {
 /** Parse a zone file's text. Throws ZoneFileError for YAML syntax errors and malformed records. */
 export function parseZone(text: string, zone: string): ParsedZone {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  // octoDNS loads zone files with PyYAML's SafeLoader, which resolves aliases and `<<` merge
+  // keys; the yaml package does the latter only when asked (YAML 1.1 merge, `merge: true`).
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
   const first = doc.errors[0];
   if (first) {
     throw new ZoneFileError(lines.linePos(first.pos[0]).line, `YAML syntax error: ${first.message.split("\n")[0]}`);
@@ -76,7 +79,14 @@ export function parseZone(text: string, zone: string): ParsedZone {
       if (!isMap(node)) {
         throw new ZoneFileError(lineOf(rangeStart(node) ?? pair.key.range?.[0]), `"${String(pair.key.value)}" must hold a record mapping (type, ttl, value) or a list of them`);
       }
-      const set = recordSet(name, node, lineOf);
+      let data: Record<string, unknown>;
+      try {
+        data = plainRecord(node, doc);
+      } catch (err) {
+        // An alias without its anchor, or too many aliases: the yaml package throws while resolving.
+        throw new ZoneFileError(lineOf(node.range?.[0]), `the record at ${name}: ${(err as Error).message}`);
+      }
+      const set = recordSet(name, data, lineOf(node.range?.[0]));
       const twin = records.find((r) => r.set.name === name && r.set.type === set.type);
       if (twin) {
         throw new ZoneFileError(lineOf(node.range?.[0]), `${set.type} at ${name} is written twice (also at line ${lineOf(twin.node.range?.[0])}); merge them into one record with values`);
@@ -97,14 +107,28 @@ function rangeStart(node: unknown): number | undefined {
  * is noise. Case never matters (RFC 4343).
  */
 export function absoluteName(key: string, zone: string): string {
-  const name = canonical(key);
+  const written = canonical(key);
+  // octoDNS writes the names of IDN records in UTF-8 (record.decoded_name); inside they are
+  // A-labels. An invalid name stays as written and simply matches no selector.
+  const name = /^[\x00-\x7f]*$/.test(written) ? written : domainToASCII(written) || written;
   if (key.trim().endsWith(".") && (name === zone || name.endsWith(`.${zone}`))) return name;
   return name === "" ? zone : `${name}.${zone}`;
 }
 
-function recordSet(name: string, node: YAMLMap, lineOf: (offset: number | undefined) => number | undefined): RecordSet {
-  const at = lineOf(node.range?.[0]);
-  const data = node.toJSON() as Record<string, unknown>;
+/**
+ * A record mapping as plain data, with aliases resolved and merge keys applied. (toJSON()
+ * without the document turns an alias into `{ source }`, which would read as a wrong value.)
+ */
+export function plainRecord(node: YAMLMap, doc: Document): Record<string, unknown> {
+  return node.toJS(doc) as Record<string, unknown>;
+}
+
+/** True when the record takes keys from a `<<` merge or a value from an alias. */
+export function borrowsData(node: YAMLMap): boolean {
+  return node.items.some((p) => (isScalar(p.key) && p.key.value === "<<") || isAlias(p.value));
+}
+
+function recordSet(name: string, data: Record<string, unknown>, at: number | undefined): RecordSet {
   if (typeof data.type !== "string" || data.type.trim() === "") throw new ZoneFileError(at, `the record at ${name} has no type`);
   const type = data.type.trim().toUpperCase();
   const ttl = data.ttl ?? DEFAULT_TTL;

@@ -11,7 +11,7 @@
 import { isMap, isScalar, isSeq, stringify } from "yaml";
 import type { Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
 import type { RecordSet } from "../../src/types.js";
-import { DEFAULT_TTL, fileValue, naturalCompare, relativeKey, renderScalar, ZoneFileError } from "./convert.js";
+import { borrowsData, DEFAULT_TTL, fileValue, naturalCompare, plainRecord, relativeKey, renderScalar, ZoneFileError } from "./convert.js";
 import type { FileRecord, ParsedZone } from "./convert.js";
 
 type Range = [number, number, number];
@@ -147,7 +147,7 @@ export function deleteRecord(text: string, parsed: ParsedZone, rec: FileRecord):
     return removeLines(text, start, end);
   }
   if (!isBlockEntry(pair)) {
-    return rewriteEntry(text, parsed, pair, siblings.filter((n) => n !== rec.node).map((n) => n.toJSON() as Record<string, unknown>));
+    return rewriteEntry(text, parsed, pair, siblings.filter((n) => n !== rec.node).map((n) => plainRecord(n, parsed.doc)));
   }
   const r = range(rec.node);
   return removeLines(text, lineStart(text, r[0]), lineEnd(text, r[2]));
@@ -170,12 +170,12 @@ export function updateRecord(text: string, parsed: ParsedZone, rec: FileRecord, 
   const find = (key: string) => node.items.find((p) => isScalar(p.key) && p.key.value === key) as Pair<Scalar, unknown> | undefined;
   const ttl = find("ttl");
   const value = find("value");
-  const simple = isBlockEntry(rec.pair) && after.values.length === 1 && value !== undefined && isScalar(value.value)
+  const simple = isBlockEntry(rec.pair) && !borrowsData(node) && after.values.length === 1 && value !== undefined && isScalar(value.value)
     && find("values") === undefined && (ttl === undefined || isScalar(ttl.value));
   if (!simple) {
     const records = entryRecords(rec.pair).map((n) => {
-      if (n !== node) return n.toJSON() as Record<string, unknown>;
-      const { ttl: _t, type: _y, value: _v, values: _vs, ...rest } = n.toJSON() as Record<string, unknown>;
+      if (n !== node) return plainRecord(n, parsed.doc);
+      const { ttl: _t, type: _y, value: _v, values: _vs, ...rest } = plainRecord(n, parsed.doc);
       return { ...rest, ...recordJson(after) };
     });
     return rewriteEntry(text, parsed, rec.pair, records);
@@ -207,7 +207,7 @@ export function createRecord(text: string, parsed: ParsedZone, zone: string, set
   if (existing) {
     const pair = existing.pair;
     if (!isBlockEntry(pair)) {
-      return rewriteEntry(text, parsed, pair, [...entryRecords(pair).map((n) => n.toJSON() as Record<string, unknown>), recordJson(set)]);
+      return rewriteEntry(text, parsed, pair, [...entryRecords(pair).map((n) => plainRecord(n, parsed.doc)), recordJson(set)]);
     }
     const value = pair.value as YAMLMap | YAMLSeq;
     const vr = range(value);

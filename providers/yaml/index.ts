@@ -3,6 +3,7 @@
  * it needs no credentials, and a pull request shows the zone file diff next to the plan.
  */
 import path from "node:path";
+import { domainToASCII, domainToUnicode } from "node:url";
 import { ProviderError, errorMessage } from "../../src/errors.js";
 import { canonical } from "../../src/names.js";
 import type { OptionsReader } from "../../src/options.js";
@@ -27,13 +28,31 @@ export function readYamlOptions(options: OptionsReader): YamlOptions {
 export const createYamlProvider: ProviderFactory = (options) => {
   const { directory } = readYamlOptions(options);
   const name = options.src.provider;
-  const fileOf = (zone: string) => path.join(directory, `${zone}.yaml`);
 
   const fail = (zone: string | undefined, message: string, extra: { cause?: unknown; hint?: string } = {}) =>
     new ProviderError(name, message, { ...(zone === undefined ? {} : { zone }), ...extra });
 
+  /**
+   * The zone's file: `<zone>.yaml`, found the way zones() lists it (any case; an IDN zone under
+   * its A-label or its UTF-8 name). octoDNS's YamlProvider reads either IDN form, refuses both at
+   * once, and writes IDN zones under the UTF-8 name (octodns/provider/yaml.py, _zone_sources and
+   * _apply). The exact name is tried first so a large directory is listed only when needed.
+   */
+  async function fileOf(zone: string): Promise<string> {
+    const exact = path.join(directory, `${zone}.yaml`);
+    if (domainToUnicode(zone) === zone && (await readText(exact).then((t) => t !== undefined, () => false))) return exact;
+    const files = await zoneFileNames(directory).catch((cause: unknown) => {
+      throw missingDirectory(cause, zone);
+    });
+    const matches = files.filter((f) => zoneName(f.slice(0, -".yaml".length)) === zone).sort();
+    if (matches.length > 1) {
+      throw fail(zone, `${matches.length} files in ${directory} hold zone ${zone}: ${matches.join(", ")}`, { hint: "merge them into one file and delete the others (octoDNS refuses this too)" });
+    }
+    return path.join(directory, matches[0] ?? `${zone}.yaml`);
+  }
+
   async function load(zone: string): Promise<{ file: string; text: string; parsed: ParsedZone }> {
-    const file = fileOf(zone);
+    const file = await fileOf(zone);
     let text: string | undefined;
     try {
       text = await readText(file);
@@ -79,7 +98,7 @@ export const createYamlProvider: ProviderFactory = (options) => {
       const files = await zoneFileNames(directory).catch((cause: unknown) => {
         throw missingDirectory(cause);
       });
-      return [...new Set(files.map((f) => canonical(f.slice(0, -".yaml".length))))].sort();
+      return [...new Set(files.map((f) => zoneName(f.slice(0, -".yaml".length))))].sort();
     },
 
     async list(zone, names) {
@@ -90,25 +109,45 @@ export const createYamlProvider: ProviderFactory = (options) => {
 
     async apply(zone, changes) {
       if (changes.length === 0) return;
-      const { file, text, parsed } = await load(zone);
+      const { file, text: original } = await load(zone);
+      // A file with Windows line endings throughout is edited with "\n" and written back with
+      // "\r\n", so the new lines match the old ones; a file that mixes both is edited as it is.
+      const crlf = original.includes("\r\n") && !/(^|[^\r])\n/.test(original);
+      const text = crlf ? original.replaceAll("\r\n", "\n") : original;
       let out = text;
-      let current = parsed;
+      let current = parse(file, text, zone);
       const done = new Set<Change>();
       for (const [i, change] of changes.entries()) {
         if (done.has(change)) continue;
         const successor = replacement(current, changes, i);
         if (successor) done.add(successor);
         out = applyOne(out, current, zone, change, file, successor);
-        current = parseZone(out, zone);
+        current = reparse(out, zone, file, change);
       }
       checkResult(current, zone, changes, file);
       try {
-        await writeFileAtomic(file, out);
+        await writeFileAtomic(file, crlf ? out.replaceAll("\n", "\r\n") : out);
       } catch (cause) {
         throw fail(zone, `cannot write ${file}: ${errorMessage(cause)}; the file is unchanged`, { cause, hint: "check that the zone file and its folder are writable, then run dkimsync apply again" });
       }
     },
   } satisfies Provider;
+
+  /**
+   * The file after one edit must still load. It may not when the edited record held an anchor
+   * (`&name`) that another record's alias (`*name`) still uses.
+   */
+  function reparse(text: string, zone: string, file: string, change: Change): ParsedZone {
+    try {
+      return parseZone(text, zone);
+    } catch (cause) {
+      if (!(cause instanceof ZoneFileError)) throw cause;
+      throw fail(zone, `${file}: writing ${change.action} ${change.type} ${change.name} would leave the file invalid (${cause.message}); nothing was written`, {
+        cause,
+        hint: "the record probably defines an anchor (&name) that an alias (*name) elsewhere uses: write that value out in full at the alias, then run dkimsync again",
+      });
+    }
+  }
 
   /**
    * The create that re-fills a name this delete empties (`--force` replacing a conflicting
@@ -165,12 +204,18 @@ export const createYamlProvider: ProviderFactory = (options) => {
       const atName = parsed.records.filter((r) => r.set.name === c.name);
       if (atName.some((r) => r.set.type === "CNAME") && atName.length > 1) {
         throw fail(zone, `${c.name} would hold a CNAME beside ${atName.filter((r) => r.set.type !== "CNAME").map((r) => r.set.type).join(", ")} records (RFC 1034 3.6.2)`, {
-          hint: "remove the other records at that name, or let dkimsync plan --force replace them",
+          hint: "remove the other records at that name, or let dkimsync apply --force replace them",
         });
       }
     }
   }
 };
+
+/** The canonical zone of a file name, which may be written in UTF-8 (see fileOf). */
+function zoneName(base: string): string {
+  const name = canonical(base);
+  return /^[\x00-\x7f]*$/.test(name) ? name : domainToASCII(name) || name;
+}
 
 function describe(set: RecordSet): string {
   return `ttl ${set.ttl} ${set.values.join(", ") || "(no values)"}`;

@@ -47,7 +47,7 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
   const lines: string[] = [];
   if (format === "markdown") {
     lines.push("### dkimsync apply", "", "| Provider | Zone | Outcome | Changes | Message |", "|---|---|---|---|---|");
-    for (const z of result.zones) lines.push(`| \`${z.provider}\` | \`${z.zone}\` | ${WORDS[z.outcome]} | ${z.changes.length} | ${(z.message ?? "").replace(/\|/g, "\\|")} |`);
+    for (const z of result.zones) lines.push(`| \`${z.provider}\` | \`${z.zone}\` | ${WORDS[z.outcome]} | ${z.changes.length} | ${(z.message ?? "").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\r?\n/g, " ")} |`);
     lines.push("", `**${summary(result)}**`, "");
     return lines.join("\n");
   }

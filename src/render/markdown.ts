@@ -3,13 +3,27 @@ import { summarise } from "../plan.js";
 import type { Plan, RecordSet } from "../types.js";
 import { summaryLine, shorten } from "./text.js";
 
-/** Table cells: escape pipes and wrap values in code so names never render as links. */
+/**
+ * Text in a table cell: one line, no pipes (they end the cell), no HTML (GitHub renders tags
+ * in comments), markup characters taken literally.
+ */
 function cell(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|");
+  return s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\r?\n/g, " ");
 }
 
+/**
+ * A value as a code span, so names never render as links. Inside a code span a backslash and
+ * `<` are literal, so only the table's pipe is escaped (GFM 4.10: `\|` works inside code in a
+ * table); a value holding backticks gets a longer fence and spaces (GFM 6.1). A line break
+ * would end the table row: it is shown as a space, as a code span would show it anyway.
+ */
 function code(s: string): string {
-  return s === "" ? "" : `\`${cell(s).replace(/`/g, "'")}\``;
+  if (s === "") return "";
+  const body = s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+  const longestRun = Math.max(0, ...(body.match(/`+/g) ?? []).map((run) => run.length));
+  if (longestRun === 0) return `\`${body}\``;
+  const fence = "`".repeat(longestRun + 1);
+  return `${fence} ${body} ${fence}`;
 }
 
 function values(set: RecordSet | null): string {

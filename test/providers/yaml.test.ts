@@ -298,6 +298,8 @@ describe("apply", () => {
     const file = await writeZone(text);
     const err = await failure(provider().apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]));
     expect(err.message).toBe("[zones] zone example.com: selector1._domainkey.example.com would hold a CNAME beside TXT records (RFC 1034 3.6.2)");
+    // The command that replaces them is apply --force; plan has no --force.
+    expect((err as ProviderError).hint).toContain("dkimsync apply --force");
     expect(await fs.readFile(file, "utf8")).toBe(text);
   });
 
@@ -345,6 +347,120 @@ describe("apply", () => {
     await fs.chmod(file, 0o640);
     await provider().apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]);
     expect((await fs.stat(file)).mode & 0o777).toBe(0o640);
+  });
+});
+
+describe("YAML features octoDNS reads (PyYAML SafeLoader)", () => {
+  it("reads an alias as the value it points to, and a merge key as the keys it merges", async () => {
+    await writeZone(
+      [
+        "'':",
+        "  type: A",
+        "  value: &ip 192.0.2.1",
+        "old._domainkey: &sel",
+        "  ttl: 600",
+        "  type: CNAME",
+        `  value: &t1 ${S1}.`,
+        "selector1._domainkey:",
+        "  type: CNAME",
+        "  value: *t1",
+        "selector2._domainkey:",
+        "  <<: *sel",
+        `  value: ${S2}.`,
+        "www:",
+        "  type: A",
+        "  value: *ip",
+        "",
+      ].join("\n"),
+    );
+    const sets = await provider().list(ZONE, [`selector1._domainkey.${ZONE}`, `selector2._domainkey.${ZONE}`, `www.${ZONE}`]);
+    expect(sets).toEqual([
+      cname(`selector1._domainkey.${ZONE}`, S1),
+      // The merged mapping supplies type and ttl; its own value wins over the merged one.
+      cname(`selector2._domainkey.${ZONE}`, S2, 600),
+      { name: `www.${ZONE}`, type: "A", ttl: 3600, values: ["192.0.2.1"] },
+    ]);
+  });
+
+  it("updates a record that takes its ttl from a merge key, and keeps the anchors others use", async () => {
+    const file = await writeZone(
+      [
+        "old._domainkey: &sel",
+        "  ttl: 600",
+        "  type: CNAME",
+        `  value: ${S1}.`,
+        "selector2._domainkey:",
+        "  <<: *sel",
+        `  value: ${S2}.`,
+        "",
+      ].join("\n"),
+    );
+    const p = provider();
+    const [sel2] = await p.list(ZONE, [`selector2._domainkey.${ZONE}`]);
+    if (!sel2) throw new Error("fixture lacks selector2");
+    await p.apply(ZONE, [update(sel2, cname(sel2.name, S2, 3600))]);
+    expect(await p.list(ZONE, [`selector2._domainkey.${ZONE}`, `old._domainkey.${ZONE}`])).toEqual([
+      cname(`old._domainkey.${ZONE}`, S1, 600),
+      cname(`selector2._domainkey.${ZONE}`, S2, 3600),
+    ]);
+    expect(await fs.readFile(file, "utf8")).toMatch(/^old\._domainkey: &sel\n  ttl: 600\n/);
+  });
+
+  it("refuses to delete a record whose anchor another record still uses, and writes nothing", async () => {
+    const text = ["selector1._domainkey:", "  type: CNAME", `  value: &t ${S1}.`, "x._domainkey:", "  type: CNAME", "  value: *t", ""].join("\n");
+    const file = await writeZone(text);
+    const p = provider();
+    const [sel1] = await p.list(ZONE, [`selector1._domainkey.${ZONE}`]);
+    if (!sel1) throw new Error("fixture lacks selector1");
+    const err = await failure(p.apply(ZONE, [remove(sel1)]));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toContain("alias");
+    expect(await fs.readFile(file, "utf8")).toBe(text);
+  });
+
+  it("keeps CRLF line endings in the lines it writes", async () => {
+    const text = "---\r\n'':\r\n  type: A\r\n  value: 192.0.2.1\r\nwww:\r\n  type: A\r\n  value: 192.0.2.1\r\n";
+    const file = await writeZone(text);
+    await provider().apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]);
+    const out = await fs.readFile(file, "utf8");
+    expect(out).toBe(`---\r\n'':\r\n  type: A\r\n  value: 192.0.2.1\r\nselector1._domainkey:\r\n  ttl: 3600\r\n  type: CNAME\r\n  value: ${S1}.\r\nwww:\r\n  type: A\r\n  value: 192.0.2.1\r\n`);
+  });
+});
+
+describe("internationalised zones", () => {
+  // octoDNS's YamlProvider reads <zone>.yaml under the UTF-8 name or the IDNA name, refuses
+  // both at once, and writes the UTF-8 name (octodns/provider/yaml.py, _zone_sources, _apply).
+  it("finds a zone file named in UTF-8 under its A-label name, and edits that file", async () => {
+    const zone = "xn--bcher-kva.example";
+    const file = path.join(dir, "bücher.example.yaml");
+    await fs.writeFile(file, "--- {}\n");
+    const p = provider();
+    expect(await p.zones()).toEqual([zone]);
+    const s1 = `selector1-xn--bcher-kva-example._domainkey.contoso.onmicrosoft.com`;
+    await p.apply(zone, [create(cname(`selector1._domainkey.${zone}`, s1))]);
+    expect(await p.list(zone, [`selector1._domainkey.${zone}`])).toEqual([cname(`selector1._domainkey.${zone}`, s1)]);
+    expect((await fs.readdir(dir)).sort()).toEqual(["bücher.example.yaml"]);
+  });
+
+  it("finds a zone file whose name has capitals, as zones() lists it", async () => {
+    await fs.writeFile(path.join(dir, "Example.COM.yaml"), `selector1._domainkey:\n  type: CNAME\n  value: ${S1}.\n`);
+    const p = provider();
+    expect(await p.zones()).toEqual([ZONE]);
+    expect(await p.list(ZONE, [`selector1._domainkey.${ZONE}`])).toEqual([cname(`selector1._domainkey.${ZONE}`, S1)]);
+  });
+
+  it("reads a record key written in UTF-8 as its A-label name", async () => {
+    await writeZone(`selector1._domainkey.bücher:\n  type: CNAME\n  value: ${S1}.\n`);
+    expect(await provider().list(ZONE, [`selector1._domainkey.xn--bcher-kva.${ZONE}`])).toEqual([cname(`selector1._domainkey.xn--bcher-kva.${ZONE}`, S1)]);
+  });
+
+  it("refuses a zone written both as a UTF-8 and as an IDNA file name", async () => {
+    await fs.writeFile(path.join(dir, "bücher.example.yaml"), "--- {}\n");
+    await fs.writeFile(path.join(dir, "xn--bcher-kva.example.yaml"), "--- {}\n");
+    const err = await failure(provider().list("xn--bcher-kva.example", []));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toContain("bücher.example.yaml");
+    expect(err.message).toContain("xn--bcher-kva.example.yaml");
   });
 });
 
