@@ -11,7 +11,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, parseDocument, type Document, type Pair, type Scalar, type YAMLMap } from "yaml";
 import { InputError } from "../errors.js";
-import { normaliseDomain, SELECTORS, type Selector } from "../names.js";
+import { canonical, normaliseDomain, SELECTORS, type Selector } from "../names.js";
 
 export interface ImportTargets {
   /** Canonical domain. */
@@ -155,7 +155,9 @@ function editEntry(source: string, file: string, pair: Pair<Scalar, unknown>, im
     if (p === undefined) { missing.push(s); continue; }
     const v = p.value;
     const before = isScalar(v) && v.value !== null ? String(v.value) : undefined;
-    if (before === imp[s]) continue;
+    // The same target in another case or with a trailing dot is the same target: leave the
+    // user's spelling alone (names compare case-insensitively, without the trailing dot).
+    if (before !== undefined && canonical(before) === canonical(imp[s])) continue;
     changes.push({ selector: s, ...(before === undefined ? {} : { before }), after: imp[s] });
     out.push(replaceValue(source, file, p as Pair<Scalar, unknown>, imp[s]));
   }

@@ -98,6 +98,15 @@ describe("editing dkim.zones.yaml in place", () => {
     expect((await fs.stat(config)).ino).toBe(statBefore.ino);
   });
 
+  it("leaves a target written in another case or with a trailing dot as it is: the same name", async () => {
+    await importInto([CONTOSO]);
+    const written = await fs.readFile(config, "utf8");
+    const shouting: ImportTargets = { ...CONTOSO, selector1: `${CONTOSO.selector1.toUpperCase()}.` };
+    const again = await importInto([shouting]);
+    expect(again.outcomes).toEqual([{ domain: "contoso.com", action: "unchanged", key: expect.any(String) }]);
+    expect(await fs.readFile(config, "utf8")).toBe(written);
+  });
+
   it("skips a domain missing from the config without --add, and writes nothing for it", async () => {
     const before = await fs.readFile(config, "utf8");
     const result = await importInto([NEW]);
