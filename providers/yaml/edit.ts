@@ -1,5 +1,7 @@
 /**
- * Edits to a zone file's text, one record at a time. Pure: text in, text out.
+ * Edits to a zone file's text, one record at a time. Pure: each function plans an Edit, the
+ * splices that change one record, against the text and the parse it is given; applyEdits
+ * writes them. Planning several edits against one parse is batch.ts's business.
  *
  * The yaml package parses the file and reports where every node lies; the edit is spliced into
  * the original text at those offsets. Re-rendering the Document (doc.toString()) would rewrite
@@ -15,6 +17,59 @@ import { borrowsData, DEFAULT_TTL, fileValue, naturalCompare, plainRecord, relat
 import type { FileRecord, ParsedZone } from "./convert.js";
 
 type Range = [number, number, number];
+
+/** Replace text[at, end) with insert; offsets into the text the edit was planned on. */
+export interface Splice {
+  at: number;
+  end: number;
+  insert: string;
+}
+
+/**
+ * What an edit does, as far as another edit planned against the same parse cares:
+ * - inline: replaces scalars inside one record, reads nothing else;
+ * - entry: rewrites or extends the lines of one name, reads the file's indentation step;
+ * - remove: removes lines, and reads (and may remove) the blank line on either side;
+ * - insert: a new name, placed by the file's key order, separator style and indentation;
+ * - file: rewrites the whole file (a zone that held no records).
+ */
+export type EditKind = "inline" | "entry" | "remove" | "insert" | "file";
+
+export interface Edit {
+  kind: EditKind;
+  splices: Splice[];
+  /** First and last offset the edit reads or writes, both inclusive. */
+  reach: [number, number];
+  /** remove: the top-level entry that goes away whole, if it does. */
+  removesEntry?: Pair;
+  /** insert: the new key; whether the file's keys are sorted (else the name is appended). */
+  insert?: { key: string; sorted: boolean; append: boolean };
+}
+
+/** The text with the splices written; they must not overlap. Works from the end backwards. */
+export function applySplices(text: string, splices: readonly Splice[]): string {
+  let out = "";
+  let pos = text.length;
+  for (const s of [...splices].sort((a, b) => b.at - a.at || b.end - a.end)) {
+    if (s.end > pos) throw new Error("overlapping zone file edits");
+    out = s.insert + text.slice(s.end, pos) + out;
+    pos = s.at;
+  }
+  return text.slice(0, pos) + out;
+}
+
+export function applyEdit(text: string, edit: Edit): string {
+  return applySplices(text, edit.splices);
+}
+
+function edit(text: string, kind: EditKind, splices: Splice[], extra: Omit<Edit, "kind" | "splices" | "reach"> = {}): Edit {
+  const from = Math.min(...splices.map((s) => s.at));
+  const to = Math.max(...splices.map((s) => s.end));
+  // A removal looked at the line above and the line below it (removeLines); anything that
+  // touches those lines does not commute with it.
+  const reach: [number, number] = kind === "remove" ? [from === 0 ? 0 : lineStart(text, from - 1), to >= text.length ? text.length : lineEnd(text, to + 1)] : kind === "file" ? [0, text.length] : [kind === "insert" ? from : lineStart(text, from), to];
+  return { kind, splices, reach, ...extra };
+}
 
 function range(node: unknown): Range {
   const r = (node as { range?: Range | null } | null)?.range;
@@ -66,16 +121,21 @@ function recordJson(set: RecordSet): Record<string, unknown> {
 
 /** Indentation step of the file: how far the first nested record sits from its key. */
 function indentUnit(text: string, parsed: ParsedZone): number {
+  return indentation(text, parsed)?.unit ?? 2;
+}
+
+/** The indentation step and the entry it is read from (undefined: none, the step is 2). */
+export function indentation(text: string, parsed: ParsedZone): { unit: number; entry: Pair } | undefined {
   const top = parsed.doc.contents;
-  if (!isMap(top)) return 2;
+  if (!isMap(top)) return undefined;
   for (const item of top.items) {
     const value = (item as Pair).value;
     if ((isMap(value) || isSeq(value)) && !value.flow) {
       const unit = column(text, range(value)[0]) - column(text, range(item.key)[0]);
-      if (unit > 0) return unit;
+      if (unit > 0) return { unit, entry: item as Pair };
     }
   }
-  return 2;
+  return undefined;
 }
 
 /** Where a top-level entry begins, including the comment lines directly above its key. */
@@ -105,11 +165,11 @@ function usesBlankLines(text: string, items: Pair[]): boolean {
 }
 
 /** Remove whole lines, and one blank separator line with them so no double gap is left. */
-function removeLines(text: string, start: number, end: number): string {
+function removeLines(text: string, start: number, end: number): Splice {
   const prevBlank = start === 0 || isBlankLine(text, lineStart(text, start - 1));
   if (end < text.length && prevBlank && isBlankLine(text, end)) end = lineEnd(text, end + 1);
   else if (end >= text.length && start > 0 && prevBlank) start = lineStart(text, start - 1);
-  return splice(text, start, end, "");
+  return { at: start, end, insert: "" };
 }
 
 function isBlockEntry(pair: Pair): boolean {
@@ -123,49 +183,49 @@ function isBlockEntry(pair: Pair): boolean {
  * Rewrite one top-level entry in block style from plain data: the fallback for flow style.
  * Comments inside that entry are lost; every other line stays.
  */
-function rewriteEntry(text: string, parsed: ParsedZone, pair: Pair, records: Array<Record<string, unknown>>): string {
+function rewriteEntry(text: string, parsed: ParsedZone, pair: Pair, records: Array<Record<string, unknown>>): Edit {
   const [start, end] = entryLines(text, pair);
-  if (records.length === 0) return removeLines(text, start, end);
+  if (records.length === 0) return edit(text, "remove", [removeLines(text, start, end)], { removesEntry: pair });
   const unit = indentUnit(text, parsed);
   const body = stringify(records.length === 1 ? records[0] : records, { lineWidth: 0, indent: unit })
     .split("\n")
     .map((l) => (l === "" ? l : spaces(unit) + l))
     .join("\n");
   const keyRange = range(pair.key);
-  return splice(text, start, end, `${text.slice(keyRange[0], keyRange[1])}:\n${body}`);
+  return edit(text, "entry", [{ at: start, end, insert: `${text.slice(keyRange[0], keyRange[1])}:\n${body}` }]);
 }
 
 function entryRecords(pair: Pair): YAMLMap[] {
   return (isSeq(pair.value) ? pair.value.items : [pair.value]) as YAMLMap[];
 }
 
-export function deleteRecord(text: string, parsed: ParsedZone, rec: FileRecord): string {
+export function deleteRecord(text: string, parsed: ParsedZone, rec: FileRecord): Edit {
   const pair = rec.pair;
   const siblings = entryRecords(pair);
   if (siblings.length === 1) {
     const [start, end] = entryLines(text, pair);
-    return removeLines(text, start, end);
+    return edit(text, "remove", [removeLines(text, start, end)], { removesEntry: pair });
   }
   if (!isBlockEntry(pair)) {
     return rewriteEntry(text, parsed, pair, siblings.filter((n) => n !== rec.node).map((n) => plainRecord(n, parsed.doc)));
   }
   const r = range(rec.node);
-  return removeLines(text, lineStart(text, r[0]), lineEnd(text, r[2]));
+  return edit(text, "remove", [removeLines(text, lineStart(text, r[0]), lineEnd(text, r[2]))]);
 }
 
 /**
  * Put a new record in place of the only record at its name, where the old one stood: how
  * `--force` replaces a conflicting TXT with the CNAME (delete, then create, at one name).
  */
-export function replaceEntry(text: string, parsed: ParsedZone, rec: FileRecord, set: RecordSet): string {
+export function replaceEntry(text: string, parsed: ParsedZone, rec: FileRecord, set: RecordSet): Edit {
   if (!isBlockEntry(rec.pair)) return rewriteEntry(text, parsed, rec.pair, [recordJson(set)]);
   const [start, end] = entryLines(text, rec.pair);
   const unit = indentUnit(text, parsed);
   const keyRange = range(rec.pair.key);
-  return splice(text, start, end, `${text.slice(keyRange[0], keyRange[1])}:\n${spaces(unit)}${recordBody(set, spaces(unit), unit)}`);
+  return edit(text, "entry", [{ at: start, end, insert: `${text.slice(keyRange[0], keyRange[1])}:\n${spaces(unit)}${recordBody(set, spaces(unit), unit)}` }]);
 }
 
-export function updateRecord(text: string, parsed: ParsedZone, rec: FileRecord, after: RecordSet): string {
+export function updateRecord(text: string, parsed: ParsedZone, rec: FileRecord, after: RecordSet): Edit {
   const node = rec.node;
   const find = (key: string) => node.items.find((p) => isScalar(p.key) && p.key.value === key) as Pair<Scalar, unknown> | undefined;
   const ttl = find("ttl");
@@ -180,7 +240,7 @@ export function updateRecord(text: string, parsed: ParsedZone, rec: FileRecord, 
     });
     return rewriteEntry(text, parsed, rec.pair, records);
   }
-  const edits: Array<{ at: number; end: number; insert: string }> = [];
+  const edits: Splice[] = [];
   if (rec.set.values[0] !== after.values[0]) {
     const vr = range(value.value);
     edits.push({ at: vr[0], end: vr[1], insert: renderScalar(fileValue(after.type, after.values[0] as string)) });
@@ -197,11 +257,15 @@ export function updateRecord(text: string, parsed: ParsedZone, rec: FileRecord, 
     const at = range(before)[0];
     edits.push({ at, end: at, insert: `ttl: ${after.ttl}\n${spaces(column(text, at))}` });
   }
-  // Splice from the end of the file backwards, so the earlier offsets stay valid.
-  return edits.sort((a, b) => b.at - a.at).reduce((out, e) => splice(out, e.at, e.end, e.insert), text);
+  if (edits.length === 0) {
+    // Same values and ttl: nothing to write, but the record's place still counts as touched.
+    const r = range(node);
+    return edit(text, "inline", [{ at: r[0], end: r[0], insert: "" }]);
+  }
+  return edit(text, "inline", edits);
 }
 
-export function createRecord(text: string, parsed: ParsedZone, zone: string, set: RecordSet): string {
+export function createRecord(text: string, parsed: ParsedZone, zone: string, set: RecordSet): Edit {
   const unit = indentUnit(text, parsed);
   const existing = parsed.records.find((r) => r.set.name === set.name);
   if (existing) {
@@ -209,12 +273,13 @@ export function createRecord(text: string, parsed: ParsedZone, zone: string, set
     if (!isBlockEntry(pair)) {
       return rewriteEntry(text, parsed, pair, [...entryRecords(pair).map((n) => plainRecord(n, parsed.doc)), recordJson(set)]);
     }
+    const entry = (splices: Splice[]) => edit(text, "entry", splices);
     const value = pair.value as YAMLMap | YAMLSeq;
     const vr = range(value);
     const indent = column(text, vr[0]);
     const item = `${spaces(indent)}- ${recordBody(set, spaces(indent + 2), unit)}`;
     const end = lineEnd(text, vr[2]);
-    if (isSeq(value)) return splice(text, end, end, item);
+    if (isSeq(value)) return entry([{ at: end, end, insert: item }]);
     // A single record becomes the first item of a list (octoDNS: several types at one name).
     const start = lineStart(text, vr[0]);
     const converted = text
@@ -222,18 +287,19 @@ export function createRecord(text: string, parsed: ParsedZone, zone: string, set
       .split("\n")
       .map((line, i) => (i === 0 ? `${line.slice(0, indent)}- ${line.slice(indent)}` : line === "" ? line : `  ${line}`))
       .join("\n");
-    return splice(text, start, end, converted + item);
+    return entry([{ at: start, end, insert: converted + item }]);
   }
   const key = relativeKey(set.name, zone);
   const block = `${renderScalar(key)}:\n${spaces(unit)}${recordBody(set, spaces(unit), unit)}`;
   const top = parsed.doc.contents;
-  if (top === null || (isScalar(top) && top.value === null)) return appendEntry(text, block, false);
+  const whole = (out: string) => edit(text, "file", [{ at: 0, end: text.length, insert: out }]);
+  if (top === null || (isScalar(top) && top.value === null)) return whole(appendEntry(text, block, false));
   if (!isMap(top)) throw new ZoneFileError(undefined, "the top level must map record names to records");
   if (top.flow) {
     if (top.items.length > 0) throw new ZoneFileError(undefined, "the zone file is written in flow style ({...}); write it in block style (name: record, one per line)");
     // `--- {}` is how octoDNS writes an empty zone.
     const r = range(top);
-    return appendEntry(splice(text, r[0], r[1], "").replace(/[ \t]+$/m, ""), block, false);
+    return whole(appendEntry(splice(text, r[0], r[1], "").replace(/[ \t]+$/m, ""), block, false));
   }
   const items = top.items as Pair[];
   const blank = usesBlankLines(text, items);
@@ -242,12 +308,25 @@ export function createRecord(text: string, parsed: ParsedZone, zone: string, set
   // In a sorted file the new name takes its sorted place: octoDNS's YamlProvider refuses to
   // load a file whose keys are out of order (enforce_order, on by default).
   const next = sorted ? items.find((p, i) => naturalCompare(key, keys[i] as string) < 0) : undefined;
-  if (next === undefined) return appendEntry(text, block, blank);
-  const at = entryStart(text, next);
-  return splice(text, at, at, block + (blank ? "\n" : ""));
+  const at = next === undefined ? text.length : entryStart(text, next);
+  const insert = next === undefined ? appendEntry(text, block, blank).slice(text.length) : block + (blank ? "\n" : "");
+  return edit(text, "insert", [{ at, end: at, insert }], { insert: { key, sorted, append: next === undefined } });
 }
 
 function appendEntry(text: string, block: string, blank: boolean): string {
   const body = text === "" || text.endsWith("\n") ? text : `${text}\n`;
   return body + (blank ? "\n" : "") + block;
+}
+
+/**
+ * Whether names appended at the end of this file can be planned against one parse. After one
+ * append, the next name's place is read again, and two endings make it read differently: a
+ * last line that is a comment (entryStart() takes it as the appended name's comment) or blank
+ * (usesBlankLines() then counts one more blank separator); a missing final newline is added
+ * only once.
+ */
+export function appendsCommute(text: string): boolean {
+  if (!text.endsWith("\n")) return false;
+  const last = text.slice(lineStart(text, text.length - 1), -1).trim();
+  return last !== "" && !last.startsWith("#");
 }

@@ -9,9 +9,9 @@ import { canonical } from "../../src/names.js";
 import type { OptionsReader } from "../../src/options.js";
 import type { Change, Provider, RecordSet } from "../../src/types.js";
 import type { ProviderFactory } from "../registry.js";
-import { canWrite, parseZone, sameRecords, ZoneFileError } from "./convert.js";
+import { describe, editZone } from "./batch.js";
+import { parseZone, sameRecords, ZoneFileError } from "./convert.js";
 import type { ParsedZone } from "./convert.js";
-import { createRecord, deleteRecord, replaceEntry, updateRecord } from "./edit.js";
 import { readText, writeFileAtomic, zoneFileNames } from "./files.js";
 
 export interface YamlOptions {
@@ -51,7 +51,21 @@ export const createYamlProvider: ProviderFactory = (options) => {
     return path.join(directory, matches[0] ?? `${zone}.yaml`);
   }
 
+  /**
+   * The records of each file this provider just wrote, with the text they were parsed from. The
+   * read-back after apply (src/apply.ts) still reads the file; when it holds exactly that text,
+   * parsing it again could only give the same records, and a parse is most of what a read costs.
+   * An entry is used once: by the next read of that file.
+   */
+  const written = new Map<string, { text: string; records: RecordSet[] }>();
+
   async function load(zone: string): Promise<{ file: string; text: string; parsed: ParsedZone }> {
+    const { file, text } = await read(zone);
+    written.delete(file);
+    return { file, text, parsed: parse(file, text, zone) };
+  }
+
+  async function read(zone: string): Promise<{ file: string; text: string }> {
     const file = await fileOf(zone);
     let text: string | undefined;
     try {
@@ -65,7 +79,7 @@ export const createYamlProvider: ProviderFactory = (options) => {
       });
       throw fail(zone, `zone file ${file} does not exist`, { hint: `create ${file} (an empty zone is "--- {}"), or point domains of zone ${zone} at another provider` });
     }
-    return { file, text, parsed: parse(file, text, zone) };
+    return { file, text };
   }
 
   function parse(file: string, text: string, zone: string): ParsedZone {
@@ -102,90 +116,33 @@ export const createYamlProvider: ProviderFactory = (options) => {
     },
 
     async list(zone, names) {
-      const { parsed } = await load(zone);
+      const { file, text } = await read(zone);
+      const known = written.get(file);
+      written.delete(file);
+      const records = known?.text === text ? known.records : parse(file, text, zone).records.map((r) => r.set);
       const wanted = new Set(names.map(canonical));
-      return parsed.records.filter((r) => wanted.has(r.set.name)).map((r) => ({ ...r.set, values: [...r.set.values] }));
+      return records.filter((r) => wanted.has(r.name)).map((r) => ({ ...r, values: [...r.values] }));
     },
 
     async apply(zone, changes) {
       if (changes.length === 0) return;
-      const { file, text: original } = await load(zone);
+      const { file, text: original, parsed } = await load(zone);
       // A file with Windows line endings throughout is edited with "\n" and written back with
       // "\r\n", so the new lines match the old ones; a file that mixes both is edited as it is.
       const crlf = original.includes("\r\n") && !/(^|[^\r])\n/.test(original);
       const text = crlf ? original.replaceAll("\r\n", "\n") : original;
-      let out = text;
-      let current = parse(file, text, zone);
-      const done = new Set<Change>();
-      for (const [i, change] of changes.entries()) {
-        if (done.has(change)) continue;
-        const successor = replacement(current, changes, i);
-        if (successor) done.add(successor);
-        out = applyOne(out, current, zone, change, file, successor);
-        current = reparse(out, zone, file, change);
-      }
+      const ctx = { zone, file, fail: (message: string, extra?: { cause?: unknown; hint?: string }) => fail(zone, message, extra) };
+      const { text: out, parsed: current } = editZone(text, crlf ? parse(file, text, zone) : parsed, changes, ctx);
       checkResult(current, zone, changes, file);
       try {
         await writeFileAtomic(file, crlf ? out.replaceAll("\n", "\r\n") : out);
       } catch (cause) {
         throw fail(zone, `cannot write ${file}: ${errorMessage(cause)}; the file is unchanged`, { cause, hint: "check that the zone file and its folder are writable, then run dkimsync apply again" });
       }
+      // Only the text that was parsed: the CRLF form was not.
+      if (!crlf) written.set(file, { text: out, records: current.records.map((r) => r.set) });
     },
   } satisfies Provider;
-
-  /**
-   * The file after one edit must still load. It may not when the edited record held an anchor
-   * (`&name`) that another record's alias (`*name`) still uses.
-   */
-  function reparse(text: string, zone: string, file: string, change: Change): ParsedZone {
-    try {
-      return parseZone(text, zone);
-    } catch (cause) {
-      if (!(cause instanceof ZoneFileError)) throw cause;
-      throw fail(zone, `${file}: writing ${change.action} ${change.type} ${change.name} would leave the file invalid (${cause.message}); nothing was written`, {
-        cause,
-        hint: "the record probably defines an anchor (&name) that an alias (*name) elsewhere uses: write that value out in full at the alias, then run dkimsync again",
-      });
-    }
-  }
-
-  /**
-   * The create that re-fills a name this delete empties (`--force` replacing a conflicting
-   * record): the new record then takes the old one's place in the file, next to its comments.
-   */
-  function replacement(parsed: ParsedZone, changes: readonly Change[], i: number): Change | undefined {
-    const change = changes[i];
-    if (change?.action !== "delete") return undefined;
-    if (parsed.records.filter((r) => r.set.name === change.name).length !== 1) return undefined;
-    return changes.slice(i + 1).find((c) => c.action === "create" && c.name === change.name && c.after !== null && canWrite(c.type));
-  }
-
-  function applyOne(text: string, parsed: ParsedZone, zone: string, change: Change, file: string, successor?: Change): string {
-    const target = change.after ?? change.before;
-    if (target === null) throw new Error(`change ${change.action} ${change.name} has neither before nor after`);
-    const found = parsed.records.find((r) => r.set.name === change.name && r.set.type === change.type);
-    const stale = (now: string) =>
-      fail(zone, `${change.type} ${change.name} changed in ${file} since the plan was made (${now})`, { hint: "run dkimsync plan again and review the new plan" });
-    if (change.action === "create") {
-      if (found) throw stale(`it now exists: ${describe(found.set)}`);
-    } else {
-      if (!found) throw stale("it no longer exists");
-      if (change.before !== null && !sameRecords(found.set, change.before)) throw stale(`expected ${describe(change.before)}, found ${describe(found.set)}`);
-    }
-    if (change.after !== null && !canWrite(change.type)) {
-      throw fail(zone, `dkimsync does not write ${change.type} records (${change.name})`);
-    }
-    try {
-      if (change.action === "delete" && found && successor?.after) return replaceEntry(text, parsed, found, successor.after);
-      if (change.action === "delete" && found) return deleteRecord(text, parsed, found);
-      if (change.action === "update" && found && change.after) return updateRecord(text, parsed, found, change.after);
-      if (change.action === "create" && change.after) return createRecord(text, parsed, zone, change.after);
-    } catch (cause) {
-      if (cause instanceof ZoneFileError) throw fail(zone, `${file}: ${cause.message}`, { cause });
-      throw cause;
-    }
-    throw new Error(`change ${change.action} ${change.name} is incomplete`);
-  }
 
   /** The edited text must hold exactly the records the changes asked for, and a valid zone. */
   function checkResult(parsed: ParsedZone, zone: string, changes: readonly Change[], file: string): void {
@@ -215,8 +172,4 @@ export const createYamlProvider: ProviderFactory = (options) => {
 function zoneName(base: string): string {
   const name = canonical(base);
   return /^[\x00-\x7f]*$/.test(name) ? name : domainToASCII(name) || name;
-}
-
-function describe(set: RecordSet): string {
-  return `ttl ${set.ttl} ${set.values.join(", ") || "(no values)"}`;
 }

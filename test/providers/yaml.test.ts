@@ -4,7 +4,10 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createYamlProvider } from "../../providers/yaml/index.js";
-import { naturalCompare } from "../../providers/yaml/convert.js";
+import { editSequentially, editZone } from "../../providers/yaml/batch.js";
+import type { EditContext } from "../../providers/yaml/batch.js";
+import { naturalCompare, parseZone } from "../../providers/yaml/convert.js";
+import { sortChanges } from "../../src/diff.js";
 import { InputError, ProviderError } from "../../src/errors.js";
 import { OptionsReader } from "../../src/options.js";
 import type { Change, Provider, RecordSet } from "../../src/types.js";
@@ -468,5 +471,157 @@ describe("naturalCompare", () => {
   it("orders keys like octoDNS's natsort: digit runs as numbers", () => {
     const keys = ["www", "selector10._domainkey", "", "selector2._domainkey", "_dmarc", "autodiscover", "selector1._domainkey"];
     expect([...keys].sort(naturalCompare)).toEqual(["", "_dmarc", "autodiscover", "selector1._domainkey", "selector2._domainkey", "selector10._domainkey", "www"]);
+  });
+});
+
+describe("several changes against one parse (providers/yaml/batch.ts)", () => {
+  const ctx: EditContext = { zone: ZONE, file: "example.com.yaml", fail: (message) => new Error(message) };
+  const edit = (fn: typeof editZone, text: string, changes: Change[]) => {
+    try {
+      return fn(text, parseZone(text, ZONE), changes, ctx);
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  };
+
+  it("writes several new names at one sorted place in key order, in one parse", async () => {
+    const file = await writeZone(`mail:\n  type: A\n  value: 192.0.2.2\n\n# web shop\nshop:\n  type: A\n  value: 192.0.2.3\n\nzz:\n  type: A\n  value: 192.0.2.4\n`);
+    const t = (name: string, v: string) => cname(`${name}.${ZONE}`, v);
+    // Out of key order on purpose: one at a time puts each before the first larger key.
+    const changes = [
+      create(t("selector2._domainkey.mail", "s2.example.net")),
+      create(t("selector10._domainkey.mail", "s10.example.net")),
+      create(t("selector1._domainkey.mail", "s1.example.net")),
+      create(t("zzz", "end2.example.net")),
+      create(t("zz1", "end1.example.net")),
+    ];
+    const block = (key: string, v: string) => `${key}:\n  ttl: 3600\n  type: CNAME\n  value: ${v}.\n`;
+    const expected =
+      "mail:\n  type: A\n  value: 192.0.2.2\n\n" +
+      // natsort: selector1 < selector2 < selector10; new names go above the comment of `shop`.
+      `${block("selector1._domainkey.mail", "s1.example.net")}\n${block("selector2._domainkey.mail", "s2.example.net")}\n${block("selector10._domainkey.mail", "s10.example.net")}\n` +
+      "# web shop\nshop:\n  type: A\n  value: 192.0.2.3\n\nzz:\n  type: A\n  value: 192.0.2.4\n" +
+      `\n${block("zz1", "end1.example.net")}\n${block("zzz", "end2.example.net")}`;
+    const text = await fs.readFile(file, "utf8");
+    const one = editZone(text, parseZone(text, ZONE), changes, ctx);
+    expect(one.text).toBe(expected);
+    expect(one.parses).toBe(1);
+    expect(editSequentially(text, parseZone(text, ZONE), changes, ctx).text).toBe(expected);
+    await provider().apply(ZONE, changes);
+    expect(await fs.readFile(file, "utf8")).toBe(expected);
+  });
+
+  it("appends new names to an unsorted file in change order", () => {
+    const text = "www:\n  type: A\n  value: 192.0.2.1\n'':\n  type: A\n  value: 192.0.2.1\n";
+    const changes = [create(cname(`b.${ZONE}`, "b.example.net")), create(cname(`a.${ZONE}`, "a.example.net"))];
+    const one = editZone(text, parseZone(text, ZONE), changes, ctx);
+    expect(one.text).toBe(`${text}b:\n  ttl: 3600\n  type: CNAME\n  value: b.example.net.\na:\n  ttl: 3600\n  type: CNAME\n  value: a.example.net.\n`);
+    expect(one.parses).toBe(1);
+  });
+
+  it("parses again between edits that touch the same lines, and names the change that breaks the file", () => {
+    // Two neighbours deleted: each removal reads the blank line the other may remove.
+    const text = "a:\n  type: A\n  value: 192.0.2.1\n\nb:\n  type: A\n  value: 192.0.2.2\n\nc:\n  type: A\n  value: 192.0.2.3\n";
+    const a = { name: `a.${ZONE}`, type: "A", ttl: 3600, values: ["192.0.2.1"] };
+    const b = { name: `b.${ZONE}`, type: "A", ttl: 3600, values: ["192.0.2.2"] };
+    const out = editZone(text, parseZone(text, ZONE), [remove(a), remove(b)], ctx);
+    expect(out.text).toBe("c:\n  type: A\n  value: 192.0.2.3\n");
+    expect(out.parses).toBe(2);
+
+    const anchored = `s1:\n  type: CNAME\n  value: &t ${S1}.\ns2:\n  type: CNAME\n  value: *t\nwww:\n  type: A\n  value: 192.0.2.1\n`;
+    const changes = [update({ name: `www.${ZONE}`, type: "A", ttl: 3600, values: ["192.0.2.1"] }, { name: `www.${ZONE}`, type: "A", ttl: 60, values: ["192.0.2.1"] }), remove(cname(`s1.${ZONE}`, S1))];
+    expect(edit(editZone, anchored, changes)).toEqual({ error: expect.stringContaining(`writing delete CNAME s1.${ZONE} would leave the file invalid`) });
+  });
+
+  it("gives the same text (or the same error) as one change at a time, for generated zone files", () => {
+    let seed = 20261128;
+    const random = () => {
+      // mulberry32: a fixed seed, so a failure reproduces.
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = <T,>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+    const keys = ["", "_dmarc", "a", "host2", "host10", "mail", "news", "selector1._domainkey", "selector2._domainkey", "selector1._domainkey.mail", "selector2._domainkey.mail", "shop", "www", "zeta"];
+    const fresh = ["selector1._domainkey.news", "selector2._domainkey.news", "selector1._domainkey.shop", "b", "host3", "zz", "0first"];
+    let cases = 0;
+    let fewer = 0;
+    for (let n = 0; n < 500; n++) {
+      const unit = pick([2, 4]);
+      // Some files indent their names unevenly: the step is read from the first one.
+      const mixed = random() < 0.3;
+      const blank = random() < 0.5;
+      const chosen = keys.filter(() => random() < 0.6);
+      if (random() < 0.2) chosen.reverse();
+      const sets: RecordSet[] = [];
+      const entries = chosen.map((key) => {
+        const sp = " ".repeat(mixed ? pick([2, 3, 4]) : unit);
+        const name = key === "" ? ZONE : `${key}.${ZONE}`;
+        const comment = random() < 0.2 ? `# about ${key || "apex"}\n` : "";
+        const shape = random();
+        const label = key === "" ? "''" : key;
+        if (key.startsWith("selector") && shape < 0.7) {
+          const set = cname(name, `${key.replace(/\./g, "-")}.old.example.net`, pick([300, 3600]));
+          sets.push(set);
+          const ttl = set.ttl === 3600 && random() < 0.5 ? "" : `${sp}ttl: ${set.ttl}\n`;
+          return `${comment}${label}:\n${ttl}${sp}type: CNAME\n${sp}value: ${set.values[0]}.\n`;
+        }
+        if (shape < 0.15) {
+          sets.push({ name, type: "A", ttl: 3600, values: ["192.0.2.9"] });
+          return `${comment}${label}: {type: A, value: 192.0.2.9}\n`;
+        }
+        if (shape < 0.4) {
+          sets.push({ name, type: "A", ttl: 3600, values: ["192.0.2.7"] }, { name, type: "TXT", ttl: 3600, values: ["v=spf1 -all"] });
+          return `${comment}${label}:\n${sp}- type: A\n${sp}  value: 192.0.2.7\n${sp}- type: TXT\n${sp}  value: v=spf1 -all\n`;
+        }
+        const set = { name, type: shape < 0.6 ? "TXT" : "A", ttl: 3600, values: [shape < 0.6 ? "v=DKIM1; p=MIGf" : "192.0.2.8"] };
+        sets.push(set);
+        return `${comment}${label}:\n${sp}type: ${set.type}\n${sp}value: ${set.type === "TXT" ? "v=DKIM1\\; p=MIGf" : set.values[0]}\n`;
+      });
+      let text = entries.join(blank ? "\n" : "");
+      const ending = random();
+      if (ending < 0.1) text += "# end\n";
+      else if (ending < 0.2) text += "\n";
+      else if (ending < 0.3) text = text.replace(/\n$/, "");
+      if (random() < 0.3) text = `---\n# zone ${ZONE}\n${text}`;
+
+      const changes: Change[] = [];
+      for (const set of sets) {
+        const r = random();
+        if (set.type === "CNAME") {
+          if (r < 0.3) changes.push(update(set, cname(set.name, r < 0.15 ? set.values[0] as string : `new-${set.values[0]}`, r < 0.15 ? 600 : set.ttl)));
+          else if (r < 0.5) changes.push(remove(set));
+        } else if (r < 0.25 && set.type === "TXT" && !sets.some((s) => s !== set && s.name === set.name)) {
+          changes.push(remove(set), create(cname(set.name, "forced.example.net")));
+        } else if (r < 0.35) changes.push(remove(set));
+        else if (r < 0.45 && set.type === "A" && !sets.some((s) => s.name === set.name && s.type === "AAAA")) {
+          changes.push(create({ name: set.name, type: "AAAA", ttl: 3600, values: ["2001:db8::1"] }));
+        } else if (r < 0.47) changes.push(update(cname(set.name, "stale.example.net", 60), cname(set.name, "x.example.net")));
+      }
+      for (const key of fresh) if (random() < 0.4) changes.push(create(cname(`${key}.${ZONE}`, `${key}.example.net`)));
+      if (changes.length === 0) continue;
+      const ordered = random() < 0.7 ? sortChanges([...changes]) : changes.sort(() => random() - 0.5);
+
+      const want = edit(editSequentially, text, ordered);
+      const got = edit(editZone, text, ordered);
+      if ("error" in want || "error" in got) expect(got).toEqual(want);
+      else {
+        expect({ n, text: got.text }).toEqual({ n, text: want.text });
+        if (got.parses < want.parses) fewer++;
+      }
+      cases++;
+    }
+    // The generator must reach both paths: plenty of cases, most of them in fewer parses.
+    expect(cases).toBeGreaterThan(400);
+    expect(fewer).toBeGreaterThan(cases / 2);
+  });
+
+  it("reads a file again after apply when it no longer holds what apply wrote", async () => {
+    const file = await writeZone("www:\n  type: A\n  value: 192.0.2.1\nzz:\n  type: A\n  value: 192.0.2.1\n");
+    const p = provider();
+    await p.apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]);
+    await fs.writeFile(file, (await fs.readFile(file, "utf8")).replace(`${S1}.`, "edited.example.net."));
+    expect(await p.list(ZONE, [`selector1._domainkey.${ZONE}`])).toEqual([cname(`selector1._domainkey.${ZONE}`, "edited.example.net")]);
   });
 });
