@@ -4,11 +4,10 @@
  * forwards; dkimsync's own code is not wrapped. Wall times are reported against a baseline
  * measured in the same run through the same proxy: N plain GETs of one zone, N = the zones.
  */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { startHttpProxy } from "../test/servers/http-proxy.js";
 import { createZone, startPowerDns, type PdnsServer } from "../test/servers/pdns.js";
 import { closeProviders } from "../src/plan.js";
 import { configYaml, expectedChanges, makeDataset, type DatasetShape } from "./dataset.js";
@@ -34,40 +33,14 @@ function kindOf(method: string, url: string): string {
 
 async function startCountingProxy(target: string): Promise<CountingProxy> {
   const counts = new Map<string, number>();
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      void (async () => {
-        const k = kindOf(req.method ?? "GET", req.url ?? "/");
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-        const headers: Record<string, string> = {};
-        for (const [h, v] of Object.entries(req.headers)) {
-          if (typeof v === "string" && !["host", "content-length", "connection"].includes(h)) headers[h] = v;
-        }
-        const body = chunks.length > 0 ? Buffer.concat(chunks) : null;
-        const upstream = await fetch(`${target}${req.url ?? "/"}`, { method: req.method ?? "GET", headers, body });
-        const answer = Buffer.from(await upstream.arrayBuffer());
-        const type = upstream.headers.get("content-type");
-        res.writeHead(upstream.status, type === null ? {} : { "content-type": type });
-        res.end(answer);
-      })().catch((err: unknown) => {
-        res.writeHead(502, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: `proxy: ${String(err)}` }));
-      });
-    });
+  const proxy = await startHttpProxy(target, {
+    onRequest(method, url) {
+      const k = kindOf(method, url);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+      return undefined;
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    counts,
-    reset: () => counts.clear(),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return { url: proxy.url, counts, reset: () => counts.clear(), close: () => proxy.close() };
 }
 
 function take(proxy: CountingProxy): Record<string, number> {

@@ -14,23 +14,10 @@ import type { RecordSet } from "../src/types.js";
 import { configYaml, expectedChanges, makeDataset, type Dataset, type DatasetShape } from "./dataset.js";
 import { MB, measurePeak } from "./memory.js";
 import { changeCount, planAndClose, runProblems, timedApply, timedPlan } from "./pipeline.js";
+import { toOctodns } from "../test/conformance/backends/yaml.js";
 import { ratio, type Section } from "./report.js";
 
 type FileRecord = Record<string, unknown>;
-
-/** A record set as octoDNS writes it: names with their dot, `;` escaped in TXT. */
-function toOctodns(set: RecordSet): FileRecord {
-  const values = set.values.map((v): unknown => {
-    if (set.type === "CNAME") return `${v}.`;
-    if (set.type === "TXT") return v.replace(/;/g, "\\;");
-    if (set.type === "MX") {
-      const [preference, exchange] = v.split(" ");
-      return { exchange: `${exchange}.`, preference: Number(preference) };
-    }
-    return v;
-  });
-  return values.length === 1 ? { ttl: set.ttl, type: set.type, value: values[0] } : { ttl: set.ttl, type: set.type, values };
-}
 
 async function writeZones(dir: string, ds: Dataset): Promise<void> {
   await fs.mkdir(dir, { recursive: true });

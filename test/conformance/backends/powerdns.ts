@@ -9,8 +9,7 @@
  * back the ones before it. So the failure happens on the server, after the write was received,
  * and "nothing changed" is the server's own atomicity, not the proxy's.
  */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { startHttpProxy } from "../../servers/http-proxy.js";
 import type { ConformanceBackend, ConformanceTarget } from "../backend.js";
 import { createZone, putRecordSet, readZone, startPowerDns, type PdnsServer } from "../../servers/pdns.js";
 
@@ -35,43 +34,16 @@ export interface FailingProxy {
 /** A loopback HTTP proxy in front of the PowerDNS API that can make one PATCH fail on the server. */
 export async function startFailingProxy(target: string): Promise<FailingProxy> {
   const armed = new Set<string>();
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      void (async () => {
-        let body: Buffer | null = chunks.length > 0 ? Buffer.concat(chunks) : null;
-        const zone = patchedZone(req.method ?? "", req.url ?? "");
-        if (zone !== undefined && armed.delete(zone) && body !== null) {
-          const patch = JSON.parse(body.toString("utf8")) as { rrsets: unknown[] };
-          patch.rrsets.push(INJECTED_FAILURE_RRSET);
-          body = Buffer.from(JSON.stringify(patch));
-        }
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(req.headers)) {
-          if (typeof v === "string" && !["host", "content-length", "connection"].includes(k)) headers[k] = v;
-        }
-        const upstream = await fetch(`${target}${req.url ?? "/"}`, { method: req.method ?? "GET", headers, body });
-        const answer = Buffer.from(await upstream.arrayBuffer());
-        const type = upstream.headers.get("content-type");
-        res.writeHead(upstream.status, type === null ? {} : { "content-type": type });
-        res.end(answer);
-      })().catch((err: unknown) => {
-        res.writeHead(502, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: `proxy: ${String(err)}` }));
-      });
-    });
+  const proxy = await startHttpProxy(target, {
+    onRequest(method, url, body) {
+      const zone = patchedZone(method, url);
+      if (zone === undefined || body === null || !armed.delete(zone)) return undefined;
+      const patch = JSON.parse(body.toString("utf8")) as { rrsets: unknown[] };
+      patch.rrsets.push(INJECTED_FAILURE_RRSET);
+      return Buffer.from(JSON.stringify(patch));
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    armPatchFailure: (zone) => armed.add(zone),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return { url: proxy.url, armPatchFailure: (zone) => armed.add(zone), close: () => proxy.close() };
 }
 
 /** The canonical zone of `PATCH /api/v1/servers/{id}/zones/{zone id}`, for plain zone ids. */
