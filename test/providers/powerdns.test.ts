@@ -10,6 +10,7 @@ import type { Change, Provider, RecordSet } from "../../src/types.js";
 import { powerdnsTarget } from "../conformance/backends/powerdns.js";
 import { createZone, pdnsRequest, putRecordSet, readZone, startPowerDns, type PdnsServer } from "../servers/pdns.js";
 import { freePort } from "../servers/ports.js";
+import { cname, create, remove } from "../helpers/records.js";
 
 const KEY_VAR = "TEST_PDNS_KEY";
 const T1 = "selector1-example-com._domainkey.contoso.onmicrosoft.com";
@@ -33,9 +34,6 @@ function provider(server: PdnsServer, extra: Record<string, unknown> = {}, env: 
   return createPowerDnsProvider(reader({ url: server.apiUrl, api_key: `env/${KEY_VAR}`, ...extra }, env), {});
 }
 
-const cname = (name: string, target: string, ttl = 3600): RecordSet => ({ name, type: "CNAME", ttl, values: [target] });
-const create = (after: RecordSet): Change => ({ action: "create", name: after.name, type: after.type, before: null, after });
-const remove = (before: RecordSet): Change => ({ action: "delete", name: before.name, type: before.type, before, after: null });
 const sortSets = (sets: RecordSet[]): RecordSet[] => [...sets].sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`));
 
 async function caught(p: Promise<unknown>): Promise<Error> {

@@ -12,6 +12,7 @@ import { OptionsReader } from "../../src/options.js";
 import type { Change, Provider, RecordSet } from "../../src/types.js";
 import { createRoute53Provider } from "../../providers/route53/index.js";
 import { startRoute53Fake, type Route53Fake } from "../fakes/route53/server.js";
+import { cname, create, failure, remove, update } from "../helpers/records.js";
 
 const ZONE = "example.com";
 const T1 = "selector1-d1-example-com._domainkey.contoso.onmicrosoft.com";
@@ -53,21 +54,7 @@ function provider(fake: Route53Fake, extra: Record<string, unknown> = {}): Provi
   return createRoute53Provider(reader({ endpoint: fake.endpoint, ...extra }), { log: (m) => logs.push(m) });
 }
 
-function cname(name: string, target: string, ttl = 3600): RecordSet {
-  return { name, type: "CNAME", ttl, values: [target] };
-}
-const create = (after: RecordSet): Change => ({ action: "create", name: after.name, type: after.type, before: null, after });
-const update = (before: RecordSet, after: RecordSet): Change => ({ action: "update", name: after.name, type: after.type, before, after });
-const remove = (before: RecordSet): Change => ({ action: "delete", name: before.name, type: before.type, before, after: null });
 
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a failure");
-}
 
 describe("provider route53", () => {
   let fake: Route53Fake;

@@ -11,6 +11,7 @@ import { sortChanges } from "../../src/diff.js";
 import { InputError, ProviderError } from "../../src/errors.js";
 import { OptionsReader } from "../../src/options.js";
 import type { Change, Provider, RecordSet } from "../../src/types.js";
+import { cname, create, failure, remove, update } from "../helpers/records.js";
 
 const ZONE = "example.com";
 const S1 = "selector1-example-com._domainkey.contoso.onmicrosoft.com";
@@ -92,20 +93,7 @@ async function writeZone(text: string, zone = ZONE): Promise<string> {
   return file;
 }
 
-const cname = (name: string, value: string, ttl = 3600): RecordSet => ({ name, type: "CNAME", ttl, values: [value] });
-const create = (after: RecordSet): Change => ({ action: "create", name: after.name, type: after.type, before: null, after });
-const update = (before: RecordSet, after: RecordSet): Change => ({ action: "update", name: after.name, type: after.type, before, after });
-const remove = (before: RecordSet): Change => ({ action: "delete", name: before.name, type: before.type, before, after: null });
 
-/** Whatever went wrong, the caught error, so a test can look at more than the message. */
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a failure");
-}
 
 describe("options", () => {
   it("resolves directory from the config folder", async () => {

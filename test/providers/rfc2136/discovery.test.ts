@@ -20,10 +20,10 @@ import { OptionsReader } from "../../../src/options.js";
 import { buildPlan, closeProviders, summarise } from "../../../src/plan.js";
 import type { Provider, RecordSet } from "../../../src/types.js";
 import { DIG_BIN, digAxfr, startBind, type BindServer, type BindTsig } from "../../servers/bind.js";
+import { cname } from "../../helpers/records.js";
 
 const TENANT = "contoso";
 const target = (sel: 1 | 2, domain: string) => `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
-const cname = (name: string, value: string, ttl = 3600): RecordSet => ({ name, type: "CNAME", ttl, values: [value] });
 
 function reader(values: Record<string, unknown>, env: Record<string, string> = {}): OptionsReader {
   return new OptionsReader({

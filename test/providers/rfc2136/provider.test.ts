@@ -7,6 +7,7 @@ import { InputError, ProviderError } from "../../../src/errors.js";
 import { OptionsReader } from "../../../src/options.js";
 import type { Change, Provider, RecordSet } from "../../../src/types.js";
 import { digAxfr, nsupdate, putRecordSet, startBind, type BindServer, type BindTsig } from "../../servers/bind.js";
+import { cname, create, update } from "../../helpers/records.js";
 
 const ZONE = "example.com";
 const S1 = "selector1._domainkey.example.com";
@@ -29,9 +30,6 @@ function provider(server: BindServer, opts: { tsig?: BindTsig | null; secret?: s
   return createRfc2136Provider(reader(values, { TSIG_SECRET: opts.secret ?? key?.secret ?? "" }), {});
 }
 
-const cname = (name: string, target: string, ttl = 3600): RecordSet => ({ name, type: "CNAME", ttl, values: [target] });
-const create = (after: RecordSet): Change => ({ action: "create", name: after.name, type: after.type, before: null, after });
-const update = (before: RecordSet, after: RecordSet): Change => ({ action: "update", name: after.name, type: after.type, before, after });
 const del = (before: RecordSet): Change => ({ action: "delete", name: before.name, type: before.type, before, after: null });
 
 async function failure(p: Promise<unknown>): Promise<ProviderError> {
