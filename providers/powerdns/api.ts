@@ -14,6 +14,8 @@ export interface PdnsClientOptions {
   apiKey: string;
   serverId: string;
   timeoutMs: number;
+  /** Attempts for a transient failure (5xx, timeout, connection reset); default 3. */
+  maxAttempts?: number;
 }
 
 export interface PdnsZoneSummary {
@@ -85,7 +87,24 @@ export class PdnsClient {
     return new ProviderError(this.opts.provider, message, opts);
   }
 
+  /**
+   * Transient failures (5xx, timeouts) are tried again with exponential backoff and full jitter.
+   * Safe for every call made here: GETs read, and a PATCH of REPLACE/DELETE rrsets is idempotent
+   * and atomic, so repeating one that did land changes nothing.
+   */
   private async request(method: string, path: string, opts: RequestOptions): Promise<unknown> {
+    const attempts = Math.max(1, this.opts.maxAttempts ?? 3);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce(method, path, opts);
+      } catch (err) {
+        if (!(err instanceof ProviderError) || !err.transient || attempt >= attempts) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  private async requestOnce(method: string, path: string, opts: RequestOptions): Promise<unknown> {
     const url = `${this.base}${path}`;
     const where = opts.zone === undefined ? {} : { zone: opts.zone };
     let res: Response;

@@ -33,6 +33,8 @@ export interface PowerDnsOptions {
    * `zone`: one GET of the whole zone, which also shows disabled records (reported as drift).
    */
   read: "names" | "zone";
+  /** Attempts for a transient failure (5xx, timeout); default 3. */
+  maxAttempts: number;
 }
 
 export function capabilitiesFor(read: PowerDnsOptions["read"]): Capabilities {
@@ -82,8 +84,9 @@ export function readPowerDnsOptions(options: OptionsReader): PowerDnsOptions {
   const serverId = options.string("server_id", { default: "localhost" }) ?? "localhost";
   const timeoutMs = options.number("timeout_ms", { default: 10_000, min: 1, integer: true });
   const read = options.oneOf("read", ["names", "zone"] as const, { default: "names" });
+  const maxAttempts = options.number("max_attempts", { default: 3, min: 1, max: 10, integer: true });
   options.done();
-  return { url, apiKey, serverId, timeoutMs, read };
+  return { url, apiKey, serverId, timeoutMs, read, maxAttempts };
 }
 
 export const createPowerDnsProvider: ProviderFactory = (options) => {

@@ -208,11 +208,13 @@ describe("powerdns provider against a real PowerDNS", () => {
     }
   });
 
-  it("marks 5xx answers and timeouts as transient", async () => {
+  it("tries 5xx answers and timeouts again, then reports them as transient", async () => {
     // A loopback HTTP server standing in for a PowerDNS in trouble: the real one cannot be made
     // to answer 500 or hang on demand.
+    let hits = 0;
     const trouble = http.createServer((req, res) => {
       if (req.url?.startsWith("/api/v1/")) {
+        hits++;
         res.writeHead(500, { "content-type": "application/json" });
         res.end(JSON.stringify({ error: "Backend error: database is locked" }));
       }
@@ -225,6 +227,7 @@ describe("powerdns provider against a real PowerDNS", () => {
       expect(failing).toBeInstanceOf(ProviderError);
       expect(failing.message).toBe("[pdns] PowerDNS failed (HTTP 500): Backend error: database is locked");
       expect((failing as ProviderError).transient).toBe(true);
+      expect(hits).toBe(3);
 
       const slow = await caught(createPowerDnsProvider(reader({ url: `${url}/hang`, api_key: `env/${KEY_VAR}`, timeout_ms: 100 }, { [KEY_VAR]: "k" }), {}).zones());
       expect(slow.message).toContain("within 100 ms");
@@ -232,6 +235,28 @@ describe("powerdns provider against a real PowerDNS", () => {
     } finally {
       trouble.closeAllConnections();
       await new Promise((resolve) => trouble.close(resolve));
+    }
+  });
+
+  it("succeeds when a retry after a 5xx gets through", async () => {
+    let hits = 0;
+    const flaky = http.createServer((req, res) => {
+      hits++;
+      res.writeHead(hits === 1 ? 503 : 200, { "content-type": "application/json" });
+      res.end(hits === 1 ? JSON.stringify({ error: "busy" }) : JSON.stringify([{ id: "a.test.", name: "a.test." }]));
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`;
+    try {
+      expect(await createPowerDnsProvider(reader({ url, api_key: `env/${KEY_VAR}` }, { [KEY_VAR]: "k" }), {}).zones()).toEqual(["a.test"]);
+      expect(hits).toBe(2);
+      hits = 0;
+      const once = await caught(createPowerDnsProvider(reader({ url, api_key: `env/${KEY_VAR}`, max_attempts: 1 }, { [KEY_VAR]: "k" }), {}).zones());
+      expect(once.message).toBe("[pdns] PowerDNS failed (HTTP 503): busy");
+      expect(hits).toBe(1);
+    } finally {
+      flaky.closeAllConnections();
+      await new Promise((resolve) => flaky.close(resolve));
     }
   });
 
