@@ -597,6 +597,11 @@ async function readKey(ctx: Context, target: string, entry: SigningConfigEntry |
     if (!r.serviceTypes.includes("*") && !r.serviceTypes.includes("email")) verdicts.push(["fail", `s=${r.serviceTypes.join(":")} excludes email`]);
     if (info.type === "rsa" && info.bits < 1024) verdicts.push(["fail", `${info.bits}-bit RSA is too weak: verifiers reject keys under 1024 bits (RFC 8301 3.2)`]);
     else if (info.type === "rsa" && info.bits < 2048) verdicts.push(["warn", `${info.bits}-bit RSA is weak; upgrade to 2048 (Rotate-DkimSigningConfig -KeySize 2048)`]);
+    // RFC 6376 3.6.1 h=: a key may limit the hash algorithms its signatures use. Microsoft 365
+    // signs rsa-sha256, so a key without sha256 in h= makes every signature fail.
+    if (r.hashAlgorithms !== undefined && !r.hashAlgorithms.map((h) => h.toLowerCase()).includes("sha256")) {
+      verdicts.push(["fail", `h=${r.hashAlgorithms.join(":")} excludes sha256, which Microsoft 365 signs with (RFC 6376 3.6.1)`]);
+    }
     // RFC 6376 3.6.1 t=y: verifiers must treat signatures as if the message were unsigned.
     if (r.testing) verdicts.push(["warn", "t=y: testing mode, receivers treat the signatures as absent"]);
     const claimed = selector === "selector1" ? entry?.selector1KeySize : entry?.selector2KeySize;

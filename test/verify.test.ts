@@ -59,12 +59,16 @@ beforeAll(async () => {
   // oldkey.test: an on-premises TXT key where the CNAME should be.
   await createZone(server, "oldkey.test", [txt("selector1._domainkey.oldkey.test", `v=DKIM1; k=rsa; p=${KEY1024.p}`), cnames("oldkey.test")[1] as RecordSet]);
   await createZone(server, "gone.test", []);
+  // hashes.test: keys that limit their hash algorithms (h=).
+  await createZone(server, "hashes.test", cnames("hashes.test"));
   await createZone(server, TENANT, [
     txt(target("selector1", "good.test"), `v=DKIM1; k=rsa; p=${KEY2048.p}`),
     txt(target("selector1", "mixed.test"), `v=DKIM1; k=rsa; p=${KEY1024.p}`),
     txt(target("selector2", "mixed.test"), `v=DKIM1; k=rsa; t=y; p=${KEY2048.p}`),
     txt(target("selector1", "revoked.test"), "v=DKIM1; k=rsa; p="),
     txt(target("selector2", "revoked.test"), `v=DKIM1; k=rsa; p=${KEY2048.p}`),
+    txt(target("selector1", "hashes.test"), `v=DKIM1; k=rsa; h=sha1; p=${KEY2048.p}`),
+    txt(target("selector2", "hashes.test"), `v=DKIM1; k=rsa; h=sha1:SHA256; p=${KEY2048.p}`),
   ]);
 
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-verify-"));
@@ -88,7 +92,7 @@ beforeAll(async () => {
     "providers:", "  zones:", "    type: yaml", "    directory: ./zones",
     "domains:",
     "  good.test:", "    provider: zones",
-    ...domain("mixed.test"), ...domain("revoked.test"), ...domain("nokeys.test"), ...domain("oldkey.test"),
+    ...domain("mixed.test"), ...domain("revoked.test"), ...domain("nokeys.test"), ...domain("oldkey.test"), ...domain("hashes.test"),
     "  gone.test:", "    provider: zones", "    ensure: absent", "",
   ].join("\n"));
 });
@@ -165,6 +169,11 @@ describe("verify against PowerDNS", () => {
   it("fails a revoked key", () => {
     expect(statuses(report, "revoked.test")).toMatchObject({ "selector1 key": "fail", "selector2 key": "pass" });
     expect(message(report, "revoked.test", "selector1 key")).toMatch(/revoked/);
+  });
+
+  it("fails a key whose h= excludes sha256, the hash Microsoft 365 signs with", () => {
+    expect(statuses(report, "hashes.test")).toMatchObject({ "selector1 key": "fail", "selector2 key": "pass" });
+    expect(message(report, "hashes.test", "selector1 key")).toMatch(/h=sha1 excludes sha256/);
   });
 
   it("warns when neither selector has a key and the active one is unknown", () => {
