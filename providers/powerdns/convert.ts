@@ -5,6 +5,7 @@
  */
 import { canonical, fqdn } from "../../src/names.js";
 import type { Change, RecordSet } from "../../src/types.js";
+import { formatCharacterStrings, parseCharacterStrings } from "../../src/txt.js";
 
 export interface PdnsRecord {
   content: string;
@@ -64,68 +65,16 @@ export function toPdnsContent(type: string, value: string): string {
 
 /**
  * PowerDNS answers TXT content as quoted character-strings, `"v=DKIM1; k=rsa; " "p=MIIB..."`,
- * with `\"`, `\\` and `\DDD` (decimal octet) escapes; non-ASCII comes back as `\DDD` of its
- * UTF-8 bytes (observed on 4.7.3). The strings are joined without separators (RFC 6376
- * 3.6.2.2). Unquoted words (zone-file style) are accepted as one string each.
+ * with `\"`, `\\` and decimal `\DDD` escapes; non-ASCII comes back as `\DDD` of its UTF-8
+ * bytes (observed on 4.7.3).
  */
-export function parseTxtContent(content: string): string {
-  const bytes: number[] = [];
-  let i = 0;
-  const s = content;
-  while (i < s.length) {
-    const c = s[i] as string;
-    if (c === " " || c === "\t") {
-      i++;
-      continue;
-    }
-    const quoted = c === '"';
-    if (quoted) i++;
-    while (i < s.length) {
-      const ch = s[i] as string;
-      if (quoted ? ch === '"' : ch === " " || ch === "\t") break;
-      if (ch === "\\" && i + 1 < s.length) {
-        const digits = s.slice(i + 1, i + 4);
-        if (/^\d{3}$/.test(digits)) {
-          bytes.push(Number(digits) & 0xff);
-          i += 4;
-        } else {
-          bytes.push(...Buffer.from(s[i + 1] as string, "utf8"));
-          i += 2;
-        }
-        continue;
-      }
-      const cp = s.codePointAt(i) as number;
-      const char = String.fromCodePoint(cp);
-      bytes.push(...Buffer.from(char, "utf8"));
-      i += char.length;
-    }
-    if (quoted) i++;
-  }
-  return Buffer.from(bytes).toString("utf8");
-}
+export const parseTxtContent = (content: string): string => parseCharacterStrings(content, "decimal");
 
 /**
- * The PowerDNS form of a TXT value: character-strings of at most 255 octets (RFC 1035 3.3.14),
- * each quoted; `"` and `\` escaped, bytes outside printable ASCII as `\DDD`. PowerDNS rejects
- * unquoted TXT content ("Data field in DNS should start with quote", observed on 4.7.3).
+ * PowerDNS rejects unquoted TXT content ("Data field in DNS should start with quote", observed
+ * on 4.7.3): always quoted strings of at most 255 octets.
  */
-export function formatTxtContent(value: string): string {
-  const bytes = Buffer.from(value, "utf8");
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < bytes.length; i += 255) chunks.push(bytes.subarray(i, i + 255));
-  if (chunks.length === 0) chunks.push(bytes);
-  return chunks
-    .map((chunk) => {
-      let out = "";
-      for (const b of chunk) {
-        if (b === 0x22 || b === 0x5c) out += `\\${String.fromCharCode(b)}`;
-        else if (b < 0x20 || b > 0x7e) out += `\\${String(b).padStart(3, "0")}`;
-        else out += String.fromCharCode(b);
-      }
-      return `"${out}"`;
-    })
-    .join(" ");
-}
+export const formatTxtContent = (value: string): string => formatCharacterStrings(value, "decimal");
 
 /**
  * The rrsets of one PATCH, deletes first. PowerDNS applies them in order inside one

@@ -5,6 +5,7 @@
 import type { Change as AwsChange, ResourceRecordSet } from "@aws-sdk/client-route-53";
 import { canonical } from "../../src/names.js";
 import type { Change, RecordSet } from "../../src/types.js";
+import { formatCharacterStrings, parseCharacterStrings } from "../../src/txt.js";
 
 /**
  * Route 53's wire form of a name: lowercase, trailing dot, characters outside a-z 0-9 - _ as
@@ -50,53 +51,11 @@ export function compareRoute53(a: { name: string; type?: string }, b: { name: st
   return ta === tb ? 0 : ta < tb ? -1 : 1;
 }
 
-/** `"v=DKIM1; " "p=MIGf..."` -> `v=DKIM1; p=MIGf...` (RFC 6376 3.6.2.2: joined without separators). */
-export function parseTxtValue(value: string): string {
-  const strings: string[] = [];
-  let i = 0;
-  while (i < value.length) {
-    if (value[i] === " ") {
-      i++;
-      continue;
-    }
-    if (value[i] !== '"') {
-      // Unquoted: Route 53 accepts a single bare word too.
-      const end = value.indexOf(" ", i);
-      strings.push(value.slice(i, end < 0 ? undefined : end));
-      i = end < 0 ? value.length : end;
-      continue;
-    }
-    let s = "";
-    i++;
-    while (i < value.length && value[i] !== '"') {
-      if (value[i] === "\\") {
-        const oct = /^[0-7]{3}/.exec(value.slice(i + 1, i + 4));
-        if (oct) {
-          s += String.fromCharCode(parseInt(oct[0], 8));
-          i += 4;
-          continue;
-        }
-        s += value[i + 1] ?? "";
-        i += 2;
-        continue;
-      }
-      s += value[i];
-      i++;
-    }
-    strings.push(s);
-    i++;
-  }
-  return strings.join("");
-}
+/** A TXT value as Route 53 returns it: quoted strings with octal `\ooo` escapes, joined. */
+export const parseTxtValue = (value: string): string => parseCharacterStrings(value, "octal");
 
-/** One TXT value as Route 53 wants it: quoted strings of at most 255 characters (RFC 1035 3.3.14). */
-export function formatTxtValue(text: string): string {
-  const parts: string[] = [];
-  for (let i = 0; i < text.length || parts.length === 0; i += 255) {
-    parts.push(`"${text.slice(i, i + 255).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`);
-  }
-  return parts.join(" ");
-}
+/** One TXT value as Route 53 wants it: quoted strings of at most 255 octets (RFC 1035 3.3.14). */
+export const formatTxtValue = (text: string): string => formatCharacterStrings(text, "octal");
 
 /** A record set as Route 53 returns it, in canonical form. */
 export function fromResourceRecordSet(rr: ResourceRecordSet): RecordSet {
