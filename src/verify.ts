@@ -7,12 +7,12 @@
  * CNAME answers and folds NXDOMAIN/NODATA/REFUSED into error codes) and a recursive resolver
  * (what receivers see, caches included: "not yet visible" is not "wrong").
  */
-import dgram from "node:dgram";
 import { lookup, Resolver } from "node:dns/promises";
-import net, { isIP } from "node:net";
+import { isIP } from "node:net";
 import dnsPacket from "dns-packet";
 import type { Config } from "./config-types.js";
 import { desiredState, type DesiredDomain } from "./desired.js";
+import { tcpExchange, udpExchange } from "./dns-transport.js";
 import { keyInfo, parseKeyRecord } from "./dkimkey.js";
 import { DkimsyncError } from "./errors.js";
 import { activeSelector, type SigningConfigEntry } from "./m365.js";
@@ -173,7 +173,8 @@ export async function queryAuthoritative(server: HostPort, name: string, type: "
     }
     if (!packet.flag_tc) return answer(label, packet, name, "udp");
     try {
-      return answer(label, dnsPacket.decode(await tcpExchange(server, query, id, timeoutMs)), name, "tcp");
+      const [reply] = await tcpExchange(server, query, id, timeoutMs);
+      return answer(label, dnsPacket.decode(reply as Buffer), name, "tcp");
     } catch (err) {
       const rcode = (err as NodeJS.ErrnoException).code === "TIMEOUT" ? "TIMEOUT" : "NETWORK";
       return failed(label, rcode, "tcp", `the UDP answer was truncated and TCP failed: ${(err as Error).message}`);
@@ -199,74 +200,6 @@ function answerText(a: dnsPacket.Answer): string {
   if (Array.isArray(data)) return data.map((d) => (Buffer.isBuffer(d) ? d.toString("utf8") : String(d))).join("");
   if (Buffer.isBuffer(data)) return data.toString("utf8");
   return "";
-}
-
-function timeoutError(timeoutMs: number): Error {
-  return Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "TIMEOUT" });
-}
-
-function udpExchange(server: HostPort, query: Buffer, id: number, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket(isIP(server.host) === 6 ? "udp6" : "udp4");
-    const timer = setTimeout(() => {
-      socket.close();
-      reject(timeoutError(timeoutMs));
-    }, timeoutMs);
-    socket.on("error", (err) => {
-      clearTimeout(timer);
-      socket.close();
-      reject(err);
-    });
-    socket.on("message", (msg) => {
-      // Ignore stray datagrams: only the answer to our id counts (RFC 5452 9.1).
-      if (msg.length < 2 || msg.readUInt16BE(0) !== id) return;
-      clearTimeout(timer);
-      socket.close();
-      resolve(msg);
-    });
-    socket.send(query, server.port, server.host);
-  });
-}
-
-/**
- * One query over a fresh TCP connection: each message is preceded by its length as two octets
- * (RFC 1035 4.2.2). One question per connection: reuse (RFC 7766 6.2) buys nothing for the few
- * truncated answers of a run.
- */
-function tcpExchange(server: HostPort, query: Buffer, id: number, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: server.host, port: server.port });
-    let received = Buffer.alloc(0);
-    let settled = false;
-    const finish = (err: Error | undefined, msg?: Buffer) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (err) reject(err);
-      else resolve(msg as Buffer);
-    };
-    const timer = setTimeout(() => finish(timeoutError(timeoutMs)), timeoutMs);
-    socket.on("error", (err) => finish(err));
-    socket.on("connect", () => {
-      const prefix = Buffer.alloc(2);
-      prefix.writeUInt16BE(query.length);
-      socket.write(Buffer.concat([prefix, query]));
-    });
-    socket.on("data", (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length < 2) return;
-      const length = received.readUInt16BE(0);
-      if (received.length < 2 + length) return;
-      const msg = received.subarray(2, 2 + length);
-      if (length < 2 || msg.readUInt16BE(0) !== id) finish(new Error("the TCP answer does not match the query's id"));
-      else finish(undefined, msg);
-    });
-    socket.on("end", () => {
-      const expected = received.length >= 2 ? ` of ${received.readUInt16BE(0)}` : "";
-      finish(new Error(`the server closed the TCP connection after ${Math.max(received.length - 2, 0)}${expected} bytes of the answer`));
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,8 +4,7 @@
  * ProviderErrors.
  */
 import { randomInt } from "node:crypto";
-import dgram from "node:dgram";
-import net from "node:net";
+import { DnsExchangeError, tcpExchange as sharedTcp, udpExchange as sharedUdp } from "../../src/dns-transport.js";
 import { ResponseVerifier, signRequest, type TsigKey } from "./tsig.js";
 import {
   TYPES,
@@ -122,73 +121,29 @@ function where(o: DnsClientOptions): string {
   return `${o.host}:${o.port}`;
 }
 
+/** The shared exchange's failures, worded for this provider and marked as transport trouble. */
+function transportError(o: DnsClientOptions, transport: "UDP" | "TCP", err: unknown): unknown {
+  if (!(err instanceof DnsExchangeError)) return err;
+  switch (err.code) {
+    case "TIMEOUT":
+      return new DnsTransportError(`no ${transport === "TCP" ? "complete " : ""}answer from ${where(o)} within ${o.timeoutMs} ms (${transport})`);
+    case "CLOSED":
+      return new DnsTransportError(`${where(o)} closed the connection before answering completely`);
+    case "BAD_ID":
+      return new DnsTransportError(`${where(o)} answered with a different message ID`);
+    default:
+      return new DnsTransportError(`cannot reach ${where(o)}: ${err.message}`, { cause: err.cause ?? err });
+  }
+}
+
 function udpExchange(o: DnsClientOptions, message: Buffer, id: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket(o.host.includes(":") ? "udp6" : "udp4");
-    const timer = setTimeout(() => finish(new DnsTransportError(`no answer from ${where(o)} within ${o.timeoutMs} ms (UDP)`)), o.timeoutMs);
-    const finish = (err: Error | null, value?: Buffer) => {
-      clearTimeout(timer);
-      socket.close();
-      if (err) reject(err);
-      else resolve(value as Buffer);
-    };
-    socket.on("error", (err) => finish(new DnsTransportError(`cannot reach ${where(o)}: ${err.message}`, { cause: err })));
-    socket.on("message", (raw) => {
-      // Answers with another ID are stray or spoofed: keep waiting (RFC 5452 4.3).
-      if (raw.length >= 12 && raw.readUInt16BE(0) === id) finish(null, raw);
-    });
-    socket.send(message, o.port, o.host);
+  return sharedUdp(o, message, id, o.timeoutMs).catch((err: unknown) => {
+    throw transportError(o, "UDP", err);
   });
 }
 
-/**
- * Send one message over TCP with the 2-octet length prefix (RFC 1035 4.2.2) and collect answers
- * until `done` says the stream is over.
- */
 function tcpExchange(o: DnsClientOptions, message: Buffer, id: number, done: (answer: Buffer) => boolean): Promise<Buffer[]> {
-  return new Promise((resolve, reject) => {
-    const answers: Buffer[] = [];
-    let pending = Buffer.alloc(0);
-    let settled = false;
-    const socket = net.connect({ host: o.host, port: o.port });
-    const timer = setTimeout(() => finish(new DnsTransportError(`no complete answer from ${where(o)} within ${o.timeoutMs} ms (TCP)`)), o.timeoutMs);
-    const finish = (err: Error | null) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (err) reject(err);
-      else resolve(answers);
-    };
-    socket.on("connect", () => {
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(message.length, 0);
-      socket.write(Buffer.concat([len, message]));
-    });
-    socket.on("error", (err) => finish(new DnsTransportError(`cannot reach ${where(o)}: ${err.message}`, { cause: err })));
-    socket.on("close", () => finish(new DnsTransportError(`${where(o)} closed the connection before answering completely`)));
-    socket.on("data", (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 2) {
-        const len = pending.readUInt16BE(0);
-        if (pending.length < 2 + len) break;
-        const answer = pending.subarray(2, 2 + len);
-        pending = pending.subarray(2 + len);
-        if (answer.length < 12 || answer.readUInt16BE(0) !== id) {
-          finish(new DnsTransportError(`${where(o)} answered with a different message ID`));
-          return;
-        }
-        answers.push(answer);
-        try {
-          if (done(answer)) {
-            finish(null);
-            return;
-          }
-        } catch (err) {
-          finish(err as Error);
-          return;
-        }
-      }
-    });
+  return sharedTcp(o, message, id, o.timeoutMs, done).catch((err: unknown) => {
+    throw transportError(o, "TCP", err);
   });
 }
