@@ -1,17 +1,16 @@
-/** Provider type name -> factory. Each provider lives in its own folder. */
+/**
+ * Provider type name -> factory, loaded on first use: each provider lives in its own folder and
+ * some bring a large SDK (Cloudflare's takes most of a second to load), which a run that does
+ * not use them should not pay for.
+ */
 import type { ProviderFactory } from "./registry.js";
-import { createCloudflareProvider } from "./cloudflare/index.js";
-import { createPowerDnsProvider } from "./powerdns/index.js";
-import { createRfc2136Provider } from "./rfc2136/index.js";
-import { createRoute53Provider } from "./route53/index.js";
-import { createYamlProvider } from "./yaml/index.js";
 
 export type { ProviderFactory, ProviderContext } from "./registry.js";
 
-export const providerTypes: Record<string, ProviderFactory> = {
-  yaml: createYamlProvider,
-  powerdns: createPowerDnsProvider,
-  cloudflare: createCloudflareProvider,
-  route53: createRoute53Provider,
-  rfc2136: createRfc2136Provider,
+export const providerTypes: Record<string, () => Promise<ProviderFactory>> = {
+  yaml: async () => (await import("./yaml/index.js")).createYamlProvider,
+  powerdns: async () => (await import("./powerdns/index.js")).createPowerDnsProvider,
+  cloudflare: async () => (await import("./cloudflare/index.js")).createCloudflareProvider,
+  route53: async () => (await import("./route53/index.js")).createRoute53Provider,
+  rfc2136: async () => (await import("./rfc2136/index.js")).createRfc2136Provider,
 };

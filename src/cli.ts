@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { applyPlan, isApplyFailure, type ApplyResult } from "./apply.js";
-import { headersCommand } from "./commands/headers.js";
 import { importCommand } from "./commands/import.js";
 import { verifyCommand } from "./commands/verify.js";
 import { loadConfig } from "./config.js";
@@ -76,7 +75,7 @@ async function planCommand(opts: { config: string; domain: string[]; provider: s
   return 0;
 }
 
-function providersForPlan(plan: Plan, config: Config, context: ProviderContext): ProviderSet {
+async function providersForPlan(plan: Plan, config: Config, context: ProviderContext): Promise<ProviderSet> {
   const providers: ProviderSet = new Map();
   for (const z of plan.zones) {
     if (providers.has(z.provider)) continue;
@@ -86,7 +85,7 @@ function providersForPlan(plan: Plan, config: Config, context: ProviderContext):
         hint: "apply the plan with the config it was made from, or make a new plan",
       });
     }
-    providers.set(z.provider, createProvider(pc, config, process.env, context));
+    providers.set(z.provider, await createProvider(pc, config, process.env, context));
   }
   return providers;
 }
@@ -103,7 +102,7 @@ async function applyCommand(opts: { config: string; plan?: string; force?: boole
     if (loaded.saved.config_hash !== config.hash) {
       io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${opts.plan} was made; every record the plan writes still matches it, so the plan is applied as saved (zones that changed are refused)\n`);
     }
-    providers = providersForPlan(plan, config, context);
+    providers = await providersForPlan(plan, config, context);
   } else {
     ({ plan, providers } = await buildPlan({ config, context }));
   }
@@ -204,7 +203,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .action(function (this: Command, message: string) {
       const o = this.opts();
       const configExplicit = this.getOptionValueSource("config") !== "default";
-      return run(() => headersCommand({ message, config: o.config, configExplicit, verify: o.verify === true, resolver: o.resolver, format: o.format }, io))();
+      return run(async () => (await import("./commands/headers.js")).headersCommand({ message, config: o.config, configExplicit, verify: o.verify === true, resolver: o.resolver, format: o.format }, io))();
     });
 
   try {

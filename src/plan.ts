@@ -29,9 +29,9 @@ export interface PlanOptions {
 /** Instantiated providers by name; close them when done. */
 export type ProviderSet = Map<string, Provider>;
 
-export function createProvider(pc: ProviderConfig, config: Config, env: NodeJS.ProcessEnv, context: ProviderContext): Provider {
-  const factory = providerTypes[pc.type];
-  if (!factory) {
+export async function createProvider(pc: ProviderConfig, config: Config, env: NodeJS.ProcessEnv, context: ProviderContext): Promise<Provider> {
+  const load = providerTypes[pc.type];
+  if (!load) {
     throw new InputError(pc.where, `provider "${pc.name}": unknown type "${pc.type}"`, {
       hint: `use one of: ${Object.keys(providerTypes).sort().join(", ")}`,
     });
@@ -45,7 +45,7 @@ export function createProvider(pc: ProviderConfig, config: Config, env: NodeJS.P
     configDir: config.dir,
     env,
   });
-  return factory(reader, context);
+  return (await load())(reader, context);
 }
 
 export async function closeProviders(providers: ProviderSet): Promise<void> {
@@ -127,7 +127,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
       if (providers.has(p)) continue;
       const pc = config.providers.get(p);
       if (!pc) throw new DkimsyncError(`domain ${d.domain}: unknown provider "${p}"`);
-      providers.set(p, createProvider(pc, config, env, opts.context ?? {}));
+      providers.set(p, await createProvider(pc, config, env, opts.context ?? {}));
     }
   }
 
