@@ -14,13 +14,12 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { startCloudflareFake, type CloudflareFake } from "../test/fakes/cloudflare/server.js";
-import type { SeedRecord } from "../test/fakes/cloudflare/state.js";
 import { closeProviders } from "../src/plan.js";
-import type { RecordSet } from "../src/types.js";
 import { configYaml, makeDataset, type Dataset, type DatasetShape } from "./dataset.js";
 import { planAndClose, runProblems, timedApply, timedPlan } from "./pipeline.js";
 import type { Section } from "./report.js";
 import { budgetViolations, naiveFigures, requestFigures, type PhaseCounts } from "./requests.js";
+import { toSeedRecords } from "../test/conformance/backends/cloudflare.js";
 
 const ENV_NAME = "DKIMSYNC_BENCH_CF_TOKEN";
 const DEFAULT_PER_PAGE = 100;
@@ -28,20 +27,10 @@ const WRITE_OPS = new Set(["batch", "createRecord", "patchRecord", "putRecord", 
 /** Far above any count this benchmark reaches: the scale run measures requests, not limits. */
 const NO_LIMIT = 1_000_000_000;
 
-function toSeed(set: RecordSet): SeedRecord[] {
-  return set.values.map((v) => {
-    if (set.type === "MX") {
-      const [priority, exchange] = v.split(" ");
-      return { name: set.name, type: "MX", content: exchange ?? "", priority: Number(priority), ttl: set.ttl };
-    }
-    return { name: set.name, type: set.type, content: v, ttl: set.ttl };
-  });
-}
-
 function seed(fake: CloudflareFake, ds: Dataset): void {
   for (const z of ds.zones) {
     const zone = fake.state.addZone({ name: z.name });
-    for (const set of z.records) for (const r of toSeed(set)) fake.state.createRecord(zone, r);
+    for (const set of z.records) for (const r of toSeedRecords(set)) fake.state.createRecord(zone, r);
   }
 }
 

@@ -15,6 +15,7 @@
  * says `ensure: absent` and both selectors exist: two deletes).
  */
 import type { RecordSet } from "../src/types.js";
+import { foreignRecords } from "../test/helpers/records.js";
 
 export const TENANT = "contoso";
 
@@ -92,17 +93,6 @@ function selectorsFor(d: BenchDomain, i: number): RecordSet[] {
   }
 }
 
-function apexForeign(zone: string): RecordSet[] {
-  return [
-    { name: zone, type: "MX", ttl: 3600, values: [`10 ${zone.replace(/\./g, "-")}.mail.protection.outlook.com`] },
-    txt(zone, "v=spf1 include:spf.protection.outlook.com -all"),
-    txt(`_dmarc.${zone}`, "v=DMARC1; p=none"),
-    txt(`google._domainkey.${zone}`, "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC"),
-    cname(`s1._domainkey.${zone}`, "s1.domainkey.u1234.wl.sendgrid.net"),
-    cname(`autodiscover.${zone}`, "autodiscover.outlook.com"),
-  ];
-}
-
 function subdomainForeign(sub: string): RecordSet[] {
   return [
     txt(sub, "v=spf1 include:spf.protection.outlook.com -all"),
@@ -129,7 +119,7 @@ export function makeDataset(shape: DatasetShape): Dataset {
   let n = 0;
   const add = (kind: ZoneKind, zone: string, subs: number, foreign: RecordSet[]) => {
     const names = [zone, ...SUBDOMAINS.slice(0, subs).map((s) => `${s}.${zone}`)];
-    const records = [...apexForeign(zone), ...foreign];
+    const records = [...foreignRecords(zone), ...foreign];
     const ds: BenchDomain[] = [];
     for (const name of names) {
       const d: BenchDomain = { name, zone, state: stateOf(n) };

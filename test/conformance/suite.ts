@@ -13,23 +13,10 @@ import { loadConfig } from "../../src/config.js";
 import { buildPlan, closeProviders, summarise } from "../../src/plan.js";
 import type { Plan, RecordSet } from "../../src/types.js";
 import type { ConformanceBackend, ConformanceTarget } from "./backend.js";
+import { cname, foreignRecords, txt } from "../helpers/records.js";
 
 const TENANT = "contoso";
 const target = (sel: 1 | 2, domain: string) => `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
-const cname = (name: string, value: string, ttl = 3600): RecordSet => ({ name, type: "CNAME", ttl, values: [value] });
-const txt = (name: string, value: string, ttl = 3600): RecordSet => ({ name, type: "TXT", ttl, values: [value] });
-
-/** Records every case seeds beside its selectors; they must come through every apply unchanged. */
-function foreignRecords(zone: string): RecordSet[] {
-  return [
-    { name: zone, type: "MX", ttl: 3600, values: [`10 ${zone.replace(/\./g, "-")}.mail.protection.outlook.com`] },
-    txt(zone, "v=spf1 include:spf.protection.outlook.com -all"),
-    txt(`_dmarc.${zone}`, "v=DMARC1; p=none"),
-    txt(`google._domainkey.${zone}`, "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC"),
-    cname(`s1._domainkey.${zone}`, "s1.domainkey.u1234.wl.sendgrid.net"),
-    cname(`autodiscover.${zone}`, "autodiscover.outlook.com"),
-  ];
-}
 
 interface DomainSpec {
   provider?: string;

@@ -2,6 +2,20 @@
 import type { Change, RecordSet } from "../../src/types.js";
 
 export const cname = (name: string, target: string, ttl = 3600): RecordSet => ({ name, type: "CNAME", ttl, values: [target] });
+export const txt = (name: string, value: string, ttl = 3600): RecordSet => ({ name, type: "TXT", ttl, values: [value] });
+
+/** What a real Microsoft 365 zone holds beside the selectors: dkimsync must never touch these. */
+export function foreignRecords(zone: string): RecordSet[] {
+  return [
+    { name: zone, type: "MX", ttl: 3600, values: [`10 ${zone.replace(/\./g, "-")}.mail.protection.outlook.com`] },
+    txt(zone, "v=spf1 include:spf.protection.outlook.com -all"),
+    txt(`_dmarc.${zone}`, "v=DMARC1; p=none"),
+    txt(`google._domainkey.${zone}`, "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC"),
+    cname(`s1._domainkey.${zone}`, "s1.domainkey.u1234.wl.sendgrid.net"),
+    cname(`autodiscover.${zone}`, "autodiscover.outlook.com"),
+  ];
+}
+
 export const create = (after: RecordSet): Change => ({ action: "create", name: after.name, type: after.type, before: null, after });
 export const update = (before: RecordSet, after: RecordSet): Change => ({ action: "update", name: after.name, type: after.type, before, after });
 export const remove = (before: RecordSet): Change => ({ action: "delete", name: before.name, type: before.type, before, after: null });

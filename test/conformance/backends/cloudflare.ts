@@ -19,7 +19,7 @@ const ENV_NAME = "CF_TEST_TOKEN";
 const PROVIDER_DEFAULT_RETRIES = 4;
 
 /** A canonical record set as Cloudflare holds it: one record per value. */
-function toSeedRecords(set: RecordSet): SeedRecord[] {
+export function toSeedRecords(set: RecordSet): SeedRecord[] {
   return set.values.map((v) => {
     if (set.type === "MX") {
       const [priority, exchange] = v.split(" ");
