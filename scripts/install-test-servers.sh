@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Install the real DNS servers the tests start (Debian/Ubuntu, as root): PowerDNS with the lmdb
-# backend, BIND with its tools, and chattr (the yaml backend's fault injection). Only what is
-# missing is installed, and the packaged daemons are not started.
+# and sqlite3 backends, BIND and Knot with their tools, and chattr (the yaml backend's fault
+# injection). Only what is missing is installed, and the packaged daemons are not started.
 set -euo pipefail
 
 need_apt=()
 command -v pdns_server >/dev/null 2>&1 || need_apt+=(pdns-server)
 ls /usr/lib/*/pdns/liblmdbbackend.so >/dev/null 2>&1 || need_apt+=(pdns-backend-lmdb)
+ls /usr/lib/*/pdns/libgsqlite3backend.so >/dev/null 2>&1 || need_apt+=(pdns-backend-sqlite3)
+command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
 command -v named >/dev/null 2>&1 || need_apt+=(bind9)
+command -v knotd >/dev/null 2>&1 || need_apt+=(knot)
+command -v kdig >/dev/null 2>&1 || need_apt+=(knot-dnsutils)
 command -v nsupdate >/dev/null 2>&1 || need_apt+=(bind9-dnsutils)
 command -v chattr >/dev/null 2>&1 || need_apt+=(e2fsprogs)
 
@@ -20,7 +24,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 # Installing pdns-server or bind9 may try to start the packaged daemon on port 53; a
-# policy-rc.d that exits 101 stops that (FACTS.md). Create it only if missing.
+# policy-rc.d that exits 101 stops that. Create it only if missing.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod +x /usr/sbin/policy-rc.d
