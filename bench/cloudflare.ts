@@ -14,7 +14,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { startCloudflareFake, type CloudflareFake } from "../test/fakes/cloudflare/server.js";
-import { closeProviders } from "../src/plan.js";
+import { closeProviders } from "../src/plan/build.js";
 import { configYaml, makeDataset, type Dataset, type DatasetShape } from "./dataset.js";
 import { planAndClose, runProblems, timedApply, timedPlan } from "./pipeline.js";
 import type { Section } from "./report.js";

@@ -14,7 +14,7 @@
  * stale (both selectors at TTL 300 or an old tenant's target: two updates) or absent (the config
  * says `ensure: absent` and both selectors exist: two deletes).
  */
-import type { RecordSet } from "../src/types.js";
+import type { RecordSet } from "../src/core/types.js";
 import { foreignRecords } from "../test/helpers/records.js";
 
 export const TENANT = "contoso";

@@ -3,10 +3,10 @@
  * buildPlan -> applyPlan -> closeProviders — with each step timed, so every figure of the
  * benchmark comes from the code users run, not from a shortcut around it.
  */
-import { applyPlan, type ApplyResult } from "../src/apply.js";
-import { loadConfig } from "../src/config.js";
-import { buildPlan, closeProviders, summarise, type PlanSummary, type ProviderSet } from "../src/plan.js";
-import type { Plan } from "../src/types.js";
+import { applyPlan, type ApplyResult } from "../src/plan/apply.js";
+import { loadConfig } from "../src/config/load.js";
+import { buildPlan, closeProviders, summarise, type PlanSummary, type ProviderSet } from "../src/plan/build.js";
+import type { Plan } from "../src/core/types.js";
 
 export interface Planned {
   plan: Plan;

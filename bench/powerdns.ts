@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { startHttpProxy } from "../test/servers/http-proxy.js";
 import { createZone, startPowerDns, type PdnsServer } from "../test/servers/pdns.js";
-import { closeProviders } from "../src/plan.js";
+import { closeProviders } from "../src/plan/build.js";
 import { configYaml, expectedChanges, makeDataset, type DatasetShape } from "./dataset.js";
 import { changeCount, planAndClose, runProblems, timedApply, timedPlan, zonesWithChanges } from "./pipeline.js";
 import { ratio, type Section } from "./report.js";

@@ -14,7 +14,7 @@ import { startRoute53Fake, type Route53Fake } from "../test/fakes/route53/server
 import { compareWire, wireName } from "../test/fakes/route53/state.js";
 import { configYaml, makeDataset, type Dataset, type DatasetShape } from "./dataset.js";
 import { planAndClose, runProblems, timedApply, timedPlan } from "./pipeline.js";
-import { closeProviders } from "../src/plan.js";
+import { closeProviders } from "../src/plan/build.js";
 import { budgetViolations, naiveFigures, requestFigures, type PhaseCounts } from "./requests.js";
 import type { Section } from "./report.js";
 import { useTestCredentials } from "../test/fakes/route53/credentials.js";

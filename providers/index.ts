@@ -3,9 +3,9 @@
  * some bring a large SDK (Cloudflare's takes most of a second to load), which a run that does
  * not use them should not pay for.
  */
-import type { ProviderFactory } from "./registry.js";
+import type { ProviderFactory } from "./types.js";
 
-export type { ProviderFactory, ProviderContext } from "./registry.js";
+export type { ProviderFactory, ProviderContext } from "./types.js";
 
 export const providerTypes: Record<string, () => Promise<ProviderFactory>> = {
   yaml: async () => (await import("./yaml/index.js")).createYamlProvider,

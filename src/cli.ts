@@ -5,21 +5,21 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { applyPlan, isApplyFailure, type ApplyResult } from "./apply.js";
+import { applyPlan, isApplyFailure, type ApplyResult } from "./plan/apply.js";
 import { importCommand } from "./commands/import.js";
 import { verifyCommand } from "./commands/verify.js";
-import { loadConfig } from "./config.js";
+import { loadConfig } from "./config/load.js";
 import type { ProviderContext } from "../providers/index.js";
-import type { Config } from "./config-types.js";
-import { DkimsyncError } from "./errors.js";
-import { checkSavedPlan, loadPlan, savePlan } from "./planfile.js";
-import { buildPlan, closeProviders, createProvider, hasChanges, type ProviderSet } from "./plan.js";
+import type { Config } from "./config/types.js";
+import { DkimsyncError } from "./core/errors.js";
+import { checkSavedPlan, loadPlan, savePlan } from "./plan/saved.js";
+import { buildPlan, closeProviders, createProvider, hasChanges, type ProviderSet } from "./plan/build.js";
 import { renderApply } from "./render/apply.js";
 import { renderJson } from "./render/json.js";
 import { renderMarkdown } from "./render/markdown.js";
 import { ansi, plain, useColor } from "./render/style.js";
 import { renderText } from "./render/text.js";
-import type { Plan } from "./types.js";
+import type { Plan } from "./core/types.js";
 
 type Format = "text" | "markdown" | "json";
 

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RecordSet } from "../src/types.js";
+import type { RecordSet } from "../src/core/types.js";
 import { createZone, readZone, startPowerDns, type PdnsServer } from "./servers/pdns.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

@@ -3,7 +3,7 @@
  * three calls dkimsync needs. Every failure becomes a ProviderError that says what to do; the
  * API key is sent in a header and never appears in a message.
  */
-import { ProviderError } from "../../src/errors.js";
+import { ProviderError } from "../../src/core/errors.js";
 import type { PdnsRRset, PdnsRRsetPatch } from "./convert.js";
 
 export interface PdnsClientOptions {

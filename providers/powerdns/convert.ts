@@ -3,9 +3,9 @@
  * trailing dot on the PowerDNS side (the API answers 422 "Not in expected format" without it,
  * observed on PowerDNS 4.7.3); TXT content is a list of quoted character-strings.
  */
-import { canonical, fqdn } from "../../src/names.js";
-import type { Change, RecordSet } from "../../src/types.js";
-import { formatCharacterStrings, parseCharacterStrings } from "../../src/txt.js";
+import { canonical, fqdn } from "../../src/core/names.js";
+import type { Change, RecordSet } from "../../src/core/types.js";
+import { formatCharacterStrings, parseCharacterStrings } from "../../src/dns/txt.js";
 
 export interface PdnsRecord {
   content: string;

@@ -10,14 +10,14 @@
  *   timeout_ms: 10000              # default, per HTTP request
  * ```
  */
-import { ProviderError } from "../../src/errors.js";
-import { canonical } from "../../src/names.js";
-import type { OptionsReader } from "../../src/options.js";
-import type { Capabilities, Change, Provider, RecordSet } from "../../src/types.js";
-import type { ProviderFactory } from "../registry.js";
+import { ProviderError } from "../../src/core/errors.js";
+import { canonical } from "../../src/core/names.js";
+import type { OptionsReader } from "../../src/config/options.js";
+import type { Capabilities, Change, Provider, RecordSet } from "../../src/core/types.js";
+import type { ProviderFactory } from "../types.js";
 import { PdnsClient } from "./api.js";
 import { fromPdnsRRset, toRRsetPatches } from "./convert.js";
-import { pool } from "../../src/pool.js";
+import { pool } from "../../src/util/pool.js";
 
 export interface PowerDnsOptions {
   /** Base URL of the PowerDNS webserver, e.g. `http://127.0.0.1:8081`. Required. */

@@ -4,7 +4,7 @@
  * ProviderErrors.
  */
 import { randomInt } from "node:crypto";
-import { DnsExchangeError, tcpExchange as sharedTcp, udpExchange as sharedUdp } from "../../src/dns-transport.js";
+import { DnsExchangeError, tcpExchange as sharedTcp, udpExchange as sharedUdp } from "../../src/dns/transport.js";
 import { ResponseVerifier, signRequest, type TsigKey } from "./tsig.js";
 import {
   TYPES,

@@ -4,11 +4,11 @@
  * one UPDATE per zone with prerequisites, then reads back what it wrote. Without a `zones` list it
  * finds each domain's zone by asking the server for the domain's SOA (discovery.ts).
  */
-import { canonical, findZone } from "../../src/names.js";
-import { ProviderError, errorMessage } from "../../src/errors.js";
-import type { OptionsReader } from "../../src/options.js";
-import type { Capabilities, Change, Provider, RecordSet } from "../../src/types.js";
-import type { ProviderFactory } from "../registry.js";
+import { canonical, findZone } from "../../src/core/names.js";
+import { ProviderError, errorMessage } from "../../src/core/errors.js";
+import type { OptionsReader } from "../../src/config/options.js";
+import type { Capabilities, Change, Provider, RecordSet } from "../../src/core/types.js";
+import type { ProviderFactory } from "../types.js";
 import { DnsClient, DnsTransportError, type DnsResponse, type ReceivedRecord } from "./api.js";
 import { RdataMemory, changesToUpdate, toRecordSets, validKeyName } from "./convert.js";
 import { parentName, readSoaAnswer } from "./discovery.js";

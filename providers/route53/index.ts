@@ -3,11 +3,11 @@
  * Credentials come only from the standard AWS chain; the config holds no secrets for it.
  */
 import type { Change as AwsChange, ResourceRecordSet } from "@aws-sdk/client-route-53";
-import { ProviderError } from "../../src/errors.js";
-import { canonical, isInZone } from "../../src/names.js";
-import type { OptionsReader } from "../../src/options.js";
-import type { Capabilities, Change, Provider, RecordSet } from "../../src/types.js";
-import type { ProviderContext, ProviderFactory } from "../registry.js";
+import { ProviderError } from "../../src/core/errors.js";
+import { canonical, isInZone } from "../../src/core/names.js";
+import type { OptionsReader } from "../../src/config/options.js";
+import type { Capabilities, Change, Provider, RecordSet } from "../../src/core/types.js";
+import type { ProviderContext, ProviderFactory } from "../types.js";
 import { Route53Api, attemptsOf, awsError } from "./api.js";
 import {
   compareRoute53, fromResourceRecordSet, fromWireName, sameRecordSet, splitBatches,

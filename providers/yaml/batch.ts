@@ -12,7 +12,7 @@
  * parsed, and the next one starts. test/providers/yaml.test.ts checks the two against each other.
  */
 import { isMap } from "yaml";
-import type { Change } from "../../src/types.js";
+import type { Change } from "../../src/core/types.js";
 import { canWrite, naturalCompare, parseZone, sameRecords, ZoneFileError } from "./convert.js";
 import type { ParsedZone } from "./convert.js";
 import { appendsCommute, applyEdit, applySplices, createRecord, deleteRecord, indentation, replaceEntry, updateRecord } from "./edit.js";

@@ -12,7 +12,7 @@
  */
 import { isMap, isScalar, isSeq, stringify } from "yaml";
 import type { Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
-import type { RecordSet } from "../../src/types.js";
+import type { RecordSet } from "../../src/core/types.js";
 import { borrowsData, DEFAULT_TTL, fileValue, naturalCompare, plainRecord, relativeKey, renderScalar, ZoneFileError } from "./convert.js";
 import type { FileRecord, ParsedZone } from "./convert.js";
 

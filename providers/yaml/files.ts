@@ -17,4 +17,4 @@ export async function readText(file: string): Promise<string | undefined> {
   }
 }
 
-export { writeFileAtomic } from "../../src/fsutil.js";
+export { writeFileAtomic } from "../../src/util/fs.js";

@@ -4,11 +4,11 @@
  */
 import path from "node:path";
 import { domainToASCII, domainToUnicode } from "node:url";
-import { ProviderError, errorMessage } from "../../src/errors.js";
-import { canonical } from "../../src/names.js";
-import type { OptionsReader } from "../../src/options.js";
-import type { Change, Provider, RecordSet } from "../../src/types.js";
-import type { ProviderFactory } from "../registry.js";
+import { ProviderError, errorMessage } from "../../src/core/errors.js";
+import { canonical } from "../../src/core/names.js";
+import type { OptionsReader } from "../../src/config/options.js";
+import type { Change, Provider, RecordSet } from "../../src/core/types.js";
+import type { ProviderFactory } from "../types.js";
 import { describe, editZone } from "./batch.js";
 import { parseZone, sameRecords, ZoneFileError } from "./convert.js";
 import type { ParsedZone } from "./convert.js";

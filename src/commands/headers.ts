@@ -2,13 +2,13 @@
 import fs from "node:fs";
 import { Resolver } from "node:dns/promises";
 import { dkimVerify } from "mailauth/lib/dkim/verify.js";
-import { loadConfig } from "../config.js";
-import { DkimsyncError, errorMessage } from "../errors.js";
-import { parseKeyRecord } from "../dkimkey.js";
-import { DKIM_RESULT_MEANING, dkimPasses, explainHeaders, type DkimVerdict, type HeadersReport } from "../headers.js";
+import { loadConfig } from "../config/load.js";
+import { DkimsyncError, errorMessage } from "../core/errors.js";
+import { parseKeyRecord } from "../dns/dkimkey.js";
+import { DKIM_RESULT_MEANING, dkimPasses, explainHeaders, type DkimVerdict, type HeadersReport } from "../headers/analyse.js";
 import { ansi, plain } from "../render/style.js";
-import { renderHeadersJson, renderHeadersMarkdown, renderHeadersText } from "../render/headers.js";
-import { parseHostPort, resolverServers, type HostPort } from "../verify.js";
+import { renderHeadersJson, renderHeadersMarkdown, renderHeadersText } from "../headers/render.js";
+import { parseHostPort, resolverServers, type HostPort } from "../verify/checks.js";
 import type { Format, Io } from "./verify.js";
 
 export interface HeadersCommandOptions {

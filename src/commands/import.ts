@@ -3,10 +3,10 @@
  * Every change is shown (old -> new) before the file is written; --dry-run only shows.
  */
 import { promises as fs } from "node:fs";
-import { InputError } from "../errors.js";
-import { editConfigTargets, writeFileAtomic, type EditOutcome, type ImportTargets } from "../import/edit.js";
-import { decodeInput, parseImport, type ImportedEntry } from "../import/parse.js";
-import { targetWarnings } from "../m365.js";
+import { InputError } from "../core/errors.js";
+import { editConfigTargets, writeFileAtomic, type EditOutcome, type ImportTargets } from "../m365/import-edit.js";
+import { decodeInput, parseImport, type ImportedEntry } from "../m365/import-parse.js";
+import { targetWarnings } from "../m365/targets.js";
 
 export interface Io {
   stdout: (s: string) => void;

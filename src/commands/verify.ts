@@ -1,10 +1,10 @@
 /** `dkimsync verify`: load the config, run the DNS checks, render, and turn the result into an exit code. */
-import { loadConfig } from "../config.js";
-import { DkimsyncError } from "../errors.js";
-import { normaliseDomain } from "../names.js";
+import { loadConfig } from "../config/load.js";
+import { DkimsyncError } from "../core/errors.js";
+import { normaliseDomain } from "../core/names.js";
 import { ansi, plain } from "../render/style.js";
-import { renderVerifyJson, renderVerifyMarkdown, renderVerifyText } from "../render/verify.js";
-import { parseHostPort, verifyConfig, type VerifyOptions, type VerifyReport } from "../verify.js";
+import { renderVerifyJson, renderVerifyMarkdown, renderVerifyText } from "../verify/render.js";
+import { parseHostPort, verifyConfig, type VerifyOptions, type VerifyReport } from "../verify/checks.js";
 
 export interface Io {
   stdout: (s: string) => void;

@@ -1,6 +1,6 @@
 /** The outcome of apply, zone by zone, with a summary line; the same data in every format. */
-import type { ApplyResult, ZoneOutcome } from "../apply.js";
-import type { Plan } from "../types.js";
+import type { ApplyResult, ZoneOutcome } from "../plan/apply.js";
+import type { Plan } from "../core/types.js";
 import { planToJson } from "./json.js";
 import type { Style } from "./style.js";
 

@@ -1,6 +1,6 @@
 /** The plan as JSON: the DESIGN.md schema, exactly (version 1). */
-import { summarise, type PlanSummary } from "../plan.js";
-import type { Plan, RecordSet } from "../types.js";
+import { summarise, type PlanSummary } from "../plan/build.js";
+import type { Plan, RecordSet } from "../core/types.js";
 
 export interface JsonChange {
   action: "create" | "update" | "delete";

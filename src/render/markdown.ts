@@ -1,6 +1,6 @@
 /** The plan as a pull-request comment: a summary line, then a table per zone. */
-import { summarise } from "../plan.js";
-import type { Plan, RecordSet } from "../types.js";
+import { summarise } from "../plan/build.js";
+import type { Plan, RecordSet } from "../core/types.js";
 import { summaryLine, shorten } from "./text.js";
 
 /**

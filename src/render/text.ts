@@ -1,6 +1,6 @@
 /** The plan for people: one block per zone, one line per record, a summary last. */
-import { summarise, type PlanSummary } from "../plan.js";
-import type { Change, Plan, RecordSet } from "../types.js";
+import { summarise, type PlanSummary } from "../plan/build.js";
+import type { Change, Plan, RecordSet } from "../core/types.js";
 import { plain, type Style } from "./style.js";
 
 export function shorten(value: string, max = 72): string {

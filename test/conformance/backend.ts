@@ -4,7 +4,7 @@
  * speaks the provider's wire protocol; the provider under test is always the real dkimsync code
  * path, configured through dkim.zones.yaml like a user would.
  */
-import type { RecordSet } from "../../src/types.js";
+import type { RecordSet } from "../../src/core/types.js";
 
 export interface ConformanceBackend {
   /** The provider's options as they would be written in dkim.zones.yaml (without `type`). */

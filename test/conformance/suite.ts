@@ -8,10 +8,10 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyPlan } from "../../src/apply.js";
-import { loadConfig } from "../../src/config.js";
-import { buildPlan, closeProviders, summarise } from "../../src/plan.js";
-import type { Plan, RecordSet } from "../../src/types.js";
+import { applyPlan } from "../../src/plan/apply.js";
+import { loadConfig } from "../../src/config/load.js";
+import { buildPlan, closeProviders, summarise } from "../../src/plan/build.js";
+import type { Plan, RecordSet } from "../../src/core/types.js";
 import type { ConformanceBackend, ConformanceTarget } from "./backend.js";
 import { cname, foreignRecords, txt } from "../helpers/records.js";
 

@@ -1,5 +1,5 @@
 /** Small builders the provider tests share: record sets, changes, and a caught failure. */
-import type { Change, RecordSet } from "../../src/types.js";
+import type { Change, RecordSet } from "../../src/core/types.js";
 
 export const cname = (name: string, target: string, ttl = 3600): RecordSet => ({ name, type: "CNAME", ttl, values: [target] });
 export const txt = (name: string, value: string, ttl = 3600): RecordSet => ({ name, type: "TXT", ttl, values: [value] });

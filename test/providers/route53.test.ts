@@ -7,9 +7,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { InputError, ProviderError } from "../../src/errors.js";
-import { OptionsReader } from "../../src/options.js";
-import type { Change, Provider, RecordSet } from "../../src/types.js";
+import { InputError, ProviderError } from "../../src/core/errors.js";
+import { OptionsReader } from "../../src/config/options.js";
+import type { Change, Provider, RecordSet } from "../../src/core/types.js";
 import { createRoute53Provider } from "../../providers/route53/index.js";
 import { startRoute53Fake, type Route53Fake } from "../fakes/route53/server.js";
 import { cname, create, failure, remove, update } from "../helpers/records.js";

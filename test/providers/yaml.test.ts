@@ -7,10 +7,10 @@ import { createYamlProvider } from "../../providers/yaml/index.js";
 import { editSequentially, editZone } from "../../providers/yaml/batch.js";
 import type { EditContext } from "../../providers/yaml/batch.js";
 import { naturalCompare, parseZone } from "../../providers/yaml/convert.js";
-import { sortChanges } from "../../src/diff.js";
-import { InputError, ProviderError } from "../../src/errors.js";
-import { OptionsReader } from "../../src/options.js";
-import type { Change, Provider, RecordSet } from "../../src/types.js";
+import { sortChanges } from "../../src/core/diff.js";
+import { InputError, ProviderError } from "../../src/core/errors.js";
+import { OptionsReader } from "../../src/config/options.js";
+import type { Change, Provider, RecordSet } from "../../src/core/types.js";
 import { cname, create, failure, remove, update } from "../helpers/records.js";
 
 const ZONE = "example.com";

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { renderMarkdown } from "../../src/render/markdown.js";
-import type { Plan, RecordSet } from "../../src/types.js";
+import type { Plan, RecordSet } from "../../src/core/types.js";
 
 const NAME = "selector1._domainkey.example.com";
 const desired: RecordSet = { name: NAME, type: "CNAME", ttl: 3600, values: ["selector1-example-com._domainkey.contoso.onmicrosoft.com"] };

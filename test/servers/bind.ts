@@ -14,7 +14,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import dnsPacket from "dns-packet";
-import type { RecordSet } from "../../src/types.js";
+import type { RecordSet } from "../../src/core/types.js";
 import { freePort } from "./ports.js";
 
 export const NAMED_BIN = "/usr/sbin/named";

@@ -13,7 +13,7 @@ import fs from "node:fs/promises";
 import { constants as fsConstants } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { RecordSet } from "../../src/types.js";
+import type { RecordSet } from "../../src/core/types.js";
 import { freePort } from "./ports.js";
 
 export const PDNS_SERVER_BIN = "/usr/sbin/pdns_server";

@@ -8,8 +8,8 @@
  * and the batch's all-or-nothing rule is what keeps the zone unchanged.
  */
 import { randomBytes } from "node:crypto";
-import { canonical } from "../../../src/names.js";
-import type { RecordSet } from "../../../src/types.js";
+import { canonical } from "../../../src/core/names.js";
+import type { RecordSet } from "../../../src/core/types.js";
 import type { ConformanceBackend, ConformanceTarget } from "../backend.js";
 import { startCloudflareFake } from "../../fakes/cloudflare/server.js";
 import type { FakeRecord, FakeZone, SeedRecord } from "../../fakes/cloudflare/state.js";

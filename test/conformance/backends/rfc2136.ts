@@ -15,7 +15,7 @@
  * server after the write was received, and "nothing changed" is BIND's own atomicity (RFC 2136
  * 3.7). The trap is removed as soon as named logs the failure.
  */
-import type { RecordSet } from "../../../src/types.js";
+import type { RecordSet } from "../../../src/core/types.js";
 import type { ConformanceBackend, ConformanceTarget } from "../backend.js";
 import { digAxfr, putRecordSet, startBind } from "../../servers/bind.js";
 

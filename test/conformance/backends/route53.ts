@@ -16,8 +16,8 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { canonical } from "../../../src/names.js";
-import type { RecordSet } from "../../../src/types.js";
+import { canonical } from "../../../src/core/names.js";
+import type { RecordSet } from "../../../src/core/types.js";
 import type { ConformanceBackend, ConformanceTarget } from "../backend.js";
 import { startRoute53Fake } from "../../fakes/route53/server.js";
 import { decodeWireName, type FakeRecordSet } from "../../fakes/route53/state.js";

@@ -16,8 +16,8 @@ import path from "node:path";
 import { promisify } from "node:util";
 import jsYaml from "js-yaml";
 import { stringify } from "yaml";
-import { canonical, relativeName } from "../../../src/names.js";
-import type { RecordSet } from "../../../src/types.js";
+import { canonical, relativeName } from "../../../src/core/names.js";
+import type { RecordSet } from "../../../src/core/types.js";
 import type { ConformanceBackend, ConformanceTarget } from "../backend.js";
 
 const run = promisify(execFile);

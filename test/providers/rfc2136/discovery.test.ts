@@ -13,12 +13,12 @@ import path from "node:path";
 import dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRfc2136Provider, Rfc2136Provider } from "../../../providers/rfc2136/index.js";
-import { applyPlan } from "../../../src/apply.js";
-import { loadConfig } from "../../../src/config.js";
-import { ProviderError } from "../../../src/errors.js";
-import { OptionsReader } from "../../../src/options.js";
-import { buildPlan, closeProviders, summarise } from "../../../src/plan.js";
-import type { Provider, RecordSet } from "../../../src/types.js";
+import { applyPlan } from "../../../src/plan/apply.js";
+import { loadConfig } from "../../../src/config/load.js";
+import { ProviderError } from "../../../src/core/errors.js";
+import { OptionsReader } from "../../../src/config/options.js";
+import { buildPlan, closeProviders, summarise } from "../../../src/plan/build.js";
+import type { Provider, RecordSet } from "../../../src/core/types.js";
 import { DIG_BIN, digAxfr, startBind, type BindServer, type BindTsig } from "../../servers/bind.js";
 import { cname } from "../../helpers/records.js";
 

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRfc2136Provider, readRfc2136Options } from "../../../providers/rfc2136/index.js";
-import { OptionsReader } from "../../../src/options.js";
-import type { RecordSet } from "../../../src/types.js";
+import { OptionsReader } from "../../../src/config/options.js";
+import type { RecordSet } from "../../../src/core/types.js";
 import { digAxfr, startBind, type BindServer } from "../../servers/bind.js";
 
 const ZONE = "example.com";

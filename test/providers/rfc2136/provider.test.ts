@@ -3,9 +3,9 @@ import net from "node:net";
 import dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, it, expect, vi } from "vitest";
 import { createRfc2136Provider } from "../../../providers/rfc2136/index.js";
-import { InputError, ProviderError } from "../../../src/errors.js";
-import { OptionsReader } from "../../../src/options.js";
-import type { Change, Provider, RecordSet } from "../../../src/types.js";
+import { InputError, ProviderError } from "../../../src/core/errors.js";
+import { OptionsReader } from "../../../src/config/options.js";
+import type { Change, Provider, RecordSet } from "../../../src/core/types.js";
 import { digAxfr, nsupdate, putRecordSet, startBind, type BindServer, type BindTsig } from "../../servers/bind.js";
 import { cname, create, update } from "../../helpers/records.js";
 

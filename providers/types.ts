@@ -1,0 +1,16 @@
+/**
+ * The provider factory type. A provider is a factory plus an options type: the factory reads
+ * and validates its options (through OptionsReader, which names file, line and option in every
+ * error) before it does anything else, and never performs I/O while constructing.
+ */
+import type { OptionsReader } from "../src/config/options.js";
+import type { Provider } from "../src/core/types.js";
+
+export interface ProviderContext {
+  /** Progress and warnings for people go here (stderr in the CLI). */
+  log?: (message: string) => void;
+  /** apply --wait: after writing, wait until the provider reports the change live everywhere. */
+  wait?: boolean;
+}
+
+export type ProviderFactory = (options: OptionsReader, context: ProviderContext) => Provider;

@@ -1,0 +1,157 @@
+/**
+ * Reading a provider's options from dkim.zones.yaml. Each provider factory validates its own
+ * options first through this reader, so every error names the file, line, provider and option,
+ * and says what to write instead. Secrets are only ever references (`env/NAME`).
+ */
+import path from "node:path";
+import { InputError, type Where } from "../core/errors.js";
+
+export interface OptionsSource {
+  /** The provider's name in the config. */
+  provider: string;
+  type: string;
+  /** The provider's keys other than `type`, as parsed. */
+  values: Record<string, unknown>;
+  /** Where the provider block starts, and where each key is (when known). */
+  where: Where;
+  lineOf: (key: string) => number | undefined;
+  /** The folder of the config file: relative paths resolve from it. */
+  configDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+const SECRET_REF = /^env\/([A-Za-z_][A-Za-z0-9_]*)$/;
+
+export class OptionsReader {
+  private readonly used = new Set<string>();
+  constructor(readonly src: OptionsSource) {}
+
+  where(key?: string): Where {
+    const line = key === undefined ? undefined : this.src.lineOf(key);
+    return { file: this.src.where.file, line: line ?? this.src.where.line };
+  }
+
+  fail(key: string, message: string, hint?: string): never {
+    throw new InputError(this.where(key), `provider "${this.src.provider}" (${this.src.type}): option "${key}" ${message}`, hint === undefined ? {} : { hint });
+  }
+
+  private raw(key: string): unknown {
+    this.used.add(key);
+    return this.src.values[key];
+  }
+
+  string(key: string, opts: { required: true }): string;
+  string(key: string, opts?: { required?: false; default?: string }): string | undefined;
+  string(key: string, opts: { required?: boolean; default?: string } = {}): string | undefined {
+    const v = this.raw(key);
+    if (v === undefined || v === null) {
+      if (opts.required) this.fail(key, "is required");
+      return opts.default;
+    }
+    if (typeof v !== "string" || v.trim() === "") this.fail(key, `must be a non-empty string, not ${describe(v)}`);
+    return v;
+  }
+
+  number(key: string, opts: { default: number; min?: number; max?: number; integer?: boolean }): number {
+    const v = this.raw(key);
+    if (v === undefined || v === null) return opts.default;
+    if (typeof v !== "number" || !Number.isFinite(v)) this.fail(key, `must be a number, not ${describe(v)}`);
+    if (opts.integer && !Number.isInteger(v)) this.fail(key, `must be a whole number, not ${v}`);
+    if (opts.min !== undefined && v < opts.min) this.fail(key, `must be at least ${opts.min}, not ${v}`);
+    if (opts.max !== undefined && v > opts.max) this.fail(key, `must be at most ${opts.max}, not ${v}`);
+    return v;
+  }
+
+  boolean(key: string, opts: { default: boolean }): boolean {
+    const v = this.raw(key);
+    if (v === undefined || v === null) return opts.default;
+    if (typeof v !== "boolean") this.fail(key, `must be true or false, not ${describe(v)}`);
+    return v;
+  }
+
+  oneOf<T extends string>(key: string, choices: readonly T[], opts: { default: T }): T {
+    const v = this.string(key) ?? opts.default;
+    if (!choices.includes(v as T)) this.fail(key, `must be one of ${choices.join(", ")}, not "${v}"`);
+    return v as T;
+  }
+
+  stringList(key: string): string[] | undefined {
+    const v = this.raw(key);
+    if (v === undefined || v === null) return undefined;
+    const list = typeof v === "string" ? [v] : v;
+    if (!Array.isArray(list) || list.some((x) => typeof x !== "string" || x.trim() === "")) {
+      this.fail(key, `must be a string or a list of strings, not ${describe(v)}`);
+    }
+    return list as string[];
+  }
+
+  /** A mapping of sub-options (e.g. `tsig: {name, algorithm, secret}`), read with its own reader. */
+  object(key: string, opts: { required?: boolean } = {}): OptionsReader | undefined {
+    const v = this.raw(key);
+    if (v === undefined || v === null) {
+      if (opts.required) this.fail(key, "is required");
+      return undefined;
+    }
+    if (typeof v !== "object" || Array.isArray(v)) this.fail(key, `must be a mapping, not ${describe(v)}`);
+    const parentLine = this.src.lineOf(key);
+    return new OptionsReader({
+      ...this.src,
+      provider: `${this.src.provider}`,
+      values: v as Record<string, unknown>,
+      where: { file: this.src.where.file, line: parentLine ?? this.src.where.line },
+      lineOf: (sub) => this.src.lineOf(`${key}.${sub}`) ?? parentLine,
+      prefix: `${key}.`,
+    } as OptionsSource);
+  }
+
+  /** A path, resolved from the config file's folder. */
+  path(key: string, opts: { required: true }): string;
+  path(key: string, opts?: { required?: false; default?: string }): string | undefined;
+  path(key: string, opts: { required?: boolean; default?: string } = {}): string | undefined {
+    const v = opts.required ? this.string(key, { required: true }) : this.string(key, { default: opts.default as string });
+    return v === undefined ? undefined : path.resolve(this.src.configDir, v);
+  }
+
+  /**
+   * A secret: must be written `env/NAME`; returns the variable's value. Never echoes the value,
+   * not even in an error about an inline secret.
+   */
+  secret(key: string, opts: { required: true }): string;
+  secret(key: string, opts?: { required?: false }): string | undefined;
+  secret(key: string, opts: { required?: boolean } = {}): string | undefined {
+    const v = this.raw(key);
+    if (v === undefined || v === null) {
+      if (opts.required) this.fail(key, "is required", `write it as env/NAME and export NAME in the environment`);
+      return undefined;
+    }
+    const m = typeof v === "string" ? SECRET_REF.exec(v.trim()) : null;
+    if (!m) {
+      this.fail(key, "looks like an inline secret; secrets are only referenced, never written in the config",
+        `write ${key}: env/SOME_NAME and export SOME_NAME with the secret (and rotate the secret that was committed)`);
+    }
+    const name = m[1] as string;
+    const value = this.src.env[name];
+    if (value === undefined || value === "") {
+      this.fail(key, `refers to the environment variable ${name}, which is not set`, `export ${name}=... before running dkimsync`);
+    }
+    return value;
+  }
+
+  /** Call last: any key the provider did not read is an error (typos must not pass silently). */
+  done(): void {
+    const prefix = (this.src as OptionsSource & { prefix?: string }).prefix ?? "";
+    for (const key of Object.keys(this.src.values)) {
+      if (!this.used.has(key)) {
+        this.fail(key, `is not an option of provider type ${this.src.type}` + (prefix ? ` (under ${prefix.slice(0, -1)})` : ""));
+      }
+    }
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  if (typeof v === "string") return `"${v}"`;
+  return `${typeof v} ${String(v)}`;
+}
