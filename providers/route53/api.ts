@@ -185,7 +185,7 @@ export class Route53Api {
     if (name === "AccessDenied" || name === "AccessDeniedException" || status === 403) {
       return new ProviderError(p, `${what}: access denied (${e.message ?? name})`, {
         ...base,
-        hint: "the IAM identity needs route53:ListHostedZonesByName, route53:ListResourceRecordSets, route53:ChangeResourceRecordSets and route53:GetChange (see the README)",
+        hint: "the IAM identity needs route53:ListHostedZonesByName, route53:ListResourceRecordSets, route53:ChangeResourceRecordSets and route53:GetChange (see docs/providers/route53.md)",
       });
     }
     if (name === "NoSuchHostedZone") {

@@ -95,7 +95,7 @@ function buildConfig(bytes: Buffer, absFile: string, opts: LoadOptions & { displ
 
   if (data === null || data === undefined) {
     throw new InputError({ file: displayFile, line: 1 }, "the file is empty", {
-      hint: "write at least providers: and domains: (see the dkim.zones.yaml example in the README)",
+      hint: "write at least providers: and domains: (see the dkim.zones.yaml example in docs/reference/configuration.md)",
     });
   }
   if (!isMapping(data)) {

@@ -56,7 +56,7 @@ interface Splice { at: number; end: number; text: string }
 export function editConfigTargets(source: string, file: string, imports: readonly ImportTargets[], opts: EditOptions): EditResult {
   const doc = parseConfig(source, file);
   const root = doc.contents;
-  if (!isMap(root)) throw new InputError({ file, line: 1 }, "is not a YAML mapping", { hint: "see the dkim.zones.yaml example in the README" });
+  if (!isMap(root)) throw new InputError({ file, line: 1 }, "is not a YAML mapping", { hint: "see the dkim.zones.yaml example in docs/reference/configuration.md" });
 
   if (opts.add) checkProvider(doc, source, file, opts.provider);
 
