@@ -42,7 +42,11 @@ export function fromPdnsRRset(rrset: PdnsRRset): RecordSet {
   // update writes the record back with `disabled: false`.
   const disabled = rrset.records.filter((r) => r.disabled).length;
   if (disabled > 0) {
-    set.drift = [disabled === rrset.records.length ? "disabled in PowerDNS (not served)" : `${disabled} of ${rrset.records.length} records disabled in PowerDNS`];
+    set.drift = [
+      disabled === rrset.records.length
+        ? "disabled in PowerDNS (not served)"
+        : `${disabled} of ${rrset.records.length} records disabled in PowerDNS`,
+    ];
   }
   return set;
 }
@@ -51,7 +55,8 @@ export function fromPdnsContent(type: string, content: string): string {
   const t = type.toUpperCase();
   if (NAME_TYPES.has(t)) return canonical(content);
   if (t === "TXT" || t === "SPF") return parseTxtContent(content);
-  if (t === "MX") return content.trim().replace(/^(\d+)\s+(\S+)$/, (_m, pref: string, host: string) => `${pref} ${canonical(host)}`);
+  if (t === "MX")
+    return content.trim().replace(/^(\d+)\s+(\S+)$/, (_m, pref: string, host: string) => `${pref} ${canonical(host)}`);
   return content;
 }
 
@@ -59,7 +64,8 @@ export function toPdnsContent(type: string, value: string): string {
   const t = type.toUpperCase();
   if (NAME_TYPES.has(t)) return fqdn(value);
   if (t === "TXT" || t === "SPF") return formatTxtContent(value);
-  if (t === "MX") return value.trim().replace(/^(\d+)\s+(\S+)$/, (_m, pref: string, host: string) => `${pref} ${fqdn(host)}`);
+  if (t === "MX")
+    return value.trim().replace(/^(\d+)\s+(\S+)$/, (_m, pref: string, host: string) => `${pref} ${fqdn(host)}`);
   return value;
 }
 

@@ -8,15 +8,16 @@
  *   api_key: env/PDNS_API_KEY      # the server's api-key setting
  *   server_id: localhost           # default
  *   timeout_ms: 10000              # default, per HTTP request
+ *   read: auto                     # default: search across zones where the backend can
  * ```
  */
 import { ProviderError } from "../../src/core/errors.js";
 import { canonical } from "../../src/core/names.js";
 import type { OptionsReader } from "../../src/config/options.js";
-import type { Capabilities, Change, Provider, RecordSet } from "../../src/core/types.js";
+import type { Capabilities, Change, Provider, RecordSet, ZoneRead } from "../../src/core/types.js";
 import type { ProviderFactory } from "../types.js";
-import { PdnsClient } from "./api.js";
-import { fromPdnsRRset, toRRsetPatches } from "./convert.js";
+import { PdnsClient, type PdnsSearchRecord } from "./api.js";
+import { fromPdnsRRset, type PdnsRRset, toRRsetPatches } from "./convert.js";
 import { pool } from "../../src/util/pool.js";
 
 export interface PowerDnsOptions {
@@ -29,17 +30,33 @@ export interface PowerDnsOptions {
   /** Per-request timeout in milliseconds. Default 10000. */
   timeoutMs: number;
   /**
-   * `names` (default): one `rrset_name=` GET per selector name, so only managed names are read.
+   * `auto` (default): `search` where the server's backend answers it, else `zone`.
+   * `search`: every zone's selector names in a few `search-data` requests for the whole server
+   * (SQL backends; refused where the backend cannot search).
    * `zone`: one GET of the whole zone, which also shows disabled records (reported as drift).
+   * `names`: one `rrset_name=` GET per selector name, so only managed names are read.
    */
-  read: "names" | "zone";
+  read: ReadMode;
   /** Attempts for a transient failure (5xx, timeout); default 3. */
   maxAttempts: number;
 }
 
-export function capabilitiesFor(read: PowerDnsOptions["read"]): Capabilities {
-  return read === "zone" ? { ...capabilities, readsOnlyNames: zoneReads } : capabilities;
+export type ReadMode = "auto" | "search" | "zone" | "names";
+
+export function capabilitiesFor(read: ReadMode): Capabilities {
+  return read === "names"
+    ? capabilities
+    : { ...capabilities, readsOnlyNames: read === "zone" ? zoneReads : searchReads };
 }
+
+const searchReads = {
+  can: true,
+  reason:
+    "read: search (and auto, where the backend can search) reads the selector names of every zone in a few " +
+    "GET .../search-data requests for the whole server; disabled records are seen and reported as drift. " +
+    "Where the backend cannot search (lmdb answers every search with an empty list), auto reads each zone whole",
+  source: "PowerDNS HTTP API search-data endpoint; observed on PowerDNS 4.7.3 with gsqlite3 and lmdb",
+};
 
 const zoneReads = {
   can: false,
@@ -52,7 +69,8 @@ const zoneReads = {
 export const capabilities: Capabilities = {
   atomicWrites: {
     can: true,
-    reason: "all changes of a zone go in one PATCH, which PowerDNS applies in one backend transaction and rolls back on any error",
+    reason:
+      "all changes of a zone go in one PATCH, which PowerDNS applies in one backend transaction and rolls back on any error",
     source: "PowerDNS HTTP API, PATCH /servers/{server_id}/zones/{zone_id}; observed on PowerDNS 4.7.3",
   },
   readsOnlyNames: {
@@ -73,17 +91,25 @@ export function readPowerDnsOptions(options: OptionsReader): PowerDnsOptions {
     options.fail("url", `must be a URL like http://127.0.0.1:8081, not "${rawUrl}"`);
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    options.fail("url", `must start with http:// or https://, not "${parsed.protocol}"`, "the PowerDNS webserver address, e.g. http://127.0.0.1:8081");
+    options.fail(
+      "url",
+      `must start with http:// or https://, not "${parsed.protocol}"`,
+      "the PowerDNS webserver address, e.g. http://127.0.0.1:8081",
+    );
   }
   if (parsed.username !== "" || parsed.password !== "" || parsed.search !== "" || parsed.hash !== "") {
-    options.fail("url", "must be only scheme, host, port and path (no user, query or fragment)", "the key goes in api_key: env/NAME");
+    options.fail(
+      "url",
+      "must be only scheme, host, port and path (no user, query or fragment)",
+      "the key goes in api_key: env/NAME",
+    );
   }
   // Accept the URL with or without the API prefix; the client adds /api/v1 itself.
   const url = parsed.href.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
   const apiKey = options.secret("api_key", { required: true });
   const serverId = options.string("server_id", { default: "localhost" }) ?? "localhost";
   const timeoutMs = options.number("timeout_ms", { default: 10_000, min: 1, integer: true });
-  const read = options.oneOf("read", ["names", "zone"] as const, { default: "names" });
+  const read = options.oneOf("read", ["auto", "search", "zone", "names"] as const, { default: "auto" });
   const maxAttempts = options.number("max_attempts", { default: 3, min: 1, max: 10, integer: true });
   options.done();
   return { url, apiKey, serverId, timeoutMs, read, maxAttempts };
@@ -95,6 +121,8 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
   const client = new PdnsClient({ provider: name, ...opts });
   /** Canonical zone name -> the id the server gave it. */
   const zoneIds = new Map<string, string>();
+  /** Whether the backend answers search-data: unknown until the first bulk read finds out. */
+  let searchWorks: boolean | undefined = opts.read === "zone" || opts.read === "names" ? false : undefined;
 
   async function zoneId(zone: string): Promise<string> {
     const known = zoneIds.get(zone);
@@ -102,11 +130,106 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
     const found = await client.findZone(zone);
     if (found === undefined) {
       throw new ProviderError(name, "zone not found on the PowerDNS server", {
-        zone, hint: "create the zone in PowerDNS (pdnsutil create-zone), or point the domain at the provider that serves it",
+        zone,
+        hint: "create the zone in PowerDNS (pdnsutil create-zone), or point the domain at the provider that serves it",
       });
     }
     zoneIds.set(zone, found.id);
     return found.id;
+  }
+
+  async function listMany(requests: readonly ZoneRead[]): Promise<Map<string, RecordSet[]>> {
+    const out = new Map<string, RecordSet[]>();
+    const todo = requests.filter((r) => r.names.length > 0);
+    for (const r of requests) out.set(r.zone, []);
+    if (todo.length === 0) return out;
+    if (searchWorks !== false) {
+      const found = await searchZones(todo);
+      if (found !== undefined) {
+        for (const [zone, sets] of found) out.set(zone, sets);
+        return out;
+      }
+      if (opts.read === "search") {
+        throw new ProviderError(
+          name,
+          "read: search, but this PowerDNS server's search-data finds no records at all, not even a zone's SOA",
+          {
+            hint: "the lmdb backend cannot search (it answers an empty list); use read: auto or read: zone, or a SQL backend (gsqlite3, gmysql, gpgsql)",
+          },
+        );
+      }
+    }
+    const perZone = await pool(todo, 8, async (r) => [r.zone, await readZone(r)] as const);
+    for (const [zone, sets] of perZone) out.set(zone, sets);
+    return out;
+  }
+
+  /** One zone's managed names the per-zone way: the whole zone (auto, zone) or name by name. */
+  async function readZone(r: ZoneRead): Promise<RecordSet[]> {
+    const wanted = new Set(r.names.map(canonical));
+    const id = await zoneId(r.zone);
+    const rrsets =
+      opts.read === "names"
+        ? // A zone may hold hundreds of domains: a few names at a time, not one socket per name.
+          (await pool([...wanted], 8, (n) => client.getZone(id, r.zone, n))).flatMap((z) => z.rrsets)
+        : (await client.getZone(id, r.zone)).rrsets;
+    return sortSets(rrsets.filter((rr) => wanted.has(canonical(rr.name))).map(fromPdnsRRset));
+  }
+
+  /**
+   * Every requested zone's managed names through search-data, in one request per name pattern
+   * (`selector?._domainkey.*` covers both selectors of every domain). Undefined when the
+   * backend cannot search. The answer is cut at `max` without a word, so each search asks for
+   * one record more than it accepts and asks again with a larger limit when that one came back.
+   */
+  async function searchZones(requests: readonly ZoneRead[]): Promise<Map<string, RecordSet[]> | undefined> {
+    const wanted = new Map<string, Set<string>>();
+    for (const r of requests) wanted.set(r.zone, new Set(r.names.map(canonical)));
+    const records: PdnsSearchRecord[] = [];
+    for (const pattern of searchPatterns(requests.flatMap((r) => r.names))) {
+      let limit = Math.max(1000, 4 * requests.reduce((n, r) => n + r.names.length, 0));
+      for (;;) {
+        const got = await client.search(pattern, limit + 1);
+        if (got.length <= limit) {
+          records.push(...got);
+          break;
+        }
+        if (limit >= MAX_SEARCH) {
+          throw new ProviderError(name, `search-data matched more than ${MAX_SEARCH} records for ${pattern}`, {
+            hint: "use read: zone for this server",
+          });
+        }
+        limit = Math.min(MAX_SEARCH, limit * 4);
+      }
+    }
+    if (searchWorks === undefined) {
+      if (records.length === 0) {
+        // Nothing matched: either no zone has a selector record yet, or the backend cannot
+        // search (lmdb answers every search with an empty list). Every zone has an SOA at its
+        // apex, so a search for one known zone's apex tells the two apart.
+        const probe = (requests[0] as ZoneRead).zone;
+        const apex = await client.search(`${probe}.`, 10);
+        searchWorks = apex.some((r) => r.type === "SOA");
+        if (!searchWorks) return undefined;
+      } else searchWorks = true;
+    }
+    const byZone = new Map<string, Map<string, PdnsRRset>>();
+    for (const rec of records) {
+      const zone = canonical(rec.zone);
+      const names = wanted.get(zone);
+      const owner = canonical(rec.name);
+      if (!names?.has(owner)) continue;
+      zoneIds.set(zone, rec.zone_id);
+      let sets = byZone.get(zone);
+      if (!sets) byZone.set(zone, (sets = new Map()));
+      const key = `${owner}\u0000${rec.type}`;
+      let rrset = sets.get(key);
+      if (!rrset) sets.set(key, (rrset = { name: rec.name, type: rec.type, ttl: rec.ttl, records: [] }));
+      rrset.records.push({ content: rec.content, disabled: rec.disabled });
+    }
+    const out = new Map<string, RecordSet[]>();
+    for (const r of requests) out.set(r.zone, sortSets([...(byZone.get(r.zone)?.values() ?? [])].map(fromPdnsRRset)));
+    return out;
   }
 
   return {
@@ -121,19 +244,10 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
     },
 
     async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
-      const wanted = new Set(names.map(canonical));
-      if (wanted.size === 0) return [];
-      const id = await zoneId(zone);
-      const rrsets =
-        opts.read === "zone"
-          ? (await client.getZone(id, zone)).rrsets
-          : // A zone may hold hundreds of domains: a few names at a time, not one socket per name.
-            (await pool([...wanted], 8, (n) => client.getZone(id, zone, n))).flatMap((z) => z.rrsets);
-      return rrsets
-        .filter((rr) => wanted.has(canonical(rr.name)))
-        .map(fromPdnsRRset)
-        .sort((a, b) => (a.name === b.name ? a.type.localeCompare(b.type) : a.name.localeCompare(b.name)));
+      return (await listMany([{ zone, names }])).get(zone) ?? [];
     },
+
+    listMany,
 
     async apply(zone: string, changes: readonly Change[]): Promise<void> {
       if (changes.length === 0) return;
@@ -142,3 +256,25 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
     },
   } satisfies Provider;
 };
+
+/** The most records one search may return before dkimsync reads zone by zone instead. */
+const MAX_SEARCH = 1_000_000;
+
+function sortSets(sets: RecordSet[]): RecordSet[] {
+  return sets.sort((a, b) => (a.name === b.name ? a.type.localeCompare(b.type) : a.name.localeCompare(b.name)));
+}
+
+/**
+ * search-data patterns that match every given name: one per distinct two-label prefix, with the
+ * selector digit as `?` so both selectors of every domain take one search. The patterns may
+ * match more names than asked (other domains' selectors); the caller keeps only what it asked.
+ */
+export function searchPatterns(names: readonly string[]): string[] {
+  const prefixes = new Set<string>();
+  for (const n of names) {
+    const labels = canonical(n).split(".");
+    const first = (labels[0] ?? "").replace(/^selector[12]$/, "selector?");
+    prefixes.add(labels.length > 2 ? `${first}.${labels[1]}.*` : `${first}.*`);
+  }
+  return [...prefixes].sort();
+}

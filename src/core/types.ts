@@ -93,6 +93,12 @@ export interface Capabilities {
   readsOnlyNames: Capability;
 }
 
+/** What to read in one zone: its canonical name and the canonical names managed there. */
+export interface ZoneRead {
+  zone: string;
+  names: readonly string[];
+}
+
 export interface Provider {
   /** The name the user gave it in dkim.zones.yaml. */
   readonly name: string;
@@ -114,6 +120,13 @@ export interface Provider {
   pinZoneId?(domain: string, zoneId: string): void;
   /** Every record set, of every type, at the given canonical names of the zone. */
   list(zone: string, names: readonly string[]): Promise<RecordSet[]>;
+  /**
+   * list() for many zones at once, for APIs that can read across zones in bulk (PowerDNS
+   * search-data): every requested zone gets an entry. The planner and apply's read-back call it
+   * once per provider instead of list() per zone. Optional; the provider falls back to its own
+   * per-zone reads where bulk reads turn out to be unavailable.
+   */
+  listMany?(requests: readonly ZoneRead[]): Promise<Map<string, RecordSet[]>>;
   /**
    * Write the changes of one zone, in the given order (deletes first), as one write where the
    * API allows. Throws a ProviderError on failure.

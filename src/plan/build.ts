@@ -197,15 +197,32 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
     const items = [...work.values()].sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
     const log = opts.context?.log;
     log?.(`dkimsync: reading ${items.length} zone(s) at ${providers.size} provider(s)…`);
+    const namesOf = (w: ZoneWork) => [...new Set(w.desired.map((r) => r.record.name))].sort();
+    // Providers that read across zones in bulk (listMany) get one call for all their zones.
+    const bulk = new Map<string, Map<string, RecordSet[]> | { error: unknown }>();
+    await Promise.all(
+      [...providers].map(async ([p, provider]) => {
+        if (!provider.listMany) return;
+        const mine = items.filter((w) => w.provider === p);
+        if (mine.length === 0) return;
+        try {
+          bulk.set(p, await provider.listMany(mine.map((w) => ({ zone: w.zone, names: namesOf(w) }))));
+        } catch (err) {
+          bulk.set(p, { error: err });
+        }
+      }),
+    );
     let read = 0;
     const zonePlans = await pool(items, opts.concurrency ?? 8, async (w): Promise<ZonePlan | undefined> => {
       // Progress for people on long runs: about every tenth of the zones.
       if (++read % Math.max(25, Math.ceil(items.length / 10)) === 0) log?.(`dkimsync: ${read}/${items.length} zones read`);
       const provider = providers.get(w.provider) as Provider;
-      const names = [...new Set(w.desired.map((r) => r.record.name))].sort();
+      const names = namesOf(w);
       try {
+        const pre = bulk.get(w.provider);
+        if (pre !== undefined && "error" in pre) throw pre.error;
         const [existing, warnings] = await Promise.all([
-          provider.list(w.zone, names),
+          (pre as Map<string, RecordSet[]> | undefined)?.get(w.zone) ?? provider.list(w.zone, names),
           provider.zoneWarnings ? provider.zoneWarnings(w.zone) : Promise.resolve([]),
         ]);
         const wanted = new Set(names);

@@ -120,11 +120,11 @@ describe("powerdns provider against a real PowerDNS", () => {
     expect(left.map((r) => r.type).sort()).toEqual(["A", "NS", "SOA"]);
   });
 
-  it("reads only the selector names by default: a disabled record is not served, so it counts as absent", async () => {
+  it("with read: names, reads only the selector names: a disabled record is not served, so it counts as absent", async () => {
     const zone = await freshZone();
     const s1 = `selector1._domainkey.${zone}`;
     await putRecordSet(server, zone, cname(s1, T1), { disabled: true });
-    const p = provider(server);
+    const p = provider(server, { read: "names" });
     expect(p.capabilities.readsOnlyNames.can).toBe(true);
     expect(await p.list(zone, [s1])).toEqual([]);
     // The plan then creates it; REPLACE writes it enabled.
@@ -192,7 +192,7 @@ describe("powerdns provider against a real PowerDNS", () => {
     const p = createPowerDnsProvider(reader({ url: `http://127.0.0.1:${port}`, api_key: `env/${KEY_VAR}` }, { [KEY_VAR]: "k" }), {});
     const err = await caught(p.zones());
     expect(err).toBeInstanceOf(ProviderError);
-    expect(err.message).toBe(`[pdns] the PowerDNS API at http://127.0.0.1:${port} is not reachable (connection refused)`);
+    expect(err.message).toBe(`[pdns] the PowerDNS API at http://127.0.0.1:${port} is not reachable (connection refused) (list zones)`);
     expect(err.cause).toBeDefined();
   });
 
@@ -201,8 +201,10 @@ describe("powerdns provider against a real PowerDNS", () => {
     try {
       const err = await caught(provider(closed).zones());
       expect(err).toBeInstanceOf(ProviderError);
-      expect(err.message).toContain("closed the connection without answering");
+      expect(err.message).toContain("closed the connection without answering (list zones)");
+      // The same reset comes from a restarted server or a proxy: the hint names both causes.
       expect((err as ProviderError).hint).toContain("webserver-allow-from");
+      expect((err as ProviderError).hint).toContain("dropped the connection");
     } finally {
       await closed.stop();
     }
@@ -225,7 +227,7 @@ describe("powerdns provider against a real PowerDNS", () => {
     try {
       const failing = await caught(createPowerDnsProvider(reader({ url, api_key: `env/${KEY_VAR}` }, { [KEY_VAR]: "k" }), {}).zones());
       expect(failing).toBeInstanceOf(ProviderError);
-      expect(failing.message).toBe("[pdns] PowerDNS failed (HTTP 500): Backend error: database is locked");
+      expect(failing.message).toBe("[pdns] PowerDNS failed to list zones (HTTP 500): Backend error: database is locked");
       expect((failing as ProviderError).transient).toBe(true);
       expect(hits).toBe(3);
 
@@ -252,7 +254,7 @@ describe("powerdns provider against a real PowerDNS", () => {
       expect(hits).toBe(2);
       hits = 0;
       const once = await caught(createPowerDnsProvider(reader({ url, api_key: `env/${KEY_VAR}`, max_attempts: 1 }, { [KEY_VAR]: "k" }), {}).zones());
-      expect(once.message).toBe("[pdns] PowerDNS failed (HTTP 503): busy");
+      expect(once.message).toBe("[pdns] PowerDNS failed to list zones (HTTP 503): busy");
       expect(hits).toBe(1);
     } finally {
       flaky.closeAllConnections();

@@ -47,7 +47,16 @@ export interface StartPowerDnsOptions {
   address?: string;
   /** The DNS port; default a free one. The caller checks a port it names is free (e.g. 53, as root). */
   dnsPort?: number;
+  /**
+   * `lmdb` (default): no schema, and no "database is locked" 500s under concurrent PATCHes.
+   * `gsqlite3`: a SQL backend, the kind that answers search-data (lmdb answers it with an empty
+   * list, observed on 4.7.3); needs `pdns-backend-sqlite3` and its schema file.
+   */
+  backend?: "lmdb" | "gsqlite3";
 }
+
+/** Debian's schema for the gsqlite3 backend (package pdns-backend-sqlite3). */
+const SQLITE_SCHEMA = "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql";
 
 const running = new Set<ChildProcess>();
 process.once("exit", () => {
@@ -57,6 +66,7 @@ process.once("exit", () => {
 export async function startPowerDns(opts: StartPowerDnsOptions = {}): Promise<PdnsServer> {
   const bin = opts.bin ?? PDNS_SERVER_BIN;
   await assertInstalled(bin);
+  if (opts.backend === "gsqlite3") await assertSqliteInstalled();
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
     try {
@@ -85,16 +95,27 @@ async function assertInstalled(bin: string): Promise<void> {
   } catch {
     throw new Error(`${INSTALL_HINT} (${bin} not found)`);
   }
-  if (!(await lmdbBackendPresent())) throw new Error(`${INSTALL_HINT} (liblmdbbackend.so not found under /usr/lib/*/pdns)`);
+  if (!(await backendPresent("liblmdbbackend.so"))) throw new Error(`${INSTALL_HINT} (liblmdbbackend.so not found under /usr/lib/*/pdns)`);
+}
+
+const SQLITE_HINT = "the PowerDNS sqlite3 backend is not installed: apt-get install -y pdns-backend-sqlite3";
+
+async function assertSqliteInstalled(): Promise<void> {
+  if (!(await backendPresent("libgsqlite3backend.so"))) throw new Error(`${SQLITE_HINT} (libgsqlite3backend.so not found under /usr/lib/*/pdns)`);
+  try {
+    await fs.access(SQLITE_SCHEMA);
+  } catch {
+    throw new Error(`${SQLITE_HINT} (${SQLITE_SCHEMA} not found)`);
+  }
 }
 
 /** Debian puts backends in /usr/lib/<multiarch triplet>/pdns; look in every triplet. */
-async function lmdbBackendPresent(): Promise<boolean> {
+async function backendPresent(file: string): Promise<boolean> {
   const dirs = ["/usr/lib/pdns"];
   for (const entry of await fs.readdir("/usr/lib").catch(() => [] as string[])) dirs.push(path.join("/usr/lib", entry, "pdns"));
   for (const dir of dirs) {
     try {
-      await fs.access(path.join(dir, "liblmdbbackend.so"));
+      await fs.access(path.join(dir, file));
       return true;
     } catch {
       // not in this folder
@@ -115,9 +136,7 @@ async function startOnce(bin: string, opts: StartPowerDnsOptions): Promise<PdnsS
   const args = [
     "--daemon=no", "--guardian=no", "--write-pid=no", "--disable-syslog",
     `--config-dir=${dir}`, `--socket-dir=${dir}`,
-    // lmdb: no schema to load, and no "database is locked" 500s under concurrent PATCHes
-    // (observed with the sqlite backend); nosync is fine for throwaway data.
-    "--launch=lmdb", `--lmdb-filename=${path.join(dir, "pdns.lmdb")}`, "--lmdb-shards=1", "--lmdb-sync-mode=nosync",
+    ...(await backendArgs(opts.backend ?? "lmdb", dir)),
     `--local-address=${dnsHost}`, `--local-port=${dnsPort}`,
     "--api=yes", `--api-key=${apiKey}`,
     "--webserver=yes", "--webserver-address=127.0.0.1", `--webserver-port=${webPort}`,
@@ -187,6 +206,26 @@ async function startOnce(bin: string, opts: StartPowerDnsOptions): Promise<PdnsS
   }
   await stop();
   throw new Error(`PowerDNS API at ${apiUrl} did not answer within ${READY_TIMEOUT_MS} ms; server output:\n${output}`);
+}
+
+async function backendArgs(backend: "lmdb" | "gsqlite3", dir: string): Promise<string[]> {
+  if (backend === "lmdb") {
+    // lmdb: no schema to load, and no "database is locked" 500s under concurrent PATCHes
+    // (observed with the sqlite backend); nosync is fine for throwaway data.
+    return ["--launch=lmdb", `--lmdb-filename=${path.join(dir, "pdns.lmdb")}`, "--lmdb-shards=1", "--lmdb-sync-mode=nosync"];
+  }
+  const db = path.join(dir, "pdns.sqlite3");
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn("sqlite3", [db], { stdio: ["pipe", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.once("error", (e) => reject(new Error(`sqlite3 is needed to create the gsqlite3 database: apt-get install -y sqlite3 (${e.message})`)));
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`sqlite3 could not load ${SQLITE_SCHEMA}: ${err}`))));
+    void fs.readFile(SQLITE_SCHEMA).then((schema) => child.stdin.end(schema), reject);
+  });
+  // Without WAL and a busy timeout, concurrent PATCHes fail with "database is locked"
+  // (observed on 4.7.3); pragma-synchronous off is fine for throwaway data.
+  return ["--launch=gsqlite3", `--gsqlite3-database=${db}`, "--gsqlite3-pragma-journal-mode=WAL", "--gsqlite3-pragma-synchronous=0"];
 }
 
 /** One API call; throws with the server's error text unless the status is 2xx. */

@@ -1,0 +1,183 @@
+/**
+ * How the powerdns provider reads many zones: `read: auto` searches across every zone where the
+ * backend can (gsqlite3), and reads each zone whole where it cannot (lmdb answers every
+ * search-data request with an empty list, observed on PowerDNS 4.7.3). Requests are counted by
+ * a loopback proxy in front of the real servers; dkimsync's own code is not wrapped.
+ */
+import net from "node:net";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPowerDnsProvider, searchPatterns } from "../../providers/powerdns/index.js";
+import { OptionsReader } from "../../src/config/options.js";
+import { ProviderError } from "../../src/core/errors.js";
+import type { Provider, RecordSet } from "../../src/core/types.js";
+import { cname } from "../helpers/records.js";
+import { startHttpProxy, type HttpProxy } from "../servers/http-proxy.js";
+import { createZone, putRecordSet, startPowerDns, type PdnsServer } from "../servers/pdns.js";
+
+const KEY_VAR = "TEST_PDNS_KEY";
+const target = (sel: string, domain: string): string => `${sel}-${domain.replaceAll(".", "-")}._domainkey.contoso.onmicrosoft.com`;
+
+function provider(url: string, key: string, extra: Record<string, unknown> = {}): Provider {
+  const reader = new OptionsReader({
+    provider: "pdns", type: "powerdns", values: { url, api_key: `env/${KEY_VAR}`, ...extra },
+    where: { file: "dkim.zones.yaml", line: 1 }, lineOf: () => undefined, configDir: "/tmp", env: { [KEY_VAR]: key },
+  });
+  return createPowerDnsProvider(reader, {});
+}
+
+interface Counted {
+  proxy: HttpProxy;
+  kinds: string[];
+}
+
+async function counted(server: PdnsServer): Promise<Counted> {
+  const kinds: string[] = [];
+  const proxy = await startHttpProxy(server.apiUrl, {
+    onRequest(method, url) {
+      const p = url.split("?")[0] ?? "";
+      kinds.push(p.endsWith("/search-data") ? "search" : /\/zones\/[^/]+$/.test(p) ? `${method} zone` : `${method} ${p.split("/").pop()}`);
+      return undefined;
+    },
+  });
+  return { proxy, kinds };
+}
+
+const names = (zone: string): string[] => [`selector1._domainkey.${zone}`, `selector2._domainkey.${zone}`];
+const byName = (sets: RecordSet[]): RecordSet[] => [...sets].sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`));
+
+for (const backend of ["gsqlite3", "lmdb"] as const) {
+  describe(`powerdns read: auto on ${backend}`, () => {
+    let server: PdnsServer;
+    const zones = ["a.example", "b.example", "c.example", "d.example"];
+    beforeAll(async () => {
+      server = await startPowerDns({ backend });
+      for (const z of zones) await createZone(server, z, []);
+      // a.example: both selectors; b.example: a conflicting TXT and a disabled CNAME;
+      // c.example: foreign records only, one of them a selector of an unconfigured subdomain.
+      await putRecordSet(server, "a.example", cname(`selector1._domainkey.a.example`, target("selector1", "a.example")));
+      await putRecordSet(server, "a.example", cname(`selector2._domainkey.a.example`, target("selector2", "a.example")));
+      await putRecordSet(server, "b.example", { name: "selector1._domainkey.b.example", type: "TXT", ttl: 300, values: ["v=DKIM1; p=old"] });
+      await putRecordSet(server, "b.example", cname(`selector2._domainkey.b.example`, target("selector2", "b.example")), { disabled: true });
+      await putRecordSet(server, "c.example", cname(`selector1._domainkey.other.c.example`, target("selector1", "other.c.example")));
+      await putRecordSet(server, "c.example", { name: "google._domainkey.c.example", type: "TXT", ttl: 300, values: ["v=DKIM1; p=g"] });
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it("reads every zone's selector names with the fewest requests the backend allows, and finds the same records", async () => {
+      const c = await counted(server);
+      try {
+        const p = provider(c.proxy.url, server.apiKey);
+        // The planner lists the zones first (one request, which also gives each zone's id).
+        expect(await p.zones()).toEqual(zones);
+        c.kinds.length = 0;
+        const got = await p.listMany?.(zones.map((zone) => ({ zone, names: names(zone) })));
+        expect(got).toBeDefined();
+        if (backend === "gsqlite3") {
+          // One search covers both selectors of every zone.
+          expect(c.kinds).toEqual(["search"]);
+        } else {
+          // The search finds nothing, the apex probe proves search does not work, then one
+          // GET of each zone.
+          expect(c.kinds).toEqual(["search", "search", "GET zone", "GET zone", "GET zone", "GET zone"]);
+        }
+        expect(byName(got?.get("a.example") ?? [])).toEqual([
+          cname("selector1._domainkey.a.example", target("selector1", "a.example")),
+          cname("selector2._domainkey.a.example", target("selector2", "a.example")),
+        ]);
+        // Disabled records are seen in both ways of reading, and reported as drift.
+        expect(byName(got?.get("b.example") ?? [])).toEqual([
+          { name: "selector1._domainkey.b.example", type: "TXT", ttl: 300, values: ["v=DKIM1; p=old"] },
+          { ...cname("selector2._domainkey.b.example", target("selector2", "b.example")), drift: ["disabled in PowerDNS (not served)"] },
+        ]);
+        // Foreign names, even selectors of an unconfigured subdomain, never come back.
+        expect(got?.get("c.example")).toEqual([]);
+        expect(got?.get("d.example")).toEqual([]);
+
+        // The provider remembers what it learnt: a second bulk read sends no probe.
+        c.kinds.length = 0;
+        await p.listMany?.(zones.map((zone) => ({ zone, names: names(zone) })));
+        expect(c.kinds).toEqual(backend === "gsqlite3" ? ["search"] : ["GET zone", "GET zone", "GET zone", "GET zone"]);
+      } finally {
+        await c.proxy.close();
+      }
+    });
+
+    it("read: search is refused, not read as 'no records', where the backend cannot search", async () => {
+      const p = provider(server.apiUrl, server.apiKey, { read: "search" });
+      if (backend === "gsqlite3") {
+        expect((await p.listMany?.([{ zone: "d.example", names: names("d.example") }]))?.get("d.example")).toEqual([]);
+        return;
+      }
+      const err = await p.listMany?.([{ zone: "d.example", names: names("d.example") }]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).message).toContain("search-data finds no records at all");
+      expect((err as ProviderError).hint).toContain("lmdb");
+    });
+  });
+}
+
+describe("powerdns search answers cut at max", () => {
+  let server: PdnsServer;
+  beforeAll(async () => {
+    server = await startPowerDns({ backend: "gsqlite3" });
+    // 600 subdomains with both selectors: 1,200 matching records, more than the first search's
+    // limit of 1,000, so the answer comes back cut and must be asked again.
+    const records: RecordSet[] = [];
+    for (let i = 0; i < 600; i++) {
+      for (const sel of ["selector1", "selector2"]) records.push(cname(`${sel}._domainkey.d${i}.big.example`, target(sel, `d${i}.big.example`)));
+    }
+    await createZone(server, "big.example", records);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("tells a cut answer from a full one and asks again with a larger limit", async () => {
+    const c = await counted(server);
+    try {
+      const p = provider(c.proxy.url, server.apiKey);
+      const asked = ["d7.big.example", "d599.big.example"];
+      const got = await p.listMany?.([{ zone: "big.example", names: asked.flatMap(names) }]);
+      expect(c.kinds).toEqual(["search", "search"]);
+      expect(byName(got?.get("big.example") ?? []).map((r) => r.name)).toEqual(asked.flatMap(names).sort());
+    } finally {
+      await c.proxy.close();
+    }
+  });
+});
+
+describe("powerdns time limits", () => {
+  it("a server that accepts and never answers ends in a clear error within attempts x timeout_ms", async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const started = Date.now();
+      const p = provider(url, "k", { timeout_ms: 200, max_attempts: 2 });
+      const err = await p.listMany?.([{ zone: "a.example", names: names("a.example") }]).catch((e: unknown) => e);
+      const elapsed = Date.now() - started;
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).message).toBe(`[pdns] no answer from ${url} within 200 ms (search records)`);
+      expect((err as ProviderError).transient).toBe(true);
+      // Two attempts of 200 ms and one backoff of at most 400 ms: a bound, not a timing test.
+      expect(elapsed).toBeLessThan(5_000);
+      expect(sockets.length).toBe(2);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
+
+describe("searchPatterns", () => {
+  it("covers both selectors of every domain with one pattern", () => {
+    expect(searchPatterns(["selector1._domainkey.a.example", "selector2._domainkey.b.c.example"])).toEqual(["selector?._domainkey.*"]);
+  });
+  it("adds a pattern for any other two-label prefix", () => {
+    expect(searchPatterns(["selector1._domainkey.a.example", "x._dmarc.a.example"])).toEqual(["selector?._domainkey.*", "x._dmarc.*"]);
+  });
+});
