@@ -23,6 +23,9 @@ export interface BenchResult {
   sections: Section[];
   /** Hard budgets that do not depend on timing; any entry fails the run. */
   violations: string[];
+  /** pdns-scale: one entry per backend, size and scenario, and the targets met or missed. */
+  scale?: unknown[];
+  targets?: { target: string; measured: string; met: boolean }[];
 }
 
 export function fmt(v: number | string): string {

@@ -7,12 +7,14 @@
  * zone beyond paging, writes beyond the zones with changes, a second plan that is not empty.
  *
  * Options: --json (the same data as JSON), --only PHASE[,PHASE] (yaml, route53, cloudflare,
- * concurrency, powerdns).
+ * concurrency, powerdns, pdns-scale), --sizes N[,N] (pdns-scale: domains; default 500,5000,10000),
+ * --backends B[,B] (pdns-scale: gsqlite3, lmdb; default both).
  */
 import os from "node:os";
 import { SCALE_SHAPE, PDNS_SHAPE, type DatasetShape } from "./dataset.js";
 import { benchCloudflareConcurrency, benchCloudflareScale } from "./cloudflare.js";
 import { benchPowerDns } from "./powerdns.js";
+import { benchPowerDnsScale, type Backend } from "./pdns-scale.js";
 import { renderText, ratio, type BenchResult, type Section } from "./report.js";
 import { benchRoute53Concurrency, benchRoute53Scale } from "./route53.js";
 import { benchYaml } from "./yaml.js";
@@ -26,12 +28,21 @@ const CONCURRENCY_SHAPE: DatasetShape = {
 const LATENCY_MS = 20;
 /** The Route 53 provider's max_rps ceiling, used in the concurrency run. */
 const R53_MAX_RPS = 100;
-const PHASES = ["yaml", "route53", "cloudflare", "concurrency", "powerdns"] as const;
+const PHASES = ["yaml", "route53", "cloudflare", "concurrency", "powerdns", "pdns-scale"] as const;
 type Phase = (typeof PHASES)[number];
 
-function parseArgs(argv: string[]): { json: boolean; only: Set<Phase> } {
+interface Args {
+  json: boolean;
+  only: Set<Phase>;
+  sizes: number[];
+  backends: Backend[];
+}
+
+function parseArgs(argv: string[]): Args {
   let json = false;
   let only = new Set<Phase>(PHASES);
+  let sizes = [500, 5000, 10000];
+  let backends: Backend[] = ["gsqlite3", "lmdb"];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") json = true;
@@ -40,9 +51,16 @@ function parseArgs(argv: string[]): { json: boolean; only: Set<Phase> } {
       const bad = list.filter((p) => !(PHASES as readonly string[]).includes(p));
       if (list.length === 0 || bad.length > 0) throw new Error(`--only takes phases from: ${PHASES.join(", ")}`);
       only = new Set(list as Phase[]);
+    } else if (a === "--sizes") {
+      sizes = (argv[++i] ?? "").split(",").map(Number);
+      if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error("--sizes takes whole numbers, e.g. 500,5000");
+    } else if (a === "--backends") {
+      const list = (argv[++i] ?? "").split(",");
+      if (list.some((b) => b !== "gsqlite3" && b !== "lmdb")) throw new Error("--backends takes gsqlite3 and/or lmdb");
+      backends = list as Backend[];
     } else throw new Error(`unknown argument ${a}; use --json and --only ${PHASES.join(",")}`);
   }
-  return { json, only };
+  return { json, only, sizes, backends };
 }
 
 async function concurrencySection(log: (m: string) => void): Promise<Section> {
@@ -62,7 +80,7 @@ async function concurrencySection(log: (m: string) => void): Promise<Section> {
 }
 
 async function main(): Promise<number> {
-  const { json, only } = parseArgs(process.argv.slice(2));
+  const { json, only, sizes, backends } = parseArgs(process.argv.slice(2));
   const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
   const result: BenchResult = {
     startedAt: new Date().toISOString(),
@@ -92,6 +110,12 @@ async function main(): Promise<number> {
   await phase("cloudflare", () => benchCloudflareScale(SCALE_SHAPE, log));
   await phase("concurrency", () => concurrencySection(log));
   await phase("powerdns", () => benchPowerDns(PDNS_SHAPE, log));
+  await phase("pdns-scale", async () => {
+    const out = await benchPowerDnsScale(sizes, backends, log);
+    result.scale = out.results;
+    result.targets = out.targets;
+    return out;
+  });
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
   process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderText(result));

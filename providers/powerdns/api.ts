@@ -67,9 +67,51 @@ interface RawAnswer {
   text: string;
 }
 
+/**
+ * How many PATCHes may be in flight. PowerDNS publishes no rate limit, and what it can take
+ * depends on its backend: gsqlite3 has one writer and answers a concurrent write with HTTP 500
+ * "database is locked" (observed on 4.7.3; it has no busy-timeout setting), lmdb serialises
+ * writes itself. So writes start two at a time, grow by one after each run of clean
+ * answers up to four, and halve on a 5xx, which also lowers the ceiling for the rest of the
+ * run: enough to keep the server busy, not enough to keep overloading it.
+ */
+class AdaptiveLimit {
+  private active = 0;
+  private streak = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(
+    private limit: number,
+    private max: number,
+  ) {}
+
+  async acquire(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(outcome: "ok" | "overloaded" | "other"): void {
+    if (outcome === "overloaded") {
+      // What overloaded the server once will again: the ceiling comes down with the limit.
+      this.limit = Math.max(1, Math.floor(this.limit / 2));
+      this.max = this.limit;
+      this.streak = 0;
+    } else if (outcome === "ok" && ++this.streak >= 8 && this.limit < this.max) {
+      this.limit++;
+      this.streak = 0;
+    }
+    const next = this.active <= this.limit ? this.waiting.shift() : undefined;
+    if (next) next();
+    else this.active--;
+  }
+}
+
 export class PdnsClient {
   private readonly base: URL;
   private readonly transport: typeof http | typeof https;
+  private readonly writes = new AdaptiveLimit(2, 4);
 
   constructor(private readonly opts: PdnsClientOptions) {
     this.base = new URL(`${opts.url}/api/v1/servers/${encodeURIComponent(opts.serverId)}`);
@@ -164,12 +206,24 @@ export class PdnsClient {
    * and a PATCH of REPLACE/DELETE rrsets is idempotent and atomic, so repeating one that did
    * land changes nothing.
    */
-  private async request(method: string, path: string, opts: RequestOptions): Promise<unknown> {
+  private async request(method: string, path: string, opts: RequestOptions, limit?: AdaptiveLimit): Promise<unknown> {
     const attempts = Math.max(1, this.opts.maxAttempts ?? 3);
     for (let attempt = 1; ; attempt++) {
       try {
         this.opts.onRequest?.("request");
-        return await this.requestOnce(method, path, opts);
+        if (!limit) return await this.requestOnce(method, path, opts);
+        await limit.acquire();
+        let outcome: "ok" | "overloaded" | "other" = "other";
+        try {
+          const answer = await this.requestOnce(method, path, opts);
+          outcome = "ok";
+          return answer;
+        } catch (err) {
+          if (err instanceof ProviderError && err.transient) outcome = "overloaded";
+          throw err;
+        } finally {
+          limit.release(outcome);
+        }
       } catch (err) {
         if (!(err instanceof ProviderError) || !err.transient || attempt >= attempts) throw err;
         this.opts.onRequest?.("retry");

@@ -208,7 +208,8 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
         // search (lmdb answers every search with an empty list). Every zone has an SOA at its
         // apex, so a search for one known zone's apex tells the two apart.
         const probe = (requests[0] as ZoneRead).zone;
-        const apex = await client.search(`${probe}.`, 10);
+        // Stored names carry no trailing dot, and the pattern is matched against them as written.
+        const apex = await client.search(probe, 10);
         searchWorks = apex.some((r) => r.type === "SOA");
         if (!searchWorks) return undefined;
       } else searchWorks = true;
@@ -244,7 +245,8 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
     },
 
     async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
-      return (await listMany([{ zone, names }])).get(zone) ?? [];
+      // One zone alone: a search would read the selector records of every zone on the server.
+      return names.length === 0 ? [] : readZone({ zone, names });
     },
 
     listMany,

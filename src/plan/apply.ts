@@ -17,6 +17,8 @@ export interface ZoneResult {
   outcome: ZoneOutcome;
   changes: Change[];
   message?: string;
+  /** Written; still to be read back in bulk (internal to applyPlan). */
+  readBack?: boolean;
 }
 
 export interface ApplyResult {
@@ -58,7 +60,37 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
     });
   }
   const results = await pool(opts.plan.zones, opts.concurrency ?? 4, (z) => applyZone(z, opts));
+  await readBackInBulk(opts.plan.zones, results, opts.providers);
   return { zones: results, planErrors: opts.plan.errors };
+}
+
+/**
+ * Zones written to a provider that reads in bulk (listMany) are read back together, once all
+ * writes are done: one search for the whole server instead of one read per zone.
+ */
+async function readBackInBulk(zones: readonly ZonePlan[], results: ZoneResult[], providers: ProviderSet): Promise<void> {
+  const pending = new Map<string, { z: ZonePlan; r: ZoneResult }[]>();
+  results.forEach((r, i) => {
+    if (!r.readBack) return;
+    const list = pending.get(r.provider) ?? [];
+    list.push({ z: zones[i] as ZonePlan, r });
+    pending.set(r.provider, list);
+  });
+  for (const [name, items] of pending) {
+    const provider = providers.get(name) as Provider;
+    try {
+      const read = await (provider.listMany as NonNullable<Provider["listMany"]>)(items.map(({ z }) => ({ zone: z.zone, names: z.names })));
+      for (const { z, r } of items) {
+        const wanted = new Set(z.names);
+        const now = (read.get(z.zone) ?? []).filter((s) => wanted.has(canonical(s.name)));
+        const problems = unconverged(r.changes, now);
+        if (problems.length > 0) Object.assign(r, { outcome: "unconverged", message: problems.join("; ") });
+      }
+    } catch (err) {
+      for (const { r } of items) Object.assign(r, { outcome: "unconverged", message: `written, but reading it back failed: ${errorWithHint(err)}` });
+    }
+    for (const { r } of items) delete r.readBack;
+  }
 }
 
 async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
@@ -96,6 +128,8 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
     return { ...base, outcome: "failed", changes, message: errorWithHint(err) };
   }
 
+  // Read back later, with every other zone of this provider, where the provider reads in bulk.
+  if (provider.listMany) return { ...base, outcome: "applied", changes, readBack: true };
   try {
     const reread = await readManaged(provider, z);
     const problems = unconverged(changes, reread);

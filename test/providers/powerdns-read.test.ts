@@ -181,3 +181,81 @@ describe("searchPatterns", () => {
     expect(searchPatterns(["selector1._domainkey.a.example", "x._dmarc.a.example"])).toEqual(["selector?._domainkey.*", "x._dmarc.*"]);
   });
 });
+
+describe("powerdns plan and apply through the planner, on a searching backend", () => {
+  let server: PdnsServer;
+  const zones = Array.from({ length: 30 }, (_, i) => `z${i}.bulk.example`);
+  beforeAll(async () => {
+    server = await startPowerDns({ backend: "gsqlite3" });
+    for (const z of zones) await createZone(server, z, [{ name: `google._domainkey.${z}`, type: "TXT", ttl: 300, values: ["v=DKIM1; p=g"] }]);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("plans 30 zones in 3 requests, and applies them with one PATCH each and one bulk read-back", async () => {
+    const { loadConfig } = await import("../../src/config/load.js");
+    const { buildPlan, closeProviders, summarise } = await import("../../src/plan/build.js");
+    const { applyPlan, isApplyFailure } = await import("../../src/plan/apply.js");
+    const fs = await import("node:fs/promises");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const c = await counted(server);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-pdns-bulk-"));
+    try {
+      const file = path.join(dir, "dkim.zones.yaml");
+      const domains = zones.map((z) => `  ${z}:\n    provider: pdns\n`).join("");
+      await fs.writeFile(file, `tenant: contoso\nproviders:\n  pdns:\n    type: powerdns\n    url: ${c.proxy.url}\n    api_key: env/${KEY_VAR}\ndomains:\n${domains}`);
+      const env = { [KEY_VAR]: server.apiKey };
+      const config = loadConfig(file, { env });
+      const planned = await buildPlan({ config, env });
+      try {
+        expect(summarise(planned.plan).create).toBe(60);
+        // The zone listing, the search (nothing yet), and the apex probe that proves search works.
+        expect(c.kinds.sort()).toEqual(["GET zones", "search", "search"]);
+        c.kinds.length = 0;
+        const result = await applyPlan({ plan: planned.plan, providers: planned.providers, force: false, checkStale: false });
+        expect(isApplyFailure(result)).toBe(false);
+        expect(result.zones.every((z) => z.outcome === "applied")).toBe(true);
+        // One PATCH per zone and a single search to read all 30 back: at most 1 read per 100 zones.
+        expect(c.kinds.filter((k) => k === "PATCH zone")).toHaveLength(30);
+        expect(c.kinds.filter((k) => k !== "PATCH zone")).toEqual(["search"]);
+      } finally {
+        await closeProviders(planned.providers);
+      }
+      c.kinds.length = 0;
+      const again = await buildPlan({ config: loadConfig(file, { env }), env });
+      await closeProviders(again.providers);
+      expect(summarise(again.plan)).toMatchObject({ create: 0, update: 0, delete: 0, unchanged: 60 });
+      expect(c.kinds.sort()).toEqual(["GET zones", "search"]);
+    } finally {
+      await c.proxy.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a record changed so that read-back disagrees makes the zone unconverged, not applied", async () => {
+    // The read-back is real: a provider whose search sees something else than what was written
+    // must fail the zone. Here a foreign writer changes one selector between write and read-back.
+    const { applyPlan } = await import("../../src/plan/apply.js");
+    const p = provider(server.apiUrl, server.apiKey);
+    const zone = zones[0] as string;
+    const name = `selector1._domainkey.${zone}`;
+    const wanted = cname(name, target("selector1", zone));
+    const wrapped: Provider = {
+      ...p,
+      async apply(z, changes) {
+        await p.apply(z, changes);
+        await putRecordSet(server, z, cname(name, "someone-else.example"));
+      },
+    };
+    const result = await applyPlan({
+      plan: { zones: [{ provider: "pdns", zone, domains: [zone], changes: [{ action: "update", name, type: "CNAME", before: cname(name, "old.example"), after: wanted }], conflicts: [], unchanged: [], warnings: [], names: [name], fingerprint: "" }], errors: [] },
+      providers: new Map([["pdns", wrapped]]),
+      force: false,
+      checkStale: false,
+    });
+    expect(result.zones[0]?.outcome).toBe("unconverged");
+    expect(result.zones[0]?.message).toContain(name);
+  });
+});
