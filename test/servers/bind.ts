@@ -301,7 +301,7 @@ async function writeZoneFile(dir: string, zone: BindZone): Promise<void> {
 }
 
 /** An SOA query with dns-packet (not dkimsync's encoder): does named serve the zone yet? */
-function answersSoa(port: number, zone: string): Promise<boolean> {
+export function answersSoa(port: number, zone: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket("udp4");
     const id = Math.floor(Math.random() * 65536);
@@ -329,7 +329,7 @@ function answersSoa(port: number, zone: string): Promise<boolean> {
   });
 }
 
-function run(bin: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
+export function run(bin: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = execFile(bin, args, { timeout: 15_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${bin} ${args.join(" ")} failed: ${err.message}\n${stderr}`));

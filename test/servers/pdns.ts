@@ -7,7 +7,7 @@
  * The helpers below talk to the HTTP API directly, never through the dkimsync provider, so
  * tests can set up and inspect zones independently of the code under test.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import { constants as fsConstants } from "node:fs";
@@ -18,6 +18,9 @@ import { freePort } from "./ports.js";
 
 export const PDNS_SERVER_BIN = "/usr/sbin/pdns_server";
 const INSTALL_HINT = "PowerDNS is not installed: apt-get install -y pdns-server pdns-backend-lmdb";
+const SQLITE_HINT = "PowerDNS with dnsupdate needs the gsqlite3 backend and sqlite3: apt-get install -y pdns-backend-sqlite3 sqlite3";
+export const SQLITE_BIN = "/usr/bin/sqlite3";
+const SQLITE_SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql";
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 const BIND_ATTEMPTS = 3;
@@ -29,6 +32,8 @@ export interface PdnsServer {
   /** The DNS listen address: 127.0.0.1 unless `address` was given. */
   dnsHost: string;
   dnsPort: number;
+  /** The gsqlite3 database (only with `dnsupdate`). */
+  sqlite?: string;
   /** Kills the server and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -47,6 +52,12 @@ export interface StartPowerDnsOptions {
   address?: string;
   /** The DNS port; default a free one. The caller checks a port it names is free (e.g. 53, as root). */
   dnsPort?: number;
+  /**
+   * Accept RFC 2136 updates (`dnsupdate=yes`). The lmdb backend takes updates only from
+   * PowerDNS 5.0 ("Dynamic DNS Update (RFC 2136)" in the PowerDNS docs), so this runs the
+   * gsqlite3 backend instead; TSIG keys and zone metadata are then set with sql().
+   */
+  dnsupdate?: boolean;
 }
 
 const running = new Set<ChildProcess>();
@@ -57,6 +68,15 @@ process.once("exit", () => {
 export async function startPowerDns(opts: StartPowerDnsOptions = {}): Promise<PdnsServer> {
   const bin = opts.bin ?? PDNS_SERVER_BIN;
   await assertInstalled(bin);
+  if (opts.dnsupdate) {
+    for (const file of [SQLITE_BIN, SQLITE_SCHEMA]) {
+      try {
+        await fs.access(file);
+      } catch {
+        throw new Error(`${SQLITE_HINT} (${file} not found)`);
+      }
+    }
+  }
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
     try {
@@ -112,12 +132,23 @@ async function startOnce(bin: string, opts: StartPowerDnsOptions): Promise<PdnsS
   const dnsPort = opts.dnsPort ?? (await freePort());
   const webPort = await freePort();
   const apiKey = randomBytes(18).toString("base64url");
+  const sqlite = opts.dnsupdate ? path.join(dir, "pdns.sqlite3") : undefined;
+  if (sqlite) await runSqlite(sqlite, `.read ${SQLITE_SCHEMA}`);
+  const backend = sqlite
+    ? [
+        "--launch=gsqlite3", `--gsqlite3-database=${sqlite}`, "--dnsupdate=yes",
+        // Metadata (TSIG-ALLOW-DNSUPDATE ...) changed by a test must count at once (default 60 s).
+        "--zone-metadata-cache-ttl=0",
+      ]
+    : [
+        // lmdb: no schema to load, and no "database is locked" 500s under concurrent PATCHes
+        // (observed with the sqlite backend); nosync is fine for throwaway data.
+        "--launch=lmdb", `--lmdb-filename=${path.join(dir, "pdns.lmdb")}`, "--lmdb-shards=1", "--lmdb-sync-mode=nosync",
+      ];
   const args = [
     "--daemon=no", "--guardian=no", "--write-pid=no", "--disable-syslog",
     `--config-dir=${dir}`, `--socket-dir=${dir}`,
-    // lmdb: no schema to load, and no "database is locked" 500s under concurrent PATCHes
-    // (observed with the sqlite backend); nosync is fine for throwaway data.
-    "--launch=lmdb", `--lmdb-filename=${path.join(dir, "pdns.lmdb")}`, "--lmdb-shards=1", "--lmdb-sync-mode=nosync",
+    ...backend,
     `--local-address=${dnsHost}`, `--local-port=${dnsPort}`,
     "--api=yes", `--api-key=${apiKey}`,
     "--webserver=yes", "--webserver-address=127.0.0.1", `--webserver-port=${webPort}`,
@@ -177,16 +208,32 @@ async function startOnce(bin: string, opts: StartPowerDnsOptions): Promise<PdnsS
         signal: AbortSignal.timeout(1000),
       });
       await res.arrayBuffer();
-      if (res.ok) return { apiUrl, apiKey, dnsHost, dnsPort, stop };
+      if (res.ok) return { apiUrl, apiKey, dnsHost, dnsPort, sqlite, stop };
     } catch {
       // Not listening yet, or (with a webserver-allow-from that excludes us, for tests of that
       // case) up and refusing us: PowerDNS logs the refusal, which proves it is ready.
-      if (output.includes("does not match the set ACL")) return { apiUrl, apiKey, dnsHost, dnsPort, stop };
+      if (output.includes("does not match the set ACL")) return { apiUrl, apiKey, dnsHost, dnsPort, sqlite, stop };
     }
     await new Promise((r) => setTimeout(r, 25));
   }
   await stop();
   throw new Error(`PowerDNS API at ${apiUrl} did not answer within ${READY_TIMEOUT_MS} ms; server output:\n${output}`);
+}
+
+function runSqlite(db: string, input: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(SQLITE_BIN, ["-bail", "-cmd", ".timeout 5000", db], { timeout: 15_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`sqlite3 ${db} failed: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+    child.stdin?.end(`${input}\n`);
+  });
+}
+
+/** Run SQL against a dnsupdate server's gsqlite3 database (TSIG keys, zone metadata, triggers). */
+export function sql(server: Pick<PdnsServer, "sqlite">, statements: string): Promise<string> {
+  if (!server.sqlite) throw new Error("sql() needs a server started with dnsupdate: true");
+  return runSqlite(server.sqlite, statements);
 }
 
 /** One API call; throws with the server's error text unless the status is 2xx. */
