@@ -41,6 +41,9 @@ export function recordValue(message: Buffer, rec: ReceivedRecord["record"]): str
     }
     case TYPES.MX:
       return `${rd.readUInt16BE(0)} ${readName(message, rec.rdataOffset + 2).name}`;
+    case TYPES.HINFO:
+      // RFC 1035 3.3.2: CPU and OS, two character-strings, shown quoted as in a zone file.
+      return decodeTxt(rd).strings.map((b) => `"${b.toString("latin1").replace(/["\\]/g, (c) => `\\${c}`)}"`).join(" ");
     case TYPES.SRV:
       return `${rd.readUInt16BE(0)} ${rd.readUInt16BE(2)} ${rd.readUInt16BE(4)} ${readName(message, rec.rdataOffset + 6).name}`;
     default:

@@ -236,6 +236,28 @@ export function sql(server: Pick<PdnsServer, "sqlite">, statements: string): Pro
   return runSqlite(server.sqlite, statements);
 }
 
+/** A TSIG key as PowerDNS stores it (`pdnsutil import-tsig-key NAME ALGORITHM SECRET` does the same). */
+export async function addTsigKey(server: Pick<PdnsServer, "sqlite">, key: { name: string; algorithm: string; secret: string }): Promise<void> {
+  await sql(server, `INSERT INTO tsigkeys(name, algorithm, secret) VALUES(${quote(key.name)}, ${quote(key.algorithm)}, ${quote(key.secret)});`);
+}
+
+/**
+ * Replace a zone's metadata of one kind (`pdnsutil set-meta ZONE KIND VALUE...`), e.g.
+ * TSIG-ALLOW-DNSUPDATE, TSIG-ALLOW-AXFR, ALLOW-DNSUPDATE-FROM ("Domain Metadata" in the PowerDNS
+ * docs). Read at once: the server runs with zone-metadata-cache-ttl=0.
+ */
+export async function setMeta(server: Pick<PdnsServer, "sqlite">, zone: string, kind: string, values: string[]): Promise<void> {
+  const id = `(SELECT id FROM domains WHERE name = ${quote(zone)})`;
+  await sql(server, [
+    `DELETE FROM domainmetadata WHERE domain_id = ${id} AND kind = ${quote(kind)};`,
+    ...values.map((v) => `INSERT INTO domainmetadata(domain_id, kind, content) VALUES(${id}, ${quote(kind)}, ${quote(v)});`),
+  ].join("\n"));
+}
+
+function quote(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
 /** One API call; throws with the server's error text unless the status is 2xx. */
 export async function pdnsRequest(server: Pick<PdnsServer, "apiUrl" | "apiKey">, method: string, apiPath: string, body?: unknown): Promise<unknown> {
   const res = await fetch(`${server.apiUrl}/api/v1/servers/localhost${apiPath}`, {
