@@ -1,7 +1,7 @@
 /**
  * The real BIND 9 (Debian `bind9`, named 9.18) on a free loopback port in a temporary folder,
- * accepting RFC 2136 updates and AXFR signed with a TSIG key. Flags and their reasons are in
- * FACTS.md ("RFC 2136 UPDATE + TSIG"); each was observed with named 9.18 here.
+ * accepting RFC 2136 updates and AXFR signed with a TSIG key. Each flag and setting was observed
+ * with named 9.18 here; the reasons are in comments beside them.
  *
  * The helpers digAxfr() and nsupdate() use BIND's own tools (`dig`, `nsupdate`), never dkimsync's
  * encoder, so tests can set up and inspect zones independently of the code under test.
@@ -239,7 +239,7 @@ function namedConf(dir: string, port: number, tsig: BindTsig, other: BindTsig, z
     "  dnssec-validation no;",
     "  notify no;",
     "};",
-    // Without this named opens the control channel on port 953 (FACTS.md).
+    // Without this named opens the control channel on port 953 (named.conf(5), "controls").
     "controls { };",
     keyStatement(tsig),
     keyStatement(other),

@@ -1,8 +1,8 @@
 /**
- * The real PowerDNS Authoritative Server (Debian `pdns-server` 4.7.x with `pdns-backend-lmdb`)
- * on free loopback ports in a temporary folder, for tests that need a real API and real DNS.
- * Flags and their reasons are in FACTS.md ("PowerDNS Authoritative HTTP API"); each was observed
- * on PowerDNS 4.7.3 here.
+ * The real PowerDNS Authoritative Server (Debian `pdns-server` 4.7.x with `pdns-backend-lmdb`, or
+ * `pdns-backend-sqlite3` with `dnsupdate`) on free loopback ports in a temporary folder, for tests
+ * that need a real API and real DNS. Each flag was observed on PowerDNS 4.7.3 here; the reasons
+ * are in comments beside them.
  *
  * The helpers below talk to the HTTP API directly, never through the dkimsync provider, so
  * tests can set up and inspect zones independently of the code under test.
