@@ -5,12 +5,20 @@
  * providers/rfc2136/index.ts for the table).
  */
 import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRfc2136Provider } from "../../../providers/rfc2136/index.js";
+import { applyPlan } from "../../../src/apply.js";
+import { loadConfig } from "../../../src/config.js";
 import { ProviderError } from "../../../src/errors.js";
+import { buildPlan, closeProviders, summarise } from "../../../src/plan.js";
+import { renderApply } from "../../../src/render/apply.js";
+import { plain } from "../../../src/render/style.js";
 import { OptionsReader } from "../../../src/options.js";
 import type { Provider, RecordSet } from "../../../src/types.js";
-import { digAxfr, type BindTsig } from "../../servers/bind.js";
+import { digAxfr, startBind, type BindTsig } from "../../servers/bind.js";
 import { startKnot, type KnotServer } from "../../servers/knot.js";
 import { addTsigKey, createZone, putRecordSet, readZone, setMeta, startPowerDns, type PdnsServer } from "../../servers/pdns.js";
 import { cname, create, remove } from "../../helpers/records.js";
@@ -202,5 +210,77 @@ describe("PowerDNS with dnsupdate=yes", () => {
     const err = await failure(q.apply("example.com", [create(cname(HINFO.name, T1)), create(cname("selector2._domainkey.hinfo.example.com", T2))]));
     expect(err.message).toMatch(/the server answered YXDOMAIN, signed: selector1._domainkey.hinfo.example.com holds HINFO/);
     expect((await readZone(pdns, "example.com")).filter((s) => s.name.endsWith("hinfo.example.com"))).toEqual([HINFO]);
+  });
+});
+
+/**
+ * The issue's case end to end, on each server: with transfer: query, a HINFO at a selector name
+ * used to be invisible (plan: create; apply: "did not take", yet the other selector was written).
+ * Now the plan shows it as a conflict, apply refuses without --force and writes nothing, and
+ * apply --force replaces it; the summary counts what was written.
+ */
+describe.each(["bind", "knot", "powerdns"] as const)("transfer: query with a HINFO at a selector name, end to end (%s)", (kind) => {
+  const zone = "hinfo.test";
+  const s1 = S1(zone);
+  const s2 = S2(zone);
+  const hinfo: RecordSet = { name: s1, type: "HINFO", ttl: 3600, values: ['"PC" "Linux"'] };
+  let port = 0;
+  let secret = "";
+  let read: () => Promise<RecordSet[]> = async () => [];
+  let stop: () => Promise<void> = async () => {};
+  let dir = "";
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-hinfo-"));
+    if (kind === "powerdns") {
+      const server = await startPowerDns({ dnsupdate: true });
+      stop = () => server.stop();
+      const k = { name: "dkimsync", algorithm: "hmac-sha256", secret: randomBytes(32).toString("base64") };
+      await addTsigKey(server, k);
+      await createZone(server, zone, [hinfo]);
+      await setMeta(server, zone, "TSIG-ALLOW-DNSUPDATE", [k.name]);
+      [port, secret] = [server.dnsPort, k.secret];
+      read = () => readZone(server, zone);
+    } else {
+      const server = kind === "bind" ? await startBind({ zones: [{ name: zone, records: [hinfo] }] }) : await startKnot({ zones: [{ name: zone, records: [hinfo] }] });
+      stop = () => server.stop();
+      [port, secret] = [server.port, server.tsig.secret];
+      read = () => digAxfr(server, zone);
+    }
+  });
+  afterAll(async () => {
+    await stop();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it("plan shows a conflict, apply without --force writes nothing, apply --force replaces the HINFO with the CNAME", async () => {
+    const file = path.join(dir, "dkim.zones.yaml");
+    await fs.writeFile(
+      file,
+      `tenant: contoso\nproviders:\n  dns:\n    type: rfc2136\n    server: 127.0.0.1:${port}\n    zones: [${zone}]\n    transfer: query\n` +
+        `    tsig: { name: dkimsync, secret: env/TSIG_SECRET }\ndomains:\n  ${zone}:\n    provider: dns\n`,
+    );
+    const env = { ...process.env, TSIG_SECRET: secret };
+    const run = async (force: boolean) => {
+      const { plan, providers } = await buildPlan({ config: loadConfig(file, { env }), env });
+      try {
+        return { plan, result: await applyPlan({ plan, providers, force, checkStale: false }) };
+      } finally {
+        await closeProviders(providers);
+      }
+    };
+    const { plan, providers } = await buildPlan({ config: loadConfig(file, { env }), env });
+    await closeProviders(providers);
+    expect(plan.errors).toEqual([]);
+    expect(plan.zones[0]?.conflicts.map((c) => [c.name, c.type])).toEqual([[s1, "HINFO"]]);
+    expect(summarise(plan)).toMatchObject({ create: 1, conflicts: 1 });
+
+    await expect(run(false)).rejects.toThrow(/refusing to apply: 1 record\(s\) conflict .*selector1._domainkey.hinfo.test HINFO/);
+    expect((await read()).filter((r) => r.name === s1 || r.name === s2)).toEqual([hinfo]);
+
+    const { plan: forced, result } = await run(true);
+    expect(result.zones.map((z) => [z.outcome, z.message])).toEqual([["applied", undefined]]);
+    expect(renderApply(forced, result, "text", plain)).toMatch(/3 change\(s\) written in 1 zone\(s\)/);
+    const after = (await read()).filter((r) => r.name === s1 || r.name === s2).map((r) => [r.name, r.type]).sort();
+    expect(after).toEqual([[s1, "CNAME"], [s2, "CNAME"]]);
   });
 });
