@@ -284,8 +284,8 @@ export class Rfc2136Provider implements Provider {
       fail(`the server rejected the signature time (${said}): clock skew${skew}`, "synchronise this machine's clock; TSIG allows 300 s");
     }
     if (r.tsigError === 16) throw this.keyError(zone, what, r, "badsig", undefined);
-    const refusal = r.rcode === 5 || r.rcode === 9 || r.tsigError !== 0 || (this.options.tsig !== undefined && !r.signed);
-    if (refusal && zone !== undefined) await this.explainRefusal(zone, what, r, ctx);
+    // REFUSED or NOTAUTH (BADKEY comes as NOTAUTH): a refusal whose cause the probe can tell.
+    if ((r.rcode === 5 || r.rcode === 9) && zone !== undefined) await this.explainRefusal(zone, what, r, ctx);
 
     const changed = "the records changed since they were read: run plan again";
     switch (r.rcode) {
@@ -376,11 +376,10 @@ export class Rfc2136Provider implements Provider {
       ...(key ? [`it does not know key "${key.name}" (name, algorithm ${key.algorithm}, or secret differ)`] : ["it takes no unsigned requests"]),
       `the key may not ${op} the zone`,
     ];
-    fail(
+    return fail(
       `the server answered ${said}, and ${p.said} to an SOA query for ${zone}, which does not tell why; it may be that ${causes.join(", or ")}`,
       `check server and zones:, then ${key ? keySettings(key) : "configure tsig:"}; ${permissionSettings(op, key?.name ?? "KEY", zone)}`,
     );
-    throw new Error("unreachable");
   }
 
   /**

@@ -308,6 +308,30 @@ describe("errors from named", () => {
     }
   });
 
+  it("a refusal the follow-up SOA query cannot explain (it times out): every cause that fits, no guess", async () => {
+    // A loopback server: TCP answers any request with a bare REFUSED header (QR, opcode UPDATE,
+    // RCODE 5); UDP never answers, so the SOA probe times out.
+    const tcp = net.createServer((socket) => socket.once("data", (chunk: Buffer) => {
+      const answer = Buffer.alloc(12);
+      chunk.copy(answer, 0, 2, 4);
+      answer.writeUInt16BE(0x8000 | (5 << 11) | 5, 2);
+      socket.end(Buffer.concat([Buffer.from([0, 12]), answer]));
+    }));
+    await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", () => r()));
+    const port = (tcp.address() as net.AddressInfo).port;
+    const silent = dgram.createSocket("udp4");
+    await new Promise<void>((r) => silent.bind(port, "127.0.0.1", () => r()));
+    try {
+      const p = createRfc2136Provider(reader({ server: `127.0.0.1:${port}`, zones: [ZONE], timeout_ms: 200 }), {});
+      const err = await failure(p.apply(ZONE, [create(cname(S1, T1))]));
+      expect(err.message).toMatch(/update failed: the server answered REFUSED, and no usable answer \(no answer from 127.0.0.1:\d+ within 200 ms \(UDP\)\) to an SOA query for example.com, which does not tell why; it may be that the server does not serve zone example.com, or it takes no unsigned requests, or the key may not update the zone/);
+      expect(err.hint).toMatch(/configure tsig:.*BIND: allow-update/);
+    } finally {
+      silent.close();
+      tcp.close();
+    }
+  });
+
   it("a server that takes UDP and TCP but never answers: every operation ends within timeout_ms, naming provider, zone and operation", async () => {
     // A silent UDP socket and a TCP listener on the same port that accepts and reads, never writes.
     const tcp = net.createServer((socket) => socket.on("data", () => {}));
