@@ -86,6 +86,8 @@ describe("Knot DNS", () => {
   it("a wrong secret: BADSIG names the secret", async () => {
     const err = await failure(p({ secret: WRONG_SECRET }).apply("example.com", change()));
     expect(err.message).toMatch(/NOTAUTH\/BADSIG, unsigned: it knows key "dkimsync" but the signature did not verify, so tsig.secret is not that key's secret/);
+    const found = await failure(p({ secret: WRONG_SECRET, zones: null }).zoneOf?.("www.example.com") as Promise<unknown>);
+    expect(found.message).toMatch(/SOA query for www.example.com failed: the server answered NOTAUTH\/BADSIG, unsigned: it knows key "dkimsync"/);
   });
 
   it("a zone Knot does not serve (its NOTAUTH is unsigned): no zone at provider ... contains it, for updates and transfers", async () => {
@@ -150,6 +152,9 @@ describe("PowerDNS with dnsupdate=yes", () => {
       expect(err.message).toMatch(/update failed: the server answered REFUSED, unsigned; a signed SOA query for example.com then got NOTAUTH, unsigned: it did not accept key "\S+"; PowerDNS answers a wrong secret, an unknown key name and a wrong algorithm alike, unsigned, so one of tsig.name, tsig.algorithm, tsig.secret differs/);
       expect(err.hint).toMatch(/pdnsutil import-tsig-key/);
       expect(text(err)).not.toMatch(/cannot be trusted/);
+      // Discovery: the unsigned NOTAUTH to the SOA query is about the key, not "no zone here".
+      const found = await failure(p({ ...opts, zones: null }).zoneOf?.("www.example.com") as Promise<unknown>);
+      expect(found.message).toMatch(/SOA query for www.example.com failed: the server answered NOTAUTH, unsigned: it did not accept key/);
     }
   });
 
