@@ -5,7 +5,7 @@
  */
 import { randomInt } from "node:crypto";
 import { DnsExchangeError, tcpExchange as sharedTcp, udpExchange as sharedUdp } from "../../src/dns/transport.js";
-import { ResponseVerifier, signRequest, type TsigKey } from "./tsig.js";
+import { ResponseVerifier, TsigError, readTsig, signRequest, type TsigKey } from "./tsig.js";
 import {
   TYPES,
   encodeQuery,
@@ -39,6 +39,15 @@ export interface DnsResponse {
   rcode: number;
   tsigError: number;
   tsigServerTime: number;
+  /**
+   * True when the answer carried a TSIG MAC that verified with the key. False for every answer
+   * to an unsigned request, for BADSIG/BADKEY answers (unsigned by design, RFC 8945 5.3.2), and
+   * for an unsigned error answer to a signed request: Knot 3.2 and PowerDNS 4.7 answer a zone
+   * they do not serve, and PowerDNS every TSIG failure, with an unsigned REFUSED or NOTAUTH
+   * (observed on Knot 3.2.6 and PowerDNS 4.7.3). Such an answer is never read as success; it is
+   * kept so the error can say what the server said, marked as unverified.
+   */
+  signed: boolean;
 }
 
 /** A record together with the message it came in (names inside RDATA may point into it). */
@@ -58,13 +67,17 @@ export class DnsClient {
     return this.check(answer as Buffer, verifier);
   }
 
-  /** A query for one name and type: UDP, and TCP when the answer is truncated (RFC 7766 5). */
-  async query(name: string, type: string): Promise<{ response: DnsResponse; records: ReceivedRecord[] }> {
+  /**
+   * A query for one name and type: UDP, and TCP when the answer is truncated (RFC 7766 5), or
+   * TCP straight away with `tcp` (RFC 8482 4.1 lets a server answer ANY over UDP with one RRset;
+   * Knot 3.2.6 was observed to do so, and to answer ANY over TCP in full).
+   */
+  async query(name: string, type: string, opts: { tcp?: boolean } = {}): Promise<{ response: DnsResponse; records: ReceivedRecord[] }> {
     const id = randomInt(0, 0x10000);
     let signed = this.sign(encodeQuery({ id, name, type }));
-    let raw = await udpExchange(this.options, signed.message, id);
-    if (raw.readUInt16BE(2) & 0x0200) {
-      signed = this.sign(encodeQuery({ id, name, type }));
+    let raw = opts.tcp ? undefined : await udpExchange(this.options, signed.message, id);
+    if (raw === undefined || raw.readUInt16BE(2) & 0x0200) {
+      if (raw !== undefined) signed = this.sign(encodeQuery({ id, name, type }));
       [raw] = (await tcpExchange(this.options, signed.message, id, () => true)) as [Buffer];
     }
     const response = this.check(raw, signed.verifier);
@@ -109,11 +122,23 @@ export class DnsClient {
     return { message: signed.message, verifier: new ResponseVerifier(this.options.key, signed.mac) };
   }
 
-  /** Throws TsigError when a signed request got an unsigned or badly signed answer. */
+  /**
+   * Throws TsigError when a signed request got a badly signed answer, or an unsigned answer
+   * that claims success (NOERROR). An unsigned error answer comes back with signed: false.
+   */
   private check(message: Buffer, verifier: ResponseVerifier | undefined): DnsResponse {
-    const { tsigError, serverTime } = verifier ? verifier.verify(message) : { tsigError: 0, serverTime: 0 };
     const parsed = parseMessage(message);
-    return { message, parsed, rcode: parsed.rcode, tsigError, tsigServerTime: serverTime };
+    if (!verifier) return { message, parsed, rcode: parsed.rcode, tsigError: 0, tsigServerTime: 0, signed: false };
+    try {
+      const { tsigError, serverTime } = verifier.verify(message);
+      const unsignedByDesign = tsigError === 16 || tsigError === 17;
+      return { message, parsed, rcode: parsed.rcode, tsigError, tsigServerTime: serverTime, signed: !unsignedByDesign && readTsig(message) !== undefined };
+    } catch (err) {
+      if (err instanceof TsigError && err.code === "UNSIGNED" && parsed.rcode !== 0 && readTsig(message) === undefined) {
+        return { message, parsed, rcode: parsed.rcode, tsigError: 0, tsigServerTime: 0, signed: false };
+      }
+      throw err;
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import {
   deleteRRset,
   encodeName,
   encodeRdata,
+  nameNotInUse,
   readName,
   rrsetDoesNotExist,
   rrsetExists,
@@ -40,6 +41,9 @@ export function recordValue(message: Buffer, rec: ReceivedRecord["record"]): str
     }
     case TYPES.MX:
       return `${rd.readUInt16BE(0)} ${readName(message, rec.rdataOffset + 2).name}`;
+    case TYPES.HINFO:
+      // RFC 1035 3.3.2: CPU and OS, two character-strings, shown quoted as in a zone file.
+      return decodeTxt(rd).strings.map((b) => `"${b.toString("latin1").replace(/["\\]/g, (c) => `\\${c}`)}"`).join(" ");
     case TYPES.SRV:
       return `${rd.readUInt16BE(0)} ${rd.readUInt16BE(2)} ${rd.readUInt16BE(4)} ${readName(message, rec.rdataOffset + 6).name}`;
     default:
@@ -100,10 +104,20 @@ export function toRecordSets(received: readonly ReceivedRecord[], names: Readonl
  * delete requires the RRset to hold exactly the values that were read (2.4.2; the server compares
  * RDATA only, not TTL). Updates are applied in order (RFC 2136 3.4.2), so a --force deletion of a
  * TXT that comes before the CNAME add lets the CNAME in, in one atomic message (RFC 2136 3.7).
+ *
+ * A create at a name no other change of the message touches also requires that the name holds
+ * nothing at all (RFC 2136 2.4.5 "name is not in use"). The plan saw nothing there, but
+ * `transfer: query` asks only for some types, and a record of another type (HINFO, say) would
+ * otherwise be invisible: BIND 9.18 and Knot 3.2.6 then answer NOERROR and silently drop the
+ * CNAME (RFC 1034 3.6.2 forbids it next to other data), PowerDNS 4.7.3 refuses the whole update.
+ * With the prerequisite all three answer YXDOMAIN and write nothing (observed), which names the
+ * real cause. For `transfer: axfr` it guards the same race as the RRset prerequisite.
  */
 export function changesToUpdate(changes: readonly Change[], memory: RdataMemory): { prerequisites: WireRecord[]; updates: WireRecord[] } {
   const prerequisites: WireRecord[] = [];
   const updates: WireRecord[] = [];
+  const touches = new Map<string, number>();
+  for (const c of changes) touches.set(canonicalName(c.name), (touches.get(canonicalName(c.name)) ?? 0) + 1);
   for (const change of changes) {
     const type = change.type.toUpperCase();
     if (change.before && change.action !== "create") {
@@ -112,6 +126,7 @@ export function changesToUpdate(changes: readonly Change[], memory: RdataMemory)
       else prerequisites.push(rrsetExists(change.name, type));
     } else {
       prerequisites.push(rrsetDoesNotExist(change.name, type));
+      if (touches.get(canonicalName(change.name)) === 1) prerequisites.push(nameNotInUse(change.name));
     }
     if (change.action !== "create") updates.push(deleteRRset(change.name, type));
     if (change.after && change.action !== "delete") {
@@ -119,6 +134,10 @@ export function changesToUpdate(changes: readonly Change[], memory: RdataMemory)
     }
   }
   return { prerequisites, updates };
+}
+
+function canonicalName(name: string): string {
+  return name.toLowerCase().replace(/\.$/, "");
 }
 
 /** Whether the key name is a valid DNS name (it goes on the wire). */

@@ -2,7 +2,7 @@
  * DNS wire format for RFC 2136 UPDATE messages and the few queries the rfc2136 provider sends.
  *
  * Why our own encoder: `dns-packet` silently ignores opcode UPDATE and cannot express class
- * NONE or the empty-RDATA deletes and prerequisites (FACTS.md), and no npm package signs TSIG.
+ * NONE or the empty-RDATA deletes and prerequisites, and no npm package signs TSIG.
  * Names are written uncompressed (RFC 1035 4.1.4 makes compression optional for senders).
  * The small parser here decompresses names so it can read what BIND and nsupdate send.
  */
@@ -18,7 +18,8 @@ export const CLASS_ANY = 255;
 
 /** RFC 1035 3.2.2, RFC 1035 3.2.3 (AXFR 252, ANY 255), RFC 8945 4.2 (TSIG 250). */
 export const TYPES: Record<string, number> = {
-  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, DNAME: 39,
+  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, HINFO: 13, MX: 15, TXT: 16, AAAA: 28, LOC: 29, SRV: 33,
+  NAPTR: 35, DNAME: 39, DS: 43, SSHFP: 44, TLSA: 52, SPF: 99, CAA: 257,
   TSIG: 250, AXFR: 252, ANY: 255,
 };
 

@@ -1,7 +1,7 @@
 /**
  * The real BIND 9 (Debian `bind9`, named 9.18) on a free loopback port in a temporary folder,
- * accepting RFC 2136 updates and AXFR signed with a TSIG key. Flags and their reasons are in
- * FACTS.md ("RFC 2136 UPDATE + TSIG"); each was observed with named 9.18 here.
+ * accepting RFC 2136 updates and AXFR signed with a TSIG key. Each flag and setting was observed
+ * with named 9.18 here; the reasons are in comments beside them.
  *
  * The helpers digAxfr() and nsupdate() use BIND's own tools (`dig`, `nsupdate`), never dkimsync's
  * encoder, so tests can set up and inspect zones independently of the code under test.
@@ -239,7 +239,7 @@ function namedConf(dir: string, port: number, tsig: BindTsig, other: BindTsig, z
     "  dnssec-validation no;",
     "  notify no;",
     "};",
-    // Without this named opens the control channel on port 953 (FACTS.md).
+    // Without this named opens the control channel on port 953 (named.conf(5), "controls").
     "controls { };",
     keyStatement(tsig),
     keyStatement(other),
@@ -301,7 +301,7 @@ async function writeZoneFile(dir: string, zone: BindZone): Promise<void> {
 }
 
 /** An SOA query with dns-packet (not dkimsync's encoder): does named serve the zone yet? */
-function answersSoa(port: number, zone: string): Promise<boolean> {
+export function answersSoa(port: number, zone: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket("udp4");
     const id = Math.floor(Math.random() * 65536);
@@ -329,7 +329,7 @@ function answersSoa(port: number, zone: string): Promise<boolean> {
   });
 }
 
-function run(bin: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
+export function run(bin: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = execFile(bin, args, { timeout: 15_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${bin} ${args.join(" ")} failed: ${err.message}\n${stderr}`));

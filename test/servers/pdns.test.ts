@@ -1,6 +1,7 @@
 import { Resolver } from "node:dns/promises";
 import { describe, it, expect } from "vitest";
-import { createZone, pdnsRequest, putRecordSet, readZone, startPowerDns } from "./pdns.js";
+import { nsupdate } from "./bind.js";
+import { addTsigKey, createZone, pdnsRequest, putRecordSet, readZone, setMeta, startPowerDns } from "./pdns.js";
 import { tcpFree, udpFree } from "./ports.js";
 
 const TARGET = "selector1-example-com._domainkey.contoso.onmicrosoft.com";
@@ -49,6 +50,23 @@ describe("startPowerDns", () => {
       const resolver = new Resolver();
       resolver.setServers([`127.0.0.1:${server.dnsPort}`]);
       await expect(resolver.resolveCname("off.example.org")).rejects.toMatchObject({ code: expect.stringMatching(/ENOTFOUND|ENODATA/) });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("with dnsupdate: takes RFC 2136 updates signed with a key named in TSIG-ALLOW-DNSUPDATE, and refuses others", async () => {
+    const server = await startPowerDns({ dnsupdate: true });
+    try {
+      const key = { name: "k1", algorithm: "hmac-sha256" as const, secret: Buffer.alloc(32, 1).toString("base64") };
+      const other = { name: "k2", algorithm: "hmac-sha256" as const, secret: Buffer.alloc(32, 2).toString("base64") };
+      await addTsigKey(server, key);
+      await addTsigKey(server, other);
+      await createZone(server, "example.net", []);
+      await setMeta(server, "example.net", "TSIG-ALLOW-DNSUPDATE", [key.name]);
+      await nsupdate({ port: server.dnsPort, tsig: key }, "example.net", ["update add u.example.net. 60 TXT ok"]);
+      await expect(nsupdate({ port: server.dnsPort, tsig: other }, "example.net", ["update add v.example.net. 60 TXT no"])).rejects.toThrow(/REFUSED/);
+      expect((await readZone(server, "example.net")).filter((r) => r.type === "TXT")).toEqual([{ name: "u.example.net", type: "TXT", ttl: 60, values: ["ok"] }]);
     } finally {
       await server.stop();
     }

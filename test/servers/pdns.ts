@@ -1,13 +1,13 @@
 /**
- * The real PowerDNS Authoritative Server (Debian `pdns-server` 4.7.x with `pdns-backend-lmdb`)
- * on free loopback ports in a temporary folder, for tests that need a real API and real DNS.
- * Flags and their reasons are in FACTS.md ("PowerDNS Authoritative HTTP API"); each was observed
- * on PowerDNS 4.7.3 here.
+ * The real PowerDNS Authoritative Server (Debian `pdns-server` 4.7.x with `pdns-backend-lmdb`, or
+ * `pdns-backend-sqlite3` with `dnsupdate`) on free loopback ports in a temporary folder, for tests
+ * that need a real API and real DNS. Each flag was observed on PowerDNS 4.7.3 here; the reasons
+ * are in comments beside them.
  *
  * The helpers below talk to the HTTP API directly, never through the dkimsync provider, so
  * tests can set up and inspect zones independently of the code under test.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import { constants as fsConstants } from "node:fs";
@@ -18,6 +18,9 @@ import { freePort } from "./ports.js";
 
 export const PDNS_SERVER_BIN = "/usr/sbin/pdns_server";
 const INSTALL_HINT = "PowerDNS is not installed: apt-get install -y pdns-server pdns-backend-lmdb";
+const SQLITE_HINT = "PowerDNS with the gsqlite3 backend needs pdns-backend-sqlite3 and sqlite3: apt-get install -y pdns-backend-sqlite3 sqlite3";
+export const SQLITE_BIN = "/usr/bin/sqlite3";
+const SQLITE_SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql";
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 const BIND_ATTEMPTS = 3;
@@ -29,6 +32,8 @@ export interface PdnsServer {
   /** The DNS listen address: 127.0.0.1 unless `address` was given. */
   dnsHost: string;
   dnsPort: number;
+  /** The gsqlite3 database (with `dnsupdate` or `backend: "gsqlite3"`). */
+  sqlite?: string;
   /** Kills the server and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -53,10 +58,13 @@ export interface StartPowerDnsOptions {
    * list, observed on 4.7.3); needs `pdns-backend-sqlite3` and its schema file.
    */
   backend?: "lmdb" | "gsqlite3";
+  /**
+   * Accept RFC 2136 updates (`dnsupdate=yes`). The lmdb backend takes updates only from
+   * PowerDNS 5.0 ("Dynamic DNS Update (RFC 2136)" in the PowerDNS docs), so this runs the
+   * gsqlite3 backend instead; TSIG keys and zone metadata are then set with sql().
+   */
+  dnsupdate?: boolean;
 }
-
-/** Debian's schema for the gsqlite3 backend (package pdns-backend-sqlite3). */
-const SQLITE_SCHEMA = "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql";
 
 const running = new Set<ChildProcess>();
 process.once("exit", () => {
@@ -66,7 +74,16 @@ process.once("exit", () => {
 export async function startPowerDns(opts: StartPowerDnsOptions = {}): Promise<PdnsServer> {
   const bin = opts.bin ?? PDNS_SERVER_BIN;
   await assertInstalled(bin);
-  if (opts.backend === "gsqlite3") await assertSqliteInstalled();
+  if (opts.dnsupdate || opts.backend === "gsqlite3") {
+    if (!(await backendPresent("libgsqlite3backend.so"))) throw new Error(`${SQLITE_HINT} (libgsqlite3backend.so not found under /usr/lib/*/pdns)`);
+    for (const file of [SQLITE_BIN, SQLITE_SCHEMA]) {
+      try {
+        await fs.access(file);
+      } catch {
+        throw new Error(`${SQLITE_HINT} (${file} not found)`);
+      }
+    }
+  }
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
     try {
@@ -98,17 +115,6 @@ async function assertInstalled(bin: string): Promise<void> {
   if (!(await backendPresent("liblmdbbackend.so"))) throw new Error(`${INSTALL_HINT} (liblmdbbackend.so not found under /usr/lib/*/pdns)`);
 }
 
-const SQLITE_HINT = "the PowerDNS sqlite3 backend is not installed: apt-get install -y pdns-backend-sqlite3";
-
-async function assertSqliteInstalled(): Promise<void> {
-  if (!(await backendPresent("libgsqlite3backend.so"))) throw new Error(`${SQLITE_HINT} (libgsqlite3backend.so not found under /usr/lib/*/pdns)`);
-  try {
-    await fs.access(SQLITE_SCHEMA);
-  } catch {
-    throw new Error(`${SQLITE_HINT} (${SQLITE_SCHEMA} not found)`);
-  }
-}
-
 /** Debian puts backends in /usr/lib/<multiarch triplet>/pdns; look in every triplet. */
 async function backendPresent(file: string): Promise<boolean> {
   const dirs = ["/usr/lib/pdns"];
@@ -133,10 +139,31 @@ async function startOnce(bin: string, opts: StartPowerDnsOptions): Promise<PdnsS
   const dnsPort = opts.dnsPort ?? (await freePort());
   const webPort = await freePort();
   const apiKey = randomBytes(18).toString("base64url");
+  const sqlite = opts.dnsupdate || opts.backend === "gsqlite3" ? path.join(dir, "pdns.sqlite3") : undefined;
+  if (sqlite) await runSqlite(sqlite, `.read ${SQLITE_SCHEMA}`);
+  const backend = sqlite
+    ? [
+        "--launch=gsqlite3", `--gsqlite3-database=${sqlite}`,
+        // gsqlite3 has no busy timeout: a concurrent write is answered 500 "database is locked"
+        // (observed on 4.7.3); no fsync is fine for throwaway data.
+        "--gsqlite3-pragma-synchronous=0",
+        ...(opts.dnsupdate
+          ? [
+              "--dnsupdate=yes",
+              // Metadata (TSIG-ALLOW-DNSUPDATE ...) changed by a test must count at once (default 60 s).
+              "--zone-metadata-cache-ttl=0",
+            ]
+          : []),
+      ]
+    : [
+        // lmdb: no schema to load, and no "database is locked" 500s under concurrent PATCHes
+        // (observed with the sqlite backend); nosync is fine for throwaway data.
+        "--launch=lmdb", `--lmdb-filename=${path.join(dir, "pdns.lmdb")}`, "--lmdb-shards=1", "--lmdb-sync-mode=nosync",
+      ];
   const args = [
     "--daemon=no", "--guardian=no", "--write-pid=no", "--disable-syslog",
     `--config-dir=${dir}`, `--socket-dir=${dir}`,
-    ...(await backendArgs(opts.backend ?? "lmdb", dir)),
+    ...backend,
     `--local-address=${dnsHost}`, `--local-port=${dnsPort}`,
     "--api=yes", `--api-key=${apiKey}`,
     "--webserver=yes", "--webserver-address=127.0.0.1", `--webserver-port=${webPort}`,
@@ -196,11 +223,11 @@ async function startOnce(bin: string, opts: StartPowerDnsOptions): Promise<PdnsS
         signal: AbortSignal.timeout(1000),
       });
       await res.arrayBuffer();
-      if (res.ok) return { apiUrl, apiKey, dnsHost, dnsPort, stop };
+      if (res.ok) return { apiUrl, apiKey, dnsHost, dnsPort, sqlite, stop };
     } catch {
       // Not listening yet, or (with a webserver-allow-from that excludes us, for tests of that
       // case) up and refusing us: PowerDNS logs the refusal, which proves it is ready.
-      if (output.includes("does not match the set ACL")) return { apiUrl, apiKey, dnsHost, dnsPort, stop };
+      if (output.includes("does not match the set ACL")) return { apiUrl, apiKey, dnsHost, dnsPort, sqlite, stop };
     }
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -208,24 +235,42 @@ async function startOnce(bin: string, opts: StartPowerDnsOptions): Promise<PdnsS
   throw new Error(`PowerDNS API at ${apiUrl} did not answer within ${READY_TIMEOUT_MS} ms; server output:\n${output}`);
 }
 
-async function backendArgs(backend: "lmdb" | "gsqlite3", dir: string): Promise<string[]> {
-  if (backend === "lmdb") {
-    // lmdb: no schema to load, and no "database is locked" 500s under concurrent PATCHes
-    // (observed with the sqlite backend); nosync is fine for throwaway data.
-    return ["--launch=lmdb", `--lmdb-filename=${path.join(dir, "pdns.lmdb")}`, "--lmdb-shards=1", "--lmdb-sync-mode=nosync"];
-  }
-  const db = path.join(dir, "pdns.sqlite3");
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn("sqlite3", [db], { stdio: ["pipe", "ignore", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    child.once("error", (e) => reject(new Error(`sqlite3 is needed to create the gsqlite3 database: apt-get install -y sqlite3 (${e.message})`)));
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`sqlite3 could not load ${SQLITE_SCHEMA}: ${err}`))));
-    void fs.readFile(SQLITE_SCHEMA).then((schema) => child.stdin.end(schema), reject);
+function runSqlite(db: string, input: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(SQLITE_BIN, ["-bail", "-cmd", ".timeout 5000", db], { timeout: 15_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`sqlite3 ${db} failed: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+    child.stdin?.end(`${input}\n`);
   });
-  // Without WAL and a busy timeout, concurrent PATCHes fail with "database is locked"
-  // (observed on 4.7.3); pragma-synchronous off is fine for throwaway data.
-  return ["--launch=gsqlite3", `--gsqlite3-database=${db}`, "--gsqlite3-pragma-journal-mode=WAL", "--gsqlite3-pragma-synchronous=0"];
+}
+
+/** Run SQL against a dnsupdate server's gsqlite3 database (TSIG keys, zone metadata, triggers). */
+export function sql(server: Pick<PdnsServer, "sqlite">, statements: string): Promise<string> {
+  if (!server.sqlite) throw new Error("sql() needs a server started with dnsupdate: true or backend: gsqlite3");
+  return runSqlite(server.sqlite, statements);
+}
+
+/** A TSIG key as PowerDNS stores it (`pdnsutil import-tsig-key NAME ALGORITHM SECRET` does the same). */
+export async function addTsigKey(server: Pick<PdnsServer, "sqlite">, key: { name: string; algorithm: string; secret: string }): Promise<void> {
+  await sql(server, `INSERT INTO tsigkeys(name, algorithm, secret) VALUES(${quote(key.name)}, ${quote(key.algorithm)}, ${quote(key.secret)});`);
+}
+
+/**
+ * Replace a zone's metadata of one kind (`pdnsutil set-meta ZONE KIND VALUE...`), e.g.
+ * TSIG-ALLOW-DNSUPDATE, TSIG-ALLOW-AXFR, ALLOW-DNSUPDATE-FROM ("Domain Metadata" in the PowerDNS
+ * docs). Read at once: the server runs with zone-metadata-cache-ttl=0.
+ */
+export async function setMeta(server: Pick<PdnsServer, "sqlite">, zone: string, kind: string, values: string[]): Promise<void> {
+  const id = `(SELECT id FROM domains WHERE name = ${quote(zone)})`;
+  await sql(server, [
+    `DELETE FROM domainmetadata WHERE domain_id = ${id} AND kind = ${quote(kind)};`,
+    ...values.map((v) => `INSERT INTO domainmetadata(domain_id, kind, content) VALUES(${id}, ${quote(kind)}, ${quote(v)});`),
+  ].join("\n"));
+}
+
+function quote(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
 
 /** One API call; throws with the server's error text unless the status is 2xx. */

@@ -149,9 +149,9 @@ describe("zoneOf by SOA query, against named", () => {
 
   it("signs the query: a wrong secret is BADSIG, an unknown key BADKEY", async () => {
     const bad = await failure(discovering(server.port, { secret: Buffer.alloc(32, 7).toString("base64") }).zoneOf?.("example.com") as Promise<unknown>);
-    expect(bad.message).toMatch(/^\[bind\] SOA query for example.com failed: the server rejected the signature of key "dkimsync" \(NOTAUTH\/BADSIG\)/);
+    expect(bad.message).toMatch(/^\[bind\] SOA query for example.com failed: the server answered NOTAUTH\/BADSIG, unsigned: it knows key "dkimsync" but the signature did not verify/);
     const unknown = await failure(discovering(server.port, { tsig: { ...server.tsig, name: "nobody" } }).zoneOf?.("example.com") as Promise<unknown>);
-    expect(unknown.message).toMatch(/does not know key "nobody" with algorithm hmac-sha256 \(NOTAUTH\/BADKEY\)/);
+    expect(unknown.message).toMatch(/answered NOTAUTH\/BADKEY, unsigned: it does not know key "nobody" with algorithm hmac-sha256/);
   });
 
   it("with zones configured, answers from the list and sends nothing", async () => {
@@ -193,12 +193,32 @@ const soa = (name: string): dnsPacket.Answer => ({
 });
 
 describe("zoneOf with answers named does not give", () => {
-  it("an unsigned answer to a signed query cannot be trusted (a forged REFUSED must not hide a zone)", async () => {
+  it("an unsigned NOERROR to a signed query cannot be trusted: a forged answer must not choose the zone written to", async () => {
     await withFakeServer(
-      (q) => dnsPacket.encode({ type: "response", id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER | 5, questions: q.questions }),
+      (q) => dnsPacket.encode({ type: "response", id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [soa("example.com")] }),
       async (port) => {
         const err = await failure(discovering(port).zoneOf?.("example.com") as Promise<unknown>);
         expect(err.message).toMatch(/SOA query for example.com: the server's answer cannot be trusted/);
+      },
+    );
+  });
+
+  it("an unsigned REFUSED to a signed query means no zone here (Knot 3.2 does not sign it); a forged one can only fail the plan", async () => {
+    await withFakeServer(
+      (q) => dnsPacket.encode({ type: "response", id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER | 5, questions: q.questions }),
+      async (port) => {
+        expect(await discovering(port).zoneOf?.("example.com")).toBeUndefined();
+      },
+    );
+  });
+
+  it("an unsigned NOTAUTH to a signed query is about the key (PowerDNS 4.7 answers a bad key so), not a missing zone", async () => {
+    await withFakeServer(
+      (q) => dnsPacket.encode({ type: "response", id: q.id, flags: 9, questions: q.questions }),
+      async (port) => {
+        const err = await failure(discovering(port).zoneOf?.("example.com") as Promise<unknown>);
+        expect(err.message).toMatch(/SOA query for example.com failed: the server answered NOTAUTH, unsigned: it did not accept key "dkimsync"; PowerDNS answers a wrong secret, an unknown key name and a wrong algorithm alike/);
+        expect(err.hint).toMatch(/pdnsutil import-tsig-key dkimsync hmac-sha256/);
       },
     );
   });

@@ -130,7 +130,7 @@ describe("apply against named", () => {
     expect(await p.list(ZONE, [name])).toEqual([]);
     await putRecordSet(server, ZONE, cname(name, "someone-else.example.net"));
     const err = await failure(p.apply(ZONE, [create(cname(name, T1))]));
-    expect(err.message).toMatch(/the records changed since they were read: run plan again \(YXRRSET\)/);
+    expect(err.message).toMatch(/the records changed since they were read: run plan again \(YXRRSET, signed\)/);
     expect(await digAxfr(server, ZONE)).toContainEqual(cname(name, "someone-else.example.net"));
   });
 
@@ -141,7 +141,7 @@ describe("apply against named", () => {
     const [read] = await p.list(ZONE, [name]);
     await putRecordSet(server, ZONE, cname(name, "moved.example.net"));
     const err = await failure(p.apply(ZONE, [update(read as RecordSet, cname(name, T2))]));
-    expect(err.message).toMatch(/changed since they were read.*\(NXRRSET\)/);
+    expect(err.message).toMatch(/changed since they were read.*\(NXRRSET, signed\)/);
     expect(err.message).toMatch(/^\[bind\] zone example.com: update failed/);
 
     await putRecordSet(server, ZONE, cname(name, T1, 60));
@@ -169,12 +169,15 @@ describe("apply against named", () => {
     expect(await p.list(ZONE, [name])).toEqual([]);
   });
 
-  it("catches a CNAME that BIND silently ignored next to a TXT (NOERROR, nothing written)", async () => {
+  it("a create at a name that holds data it did not read fails on 'name is not in use' (YXDOMAIN), naming the data; BIND would drop the CNAME silently", async () => {
     const name = "selector1._domainkey.legacy.example.com";
+    const other = "selector2._domainkey.legacy.example.com";
     await putRecordSet(server, ZONE, { name, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] });
-    const err = await failure(provider(server).apply(ZONE, [create(cname(name, T1))]));
-    expect(err.message).toMatch(/answered NOERROR, but 1 change\(s\) did not take: CNAME selector1._domainkey.legacy.example.com: expected .* found nothing; the name also holds TXT/);
-    expect(err.hint).toMatch(/RFC 1034 3.6.2/);
+    const err = await failure(provider(server).apply(ZONE, [create(cname(name, T1)), create(cname(other, T2))]));
+    expect(err.message).toMatch(/update failed: the server answered YXDOMAIN, signed: selector1._domainkey.legacy.example.com holds TXT, written since the plan read the zone; .*RFC 1034 3.6.2\), so nothing was written/);
+    expect(err.hint).toMatch(/run plan again: the records show as a conflict/);
+    // The update is atomic: the other selector was not written either.
+    expect((await digAxfr(server, ZONE)).filter((s) => s.name === name || s.name === other)).toEqual([{ name, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] }]);
   });
 
   it("replaces a conflicting TXT with the CNAME in one UPDATE (the --force path)", async () => {
@@ -221,13 +224,15 @@ describe("errors from named", () => {
 
   it("wrong secret: BADSIG", async () => {
     const err = await failure(provider(server, { secret: Buffer.alloc(32, 7).toString("base64") }).apply(ZONE, change()));
-    expect(err.message).toMatch(/rejected the signature of key "dkimsync" \(NOTAUTH\/BADSIG\): the secret is wrong/);
+    expect(err.message).toMatch(/the server answered NOTAUTH\/BADSIG, unsigned: it knows key "dkimsync" but the signature did not verify, so tsig.secret is not that key's secret/);
     expect(err.hint).toMatch(/tsig.secret/);
   });
 
   it("unknown key name: BADKEY", async () => {
     const err = await failure(provider(server, { tsig: { ...server.tsig, name: "nobody" } }).apply(ZONE, change()));
-    expect(err.message).toMatch(/does not know key "nobody" with algorithm hmac-sha256 \(NOTAUTH\/BADKEY\)/);
+    expect(err.message).toMatch(/answered NOTAUTH\/BADKEY, unsigned; a signed SOA query for example.com then got NOTAUTH\/BADKEY, unsigned: it does not know key "nobody" with algorithm hmac-sha256/);
+    expect(err.hint).toMatch(/BIND key "nobody" \{ algorithm hmac-sha256;.*Knot key:.*PowerDNS pdnsutil import-tsig-key/);
+    expect(`${err.message} ${err.hint}`).not.toMatch(/tsig.secret/);
   });
 
   it("this machine's clock 1000 s ahead: BADTIME, saying by how much and which way (RFC 8945 5.2.3: the server's time is in Other Data)", async () => {
@@ -235,34 +240,35 @@ describe("errors from named", () => {
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 1_000_000 });
     try {
       const err = await failure(provider(server).apply(ZONE, change()));
-      expect(err.message).toMatch(/\(NOTAUTH\/BADTIME\): clock skew \(this machine's clock is (99\d|100\d) s ahead of the server's\)/);
+      expect(err.message).toMatch(/\(NOTAUTH\/BADTIME, signed\): clock skew \(this machine's clock is (99\d|100\d) s ahead of the server's\)/);
       expect(err.hint).toMatch(/synchronise this machine's clock/);
     } finally {
       vi.useRealTimers();
     }
   });
 
-  it("a key the zone does not allow: REFUSED, with the allow-update line", async () => {
+  it("a key the zone does not allow: REFUSED, signed; the key verified, so the settings of each server, not the secret", async () => {
     const err = await failure(provider(server, { tsig: server.otherTsig }).apply(ZONE, change()));
-    expect(err.message).toMatch(/refused it \(REFUSED\): key "other-dkimsync" may not update zone example.com/);
-    expect(err.hint).toMatch(/allow-update \{ key "other-dkimsync"; \};/);
+    expect(err.message).toMatch(/the server answered REFUSED, signed, though it serves zone example.com and accepts key "other-dkimsync" \(a signed SOA query verified\): the key may not update the zone/);
+    expect(err.hint).toMatch(/BIND: allow-update \{ key "other-dkimsync"; \};.*Knot: an acl with key: other-dkimsync and action: update.*PowerDNS: pdnsutil set-meta example.com TSIG-ALLOW-DNSUPDATE other-dkimsync/);
+    expect(`${err.message} ${err.hint}`).not.toMatch(/tsig.secret/);
   });
 
   it("an unsigned update: REFUSED, asking for a key", async () => {
     const err = await failure(provider(server, { tsig: null }).apply(ZONE, change()));
-    expect(err.message).toMatch(/REFUSED\): the request was not signed/);
+    expect(err.message).toMatch(/answered REFUSED: the request was not signed, and the server takes no unsigned update for zone example.com/);
     expect(err.hint).toMatch(/tsig:/);
   });
 
   it("a zone transfer with a key that may not transfer: REFUSED, with the allow-transfer line", async () => {
     const err = await failure(provider(server, { tsig: server.otherTsig }).list(ZONE, [S1]));
-    expect(err.message).toMatch(/refused the zone transfer/);
-    expect(err.hint).toMatch(/allow-transfer \{ key "other-dkimsync"; \};/);
+    expect(err.message).toMatch(/zone transfer failed: the server answered REFUSED, signed, though it serves zone example.com and accepts key "other-dkimsync".*: the key may not transfer the zone/);
+    expect(err.hint).toMatch(/allow-transfer \{ key "other-dkimsync"; \};.*TSIG-ALLOW-AXFR other-dkimsync.*or set transfer: query/);
   });
 
   it("a zone the server does not serve: NOTAUTH", async () => {
     const err = await failure(provider(server).apply("not-here.test", [create(cname("selector1._domainkey.not-here.test", T1))]));
-    expect(err.message).toMatch(/not authoritative for zone not-here.test \(NOTAUTH\)/);
+    expect(err.message).toMatch(/answered NOTAUTH, signed, and REFUSED, signed to an SOA query for not-here.test: it does not serve zone not-here.test, so no zone at provider "bind" contains not-here.test/);
   });
 
   it("a failure inside the server after it received the UPDATE: SERVFAIL, transient, nothing written", async () => {
@@ -271,7 +277,7 @@ describe("errors from named", () => {
     server.failNextUpdate(ZONE);
     const err = await failure(provider(server).apply(ZONE, [create(cname(a, T1)), create(cname(b, T2))]));
     await server.trapsFired();
-    expect(err.message).toMatch(/the server failed \(SERVFAIL\)/);
+    expect(err.message).toMatch(/the server failed \(SERVFAIL, signed\)/);
     expect(err.transient).toBe(true);
     expect((await digAxfr(server, ZONE)).filter((s) => s.name === a || s.name === b)).toEqual([]);
     await provider(server).apply(ZONE, [create(cname(a, T1)), create(cname(b, T2))]);
@@ -302,16 +308,59 @@ describe("errors from named", () => {
     }
   });
 
-  it("a server that does not answer: a transient timeout", async () => {
+  it("a refusal the follow-up SOA query cannot explain (it times out): every cause that fits, no guess", async () => {
+    // A loopback server: TCP answers any request with a bare REFUSED header (QR, opcode UPDATE,
+    // RCODE 5); UDP never answers, so the SOA probe times out.
+    const tcp = net.createServer((socket) => socket.once("data", (chunk: Buffer) => {
+      const answer = Buffer.alloc(12);
+      chunk.copy(answer, 0, 2, 4);
+      answer.writeUInt16BE(0x8000 | (5 << 11) | 5, 2);
+      socket.end(Buffer.concat([Buffer.from([0, 12]), answer]));
+    }));
+    await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", () => r()));
+    const port = (tcp.address() as net.AddressInfo).port;
     const silent = dgram.createSocket("udp4");
-    await new Promise<void>((r) => silent.bind(0, "127.0.0.1", () => r()));
+    await new Promise<void>((r) => silent.bind(port, "127.0.0.1", () => r()));
     try {
-      const p = createRfc2136Provider(reader({ server: `127.0.0.1:${silent.address().port}`, zones: [ZONE], transfer: "query", timeout_ms: 200 }), {});
-      const err = await failure(p.list(ZONE, [S1]));
-      expect(err.transient).toBe(true);
-      expect(err.message).toMatch(/no answer from 127.0.0.1:\d+ within 200 ms/);
+      const p = createRfc2136Provider(reader({ server: `127.0.0.1:${port}`, zones: [ZONE], timeout_ms: 200 }), {});
+      const err = await failure(p.apply(ZONE, [create(cname(S1, T1))]));
+      expect(err.message).toMatch(/update failed: the server answered REFUSED, and no usable answer \(no answer from 127.0.0.1:\d+ within 200 ms \(UDP\)\) to an SOA query for example.com, which does not tell why; it may be that the server does not serve zone example.com, or it takes no unsigned requests, or the key may not update the zone/);
+      expect(err.hint).toMatch(/configure tsig:.*BIND: allow-update/);
     } finally {
       silent.close();
+      tcp.close();
+    }
+  });
+
+  it("a server that takes UDP and TCP but never answers: every operation ends within timeout_ms, naming provider, zone and operation", async () => {
+    // A silent UDP socket and a TCP listener on the same port that accepts and reads, never writes.
+    const tcp = net.createServer((socket) => socket.on("data", () => {}));
+    await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", () => r()));
+    const port = (tcp.address() as net.AddressInfo).port;
+    const silent = dgram.createSocket("udp4");
+    await new Promise<void>((r) => silent.bind(port, "127.0.0.1", () => r()));
+    const open = new Set<net.Socket>();
+    tcp.on("connection", (s) => open.add(s));
+    try {
+      const make = (transfer: string) => createRfc2136Provider(reader({ server: `127.0.0.1:${port}`, zones: [ZONE], transfer, timeout_ms: 200, tsig: { name: "k", secret: "env/S" } }, { S: server.tsig.secret }), {});
+      const cases: [string, () => Promise<unknown>, RegExp][] = [
+        ["update", () => make("axfr").apply(ZONE, [create(cname(S1, T1))]), /^\[bind\] zone example.com: update failed: no complete answer from 127.0.0.1:\d+ within 200 ms \(TCP\)/],
+        ["axfr", () => make("axfr").list(ZONE, [S1]), /^\[bind\] zone example.com: zone transfer failed: no complete answer from 127.0.0.1:\d+ within 200 ms \(TCP\)/],
+        ["query", () => make("query").list(ZONE, [S1]), /^\[bind\] zone example.com: query \w+ selector1._domainkey.example.com failed: no (complete )?answer from 127.0.0.1:\d+ within 200 ms/],
+      ];
+      for (const [, run, message] of cases) {
+        const err = await failure(run());
+        expect(err.transient).toBe(true);
+        expect(err.message).toMatch(message);
+        expect(err.hint).toMatch(/timeout_ms/);
+      }
+      // Every TCP connection dkimsync opened was closed by dkimsync when its time ran out.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(open.size).toBeGreaterThan(0);
+      expect([...open].every((s) => s.destroyed || s.readableEnded)).toBe(true);
+    } finally {
+      silent.close();
+      tcp.close();
     }
   });
 });
