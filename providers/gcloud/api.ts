@@ -174,7 +174,7 @@ export class GcloudApi {
   private async authHeaders(url: string): Promise<Headers> {
     try {
       const auth = await this.googleAuth();
-      return await within(auth.getRequestHeaders(url), this.opts.timeoutMs, "obtaining an access token");
+      return await within(auth.getRequestHeaders(url), this.opts.timeoutMs, `obtaining an access token from ${this.opts.tokenUrl ?? GOOGLE_TOKEN_URL}`);
     } catch (err) {
       if (err instanceof GcHttpError) throw err;
       const e = err as { message?: string; response?: { data?: { error?: string; error_description?: string } } };
@@ -196,7 +196,16 @@ export class GcloudApi {
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     let last: GcHttpError | undefined;
     for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
-      const headers = await this.authHeaders(url.href);
+      let headers: Headers;
+      try {
+        headers = await this.authHeaders(url.href);
+      } catch (err) {
+        // A token request that got no answer in time counts as an attempt like any other.
+        if (!(err instanceof GcHttpError)) throw err;
+        last = new GcHttpError(err.message, 0, [], attempt, true);
+        if (attempt < this.opts.maxAttempts) await sleep(backoff(attempt));
+        continue;
+      }
       headers.set("accept", "application/json");
       if (body !== undefined) headers.set("content-type", "application/json");
       let res: Response;
@@ -211,7 +220,7 @@ export class GcloudApi {
         text = await res.text();
       } catch (err) {
         const timedOut = (err as Error).name === "TimeoutError" || (err as Error).name === "AbortError";
-        last = new GcHttpError(timedOut ? `no answer within ${this.opts.timeoutMs} ms` : `no answer (${this.redact((err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message)})`, 0, [], attempt, timedOut);
+        last = new GcHttpError(timedOut ? `no answer within ${this.opts.timeoutMs} ms from ${this.opts.endpoint}` : `no answer from ${this.opts.endpoint} (${this.redact((err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message)})`, 0, [], attempt, timedOut);
         if (attempt < this.opts.maxAttempts) await sleep(backoff(attempt));
         continue;
       }
@@ -288,7 +297,7 @@ export class GcloudApi {
       const r = new Set(err.reasons);
       const tries = `${err.attempts} attempt${err.attempts === 1 ? "" : "s"}`;
       if (err.status === 0) {
-        return new ProviderError(p, `${doing}: ${err.message} from ${this.opts.endpoint} (${tries}, timeout_ms ${this.opts.timeoutMs})`, {
+        return new ProviderError(p, `${doing}: ${err.message} (${tries}, timeout_ms ${this.opts.timeoutMs})`, {
           ...base, transient: true, hint: "check the network (and endpoint, if set); raise timeout_ms or max_attempts if Cloud DNS is slow; run again (dkimsync reads the zone again first)",
         });
       }
