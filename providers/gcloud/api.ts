@@ -312,7 +312,7 @@ export class GcloudApi {
       if (err.status === 403) {
         return new ProviderError(p, `${doing}: access denied (${err.message})`, {
           ...base,
-          hint: "grant the identity roles/dns.admin on the project, or a custom role with dns.managedZones.list, dns.resourceRecordSets.list, dns.changes.create and dns.changes.get (and check `project:`)",
+          hint: "grant the identity roles/dns.admin on the project, or a custom role with dns.managedZones.list, dns.resourceRecordSets.list, dns.changes.create, dns.resourceRecordSets.create, dns.resourceRecordSets.update, dns.resourceRecordSets.delete and dns.changes.get (and check `project:`)",
         });
       }
       if (err.status === 404) {
