@@ -115,6 +115,16 @@ describe("gcloud through the built CLI (loopback Cloud DNS)", () => {
     expect(zone.rrsets.get("selector1._domainkey.fabrikam.test. CNAME")?.rrdatas).toEqual(["someone-else.example.net."]);
   });
 
+  it("apply whose change was committed but whose answer was lost reads back, reports the zone applied, exit 0", async () => {
+    await config(["max_attempts: 3", "timeout_ms: 5000"], ["tailspin.test"]);
+    fake.faults.loseAnswerNext(1, "createChange");
+    const r = await cli(["apply"]);
+    expect(r.code).toBe(0);
+    expect(`${r.stdout}\n${r.stderr}`).toMatch(/reading back shows every change in place/);
+    expect(fake.state.zoneByDns("tailspin.test").changes).toHaveLength(1);
+    expect(fake.state.zoneByDns("tailspin.test").rrsets.get("selector1._domainkey.tailspin.test. CNAME")?.rrdatas).toEqual(["selector1-tailspin-test._domainkey.contoso.onmicrosoft.com."]);
+  });
+
   const failures: { name: string; setup: () => Promise<ServiceAccountKeyFile | void>; extra?: string[]; domains?: string[]; message: RegExp }[] = [
     {
       name: "bad credentials (a key the token endpoint refuses)",

@@ -90,15 +90,6 @@ export function toRrset(rs: RecordSet): GcRrset {
   return { kind: "dns#resourceRecordSet", name: toWireName(rs.name), type: rs.type, ttl: rs.ttl, rrdatas };
 }
 
-/** True when two canonical record sets are the same (ttl, values, no drift). */
-export function sameRecordSet(a: RecordSet, b: RecordSet): boolean {
-  if (a.name !== b.name || a.type !== b.type || a.ttl !== b.ttl || a.values.length !== b.values.length) return false;
-  if ((a.drift?.length ?? 0) > 0 || (b.drift?.length ?? 0) > 0) return false;
-  const sa = [...a.values].sort();
-  const sb = [...b.values].sort();
-  return sa.every((v, i) => v === sb[i]);
-}
-
 /**
  * Changes -> one `changes.create` body. An update is the deletion of the rrset exactly as it was
  * read plus the addition of the new one, never a blind replace: Cloud DNS fails the whole change

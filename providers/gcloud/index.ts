@@ -12,7 +12,7 @@ import { pool } from "../../src/pool.js";
 import type { Capabilities, Change, Provider, RecordSet } from "../../src/types.js";
 import type { ProviderContext, ProviderFactory } from "../registry.js";
 import { DEFAULT_ENDPOINT, GOOGLE_TOKEN_URL, GcloudApi, type GcManagedZone, type ServiceAccountKey } from "./api.js";
-import { fromRrset, sameRecordSet, toChangeBody, toRrset, toWireName, type GcRrset } from "./convert.js";
+import { fromRrset, toChangeBody, toRrset, toWireName, type GcRrset } from "./convert.js";
 
 export interface GcloudOptions {
   /** Project id. Default: the key's project_id, else what ADC finds (GOOGLE_CLOUD_PROJECT, gcloud config, metadata server). */
@@ -197,7 +197,7 @@ export class GcloudProvider implements Provider {
   /** The rrset exactly as Cloud DNS returned it when it is what `rs` describes; else dkimsync's form. */
   private current(zoneName: string, rs: RecordSet): GcRrset {
     const raw = this.seen.get(this.key(zoneName, rs.name, rs.type));
-    if (raw !== undefined && sameRecordSet(fromRrset(raw), rs)) return raw;
+    if (raw !== undefined && sameRead(fromRrset(raw), rs)) return raw;
     return toRrset(rs);
   }
 
@@ -236,6 +236,15 @@ export class GcloudProvider implements Provider {
       delay = Math.min(delay * 2, 10_000);
     }
   }
+}
+
+/**
+ * True when `a` (as read) is the record set the plan saw as `b`, drift included: a routing-policy
+ * rrset is then deleted exactly as Cloud DNS holds it, routingPolicy and all.
+ */
+function sameRead(a: RecordSet, b: RecordSet): boolean {
+  const norm = (r: RecordSet) => JSON.stringify([r.name, r.type, r.ttl, [...r.values].sort(), [...(r.drift ?? [])].sort()]);
+  return norm(a) === norm(b);
 }
 
 export const createGcloudProvider: ProviderFactory = (options: OptionsReader, context: ProviderContext) =>

@@ -263,6 +263,28 @@ describe("provider gcloud: credentials, projects and permissions", () => {
     }
   });
 
+  it("says how to set up credentials when ADC finds none", async () => {
+    seed(ZONE);
+    const keep = { HOME: process.env["HOME"], GAC: process.env["GOOGLE_APPLICATION_CREDENTIALS"], MSD: process.env["METADATA_SERVER_DETECTION"], CFG: process.env["CLOUDSDK_CONFIG"] };
+    delete process.env["GOOGLE_APPLICATION_CREDENTIALS"];
+    process.env["HOME"] = tmp;
+    process.env["CLOUDSDK_CONFIG"] = path.join(tmp, "no-gcloud");
+    // No metadata server here: gcp-metadata's documented switch skips probing 169.254.169.254.
+    process.env["METADATA_SERVER_DETECTION"] = "none";
+    try {
+      const p = createGcloudProvider(reader({ project: PROJECT, endpoint: fake.endpoint, token_url: fake.tokenUrl, timeout_ms: 2000 }), {}) as GcloudProvider;
+      const err = await failure<ProviderError>(p.zones());
+      expect(err.message).toBe("[gdns] listing managed zones (managedZones.list): no Google credentials found");
+      expect(err.hint).toMatch(/credentials: env\/NAME.*Application Default Credentials/);
+      expect(fake.counts["listZones"]).toBeUndefined();
+    } finally {
+      for (const [k, v] of [["HOME", keep.HOME], ["GOOGLE_APPLICATION_CREDENTIALS", keep.GAC], ["METADATA_SERVER_DETECTION", keep.MSD], ["CLOUDSDK_CONFIG", keep.CFG]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
   it("refuses a key the token endpoint does not accept, without printing key or token", async () => {
     seed(ZONE);
     const other = fake.createServiceAccount("other@dkim-project.iam.gserviceaccount.com", { project: PROJECT });
