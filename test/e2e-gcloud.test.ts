@@ -75,6 +75,8 @@ describe("gcloud through the built CLI (loopback Cloud DNS)", () => {
     const plans = await Promise.all((await fs.readdir(dir)).filter((f) => f.endsWith(".json")).map((f) => fs.readFile(path.join(dir, f), "utf8")));
     const everything = [...outputs, ...plans].join("\n");
     expect(everything).not.toMatch(/PRIVATE KEY|MII[A-Za-z0-9+/]{20}/);
+    // Nor a signed JWT grant (`eyJ...`), which could be exchanged for a token for an hour.
+    expect(everything).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}\./);
     expect(everything).not.toContain(key.private_key.split("\n")[1] as string);
     for (const t of fake.issuedTokens()) expect(everything).not.toContain(t);
     expect(fake.issuedTokens().length).toBeGreaterThan(0);
@@ -170,6 +172,12 @@ describe("gcloud through the built CLI (loopback Cloud DNS)", () => {
       expect(r.code).toBe(1);
       expect(`${r.stdout}\n${r.stderr}`).toMatch(f.message);
       expect(`${r.stdout}\n${r.stderr}`).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
+      // With DKIMSYNC_DEBUG the stack and cause chain are printed too: still no key or token
+      // (afterAll checks every output collected here).
+      await f.setup();
+      const debug = await run(dir, ["plan"], { E2E_GCLOUD_KEY: JSON.stringify(k || key), DKIMSYNC_DEBUG: "1" });
+      outputs.push(debug.stdout, debug.stderr);
+      expect(debug.code).toBe(1);
     });
   }
 });
