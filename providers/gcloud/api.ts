@@ -187,8 +187,8 @@ export class GcloudApi {
   /**
    * One API call with up to max_attempts attempts, each ending within timeout_ms. Retried:
    * 429 and 403 rateLimitExceeded/userRateLimitExceeded (after Retry-After when sent), 500, 502,
-   * 503, 504 and requests that got no answer (Cloud DNS docs, "Troubleshooting": retry with
-   * exponential backoff). A write retried after no answer may have landed: the caller checks.
+   * 503, 504 and requests that got no answer, with truncated exponential backoff. A write retried
+   * after no answer may have landed; apply's read-back (src/apply.ts) then sees it in place.
    */
   async request<T>(method: "GET" | "POST", path: string, query: Record<string, string> = {}, body?: unknown): Promise<T> {
     const project = await this.projectId();

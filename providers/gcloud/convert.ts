@@ -36,9 +36,9 @@ export function toWireName(name: string): string {
 /**
  * One TXT rrdata -> its text. Cloud DNS hands back what was written: normally quoted strings
  * (`"v=DKIM1; " "p=..."`), joined without separators (RFC 6376 3.6.2.2). An rrdata written
- * without quotes is one string as it stands: Cloud DNS documents that it adds the quotes itself
- * for unquoted TXT data; whether it then returns them quoted is not documented, so both forms are
- * read. Octet escapes are decimal `\DDD` as in RFC 1035 5.1.
+ * without quotes (other tools do) is read as one string as it stands: how Cloud DNS returns such
+ * data is not documented, so both forms are accepted. Octet escapes are decimal `\DDD` as in
+ * RFC 1035 5.1.
  */
 export function parseTxtRrdata(rrdata: string): string {
   const trimmed = rrdata.trim();
