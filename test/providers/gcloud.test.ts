@@ -12,6 +12,7 @@ import { InputError, ProviderError } from "../../src/errors.js";
 import { OptionsReader } from "../../src/options.js";
 import type { RecordSet } from "../../src/types.js";
 import { createGcloudProvider, type GcloudProvider } from "../../providers/gcloud/index.js";
+import { fromRrset, toChangeBody, toRrset } from "../../providers/gcloud/convert.js";
 import { startGcloudFake, type GcloudFake, type ServiceAccountKeyFile } from "../fakes/gcloud/server.js";
 import { cname, create, failure, remove, txt, update } from "../helpers/records.js";
 
@@ -86,6 +87,14 @@ describe("provider gcloud: zones and reads", () => {
     expect(await provider({ private_zones: true }).zones()).toContain("internal.example");
   });
 
+  it("refuses to pick between two managed zones of one DNS name", async () => {
+    seed(ZONE);
+    fake.state.createZone(PROJECT, ZONE, { name: "example-com-internal", visibility: "private" });
+    expect(await provider().list(ZONE, [S1])).toEqual([]);
+    const err = await failure<ProviderError>(provider({ private_zones: true }).list(ZONE, [S1]));
+    expect(err.message).toBe(`[gdns] zone ${ZONE}: 2 managed zones have this DNS name: example-com, example-com-internal (private)`);
+  });
+
   it("reads only the selector names, one name-filtered rrsets.list each, every type there", async () => {
     seed(ZONE, [
       cname(S1, T1), txt(S2, "v=DKIM1; k=rsa; p=MIGf"), txt(ZONE, "v=spf1 -all"),
@@ -110,6 +119,25 @@ describe("provider gcloud: zones and reads", () => {
     const err = await failure<ProviderError>(provider().list(ZONE, [S1]));
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.message).toBe(`[gdns] zone ${ZONE}: no managed zone with this DNS name in the project`);
+  });
+});
+
+describe("provider gcloud: conversions", () => {
+  it("writes names and CNAME targets absolute, TXT as quoted strings of at most 255 octets", () => {
+    const long = "v=DKIM1; k=rsa; p=" + "A".repeat(400);
+    expect(toRrset(cname(S1, T1))).toEqual({ kind: "dns#resourceRecordSet", name: `${S1}.`, type: "CNAME", ttl: 3600, rrdatas: [`${T1}.`] });
+    const [rrdata] = toRrset(txt(S1, long)).rrdatas ?? [];
+    expect(rrdata?.match(/"[^"]*"/g)?.map((q) => q.length - 2)).toEqual([255, long.length - 255]);
+    expect(fromRrset(toRrset(txt(S1, long))).values).toEqual([long]);
+  });
+
+  it("reads a routing-policy rrset as drift, and deletes it exactly as read", () => {
+    const raw = { name: `${S1}.`, type: "CNAME", ttl: 300, rrdatas: [], routingPolicy: { geo: { items: [] } } };
+    const read = fromRrset(raw);
+    expect(read.drift).toEqual(["routing policy record set"]);
+    const body = toChangeBody([update(read, cname(S1, T1))], () => raw);
+    expect(body.deletions).toEqual([raw]);
+    expect(body.additions.map((a) => a.rrdatas)).toEqual([[`${T1}.`]]);
   });
 });
 
