@@ -269,6 +269,19 @@ export class GcloudApi {
     return out;
   }
 
+  /** Every rrset of the zone (rrsets.list without a filter), following nextPageToken. */
+  async rrsetsAll(zoneName: string): Promise<GcRrset[]> {
+    const out: GcRrset[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.request<{ rrsets?: GcRrset[]; nextPageToken?: string }>(
+        "GET", `/managedZones/${encodeURIComponent(zoneName)}/rrsets`, pageToken ? { pageToken } : {});
+      out.push(...(page.rrsets ?? []));
+      pageToken = page.nextPageToken || undefined;
+    } while (pageToken);
+    return out;
+  }
+
   async createChange(zoneName: string, body: GcChangeBody): Promise<GcChange> {
     return this.request<GcChange>("POST", `/managedZones/${encodeURIComponent(zoneName)}/changes`, {}, body);
   }

@@ -24,6 +24,8 @@ export interface GcloudOptions {
   endpoint: string;
   /** OAuth 2.0 token endpoint for the service-account grant. Default Google's. */
   tokenUrl: string;
+  /** `names`: one name-filtered read per selector name (default); `zone`: one paged read of the whole zone. */
+  read: "names" | "zone";
   /** Also manage private managed zones. Default false. */
   privateZones: boolean;
   /** Time limit of each request, in ms. Default 30000. */
@@ -81,6 +83,7 @@ export function readGcloudOptions(o: OptionsReader): GcloudOptions {
     ...(key ? { key, ...(keyRef ? { keyRef } : {}) } : {}),
     endpoint,
     tokenUrl,
+    read: o.oneOf("read", ["names", "zone"] as const, { default: "names" }),
     privateZones: o.boolean("private_zones", { default: false }),
     timeoutMs: o.number("timeout_ms", { default: 30_000, min: 100, max: 600_000, integer: true }),
     maxAttempts: o.number("max_attempts", { default: 5, min: 1, max: 20, integer: true }),
@@ -93,7 +96,8 @@ export function readGcloudOptions(o: OptionsReader): GcloudOptions {
 
 export class GcloudProvider implements Provider {
   readonly type = "gcloud";
-  readonly capabilities: Capabilities = {
+  readonly capabilities: Capabilities;
+  private static readonly baseCapabilities: Capabilities = {
     atomicWrites: {
       can: true,
       reason: "each zone's deletions and additions go in one change, applied all or nothing; a deletion that no longer matches the zone fails the whole change (HTTP 412). A change larger than the project's per-change quota is refused whole, never split",
@@ -112,6 +116,16 @@ export class GcloudProvider implements Provider {
   private readonly seen = new Map<string, GcRrset>();
 
   constructor(readonly name: string, private readonly opts: GcloudOptions, private readonly ctx: ProviderContext = {}) {
+    this.capabilities = opts.read === "zone"
+      ? {
+        ...GcloudProvider.baseCapabilities,
+        readsOnlyNames: {
+          can: false,
+          reason: "read: zone lists the whole zone (one rrsets.list, every page) and keeps only the managed names",
+          source: "Cloud DNS API v1 reference, resourceRecordSets.list",
+        },
+      }
+      : GcloudProvider.baseCapabilities;
     this.api = new GcloudApi({
       provider: name,
       endpoint: opts.endpoint,
@@ -172,13 +186,30 @@ export class GcloudProvider implements Provider {
   async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
     const zoneName = await this.zoneName(zone);
     const wanted = [...new Set(names.map(canonical))].sort();
-    const perName = await pool(wanted, 4, async (n) => {
+    if (wanted.length === 0) return [];
+    let perName: GcRrset[][];
+    if (this.opts.read === "zone") {
+      let all: GcRrset[];
       try {
-        return await this.api.rrsetsNamed(zoneName, toWireName(n));
+        all = await this.api.rrsetsAll(zoneName);
       } catch (err) {
-        throw this.api.toProviderError(err, `reading ${n} (resourceRecordSets.list)`, zone);
+        throw this.api.toProviderError(err, "reading the zone (resourceRecordSets.list)", zone);
       }
-    });
+      const byName = new Map<string, GcRrset[]>();
+      for (const rr of all) {
+        const n = canonical(rr.name);
+        byName.set(n, [...(byName.get(n) ?? []), rr]);
+      }
+      perName = wanted.map((n) => byName.get(n) ?? []);
+    } else {
+      perName = await pool(wanted, 4, async (n) => {
+        try {
+          return await this.api.rrsetsNamed(zoneName, toWireName(n));
+        } catch (err) {
+          throw this.api.toProviderError(err, `reading ${n} (resourceRecordSets.list)`, zone);
+        }
+      });
+    }
     const out: RecordSet[] = [];
     for (const [i, rrsets] of perName.entries()) {
       const n = wanted[i] as string;

@@ -108,6 +108,19 @@ describe("provider gcloud: zones and reads", () => {
     expect(reads.every((e) => e.path === `/dns/v1/projects/${PROJECT}/managedZones/example-com/rrsets`)).toBe(true);
   });
 
+  it("with read: zone, reads the whole zone in one paged listing and keeps only the selector names", async () => {
+    const z = seed(ZONE, [cname(S1, T1), txt(S2, "v=DKIM1; p=MIGf")]);
+    for (let i = 0; i < 250; i++) fake.state.put(z, { name: `h${i}.${ZONE}`, type: "A", ttl: 300, rrdatas: ["192.0.2.1"] });
+    const p = provider({ read: "zone" });
+    expect(p.capabilities.readsOnlyNames.can).toBe(false);
+    expect(await p.list(ZONE, [S1, S2])).toEqual([cname(S1, T1), txt(S2, "v=DKIM1; p=MIGf")]);
+    // 254 rrsets (SOA, NS, 2 selectors, 250 hosts) at the server's page of 100: three pages.
+    const reads = fake.log.filter((e) => e.operation === "listRrsets");
+    expect(reads.map((e) => [e.query["name"], e.query["pageToken"] === undefined])).toEqual([[undefined, true], [undefined, false], [undefined, false]]);
+    await p.apply(ZONE, [update(cname(S1, T1), cname(S1, T2))]);
+    expect(await p.list(ZONE, [S1])).toEqual([cname(S1, T2)]);
+  });
+
   it("joins TXT character-strings and reads decimal escapes", async () => {
     const z = seed(ZONE);
     fake.state.put(z, { name: S1, type: "TXT", ttl: 300, rrdatas: ['"v=DKIM1; k=rsa; " "p=MIG\\059f"'] });
@@ -353,6 +366,7 @@ describe("provider gcloud: credentials, projects and permissions", () => {
     expect(() => createGcloudProvider(reader({ project: "My Project" }), {})).toThrow(/must be a project id/);
     expect(() => createGcloudProvider(reader({ timeout_ms: 10 }), {})).toThrow(/timeout_ms" must be at least 100/);
     expect(() => createGcloudProvider(reader({ zone: "x" }), {})).toThrow(/option "zone" is not an option of provider type gcloud/);
+    expect(() => createGcloudProvider(reader({ read: "all" }), {})).toThrow(/option "read" must be one of names, zone, not "all"/);
   });
 
   it("declares atomic writes and name-only reads as capabilities", () => {
