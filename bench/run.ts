@@ -7,8 +7,8 @@
  * zone beyond paging, writes beyond the zones with changes, a second plan that is not empty.
  *
  * Options: --json (the same data as JSON), --only PHASE[,PHASE] (yaml, route53, cloudflare,
- * concurrency, powerdns, pdns-scale), --sizes N[,N] (pdns-scale: domains; default 500,5000,10000),
- * --backends B[,B] (pdns-scale: gsqlite3, lmdb; default both).
+ * concurrency, powerdns, pdns-scale, gcloud), --sizes N[,N] (pdns-scale: domains; default
+ * 500,5000,10000), --backends B[,B] (pdns-scale: gsqlite3, lmdb; default both).
  */
 import os from "node:os";
 import { SCALE_SHAPE, PDNS_SHAPE, type DatasetShape } from "./dataset.js";
@@ -18,6 +18,7 @@ import { benchPowerDnsScale, type Backend } from "./pdns-scale.js";
 import { renderText, ratio, type BenchResult, type Section } from "./report.js";
 import { benchRoute53Concurrency, benchRoute53Scale } from "./route53.js";
 import { benchYaml } from "./yaml.js";
+import { benchGcloudScale } from "./gcloud.js";
 
 /** 410 domains in 150 zones: enough requests for a stable ratio, short at concurrency 1. */
 const CONCURRENCY_SHAPE: DatasetShape = {
@@ -28,7 +29,7 @@ const CONCURRENCY_SHAPE: DatasetShape = {
 const LATENCY_MS = 20;
 /** The Route 53 provider's max_rps ceiling, used in the concurrency run. */
 const R53_MAX_RPS = 100;
-const PHASES = ["yaml", "route53", "cloudflare", "concurrency", "powerdns", "pdns-scale"] as const;
+const PHASES = ["yaml", "route53", "cloudflare", "concurrency", "powerdns", "pdns-scale", "gcloud"] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Args {
@@ -116,6 +117,7 @@ async function main(): Promise<number> {
     result.targets = out.targets;
     return out;
   });
+  await phase("gcloud", () => benchGcloudScale(SCALE_SHAPE, log));
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
   process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderText(result));

@@ -160,7 +160,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("-c, --config <file>", "config file", "dkim.zones.yaml")
     .option("--plan <file>", "apply a plan saved with plan --out; zones changed since are refused")
     .option("--force", "replace records that conflict with a selector CNAME (e.g. an old TXT key)")
-    .option("--wait", "after writing, wait until the provider reports the change in sync (Route 53 GetChange)")
+    .option("--wait", "after writing, wait until the provider reports the change in sync (Route 53 GetChange, Cloud DNS changes.get)")
     .addOption(formatOption())
     .action(function (this: Command) {
       return run(() => applyCommand(this.opts(), io))();

@@ -31,6 +31,7 @@ import type { Plan, RecordSet } from "../../src/core/types.js";
 import { startCloudflareFake, type CloudflareFake } from "../fakes/cloudflare/server.js";
 import { startRoute53Fake, type Route53Fake } from "../fakes/route53/server.js";
 import { useTestCredentials, type TestCredentials } from "../fakes/route53/credentials.js";
+import { startGcloudFake, type GcloudFake } from "../fakes/gcloud/server.js";
 
 const TENANT = "contoso";
 const target = (sel: 1 | 2, domain: string) => `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
@@ -301,3 +302,87 @@ describe("request budget: cloudflare", () => {
     expect(fake.state.zone("f00.example").records.filter((r) => r.name.startsWith("k")).length).toBe(400);
   });
 });
+
+for (const read of ["names", "zone"] as const) {
+  describe(`request budget: gcloud (read: ${read})`, () => {
+    const l = layout();
+    let fake: GcloudFake;
+    let dir: string;
+    let env: Record<string, string>;
+    const PROJECT = "budget-project";
+
+    beforeAll(async () => {
+      fake = await startGcloudFake();
+      dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-budget-gc-"));
+      env = { GC_BUDGET_KEY: JSON.stringify(fake.createServiceAccount(`budget@${PROJECT}.iam.gserviceaccount.com`, { projects: [PROJECT] })) };
+      // Changes are done at once, so apply's read-back never races a pending change.
+      fake.state.pendingGets = 0;
+      for (const [zone, records] of l.zones) {
+        fake.state.createZone(PROJECT, zone, {
+          rrsets: records.map((r) => ({
+            name: r.name, type: r.type, ttl: r.ttl,
+            rrdatas: r.values.map((v) => (r.type === "CNAME" ? `${v}.` : r.type === "TXT" ? `"${v}"` : r.type === "MX" ? `${v}.` : v)),
+          })),
+        });
+      }
+    });
+
+    afterAll(async () => {
+      await fake?.stop();
+      if (dir) await fs.rm(dir, { recursive: true, force: true });
+    });
+
+    /**
+     * The record reads expected for these zones. read: names — rrsets.list filters on one exact
+     * name per request (Cloud DNS API v1, resourceRecordSets.list: `name`), so two requests per
+     * domain and never a page of the zone: f00's 400 other DKIM keys, f01's 5200 customer
+     * selectors and f02's 1000 hosts are never sent. read: zone — one listing per zone plus
+     * paging, at the server's page of 100 rrsets, counted on the zone as it is now.
+     */
+    function expectedReads(zones: readonly string[]): number {
+      if (read === "names") return [...l.domains.keys()].filter((d) => zones.some((z) => d === z || d.endsWith(`.${z}`))).length * 2;
+      return zones.reduce((n, z) => n + Math.max(1, Math.ceil(fake.state.zoneByDns(z).rrsets.size / 100)), 0);
+    }
+
+    it("plans within the read budget, applies with one change per changed zone, and re-plans empty", async () => {
+      const file = await writeConfig(dir, l, { type: "gcloud", options: { project: PROJECT, credentials: "env/GC_BUDGET_KEY", endpoint: fake.endpoint, token_url: fake.tokenUrl, max_attempts: 2, read }, env });
+      // 105 zones at the server's page of 100 (managedZones.list, nextPageToken).
+      const discoveryPages = 2;
+      const readNames = () => new Set(fake.log.filter((e) => e.operation === "listRrsets").map((e) => e.query["name"]));
+
+      fake.resetCounts();
+      const planReads = expectedReads(l.configuredZones);
+      const first = await plan(file, env);
+      try {
+        expect(first.plan.errors).toEqual([]);
+        expect(first.plan.zones).toHaveLength(40);
+        expect(summarise(first.plan)).toEqual(FIRST_SUMMARY);
+        expect({ ...fake.counts }).toEqual({ token: 1, listZones: discoveryPages, listRrsets: planReads });
+        if (read === "names") expect([...readNames()].every((n) => /^selector[12]\._domainkey\./.test(n ?? ""))).toBe(true);
+        else expect(readNames()).toEqual(new Set([undefined]));
+
+        fake.resetCounts();
+        const result = await applyPlan({ plan: first.plan, providers: first.providers, force: false, checkStale: false });
+        expect(isApplyFailure(result)).toBe(false);
+        expect(result.zones.filter((z) => z.outcome === "applied").map((z) => z.zone).sort()).toEqual([...l.changedZones].sort());
+        // One change per changed zone, no read before writing (the plan's read is kept), and
+        // apply's verification reads each written zone back once.
+        expect({ ...fake.counts }).toEqual({ createChange: l.changedZones.length, listRrsets: expectedReads(l.changedZones) });
+      } finally {
+        await first.close();
+      }
+
+      fake.resetCounts();
+      const second = await plan(file, env);
+      try {
+        expect(second.plan.errors).toEqual([]);
+        expect(hasChanges(second.plan)).toBe(false);
+        expect(summarise(second.plan)).toEqual({ create: 0, update: 0, delete: 0, unchanged: 240, conflicts: 0 });
+        expect({ ...fake.counts }).toEqual({ token: 1, listZones: discoveryPages, listRrsets: expectedReads(l.configuredZones) });
+      } finally {
+        await second.close();
+      }
+      expect([...fake.state.zoneByDns("f01.example").rrsets.keys()].filter((k) => k.includes(".c")).length).toBe(5200);
+    });
+  });
+}

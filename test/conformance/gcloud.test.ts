@@ -1,0 +1,4 @@
+import { gcloudTarget } from "./backends/gcloud.js";
+import { runConformance } from "./suite.js";
+
+runConformance(gcloudTarget);
