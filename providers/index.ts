@@ -13,4 +13,5 @@ export const providerTypes: Record<string, () => Promise<ProviderFactory>> = {
   cloudflare: async () => (await import("./cloudflare/index.js")).createCloudflareProvider,
   route53: async () => (await import("./route53/index.js")).createRoute53Provider,
   rfc2136: async () => (await import("./rfc2136/index.js")).createRfc2136Provider,
+  azure: async () => (await import("./azure/index.js")).createAzureProvider,
 };

@@ -1,0 +1,214 @@
+/**
+ * The Azure DNS calls dkimsync makes, through `@azure/arm-dns` (API version 2018-05-01) with a
+ * token from `@azure/identity`, each under a time limit and with bounded retries, and Azure
+ * failures turned into ProviderErrors a person can act on. Never prints a secret or a token.
+ */
+import { readFileSync } from "node:fs";
+import tls from "node:tls";
+import { DnsManagementClient, type RecordSet as AzRecordSet, type Zone } from "@azure/arm-dns";
+import { ClientSecretCredential, DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import { ProviderError, errorMessage } from "../../src/errors.js";
+
+export type CredentialMode = "default" | "client_secret";
+
+export interface AzureApiOptions {
+  provider: string;
+  subscriptionId: string;
+  /** Azure Resource Manager endpoint, no trailing slash. */
+  endpoint: string;
+  /** Microsoft Entra authority host, for sovereign clouds and tests (undefined: the SDK's). */
+  authorityHost?: string;
+  credential: { mode: "default"; tenantId?: string; managedIdentityClientId?: string }
+    | { mode: "client_secret"; tenantId: string; clientId: string; secret: string };
+  /** PEM file with extra CA certificates to trust besides Node's built-in ones. */
+  caFile?: string;
+  /** Time limit of one HTTP attempt, in ms. */
+  timeoutMs: number;
+  /** Attempts per call, throttling (429), 5xx and dropped connections included. */
+  maxAttempts: number;
+}
+
+/** ARM's answer to an `If-Match` / `If-None-Match` that does not hold (RFC 9110 13.1). */
+export const PRECONDITION_FAILED = 412;
+
+/** Longest wait between attempts; a `Retry-After` beyond it ends the call instead. */
+const MAX_RETRY_DELAY_MS = 30_000;
+
+/** What `@azure/core-rest-pipeline`'s RestError and `@azure/identity`'s errors carry. */
+interface AzureErrorShape {
+  name?: string;
+  message?: string;
+  code?: string;
+  statusCode?: number;
+  response?: { headers?: { get(name: string): string | undefined } };
+}
+
+export function azureError(err: unknown): AzureErrorShape {
+  return typeof err === "object" && err !== null ? (err as AzureErrorShape) : {};
+}
+
+/** The failure of one write, for the caller to say which record set it was. */
+export class AzureApi {
+  readonly client: DnsManagementClient;
+  private readonly credential: TokenCredential;
+
+  constructor(private readonly opts: AzureApiOptions) {
+    // A custom CA is added to Node's built-in roots, never replacing them, and never by turning
+    // verification off: the bearer token must only ever go to a server that proves its name.
+    const tlsOptions = opts.caFile
+      ? { ca: [...tls.rootCertificates, readFileSync(opts.caFile, "utf8")] }
+      : undefined;
+    const common = {
+      ...(tlsOptions ? { tlsOptions } : {}),
+      retryOptions: { maxRetries: opts.maxAttempts - 1, maxRetryDelayInMs: MAX_RETRY_DELAY_MS },
+      // An authority host of our own (sovereign cloud, Azure Stack, tests) is trusted as given:
+      // instance discovery would ask login.microsoftonline.com about it (MSAL "knownAuthorities").
+      ...(opts.authorityHost ? { authorityHost: opts.authorityHost, disableInstanceDiscovery: true } : {}),
+    };
+    const c = opts.credential;
+    this.credential = c.mode === "client_secret"
+      ? new ClientSecretCredential(c.tenantId, c.clientId, c.secret, common)
+      // Environment service principal, workload identity federation (GitHub Actions OIDC),
+      // managed identity, Azure CLI, ... in the order of the SDK's DefaultAzureCredential.
+      : new DefaultAzureCredential({
+        ...common,
+        ...(c.tenantId ? { tenantId: c.tenantId } : {}),
+        ...(c.managedIdentityClientId ? { managedIdentityClientId: c.managedIdentityClientId } : {}),
+      });
+    // Retries: the pipeline's default policy retries 429 and 503 after their Retry-After and
+    // 5xx / dropped connections with exponential back-off (Azure SDK guidelines, "Retry"),
+    // at most maxAttempts - 1 times. `$host` and `endpoint` both, as the generated client
+    // builds URLs from `$host` and derives the token scope from `endpoint`.
+    this.client = new DnsManagementClient(this.credential, opts.subscriptionId, {
+      ...(tlsOptions ? { tlsOptions } : {}),
+      retryOptions: common.retryOptions,
+      endpoint: opts.endpoint,
+      $host: opts.endpoint,
+      userAgentOptions: { userAgentPrefix: "dkimsync" },
+    });
+  }
+
+  /**
+   * Options for one operation: each HTTP attempt may take timeoutMs, and the whole operation
+   * (token, attempts and the waits between them) is cut off at a bound derived from both.
+   */
+  private callOptions(): { requestOptions: { timeout: number }; abortSignal: AbortSignal } {
+    const overall = this.opts.timeoutMs * this.opts.maxAttempts + MAX_RETRY_DELAY_MS * (this.opts.maxAttempts - 1);
+    return { requestOptions: { timeout: this.opts.timeoutMs }, abortSignal: AbortSignal.timeout(overall) };
+  }
+
+  /** Every public DNS zone of the subscription, or of one resource group. */
+  async listZones(resourceGroup?: string): Promise<Zone[]> {
+    const out: Zone[] = [];
+    const pages = resourceGroup === undefined
+      ? this.client.zones.list(this.callOptions()).byPage()
+      : this.client.zones.listByResourceGroup(resourceGroup, this.callOptions()).byPage();
+    for await (const page of pages) out.push(...page);
+    return out;
+  }
+
+  /**
+   * The record sets of a zone, all types, whose relative names end with `.suffix` (all of them
+   * when suffix is undefined), following `nextLink` until the last page.
+   */
+  async listRecordSets(resourceGroup: string, zone: string, suffix: string | undefined): Promise<{ sets: AzRecordSet[]; pages: number }> {
+    const sets: AzRecordSet[] = [];
+    let pages = 0;
+    const iter = this.client.recordSets.listAllByDnsZone(resourceGroup, zone, {
+      ...this.callOptions(),
+      ...(suffix !== undefined ? { recordSetNameSuffix: suffix } : {}),
+    }).byPage();
+    for await (const page of iter) {
+      pages++;
+      sets.push(...page);
+    }
+    return { sets, pages };
+  }
+
+  async getRecordSet(resourceGroup: string, zone: string, relative: string, type: string): Promise<AzRecordSet | undefined> {
+    try {
+      return await this.client.recordSets.get(resourceGroup, zone, relative, type as "CNAME", this.callOptions());
+    } catch (err) {
+      if (azureError(err).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async putRecordSet(resourceGroup: string, zone: string, relative: string, type: string, body: AzRecordSet, condition: { ifMatch: string } | { ifNoneMatch: "*" }): Promise<AzRecordSet> {
+    return this.client.recordSets.createOrUpdate(resourceGroup, zone, relative, type as "CNAME", body, { ...this.callOptions(), ...condition });
+  }
+
+  async deleteRecordSet(resourceGroup: string, zone: string, relative: string, type: string, ifMatch: string): Promise<void> {
+    await this.client.recordSets.delete(resourceGroup, zone, relative, type as "CNAME", { ...this.callOptions(), ifMatch });
+  }
+
+  /** An Azure failure as a ProviderError that says what happened and what to do. */
+  toProviderError(err: unknown, what: string, zone?: string): ProviderError {
+    const e = azureError(err);
+    const p = this.opts.provider;
+    const base = { cause: err, ...(zone ? { zone } : {}) };
+    const status = e.statusCode;
+    const code = e.code ?? "";
+    const attempts = this.opts.maxAttempts;
+    const detail = scrub(e.message ?? errorMessage(err));
+    if (e.name === "AbortError" || /aborted|timed out/i.test(e.message ?? "") && status === undefined) {
+      return new ProviderError(p, `${what}: no answer within the time limit (timeout_ms ${this.opts.timeoutMs}, max_attempts ${attempts})`, {
+        ...base, transient: true, hint: "check that the endpoint is reachable, or raise timeout_ms; nothing is written twice (every write carries an etag precondition)",
+      });
+    }
+    if (e.name === "CredentialUnavailableError" || e.name === "AggregateAuthenticationError") {
+      return new ProviderError(p, `${what}: no Azure credential available (${firstLine(detail)})`, {
+        ...base,
+        hint: this.opts.credential.mode === "client_secret"
+          ? "check tenant_id, client_id and the client_secret variable"
+          : "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_FEDERATED_TOKEN_FILE), run on a managed identity, or `az login` (see docs/providers/azure.md)",
+      });
+    }
+    if (e.name === "AuthenticationError" || e.name === "AuthenticationRequiredError") {
+      return new ProviderError(p, `${what}: Microsoft Entra ID refused the credentials (${firstLine(detail)})`, {
+        ...base, hint: "check the tenant, the client id and that the secret or federated credential is current",
+      });
+    }
+    if (status === 401) {
+      return new ProviderError(p, `${what}: Azure Resource Manager refused the token (${code || "401"})`, {
+        ...base, hint: "the token is for another tenant or cloud: check tenant_id, endpoint and authority_host",
+      });
+    }
+    if (status === 403) {
+      return new ProviderError(p, `${what}: access denied (${code || "403"}: ${detail})`, {
+        ...base, hint: "grant the identity the role `DNS Zone Contributor` on the zone, or a custom role with the actions listed in docs/providers/azure.md",
+      });
+    }
+    if (code === "SubscriptionNotFound" || code === "InvalidSubscriptionId") {
+      return new ProviderError(p, `${what}: subscription ${this.opts.subscriptionId} was not found (${code})`, {
+        ...base, hint: "check subscription_id and that the identity has access to that subscription",
+      });
+    }
+    if (code === "ResourceGroupNotFound") {
+      return new ProviderError(p, `${what}: ${detail}`, { ...base, hint: "check resource_group (or leave it out to find zones across the subscription)" });
+    }
+    if (status === 404) {
+      return new ProviderError(p, `${what}: not found (${code || "404"}: ${detail})`, { ...base, hint: "the zone was deleted or moved; run plan again" });
+    }
+    if (status === 429) {
+      return new ProviderError(p, `${what}: still throttled by Azure Resource Manager after ${attempts} attempts (${code || "429"})`, {
+        ...base, transient: true, hint: "run again later or raise max_attempts; other tools may be using the subscription's read/write budget",
+      });
+    }
+    if ((status !== undefined && status >= 500) || /ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up|REQUEST_SEND_ERROR/i.test(`${code} ${e.message ?? ""}`)) {
+      return new ProviderError(p, `${what}: Azure did not answer properly after ${attempts} attempts (${code || status || "network error"}: ${firstLine(detail)})`, {
+        ...base, transient: true, hint: "run again later; nothing is written twice (every write carries an etag precondition)",
+      });
+    }
+    return new ProviderError(p, `${what}: ${code ? `${code}: ` : ""}${detail}`, base);
+  }
+}
+
+/** Error texts can quote a request; a bearer token in one must never reach the screen. */
+export function scrub(text: string): string {
+  return text.replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, "$1<redacted>").replace(/(client_secret=)[^&\s]+/gi, "$1<redacted>");
+}
+
+function firstLine(text: string): string {
+  return (text.split("\n").find((l) => l.trim() !== "") ?? text).trim().slice(0, 300);
+}
