@@ -41,6 +41,7 @@ interface AzureErrorShape {
   code?: string;
   statusCode?: number;
   response?: { headers?: { get(name: string): string | undefined } };
+  errorResponse?: { errorDescription?: string };
 }
 
 export function azureError(err: unknown): AzureErrorShape {
@@ -165,7 +166,11 @@ export class AzureApi {
       });
     }
     if (e.name === "AuthenticationError" || e.name === "AuthenticationRequiredError") {
-      return new ProviderError(p, `${what}: Microsoft Entra ID refused the credentials (${firstLine(detail)})`, {
+      // The AADSTS code and sentence say what is wrong (bad secret, unknown app, wrong tenant);
+      // DefaultAzureCredential wraps them in errorResponse.errorDescription.
+      const full = `${e.message ?? ""} ${e.errorResponse?.errorDescription ?? ""}`;
+      const aadsts = /AADSTS\d+:[^\n]*?\.(?=\s|$)/.exec(full)?.[0];
+      return new ProviderError(p, `${what}: Microsoft Entra ID refused the credentials (${scrub(aadsts ?? firstLine(detail))})`, {
         ...base, hint: "check the tenant, the client id and that the secret or federated credential is current",
       });
     }
