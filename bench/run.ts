@@ -7,9 +7,10 @@
  * zone beyond paging, writes beyond the zones with changes, a second plan that is not empty.
  *
  * Options: --json (the same data as JSON), --only PHASE[,PHASE] (yaml, route53, cloudflare,
- * concurrency, powerdns).
+ * concurrency, powerdns, azure).
  */
 import os from "node:os";
+import { benchAzureScale } from "./azure.js";
 import { SCALE_SHAPE, PDNS_SHAPE, type DatasetShape } from "./dataset.js";
 import { benchCloudflareConcurrency, benchCloudflareScale } from "./cloudflare.js";
 import { benchPowerDns } from "./powerdns.js";
@@ -26,7 +27,7 @@ const CONCURRENCY_SHAPE: DatasetShape = {
 const LATENCY_MS = 20;
 /** The Route 53 provider's max_rps ceiling, used in the concurrency run. */
 const R53_MAX_RPS = 100;
-const PHASES = ["yaml", "route53", "cloudflare", "concurrency", "powerdns"] as const;
+const PHASES = ["yaml", "route53", "cloudflare", "concurrency", "powerdns", "azure"] as const;
 type Phase = (typeof PHASES)[number];
 
 function parseArgs(argv: string[]): { json: boolean; only: Set<Phase> } {
@@ -92,6 +93,7 @@ async function main(): Promise<number> {
   await phase("cloudflare", () => benchCloudflareScale(SCALE_SHAPE, log));
   await phase("concurrency", () => concurrencySection(log));
   await phase("powerdns", () => benchPowerDns(PDNS_SHAPE, log));
+  await phase("azure", () => benchAzureScale(SCALE_SHAPE, log));
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
   process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderText(result));
