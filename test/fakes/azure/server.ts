@@ -417,6 +417,8 @@ interface Route {
   zone?: string;
   type?: string;
   name?: string;
+  /** Listings across types: `all` (ListAllByDnsZone) or `recordsets` (ListByDnsZone). */
+  across?: "all" | "recordsets";
 }
 
 const ZONES = String.raw`/subscriptions/([^/]+)(?:/resourceGroups/([^/]+))?/providers/Microsoft\.Network/dnszones`;
@@ -434,7 +436,10 @@ function routeOf(method: string, path: string): Route {
   m = new RegExp(`^${ZONES}/([^/]+)/([A-Za-z]+)$`, "i").exec(path);
   if (m && m[2] && method === "GET") {
     const what = (m[4] as string).toLowerCase();
-    return { operation: "listRecordSets", sub: m[1] as string, rg: dec(m[2]) as string, zone: dec(m[3]) as string, ...(what === "all" || what === "recordsets" ? {} : { type: what.toUpperCase() }) };
+    return {
+      operation: "listRecordSets", sub: m[1] as string, rg: dec(m[2]) as string, zone: dec(m[3]) as string,
+      ...(what === "all" || what === "recordsets" ? { across: what as "all" | "recordsets" } : { type: what.toUpperCase() }),
+    };
   }
   m = new RegExp(`^${ZONES}/([^/]+)/([A-Za-z]+)/([^/]+)$`, "i").exec(path);
   if (m && m[2]) {
@@ -453,7 +458,9 @@ function actionOf(route: Route, method: string): string {
     case "getZone":
       return "Microsoft.Network/dnszones/read";
     case "listRecordSets":
-      return route.type ? `Microsoft.Network/dnszones/${route.type}/read` : "Microsoft.Network/dnszones/recordsets/read";
+      // "Microsoft.Network/dnszones/all/read: Gets DNS record sets across types" (Azure resource
+      // provider operations, Microsoft.Network), and the same under recordsets/read.
+      return route.type ? `Microsoft.Network/dnszones/${route.type}/read` : `Microsoft.Network/dnszones/${route.across}/read`;
     case "getRecordSet":
       return `Microsoft.Network/dnszones/${route.type}/read`;
     case "putRecordSet":
