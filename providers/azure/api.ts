@@ -158,7 +158,10 @@ export class AzureApi {
       });
     }
     if (e.name === "CredentialUnavailableError" || e.name === "AggregateAuthenticationError") {
-      return new ProviderError(p, `${what}: no Azure credential available (${firstLine(detail)})`, {
+      // DefaultAzureCredential's message lists each credential it tried and why it was unavailable.
+      const tried = detail.split("\n").map((l) => l.trim().replace(/^CredentialUnavailableError:\s*/, ""))
+        .filter((l) => l !== "" && !/^ChainedTokenCredential authentication failed/i.test(l)).join("; ").slice(0, 600);
+      return new ProviderError(p, `${what}: no Azure credential available (${tried || firstLine(detail)})`, {
         ...base,
         hint: this.opts.credential.mode === "client_secret"
           ? "check tenant_id, client_id and the client_secret variable"

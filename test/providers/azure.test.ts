@@ -177,6 +177,23 @@ describe("azure provider: writes", () => {
     expect(fake.state.find(zone, "selector1._domainkey", "CNAME")?.data).toEqual({ CNAMERecord: { cname: "someone-else.example.net" } });
   });
 
+  it("says which record sets were written when a later write fails for good (5xx beyond max_attempts)", async () => {
+    const p = provider({ max_attempts: 2 });
+    await p.list(ZONE, [S1, S2]);
+    // The first PUT goes through; every attempt of the second then fails with 500.
+    const original = fake.state.put.bind(fake.state);
+    let puts = 0;
+    fake.state.put = (...args: Parameters<typeof original>) => {
+      if (++puts === 1) fake.faults.failNext(2, 500, "putRecordSet");
+      return original(...args);
+    };
+    const err = await failure<ProviderError>(p.apply(ZONE, [create(cname(S1, T1)), create(cname(S2, T2))]));
+    expect(err.message).toMatch(/^\[az\] zone example\.com: creating selector2\._domainkey\.example\.com CNAME: Azure did not answer properly after 2 attempts \(InternalServerError: .*\); 1 of 2 record sets were written \(creating selector1\._domainkey\.example\.com CNAME\), the rest were not/);
+    expect(err.transient).toBe(true);
+    expect(fake.state.find(zone, "selector1._domainkey", "CNAME")).toBeDefined();
+    expect(fake.state.find(zone, "selector2._domainkey", "CNAME")).toBeUndefined();
+  });
+
   it("refuses to create over a record set that appeared since the read (If-None-Match: *)", async () => {
     const p = provider();
     await p.list(ZONE, [S1]);
@@ -286,6 +303,17 @@ describe("azure provider: DefaultAzureCredential", () => {
     setEnv({ AZURE_TENANT_ID: fake.tenantId, AZURE_CLIENT_ID: fake.clientId, AZURE_CLIENT_SECRET: fake.clientSecret, AZURE_AUTHORITY_HOST: fake.authorityHost });
     expect(await provider(noSecret).zones()).toEqual([ZONE]);
     expect(fake.counts.token).toBe(1);
+  });
+
+  it("says so when no credential of the chain is configured", async () => {
+    setEnv({ AZURE_TOKEN_CREDENTIALS: "EnvironmentCredential" });
+    for (const k of ["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH"]) {
+      if (!(k in saved)) saved[k] = process.env[k];
+      delete process.env[k];
+    }
+    const err = await failure<ProviderError>(provider(noSecret).zones());
+    expect(err.message).toMatch(/^\[az\] listing the DNS zones of the subscription: no Azure credential available \(EnvironmentCredential is unavailable/);
+    expect(err.hint).toMatch(/AZURE_TENANT_ID/);
   });
 
   it("uses workload identity federation (AZURE_FEDERATED_TOKEN_FILE), as from GitHub Actions OIDC", async () => {
