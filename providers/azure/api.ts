@@ -34,6 +34,14 @@ export const PRECONDITION_FAILED = 412;
 /** Longest wait between attempts; a `Retry-After` beyond it ends the call instead. */
 const MAX_RETRY_DELAY_MS = 30_000;
 
+/** A 429 whose Retry-After is longer than dkimsync waits between attempts. */
+export class ThrottledTooLong extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super(`throttled; Retry-After ${retryAfterSeconds} s`);
+    this.name = "ThrottledTooLong";
+  }
+}
+
 /** What `@azure/core-rest-pipeline`'s RestError and `@azure/identity`'s errors carry. */
 interface AzureErrorShape {
   name?: string;
@@ -87,6 +95,20 @@ export class AzureApi {
       $host: opts.endpoint,
       userAgentOptions: { userAgentPrefix: "dkimsync" },
     });
+    // Runs for every attempt, inside the retry policy: a throttled answer that asks for a longer
+    // wait than dkimsync allows ends the call now, saying so, instead of sleeping into the
+    // call's time limit. (An error that is not a RestError is not retried by the pipeline.)
+    this.client.pipeline.addPolicy({
+      name: "dkimsyncRetryAfterLimit",
+      async sendRequest(request, next) {
+        const response = await next(request);
+        if (response.status === 429) {
+          const seconds = Number(response.headers.get("retry-after"));
+          if (Number.isFinite(seconds) && seconds * 1000 > MAX_RETRY_DELAY_MS) throw new ThrottledTooLong(seconds);
+        }
+        return response;
+      },
+    }, { afterPhase: "Retry" });
   }
 
   /**
@@ -152,6 +174,11 @@ export class AzureApi {
     const code = e.code ?? "";
     const attempts = this.opts.maxAttempts;
     const detail = scrub(e.message ?? errorMessage(err));
+    if (err instanceof ThrottledTooLong) {
+      return new ProviderError(p, `${what}: throttled by Azure Resource Manager, which asks to wait ${err.retryAfterSeconds} s (dkimsync waits at most ${MAX_RETRY_DELAY_MS / 1000} s)`, {
+        ...base, transient: true, hint: "run again later; other tools may be using the subscription's read/write budget",
+      });
+    }
     if (e.name === "AbortError" || /aborted|timed out/i.test(e.message ?? "") && status === undefined) {
       return new ProviderError(p, `${what}: no answer within the time limit (timeout_ms ${this.opts.timeoutMs}, max_attempts ${attempts})`, {
         ...base, transient: true, hint: "check that the endpoint is reachable, or raise timeout_ms; nothing is written twice (every write carries an etag precondition)",

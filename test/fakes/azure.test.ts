@@ -157,6 +157,24 @@ describe("azure fake: faults", () => {
     expect(fake.log.map((e) => e.status)).toEqual([429, 200]);
   });
 
+  it("spends a per-subscription read budget, then throttles until the window refills", async () => {
+    const small = await startAzureFake({ budget: { reads: 2, writes: 1, windowMs: 3000 } });
+    try {
+      small.state.createZone(small.subscriptionId, RG, "example.com");
+      const tlsOptions = { ca: [...tls.rootCertificates, small.ca] };
+      const credential = new ClientSecretCredential(small.tenantId, small.clientId, small.clientSecret, { authorityHost: small.authorityHost, disableInstanceDiscovery: true, tlsOptions });
+      const c = new DnsManagementClient(credential, small.subscriptionId, { endpoint: small.endpoint, $host: small.endpoint, tlsOptions, retryOptions: { maxRetries: 3 } });
+      for (let i = 0; i < 3; i++) await c.zones.get(RG, "example.com");
+      expect(small.log.filter((e) => e.operation === "getZone").map((e) => e.status)).toEqual([200, 200, 429, 200]);
+      // Two writes in a window of one: the second is throttled, waits out Retry-After, and lands.
+      await c.recordSets.createOrUpdate(RG, "example.com", "a", "CNAME", cnameBody("x.example.net"));
+      await c.recordSets.createOrUpdate(RG, "example.com", "b", "CNAME", cnameBody("y.example.net"));
+      expect(small.log.filter((e) => e.operation === "putRecordSet").map((e) => e.status)).toEqual([201, 429, 201]);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it("fails with 5xx (retried by the SDK), loses answers, and stalls until the client gives up", async () => {
     const c = client({ maxRetries: 1 });
     fake.faults.failNext(1, 503, "getZone");

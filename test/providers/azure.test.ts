@@ -239,6 +239,15 @@ describe("azure provider: failures", () => {
     expect(fake.counts.listRecordSets).toBe(2);
   });
 
+  it("ends at once, saying so, when throttling asks for a longer wait than it allows", async () => {
+    const p = provider({ max_attempts: 4 });
+    await p.zones();
+    fake.faults.throttleNext(1, 120, "listRecordSets");
+    const err = await failure<ProviderError>(p.list(ZONE, [S1]));
+    expect(err.message).toBe("[az] zone example.com: reading record sets (RecordSets ListAllByDnsZone): throttled by Azure Resource Manager, which asks to wait 120 s (dkimsync waits at most 30 s)");
+    expect(fake.counts.listRecordSets).toBe(1);
+  });
+
   it("gives up on 5xx after max_attempts", async () => {
     const p = provider({ max_attempts: 2 });
     await p.zones();

@@ -9,8 +9,8 @@
  *   `$recordsetnamesuffix`, `$top`, `nextLink` paging), and GET / PUT / DELETE of one record set
  *   with `If-Match` / `If-None-Match`, answering `CloudError` bodies `{ error: { code, message } }`;
  * - bearer tokens checked on every ARM request (401 without a valid one), role checks per action
- *   (403 AuthorizationFailed), and faults on demand: throttling (429 with Retry-After, ARM's
- *   `SubscriptionRequestsThrottled`), 5xx, lost answers (the request is carried out, the
+ *   (403 AuthorizationFailed), per-subscription read and write budgets (429 with Retry-After,
+ *   ARM's `SubscriptionRequestsThrottled`, once spent), and faults on demand: throttling, 5xx, lost answers (the request is carried out, the
  *   connection then dropped), slow answers and stalls (the request is accepted, never answered).
  *
  * HTTPS because the SDK refuses to send a bearer token over plain HTTP; the certificate is made
@@ -40,6 +40,14 @@ export interface AzureFakeOptions {
   clients?: Record<string, string>;
   /** Access token lifetime in seconds. Default 3600. */
   tokenLifetime?: number;
+  /**
+   * Per-subscription request budgets, refilled every `windowMs`: beyond them ARM answers 429
+   * SubscriptionRequestsThrottled with Retry-After until the window ends. Defaults: 12000 reads
+   * and 1200 writes an hour, the figures ARM's `x-ms-ratelimit-remaining-subscription-*`
+   * headers count down from (Azure Resource Manager docs, "Understand how Azure Resource
+   * Manager throttles requests"; the real limits are a token bucket per region, a guess here).
+   */
+  budget?: { reads?: number; writes?: number; windowMs?: number };
 }
 
 export interface LoggedRequest {
@@ -118,8 +126,10 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
   const forbidden: RegExp[] = [];
   const stalled = new Set<IncomingMessage>();
   const sockets = new Set<Socket>();
-  let reads = 12000;
-  let writes = 1200;
+  const budget = { reads: opts.budget?.reads ?? 12000, writes: opts.budget?.writes ?? 1200, windowMs: opts.budget?.windowMs ?? 3_600_000 };
+  let reads = budget.reads;
+  let writes = budget.writes;
+  let windowStart = Date.now();
 
   const fake: AzureFake = {
     endpoint: "", authorityHost: "", port: 0, tenantId, subscriptionId, clientId, clientSecret, ca: cert, state,
@@ -231,26 +241,36 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
       return armError(new ArmError(400, "InvalidApiVersionParameter", `The api-version '${query["api-version"] ?? ""}' is invalid. The supported versions are '${API_VERSION}'.`));
     }
     const isWrite = method === "PUT" || method === "DELETE";
+    if (Date.now() - windowStart >= budget.windowMs) {
+      windowStart = Date.now();
+      reads = budget.reads;
+      writes = budget.writes;
+    }
+    const left = isWrite ? writes : reads;
+    if (left <= 0) {
+      const retryAfter = Math.max(1, Math.ceil((windowStart + budget.windowMs - Date.now()) / 1000));
+      return armError(new ArmError(429, "SubscriptionRequestsThrottled", `Number of '${isWrite ? "write" : "read"}' requests for subscription '${route.sub}' actor '${clientId}' exceeded. Please try again after '${retryAfter}' seconds after additional tokens are available.`), { "Retry-After": String(retryAfter) });
+    }
     if (isWrite) writes--; else reads--;
-    const budget = { [isWrite ? "x-ms-ratelimit-remaining-subscription-writes" : "x-ms-ratelimit-remaining-subscription-reads"]: String(Math.max(0, isWrite ? writes : reads)) };
+    const remaining = { [isWrite ? "x-ms-ratelimit-remaining-subscription-writes" : "x-ms-ratelimit-remaining-subscription-reads"]: String(isWrite ? writes : reads) };
     if (fault?.kind === "throttle") {
       // ARM throttling: 429, code SubscriptionRequestsThrottled, Retry-After in seconds
       // (Azure Resource Manager docs, "Understand how Azure Resource Manager throttles requests").
-      return armError(new ArmError(429, "SubscriptionRequestsThrottled", `Number of '${isWrite ? "write" : "read"}' requests for subscription '${route.sub}' actor '${clientId}' exceeded. Please try again after '${fault.retryAfter}' seconds after additional tokens are available.`), { "Retry-After": String(fault.retryAfter), ...budget });
+      return armError(new ArmError(429, "SubscriptionRequestsThrottled", `Number of '${isWrite ? "write" : "read"}' requests for subscription '${route.sub}' actor '${clientId}' exceeded. Please try again after '${fault.retryAfter}' seconds after additional tokens are available.`), { "Retry-After": String(fault.retryAfter), ...remaining });
     }
     if (fault?.kind === "fail") {
-      return armError(new ArmError(fault.status, fault.status === 503 ? "ServiceUnavailable" : "InternalServerError", "The server encountered an internal error (injected fault)."), budget);
+      return armError(new ArmError(fault.status, fault.status === 503 ? "ServiceUnavailable" : "InternalServerError", "The server encountered an internal error (injected fault)."), remaining);
     }
     const action = actionOf(route, method);
     if (forbidden.some((re) => re.test(action))) {
       return armError(new ArmError(403, "AuthorizationFailed",
-        `The client '${clientId}' with object id '${clientId}' does not have authorization to perform action '${action}' over scope '${url.pathname}' or the scope is invalid. If access was recently granted, please refresh your credentials.`), budget);
+        `The client '${clientId}' with object id '${clientId}' does not have authorization to perform action '${action}' over scope '${url.pathname}' or the scope is invalid. If access was recently granted, please refresh your credentials.`), remaining);
     }
     try {
       const [status, payload] = arm(route, method, url, body, req);
-      return reply(status, payload, budget);
+      return reply(status, payload, remaining);
     } catch (err) {
-      if (err instanceof ArmError) return armError(err, budget);
+      if (err instanceof ArmError) return armError(err, remaining);
       throw err;
     }
   }
