@@ -65,7 +65,7 @@ export function wireData(type: string, values: readonly string[]): Record<string
 
 /** Wire record data back to plain values, independently of the provider's reading. */
 export function wireValues(set: FakeRecordSet): string[] {
-  const d = set.data as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const d = set.data as Record<string, any>;
   switch (set.type) {
     case "CNAME": return d["CNAMERecord"]?.cname ? [String(d["CNAMERecord"].cname)] : [];
     case "TXT": return (d["TXTRecords"] ?? []).map((t: { value: string[] }) => t.value.join(""));
