@@ -26,6 +26,8 @@ export interface AzureApiOptions {
   timeoutMs: number;
   /** Attempts per call, throttling (429), 5xx and dropped connections included. */
   maxAttempts: number;
+  /** `$top` of listings: record sets or zones per page. */
+  pageSize: number;
 }
 
 /** ARM's answer to an `If-Match` / `If-None-Match` that does not hold (RFC 9110 13.1). */
@@ -123,9 +125,10 @@ export class AzureApi {
   /** Every public DNS zone of the subscription, or of one resource group. */
   async listZones(resourceGroup?: string): Promise<Zone[]> {
     const out: Zone[] = [];
+    const options = { ...this.callOptions(), top: this.opts.pageSize };
     const pages = resourceGroup === undefined
-      ? this.client.zones.list(this.callOptions()).byPage()
-      : this.client.zones.listByResourceGroup(resourceGroup, this.callOptions()).byPage();
+      ? this.client.zones.list(options).byPage()
+      : this.client.zones.listByResourceGroup(resourceGroup, options).byPage();
     for await (const page of pages) out.push(...page);
     return out;
   }
@@ -139,6 +142,7 @@ export class AzureApi {
     let pages = 0;
     const iter = this.client.recordSets.listAllByDnsZone(resourceGroup, zone, {
       ...this.callOptions(),
+      top: this.opts.pageSize,
       ...(suffix !== undefined ? { recordSetNameSuffix: suffix } : {}),
     }).byPage();
     for await (const page of iter) {

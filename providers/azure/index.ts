@@ -67,6 +67,9 @@ export function readAzureOptions(o: OptionsReader): AzureOptions {
     ...(caFile ? { caFile } : {}),
     timeoutMs: o.number("timeout_ms", { default: 30_000, min: 100, max: 600_000, integer: true }),
     maxAttempts: o.number("max_attempts", { default: 4, min: 1, max: 10, integer: true }),
+    // `$top`: the API's default page is 100; Azure DNS refuses more than 1000 ("Invalid $top
+    // value: '1001'. It must be a number between '1' and '1000'.", as answered by Zones - List).
+    pageSize: o.number("page_size", { default: 100, min: 1, max: 1000, integer: true }),
   };
   o.done();
   return options;
@@ -100,7 +103,7 @@ export class AzureProvider implements Provider {
     },
     readsOnlyNames: {
       can: true,
-      reason: "one listing per zone filtered with $recordsetnamesuffix on the labels the requested names share (e.g. `_domainkey`); a zone holding selectors of both its apex and its subdomains shares no such suffix and is read whole, paged",
+      reason: "one listing per zone filtered with $recordsetnamesuffix on the labels the requested names share (e.g. `_domainkey`); a zone holding selectors of both its apex and its subdomains shares no such suffix and is read whole, page_size record sets a page",
       source: "Azure DNS REST reference, Record Sets - List All By Dns Zone",
     },
   };

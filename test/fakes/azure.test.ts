@@ -99,6 +99,8 @@ describe("azure fake: record sets", () => {
     for await (const s of c.recordSets.listAllByDnsZone(RG, "example.com")) all.push(s);
     expect(all).toHaveLength(254); // 250 + 2 + SOA + NS
     expect(fake.counts.listRecordSets).toBe(3);
+    const outOfRange = await failure<Error & { statusCode?: number; message: string }>(c.recordSets.listAllByDnsZone(RG, "example.com", { top: 1001 }).byPage().next());
+    expect([outOfRange.statusCode, outOfRange.message]).toEqual([400, "Invalid $top value: '1001'. It must be a number between '1' and '1000'."]);
     const filtered = [];
     for await (const s of c.recordSets.listAllByDnsZone(RG, "example.com", { recordSetNameSuffix: "_domainkey" })) filtered.push(s);
     expect(filtered.map((s) => [s.name, s.type, s.cnameRecord?.cname])).toEqual([["selector1._domainkey", "Microsoft.Network/dnszones/CNAME", "a.example.net"]]);

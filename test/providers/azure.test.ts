@@ -125,6 +125,25 @@ describe("azure provider: zones and reads", () => {
     expect(fake.counts).toEqual({ listRecordSets: 1 });
   });
 
+  it("reads a zone with apex and subdomain selectors whole, page_size record sets a page", async () => {
+    for (let i = 0; i < 250; i++) fake.state.put(zone, `h${i}`, "A", { ttl: 300, data: { ARecords: [{ ipv4Address: "192.0.2.1" }] } });
+    const names = [S1, S2, "selector1._domainkey.mkt.example.com", "selector2._domainkey.mkt.example.com"];
+    const small = provider();
+    await small.zones();
+    fake.resetCounts();
+    await small.list(ZONE, names);
+    // 256 record sets (250 hosts, www, google._domainkey, SOA, NS, and no filter) at 100 a page.
+    expect(fake.log.map((e) => [e.operation, e.query["$top"], e.query["$recordsetnamesuffix"] ?? null])).toEqual([
+      ["listRecordSets", "100", null], ["listRecordSets", "100", null], ["listRecordSets", "100", null],
+    ]);
+    const big = provider({ page_size: 1000 });
+    await big.zones();
+    fake.resetCounts();
+    await big.list(ZONE, names);
+    expect(fake.counts).toEqual({ listRecordSets: 1 });
+    await expect((async () => provider({ page_size: 1001 }))()).rejects.toThrow(/option "page_size" must be at most 1000/);
+  });
+
   it("picks the longest shared label suffix, or none for the apex and names without a common tail", () => {
     expect(nameSuffix(["selector1._domainkey", "selector2._domainkey"])).toBe("_domainkey");
     expect(nameSuffix(["selector1._domainkey.mkt", "selector2._domainkey.mkt"])).toBe("_domainkey.mkt");
