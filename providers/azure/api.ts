@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import tls from "node:tls";
 import { DnsManagementClient, type RecordSet as AzRecordSet, type Zone } from "@azure/arm-dns";
 import { ClientSecretCredential, DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import type { PipelineRequest, SendRequest } from "@azure/core-rest-pipeline";
 import { ProviderError, errorMessage } from "../../src/errors.js";
 
 export type CredentialMode = "default" | "client_secret";
@@ -69,8 +70,15 @@ export class AzureApi {
     const tlsOptions = opts.caFile
       ? { ca: [...tls.rootCertificates, readFileSync(opts.caFile, "utf8")] }
       : undefined;
+    // Every HTTP attempt of the sign-in has the same time limit as the DNS calls.
+    const timeoutMs = opts.timeoutMs;
+    const attemptTimeout = {
+      policy: { name: "dkimsyncAttemptTimeout", sendRequest: (request: PipelineRequest, next: SendRequest) => { request.timeout = timeoutMs; return next(request); } },
+      position: "perRetry" as const,
+    };
     const common = {
       ...(tlsOptions ? { tlsOptions } : {}),
+      additionalPolicies: [attemptTimeout],
       retryOptions: { maxRetries: opts.maxAttempts - 1, maxRetryDelayInMs: MAX_RETRY_DELAY_MS },
       // An authority host of our own (sovereign cloud, Azure Stack, tests) is trusted as given:
       // instance discovery would ask login.microsoftonline.com about it (MSAL "knownAuthorities").
@@ -183,11 +191,6 @@ export class AzureApi {
         ...base, transient: true, hint: "run again later; other tools may be using the subscription's read/write budget",
       });
     }
-    if (e.name === "AbortError" || /aborted|timed out/i.test(e.message ?? "") && status === undefined) {
-      return new ProviderError(p, `${what}: no answer within the time limit (timeout_ms ${this.opts.timeoutMs}, max_attempts ${attempts})`, {
-        ...base, transient: true, hint: "check that the endpoint is reachable, or raise timeout_ms; nothing is written twice (every write carries an etag precondition)",
-      });
-    }
     if (e.name === "CredentialUnavailableError" || e.name === "AggregateAuthenticationError") {
       // DefaultAzureCredential's message lists each credential it tried and why it was unavailable.
       const tried = detail.split("\n").map((l) => l.trim().replace(/^CredentialUnavailableError:\s*/, ""))
@@ -204,8 +207,18 @@ export class AzureApi {
       // DefaultAzureCredential wraps them in errorResponse.errorDescription.
       const full = `${e.message ?? ""} ${e.errorResponse?.errorDescription ?? ""}`;
       const aadsts = /AADSTS\d+:[^\n]*?\.(?=\s|$)/.exec(full)?.[0];
+      if (aadsts === undefined && /network_error|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|aborted/i.test(full)) {
+        return new ProviderError(p, `${what}: could not reach the Microsoft Entra sign-in endpoint (a network error, or no answer within timeout_ms ${this.opts.timeoutMs})`, {
+          ...base, transient: true, hint: "check the network path to the sign-in host (authority_host, AZURE_AUTHORITY_HOST), or raise timeout_ms",
+        });
+      }
       return new ProviderError(p, `${what}: Microsoft Entra ID refused the credentials (${scrub(aadsts ?? firstLine(detail))})`, {
         ...base, hint: "check the tenant, the client id and that the secret or federated credential is current",
+      });
+    }
+    if (e.name === "AbortError" || /aborted|timed out/i.test(e.message ?? "") && status === undefined) {
+      return new ProviderError(p, `${what}: no answer within the time limit (timeout_ms ${this.opts.timeoutMs}, max_attempts ${attempts})`, {
+        ...base, transient: true, hint: "check that the endpoint is reachable, or raise timeout_ms; nothing is written twice (every write carries an etag precondition)",
       });
     }
     if (status === 401) {

@@ -285,6 +285,14 @@ describe("azure provider: failures", () => {
     await expect.poll(() => fake.abandoned).toBeGreaterThanOrEqual(1);
   }, 15_000);
 
+  it("ends a stalled sign-in at timeout_ms too", async () => {
+    fake.faults.stallNext(5, "token");
+    const err = await failure<ProviderError>(provider({ timeout_ms: 300, max_attempts: 2 }).zones());
+    expect(err.message).toBe("[az] listing the DNS zones of the subscription: could not reach the Microsoft Entra sign-in endpoint (a network error, or no answer within timeout_ms 300)");
+    expect(err.transient).toBe(true);
+    await expect.poll(() => fake.abandoned).toBeGreaterThanOrEqual(1);
+  }, 15_000);
+
   it("reports a refused client secret, a missing subscription and a 403 clearly, never printing secret or token", async () => {
     const bad = await failure<ProviderError>(provider({}, { AZ_TEST_SECRET: "wrong-secret-value" }).zones());
     expect(bad.message).toMatch(/^\[az\] listing the DNS zones of the subscription: Microsoft Entra ID refused the credentials \(.*AADSTS7000215/);
