@@ -59,7 +59,7 @@ export function azureError(err: unknown): AzureErrorShape {
   return typeof err === "object" && err !== null ? (err as AzureErrorShape) : {};
 }
 
-/** The failure of one write, for the caller to say which record set it was. */
+/** One provider's Azure clients: the token credential and the DNS management client, sharing TLS, retry and time-limit settings. */
 export class AzureApi {
   readonly client: DnsManagementClient;
   private readonly credential: TokenCredential;
