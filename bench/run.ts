@@ -7,10 +7,11 @@
  * zone beyond paging, writes beyond the zones with changes, a second plan that is not empty.
  *
  * Options: --json (the same data as JSON), --only PHASE[,PHASE] (yaml, route53, cloudflare,
- * concurrency, powerdns, pdns-scale, gcloud), --sizes N[,N] (pdns-scale: domains; default
- * 500,5000,10000), --backends B[,B] (pdns-scale: gsqlite3, lmdb; default both).
+ * concurrency, powerdns, pdns-scale, gcloud, azure), --sizes N[,N] (pdns-scale: domains;
+ * default 500,5000,10000), --backends B[,B] (pdns-scale: gsqlite3, lmdb; default both).
  */
 import os from "node:os";
+import { benchAzureScale } from "./azure.js";
 import { SCALE_SHAPE, PDNS_SHAPE, type DatasetShape } from "./dataset.js";
 import { benchCloudflareConcurrency, benchCloudflareScale } from "./cloudflare.js";
 import { benchPowerDns } from "./powerdns.js";
@@ -29,7 +30,7 @@ const CONCURRENCY_SHAPE: DatasetShape = {
 const LATENCY_MS = 20;
 /** The Route 53 provider's max_rps ceiling, used in the concurrency run. */
 const R53_MAX_RPS = 100;
-const PHASES = ["yaml", "route53", "cloudflare", "concurrency", "powerdns", "pdns-scale", "gcloud"] as const;
+const PHASES = ["yaml", "route53", "cloudflare", "concurrency", "powerdns", "pdns-scale", "gcloud", "azure"] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Args {
@@ -118,6 +119,7 @@ async function main(): Promise<number> {
     return out;
   });
   await phase("gcloud", () => benchGcloudScale(SCALE_SHAPE, log));
+  await phase("azure", () => benchAzureScale(SCALE_SHAPE, log));
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
   process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderText(result));

@@ -14,4 +14,5 @@ export const providerTypes: Record<string, () => Promise<ProviderFactory>> = {
   route53: async () => (await import("./route53/index.js")).createRoute53Provider,
   rfc2136: async () => (await import("./rfc2136/index.js")).createRfc2136Provider,
   gcloud: async () => (await import("./gcloud/index.js")).createGcloudProvider,
+  azure: async () => (await import("./azure/index.js")).createAzureProvider,
 };

@@ -25,7 +25,7 @@ export interface LoadOptions {
   knownTypes?: readonly string[];
 }
 
-export const DEFAULT_PROVIDER_TYPES = ["yaml", "powerdns", "route53", "cloudflare", "rfc2136", "gcloud"] as const;
+export const DEFAULT_PROVIDER_TYPES = ["yaml", "powerdns", "route53", "cloudflare", "rfc2136", "gcloud", "azure"] as const;
 
 /** Microsoft recommends 3600 for the selector CNAMEs (FACTS.md). */
 export const DEFAULT_TTL = 3600;

@@ -125,7 +125,10 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
     if (reread !== undefined && unconverged(changes, reread).length === 0) {
       return { ...base, outcome: "applied", changes, message: `the provider reported an error (${errorWithHint(err)}), but reading back shows every change in place` };
     }
-    return { ...base, outcome: "failed", changes, message: errorWithHint(err) };
+    // Providers whose server checks a precondition per write (Azure etags) learn of a concurrent
+    // change only when writing, and mark that error `stale`.
+    const stale = typeof err === "object" && err !== null && (err as { stale?: unknown }).stale === true;
+    return { ...base, outcome: stale ? "stale" : "failed", changes, message: errorWithHint(err) };
   }
 
   // Read back later, with every other zone of this provider, where the provider reads in bulk.

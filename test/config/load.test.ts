@@ -178,7 +178,7 @@ const badCases: BadCase[] = [
   { name: "tenant with bad characters", text: "tenant: contoso_corp\n", message: /^dkim\.zones\.yaml:1: tenant "contoso_corp" is not a tenant prefix/, hint: /tenant: contoso for contoso\.onmicrosoft\.com/ },
   { name: "tenant a number", text: "tenant: 1234\n", message: /^dkim\.zones\.yaml:1: tenant must be a string, not number 1234/, hint: /initial domain/ },
   { name: "providers a list", text: "providers:\n  - zones\n", message: /^dkim\.zones\.yaml:1: providers must be a mapping of names to provider settings, not a list/, hint: /type: yaml/ },
-  { name: "provider without type", text: "providers:\n  zones:\n    directory: ./zones\n", message: /^dkim\.zones\.yaml:2: provider "zones" needs a type \(yaml, powerdns, route53, cloudflare, rfc2136, gcloud\)/, hint: /add type:/ },
+  { name: "provider without type", text: "providers:\n  zones:\n    directory: ./zones\n", message: /^dkim\.zones\.yaml:2: provider "zones" needs a type \(yaml, powerdns, route53, cloudflare, rfc2136(, [a-z0-9]+)*\)/, hint: /add type:/ },
   { name: "provider of unknown type", text: "providers:\n  zones:\n    directory: ./zones\n    type: yml\n", message: /^dkim\.zones\.yaml:4: provider "zones": unknown type "yml"; did you mean "yaml"\?/, hint: /known types: yaml, powerdns, route53, cloudflare, rfc2136/ },
   { name: "provider block a string", text: "providers:\n  zones: yaml\n", message: /^dkim\.zones\.yaml:2: provider "zones" must be a mapping with a type, not the string "yaml"/, hint: /type: yaml/ },
   { name: "provider name with a space", text: "providers:\n  my zones: { type: yaml }\n", message: /^dkim\.zones\.yaml:2: provider name "my zones" may hold only/, hint: /rename it/ },

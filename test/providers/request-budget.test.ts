@@ -32,6 +32,8 @@ import { startCloudflareFake, type CloudflareFake } from "../fakes/cloudflare/se
 import { startRoute53Fake, type Route53Fake } from "../fakes/route53/server.js";
 import { useTestCredentials, type TestCredentials } from "../fakes/route53/credentials.js";
 import { startGcloudFake, type GcloudFake } from "../fakes/gcloud/server.js";
+import { startAzureFake, type AzureFake } from "../fakes/azure/server.js";
+import { wireData } from "../fakes/azure/state.js";
 
 const TENANT = "contoso";
 const target = (sel: 1 | 2, domain: string) => `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
@@ -386,3 +388,90 @@ for (const read of ["names", "zone"] as const) {
     });
   });
 }
+describe("request budget: azure", () => {
+  const l = layout();
+  let fake: AzureFake;
+  let dir: string;
+
+  beforeAll(async () => {
+    fake = await startAzureFake();
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-budget-az-"));
+    await fs.writeFile(path.join(dir, "ca.pem"), fake.ca);
+    for (const [zone, records] of l.zones) {
+      const z = fake.state.createZone(fake.subscriptionId, zone.startsWith("idle") ? "idle-rg" : "dns-rg", zone);
+      for (const r of records) fake.state.put(z, r.name === zone ? "@" : r.name.slice(0, -(zone.length + 1)), r.type, { ttl: r.ttl, data: wireData(r.type, r.values) });
+    }
+  });
+
+  afterAll(async () => {
+    await fake?.stop();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  /** Record set listings per zone name, from the server's log. */
+  function readsPerZone(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const entry of fake.log.filter((e) => e.operation === "listRecordSets")) {
+      const name = /\/dnszones\/([^/]+)\//i.exec(entry.path)?.[1] ?? "?";
+      out.set(name, (out.get(name) ?? 0) + 1);
+    }
+    return out;
+  }
+
+  it("plans with one listing per zone plus its pages, writes one request per changed record set, and re-plans empty", async () => {
+    const env = { AZ_BUDGET_SECRET: fake.clientSecret };
+    const file = await writeConfig(dir, l, {
+      type: "azure",
+      options: {
+        subscription_id: fake.subscriptionId, tenant_id: fake.tenantId, client_id: fake.clientId, client_secret: "env/AZ_BUDGET_SECRET",
+        endpoint: fake.endpoint, authority_host: fake.authorityHost, ca_file: path.join(dir, "ca.pem"), max_attempts: 2,
+      },
+      env,
+    });
+    // 105 zones at 100 a page (Zones - List).
+    const discoveryPages = 2;
+    // Listings are 100 record sets a page (the API's default $top). s00..s09 hold only the apex
+    // domain, so the listing is filtered on `$recordsetnamesuffix=_domainkey`: one page. The f
+    // and p zones hold selectors of the apex and of subdomains, which share no label suffix, so
+    // they are read whole: f00 407 record sets (5 pages), f01 5207 (53), f02 1007 (11), the
+    // others under 100 (1); each stays in its page count once its 10 selectors are written.
+    const pages = (zone: string) => ({ "f00.example": 5, "f01.example": 53, "f02.example": 11 } as Record<string, number>)[zone] ?? 1;
+    const expectedReads = (zones: readonly string[]) => new Map(zones.map((z) => [z, pages(z)]));
+    const total = (zones: readonly string[]) => zones.reduce((n, z) => n + pages(z), 0);
+
+    fake.resetCounts();
+    const first = await plan(file, env);
+    try {
+      expect(first.plan.errors).toEqual([]);
+      expect(first.plan.zones).toHaveLength(40);
+      expect(summarise(first.plan)).toEqual(FIRST_SUMMARY);
+      expect(readsPerZone()).toEqual(expectedReads(l.configuredZones));
+      expect({ ...fake.counts }).toEqual({ openidConfiguration: 1, token: 1, listZones: discoveryPages, listRecordSets: total(l.configuredZones) });
+
+      fake.resetCounts();
+      const result = await applyPlan({ plan: first.plan, providers: first.providers, force: false, checkStale: false });
+      expect(isApplyFailure(result)).toBe(false);
+      expect(result.zones.filter((z) => z.outcome === "applied").map((z) => z.zone).sort()).toEqual([...l.changedZones].sort());
+      // Azure DNS writes one record set per request: 225 creates and 5 updates (PUT), 20
+      // deletes (DELETE), no read before writing (the plan's read kept the etags), and apply's
+      // verification reads each written zone back once.
+      expect(readsPerZone()).toEqual(expectedReads(l.changedZones));
+      expect({ ...fake.counts }).toEqual({ putRecordSet: 230, deleteRecordSet: 20, listRecordSets: total(l.changedZones) });
+      expect(fake.log.filter((e) => e.operation === "putRecordSet" || e.operation === "deleteRecordSet").every((e) => e.ifMatch !== undefined || e.ifNoneMatch === "*")).toBe(true);
+    } finally {
+      await first.close();
+    }
+
+    fake.resetCounts();
+    const second = await plan(file, env);
+    try {
+      expect(second.plan.errors).toEqual([]);
+      expect(hasChanges(second.plan)).toBe(false);
+      expect(summarise(second.plan)).toEqual({ create: 0, update: 0, delete: 0, unchanged: 240, conflicts: 0 });
+      expect({ ...fake.counts }).toEqual({ openidConfiguration: 1, token: 1, listZones: discoveryPages, listRecordSets: total(l.configuredZones) });
+    } finally {
+      await second.close();
+    }
+    expect(fake.state.zone(fake.subscriptionId, "dns-rg", "f01.example").sets.filter((s) => s.name.includes(".c")).length).toBe(5200);
+  }, 120_000);
+});
