@@ -19,6 +19,19 @@ export interface CloudflareApiOptions {
   accountId?: string;
   maxRequestsPer5Min: number;
   maxRetries: number;
+  /** Time limit of one attempt, in ms (the SDK's `timeout`, enforced with an AbortSignal). */
+  timeoutMs: number;
+}
+
+/**
+ * The longest one call can take before it ends in an error: every attempt times out, with the
+ * SDK's backoff between them (node_modules/cloudflare/src/client.ts, calculateDefaultRetryTimeoutMillis:
+ * min(0.5 s x 2^n, 8 s), jitter only shortens it).
+ */
+export function worstCaseMs(opts: { maxRetries: number; timeoutMs: number }): number {
+  let backoff = 0;
+  for (let n = 0; n < opts.maxRetries; n++) backoff += Math.min(500 * 2 ** n, 8000);
+  return (opts.maxRetries + 1) * opts.timeoutMs + backoff;
 }
 
 const FIVE_MINUTES_MS = 5 * 60 * 1000;
@@ -95,6 +108,8 @@ export class CloudflareApi {
       userServiceKey: null,
       baseURL: opts.baseURL,
       maxRetries: opts.maxRetries,
+      // Each attempt is aborted after this long; a timeout is retried like a dropped connection.
+      timeout: opts.timeoutMs,
       fetch: limitedFetch,
       logLevel: "off",
     });
@@ -219,6 +234,13 @@ export class CloudflareApi {
           : doing === "writing the batch"
             ? "Cloudflare refused the batch, so none of its records were written; if it says the batch is too large, lower batch_size (200 records on the Free plan)"
             : "check the message above; run dkimsync plan again once it is fixed",
+      });
+    }
+    if (err instanceof Cloudflare.APIConnectionTimeoutError) {
+      return new ProviderError(provider, `the Cloudflare API at ${this.opts.baseURL} did not answer within ${this.opts.timeoutMs} ms while ${doing}, ${this.opts.maxRetries + 1} attempt(s)`, {
+        ...base,
+        transient: true,
+        hint: "check the network (and base_url, if set); raise timeout_ms if Cloudflare is merely slow, or lower max_attempts to fail sooner; the next run reads the records again and writes only what is still missing",
       });
     }
     if (err instanceof Cloudflare.APIConnectionError) {

@@ -28,10 +28,17 @@ export interface CloudflareOptions {
   maxRequestsPer5Min: number;
   /** Retries of 429, 5xx and connection failures (the SDK honours retry-after). Default 4. */
   maxRetries: number;
+  /**
+   * Time limit of one attempt of one API call, in ms. Default 15000. Worst case of one call:
+   * (maxRetries + 1) x timeoutMs plus the SDK's backoff (at most 8 s a retry).
+   */
+  timeoutMs: number;
   /** Records per batch call. Default 200, the Free plan's limit; paid plans allow 3500. */
   batchSize: number;
 }
 
+/** Per attempt; the SDK's own default (60 s) times 5 attempts left a stalled API silent for minutes. */
+export const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4";
 const BATCH_DOC = "https://developers.cloudflare.com/dns/manage-dns-records/how-to/batch-record-changes/";
 
@@ -44,7 +51,13 @@ export function readCloudflareOptions(options: OptionsReader): CloudflareOptions
   }
   const accountId = options.string("account_id");
   const maxRequestsPer5Min = options.number("max_requests_per_5min", { default: 1200, min: 1, integer: true });
-  const maxRetries = options.number("max_retries", { default: 4, min: 0, max: 20, integer: true });
+  // max_attempts (retries + 1) is the name the other HTTP providers use; max_retries stays.
+  if (options.src.values["max_retries"] !== undefined && options.src.values["max_attempts"] !== undefined) {
+    options.fail("max_attempts", "and max_retries both set the retries; keep one", "max_attempts: N is max_retries: N-1");
+  }
+  const maxAttempts = options.number("max_attempts", { default: 5, min: 1, max: 21, integer: true });
+  const maxRetries = options.number("max_retries", { default: maxAttempts - 1, min: 0, max: 20, integer: true });
+  const timeoutMs = options.number("timeout_ms", { default: DEFAULT_TIMEOUT_MS, min: 100, max: 600_000, integer: true });
   // 3500 is the largest batch any plan allows (Cloudflare docs, "Batch record changes").
   const batchSize = options.number("batch_size", { default: 200, min: 1, max: 3500, integer: true });
   options.done();
@@ -55,6 +68,7 @@ export function readCloudflareOptions(options: OptionsReader): CloudflareOptions
     ...(accountId ? { accountId } : {}),
     maxRequestsPer5Min,
     maxRetries,
+    timeoutMs,
     batchSize,
   };
 }
@@ -70,6 +84,7 @@ export const createCloudflareProvider: ProviderFactory = (options, context) => {
     ...(opts.accountId ? { accountId: opts.accountId } : {}),
     maxRequestsPer5Min: opts.maxRequestsPer5Min,
     maxRetries: opts.maxRetries,
+    timeoutMs: opts.timeoutMs,
   });
   return new CloudflareProvider(name, api, opts.batchSize, context.log);
 };

@@ -27,13 +27,21 @@ export interface Route53Options {
   privateZones: boolean;
   /** Client-side request rate, shared by all calls of this provider. Default 5 per second. */
   maxRps: number;
-  /** Attempts per API call, throttling and 5xx included. Default 8. */
+  /** Attempts per API call, throttling, 5xx and timeouts included. Default 8. */
   maxAttempts: number;
+  /**
+   * Time limit of one attempt of one API call (connecting, and waiting for the answer), in ms.
+   * Default 15000. Worst case of one call: maxAttempts x timeoutMs plus the SDK's backoff.
+   */
+  timeoutMs: number;
   /** After writing, poll GetChange until the change is INSYNC. Default false. */
   wait: boolean;
   /** How long `wait` polls before giving up, in ms. Default 300000. */
   waitTimeoutMs: number;
 }
+
+/** Per attempt: long enough for a slow ListResourceRecordSets page, short enough to notice a stall. */
+export const DEFAULT_TIMEOUT_MS = 15_000;
 
 // Keys people copy from other tools; credentials never belong in dkim.zones.yaml.
 const CREDENTIAL_KEYS = ["access_key_id", "secret_access_key", "session_token", "aws_access_key_id",
@@ -65,6 +73,7 @@ export function readRoute53Options(o: OptionsReader): Route53Options {
     privateZones: o.boolean("private_zones", { default: false }),
     maxRps: o.number("max_rps", { default: 5, min: 0.1, max: 100 }),
     maxAttempts: o.number("max_attempts", { default: 8, min: 1, max: 20, integer: true }),
+    timeoutMs: o.number("timeout_ms", { default: DEFAULT_TIMEOUT_MS, min: 100, max: 600_000, integer: true }),
     wait: o.boolean("wait", { default: false }),
     waitTimeoutMs: o.number("wait_timeout", { default: 300, min: 1, max: 3600 }) * 1000,
   };
@@ -113,6 +122,7 @@ export class Route53Provider implements Provider {
       region: opts.region,
       maxRps: opts.maxRps,
       maxAttempts: opts.maxAttempts,
+      timeoutMs: opts.timeoutMs,
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
     });

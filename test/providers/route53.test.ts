@@ -11,6 +11,7 @@ import { InputError, ProviderError } from "../../src/core/errors.js";
 import { OptionsReader } from "../../src/config/options.js";
 import type { Change, Provider, RecordSet } from "../../src/core/types.js";
 import { createRoute53Provider } from "../../providers/route53/index.js";
+import { worstCaseMs } from "../../providers/route53/api.js";
 import { startRoute53Fake, type Route53Fake } from "../fakes/route53/server.js";
 import { cname, create, failure, remove, update } from "../helpers/records.js";
 
@@ -247,6 +248,41 @@ describe("provider route53", () => {
       expect(err.message).toContain("still throttled by Route 53 after 2 attempts");
     } finally {
       await two.close?.();
+    }
+  });
+
+  it("ends a stalled endpoint in a timeout error naming provider, zone and operation, within attempts x timeout_ms", async () => {
+    const opts = { timeoutMs: 300, maxAttempts: 2 };
+    const stalled = provider(fake, { timeout_ms: opts.timeoutMs, max_attempts: opts.maxAttempts });
+    try {
+      await stalled.zones();
+      fake.faults.stall();
+      const started = Date.now();
+      const err = await failure(stalled.list(ZONE, ["selector1._domainkey.d1.example.com"]));
+      const took = Date.now() - started;
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).transient).toBe(true);
+      expect(err.message).toMatch(/^\[aws\] zone example\.com: reading records \(ListResourceRecordSets\): Route 53 at http:\/\/127\.0\.0\.1:\d+ did not answer within 300 ms, 2 attempt\(s\)/);
+      // Both attempts reached the server: the limit is per attempt, and retries are bounded.
+      expect(fake.counts.ListResourceRecordSets).toBe(2);
+      // A bound, not a benchmark: the documented worst case plus generous slack for a busy machine.
+      expect(took).toBeLessThan(worstCaseMs(opts) + 5000);
+    } finally {
+      await stalled.close?.();
+    }
+  });
+
+  it("bounds hosted zone discovery on a stalled endpoint too", async () => {
+    fake.faults.stall();
+    const stalled = provider(fake, { timeout_ms: 200, max_attempts: 1 });
+    try {
+      const started = Date.now();
+      const err = await failure(stalled.zones());
+      expect(err.message).toContain("listing hosted zones (ListHostedZonesByName): Route 53 at");
+      expect(err.message).toContain("did not answer within 200 ms, 1 attempt(s)");
+      expect(Date.now() - started).toBeLessThan(worstCaseMs({ timeoutMs: 200, maxAttempts: 1 }) + 5000);
+    } finally {
+      await stalled.close?.();
     }
   });
 

@@ -48,6 +48,11 @@ export interface CloudflareFaults {
   delayNext(ms: number): void;
   /** Close the connection of the next n requests without answering. */
   dropNext(n: number): void;
+  /**
+   * From now on every request is read and never answered (the connection stays open): a
+   * stalled endpoint. clear() or stop() ends it.
+   */
+  stall(): void;
   clear(): void;
 }
 
@@ -86,6 +91,7 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
   const fails: Fail[] = [];
   let delays: number[] = [];
   let drops = 0;
+  let stalled = false;
 
   const faults: CloudflareFaults = {
     rateLimitNext(n, retryAfterSeconds = 1) { rateLimited = { n, retryAfter: retryAfterSeconds }; },
@@ -94,7 +100,8 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
     },
     delayNext(ms) { delays.push(ms); },
     dropNext(n) { drops += n; },
-    clear() { rateLimited = { n: 0, retryAfter: 1 }; fails.length = 0; delays = []; drops = 0; },
+    stall() { stalled = true; },
+    clear() { rateLimited = { n: 0, retryAfter: 1 }; fails.length = 0; delays = []; drops = 0; stalled = false; },
   };
 
   const server = http.createServer((req, res) => {
@@ -120,6 +127,10 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
       send(res, status, payload, headers);
     };
 
+    if (stalled) {
+      entry.status = -1;
+      return;
+    }
     if (drops > 0) {
       drops--;
       entry.status = -1;

@@ -48,7 +48,15 @@ export class Route53Faults {
   delayMs = 0;
   drop = 0;
   failAfterApply = 0;
+  stalled = false;
 
+  /**
+   * From now on every request is read and never answered (the connection stays open): a
+   * stalled endpoint, as when a proxy or the service hangs. clear() or stop() ends it.
+   */
+  stall(): void {
+    this.stalled = true;
+  }
   /** The next n requests answer Throttling "Rate exceeded" (400). */
   throttleNext(n: number): void {
     this.throttle += n;
@@ -75,6 +83,7 @@ export class Route53Faults {
     this.delayMs = 0;
     this.drop = 0;
     this.failAfterApply = 0;
+    this.stalled = false;
   }
 
   takeFail(op: Route53Operation): FailFault | undefined {
@@ -331,6 +340,7 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
         const url = new URL(req.url ?? "/", "http://127.0.0.1");
         const { op, id } = route(req.method ?? "GET", url.pathname);
         counts[op] += 1;
+        if (faults.stalled) return;
         if (faults.drop > 0) {
           faults.drop -= 1;
           req.socket.destroy();
