@@ -50,9 +50,9 @@ export interface CloudflareFaults {
   dropNext(n: number): void;
   /**
    * From now on every request is read and never answered (the connection stays open): a
-   * stalled endpoint. clear() or stop() ends it.
+   * stalled endpoint; only requests of `operation`, when given. clear() or stop() ends it.
    */
-  stall(): void;
+  stall(operation?: CfOperation): void;
   clear(): void;
 }
 
@@ -91,7 +91,7 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
   const fails: Fail[] = [];
   let delays: number[] = [];
   let drops = 0;
-  let stalled = false;
+  let stalled: CfOperation | boolean = false;
 
   const faults: CloudflareFaults = {
     rateLimitNext(n, retryAfterSeconds = 1) { rateLimited = { n, retryAfter: retryAfterSeconds }; },
@@ -100,7 +100,7 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
     },
     delayNext(ms) { delays.push(ms); },
     dropNext(n) { drops += n; },
-    stall() { stalled = true; },
+    stall(operation) { stalled = operation ?? true; },
     clear() { rateLimited = { n: 0, retryAfter: 1 }; fails.length = 0; delays = []; drops = 0; stalled = false; },
   };
 
@@ -127,7 +127,7 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
       send(res, status, payload, headers);
     };
 
-    if (stalled) {
+    if (stalled === true || stalled === route.operation) {
       entry.status = -1;
       return;
     }
