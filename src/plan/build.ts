@@ -8,7 +8,7 @@ import { providerTypes, type ProviderContext } from "../../providers/index.js";
 import type { Config, ProviderConfig } from "../config/types.js";
 import { desiredState, type DesiredDomain } from "../core/desired.js";
 import { diffZone, normaliseSet, type DesiredRecord } from "../core/diff.js";
-import { DkimsyncError, InputError, ProviderError, errorWithHint } from "../core/errors.js";
+import { DkimsyncError, InputError, ProviderError, errorWithHint, formatWhere } from "../core/errors.js";
 import { canonical, findZone, normaliseDomain } from "../core/names.js";
 import { OptionsReader } from "../config/options.js";
 import { pool } from "../util/pool.js";
@@ -275,6 +275,22 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
           provider: p,
           domain: d.domain,
           message: `no zone at provider "${p}" contains ${d.domain}; create the zone there (or its parent), or publish the domain with another provider`,
+        });
+        continue;
+      }
+      const limit = (providers.get(p) as Provider).capabilities.ttl;
+      const badTtl = limit === undefined || d.ensure !== "present" ? undefined : d.records.find((r) => r.ttl < limit.min || r.ttl > limit.max);
+      if (limit !== undefined && badTtl !== undefined) {
+        // Refused here, not by the provider halfway through apply: the same facts in every output.
+        const dc = config.domains.find((c) => c.name === d.domain);
+        const own = dc?.ttl !== undefined;
+        const where = own && dc ? formatWhere(dc.where) : config.displayFile;
+        errors.push({
+          provider: p,
+          domain: d.domain,
+          zone,
+          message: `${where}: ttl ${badTtl.ttl} is outside what provider "${p}" accepts (${limit.min}-${limit.max} s): ${limit.reason}${limit.source ? ` (${limit.source})` : ""}; ` +
+            `set ${own ? `ttl: under domain ${d.domain}` : "the top-level ttl:"} to a value from ${limit.min} to ${limit.max}`,
         });
         continue;
       }
