@@ -266,7 +266,10 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
     for (const l of located) {
       const { d, p } = l;
       if ("error" in l) {
-        errors.push({ provider: p, domain: d.domain, message: `cannot find the zone of ${d.domain}: ${messageFor(l.error, p)}` });
+        // A domain's zone_id is the usual cause here: point at the domain's line in the config.
+        const dc = d.zoneId === undefined ? undefined : config.domains.find((c) => c.name === d.domain);
+        const at = dc ? `${formatWhere(dc.where)}: ` : "";
+        errors.push({ provider: p, domain: d.domain, message: `${at}cannot find the zone of ${d.domain}: ${messageFor(l.error, p)}` });
         continue;
       }
       const zone = l.zone;

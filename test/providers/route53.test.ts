@@ -11,6 +11,8 @@ import { InputError, ProviderError } from "../../src/core/errors.js";
 import { OptionsReader } from "../../src/config/options.js";
 import type { Change, Provider, RecordSet } from "../../src/core/types.js";
 import { createRoute53Provider } from "../../providers/route53/index.js";
+import { loadConfig } from "../../src/config/load.js";
+import { buildPlan, closeProviders } from "../../src/plan/build.js";
 import { worstCaseMs } from "../../providers/route53/api.js";
 import { startRoute53Fake, type Route53Fake } from "../fakes/route53/server.js";
 import { cname, create, failure, remove, update } from "../helpers/records.js";
@@ -113,6 +115,60 @@ describe("provider route53", () => {
     } finally {
       await unknown.close?.();
     }
+  });
+
+  it("pins only the domain with zone_id: another domain of the same zone name stays in the public zone, reads and writes", async () => {
+    const pub = fake.state.createZone("split.example", { id: "ZSPLITPUB" });
+    const priv = fake.state.createZone("split.example", { id: "ZSPLITPRIV", private: true });
+    fake.state.put(pub.id, cname("selector1._domainkey.b.split.example", "public.example.net."));
+    fake.state.put(priv.id, cname("selector1._domainkey.a.split.example", "inside.example.net."));
+    const pinned = provider(fake);
+    try {
+      pinned.pinZoneId?.("a.split.example", "ZSPLITPRIV");
+      expect(await pinned.zoneOf?.("a.split.example")).toBe("split.example");
+      expect(await pinned.zoneOf?.("b.split.example")).toBe("split.example");
+      const read = await pinned.list("split.example", ["selector1._domainkey.a.split.example", "selector1._domainkey.b.split.example"]);
+      expect(read).toEqual(expect.arrayContaining([
+        cname("selector1._domainkey.a.split.example", "inside.example.net"),
+        cname("selector1._domainkey.b.split.example", "public.example.net"),
+      ]));
+      await pinned.apply("split.example", [
+        create(cname("selector2._domainkey.a.split.example", T2)),
+        create(cname("selector2._domainkey.b.split.example", T2)),
+      ]);
+      expect(fake.state.get(priv.id, "selector2._domainkey.a.split.example", "CNAME")).toBeDefined();
+      expect(fake.state.get(priv.id, "selector2._domainkey.b.split.example", "CNAME")).toBeUndefined();
+      expect(fake.state.get(pub.id, "selector2._domainkey.b.split.example", "CNAME")).toBeDefined();
+      expect(fake.state.get(pub.id, "selector2._domainkey.a.split.example", "CNAME")).toBeUndefined();
+    } finally {
+      await pinned.close?.();
+    }
+  });
+
+  it("refuses a zone_id whose hosted zone has another name, for that domain only", async () => {
+    fake.state.createZone("other.example", { id: "ZOTHER" });
+    const pinned = provider(fake);
+    try {
+      pinned.pinZoneId?.("d1.example.com", "ZOTHER");
+      const err = await failure(pinned.zoneOf!("d1.example.com"));
+      expect(err.message).toBe("[aws] zone_id ZOTHER of domain d1.example.com is the hosted zone other.example, which cannot hold d1.example.com");
+      expect((err as ProviderError).hint).toContain("set zone_id to the id of a hosted zone named d1.example.com or one of its parents");
+      expect(await pinned.zoneOf?.("d2.example.com")).toBe("example.com");
+    } finally {
+      await pinned.close?.();
+    }
+  });
+
+  it("plans the zone_id error at the domain's line in dkim.zones.yaml, and the other domains normally", async () => {
+    fake.state.createZone("other.example", { id: "ZOTHER" });
+    const file = path.join(tmp, "dkim.zones.yaml");
+    await fs.writeFile(file, `tenant: contoso\nproviders:\n  aws: { type: route53, endpoint: "${fake.endpoint}" }\ndomains:\n  d1.example.com:\n    provider: aws\n    zone_id: ZOTHER\n  d2.example.com:\n    provider: aws\n`);
+    const { plan, providers } = await buildPlan({ config: loadConfig(file) });
+    await closeProviders(providers);
+    expect(plan.errors).toHaveLength(1);
+    expect(plan.errors[0]?.domain).toBe("d1.example.com");
+    expect(plan.errors[0]?.message).toMatch(/dkim\.zones\.yaml:5: cannot find the zone of d1\.example\.com: zone_id ZOTHER of domain d1\.example\.com is the hosted zone other\.example/);
+    expect(plan.zones.map((z) => `${z.zone} ${z.domains.join(",")}`)).toEqual(["example.com d2.example.com"]);
   });
 
   it("refuses a zone name held by two hosted zones until zone_id picks one", async () => {
