@@ -270,6 +270,7 @@ export class Route53Provider implements Provider {
   private async listIn(zone: string, zoneId: string, names: readonly string[]): Promise<RecordSet[]> {
     const wanted = [...new Set(names.map(canonical))].sort((a, b) => compareRoute53({ name: a }, { name: b }));
     const out: RecordSet[] = [];
+    const routed: ResourceRecordSet[] = [];
     let i = 0;
     let start: { name: string; type?: string } | undefined = wanted[0] === undefined ? undefined : { name: toWireName(wanted[0]) };
     while (start !== undefined && i < wanted.length) {
@@ -284,6 +285,7 @@ export class Route53Provider implements Provider {
         while (i < wanted.length && compareRoute53({ name: wanted[i] as string }, { name: rs.name }) < 0) i++;
         if (i >= wanted.length) break;
         if (rs.name === wanted[i]) {
+          if (rr.SetIdentifier !== undefined) routed.push(rr);
           out.push(rs);
           this.seen.set(this.seenKey(zoneId, rs.name, rs.type), rr);
         }
@@ -295,13 +297,27 @@ export class Route53Provider implements Provider {
         ? { name: toWireName(nextWanted) }
         : next;
     }
+    if (routed.length > 0) {
+      // Several record sets of one name and type, told apart by SetIdentifier (weighted,
+      // latency, failover, geo...): dkimsync cannot say which one the CNAME should replace, and a
+      // selector needs exactly one answer. Refused rather than guessed.
+      const shown = routed.map((r) => `${fromWireName(r.Name ?? "")} ${r.Type ?? ""} (SetIdentifier ${r.SetIdentifier ?? ""}${r.Weight !== undefined ? `, weight ${r.Weight}` : ""})`);
+      throw new ProviderError(this.name, `routing-policy record sets at selector names: ${shown.join(", ")}; dkimsync writes one simple CNAME per selector and does not replace routing-policy records`, {
+        zone,
+        hint: "delete these record sets in the Route 53 console (or with aws route53 change-resource-record-sets, naming SetIdentifier), then run plan again",
+      });
+    }
     return out;
   }
 
-  /** The record as Route 53 holds it when it is what `rs` describes; else dkimsync's form. */
+  /**
+   * The record as Route 53 holds it when it is what `rs` describes; else dkimsync's form. The
+   * match ignores drift, so an alias record set is deleted with its AliasTarget (a DELETE must
+   * match the record set exactly: API reference, ChangeResourceRecordSets).
+   */
   private current(zoneId: string, rs: RecordSet): ResourceRecordSet {
     const raw = this.seen.get(this.seenKey(zoneId, rs.name, rs.type));
-    if (raw !== undefined && sameRecordSet(fromResourceRecordSet(raw), rs)) return raw;
+    if (raw !== undefined && sameRecordSet({ ...fromResourceRecordSet(raw), drift: [] }, { ...rs, drift: [] })) return raw;
     return toResourceRecordSet(rs);
   }
 

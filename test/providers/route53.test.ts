@@ -171,6 +171,39 @@ describe("provider route53", () => {
     expect(plan.zones.map((z) => `${z.zone} ${z.domains.join(",")}`)).toEqual(["example.com d2.example.com"]);
   });
 
+  it("reads an alias record set at a selector name as drift and replaces it, deleting it with its AliasTarget", async () => {
+    const name = "selector1._domainkey.d1.example.com";
+    fake.state.put(zoneId, { name, type: "CNAME", ttl: 0, values: [], alias: { hostedZoneId: zoneId, dnsName: "elsewhere.example.com.", evaluateTargetHealth: false } });
+    const [read] = await p.list(ZONE, [name]);
+    expect(read).toEqual({ name, type: "CNAME", ttl: 0, values: ["elsewhere.example.com"], drift: ["alias to elsewhere.example.com"] });
+    await p.apply(ZONE, [update(read as RecordSet, cname(name, T1))]);
+    const now = fake.state.get(zoneId, name, "CNAME");
+    expect(now).toMatchObject({ ttl: 3600, values: [`${T1}.`] });
+    expect(now?.alias).toBeUndefined();
+  });
+
+  it("deletes a conflicting alias A record at a selector name exactly (--force)", async () => {
+    const name = "selector2._domainkey.d1.example.com";
+    fake.state.put(zoneId, { name, type: "A", ttl: 0, values: [], alias: { hostedZoneId: "Z2FDTNDATAQYW2", dnsName: "d111.cloudfront.net.", evaluateTargetHealth: false } });
+    const [read] = await p.list(ZONE, [name]);
+    // The conflict carries ttl and values, not the drift: still matched to the alias as read.
+    await p.apply(ZONE, [remove({ name, type: "A", ttl: read?.ttl ?? -1, values: read?.values ?? [] }), create(cname(name, T2))]);
+    expect(fake.state.get(zoneId, name, "A")).toBeUndefined();
+    expect(fake.state.get(zoneId, name, "CNAME")?.values).toEqual([`${T2}.`]);
+  });
+
+  it("refuses weighted record sets at a selector name with a message saying which and what to do", async () => {
+    const name = "selector1._domainkey.d1.example.com";
+    fake.state.put(zoneId, { name, type: "CNAME", ttl: 300, values: ["a.example.net."], setIdentifier: "blue", weight: 10 });
+    fake.state.put(zoneId, { name, type: "CNAME", ttl: 300, values: ["b.example.net."], setIdentifier: "green", weight: 90 });
+    const err = await failure(p.list(ZONE, [name, "selector2._domainkey.d1.example.com"]));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toBe(`[aws] zone example.com: routing-policy record sets at selector names: ${name} CNAME (SetIdentifier blue, weight 10), ${name} CNAME (SetIdentifier green, weight 90); dkimsync writes one simple CNAME per selector and does not replace routing-policy records`);
+    expect((err as ProviderError).hint).toContain("naming SetIdentifier");
+    // Nothing was written.
+    expect(fake.counts.ChangeResourceRecordSets).toBe(0);
+  });
+
   it("refuses a zone name held by two hosted zones until zone_id picks one", async () => {
     const a = fake.state.createZone("dup.example", { id: "ZDUPA" });
     fake.state.createZone("dup.example", { id: "ZDUPB" });

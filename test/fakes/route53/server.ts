@@ -135,7 +135,9 @@ const PREFIX = "/2013-04-01";
 
 function route(method: string, path: string): { op: Route53Operation; id?: string } {
   if (!path.startsWith(`${PREFIX}/`)) return { op: "Unknown" };
-  const parts = path.slice(PREFIX.length + 1).split("/").map(decodeURIComponent);
+  // botocore sends `.../rrset/` (its service model's requestUri ends in a slash), the JS SDK
+  // `.../rrset`; Route 53 answers both.
+  const parts = path.slice(PREFIX.length + 1).replace(/\/+$/, "").split("/").map(decodeURIComponent);
   if (method === "GET" && parts.length === 1 && parts[0] === "hostedzone") return { op: "ListHostedZones" };
   if (method === "GET" && parts.length === 1 && parts[0] === "hostedzonesbyname") return { op: "ListHostedZonesByName" };
   if (parts[0] === "hostedzone" && parts.length === 2 && method === "GET") return { op: "GetHostedZone", id: parts[1] as string };
@@ -166,12 +168,15 @@ function zoneXml(z: FakeZone): XmlNode {
   };
 }
 
+/** Element order of the API reference's ResourceRecordSet; alias sets carry no TTL or ResourceRecords. */
 function rrsetXml(r: FakeRecordSet): XmlNode {
   return {
     Name: r.name,
     Type: r.type,
-    TTL: r.ttl,
-    ResourceRecords: { item: "ResourceRecord", values: r.values.map((v) => ({ Value: v })) },
+    SetIdentifier: r.setIdentifier,
+    Weight: r.weight,
+    ...(r.alias ? {} : { TTL: r.ttl, ResourceRecords: { item: "ResourceRecord", values: r.values.map((v) => ({ Value: v })) } }),
+    ...(r.alias ? { AliasTarget: { HostedZoneId: r.alias.hostedZoneId, DNSName: r.alias.dnsName, EvaluateTargetHealth: r.alias.evaluateTargetHealth } } : {}),
   };
 }
 
@@ -198,18 +203,40 @@ function parseChangeBatch(body: string): { changes: FakeChangeRequest[]; comment
       throw new FakeApiError(400, "InvalidInput", `Invalid XML ; Action of change ${i + 1} must be CREATE, DELETE or UPSERT, not '${action ?? ""}'`);
     }
     if (!rr) throw new FakeApiError(400, "InvalidInput", `Invalid XML ; change ${i + 1} has no ResourceRecordSet`);
-    if (child(rr, "AliasTarget")) throw new FakeApiError(400, "InvalidInput", "The Route 53 fake does not support alias records");
     const name = childText(rr, "Name");
     const type = childText(rr, "Type");
     const ttlText = childText(rr, "TTL");
     const values = (child(rr, "ResourceRecords")?.children ?? []).map((r) => childText(r, "Value") ?? "");
     if (!name || !type || !RECORD_TYPES.has(type)) throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1} needs a Name and a valid Type`);
-    if (ttlText === undefined || !/^\d+$/.test(ttlText)) throw new FakeApiError(400, "InvalidInput", `Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=${action}, Name=${name}, Type=${type}, SetIdentifier=null]`);
+    const setIdentifier = childText(rr, "SetIdentifier");
+    const weightText = childText(rr, "Weight");
+    // API reference, ResourceRecordSet: SetIdentifier is required with a routing policy (Weight
+    // here) and allowed only with one. The fake knows weighted routing only (a guess is not needed:
+    // other policies are simply refused as unsupported).
+    if ((setIdentifier === undefined) !== (weightText === undefined)) {
+      throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1}: SetIdentifier and Weight go together (the fake supports weighted routing only)`);
+    }
+    const routing = setIdentifier === undefined ? {} : { setIdentifier, weight: Number(weightText) };
+    const aliasNode = child(rr, "AliasTarget");
+    const setId = `SetIdentifier=${setIdentifier ?? "null"}`;
+    if (aliasNode) {
+      if (ttlText !== undefined || values.length > 0) {
+        throw new FakeApiError(400, "InvalidInput", `Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found more than one in Change with [Action=${action}, Name=${name}, Type=${type}, ${setId}]`);
+      }
+      const alias = {
+        hostedZoneId: childText(aliasNode, "HostedZoneId") ?? "",
+        dnsName: childText(aliasNode, "DNSName") ?? "",
+        evaluateTargetHealth: childText(aliasNode, "EvaluateTargetHealth") === "true",
+      };
+      if (!alias.hostedZoneId || !alias.dnsName) throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1}: AliasTarget needs HostedZoneId and DNSName`);
+      return { action, rrset: { name, type, ttl: 0, values: [], alias, ...routing } };
+    }
+    if (ttlText === undefined || !/^\d+$/.test(ttlText)) throw new FakeApiError(400, "InvalidInput", `Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=${action}, Name=${name}, Type=${type}, ${setId}]`);
     if (values.length === 0) throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1} has no ResourceRecords`);
     if (type === "CNAME" && values.length > 1) {
       throw new FakeApiError(400, "InvalidChangeBatch", `[RRSet of type CNAME with DNS name ${wireName(name)} has more than one value]`);
     }
-    return { action, rrset: { name, type, ttl: Number(ttlText), values } };
+    return { action, rrset: { name, type, ttl: Number(ttlText), values, ...routing } };
   });
   if (changes.length === 0) throw new FakeApiError(400, "InvalidInput", "The request must contain at least one Change");
   const comment = childText(batch, "Comment");
