@@ -122,9 +122,18 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
     counts[route.operation] = (counts[route.operation] ?? 0) + 1;
     const entry: LoggedRequest = { method, operation: route.operation, path: url.pathname, query, status: 0 };
     log.push(entry);
+    // Rate limit headers on every answer (Cloudflare API docs, "Rate limits": `Ratelimit:
+    // "default";r=50;t=30` and `Ratelimit-Policy: "burst";q=100;w=60`). The policy name the
+    // real API uses for the 1200/5 min limit is a guess ("default").
+    let remaining = limit;
+    let resetSeconds = Math.ceil(windowMs / 1000);
     const reply = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       entry.status = status;
-      send(res, status, payload, headers);
+      send(res, status, payload, {
+        ratelimit: `"default";r=${Math.max(0, remaining)};t=${resetSeconds}`,
+        "ratelimit-policy": `"default";q=${limit};w=${Math.ceil(windowMs / 1000)}`,
+        ...headers,
+      });
     };
 
     if (stalled === true || stalled === route.operation) {
@@ -156,11 +165,14 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
     const times = (seen.get(token) ?? []).filter((t) => t > now - windowMs);
     if (times.length >= limit) {
       seen.set(token, times);
+      remaining = 0;
       const wait = Math.max(1, Math.ceil(((times[0] ?? now) + windowMs - now) / 1000));
       return reply(429, envelopeError(971, "Please wait and consider throttling your request speed"), { "retry-after": String(wait) });
     }
     times.push(now);
     seen.set(token, times);
+    remaining = limit - times.length;
+    resetSeconds = Math.max(1, Math.ceil(((times[0] ?? now) + windowMs - now) / 1000));
 
     const fail = fails.find((f) => f.operation === undefined || f.operation === route.operation);
     if (fail) {
@@ -174,7 +186,7 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
       const { status, payload } = dispatch(route, method, query, body, url.pathname);
       reply(status, payload);
     } catch (err) {
-      if (err instanceof CfApiError) return reply(err.status, envelopeError(err.code, err.message));
+      if (err instanceof CfApiError) return reply(err.status, envelopeError(err.code, err.message, err.chain));
       throw err;
     }
   }
@@ -357,8 +369,8 @@ function ok(result: unknown) {
   return { status: 200, payload: { success: true, errors: [], messages: [], result } };
 }
 
-function envelopeError(code: number, message: string) {
-  return { success: false, errors: [{ code, message }], messages: [], result: null };
+function envelopeError(code: number, message: string, chain: { code: number; message: string }[] = []) {
+  return { success: false, errors: [{ code, message, ...(chain.length > 0 ? { error_chain: chain } : {}) }], messages: [], result: null };
 }
 
 function parseBody(body: string): Record<string, unknown> {
