@@ -17,6 +17,12 @@ export interface ZoneResult {
   outcome: ZoneOutcome;
   changes: Change[];
   message?: string;
+  /**
+   * How many of `changes` are in place, by reading back: all of them when applied, 0 when
+   * nothing was written, a part after a write that failed half-way (a split apply whose later
+   * batch failed). Undefined when it could not be read back.
+   */
+  written?: number;
 }
 
 export interface ApplyResult {
@@ -66,7 +72,7 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
   const changes = zoneWrites(z, opts.force);
   if (changes.length === 0) return { ...base, outcome: "unchanged", changes };
   const provider = opts.providers.get(z.provider);
-  if (!provider) return { ...base, outcome: "failed", changes, message: `provider "${z.provider}" is not configured` };
+  if (!provider) return { ...base, outcome: "failed", changes, written: 0, message: `provider "${z.provider}" is not configured` };
 
   try {
     if (opts.checkStale) {
@@ -76,12 +82,13 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
           ...base,
           outcome: "stale",
           changes,
+          written: 0,
           message: `records at ${z.names.join(", ")} changed since the plan was made; nothing was written to this zone. Run plan again`,
         };
       }
     }
   } catch (err) {
-    return { ...base, outcome: "failed", changes, message: errorWithHint(err) };
+    return { ...base, outcome: "failed", changes, written: 0, message: errorWithHint(err) };
   }
   try {
     opts.log?.(`[${z.provider}] zone ${z.zone}: writing ${changes.length} change(s)`);
@@ -90,20 +97,21 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
     // A write can succeed while its answer is lost, and the SDK's retry then meets its own change
     // ("already exists"). If the zone now holds exactly what was planned, it converged.
     const reread = await readManaged(provider, z).catch(() => undefined);
-    if (reread !== undefined && unconverged(changes, reread).length === 0) {
-      return { ...base, outcome: "applied", changes, message: `the provider reported an error (${errorWithHint(err)}), but reading back shows every change in place` };
+    const missing = reread === undefined ? undefined : unconverged(changes, reread).length;
+    if (missing === 0) {
+      return { ...base, outcome: "applied", changes, written: changes.length, message: `the provider reported an error (${errorWithHint(err)}), but reading back shows every change in place` };
     }
-    return { ...base, outcome: "failed", changes, message: errorWithHint(err) };
+    return { ...base, outcome: "failed", changes, message: errorWithHint(err), ...(missing === undefined ? {} : { written: changes.length - missing }) };
   }
 
   try {
     const reread = await readManaged(provider, z);
     const problems = unconverged(changes, reread);
-    if (problems.length > 0) return { ...base, outcome: "unconverged", changes, message: problems.join("; ") };
+    if (problems.length > 0) return { ...base, outcome: "unconverged", changes, written: changes.length - problems.length, message: problems.join("; ") };
   } catch (err) {
     return { ...base, outcome: "unconverged", changes, message: `written, but reading it back failed: ${errorWithHint(err)}` };
   }
-  return { ...base, outcome: "applied", changes };
+  return { ...base, outcome: "applied", changes, written: changes.length };
 }
 
 async function readManaged(provider: Provider, z: ZonePlan) {
