@@ -35,6 +35,8 @@ export function worstCaseMs(opts: { maxRetries: number; timeoutMs: number }): nu
 }
 
 const FIVE_MINUTES_MS = 5 * 60 * 1000;
+/** Longer than any wait for the limiter (one 5-minute window) plus one attempt. */
+const SDK_TIMEOUT_MS = 30 * 60 * 1000;
 // List Zones: per_page 5..50 (Cloudflare API reference, "List Zones").
 const ZONES_PER_PAGE = 50;
 // List DNS Records: per_page 1..5,000,000, default 100 (Cloudflare OpenAPI schema
@@ -95,9 +97,15 @@ export class CloudflareApi {
   constructor(private readonly opts: CloudflareApiOptions) {
     this.limiter = new SlidingWindowLimiter(opts.maxRequestsPer5Min);
     const limiter = this.limiter;
+    const timeoutMs = opts.timeoutMs;
     const limitedFetch: typeof fetch = async (input, init) => {
       await limiter.acquire();
-      return fetch(input, init);
+      // The time limit of an attempt starts when it may go out, not while it queues behind the
+      // limiter (a busy 5-minute window must not turn into timeouts and retries), and it covers
+      // reading the body too (the SDK's own timer stops once the headers are in).
+      const limit = AbortSignal.timeout(timeoutMs);
+      const signal = init?.signal ? AbortSignal.any([init.signal, limit]) : limit;
+      return fetch(input, { ...init, signal });
     };
     this.client = new Cloudflare({
       apiToken: opts.token,
@@ -108,8 +116,10 @@ export class CloudflareApi {
       userServiceKey: null,
       baseURL: opts.baseURL,
       maxRetries: opts.maxRetries,
-      // Each attempt is aborted after this long; a timeout is retried like a dropped connection.
-      timeout: opts.timeoutMs,
+      // The SDK's timer would also count the wait for the limiter: it only backs up the limit
+      // set in limitedFetch above. An attempt that limit aborts is retried like a dropped
+      // connection and, the retries spent, ends as APIConnectionTimeoutError.
+      timeout: SDK_TIMEOUT_MS,
       fetch: limitedFetch,
       logLevel: "off",
     });
@@ -248,6 +258,14 @@ export class CloudflareApi {
         ...base,
         transient: true,
         hint: "check the network (and base_url, if set); the request was retried " + this.opts.maxRetries + " times",
+      });
+    }
+    if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
+      // The time limit struck while the body was read (after the SDK had the headers).
+      return new ProviderError(provider, `the Cloudflare API at ${this.opts.baseURL} did not finish its answer within ${this.opts.timeoutMs} ms while ${doing}`, {
+        ...base,
+        transient: true,
+        hint: "check the network (and base_url, if set); raise timeout_ms if Cloudflare is merely slow; the next run reads the records again and writes only what is still missing",
       });
     }
     return new ProviderError(provider, `${doing} failed: ${redact(err instanceof Error ? err.message : String(err))}`, base);

@@ -368,6 +368,17 @@ describe("cloudflare provider: limits and credentials", () => {
     expect((err as ProviderError).hint).toContain("reads the records again");
   });
 
+  it("bounds an answer whose body stalls after the headers, which the SDK's own timer does not cover", async () => {
+    const p = provider({ timeout_ms: 300, max_attempts: 1 });
+    await p.zones();
+    fake.faults.stallBody("listRecords");
+    const started = Date.now();
+    const err = await p.list(ZONE, [S1]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).message).toMatch(/^\[cf\] zone example\.com: the Cloudflare API at .* did not (finish its answer|answer) within 300 ms while reading the selector names/);
+    expect(Date.now() - started).toBeLessThan(worstCaseMs({ maxRetries: 0, timeoutMs: 300 }) + 5000);
+  });
+
   it("refuses max_attempts together with max_retries", () => {
     expect(() => provider({ max_attempts: 3, max_retries: 2 })).toThrow(InputError);
   });

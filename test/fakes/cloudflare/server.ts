@@ -53,6 +53,8 @@ export interface CloudflareFaults {
    * stalled endpoint; only requests of `operation`, when given. clear() or stop() ends it.
    */
   stall(operation?: CfOperation): void;
+  /** From now on requests (of `operation`, when given) get status and headers, then half a body, never the rest. */
+  stallBody(operation?: CfOperation): void;
   clear(): void;
 }
 
@@ -92,6 +94,7 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
   let delays: number[] = [];
   let drops = 0;
   let stalled: CfOperation | boolean = false;
+  let stalledBody: CfOperation | boolean = false;
 
   const faults: CloudflareFaults = {
     rateLimitNext(n, retryAfterSeconds = 1) { rateLimited = { n, retryAfter: retryAfterSeconds }; },
@@ -101,7 +104,8 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
     delayNext(ms) { delays.push(ms); },
     dropNext(n) { drops += n; },
     stall(operation) { stalled = operation ?? true; },
-    clear() { rateLimited = { n: 0, retryAfter: 1 }; fails.length = 0; delays = []; drops = 0; stalled = false; },
+    stallBody(operation) { stalledBody = operation ?? true; },
+    clear() { rateLimited = { n: 0, retryAfter: 1 }; fails.length = 0; delays = []; drops = 0; stalled = false; stalledBody = false; },
   };
 
   const server = http.createServer((req, res) => {
@@ -138,6 +142,12 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
 
     if (stalled === true || stalled === route.operation) {
       entry.status = -1;
+      return;
+    }
+    if (stalledBody === true || stalledBody === route.operation) {
+      entry.status = 200;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"success":true,"errors":[],"messages":[],"result":[');
       return;
     }
     if (drops > 0) {
