@@ -124,6 +124,8 @@ export class Route53Api {
         connectionTimeout: opts.timeoutMs,
         requestTimeout: opts.timeoutMs,
         throwOnRequestTimeout: true,
+        // An idle socket (headers sent, body never finished) is ended by this one.
+        socketTimeout: opts.timeoutMs,
       },
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),

@@ -361,6 +361,20 @@ describe("provider route53", () => {
     }
   });
 
+  it("bounds an answer whose body stalls after the headers", async () => {
+    const stalled = provider(fake, { timeout_ms: 300, max_attempts: 1 });
+    try {
+      await stalled.zones();
+      fake.faults.stallBody();
+      const started = Date.now();
+      const err = await failure(stalled.list(ZONE, ["selector1._domainkey.d1.example.com"]));
+      expect(err.message).toMatch(/^\[aws\] zone example\.com: reading records \(ListResourceRecordSets\): Route 53 at .* did not answer within 300 ms/);
+      expect(Date.now() - started).toBeLessThan(worstCaseMs({ timeoutMs: 300, maxAttempts: 1 }) + 5000);
+    } finally {
+      await stalled.close?.();
+    }
+  });
+
   it("bounds hosted zone discovery on a stalled endpoint too", async () => {
     fake.faults.stall();
     const stalled = provider(fake, { timeout_ms: 200, max_attempts: 1 });

@@ -49,6 +49,12 @@ export class Route53Faults {
   drop = 0;
   failAfterApply = 0;
   stalled = false;
+  stalledBody = false;
+
+  /** From now on every request gets status and headers, then half a body, never the rest. */
+  stallBody(): void {
+    this.stalledBody = true;
+  }
 
   /**
    * From now on every request is read and never answered (the connection stays open): a
@@ -84,6 +90,7 @@ export class Route53Faults {
     this.drop = 0;
     this.failAfterApply = 0;
     this.stalled = false;
+    this.stalledBody = false;
   }
 
   takeFail(op: Route53Operation): FailFault | undefined {
@@ -368,6 +375,11 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
         const { op, id } = route(req.method ?? "GET", url.pathname);
         counts[op] += 1;
         if (faults.stalled) return;
+        if (faults.stalledBody) {
+          res.writeHead(200, { "content-type": "text/xml" });
+          res.write(`<?xml version="1.0"?>\n<ListResourceRecordSetsResponse xmlns="${NS}"><ResourceRecordSets>`);
+          return;
+        }
         if (faults.drop > 0) {
           faults.drop -= 1;
           req.socket.destroy();
