@@ -99,7 +99,7 @@ export class Route53Provider implements Provider {
   readonly capabilities: Capabilities = {
     atomicWrites: {
       can: true,
-      reason: "a change batch is applied all or nothing; an apply larger than 1000 values or 32000 characters is split into several batches",
+      reason: "a change batch is applied all or nothing; an apply larger than 1000 values or 32000 characters is split into several batches, and domains pinned with zone_id to another hosted zone of the same name get a batch of their own",
       source: "Route 53 API reference, ChangeResourceRecordSets",
     },
     readsOnlyNames: {
