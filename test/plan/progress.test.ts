@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
+import { applyPlan } from "../../src/plan/apply.js";
 import { Progress, buildPlan, closeProviders } from "../../src/plan/build.js";
 import { startCloudflareFake, type CloudflareFake } from "../fakes/cloudflare/server.js";
 
@@ -54,6 +55,28 @@ describe("progress while waiting", () => {
     expect(lines.length).toBeGreaterThanOrEqual(2);
     for (const l of lines) expect(l.endsWith("\n")).toBe(true);
     expect(lines.at(-1)).toMatch(/^dkimsync: 0\/1 zones read, [12] request\(s\) in flight; waiting \d+ s for \[cf\] zone example\.com: reading 2 name\(s\)\n$/);
+  });
+
+  it("while apply writes, counts zones written and names the write waited for", async () => {
+    const lines: string[] = [];
+    const progress = new Progress((s) => lines.push(s), { tty: false, intervalMs: 100 });
+    const file = path.join(dir, "dkim.zones.yaml");
+    await fs.writeFile(file, `tenant: contoso\nproviders:\n  cf: { type: cloudflare, token: env/CF_TOKEN, base_url: "${fake.baseURL}", timeout_ms: 700, max_attempts: 1 }\ndomains:\n  example.com:\n    provider: cf\n`);
+    const { plan, providers } = await buildPlan({ config: loadConfig(file), env: { CF_TOKEN: fake.token }, progress });
+    fake.faults.stall("batch");
+    progress.phase = "zones written";
+    progress.total = 1;
+    progress.done = 0;
+    progress.start();
+    try {
+      const result = await applyPlan({ plan, providers, force: false, checkStale: false });
+      expect(result.zones[0]?.outcome).toBe("failed");
+    } finally {
+      progress.stop();
+      await closeProviders(providers);
+    }
+    expect(lines.some((l) => /^dkimsync: 0\/1 zones written, 1 request\(s\) in flight; waiting \d+ s for \[cf\] zone example\.com: writing 2 change\(s\)\n$/.test(l))).toBe(true);
+    expect(progress.done).toBe(1);
   });
 
   it("prints nothing when nothing is waited for as long as one interval", async () => {
