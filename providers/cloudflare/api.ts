@@ -199,9 +199,12 @@ export class CloudflareApi {
     const redact = (s: string) => s.split(this.opts.token).join("***");
     const base = { ...(zone ? { zone } : {}), cause: err };
     if (err instanceof Cloudflare.APIError && err.status !== undefined) {
-      const errors = (err.errors ?? []) as { code?: number; message?: string }[];
-      const codes = new Set(errors.map((e) => e.code));
-      const detail = redact(errors.map((e) => `${e.message ?? "error"} (code ${e.code ?? "?"})`).join("; ") || `HTTP ${err.status}`);
+      type ErrorItem = { code?: number; message?: string; error_chain?: ErrorItem[] };
+      const errors = (err.errors ?? []) as ErrorItem[];
+      // A generic code (1004 "DNS Validation Error") names its real cause in `error_chain`.
+      const codes = new Set(errors.flatMap((e) => [e.code, ...(e.error_chain ?? []).map((c) => c.code)]));
+      const one = (e: ErrorItem): string => `${e.message ?? "error"} (code ${e.code ?? "?"})${e.error_chain?.length ? `: ${e.error_chain.map(one).join("; ")}` : ""}`;
+      const detail = redact(errors.map(one).join("; ") || `HTTP ${err.status}`);
       const status = err.status;
       if (codes.has(9109) || codes.has(10000) || codes.has(9106) || codes.has(6003) || status === 401 || status === 403) {
         return new ProviderError(provider, `Cloudflare refused the API token while ${doing}: ${detail}`, {

@@ -379,6 +379,17 @@ describe("cloudflare provider: limits and credentials", () => {
     expect(Date.now() - started).toBeLessThan(worstCaseMs({ maxRetries: 0, timeoutMs: 300 }) + 5000);
   });
 
+  it("names the cause Cloudflare nests under 1004 in error_chain (here 9300, tags over the Free plan's quota of 0)", async () => {
+    const p = provider();
+    await p.list(ZONE, [S1]);
+    // The body the real API sends for tags over a Free zone's quota (1004 "DNS Validation
+    // Error" with error_chain 9300). dkimsync never sends tags itself, so the fake is told to
+    // fail the batch with that body.
+    fake.faults.failNext(1, 400, "batch", { errors: [{ code: 1004, message: "DNS Validation Error", error_chain: [{ code: 9300, message: "DNS record has 1 tags, exceeding the quota of 0." }] }] });
+    const err = await p.apply(ZONE, [{ action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) }]).catch((e: unknown) => e);
+    expect((err as ProviderError).message).toContain("DNS Validation Error (code 1004): DNS record has 1 tags, exceeding the quota of 0. (code 9300)");
+  });
+
   it("refuses max_attempts together with max_retries", () => {
     expect(() => provider({ max_attempts: 3, max_retries: 2 })).toThrow(InputError);
   });

@@ -43,7 +43,7 @@ export interface CloudflareFaults {
    * received, changing nothing. `retryAfterSeconds` adds a `retry-after` header (0 makes the
    * SDK retry at once instead of backing off 0.5 s, 1 s, 2 s...).
    */
-  failNext(n: number, status?: number, operation?: CfOperation, opts?: { retryAfterSeconds?: number }): void;
+  failNext(n: number, status?: number, operation?: CfOperation, opts?: { retryAfterSeconds?: number; errors?: unknown[] }): void;
   /** Hold the next response for ms milliseconds. */
   delayNext(ms: number): void;
   /** Close the connection of the next n requests without answering. */
@@ -77,7 +77,7 @@ export interface CloudflareFake {
 const PREFIX = "/client/v4";
 const WINDOW_MS = 5 * 60 * 1000;
 
-interface Fail { n: number; status: number; operation?: CfOperation; retryAfterSeconds?: number }
+interface Fail { n: number; status: number; operation?: CfOperation; retryAfterSeconds?: number; errors?: unknown[] }
 
 export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Promise<CloudflareFake> {
   const state = new CloudflareState();
@@ -99,7 +99,7 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
   const faults: CloudflareFaults = {
     rateLimitNext(n, retryAfterSeconds = 1) { rateLimited = { n, retryAfter: retryAfterSeconds }; },
     failNext(n, status = 500, operation, o = {}) {
-      fails.push({ n, status, ...(operation ? { operation } : {}), ...(o.retryAfterSeconds !== undefined ? { retryAfterSeconds: o.retryAfterSeconds } : {}) });
+      fails.push({ n, status, ...(operation ? { operation } : {}), ...(o.retryAfterSeconds !== undefined ? { retryAfterSeconds: o.retryAfterSeconds } : {}), ...(o.errors ? { errors: o.errors } : {}) });
     },
     delayNext(ms) { delays.push(ms); },
     dropNext(n) { drops += n; },
@@ -189,6 +189,7 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
       fail.n--;
       if (fail.n <= 0) fails.splice(fails.indexOf(fail), 1);
       const headers: Record<string, string> = fail.retryAfterSeconds !== undefined ? { "retry-after": String(fail.retryAfterSeconds) } : {};
+      if (fail.errors) return reply(fail.status, { success: false, errors: fail.errors, messages: [], result: null }, headers);
       return reply(fail.status, envelopeError(fail.status >= 500 ? 1000 : 1004, `injected failure (HTTP ${fail.status})`), headers);
     }
 
