@@ -13,7 +13,7 @@ import type { ProviderContext } from "../providers/index.js";
 import type { Config } from "./config/types.js";
 import { DkimsyncError } from "./core/errors.js";
 import { checkSavedPlan, loadPlan, savePlan } from "./plan/saved.js";
-import { buildPlan, closeProviders, createProvider, hasChanges, type ProviderSet } from "./plan/build.js";
+import { Progress, buildPlan, closeProviders, createProvider, hasChanges, trackProvider, type ProviderSet } from "./plan/build.js";
 import { renderApply } from "./render/apply.js";
 import { renderJson } from "./render/json.js";
 import { renderMarkdown } from "./render/markdown.js";
@@ -29,6 +29,8 @@ export interface Io {
   color: boolean;
   /** Progress for people, on stderr, only when stderr is a terminal. */
   progress: (s: string) => void;
+  /** Whether stderr is a terminal: a live status line there, else a line every few seconds. */
+  stderrIsTTY?: boolean;
 }
 
 function defaultIo(): Io {
@@ -37,6 +39,7 @@ function defaultIo(): Io {
     stdout: (s) => void process.stdout.write(s),
     stderr: (s) => void process.stderr.write(s),
     color: useColor(process.stdout),
+    stderrIsTTY: progress,
     progress: (s) => {
       if (progress) process.stderr.write(`${s}\n`);
     },
@@ -63,7 +66,14 @@ function renderPlan(plan: Plan, format: Format, io: Io): string {
 
 async function planCommand(opts: { config: string; domain: string[]; provider: string[]; format: Format; out?: string; detailedExitcode?: boolean }, io: Io): Promise<number> {
   const config = loadConfig(opts.config);
-  const { plan, providers } = await buildPlan({ config, domains: opts.domain, providers: opts.provider, context: { log: io.progress } });
+  const progress = new Progress(io.stderr, { tty: io.stderrIsTTY === true }).start();
+  let built;
+  try {
+    built = await buildPlan({ config, domains: opts.domain, providers: opts.provider, context: { log: io.progress }, progress });
+  } finally {
+    progress.stop();
+  }
+  const { plan, providers } = built;
   await closeProviders(providers);
   io.stdout(renderPlan(plan, opts.format, io));
   if (opts.out) {
@@ -75,7 +85,7 @@ async function planCommand(opts: { config: string; domain: string[]; provider: s
   return 0;
 }
 
-async function providersForPlan(plan: Plan, config: Config, context: ProviderContext): Promise<ProviderSet> {
+async function providersForPlan(plan: Plan, config: Config, context: ProviderContext, progress: Progress): Promise<ProviderSet> {
   const providers: ProviderSet = new Map();
   for (const z of plan.zones) {
     if (providers.has(z.provider)) continue;
@@ -85,7 +95,7 @@ async function providersForPlan(plan: Plan, config: Config, context: ProviderCon
         hint: "apply the plan with the config it was made from, or make a new plan",
       });
     }
-    providers.set(z.provider, await createProvider(pc, config, process.env, context));
+    providers.set(z.provider, trackProvider(await createProvider(pc, config, process.env, context), progress));
   }
   return providers;
 }
@@ -93,6 +103,15 @@ async function providersForPlan(plan: Plan, config: Config, context: ProviderCon
 async function applyCommand(opts: { config: string; plan?: string; force?: boolean; wait?: boolean; format: Format }, io: Io): Promise<number> {
   const context = { log: io.progress, wait: opts.wait === true };
   const config = loadConfig(opts.config);
+  const progress = new Progress(io.stderr, { tty: io.stderrIsTTY === true }).start();
+  try {
+    return await applyWithProgress(opts, io, context, config, progress);
+  } finally {
+    progress.stop();
+  }
+}
+
+async function applyWithProgress(opts: { plan?: string; force?: boolean; format: Format }, io: Io, context: ProviderContext, config: Config, progress: Progress): Promise<number> {
   let plan: Plan;
   let providers: ProviderSet;
   if (opts.plan) {
@@ -102,10 +121,13 @@ async function applyCommand(opts: { config: string; plan?: string; force?: boole
     if (loaded.saved.config_hash !== config.hash) {
       io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${opts.plan} was made; every record the plan writes still matches it, so the plan is applied as saved (zones that changed are refused)\n`);
     }
-    providers = await providersForPlan(plan, config, context);
+    providers = await providersForPlan(plan, config, context, progress);
   } else {
-    ({ plan, providers } = await buildPlan({ config, context }));
+    ({ plan, providers } = await buildPlan({ config, context, progress }));
   }
+  progress.phase = "zones written";
+  progress.total = plan.zones.filter((z) => z.changes.length > 0 || z.conflicts.length > 0).length;
+  progress.done = 0;
   try {
     if (opts.format === "text") io.stdout(renderPlan(plan, "text", io));
     const result: ApplyResult = hasChanges(plan)

@@ -19,9 +19,24 @@ export interface CloudflareApiOptions {
   accountId?: string;
   maxRequestsPer5Min: number;
   maxRetries: number;
+  /** Time limit of one attempt, in ms (the SDK's `timeout`, enforced with an AbortSignal). */
+  timeoutMs: number;
+}
+
+/**
+ * The longest one call can take before it ends in an error: every attempt times out, with the
+ * SDK's backoff between them (node_modules/cloudflare/src/client.ts, calculateDefaultRetryTimeoutMillis:
+ * min(0.5 s x 2^n, 8 s), jitter only shortens it).
+ */
+export function worstCaseMs(opts: { maxRetries: number; timeoutMs: number }): number {
+  let backoff = 0;
+  for (let n = 0; n < opts.maxRetries; n++) backoff += Math.min(500 * 2 ** n, 8000);
+  return (opts.maxRetries + 1) * opts.timeoutMs + backoff;
 }
 
 const FIVE_MINUTES_MS = 5 * 60 * 1000;
+/** Longer than any wait for the limiter (one 5-minute window) plus one attempt. */
+const SDK_TIMEOUT_MS = 30 * 60 * 1000;
 // List Zones: per_page 5..50 (Cloudflare API reference, "List Zones").
 const ZONES_PER_PAGE = 50;
 // List DNS Records: per_page 1..5,000,000, default 100 (Cloudflare OpenAPI schema
@@ -82,9 +97,15 @@ export class CloudflareApi {
   constructor(private readonly opts: CloudflareApiOptions) {
     this.limiter = new SlidingWindowLimiter(opts.maxRequestsPer5Min);
     const limiter = this.limiter;
+    const timeoutMs = opts.timeoutMs;
     const limitedFetch: typeof fetch = async (input, init) => {
       await limiter.acquire();
-      return fetch(input, init);
+      // The time limit of an attempt starts when it may go out, not while it queues behind the
+      // limiter (a busy 5-minute window must not turn into timeouts and retries), and it covers
+      // reading the body too (the SDK's own timer stops once the headers are in).
+      const limit = AbortSignal.timeout(timeoutMs);
+      const signal = init?.signal ? AbortSignal.any([init.signal, limit]) : limit;
+      return fetch(input, { ...init, signal });
     };
     this.client = new Cloudflare({
       apiToken: opts.token,
@@ -95,6 +116,10 @@ export class CloudflareApi {
       userServiceKey: null,
       baseURL: opts.baseURL,
       maxRetries: opts.maxRetries,
+      // The SDK's timer would also count the wait for the limiter: it only backs up the limit
+      // set in limitedFetch above. An attempt that limit aborts is retried like a dropped
+      // connection and, the retries spent, ends as APIConnectionTimeoutError.
+      timeout: SDK_TIMEOUT_MS,
       fetch: limitedFetch,
       logLevel: "off",
     });
@@ -174,9 +199,12 @@ export class CloudflareApi {
     const redact = (s: string) => s.split(this.opts.token).join("***");
     const base = { ...(zone ? { zone } : {}), cause: err };
     if (err instanceof Cloudflare.APIError && err.status !== undefined) {
-      const errors = (err.errors ?? []) as { code?: number; message?: string }[];
-      const codes = new Set(errors.map((e) => e.code));
-      const detail = redact(errors.map((e) => `${e.message ?? "error"} (code ${e.code ?? "?"})`).join("; ") || `HTTP ${err.status}`);
+      type ErrorItem = { code?: number; message?: string; error_chain?: ErrorItem[] };
+      const errors = (err.errors ?? []) as ErrorItem[];
+      // A generic code (1004 "DNS Validation Error") names its real cause in `error_chain`.
+      const codes = new Set(errors.flatMap((e) => [e.code, ...(e.error_chain ?? []).map((c) => c.code)]));
+      const one = (e: ErrorItem): string => `${e.message ?? "error"} (code ${e.code ?? "?"})${e.error_chain?.length ? `: ${e.error_chain.map(one).join("; ")}` : ""}`;
+      const detail = redact(errors.map(one).join("; ") || `HTTP ${err.status}`);
       const status = err.status;
       if (codes.has(9109) || codes.has(10000) || codes.has(9106) || codes.has(6003) || status === 401 || status === 403) {
         return new ProviderError(provider, `Cloudflare refused the API token while ${doing}: ${detail}`, {
@@ -221,11 +249,26 @@ export class CloudflareApi {
             : "check the message above; run dkimsync plan again once it is fixed",
       });
     }
+    if (err instanceof Cloudflare.APIConnectionTimeoutError) {
+      return new ProviderError(provider, `the Cloudflare API at ${this.opts.baseURL} did not answer within ${this.opts.timeoutMs} ms while ${doing}, ${this.opts.maxRetries + 1} attempt(s)`, {
+        ...base,
+        transient: true,
+        hint: "check the network (and base_url, if set); raise timeout_ms if Cloudflare is merely slow, or lower max_attempts to fail sooner; the next run reads the records again and writes only what is still missing",
+      });
+    }
     if (err instanceof Cloudflare.APIConnectionError) {
       return new ProviderError(provider, `cannot reach the Cloudflare API at ${this.opts.baseURL} while ${doing}: ${redact(err.message)}`, {
         ...base,
         transient: true,
         hint: "check the network (and base_url, if set); the request was retried " + this.opts.maxRetries + " times",
+      });
+    }
+    if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
+      // The time limit struck while the body was read (after the SDK had the headers).
+      return new ProviderError(provider, `the Cloudflare API at ${this.opts.baseURL} did not finish its answer within ${this.opts.timeoutMs} ms while ${doing}`, {
+        ...base,
+        transient: true,
+        hint: "check the network (and base_url, if set); raise timeout_ms if Cloudflare is merely slow; the next run reads the records again and writes only what is still missing",
       });
     }
     return new ProviderError(provider, `${doing} failed: ${redact(err instanceof Error ? err.message : String(err))}`, base);

@@ -28,10 +28,19 @@ export interface CloudflareOptions {
   maxRequestsPer5Min: number;
   /** Retries of 429, 5xx and connection failures (the SDK honours retry-after). Default 4. */
   maxRetries: number;
+  /**
+   * Time limit of one attempt of one API call, in ms. Default 15000. Worst case of one call:
+   * (maxRetries + 1) x timeoutMs plus the SDK's backoff (at most 8 s a retry).
+   */
+  timeoutMs: number;
+  /** Smallest TTL the zone accepts: 60, or 30 on Enterprise zones. Default 60. */
+  minTtl: number;
   /** Records per batch call. Default 200, the Free plan's limit; paid plans allow 3500. */
   batchSize: number;
 }
 
+/** Per attempt; the SDK's own default (60 s) times 5 attempts left a stalled API silent for minutes. */
+export const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4";
 const BATCH_DOC = "https://developers.cloudflare.com/dns/manage-dns-records/how-to/batch-record-changes/";
 
@@ -44,7 +53,16 @@ export function readCloudflareOptions(options: OptionsReader): CloudflareOptions
   }
   const accountId = options.string("account_id");
   const maxRequestsPer5Min = options.number("max_requests_per_5min", { default: 1200, min: 1, integer: true });
-  const maxRetries = options.number("max_retries", { default: 4, min: 0, max: 20, integer: true });
+  // max_attempts (retries + 1) is the name the other HTTP providers use; max_retries stays.
+  if (options.src.values["max_retries"] !== undefined && options.src.values["max_attempts"] !== undefined) {
+    options.fail("max_attempts", "and max_retries both set the retries; keep one", "max_attempts: N is max_retries: N-1");
+  }
+  const maxAttempts = options.number("max_attempts", { default: 5, min: 1, max: 21, integer: true });
+  const maxRetries = options.number("max_retries", { default: maxAttempts - 1, min: 0, max: 20, integer: true });
+  const timeoutMs = options.number("timeout_ms", { default: DEFAULT_TIMEOUT_MS, min: 100, max: 600_000, integer: true });
+  // Cloudflare API reference, DNS records, `ttl`: "Value must be between 60 and 86400, with the
+  // minimum reduced to 30 for Enterprise zones." (1 means automatic, which dkimsync never writes.)
+  const minTtl = options.number("min_ttl", { default: 60, min: 30, max: 86400, integer: true });
   // 3500 is the largest batch any plan allows (Cloudflare docs, "Batch record changes").
   const batchSize = options.number("batch_size", { default: 200, min: 1, max: 3500, integer: true });
   options.done();
@@ -55,6 +73,8 @@ export function readCloudflareOptions(options: OptionsReader): CloudflareOptions
     ...(accountId ? { accountId } : {}),
     maxRequestsPer5Min,
     maxRetries,
+    timeoutMs,
+    minTtl,
     batchSize,
   };
 }
@@ -70,8 +90,9 @@ export const createCloudflareProvider: ProviderFactory = (options, context) => {
     ...(opts.accountId ? { accountId: opts.accountId } : {}),
     maxRequestsPer5Min: opts.maxRequestsPer5Min,
     maxRetries: opts.maxRetries,
+    timeoutMs: opts.timeoutMs,
   });
-  return new CloudflareProvider(name, api, opts.batchSize, context.log);
+  return new CloudflareProvider(name, api, opts.batchSize, context.log, opts.minTtl);
 };
 
 export class CloudflareProvider implements Provider {
@@ -85,6 +106,7 @@ export class CloudflareProvider implements Provider {
     private readonly api: CloudflareApi,
     private readonly batchSize: number,
     private readonly log?: (message: string) => void,
+    minTtl = 60,
   ) {
     this.capabilities = {
       atomicWrites: {
@@ -96,6 +118,14 @@ export class CloudflareProvider implements Provider {
         can: true,
         reason: "one paged listing per zone, filtered by the prefix and suffix the requested names share (name.startswith/name.endswith, or name.exact for one name), then narrowed to the exact names; names of unmanaged domains that pass the filter are read too",
         source: "https://developers.cloudflare.com/api/resources/dns/subresources/records/methods/list/",
+      },
+      ttl: {
+        min: minTtl,
+        max: 86400,
+        reason: minTtl < 60
+          ? `min_ttl ${minTtl} is set for an Enterprise zone; Cloudflare refuses TTLs under 30 and over 86400`
+          : "Cloudflare refuses TTLs under 60 (30 on Enterprise zones: set min_ttl) and over 86400",
+        source: "Cloudflare API reference, DNS records, ttl",
       },
     };
   }

@@ -16,6 +16,24 @@ export interface Route53ApiOptions {
   profile?: string;
   maxRps: number;
   maxAttempts: number;
+  /** Time limit of one attempt, in ms (connect, then the whole answer). */
+  timeoutMs: number;
+}
+
+/**
+ * The SDK's standard retry mode waits a random time up to min(20 s, 100 ms x 2^attempt) before
+ * each retry (@smithy/util-retry, StandardRetryStrategy: full jitter, MAXIMUM_RETRY_DELAY 20 s).
+ * Its sum over `attempts` is the backoff part of the documented worst case of one call.
+ */
+export function maxBackoffMs(attempts: number): number {
+  let total = 0;
+  for (let i = 1; i < attempts; i++) total += Math.min(20_000, 100 * 2 ** i);
+  return total;
+}
+
+/** The longest one API call can take before it ends in an error: every attempt times out. */
+export function worstCaseMs(opts: { maxAttempts: number; timeoutMs: number }): number {
+  return opts.maxAttempts * opts.timeoutMs + maxBackoffMs(opts.maxAttempts);
 }
 
 /**
@@ -99,6 +117,16 @@ export class Route53Api {
       region: opts.region,
       maxAttempts: opts.maxAttempts,
       retryMode: "standard",
+      // Without these an endpoint that accepts the connection and never answers holds the
+      // call forever (the SDK's requestTimeout only logs a warning unless told to throw).
+      // A TimeoutError is transient to the standard retry strategy, so it counts as an attempt.
+      requestHandler: {
+        connectionTimeout: opts.timeoutMs,
+        requestTimeout: opts.timeoutMs,
+        throwOnRequestTimeout: true,
+        // An idle socket (headers sent, body never finished) is ended by this one.
+        socketTimeout: opts.timeoutMs,
+      },
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
     });
@@ -196,6 +224,12 @@ export class Route53Api {
     if (name === "Throttling" || name === "ThrottlingException" || name === "PriorRequestNotComplete") {
       return new ProviderError(p, `${what}: still throttled by Route 53 after ${attempts ?? "several"} attempts (${name})`, {
         ...base, transient: true, hint: "run again later, lower max_rps, or raise max_attempts; other tools may be using the same account's limit",
+      });
+    }
+    if (name === "TimeoutError" || /requestTimeout|timed? ?out/i.test(e.message ?? "")) {
+      return new ProviderError(p, `${what}: Route 53 at ${this.opts.endpoint ?? "the AWS endpoint"} did not answer within ${this.opts.timeoutMs} ms, ${attempts ?? this.opts.maxAttempts} attempt(s)`, {
+        ...base, transient: true,
+        hint: "check the network (and endpoint, if set); raise timeout_ms if Route 53 is merely slow, or lower max_attempts to fail sooner; apply re-checks the records, so running again never writes twice",
       });
     }
     if ((status !== undefined && status >= 500) || e.$retryable !== undefined || /ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up/i.test(e.message ?? "")) {

@@ -4,7 +4,7 @@
  */
 import type { Change as AwsChange, ResourceRecordSet } from "@aws-sdk/client-route-53";
 import { ProviderError } from "../../src/core/errors.js";
-import { canonical, isInZone } from "../../src/core/names.js";
+import { canonical, findZone, isInZone } from "../../src/core/names.js";
 import type { OptionsReader } from "../../src/config/options.js";
 import type { Capabilities, Change, Provider, RecordSet } from "../../src/core/types.js";
 import type { ProviderContext, ProviderFactory } from "../types.js";
@@ -27,13 +27,21 @@ export interface Route53Options {
   privateZones: boolean;
   /** Client-side request rate, shared by all calls of this provider. Default 5 per second. */
   maxRps: number;
-  /** Attempts per API call, throttling and 5xx included. Default 8. */
+  /** Attempts per API call, throttling, 5xx and timeouts included. Default 8. */
   maxAttempts: number;
+  /**
+   * Time limit of one attempt of one API call (connecting, and waiting for the answer), in ms.
+   * Default 15000. Worst case of one call: maxAttempts x timeoutMs plus the SDK's backoff.
+   */
+  timeoutMs: number;
   /** After writing, poll GetChange until the change is INSYNC. Default false. */
   wait: boolean;
   /** How long `wait` polls before giving up, in ms. Default 300000. */
   waitTimeoutMs: number;
 }
+
+/** Per attempt: long enough for a slow ListResourceRecordSets page, short enough to notice a stall. */
+export const DEFAULT_TIMEOUT_MS = 15_000;
 
 // Keys people copy from other tools; credentials never belong in dkim.zones.yaml.
 const CREDENTIAL_KEYS = ["access_key_id", "secret_access_key", "session_token", "aws_access_key_id",
@@ -65,6 +73,7 @@ export function readRoute53Options(o: OptionsReader): Route53Options {
     privateZones: o.boolean("private_zones", { default: false }),
     maxRps: o.number("max_rps", { default: 5, min: 0.1, max: 100 }),
     maxAttempts: o.number("max_attempts", { default: 8, min: 1, max: 20, integer: true }),
+    timeoutMs: o.number("timeout_ms", { default: DEFAULT_TIMEOUT_MS, min: 100, max: 600_000, integer: true }),
     wait: o.boolean("wait", { default: false }),
     waitTimeoutMs: o.number("wait_timeout", { default: 300, min: 1, max: 3600 }) * 1000,
   };
@@ -90,7 +99,7 @@ export class Route53Provider implements Provider {
   readonly capabilities: Capabilities = {
     atomicWrites: {
       can: true,
-      reason: "a change batch is applied all or nothing; an apply larger than 1000 values or 32000 characters is split into several batches",
+      reason: "a change batch is applied all or nothing; an apply larger than 1000 values or 32000 characters is split into several batches, and domains pinned with zone_id to another hosted zone of the same name get a batch of their own",
       source: "Route 53 API reference, ChangeResourceRecordSets",
     },
     readsOnlyNames: {
@@ -113,6 +122,7 @@ export class Route53Provider implements Provider {
       region: opts.region,
       maxRps: opts.maxRps,
       maxAttempts: opts.maxAttempts,
+      timeoutMs: opts.timeoutMs,
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
     });
@@ -120,7 +130,8 @@ export class Route53Provider implements Provider {
 
   /**
    * A domain's `zone_id` picks one hosted zone where several share a name (a public and a private
-   * zone of one name, for split-horizon DNS). The pinned zone is used even if it is private.
+   * zone of one name, for split-horizon DNS). The pinned zone is used even if it is private, and
+   * only for that domain's names: other domains of the same zone name stay where they were.
    */
   pinZoneId(domain: string, zoneId: string): void {
     if (this.zoneMap !== undefined) throw new Error("pinZoneId must be called before the zones are listed");
@@ -145,15 +156,6 @@ export class Route53Provider implements Provider {
         const name = fromWireName(z.Name ?? "");
         map.set(name, [...(map.get(name) ?? []), { id, private: isPrivate }]);
       }
-      const listed = new Set(zones.map((z) => (z.Id ?? "").replace(/^\/hostedzone\//, "")));
-      for (const [domain, id] of this.pins) {
-        if (!listed.has(id)) {
-          this.zoneMap = undefined;
-          throw new ProviderError(this.name, `hosted zone ${id} (zone_id of domain ${domain}) was not found`, {
-            hint: "check the id in the Route 53 console (without /hostedzone/) and that the credentials belong to its account",
-          });
-        }
-      }
       if (this.opts.zoneId !== undefined && map.size === 0) {
         throw new ProviderError(this.name, `hosted zone ${this.opts.zoneId} (option zone_id) was not found`, {
           hint: "check the id in the Route 53 console (without /hostedzone/) and that the credentials belong to its account",
@@ -165,20 +167,66 @@ export class Route53Provider implements Provider {
   }
 
   async zones(): Promise<string[]> {
-    return [...(await this.loadZones()).keys()].sort();
+    const map = await this.loadZones();
+    for (const domain of this.pins.keys()) this.pinnedZone(map, domain);
+    return [...map.keys()].filter((name) => (map.get(name) ?? []).some((e) => this.eligible(e))).sort();
   }
 
-  /** The hosted zone id for a zone name; several zones of one name need `zone_id`. */
-  private async zoneId(zone: string): Promise<string> {
-    const all = (await this.loadZones()).get(canonical(zone)) ?? [];
-    const pinnedIds = new Set([...this.pins.entries()].filter(([d]) => isInZone(d, canonical(zone))).map(([, id]) => id));
-    const pinned = all.filter((e) => pinnedIds.has(e.id));
-    if (pinned.length > 1) {
-      throw new ProviderError(this.name, `domains in this zone pin different hosted zones (${pinned.map((e) => e.id).join(", ")}) with zone_id`, {
-        zone, hint: "one plan writes one hosted zone per zone name and provider: use a second route53 provider for the other hosted zone",
+  /**
+   * The zone of one domain. A domain with a `zone_id` lives in that hosted zone, which must hold
+   * the domain (its name is the domain or a parent); every other domain in the longest zone
+   * name that has a hosted zone dkimsync manages by default, so a pin never moves other domains.
+   */
+  async zoneOf(domain: string): Promise<string | undefined> {
+    const map = await this.loadZones();
+    const d = canonical(domain);
+    const pinned = this.pinnedZone(map, d);
+    if (pinned !== undefined) return pinned;
+    return findZone(d, [...map.keys()].filter((name) => (map.get(name) ?? []).some((e) => this.eligible(e))));
+  }
+
+  /** A hosted zone dkimsync uses for domains without their own zone_id. */
+  private eligible(e: ZoneEntry): boolean {
+    if (this.opts.zoneId !== undefined) return e.id === this.opts.zoneId;
+    return !e.private || this.opts.privateZones;
+  }
+
+  /** The name of the hosted zone a domain's zone_id names, checked; undefined when not pinned. */
+  private pinnedZone(map: Map<string, ZoneEntry[]>, domain: string): string | undefined {
+    const id = this.pins.get(domain);
+    if (id === undefined) return undefined;
+    const name = [...map.entries()].find(([, entries]) => entries.some((e) => e.id === id))?.[0];
+    if (name === undefined) {
+      throw new ProviderError(this.name, `hosted zone ${id} (zone_id of domain ${domain}) was not found`, {
+        hint: "check the id in the Route 53 console (without /hostedzone/) and that the credentials belong to its account",
       });
     }
-    const entries = pinned.length === 1 ? pinned : all.filter((e) => !e.private || this.opts.privateZones || this.opts.zoneId === e.id);
+    if (!isInZone(domain, name)) {
+      throw new ProviderError(this.name, `zone_id ${id} of domain ${domain} is the hosted zone ${name}, which cannot hold ${domain}`, {
+        hint: `set zone_id to the id of a hosted zone named ${domain} or one of its parents, or remove zone_id`,
+      });
+    }
+    return name;
+  }
+
+  /** The pinned hosted zone id of a managed name (under a domain with zone_id), if any. */
+  private pinOf(name: string): string | undefined {
+    let best: { domain: string; id: string } | undefined;
+    for (const [domain, id] of this.pins) {
+      if (isInZone(name, domain) && (best === undefined || domain.length > best.domain.length)) best = { domain, id };
+    }
+    return best?.id;
+  }
+
+  /**
+   * The hosted zone id that holds `name` in the zone of this name: the domain's own zone_id
+   * when it has one, else the one default hosted zone of this name (several need `zone_id`).
+   */
+  private async zoneId(zone: string, name: string): Promise<string> {
+    const all = (await this.loadZones()).get(canonical(zone)) ?? [];
+    const pin = this.pinOf(canonical(name));
+    if (pin !== undefined && all.some((e) => e.id === pin)) return pin;
+    const entries = all.filter((e) => this.eligible(e));
     const [first] = entries;
     if (first === undefined) {
       throw new ProviderError(this.name, "no hosted zone of this name is visible to these credentials", {
@@ -204,9 +252,25 @@ export class Route53Provider implements Provider {
    * next to each other under `_domainkey`, so one request usually covers a whole zone.
    */
   async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
-    const zoneId = await this.zoneId(zone);
+    const out: RecordSet[] = [];
+    for (const [zoneId, group] of await this.byHostedZone(zone, names, (n) => n)) out.push(...await this.listIn(zone, zoneId, group));
+    return out;
+  }
+
+  /** Items grouped by the hosted zone that holds their name, in first-seen order. */
+  private async byHostedZone<T>(zone: string, items: readonly T[], nameOf: (item: T) => string): Promise<Map<string, T[]>> {
+    const groups = new Map<string, T[]>();
+    for (const item of items) {
+      const id = await this.zoneId(zone, nameOf(item));
+      groups.set(id, [...(groups.get(id) ?? []), item]);
+    }
+    return groups;
+  }
+
+  private async listIn(zone: string, zoneId: string, names: readonly string[]): Promise<RecordSet[]> {
     const wanted = [...new Set(names.map(canonical))].sort((a, b) => compareRoute53({ name: a }, { name: b }));
     const out: RecordSet[] = [];
+    const routed: ResourceRecordSet[] = [];
     let i = 0;
     let start: { name: string; type?: string } | undefined = wanted[0] === undefined ? undefined : { name: toWireName(wanted[0]) };
     while (start !== undefined && i < wanted.length) {
@@ -221,6 +285,7 @@ export class Route53Provider implements Provider {
         while (i < wanted.length && compareRoute53({ name: wanted[i] as string }, { name: rs.name }) < 0) i++;
         if (i >= wanted.length) break;
         if (rs.name === wanted[i]) {
+          if (rr.SetIdentifier !== undefined) routed.push(rr);
           out.push(rs);
           this.seen.set(this.seenKey(zoneId, rs.name, rs.type), rr);
         }
@@ -232,19 +297,40 @@ export class Route53Provider implements Provider {
         ? { name: toWireName(nextWanted) }
         : next;
     }
+    if (routed.length > 0) {
+      // Several record sets of one name and type, told apart by SetIdentifier (weighted,
+      // latency, failover, geo...): dkimsync cannot say which one the CNAME should replace, and a
+      // selector needs exactly one answer. Refused rather than guessed.
+      const shown = routed.map((r) => `${fromWireName(r.Name ?? "")} ${r.Type ?? ""} (SetIdentifier ${r.SetIdentifier ?? ""}${r.Weight !== undefined ? `, weight ${r.Weight}` : ""})`);
+      throw new ProviderError(this.name, `routing-policy record sets at selector names: ${shown.join(", ")}; dkimsync writes one simple CNAME per selector and does not replace routing-policy records`, {
+        zone,
+        hint: "delete these record sets in the Route 53 console (or with aws route53 change-resource-record-sets, naming SetIdentifier), then run plan again",
+      });
+    }
     return out;
   }
 
-  /** The record as Route 53 holds it when it is what `rs` describes; else dkimsync's form. */
+  /**
+   * The record as Route 53 holds it when it is what `rs` describes; else dkimsync's form. The
+   * match ignores drift, so an alias record set is deleted with its AliasTarget (a DELETE must
+   * match the record set exactly: API reference, ChangeResourceRecordSets).
+   */
   private current(zoneId: string, rs: RecordSet): ResourceRecordSet {
     const raw = this.seen.get(this.seenKey(zoneId, rs.name, rs.type));
-    if (raw !== undefined && sameRecordSet(fromResourceRecordSet(raw), rs)) return raw;
+    if (raw !== undefined && sameRecordSet({ ...fromResourceRecordSet(raw), drift: [] }, { ...rs, drift: [] })) return raw;
     return toResourceRecordSet(rs);
   }
 
   async apply(zone: string, changes: readonly Change[]): Promise<void> {
     if (changes.length === 0) return;
-    const zoneId = await this.zoneId(zone);
+    const byZone = await this.byHostedZone(zone, changes, (c) => c.name);
+    if (byZone.size > 1) {
+      this.ctx.log?.(`[${this.name}] zone ${zone}: domains pinned with zone_id live in ${byZone.size} hosted zones (${[...byZone.keys()].join(", ")}); one change batch each`);
+    }
+    for (const [zoneId, own] of byZone) await this.applyIn(zone, zoneId, own);
+  }
+
+  private async applyIn(zone: string, zoneId: string, changes: readonly Change[]): Promise<void> {
     const groups = changes.map((c) => ({ change: c, aws: toAwsChanges(c, (rs) => this.current(zoneId, rs)) }));
     const batches = splitBatches(groups.map((g) => g.aws));
     if (batches.length > 1) {

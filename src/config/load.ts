@@ -240,10 +240,20 @@ function readYaml(text: string, file: string): { data: unknown; tree: PositionTr
       const line = err.mark ? err.mark.line + 1 : undefined;
       const reason = err.reason ?? "invalid YAML";
       if (reason === "duplicated mapping key") {
-        const key = line === undefined ? "" : keyOnLine(text, line);
+        // js-yaml's mark is at the start of the repeated key: read it there, so a flow mapping
+        // (`{ ttl: 300, ttl: 600 }`) names the repeated key, not the key that opens the line.
+        const key = (err.mark ? keyAt(text, err.mark.position) : "") || (line === undefined ? "" : keyOnLine(text, line));
         throw new InputError({ file, line }, `duplicate key${key ? ` "${key}"` : ""}; each key may appear only once in a mapping`, {
           cause: err,
           hint: "remove one of the two, or merge their settings",
+        });
+      }
+      if (/expected a single document/.test(reason)) {
+        // js-yaml reports this without a position: find the `---` (or `...`) that starts the second document.
+        const at = secondDocumentLine(text);
+        throw new InputError({ file, ...(at !== undefined ? { line: at } : {}) }, "the file holds more than one YAML document; dkimsync reads exactly one", {
+          cause: err,
+          hint: `remove the document marker${at !== undefined ? ` at line ${at}` : " (---)"} and merge what follows into the one mapping of providers: and domains:`,
         });
       }
       const column = err.mark ? ` (column ${err.mark.column + 1})` : "";
@@ -254,6 +264,25 @@ function readYaml(text: string, file: string): { data: unknown; tree: PositionTr
     }
     throw err;
   }
+}
+
+function keyAt(text: string, position: number): string {
+  const m = /^[ \t]*(?:"([^"]*)"|'([^']*)'|([^:,{}[\]#\r\n]+?))[ \t]*:/.exec(text.slice(position));
+  return (m?.[1] ?? m?.[2] ?? m?.[3] ?? "").trim();
+}
+
+/** The line (1-based) of the marker that ends the first document: `---` after content, or `...`. */
+function secondDocumentLine(text: string): number | undefined {
+  const lines = text.split(/\r?\n/);
+  let content = false;
+  for (const [i, raw] of lines.entries()) {
+    if (/^(---|\.\.\.)(\s|$)/.test(raw)) {
+      if (content) return i + 1;
+      continue;
+    }
+    if (!/^\s*(#.*)?$/.test(raw) && !raw.startsWith("%")) content = true;
+  }
+  return undefined;
 }
 
 function keyOnLine(text: string, line: number): string {

@@ -91,6 +91,18 @@ export interface Capabilities {
   atomicWrites: Capability;
   /** list() reads only the requested names rather than the whole zone. */
   readsOnlyNames: Capability;
+  /**
+   * The TTLs the provider accepts, in seconds, when it limits them. The planner refuses a domain
+   * whose TTL lies outside, at plan time, with `reason` (which names the rule's source).
+   */
+  ttl?: TtlLimit;
+}
+
+export interface TtlLimit {
+  min: number;
+  max: number;
+  reason: string;
+  source?: string;
 }
 
 /** What to read in one zone: its canonical name and the canonical names managed there. */

@@ -19,6 +19,12 @@ export interface ZoneResult {
   message?: string;
   /** Written; still to be read back in bulk (internal to applyPlan). */
   readBack?: boolean;
+  /**
+   * How many of `changes` are in place, by reading back: all of them when applied, 0 when
+   * nothing was written, a part after a write that failed half-way (a split apply whose later
+   * batch failed). Undefined when it could not be read back.
+   */
+  written?: number;
 }
 
 export interface ApplyResult {
@@ -84,10 +90,14 @@ async function readBackInBulk(zones: readonly ZonePlan[], results: ZoneResult[],
         const wanted = new Set(z.names);
         const now = (read.get(z.zone) ?? []).filter((s) => wanted.has(canonical(s.name)));
         const problems = unconverged(r.changes, now);
+        r.written = r.changes.length - problems.length;
         if (problems.length > 0) Object.assign(r, { outcome: "unconverged", message: problems.join("; ") });
       }
     } catch (err) {
-      for (const { r } of items) Object.assign(r, { outcome: "unconverged", message: `written, but reading it back failed: ${errorWithHint(err)}` });
+      for (const { r } of items) {
+        delete r.written;
+        Object.assign(r, { outcome: "unconverged", message: `written, but reading it back failed: ${errorWithHint(err)}` });
+      }
     }
     for (const { r } of items) delete r.readBack;
   }
@@ -98,7 +108,7 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
   const changes = zoneWrites(z, opts.force);
   if (changes.length === 0) return { ...base, outcome: "unchanged", changes };
   const provider = opts.providers.get(z.provider);
-  if (!provider) return { ...base, outcome: "failed", changes, message: `provider "${z.provider}" is not configured` };
+  if (!provider) return { ...base, outcome: "failed", changes, written: 0, message: `provider "${z.provider}" is not configured` };
 
   try {
     if (opts.checkStale) {
@@ -108,12 +118,13 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
           ...base,
           outcome: "stale",
           changes,
+          written: 0,
           message: `records at ${z.names.join(", ")} changed since the plan was made; nothing was written to this zone. Run plan again`,
         };
       }
     }
   } catch (err) {
-    return { ...base, outcome: "failed", changes, message: errorWithHint(err) };
+    return { ...base, outcome: "failed", changes, written: 0, message: errorWithHint(err) };
   }
   try {
     opts.log?.(`[${z.provider}] zone ${z.zone}: writing ${changes.length} change(s)`);
@@ -122,25 +133,26 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
     // A write can succeed while its answer is lost, and the SDK's retry then meets its own change
     // ("already exists"). If the zone now holds exactly what was planned, it converged.
     const reread = await readManaged(provider, z).catch(() => undefined);
-    if (reread !== undefined && unconverged(changes, reread).length === 0) {
-      return { ...base, outcome: "applied", changes, message: `the provider reported an error (${errorWithHint(err)}), but reading back shows every change in place` };
+    const missing = reread === undefined ? undefined : unconverged(changes, reread).length;
+    if (missing === 0) {
+      return { ...base, outcome: "applied", changes, written: changes.length, message: `the provider reported an error (${errorWithHint(err)}), but reading back shows every change in place` };
     }
     // Providers whose server checks a precondition per write (Azure etags) learn of a concurrent
     // change only when writing, and mark that error `stale`.
     const stale = typeof err === "object" && err !== null && (err as { stale?: unknown }).stale === true;
-    return { ...base, outcome: stale ? "stale" : "failed", changes, message: errorWithHint(err) };
+    return { ...base, outcome: stale ? "stale" : "failed", changes, message: errorWithHint(err), ...(missing === undefined ? {} : { written: changes.length - missing }) };
   }
 
   // Read back later, with every other zone of this provider, where the provider reads in bulk.
-  if (provider.listMany) return { ...base, outcome: "applied", changes, readBack: true };
+  if (provider.listMany) return { ...base, outcome: "applied", changes, written: changes.length, readBack: true };
   try {
     const reread = await readManaged(provider, z);
     const problems = unconverged(changes, reread);
-    if (problems.length > 0) return { ...base, outcome: "unconverged", changes, message: problems.join("; ") };
+    if (problems.length > 0) return { ...base, outcome: "unconverged", changes, written: changes.length - problems.length, message: problems.join("; ") };
   } catch (err) {
     return { ...base, outcome: "unconverged", changes, message: `written, but reading it back failed: ${errorWithHint(err)}` };
   }
-  return { ...base, outcome: "applied", changes };
+  return { ...base, outcome: "applied", changes, written: changes.length };
 }
 
 async function readManaged(provider: Provider, z: ZonePlan) {

@@ -8,11 +8,100 @@ import { providerTypes, type ProviderContext } from "../../providers/index.js";
 import type { Config, ProviderConfig } from "../config/types.js";
 import { desiredState, type DesiredDomain } from "../core/desired.js";
 import { diffZone, normaliseSet, type DesiredRecord } from "../core/diff.js";
-import { DkimsyncError, InputError, ProviderError, errorWithHint } from "../core/errors.js";
+import { DkimsyncError, InputError, ProviderError, errorWithHint, formatWhere } from "../core/errors.js";
 import { canonical, findZone, normaliseDomain } from "../core/names.js";
 import { OptionsReader } from "../config/options.js";
 import { pool } from "../util/pool.js";
 import type { Plan, PlanError, Provider, RecordSet, ZonePlan } from "../core/types.js";
+
+/**
+ * What a run is waiting for, for people watching it. On a terminal a live line on stderr; where
+ * stderr is not a terminal (CI logs), a line every few seconds while anything is in flight, so a
+ * slow or stalled provider is visible long before its time limit ends it. Never stdout.
+ */
+export class Progress {
+  private readonly inFlight = new Map<number, { what: string; since: number }>();
+  private next = 0;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private lineShown = false;
+  /** What is being counted ("zones read", "zones written") and how far. */
+  phase = "zones read";
+  total = 0;
+  done = 0;
+
+  constructor(
+    private readonly write: (s: string) => void,
+    private readonly opts: { tty: boolean; intervalMs?: number } = { tty: false },
+  ) {}
+
+  start(): this {
+    this.timer ??= setInterval(() => this.tick(), this.opts.intervalMs ?? (this.opts.tty ? 1000 : 5000));
+    // Never keeps the process alive on its own.
+    this.timer.unref?.();
+    return this;
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.lineShown) this.write("\r\u001b[K");
+    this.lineShown = false;
+  }
+
+  /** Count `promise` as one request in flight, described by `what`, until it settles. */
+  track<T>(what: string, promise: Promise<T>): Promise<T> {
+    const id = this.next++;
+    this.inFlight.set(id, { what, since: Date.now() });
+    const end = () => void this.inFlight.delete(id);
+    promise.then(end, end);
+    return promise;
+  }
+
+  /** The status line: counts, and the request waited for longest. */
+  line(now = Date.now()): string | undefined {
+    if (this.inFlight.size === 0) return undefined;
+    const oldest = [...this.inFlight.values()].reduce((a, b) => (b.since < a.since ? b : a));
+    const seconds = Math.floor((now - oldest.since) / 1000);
+    return `dkimsync: ${this.done}/${this.total} ${this.phase}, ${this.inFlight.size} request(s) in flight; waiting ${seconds} s for ${oldest.what}`;
+  }
+
+  private tick(): void {
+    const line = this.line();
+    if (this.opts.tty) {
+      this.write(`\r\u001b[K${line ?? ""}`);
+      this.lineShown = line !== undefined;
+    } else if (line !== undefined) {
+      this.write(`${line}\n`);
+    }
+  }
+}
+
+/** `p` with each call that waits on the network counted by `progress` (its name, zone, operation). */
+export function trackProvider(p: Provider, progress: Progress): Provider {
+  const label = (zone: string, doing: string) => `[${p.name}] zone ${zone}: ${doing}`;
+  const described: Record<string, (...args: never[]) => string> = {
+    zones: () => `[${p.name}] listing zones`,
+    zoneOf: (name: string) => `[${p.name}] finding the zone of ${name}`,
+    list: (zone: string, names: readonly string[]) => label(zone, `reading ${names.length} name(s)`),
+    listMany: (reads: readonly unknown[]) => `[${p.name}] reading ${reads.length} zone(s) in bulk`,
+    apply: (zone: string, changes: readonly unknown[]) => label(zone, `writing ${changes.length} change(s)`),
+    zoneWarnings: (zone: string) => label(zone, "reading zone settings"),
+  };
+  return new Proxy(p, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      const describe = typeof prop === "string" ? described[prop] : undefined;
+      if (describe === undefined) return (value as (...a: unknown[]) => unknown).bind(target);
+      return (...args: unknown[]) => {
+        const out = (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        // A zone's apply() is its whole write: count it when the run is writing.
+        if (prop === "apply" && progress.phase === "zones written") void out.then(() => progress.done++, () => progress.done++);
+        return progress.track((describe as (...a: unknown[]) => string)(...args), out);
+      };
+    },
+  });
+}
 
 export interface PlanOptions {
   config: Config;
@@ -24,6 +113,8 @@ export interface PlanOptions {
   context?: ProviderContext;
   /** How many zones are read at once (providers rate-limit themselves as well). */
   concurrency?: number;
+  /** Reports what is waited for (the caller starts and stops it). */
+  progress?: Progress;
 }
 
 /** Instantiated providers by name; close them when done. */
@@ -127,7 +218,8 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
       if (providers.has(p)) continue;
       const pc = config.providers.get(p);
       if (!pc) throw new DkimsyncError(`domain ${d.domain}: unknown provider "${p}"`);
-      providers.set(p, await createProvider(pc, config, env, opts.context ?? {}));
+      const created = await createProvider(pc, config, env, opts.context ?? {});
+      providers.set(p, opts.progress ? trackProvider(created, opts.progress) : created);
     }
   }
 
@@ -175,7 +267,10 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
     for (const l of located) {
       const { d, p } = l;
       if ("error" in l) {
-        errors.push({ provider: p, domain: d.domain, message: `cannot find the zone of ${d.domain}: ${messageFor(l.error, p)}` });
+        // A domain's zone_id is the usual cause here: point at the domain's line in the config.
+        const dc = d.zoneId === undefined ? undefined : config.domains.find((c) => c.name === d.domain);
+        const at = dc ? `${formatWhere(dc.where)}: ` : "";
+        errors.push({ provider: p, domain: d.domain, message: `${at}cannot find the zone of ${d.domain}: ${messageFor(l.error, p)}` });
         continue;
       }
       const zone = l.zone;
@@ -184,6 +279,22 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
           provider: p,
           domain: d.domain,
           message: `no zone at provider "${p}" contains ${d.domain}; create the zone there (or its parent), or publish the domain with another provider`,
+        });
+        continue;
+      }
+      const limit = (providers.get(p) as Provider).capabilities.ttl;
+      const badTtl = limit === undefined || d.ensure !== "present" ? undefined : d.records.find((r) => r.ttl < limit.min || r.ttl > limit.max);
+      if (limit !== undefined && badTtl !== undefined) {
+        // Refused here, not by the provider halfway through apply: the same facts in every output.
+        const dc = config.domains.find((c) => c.name === d.domain);
+        const own = dc?.ttl !== undefined;
+        const where = own && dc ? formatWhere(dc.where) : config.displayFile;
+        errors.push({
+          provider: p,
+          domain: d.domain,
+          zone,
+          message: `${where}: ttl ${badTtl.ttl} is outside what provider "${p}" accepts (${limit.min}-${limit.max} s): ${limit.reason}${limit.source ? ` (${limit.source})` : ""}; ` +
+            `set ${own ? `ttl: under domain ${d.domain}` : "the top-level ttl:"} to a value from ${limit.min} to ${limit.max}`,
         });
         continue;
       }
@@ -213,6 +324,11 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
       }),
     );
     let read = 0;
+    if (opts.progress) {
+      opts.progress.phase = "zones read";
+      opts.progress.total = items.length;
+      opts.progress.done = 0;
+    }
     const zonePlans = await pool(items, opts.concurrency ?? 8, async (w): Promise<ZonePlan | undefined> => {
       // Progress for people on long runs: about every tenth of the zones.
       if (++read % Math.max(25, Math.ceil(items.length / 10)) === 0) log?.(`dkimsync: ${read}/${items.length} zones read`);
@@ -229,6 +345,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
         // A provider that reads whole zones may return more: only the managed names count.
         const managed = existing.map(normaliseSet).filter((s) => wanted.has(s.name));
         const diff = diffZone(managed, w.desired);
+        if (opts.progress) opts.progress.done++;
         return {
           provider: w.provider,
           zone: w.zone,
@@ -239,6 +356,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
           fingerprint: fingerprint(managed),
         };
       } catch (err) {
+        if (opts.progress) opts.progress.done++;
         for (const domain of w.domains) errors.push({ provider: w.provider, zone: w.zone, domain, message: messageFor(err, w.provider, w.zone) });
         return undefined;
       }

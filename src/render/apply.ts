@@ -20,8 +20,15 @@ function counts(result: ApplyResult) {
 
 function summary(result: ApplyResult): string {
   const c = counts(result);
-  const written = result.zones.filter((z) => z.outcome === "applied").reduce((n, z) => n + z.changes.length, 0);
-  const parts = [`${written} change(s) written in ${c.applied} zone(s)`];
+  // What is really in place, by reading back: a zone that failed half-way still counts its
+  // written part, and a zone whose read-back failed is named as unknown rather than counted 0.
+  const written = result.zones.reduce((n, z) => n + (z.written ?? 0), 0);
+  const zones = result.zones.filter((z) => (z.written ?? 0) > 0).length;
+  const parts = [`${written} change(s) written in ${zones} zone(s)`];
+  const partial = result.zones.filter((z) => z.outcome !== "applied" && (z.written ?? 0) > 0);
+  if (partial.length > 0) parts.push(`of them ${partial.map((z) => `${z.written} of ${z.changes.length} in ${z.zone}, which ${z.outcome === "failed" ? "failed" : "did not converge"}`).join("; ")}`);
+  const unknown = result.zones.filter((z) => z.written === undefined && z.outcome !== "unchanged" && z.outcome !== "stale");
+  if (unknown.length > 0) parts.push(`unknown how much was written in ${unknown.map((z) => z.zone).join(", ")} (reading back failed)`);
   if (c.failed) parts.push(`${c.failed} zone(s) failed`);
   if (c.stale) parts.push(`${c.stale} zone(s) refused as stale`);
   if (c.unconverged) parts.push(`${c.unconverged} zone(s) not converged`);
@@ -36,7 +43,7 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
         version: 1,
         plan: planToJson(plan),
         apply: {
-          zones: result.zones.map((z) => ({ provider: z.provider, zone: z.zone, outcome: z.outcome, changes: z.changes.length, ...(z.message ? { message: z.message } : {}) })),
+          zones: result.zones.map((z) => ({ provider: z.provider, zone: z.zone, outcome: z.outcome, changes: z.changes.length, ...(z.written !== undefined ? { written: z.written } : {}), ...(z.message ? { message: z.message } : {}) })),
           summary: counts(result),
         },
       },

@@ -8,8 +8,19 @@ export interface JsonChange {
   zone: string;
   name: string;
   type: string;
-  before: { ttl: number; values: string[] } | null;
-  after: { ttl: number; values: string[] } | null;
+  before: JsonSet | null;
+  after: JsonSet | null;
+}
+
+/**
+ * A record's data. `drift` lists how the provider's copy differs beyond ttl and values (e.g.
+ * Cloudflare `proxied`, a flattened CNAME), so an update whose only fault is drift does not show
+ * identical `before` and `after`. Present only when non-empty.
+ */
+export interface JsonSet {
+  ttl: number;
+  values: string[];
+  drift?: string[];
 }
 
 export interface JsonConflict {
@@ -32,8 +43,9 @@ export interface JsonPlan {
   warnings?: { provider: string; zone: string; message: string }[];
 }
 
-function data(set: RecordSet | null): { ttl: number; values: string[] } | null {
-  return set === null ? null : { ttl: set.ttl, values: [...set.values] };
+function data(set: RecordSet | null): JsonSet | null {
+  if (set === null) return null;
+  return { ttl: set.ttl, values: [...set.values], ...(set.drift && set.drift.length > 0 ? { drift: [...set.drift] } : {}) };
 }
 
 export function planToJson(plan: Plan): JsonPlan {

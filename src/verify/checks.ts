@@ -101,11 +101,22 @@ export function parseHostPort(input: string, option: string): HostPort {
  * The `ip:port` entries for Resolver#setServers, which takes IP addresses only (c-ares): a host
  * name given to --resolver is looked up with the system's resolver first, IPv4 addresses first.
  */
+const LOOKUP_TIMEOUT_MS = 10_000;
+
 export async function resolverServers(hp: HostPort, option: string): Promise<string[]> {
   if (isIP(hp.host)) return [serverLabel(hp)];
   let addresses: { address: string; family: number }[];
   try {
-    addresses = await lookup(hp.host, { all: true });
+    // getaddrinfo has no time limit of its own (only the system resolver's): bound it here.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error("timed out"), { code: `no answer within ${LOOKUP_TIMEOUT_MS} ms` })), LOOKUP_TIMEOUT_MS);
+    });
+    try {
+      addresses = await Promise.race([lookup(hp.host, { all: true }), limit]);
+    } finally {
+      clearTimeout(timer);
+    }
   } catch (err) {
     throw new DkimsyncError(`${option} "${hp.host}:${hp.port}": cannot resolve ${hp.host} (${(err as NodeJS.ErrnoException).code ?? "error"})`, {
       cause: err,

@@ -326,3 +326,67 @@ async function buildCli(dir: string): Promise<string> {
   }
   return path.join(out, "cli.js");
 }
+
+/**
+ * Where the loopback server used to deviate from the documented API in ways that hid client
+ * bugs. Each case cites the Cloudflare documentation it follows.
+ */
+describe("cloudflare fake: documented behaviour", () => {
+  async function apiError(p: Promise<unknown>): Promise<InstanceType<typeof Cloudflare.APIError>> {
+    try {
+      await p;
+    } catch (err) {
+      if (err instanceof Cloudflare.APIError) return err;
+      throw err;
+    }
+    throw new Error("expected an API error");
+  }
+
+  it("refuses TTL under 60 on a Free zone, 30 only on Enterprise; 1 is automatic (API reference, DNS records, ttl)", async () => {
+    // "Setting to 1 means 'automatic'. Value must be between 60 and 86400, with the minimum
+    // reduced to 30 for Enterprise zones."
+    const zone_id = await zoneId("example.com");
+    for (const ttl of [30, 45, 59, 86401]) {
+      const err = await apiError(cf.dns.records.create({ zone_id, type: "CNAME", name: `t${ttl}.example.com`, content: "x.example.net", ttl }));
+      expect(err.status).toBe(400);
+      expect(err.errors[0]).toMatchObject({ code: 9021 });
+    }
+    expect((await cf.dns.records.create({ zone_id, type: "CNAME", name: "t60.example.com", content: "x.example.net", ttl: 60 })).ttl).toBe(60);
+    expect((await cf.dns.records.create({ zone_id, type: "CNAME", name: "t1.example.com", content: "x.example.net", ttl: 1 })).ttl).toBe(1);
+    fake.state.addZone({ name: "big.example", plan: "enterprise" });
+    const ent = await zoneId("big.example");
+    expect((await cf.dns.records.create({ zone_id: ent, type: "CNAME", name: "t30.big.example", content: "x.example.net", ttl: 30 })).ttl).toBe(30);
+  });
+
+  it("refuses tags on a Free zone with 1004 and error_chain 9300, quota 0 (DNS docs, Record attributes: record tags)", async () => {
+    const zone_id = await zoneId("example.com");
+    const err = await apiError(cf.dns.records.create({ zone_id, type: "TXT", name: "tagged.example.com", content: "x", ttl: 300, tags: ["owner:dns"] }));
+    expect(err.status).toBe(400);
+    expect(err.errors[0]).toMatchObject({ code: 1004, message: "DNS Validation Error", error_chain: [{ code: 9300, message: "DNS record has 1 tags, exceeding the quota of 0." }] });
+    expect(fake.state.zone("example.com").records.some((r) => r.name === "tagged.example.com")).toBe(false);
+  });
+
+  it("strips the trailing dot of MX and NS content, as of CNAME content", async () => {
+    const zone_id = await zoneId("example.com");
+    const mx = await cf.dns.records.create({ zone_id, type: "MX", name: "example.com", content: "mx1.example.net.", priority: 10, ttl: 300 });
+    const ns = await cf.dns.records.create({ zone_id, type: "NS", name: "sub.example.com", content: "ns1.example.net.", ttl: 300 });
+    expect([mx.content, ns.content]).toEqual(["mx1.example.net", "ns1.example.net"]);
+  });
+
+  it("accepts CAA and SRV as structured data and derives content (API reference, DNS records: CAA and SRV bodies)", async () => {
+    const zone_id = await zoneId("example.com");
+    const caa = await cf.dns.records.create({ zone_id, type: "CAA", name: "example.com", ttl: 300, data: { flags: 0, tag: "issue", value: "letsencrypt.org" } });
+    expect(caa.content).toBe('0 issue "letsencrypt.org"');
+    const srv = await cf.dns.records.create({ zone_id, type: "SRV", name: "_sip._tcp.example.com", ttl: 300, data: { priority: 10, weight: 5, port: 5060, target: "sip.example.net." } });
+    expect(srv).toMatchObject({ content: "5 5060 sip.example.net", priority: 10 });
+  });
+
+  it("sends Ratelimit and Ratelimit-Policy on every answer (API docs, Rate limits: rate limiting headers)", async () => {
+    const res = await fetch(`${fake.baseURL}/zones`, { headers: { authorization: `Bearer ${fake.token}` } });
+    expect(res.headers.get("ratelimit")).toMatch(/^"default";r=\d+;t=\d+$/);
+    expect(res.headers.get("ratelimit-policy")).toBe('"default";q=1200;w=300');
+    const before = Number(/r=(\d+)/.exec(res.headers.get("ratelimit") ?? "")?.[1]);
+    const again = await fetch(`${fake.baseURL}/zones`, { headers: { authorization: `Bearer ${fake.token}` } });
+    expect(Number(/r=(\d+)/.exec(again.headers.get("ratelimit") ?? "")?.[1])).toBe(before - 1);
+  });
+});

@@ -211,6 +211,29 @@ describe("Route 53 fake through the real SDK", () => {
     expect(chars.message).toContain("32000");
   });
 
+  it("stores alias and weighted record sets and requires DELETE to name them exactly (API reference, ChangeResourceRecordSets)", async () => {
+    const alias: ResourceRecordSet = { Name: "a.example.com.", Type: "A", AliasTarget: { HostedZoneId: "Z2FDTNDATAQYW2", DNSName: "d111.cloudfront.net.", EvaluateTargetHealth: false } };
+    const w1: ResourceRecordSet = { ...cname("w.example.com.", "one.example.net."), SetIdentifier: "one", Weight: 10 };
+    const w2: ResourceRecordSet = { ...cname("w.example.com.", "two.example.net."), SetIdentifier: "two", Weight: 90 };
+    await change(r53, zoneId, [{ Action: "CREATE", ResourceRecordSet: alias }, { Action: "CREATE", ResourceRecordSet: w1 }, { Action: "CREATE", ResourceRecordSet: w2 }]);
+    const listed = (await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: "a.example.com." }))).ResourceRecordSets ?? [];
+    expect(listed.find((r) => r.Name === "a.example.com.")).toEqual(alias);
+    expect(listed.filter((r) => r.Name === "w.example.com.").map((r) => `${r.SetIdentifier} ${r.Weight}`).sort()).toEqual(["one 10", "two 90"]);
+    // A DELETE that drops AliasTarget, or SetIdentifier and Weight, does not name the record set.
+    const noAlias = await rejection(change(r53, zoneId, [{ Action: "DELETE", ResourceRecordSet: { Name: "a.example.com.", Type: "A", TTL: 0, ResourceRecords: [{ Value: "d111.cloudfront.net." }] } }]));
+    expect(noAlias.name).toBe("InvalidChangeBatch");
+    const noWeight = await rejection(change(r53, zoneId, [{ Action: "DELETE", ResourceRecordSet: cname("w.example.com.", "one.example.net.") }]));
+    expect(noWeight.message).toContain("but it was not found");
+    await change(r53, zoneId, [{ Action: "DELETE", ResourceRecordSet: alias }, { Action: "DELETE", ResourceRecordSet: w1 }]);
+    expect([...fake.state.zone(zoneId).records.values()].filter((r) => r.name !== "example.com.").map((r) => r.setIdentifier)).toEqual(["two"]);
+  });
+
+  it("accepts the trailing slash botocore sends on .../rrset/, as Route 53 does", async () => {
+    const res = await fetch(`${fake.endpoint}/2013-04-01/hostedzone/${zoneId}/rrset/`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("<ListResourceRecordSetsResponse");
+  });
+
   it("answers NoSuchHostedZone 404 and InvalidInput with their codes", async () => {
     const missing = await rejection(r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: "ZNOPE" })));
     expect(missing).toMatchObject({ name: "NoSuchHostedZone", status: 404, message: "No hosted zone found with ID: ZNOPE" });

@@ -11,7 +11,7 @@ import { OptionsReader } from "../../src/config/options.js";
 import { InputError, ProviderError } from "../../src/core/errors.js";
 import type { Change, RecordSet } from "../../src/core/types.js";
 import { createCloudflareProvider } from "../../providers/cloudflare/index.js";
-import { SlidingWindowLimiter, isLastPage } from "../../providers/cloudflare/api.js";
+import { SlidingWindowLimiter, isLastPage, worstCaseMs } from "../../providers/cloudflare/api.js";
 import { nameFilter } from "../../providers/cloudflare/convert.js";
 import { startCloudflareFake, type CloudflareFake } from "../fakes/cloudflare/server.js";
 
@@ -341,6 +341,57 @@ describe("cloudflare provider: limits and credentials", () => {
     expect((err as ProviderError).message).toMatch(/rate limited by Cloudflare .* after 2 retries: .*code 971/);
     expect((err as ProviderError).transient).toBe(true);
     expect(fake.counts["listZones"]).toBe(3);
+  });
+
+  it("ends a stalled API in a timeout error naming provider, zone and operation, within attempts x timeout_ms", async () => {
+    const p = provider({ timeout_ms: 300, max_attempts: 2 });
+    await p.zones();
+    fake.faults.stall();
+    fake.resetCounts();
+    const started = Date.now();
+    const err = await p.list(ZONE, [S1]).catch((e: unknown) => e);
+    const took = Date.now() - started;
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).transient).toBe(true);
+    expect((err as ProviderError).message).toMatch(/^\[cf\] zone example\.com: the Cloudflare API at http:\/\/127\.0\.0\.1:\d+\/client\/v4 did not answer within 300 ms while reading the selector names, 2 attempt\(s\)/);
+    expect(fake.counts["listRecords"]).toBe(2);
+    // A bound, not a benchmark: the documented worst case plus generous slack for a busy machine.
+    expect(took).toBeLessThan(worstCaseMs({ maxRetries: 1, timeoutMs: 300 }) + 5000);
+  });
+
+  it("bounds a batch write on a stalled API, and says nothing is known to be written", async () => {
+    const p = provider({ timeout_ms: 200, max_attempts: 1 });
+    await p.list(ZONE, [S1]);
+    fake.faults.stall();
+    const err = await p.apply(ZONE, [{ action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) }]).catch((e: unknown) => e);
+    expect((err as ProviderError).message).toContain("did not answer within 200 ms while writing the batch, 1 attempt(s)");
+    expect((err as ProviderError).hint).toContain("reads the records again");
+  });
+
+  it("bounds an answer whose body stalls after the headers, which the SDK's own timer does not cover", async () => {
+    const p = provider({ timeout_ms: 300, max_attempts: 1 });
+    await p.zones();
+    fake.faults.stallBody("listRecords");
+    const started = Date.now();
+    const err = await p.list(ZONE, [S1]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).message).toMatch(/^\[cf\] zone example\.com: the Cloudflare API at .* did not (finish its answer|answer) within 300 ms while reading the selector names/);
+    expect(Date.now() - started).toBeLessThan(worstCaseMs({ maxRetries: 0, timeoutMs: 300 }) + 5000);
+  });
+
+  it("names the cause Cloudflare nests under 1004 in error_chain (here 9300, tags over the Free plan's quota of 0)", async () => {
+    const p = provider();
+    await p.list(ZONE, [S1]);
+    // The body the real API sends for tags over a Free zone's quota (1004 "DNS Validation
+    // Error" with error_chain 9300). dkimsync never sends tags itself, so the fake is told to
+    // fail the batch with that body.
+    fake.faults.failNext(1, 400, "batch", { errors: [{ code: 1004, message: "DNS Validation Error", error_chain: [{ code: 9300, message: "DNS record has 1 tags, exceeding the quota of 0." }] }] });
+    const err = await p.apply(ZONE, [{ action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) }]).catch((e: unknown) => e);
+    expect((err as ProviderError).message).toContain("DNS Validation Error (code 1004): DNS record has 1 tags, exceeding the quota of 0. (code 9300)");
+  });
+
+  it("refuses max_attempts together with max_retries", () => {
+    expect(() => provider({ max_attempts: 3, max_retries: 2 })).toThrow(InputError);
   });
 
   it("reports a refused token without printing it", async () => {

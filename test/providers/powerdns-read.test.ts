@@ -29,18 +29,22 @@ function provider(url: string, key: string, extra: Record<string, unknown> = {})
 interface Counted {
   proxy: HttpProxy;
   kinds: string[];
+  /** PATCHed paths; a PATCH retried after gsqlite3's "database is locked" shows twice. */
+  patched: string[];
 }
 
 async function counted(server: PdnsServer): Promise<Counted> {
   const kinds: string[] = [];
+  const patched: string[] = [];
   const proxy = await startHttpProxy(server.apiUrl, {
     onRequest(method, url) {
       const p = url.split("?")[0] ?? "";
+      if (method === "PATCH") patched.push(p);
       kinds.push(p.endsWith("/search-data") ? "search" : /\/zones\/[^/]+$/.test(p) ? `${method} zone` : `${method} ${p.split("/").pop()}`);
       return undefined;
     },
   });
-  return { proxy, kinds };
+  return { proxy, kinds, patched };
 }
 
 const names = (zone: string): string[] => [`selector1._domainkey.${zone}`, `selector2._domainkey.${zone}`];
@@ -217,8 +221,9 @@ describe("powerdns plan and apply through the planner, on a searching backend", 
         const result = await applyPlan({ plan: planned.plan, providers: planned.providers, force: false, checkStale: false });
         expect(isApplyFailure(result)).toBe(false);
         expect(result.zones.every((z) => z.outcome === "applied")).toBe(true);
-        // One PATCH per zone and a single search to read all 30 back: at most 1 read per 100 zones.
-        expect(c.kinds.filter((k) => k === "PATCH zone")).toHaveLength(30);
+        // One PATCH per zone (gsqlite3 may answer a concurrent one "database is locked", and
+        // that one is sent again) and a single search to read all 30 back.
+        expect(new Set(c.patched).size).toBe(30);
         expect(c.kinds.filter((k) => k !== "PATCH zone")).toEqual(["search"]);
       } finally {
         await closeProviders(planned.providers);

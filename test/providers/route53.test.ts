@@ -11,6 +11,9 @@ import { InputError, ProviderError } from "../../src/core/errors.js";
 import { OptionsReader } from "../../src/config/options.js";
 import type { Change, Provider, RecordSet } from "../../src/core/types.js";
 import { createRoute53Provider } from "../../providers/route53/index.js";
+import { loadConfig } from "../../src/config/load.js";
+import { buildPlan, closeProviders } from "../../src/plan/build.js";
+import { worstCaseMs } from "../../providers/route53/api.js";
 import { startRoute53Fake, type Route53Fake } from "../fakes/route53/server.js";
 import { cname, create, failure, remove, update } from "../helpers/records.js";
 
@@ -112,6 +115,93 @@ describe("provider route53", () => {
     } finally {
       await unknown.close?.();
     }
+  });
+
+  it("pins only the domain with zone_id: another domain of the same zone name stays in the public zone, reads and writes", async () => {
+    const pub = fake.state.createZone("split.example", { id: "ZSPLITPUB" });
+    const priv = fake.state.createZone("split.example", { id: "ZSPLITPRIV", private: true });
+    fake.state.put(pub.id, cname("selector1._domainkey.b.split.example", "public.example.net."));
+    fake.state.put(priv.id, cname("selector1._domainkey.a.split.example", "inside.example.net."));
+    const pinned = provider(fake);
+    try {
+      pinned.pinZoneId?.("a.split.example", "ZSPLITPRIV");
+      expect(await pinned.zoneOf?.("a.split.example")).toBe("split.example");
+      expect(await pinned.zoneOf?.("b.split.example")).toBe("split.example");
+      const read = await pinned.list("split.example", ["selector1._domainkey.a.split.example", "selector1._domainkey.b.split.example"]);
+      expect(read).toEqual(expect.arrayContaining([
+        cname("selector1._domainkey.a.split.example", "inside.example.net"),
+        cname("selector1._domainkey.b.split.example", "public.example.net"),
+      ]));
+      await pinned.apply("split.example", [
+        create(cname("selector2._domainkey.a.split.example", T2)),
+        create(cname("selector2._domainkey.b.split.example", T2)),
+      ]);
+      expect(fake.state.get(priv.id, "selector2._domainkey.a.split.example", "CNAME")).toBeDefined();
+      expect(fake.state.get(priv.id, "selector2._domainkey.b.split.example", "CNAME")).toBeUndefined();
+      expect(fake.state.get(pub.id, "selector2._domainkey.b.split.example", "CNAME")).toBeDefined();
+      expect(fake.state.get(pub.id, "selector2._domainkey.a.split.example", "CNAME")).toBeUndefined();
+    } finally {
+      await pinned.close?.();
+    }
+  });
+
+  it("refuses a zone_id whose hosted zone has another name, for that domain only", async () => {
+    fake.state.createZone("other.example", { id: "ZOTHER" });
+    const pinned = provider(fake);
+    try {
+      pinned.pinZoneId?.("d1.example.com", "ZOTHER");
+      const err = await failure(pinned.zoneOf!("d1.example.com"));
+      expect(err.message).toBe("[aws] zone_id ZOTHER of domain d1.example.com is the hosted zone other.example, which cannot hold d1.example.com");
+      expect((err as ProviderError).hint).toContain("set zone_id to the id of a hosted zone named d1.example.com or one of its parents");
+      expect(await pinned.zoneOf?.("d2.example.com")).toBe("example.com");
+    } finally {
+      await pinned.close?.();
+    }
+  });
+
+  it("plans the zone_id error at the domain's line in dkim.zones.yaml, and the other domains normally", async () => {
+    fake.state.createZone("other.example", { id: "ZOTHER" });
+    const file = path.join(tmp, "dkim.zones.yaml");
+    await fs.writeFile(file, `tenant: contoso\nproviders:\n  aws: { type: route53, endpoint: "${fake.endpoint}" }\ndomains:\n  d1.example.com:\n    provider: aws\n    zone_id: ZOTHER\n  d2.example.com:\n    provider: aws\n`);
+    const { plan, providers } = await buildPlan({ config: loadConfig(file) });
+    await closeProviders(providers);
+    expect(plan.errors).toHaveLength(1);
+    expect(plan.errors[0]?.domain).toBe("d1.example.com");
+    expect(plan.errors[0]?.message).toMatch(/dkim\.zones\.yaml:5: cannot find the zone of d1\.example\.com: zone_id ZOTHER of domain d1\.example\.com is the hosted zone other\.example/);
+    expect(plan.zones.map((z) => `${z.zone} ${z.domains.join(",")}`)).toEqual(["example.com d2.example.com"]);
+  });
+
+  it("reads an alias record set at a selector name as drift and replaces it, deleting it with its AliasTarget", async () => {
+    const name = "selector1._domainkey.d1.example.com";
+    fake.state.put(zoneId, { name, type: "CNAME", ttl: 0, values: [], alias: { hostedZoneId: zoneId, dnsName: "elsewhere.example.com.", evaluateTargetHealth: false } });
+    const [read] = await p.list(ZONE, [name]);
+    expect(read).toEqual({ name, type: "CNAME", ttl: 0, values: ["elsewhere.example.com"], drift: ["alias to elsewhere.example.com"] });
+    await p.apply(ZONE, [update(read as RecordSet, cname(name, T1))]);
+    const now = fake.state.get(zoneId, name, "CNAME");
+    expect(now).toMatchObject({ ttl: 3600, values: [`${T1}.`] });
+    expect(now?.alias).toBeUndefined();
+  });
+
+  it("deletes a conflicting alias A record at a selector name exactly (--force)", async () => {
+    const name = "selector2._domainkey.d1.example.com";
+    fake.state.put(zoneId, { name, type: "A", ttl: 0, values: [], alias: { hostedZoneId: "Z2FDTNDATAQYW2", dnsName: "d111.cloudfront.net.", evaluateTargetHealth: false } });
+    const [read] = await p.list(ZONE, [name]);
+    // The conflict carries ttl and values, not the drift: still matched to the alias as read.
+    await p.apply(ZONE, [remove({ name, type: "A", ttl: read?.ttl ?? -1, values: read?.values ?? [] }), create(cname(name, T2))]);
+    expect(fake.state.get(zoneId, name, "A")).toBeUndefined();
+    expect(fake.state.get(zoneId, name, "CNAME")?.values).toEqual([`${T2}.`]);
+  });
+
+  it("refuses weighted record sets at a selector name with a message saying which and what to do", async () => {
+    const name = "selector1._domainkey.d1.example.com";
+    fake.state.put(zoneId, { name, type: "CNAME", ttl: 300, values: ["a.example.net."], setIdentifier: "blue", weight: 10 });
+    fake.state.put(zoneId, { name, type: "CNAME", ttl: 300, values: ["b.example.net."], setIdentifier: "green", weight: 90 });
+    const err = await failure(p.list(ZONE, [name, "selector2._domainkey.d1.example.com"]));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toBe(`[aws] zone example.com: routing-policy record sets at selector names: ${name} CNAME (SetIdentifier blue, weight 10), ${name} CNAME (SetIdentifier green, weight 90); dkimsync writes one simple CNAME per selector and does not replace routing-policy records`);
+    expect((err as ProviderError).hint).toContain("naming SetIdentifier");
+    // Nothing was written.
+    expect(fake.counts.ChangeResourceRecordSets).toBe(0);
   });
 
   it("refuses a zone name held by two hosted zones until zone_id picks one", async () => {
@@ -247,6 +337,55 @@ describe("provider route53", () => {
       expect(err.message).toContain("still throttled by Route 53 after 2 attempts");
     } finally {
       await two.close?.();
+    }
+  });
+
+  it("ends a stalled endpoint in a timeout error naming provider, zone and operation, within attempts x timeout_ms", async () => {
+    const opts = { timeoutMs: 300, maxAttempts: 2 };
+    const stalled = provider(fake, { timeout_ms: opts.timeoutMs, max_attempts: opts.maxAttempts });
+    try {
+      await stalled.zones();
+      fake.faults.stall();
+      const started = Date.now();
+      const err = await failure(stalled.list(ZONE, ["selector1._domainkey.d1.example.com"]));
+      const took = Date.now() - started;
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).transient).toBe(true);
+      expect(err.message).toMatch(/^\[aws\] zone example\.com: reading records \(ListResourceRecordSets\): Route 53 at http:\/\/127\.0\.0\.1:\d+ did not answer within 300 ms, 2 attempt\(s\)/);
+      // Both attempts reached the server: the limit is per attempt, and retries are bounded.
+      expect(fake.counts.ListResourceRecordSets).toBe(2);
+      // A bound, not a benchmark: the documented worst case plus generous slack for a busy machine.
+      expect(took).toBeLessThan(worstCaseMs(opts) + 5000);
+    } finally {
+      await stalled.close?.();
+    }
+  });
+
+  it("bounds an answer whose body stalls after the headers", async () => {
+    const stalled = provider(fake, { timeout_ms: 300, max_attempts: 1 });
+    try {
+      await stalled.zones();
+      fake.faults.stallBody();
+      const started = Date.now();
+      const err = await failure(stalled.list(ZONE, ["selector1._domainkey.d1.example.com"]));
+      expect(err.message).toMatch(/^\[aws\] zone example\.com: reading records \(ListResourceRecordSets\): Route 53 at .* did not answer within 300 ms/);
+      expect(Date.now() - started).toBeLessThan(worstCaseMs({ timeoutMs: 300, maxAttempts: 1 }) + 5000);
+    } finally {
+      await stalled.close?.();
+    }
+  });
+
+  it("bounds hosted zone discovery on a stalled endpoint too", async () => {
+    fake.faults.stall();
+    const stalled = provider(fake, { timeout_ms: 200, max_attempts: 1 });
+    try {
+      const started = Date.now();
+      const err = await failure(stalled.zones());
+      expect(err.message).toContain("listing hosted zones (ListHostedZonesByName): Route 53 at");
+      expect(err.message).toContain("did not answer within 200 ms, 1 attempt(s)");
+      expect(Date.now() - started).toBeLessThan(worstCaseMs({ timeoutMs: 200, maxAttempts: 1 }) + 5000);
+    } finally {
+      await stalled.close?.();
     }
   });
 

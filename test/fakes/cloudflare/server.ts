@@ -43,11 +43,18 @@ export interface CloudflareFaults {
    * received, changing nothing. `retryAfterSeconds` adds a `retry-after` header (0 makes the
    * SDK retry at once instead of backing off 0.5 s, 1 s, 2 s...).
    */
-  failNext(n: number, status?: number, operation?: CfOperation, opts?: { retryAfterSeconds?: number }): void;
+  failNext(n: number, status?: number, operation?: CfOperation, opts?: { retryAfterSeconds?: number; errors?: unknown[] }): void;
   /** Hold the next response for ms milliseconds. */
   delayNext(ms: number): void;
   /** Close the connection of the next n requests without answering. */
   dropNext(n: number): void;
+  /**
+   * From now on every request is read and never answered (the connection stays open): a
+   * stalled endpoint; only requests of `operation`, when given. clear() or stop() ends it.
+   */
+  stall(operation?: CfOperation): void;
+  /** From now on requests (of `operation`, when given) get status and headers, then half a body, never the rest. */
+  stallBody(operation?: CfOperation): void;
   clear(): void;
 }
 
@@ -70,7 +77,7 @@ export interface CloudflareFake {
 const PREFIX = "/client/v4";
 const WINDOW_MS = 5 * 60 * 1000;
 
-interface Fail { n: number; status: number; operation?: CfOperation; retryAfterSeconds?: number }
+interface Fail { n: number; status: number; operation?: CfOperation; retryAfterSeconds?: number; errors?: unknown[] }
 
 export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Promise<CloudflareFake> {
   const state = new CloudflareState();
@@ -86,15 +93,19 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
   const fails: Fail[] = [];
   let delays: number[] = [];
   let drops = 0;
+  let stalled: CfOperation | boolean = false;
+  let stalledBody: CfOperation | boolean = false;
 
   const faults: CloudflareFaults = {
     rateLimitNext(n, retryAfterSeconds = 1) { rateLimited = { n, retryAfter: retryAfterSeconds }; },
     failNext(n, status = 500, operation, o = {}) {
-      fails.push({ n, status, ...(operation ? { operation } : {}), ...(o.retryAfterSeconds !== undefined ? { retryAfterSeconds: o.retryAfterSeconds } : {}) });
+      fails.push({ n, status, ...(operation ? { operation } : {}), ...(o.retryAfterSeconds !== undefined ? { retryAfterSeconds: o.retryAfterSeconds } : {}), ...(o.errors ? { errors: o.errors } : {}) });
     },
     delayNext(ms) { delays.push(ms); },
     dropNext(n) { drops += n; },
-    clear() { rateLimited = { n: 0, retryAfter: 1 }; fails.length = 0; delays = []; drops = 0; },
+    stall(operation) { stalled = operation ?? true; },
+    stallBody(operation) { stalledBody = operation ?? true; },
+    clear() { rateLimited = { n: 0, retryAfter: 1 }; fails.length = 0; delays = []; drops = 0; stalled = false; stalledBody = false; },
   };
 
   const server = http.createServer((req, res) => {
@@ -115,11 +126,30 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
     counts[route.operation] = (counts[route.operation] ?? 0) + 1;
     const entry: LoggedRequest = { method, operation: route.operation, path: url.pathname, query, status: 0 };
     log.push(entry);
+    // Rate limit headers on every answer (Cloudflare API docs, "Rate limits": `Ratelimit:
+    // "default";r=50;t=30` and `Ratelimit-Policy: "burst";q=100;w=60`). The policy name the
+    // real API uses for the 1200/5 min limit is a guess ("default").
+    let remaining = limit;
+    let resetSeconds = Math.ceil(windowMs / 1000);
     const reply = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       entry.status = status;
-      send(res, status, payload, headers);
+      send(res, status, payload, {
+        ratelimit: `"default";r=${Math.max(0, remaining)};t=${resetSeconds}`,
+        "ratelimit-policy": `"default";q=${limit};w=${Math.ceil(windowMs / 1000)}`,
+        ...headers,
+      });
     };
 
+    if (stalled === true || stalled === route.operation) {
+      entry.status = -1;
+      return;
+    }
+    if (stalledBody === true || stalledBody === route.operation) {
+      entry.status = 200;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"success":true,"errors":[],"messages":[],"result":[');
+      return;
+    }
     if (drops > 0) {
       drops--;
       entry.status = -1;
@@ -145,17 +175,21 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
     const times = (seen.get(token) ?? []).filter((t) => t > now - windowMs);
     if (times.length >= limit) {
       seen.set(token, times);
+      remaining = 0;
       const wait = Math.max(1, Math.ceil(((times[0] ?? now) + windowMs - now) / 1000));
       return reply(429, envelopeError(971, "Please wait and consider throttling your request speed"), { "retry-after": String(wait) });
     }
     times.push(now);
     seen.set(token, times);
+    remaining = limit - times.length;
+    resetSeconds = Math.max(1, Math.ceil(((times[0] ?? now) + windowMs - now) / 1000));
 
     const fail = fails.find((f) => f.operation === undefined || f.operation === route.operation);
     if (fail) {
       fail.n--;
       if (fail.n <= 0) fails.splice(fails.indexOf(fail), 1);
       const headers: Record<string, string> = fail.retryAfterSeconds !== undefined ? { "retry-after": String(fail.retryAfterSeconds) } : {};
+      if (fail.errors) return reply(fail.status, { success: false, errors: fail.errors, messages: [], result: null }, headers);
       return reply(fail.status, envelopeError(fail.status >= 500 ? 1000 : 1004, `injected failure (HTTP ${fail.status})`), headers);
     }
 
@@ -163,7 +197,7 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
       const { status, payload } = dispatch(route, method, query, body, url.pathname);
       reply(status, payload);
     } catch (err) {
-      if (err instanceof CfApiError) return reply(err.status, envelopeError(err.code, err.message));
+      if (err instanceof CfApiError) return reply(err.status, envelopeError(err.code, err.message, err.chain));
       throw err;
     }
   }
@@ -346,8 +380,8 @@ function ok(result: unknown) {
   return { status: 200, payload: { success: true, errors: [], messages: [], result } };
 }
 
-function envelopeError(code: number, message: string) {
-  return { success: false, errors: [{ code, message }], messages: [], result: null };
+function envelopeError(code: number, message: string, chain: { code: number; message: string }[] = []) {
+  return { success: false, errors: [{ code, message, ...(chain.length > 0 ? { error_chain: chain } : {}) }], messages: [], result: null };
 }
 
 function parseBody(body: string): Record<string, unknown> {

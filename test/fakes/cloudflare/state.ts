@@ -15,6 +15,8 @@ export class CfApiError extends Error {
     readonly status: number,
     readonly code: number,
     message: string,
+    /** The causes the API nests under a generic code, e.g. 1004 "DNS Validation Error". */
+    readonly chain: { code: number; message: string }[] = [],
   ) {
     super(message);
     this.name = "CfApiError";
@@ -36,6 +38,8 @@ export interface FakeRecord {
   comment: string | null;
   tags: string[];
   settings: { flatten_cname?: boolean };
+  /** CAA and SRV: the structured form the record was written with (or derived from content). */
+  data?: Record<string, unknown>;
   meta: Record<string, unknown>;
   created_on: string;
   modified_on: string;
@@ -48,6 +52,8 @@ export interface FakeZone {
   account: { id: string; name: string };
   /** DNS settings `flatten_all_cnames` (GET /zones/{id}/dns_settings). */
   flatten_all_cnames: boolean;
+  /** The zone's plan: TTL minimum and tag quota depend on it. Default free. */
+  plan: "free" | "pro" | "business" | "enterprise";
   records: FakeRecord[];
 }
 
@@ -62,6 +68,7 @@ export interface RecordInput {
   comment?: unknown;
   settings?: unknown;
   tags?: unknown;
+  data?: unknown;
 }
 
 export interface SeedRecord {
@@ -80,6 +87,7 @@ export interface SeedZone {
   id?: string;
   account_id?: string;
   flatten_all_cnames?: boolean;
+  plan?: FakeZone["plan"];
   records?: SeedRecord[];
 }
 
@@ -129,6 +137,7 @@ export class CloudflareState {
       status: "active",
       account: { id: seed.account_id ?? DEFAULT_ACCOUNT_ID, name: "dkimsync test account" },
       flatten_all_cnames: seed.flatten_all_cnames ?? false,
+      plan: seed.plan ?? "free",
       records: [],
     };
     this.zones.push(zone);
@@ -238,11 +247,20 @@ export class CloudflareState {
       throw new CfApiError(400, 9005, "Content for name is required.");
     }
     const name = absoluteName(input.name, zone.name);
+    // CAA and SRV may be sent as structured `data` instead of `content` (API reference, DNS
+    // records, "CAA Record" / "SRV Record" bodies); the API derives `content` from it.
+    const structured = (type === "CAA" || type === "SRV") && input.data !== undefined && input.data !== null
+      ? fromData(type, input.data) : undefined;
+    if (structured) {
+      input = { ...input, content: structured.content, ...(structured.priority !== undefined ? { priority: structured.priority } : {}) };
+    }
     if (typeof input.content !== "string" || input.content === "") {
       throw new CfApiError(400, 9007, "Content for the record is required.");
     }
-    // Cloudflare stores CNAME targets without the trailing dot (FACTS.md "Trailing dots").
-    const content = type === "CNAME" ? input.content.trim().replace(/\.$/, "") : input.content;
+    // Cloudflare stores host names in CNAME, MX and NS content without the trailing dot, so
+    // `mx.example.net.` reads back as `mx.example.net` (a client that compares what it sent with
+    // what it reads sees a difference unless it strips the dot too).
+    const content = type === "CNAME" || type === "MX" || type === "NS" ? input.content.trim().replace(/\.$/, "") : input.content;
     if (type === "CNAME" && content.toLowerCase() === name) {
       throw new CfApiError(400, 9039, "CNAME content cannot reference itself.");
     }
@@ -251,8 +269,11 @@ export class CloudflareState {
     if (typeof proxied !== "boolean") throw new CfApiError(400, 9003, "Invalid 'proxied' value, must be a boolean.");
     if (proxied && !proxiable) throw new CfApiError(400, 9004, `This record type cannot be proxied.`);
     const ttlIn = input.ttl === undefined || input.ttl === null ? 1 : input.ttl;
-    if (typeof ttlIn !== "number" || !Number.isInteger(ttlIn) || (ttlIn !== 1 && (ttlIn < 30 || ttlIn > 86400))) {
-      throw new CfApiError(400, 9021, "Invalid TTL. Must be between 60 and 86400 seconds, or 1 for Automatic.");
+    // API reference, DNS records, ttl: "Setting to 1 means 'automatic'. Value must be between 60
+    // and 86400, with the minimum reduced to 30 for Enterprise zones."
+    const minTtl = zone.plan === "enterprise" ? 30 : 60;
+    if (typeof ttlIn !== "number" || !Number.isInteger(ttlIn) || (ttlIn !== 1 && (ttlIn < minTtl || ttlIn > 86400))) {
+      throw new CfApiError(400, 9021, `TTL must be between ${minTtl} and 86400 seconds, or 1 for Automatic.`);
     }
     // A proxied record always answers with an automatic TTL (Cloudflare docs, "Time to Live").
     const ttl = proxied ? 1 : ttlIn;
@@ -275,7 +296,14 @@ export class CloudflareState {
     }
     const comment = typeof input.comment === "string" && input.comment !== "" ? input.comment : null;
     const tags = Array.isArray(input.tags) ? input.tags.filter((t): t is string => typeof t === "string") : [];
-    return { name, type, content, ttl, proxied, proxiable, ...priority, comment, tags, settings };
+    // Record tags are not available on the Free plan (DNS docs, "Record attributes", record
+    // tags); the API answers 1004 with error_chain 9300 "... exceeding the quota of 0." The quota
+    // of paid plans is not modelled (a guess would be needed): any number is accepted there.
+    if (tags.length > 0 && zone.plan === "free") {
+      throw new CfApiError(400, 1004, "DNS Validation Error", [{ code: 9300, message: `DNS record has ${tags.length} tags, exceeding the quota of 0.` }]);
+    }
+    const data = structured ? { data: structured.data } : {};
+    return { name, type, content, ttl, proxied, proxiable, ...priority, comment, tags, settings, ...data };
   }
 
   /** CNAME exclusivity (RFC 1034 3.6.2, RFC 2181 10.1) and duplicates, with Cloudflare's codes. */
@@ -291,6 +319,37 @@ export class CloudflareState {
       throw new CfApiError(400, 81057, "Record already exists.");
     }
   }
+}
+
+/**
+ * CAA `{flags, tag, value}` -> `0 issue "ca.example"`; SRV `{priority, weight, port, target}` ->
+ * content `weight port target` with `priority` apart, as the API shows SRV records. The exact
+ * content the real API derives (quoting of CAA values) is a guess from its answers in the docs.
+ */
+function fromData(type: string, raw: unknown): { content: string; priority?: number; data: Record<string, unknown> } {
+  if (typeof raw !== "object" || raw === null) throw new CfApiError(400, 9005, `${type} data must be an object.`);
+  const d = raw as Record<string, unknown>;
+  const num = (k: string, max: number) => {
+    const v = d[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) throw new CfApiError(400, 9005, `${type} data.${k} must be a whole number from 0 to ${max}.`);
+    return v;
+  };
+  const str = (k: string) => {
+    const v = d[k];
+    if (typeof v !== "string" || v === "") throw new CfApiError(400, 9005, `${type} data.${k} is required.`);
+    return v;
+  };
+  if (type === "CAA") {
+    const flags = num("flags", 255);
+    const tag = str("tag");
+    const value = str("value");
+    return { content: `${flags} ${tag} "${value}"`, data: { flags, tag, value } };
+  }
+  const priority = num("priority", 65535);
+  const weight = num("weight", 65535);
+  const port = num("port", 65535);
+  const target = str("target").replace(/\.$/, "");
+  return { content: `${weight} ${port} ${target}`, priority, data: { priority, weight, port, target } };
 }
 
 function absoluteName(input: string, zone: string): string {

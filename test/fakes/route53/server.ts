@@ -48,7 +48,21 @@ export class Route53Faults {
   delayMs = 0;
   drop = 0;
   failAfterApply = 0;
+  stalled = false;
+  stalledBody = false;
 
+  /** From now on every request gets status and headers, then half a body, never the rest. */
+  stallBody(): void {
+    this.stalledBody = true;
+  }
+
+  /**
+   * From now on every request is read and never answered (the connection stays open): a
+   * stalled endpoint, as when a proxy or the service hangs. clear() or stop() ends it.
+   */
+  stall(): void {
+    this.stalled = true;
+  }
   /** The next n requests answer Throttling "Rate exceeded" (400). */
   throttleNext(n: number): void {
     this.throttle += n;
@@ -75,6 +89,8 @@ export class Route53Faults {
     this.delayMs = 0;
     this.drop = 0;
     this.failAfterApply = 0;
+    this.stalled = false;
+    this.stalledBody = false;
   }
 
   takeFail(op: Route53Operation): FailFault | undefined {
@@ -126,7 +142,9 @@ const PREFIX = "/2013-04-01";
 
 function route(method: string, path: string): { op: Route53Operation; id?: string } {
   if (!path.startsWith(`${PREFIX}/`)) return { op: "Unknown" };
-  const parts = path.slice(PREFIX.length + 1).split("/").map(decodeURIComponent);
+  // botocore sends `.../rrset/` (its service model's requestUri ends in a slash), the JS SDK
+  // `.../rrset`; Route 53 answers both.
+  const parts = path.slice(PREFIX.length + 1).replace(/\/+$/, "").split("/").map(decodeURIComponent);
   if (method === "GET" && parts.length === 1 && parts[0] === "hostedzone") return { op: "ListHostedZones" };
   if (method === "GET" && parts.length === 1 && parts[0] === "hostedzonesbyname") return { op: "ListHostedZonesByName" };
   if (parts[0] === "hostedzone" && parts.length === 2 && method === "GET") return { op: "GetHostedZone", id: parts[1] as string };
@@ -157,12 +175,15 @@ function zoneXml(z: FakeZone): XmlNode {
   };
 }
 
+/** Element order of the API reference's ResourceRecordSet; alias sets carry no TTL or ResourceRecords. */
 function rrsetXml(r: FakeRecordSet): XmlNode {
   return {
     Name: r.name,
     Type: r.type,
-    TTL: r.ttl,
-    ResourceRecords: { item: "ResourceRecord", values: r.values.map((v) => ({ Value: v })) },
+    SetIdentifier: r.setIdentifier,
+    Weight: r.weight,
+    ...(r.alias ? {} : { TTL: r.ttl, ResourceRecords: { item: "ResourceRecord", values: r.values.map((v) => ({ Value: v })) } }),
+    ...(r.alias ? { AliasTarget: { HostedZoneId: r.alias.hostedZoneId, DNSName: r.alias.dnsName, EvaluateTargetHealth: r.alias.evaluateTargetHealth } } : {}),
   };
 }
 
@@ -189,18 +210,40 @@ function parseChangeBatch(body: string): { changes: FakeChangeRequest[]; comment
       throw new FakeApiError(400, "InvalidInput", `Invalid XML ; Action of change ${i + 1} must be CREATE, DELETE or UPSERT, not '${action ?? ""}'`);
     }
     if (!rr) throw new FakeApiError(400, "InvalidInput", `Invalid XML ; change ${i + 1} has no ResourceRecordSet`);
-    if (child(rr, "AliasTarget")) throw new FakeApiError(400, "InvalidInput", "The Route 53 fake does not support alias records");
     const name = childText(rr, "Name");
     const type = childText(rr, "Type");
     const ttlText = childText(rr, "TTL");
     const values = (child(rr, "ResourceRecords")?.children ?? []).map((r) => childText(r, "Value") ?? "");
     if (!name || !type || !RECORD_TYPES.has(type)) throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1} needs a Name and a valid Type`);
-    if (ttlText === undefined || !/^\d+$/.test(ttlText)) throw new FakeApiError(400, "InvalidInput", `Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=${action}, Name=${name}, Type=${type}, SetIdentifier=null]`);
+    const setIdentifier = childText(rr, "SetIdentifier");
+    const weightText = childText(rr, "Weight");
+    // API reference, ResourceRecordSet: SetIdentifier is required with a routing policy (Weight
+    // here) and allowed only with one. The fake knows weighted routing only (a guess is not needed:
+    // other policies are simply refused as unsupported).
+    if ((setIdentifier === undefined) !== (weightText === undefined)) {
+      throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1}: SetIdentifier and Weight go together (the fake supports weighted routing only)`);
+    }
+    const routing = setIdentifier === undefined ? {} : { setIdentifier, weight: Number(weightText) };
+    const aliasNode = child(rr, "AliasTarget");
+    const setId = `SetIdentifier=${setIdentifier ?? "null"}`;
+    if (aliasNode) {
+      if (ttlText !== undefined || values.length > 0) {
+        throw new FakeApiError(400, "InvalidInput", `Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found more than one in Change with [Action=${action}, Name=${name}, Type=${type}, ${setId}]`);
+      }
+      const alias = {
+        hostedZoneId: childText(aliasNode, "HostedZoneId") ?? "",
+        dnsName: childText(aliasNode, "DNSName") ?? "",
+        evaluateTargetHealth: childText(aliasNode, "EvaluateTargetHealth") === "true",
+      };
+      if (!alias.hostedZoneId || !alias.dnsName) throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1}: AliasTarget needs HostedZoneId and DNSName`);
+      return { action, rrset: { name, type, ttl: 0, values: [], alias, ...routing } };
+    }
+    if (ttlText === undefined || !/^\d+$/.test(ttlText)) throw new FakeApiError(400, "InvalidInput", `Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=${action}, Name=${name}, Type=${type}, ${setId}]`);
     if (values.length === 0) throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1} has no ResourceRecords`);
     if (type === "CNAME" && values.length > 1) {
       throw new FakeApiError(400, "InvalidChangeBatch", `[RRSet of type CNAME with DNS name ${wireName(name)} has more than one value]`);
     }
-    return { action, rrset: { name, type, ttl: Number(ttlText), values } };
+    return { action, rrset: { name, type, ttl: Number(ttlText), values, ...routing } };
   });
   if (changes.length === 0) throw new FakeApiError(400, "InvalidInput", "The request must contain at least one Change");
   const comment = childText(batch, "Comment");
@@ -331,6 +374,12 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
         const url = new URL(req.url ?? "/", "http://127.0.0.1");
         const { op, id } = route(req.method ?? "GET", url.pathname);
         counts[op] += 1;
+        if (faults.stalled) return;
+        if (faults.stalledBody) {
+          res.writeHead(200, { "content-type": "text/xml" });
+          res.write(`<?xml version="1.0"?>\n<ListResourceRecordSetsResponse xmlns="${NS}"><ResourceRecordSets>`);
+          return;
+        }
         if (faults.drop > 0) {
           faults.drop -= 1;
           req.socket.destroy();

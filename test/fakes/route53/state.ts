@@ -11,8 +11,15 @@ import { randomBytes } from "node:crypto";
 export interface FakeRecordSet {
   name: string;
   type: string;
+  /** 0 for an alias record set, which has no TTL of its own. */
   ttl: number;
+  /** Empty for an alias record set. */
   values: string[];
+  /** Alias record set (Route 53 API reference, AliasTarget): no TTL, no ResourceRecords. */
+  alias?: { hostedZoneId: string; dnsName: string; evaluateTargetHealth: boolean };
+  /** Routing-policy record sets (weighted here) share a name and type, told apart by SetIdentifier. */
+  setIdentifier?: string;
+  weight?: number;
 }
 
 export interface FakeZone {
@@ -113,8 +120,14 @@ function inZone(name: string, zone: string): boolean {
   return name === zone || name.endsWith(`.${zone}`);
 }
 
-function key(name: string, type: string): string {
-  return `${name} ${type}`;
+function key(name: string, type: string, setIdentifier?: string): string {
+  return setIdentifier === undefined ? `${name} ${type}` : `${name} ${type} ${setIdentifier}`;
+}
+
+/** DELETE must name the record set exactly: routing fields and alias target included. */
+function sameExtras(a: FakeRecordSet, b: FakeRecordSet): boolean {
+  const alias = (r: FakeRecordSet) => (r.alias ? `${wireName(r.alias.dnsName)} ${r.alias.hostedZoneId} ${r.alias.evaluateTargetHealth}` : "");
+  return alias(a) === alias(b) && a.weight === b.weight && a.setIdentifier === b.setIdentifier;
 }
 
 function newId(prefix: string): string {
@@ -188,7 +201,7 @@ export class Route53State {
   put(zoneId: string, rrset: FakeRecordSet): void {
     const z = this.zone(zoneId);
     const r = { ...rrset, name: wireName(rrset.name), type: rrset.type.toUpperCase(), values: [...rrset.values] };
-    z.records.set(key(r.name, r.type), r);
+    z.records.set(key(r.name, r.type, r.setIdentifier), r);
   }
 
   get(zoneId: string, name: string, type: string): FakeRecordSet | undefined {
@@ -240,9 +253,9 @@ export class Route53State {
         problems.push(`RRSet with DNS name ${name} is not permitted in zone ${zone.name.replace(/\.$/, "")}`);
         continue;
       }
-      const k = key(name, type);
+      const k = key(name, type, c.rrset.setIdentifier);
       const current = work.get(k);
-      const rrset = { name, type, ttl: c.rrset.ttl, values: [...c.rrset.values] };
+      const rrset: FakeRecordSet = { ...c.rrset, name, type, ttl: c.rrset.ttl, values: [...c.rrset.values] };
       if (c.action === "CREATE") {
         if (current) problems.push(`Tried to create resource record set ${label} but it already exists`);
         else {
@@ -251,7 +264,7 @@ export class Route53State {
         }
       } else if (c.action === "DELETE") {
         if (!current) problems.push(`Tried to delete resource record set ${label} but it was not found`);
-        else if (current.ttl !== c.rrset.ttl || !sameValues(current.values, c.rrset.values)) {
+        else if (current.ttl !== c.rrset.ttl || !sameValues(current.values, c.rrset.values) || !sameExtras(current, c.rrset)) {
           problems.push(`Tried to delete resource record set ${label} but the values provided do not match the current values`);
         } else work.delete(k);
       } else {
@@ -262,8 +275,9 @@ export class Route53State {
     // RFC 1034 3.6.2: a CNAME owns its name alone. Checked on the batch's end state, so a
     // batch that deletes a TXT and creates a CNAME at one name is accepted.
     for (const [name, type] of written) {
-      const types = [...work.values()].filter((r) => r.name === name).map((r) => r.type);
-      if (!types.includes("CNAME") || types.length < 2) continue;
+      // Weighted CNAMEs share one name and type: only another type conflicts.
+      const types = new Set([...work.values()].filter((r) => r.name === name).map((r) => r.type));
+      if (!types.has("CNAME") || types.size < 2) continue;
       const zonePlain = zone.name.replace(/\.$/, "");
       problems.push(type === "CNAME"
         ? `RRSet of type CNAME with DNS name ${name} is not permitted as it conflicts with other records with the same DNS name in zone ${zonePlain}.`
