@@ -5,20 +5,21 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { applyPlan, isApplyFailure, type ApplyResult } from "./plan/apply.js";
+import { applyPlan, filterPlan, isApplyFailure, type ApplyResult } from "./plan/apply.js";
+import { desiredState } from "./core/desired.js";
 import { importCommand } from "./commands/import.js";
 import { verifyCommand } from "./commands/verify.js";
-import { loadConfig } from "./config/load.js";
+import { loadConfigChecked } from "./config/load.js";
 import type { ProviderContext } from "../providers/index.js";
 import type { Config } from "./config/types.js";
 import { DkimsyncError } from "./core/errors.js";
 import { checkSavedPlan, loadPlan, savePlan } from "./plan/saved.js";
-import { buildPlan, closeProviders, createProvider, hasChanges, type ProviderSet } from "./plan/build.js";
+import { buildPlan, checkProviderOptions, closeProviders, createProvider, hasChanges, selectDomains, type ProviderSet } from "./plan/build.js";
 import { renderApply } from "./render/apply.js";
 import { renderJson } from "./render/json.js";
 import { renderMarkdown } from "./render/markdown.js";
 import { ansi, plain, useColor } from "./render/style.js";
-import { renderText } from "./render/text.js";
+import { renderText, type TextOptions } from "./render/text.js";
 import type { Plan } from "./core/types.js";
 
 type Format = "text" | "markdown" | "json";
@@ -55,17 +56,22 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function renderPlan(plan: Plan, format: Format, io: Io): string {
+function renderPlan(plan: Plan, format: Format, io: Io, text: TextOptions = {}): string {
   if (format === "json") return renderJson(plan);
   if (format === "markdown") return renderMarkdown(plan);
-  return renderText(plan, io.color ? ansi : plain);
+  return renderText(plan, io.color ? ansi : plain, text);
 }
 
-async function planCommand(opts: { config: string; domain: string[]; provider: string[]; format: Format; out?: string; detailedExitcode?: boolean }, io: Io): Promise<number> {
-  const config = loadConfig(opts.config);
+/** The config with every provider's options checked too, so one run shows every problem. */
+function loadChecked(file: string): Promise<Config> {
+  return loadConfigChecked(file, checkProviderOptions);
+}
+
+async function planCommand(opts: { config: string; domain: string[]; provider: string[]; format: Format; out?: string; detailedExitcode?: boolean; verbose?: boolean }, io: Io): Promise<number> {
+  const config = await loadChecked(opts.config);
   const { plan, providers } = await buildPlan({ config, domains: opts.domain, providers: opts.provider, context: { log: io.progress } });
   await closeProviders(providers);
-  io.stdout(renderPlan(plan, opts.format, io));
+  io.stdout(renderPlan(plan, opts.format, io, { verbose: opts.verbose === true }));
   if (opts.out) {
     await savePlan(opts.out, plan, config.hash);
     io.stderr(`dkimsync: plan saved to ${opts.out}; apply it with: dkimsync apply --plan ${opts.out}\n`);
@@ -90,9 +96,12 @@ async function providersForPlan(plan: Plan, config: Config, context: ProviderCon
   return providers;
 }
 
-async function applyCommand(opts: { config: string; plan?: string; force?: boolean; wait?: boolean; format: Format }, io: Io): Promise<number> {
+async function applyCommand(
+  opts: { config: string; plan?: string; force?: boolean; wait?: boolean; format: Format; domain: string[]; provider: string[]; verbose?: boolean },
+  io: Io,
+): Promise<number> {
   const context = { log: io.progress, wait: opts.wait === true };
-  const config = loadConfig(opts.config);
+  const config = await loadChecked(opts.config);
   let plan: Plan;
   let providers: ProviderSet;
   if (opts.plan) {
@@ -102,12 +111,15 @@ async function applyCommand(opts: { config: string; plan?: string; force?: boole
     if (loaded.saved.config_hash !== config.hash) {
       io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${opts.plan} was made; every record the plan writes still matches it, so the plan is applied as saved (zones that changed are refused)\n`);
     }
+    // --domain/--provider narrow a saved plan the way they narrow a fresh one.
+    const names = selectDomains(config, desiredState(config), { domains: opts.domain, providers: opts.provider }).map((d) => d.domain);
+    plan = filterPlan(plan, { ...(opts.domain.length > 0 ? { domains: names } : {}), providers: opts.provider });
     providers = await providersForPlan(plan, config, context);
   } else {
-    ({ plan, providers } = await buildPlan({ config, context }));
+    ({ plan, providers } = await buildPlan({ config, context, domains: opts.domain, providers: opts.provider }));
   }
   try {
-    if (opts.format === "text") io.stdout(renderPlan(plan, "text", io));
+    if (opts.format === "text") io.stdout(renderPlan(plan, "text", io, { verbose: opts.verbose === true, force: opts.force === true }));
     const result: ApplyResult = hasChanges(plan)
       ? await applyPlan({ plan, providers, force: opts.force === true, checkStale: opts.plan !== undefined, log: io.progress })
       : { zones: [], planErrors: plan.errors };
@@ -150,6 +162,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .addOption(formatOption())
     .option("--out <file>", "save the plan (with fingerprints) for apply --plan")
     .option("--detailed-exitcode", "exit 2 when changes are pending, 0 when none")
+    .option("--verbose", "show unchanged zones in full")
     .action(function (this: Command) {
       return run(() => planCommand(this.opts(), io))();
     });
@@ -161,6 +174,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("--plan <file>", "apply a plan saved with plan --out; zones changed since are refused")
     .option("--force", "replace records that conflict with a selector CNAME (e.g. an old TXT key)")
     .option("--wait", "after writing, wait until the provider reports the change in sync (Route 53 GetChange)")
+    .option("--domain <domain>", "only this domain (repeatable)", collect, [])
+    .option("--provider <name>", "only this provider (repeatable)", collect, [])
+    .option("--verbose", "show unchanged zones in full")
     .addOption(formatOption())
     .action(function (this: Command) {
       return run(() => applyCommand(this.opts(), io))();

@@ -10,10 +10,11 @@ const WORDS: Record<ZoneOutcome, string> = {
   stale: "REFUSED (stale plan)",
   failed: "FAILED",
   unconverged: "NOT CONVERGED",
+  blocked: "BLOCKED (conflict)",
 };
 
 function counts(result: ApplyResult) {
-  const c = { applied: 0, unchanged: 0, stale: 0, failed: 0, unconverged: 0 };
+  const c = { applied: 0, unchanged: 0, stale: 0, failed: 0, unconverged: 0, blocked: 0 };
   for (const z of result.zones) c[z.outcome]++;
   return c;
 }
@@ -25,6 +26,7 @@ function summary(result: ApplyResult): string {
   if (c.failed) parts.push(`${c.failed} zone(s) failed`);
   if (c.stale) parts.push(`${c.stale} zone(s) refused as stale`);
   if (c.unconverged) parts.push(`${c.unconverged} zone(s) not converged`);
+  if (result.blocked?.length) parts.push(`${result.blocked.length} domain(s) blocked by a conflict`);
   if (result.planErrors.length) parts.push(`${result.planErrors.length} domain(s) could not be planned`);
   return parts.join(", ");
 }
@@ -37,6 +39,7 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
         plan: planToJson(plan),
         apply: {
           zones: result.zones.map((z) => ({ provider: z.provider, zone: z.zone, outcome: z.outcome, changes: z.changes.length, ...(z.message ? { message: z.message } : {}) })),
+          ...(result.blocked?.length ? { blocked: result.blocked } : {}),
           summary: counts(result),
         },
       },
@@ -48,6 +51,7 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
   if (format === "markdown") {
     lines.push("### dkimsync apply", "", "| Provider | Zone | Outcome | Changes | Message |", "|---|---|---|---|---|");
     for (const z of result.zones) lines.push(`| \`${z.provider}\` | \`${z.zone}\` | ${WORDS[z.outcome]} | ${z.changes.length} | ${(z.message ?? "").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\r?\n/g, " ")} |`);
+    for (const b of result.blocked ?? []) lines.push("", `- ⛔ \`${b.domain}\` (\`${b.provider}\` · \`${b.zone}\`): ${b.message.replace(/\|/g, "\\|").replace(/</g, "&lt;")}`);
     lines.push("", `**${summary(result)}**`, "");
     return lines.join("\n");
   }
@@ -57,6 +61,7 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
     lines.push(ok ? st.green(head) : st.red(head));
     if (z.message) lines.push(`    ${z.message}`);
   }
+  for (const b of result.blocked ?? []) lines.push(st.red(`✗ ${b.provider} · ${b.domain}: ${b.message}`));
   for (const e of result.planErrors) lines.push(st.red(`✗ ${e.provider} · ${e.domain}: not planned: ${e.message}`));
   lines.push(st.bold(`Apply: ${summary(result)}.`));
   return `${lines.join("\n")}\n`;
