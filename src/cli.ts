@@ -209,6 +209,19 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     });
 
   program
+    .command("exchange")
+    .description("write the Exchange Online PowerShell for each domain's next DKIM step (create keys, enable, rotate), from signing_config and a fresh verify")
+    .option("-c, --config <file>", "config file", "dkim.zones.yaml")
+    .option("--domain <domain>", "only this domain (repeatable)", collect, [])
+    .option("--nameserver <host[:port]>", "authoritative server to ask (default: the zone's NS records)")
+    .option("--resolver <host[:port]>", "recursive resolver to ask (default: the system's)")
+    .addOption(new Option("--format <format>", "text is the PowerShell script").choices(["text", "json"]).default("text"))
+    .action(function (this: Command) {
+      const o = this.opts();
+      return run(async () => (await import("./commands/exchange.js")).exchangeCommand({ config: o.config, domains: o.domain, nameserver: o.nameserver, resolver: o.resolver, format: o.format }, io))();
+    });
+
+  program
     .command("headers")
     .description("explain a received message's DKIM, ARC, SPF and DMARC results")
     .argument("<message>", "the message (.eml), or just its headers")
