@@ -79,7 +79,11 @@ export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}
     for (const c of z.changes) lines.push(...changeLines(c, st));
     for (const c of z.conflicts) {
       lines.push(st.red(`  ✗ conflict ${c.name}  ${c.type}  ${setText(c)}`));
-      lines.push(st.dim(`      ${c.reason}`));
+      // The reason ends by pointing at --force: not to a run that uses it, nor where replace: allows it.
+      const reason = opts.force
+        ? c.reason.replace(/apply --force replaces it with the CNAME$/, "--force replaces it with the CNAME in this run")
+        : c.allowed !== undefined ? c.reason.replace(/; apply --force replaces it with the CNAME$/, "") : c.reason;
+      lines.push(st.dim(`      ${reason}`));
       if (c.allowed !== undefined) lines.push(st.yellow(`      allowed by ${c.allowed}: apply replaces it with the CNAME`));
       lines.push(st.dim(`      wanted: CNAME ${c.desired.ttl}  ${c.desired.values.join(", ")}`) + sourceTag(c, st));
     }

@@ -60,10 +60,12 @@ describe("renderText", () => {
 
   it("does not suggest --force to a run that uses it", () => {
     const z = quiet("a.example");
-    z.conflicts = [{ name: "selector1._domainkey.a.example", type: "TXT", ttl: 3600, values: ["v=DKIM1; p=x"], reason: "blocks", desired: cname("selector1._domainkey.a.example", "t") }];
+    z.conflicts = [{ name: "selector1._domainkey.a.example", type: "TXT", ttl: 3600, values: ["v=DKIM1; p=x"], reason: "a TXT record blocks the CNAME; apply --force replaces it with the CNAME", desired: cname("selector1._domainkey.a.example", "t") }];
     const plan = { zones: [z], errors: [] };
     expect(renderText(plan)).toContain("or apply --force replaces them");
     expect(renderText(plan, undefined, { force: true })).not.toContain("run apply --force");
     expect(renderText(plan, undefined, { force: true })).not.toContain("or apply --force");
+    expect(renderText(plan, undefined, { force: true })).not.toContain("apply --force replaces");
+    expect(renderText(plan, undefined, { force: true })).toContain("a TXT record blocks the CNAME; --force replaces it with the CNAME in this run");
   });
 });
