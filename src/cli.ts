@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { applyPlan, filterPlan, isApplyFailure, type ApplyResult } from "./plan/apply.js";
+import { allowFromConfig, applyPlan, filterPlan, isApplyFailure, type ApplyResult } from "./plan/apply.js";
 import { desiredState } from "./core/desired.js";
 import { importCommand } from "./commands/import.js";
 import { verifyCommand } from "./commands/verify.js";
@@ -112,8 +112,9 @@ async function applyCommand(
       io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${opts.plan} was made; every record the plan writes still matches it, so the plan is applied as saved (zones that changed are refused)\n`);
     }
     // --domain/--provider narrow a saved plan the way they narrow a fresh one.
-    const names = selectDomains(config, desiredState(config), { domains: opts.domain, providers: opts.provider }).map((d) => d.domain);
-    plan = filterPlan(plan, { ...(opts.domain.length > 0 ? { domains: names } : {}), providers: opts.provider });
+    const desired = desiredState(config);
+    const names = selectDomains(config, desired, { domains: opts.domain, providers: opts.provider }).map((d) => d.domain);
+    plan = filterPlan(allowFromConfig(plan, desired, config.displayFile), { ...(opts.domain.length > 0 ? { domains: names } : {}), providers: opts.provider });
     providers = await providersForPlan(plan, config, context);
   } else {
     ({ plan, providers } = await buildPlan({ config, context, domains: opts.domain, providers: opts.provider }));

@@ -3,8 +3,8 @@
  * every written zone is read back and must show exactly what was written.
  */
 import { forcedChanges, sortChanges, unconverged } from "../core/diff.js";
-import { errorWithHint } from "../core/errors.js";
-import { domainOfSelectorName } from "../core/desired.js";
+import { errorWithHint, formatWhere } from "../core/errors.js";
+import { domainOfSelectorName, type DesiredDomain } from "../core/desired.js";
 import { canonical } from "../core/names.js";
 import { fingerprint, type ProviderSet } from "./build.js";
 import { pool } from "../util/pool.js";
@@ -95,6 +95,25 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
   }
   const results = await pool(opts.plan.zones, opts.concurrency ?? 4, (z) => applyZone(z, opts));
   return { zones: results, planErrors: opts.plan.errors, ...(blocked.length > 0 ? { blocked } : {}) };
+}
+
+/**
+ * A saved plan's conflicts may be replaced only where the config given now allows it: the
+ * `allowed` mark of a plan file is dropped and set again from the config's `replace:` lists, so a
+ * hand-edited plan cannot grant itself a replacement that review never saw.
+ */
+export function allowFromConfig(plan: Plan, desired: readonly DesiredDomain[], configFile: string): Plan {
+  const byDomain = new Map(desired.map((d) => [d.domain, d]));
+  for (const z of plan.zones) {
+    for (const c of z.conflicts) {
+      delete c.allowed;
+      const d = byDomain.get(domainOfSelectorName(c.name) ?? "");
+      if (d?.replace?.types.includes(c.type.toUpperCase())) {
+        c.allowed = `replace: [${d.replace.types.join(", ")}] for ${d.domain} at ${formatWhere(d.replace.where ?? { file: configFile })}`;
+      }
+    }
+  }
+  return plan;
 }
 
 /**

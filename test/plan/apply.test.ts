@@ -3,7 +3,7 @@
  * external service (every real provider runs the same rules in test/conformance).
  */
 import { describe, expect, it } from "vitest";
-import { applyPlan, filterPlan, isApplyFailure } from "../../src/plan/apply.js";
+import { allowFromConfig, applyPlan, filterPlan, isApplyFailure } from "../../src/plan/apply.js";
 import { diffZone, type DesiredRecord } from "../../src/core/diff.js";
 import { fingerprint, type ProviderSet } from "../../src/plan/build.js";
 import type { Capabilities, Change, Plan, Provider, RecordSet, ZonePlan } from "../../src/core/types.js";
@@ -140,6 +140,16 @@ describe("applyPlan", () => {
     expect(dns.data.get("a.test")).toEqual([cname("selector1._domainkey.a.test", "t1.example.net")]);
     expect(dns.data.get("b.test")?.[0]?.type).toBe("TXT");
     expect(r.blocked?.map((b) => b.domain)).toEqual(["b.test"]);
+  });
+
+  it("a saved plan's replace permission counts only where the config given now allows it", () => {
+    const dns = new MemoryDns();
+    dns.data.set("a.test", [{ name: "selector1._domainkey.a.test", type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] }]);
+    const z = zonePlan(dns, "a.test", [{ record: cname("selector1._domainkey.a.test", "t1.example.net"), ensure: "present" }]);
+    for (const c of z.conflicts) c.allowed = "edited into the plan file";
+    const desired = (replace?: string[]) => [{ domain: "a.test", providers: ["mem"], ensure: "present" as const, records: [], source: "config" as const, warnings: [], ...(replace ? { replace: { types: replace, where: { file: "dkim.zones.yaml", line: 4 } } } : {}) }];
+    expect(allowFromConfig({ zones: [z], errors: [] }, desired(), "dkim.zones.yaml").zones[0]?.conflicts[0]?.allowed).toBeUndefined();
+    expect(allowFromConfig({ zones: [z], errors: [] }, desired(["TXT"]), "dkim.zones.yaml").zones[0]?.conflicts[0]?.allowed).toBe("replace: [TXT] for a.test at dkim.zones.yaml:4");
   });
 
   it("filterPlan keeps only the chosen domains and providers (apply --domain/--provider)", () => {
