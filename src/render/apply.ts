@@ -1,4 +1,5 @@
 /** The outcome of apply, zone by zone, with a summary line; the same data in every format. */
+import { showDomain } from "../core/display.js";
 import type { ApplyResult, ZoneOutcome } from "../plan/apply.js";
 import type { Plan } from "../core/types.js";
 import { planToJson } from "./json.js";
@@ -57,12 +58,12 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
   }
   for (const z of result.zones) {
     const ok = z.outcome === "applied" || z.outcome === "unchanged";
-    const head = `${ok ? "✓" : "✗"} ${z.provider} · ${z.zone}: ${WORDS[z.outcome]}${z.outcome === "applied" ? ` (${z.changes.length} change${z.changes.length === 1 ? "" : "s"}, read back and confirmed)` : ""}`;
+    const head = `${ok ? "✓" : "✗"} ${z.provider} · ${showDomain(z.zone)}: ${WORDS[z.outcome]}${z.outcome === "applied" ? ` (${z.changes.length} change${z.changes.length === 1 ? "" : "s"}, read back and confirmed)` : ""}`;
     lines.push(ok ? st.green(head) : st.red(head));
     if (z.message) lines.push(`    ${z.message}`);
   }
-  for (const b of result.blocked ?? []) lines.push(st.red(`✗ ${b.provider} · ${b.domain}: ${b.message}`));
-  for (const e of result.planErrors) lines.push(st.red(`✗ ${e.provider} · ${e.domain}: not planned: ${e.message}`));
+  for (const b of result.blocked ?? []) lines.push(st.red(`✗ ${b.provider} · ${showDomain(b.domain)}: ${b.message}`));
+  for (const e of result.planErrors) lines.push(st.red(`✗ ${e.provider} · ${showDomain(e.domain)}: not planned: ${e.message}`));
   lines.push(st.bold(`Apply: ${summary(result)}.`));
   return `${lines.join("\n")}\n`;
 }
