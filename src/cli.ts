@@ -10,7 +10,7 @@ import { desiredState } from "./core/desired.js";
 import { importCommand } from "./commands/import.js";
 import { verifyCommand } from "./commands/verify.js";
 import { loadConfigChecked } from "./config/load.js";
-import type { ProviderContext } from "../providers/index.js";
+import { providerTypes, type ProviderContext } from "../providers/index.js";
 import type { Config } from "./config/types.js";
 import { DkimsyncError } from "./core/errors.js";
 import { checkSavedPlan, loadPlan, savePlan } from "./plan/saved.js";
@@ -64,7 +64,7 @@ function renderPlan(plan: Plan, format: Format, io: Io, text: TextOptions = {}):
 
 /** The config with every provider's options checked too, so one run shows every problem. */
 function loadChecked(file: string): Promise<Config> {
-  return loadConfigChecked(file, checkProviderOptions);
+  return loadConfigChecked(file, checkProviderOptions, { knownTypes: Object.keys(providerTypes) });
 }
 
 async function planCommand(opts: { config: string; domain: string[]; provider: string[]; format: Format; out?: string; detailedExitcode?: boolean; verbose?: boolean }, io: Io): Promise<number> {
