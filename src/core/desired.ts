@@ -1,6 +1,6 @@
 /** Config -> the desired selector records per domain. Pure. */
 import type { Config, DomainConfig } from "../config/types.js";
-import { EXPORT_COMMAND, resolveTargets } from "../m365/targets.js";
+import { resolveTargets } from "../m365/targets.js";
 import { InputError, type Where } from "./errors.js";
 import { SELECTORS, selectorName } from "./names.js";
 import type { RecordSet, TargetSource } from "./types.js";
@@ -39,9 +39,9 @@ export function desiredState(config: Config): DesiredDomain[] {
  */
 export function derivedWarning(domain: string): string {
   return (
-    `targets derived from tenant, not confirmed by signing_config: right only for domains added to Microsoft 365 before May 2025 ` +
-    `(later ones get per-domain *.<letter>-v1.dkim.mail.microsoft targets that cannot be derived); get the exact values with ` +
-    `Get-DkimSigningConfig -Identity ${domain} | Format-List Selector1CNAME,Selector2CNAME, or export ${EXPORT_COMMAND} and run dkimsync import`
+    `targets derived from tenant, not confirmed by signing_config: right only if the domain was added to Microsoft 365 before May 2025 ` +
+    `(later domains get per-domain *.<letter>-v1.dkim.mail.microsoft targets that cannot be derived); get the exact values: ` +
+    `Get-DkimSigningConfig -Identity ${domain} | Format-List Selector1CNAME,Selector2CNAME, or dkimsync import of a Get-DkimSigningConfig | ConvertTo-Json export`
   );
 }
 
