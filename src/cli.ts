@@ -1,5 +1,5 @@
 /**
- * Commands, flags and exit codes (DESIGN.md "CLI"): 0 success / no changes, 1 error (bad input,
+ * Commands, flags and exit codes (README.md "Exit codes"): 0 success / no changes, 1 error (bad input,
  * unsafe plan, provider failure, stale plan), 2 differences found (plan --detailed-exitcode,
  * verify with a failed check). A user error never prints a stack trace; DKIMSYNC_DEBUG=1 does.
  */

@@ -1,5 +1,5 @@
 /**
- * dkim.zones.yaml -> validated Config (DESIGN.md "dkim.zones.yaml"). Every problem is an
+ * dkim.zones.yaml -> validated Config (the format is described in README.md). Every problem is an
  * InputError that starts with file:line, names the key or domain and says what to write instead;
  * all problems of a file are reported together (up to MAX_LISTED), so one run shows them all.
  *
@@ -29,7 +29,7 @@ export interface LoadOptions {
 
 export const DEFAULT_PROVIDER_TYPES = ["yaml", "powerdns", "route53", "cloudflare", "rfc2136"] as const;
 
-/** Microsoft recommends 3600 for the selector CNAMEs (FACTS.md). */
+/** Microsoft recommends 3600 for the selector CNAMEs (Microsoft Learn, DKIM setup). */
 export const DEFAULT_TTL = 3600;
 /** RFC 2181 section 8: a TTL is 31 bits; a value with the top bit set is treated as zero. */
 const MAX_TTL = 2147483647;

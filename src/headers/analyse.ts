@@ -2,7 +2,7 @@
  * `headers`: what a received message says about its DKIM, ARC, SPF and DMARC. Pure: parsing
  * and explanation only; signature verification over DNS lives in commands/headers.ts.
  *
- * Authentication-Results is read per RFC 8601 2.2 and also as Microsoft 365 writes it (FACTS.md):
+ * Authentication-Results is read per RFC 8601 2.2 and also as Microsoft 365 writes it (Microsoft Learn, "Anti-spam message headers"):
  * no authserv-id first, the recipient domain interleaved as a bare `; vger.kernel.org;` segment,
  * and non-standard values (`dmarc=bestguesspass`, `compauth=pass reason=100`, `action=oreject`).
  */

@@ -43,7 +43,7 @@ export function dashedDomain(domain: string): string {
   return canonical(domain).replaceAll(".", "-");
 }
 
-// Microsoft's two target suffixes (FACTS.md): legacy `<prefix>.onmicrosoft.com`, and since
+// Microsoft's two target suffixes (Microsoft Learn, "Set up DKIM to sign mail from your Microsoft 365 domain"): legacy `<prefix>.onmicrosoft.com`, and since
 // May 2025 `<prefix>.<letter>-v1.dkim.mail.microsoft`, the letter assigned per domain.
 const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const LEGACY_SUFFIX = new RegExp(`^${LABEL}\\.onmicrosoft\\.com$`);
@@ -108,7 +108,7 @@ export function targetWarnings(domain: string, selector1: string): string[] {
 
 /**
  * The legacy targets `selectorN-<dashed>._domainkey.<tenant>.onmicrosoft.com`, only where
- * Microsoft's rule is known to hold (FACTS.md): no `-` anywhere in the A-label (hyphenated and
+ * Microsoft's rule is known to hold (Microsoft Learn's DKIM setup article): no `-` anywhere in the A-label (hyphenated and
  * every `xn--` domain are undocumented; the label has followed the MX token, which differs) and
  * a first label of at most 63 octets. Only correct for domains added before May 2025.
  */

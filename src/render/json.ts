@@ -1,4 +1,4 @@
-/** The plan as JSON: the DESIGN.md schema, exactly (version 1). */
+/** The plan as JSON: the schema README.md documents (version 1); new fields are only added. */
 import { summarise, type PlanSummary } from "../plan/build.js";
 import type { Plan, RecordSet, TargetSource } from "../core/types.js";
 

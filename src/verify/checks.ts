@@ -1,6 +1,7 @@
 /**
  * `verify`: prove over real DNS that each domain's selector CNAMEs are published, seen by
- * resolvers, and lead to sound keys. Facts: FACTS.md "Microsoft 365 DKIM".
+ * resolvers, and lead to sound keys. Facts: Microsoft Learn, "Set up DKIM to sign mail from your
+ * Microsoft 365 domain"; key records: RFC 6376 3.6.1.
  *
  * Two views are asked, because they fail differently: the authoritative servers (what was
  * published, with the TTL as written; a raw dns-packet query because node:dns hides TTLs of
@@ -568,7 +569,7 @@ async function readKey(ctx: Context, target: string, entry: SigningConfigEntry |
 
 /**
  * A missing key is normal behind the selector Microsoft is not signing with (it publishes the key
- * when it rotates, FACTS.md) and behind both before DKIM is enabled.
+ * when it rotates, per Microsoft Learn's DKIM article) and behind both before DKIM is enabled.
  */
 function missingKeyVerdict(selector: Selector, active: Selector | undefined, entry: SigningConfigEntry | undefined, missingCount: number): [CheckStatus, string] {
   if (active === undefined) {
