@@ -85,3 +85,21 @@ describe("dkimsync exchange", () => {
     expect(JSON.parse(r.stdout).domains.map((s: ExchangeStep) => s.domain)).toEqual(["ready.test"]);
   });
 });
+
+describe("dkimsync exchange without signing_config", () => {
+  it("warns that Microsoft's view is missing, and still enables only what verifies", async () => {
+    const fs = await import("node:fs/promises");
+    const path = await import("node:path");
+    const file = path.join(journey.dir, "no-export.zones.yaml");
+    await fs.writeFile(file, "tenant: contoso\nproviders:\n  zones: { type: yaml, directory: ./zones }\ndomains:\n  ready.test: { provider: zones }\n  notyet.test: { provider: zones }\n");
+    const out = { stdout: "", stderr: "" };
+    const code = await exchangeCommand(
+      { config: file, domains: [], nameserver: journey.dns, resolver: journey.dns, format: "json", timeoutMs: 1500 },
+      { stdout: (s) => void (out.stdout += s), stderr: (s) => void (out.stderr += s) },
+    );
+    expect(code).toBe(0);
+    expect(out.stderr).toMatch(/has no signing_config: .*Get-DkimSigningConfig \| ConvertTo-Json/);
+    const steps: ExchangeStep[] = JSON.parse(out.stdout).domains;
+    expect(steps.map((s) => [s.domain, s.action])).toEqual([["notyet.test", "wait"], ["ready.test", "enable"]]);
+  });
+});
