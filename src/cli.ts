@@ -1,24 +1,25 @@
 /**
- * Commands, flags and exit codes (DESIGN.md "CLI"): 0 success / no changes, 1 error (bad input,
+ * Commands, flags and exit codes (README.md "Exit codes"): 0 success / no changes, 1 error (bad input,
  * unsafe plan, provider failure, stale plan), 2 differences found (plan --detailed-exitcode,
  * verify with a failed check). A user error never prints a stack trace; DKIMSYNC_DEBUG=1 does.
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { applyPlan, isApplyFailure, type ApplyResult } from "./plan/apply.js";
+import { allowFromConfig, applyPlan, filterPlan, isApplyFailure, type ApplyResult } from "./plan/apply.js";
+import { desiredState } from "./core/desired.js";
 import { importCommand } from "./commands/import.js";
 import { verifyCommand } from "./commands/verify.js";
-import { loadConfig } from "./config/load.js";
-import type { ProviderContext } from "../providers/index.js";
+import { loadConfigChecked } from "./config/load.js";
+import { providerTypes, type ProviderContext } from "../providers/index.js";
 import type { Config } from "./config/types.js";
 import { DkimsyncError } from "./core/errors.js";
 import { checkSavedPlan, loadPlan, savePlan } from "./plan/saved.js";
-import { Progress, buildPlan, closeProviders, createProvider, hasChanges, trackProvider, type ProviderSet } from "./plan/build.js";
+import { Progress, buildPlan, checkProviderOptions, closeProviders, createProvider, hasChanges, selectDomains, trackProvider, type ProviderSet } from "./plan/build.js";
 import { renderApply } from "./render/apply.js";
 import { renderJson } from "./render/json.js";
 import { renderMarkdown } from "./render/markdown.js";
 import { ansi, plain, useColor } from "./render/style.js";
-import { renderText } from "./render/text.js";
+import { renderText, type TextOptions } from "./render/text.js";
 import type { Plan } from "./core/types.js";
 
 type Format = "text" | "markdown" | "json";
@@ -58,14 +59,19 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function renderPlan(plan: Plan, format: Format, io: Io): string {
+function renderPlan(plan: Plan, format: Format, io: Io, text: TextOptions = {}): string {
   if (format === "json") return renderJson(plan);
   if (format === "markdown") return renderMarkdown(plan);
-  return renderText(plan, io.color ? ansi : plain);
+  return renderText(plan, io.color ? ansi : plain, text);
 }
 
-async function planCommand(opts: { config: string; domain: string[]; provider: string[]; format: Format; out?: string; detailedExitcode?: boolean }, io: Io): Promise<number> {
-  const config = loadConfig(opts.config);
+/** The config with every provider's options checked too, so one run shows every problem. */
+function loadChecked(file: string): Promise<Config> {
+  return loadConfigChecked(file, checkProviderOptions, { knownTypes: Object.keys(providerTypes) });
+}
+
+async function planCommand(opts: { config: string; domain: string[]; provider: string[]; format: Format; out?: string; detailedExitcode?: boolean; verbose?: boolean }, io: Io): Promise<number> {
+  const config = await loadChecked(opts.config);
   const progress = new Progress(io.stderr, { tty: io.stderrIsTTY === true }).start();
   let built;
   try {
@@ -75,7 +81,7 @@ async function planCommand(opts: { config: string; domain: string[]; provider: s
   }
   const { plan, providers } = built;
   await closeProviders(providers);
-  io.stdout(renderPlan(plan, opts.format, io));
+  io.stdout(renderPlan(plan, opts.format, io, { verbose: opts.verbose === true }));
   if (opts.out) {
     await savePlan(opts.out, plan, config.hash);
     io.stderr(`dkimsync: plan saved to ${opts.out}; apply it with: dkimsync apply --plan ${opts.out}\n`);
@@ -100,9 +106,12 @@ async function providersForPlan(plan: Plan, config: Config, context: ProviderCon
   return providers;
 }
 
-async function applyCommand(opts: { config: string; plan?: string; force?: boolean; wait?: boolean; format: Format }, io: Io): Promise<number> {
+async function applyCommand(
+  opts: { config: string; plan?: string; force?: boolean; wait?: boolean; format: Format; domain: string[]; provider: string[]; verbose?: boolean },
+  io: Io,
+): Promise<number> {
   const context = { log: io.progress, wait: opts.wait === true };
-  const config = loadConfig(opts.config);
+  const config = await loadChecked(opts.config);
   const progress = new Progress(io.stderr, { tty: io.stderrIsTTY === true }).start();
   try {
     return await applyWithProgress(opts, io, context, config, progress);
@@ -111,7 +120,13 @@ async function applyCommand(opts: { config: string; plan?: string; force?: boole
   }
 }
 
-async function applyWithProgress(opts: { plan?: string; force?: boolean; format: Format }, io: Io, context: ProviderContext, config: Config, progress: Progress): Promise<number> {
+async function applyWithProgress(
+  opts: { plan?: string; force?: boolean; format: Format; domain: string[]; provider: string[]; verbose?: boolean },
+  io: Io,
+  context: ProviderContext,
+  config: Config,
+  progress: Progress,
+): Promise<number> {
   let plan: Plan;
   let providers: ProviderSet;
   if (opts.plan) {
@@ -121,15 +136,19 @@ async function applyWithProgress(opts: { plan?: string; force?: boolean; format:
     if (loaded.saved.config_hash !== config.hash) {
       io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${opts.plan} was made; every record the plan writes still matches it, so the plan is applied as saved (zones that changed are refused)\n`);
     }
+    // --domain/--provider narrow a saved plan the way they narrow a fresh one.
+    const desired = desiredState(config);
+    const names = selectDomains(config, desired, { domains: opts.domain, providers: opts.provider }).map((d) => d.domain);
+    plan = filterPlan(allowFromConfig(plan, desired, config.displayFile), { ...(opts.domain.length > 0 ? { domains: names } : {}), providers: opts.provider });
     providers = await providersForPlan(plan, config, context, progress);
   } else {
-    ({ plan, providers } = await buildPlan({ config, context, progress }));
+    ({ plan, providers } = await buildPlan({ config, context, domains: opts.domain, providers: opts.provider, progress }));
   }
   progress.phase = "zones written";
   progress.total = plan.zones.filter((z) => z.changes.length > 0 || z.conflicts.length > 0).length;
   progress.done = 0;
   try {
-    if (opts.format === "text") io.stdout(renderPlan(plan, "text", io));
+    if (opts.format === "text") io.stdout(renderPlan(plan, "text", io, { verbose: opts.verbose === true, force: opts.force === true }));
     const result: ApplyResult = hasChanges(plan)
       ? await applyPlan({ plan, providers, force: opts.force === true, checkStale: opts.plan !== undefined, log: io.progress })
       : { zones: [], planErrors: plan.errors };
@@ -172,6 +191,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .addOption(formatOption())
     .option("--out <file>", "save the plan (with fingerprints) for apply --plan")
     .option("--detailed-exitcode", "exit 2 when changes are pending, 0 when none")
+    .option("--verbose", "show unchanged zones in full")
     .action(function (this: Command) {
       return run(() => planCommand(this.opts(), io))();
     });
@@ -183,6 +203,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("--plan <file>", "apply a plan saved with plan --out; zones changed since are refused")
     .option("--force", "replace records that conflict with a selector CNAME (e.g. an old TXT key)")
     .option("--wait", "after writing, wait until the provider reports the change in sync (Route 53 GetChange, Cloud DNS changes.get)")
+    .option("--domain <domain>", "only this domain (repeatable)", collect, [])
+    .option("--provider <name>", "only this provider (repeatable)", collect, [])
+    .option("--verbose", "show unchanged zones in full")
     .addOption(formatOption())
     .action(function (this: Command) {
       return run(() => applyCommand(this.opts(), io))();
@@ -212,6 +235,19 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .action(function (this: Command, file: string) {
       const o = this.opts();
       return run(() => importCommand({ file, config: o.config, add: o.add === true, provider: o.provider, dryRun: o.dryRun === true }, io))();
+    });
+
+  program
+    .command("exchange")
+    .description("write the Exchange Online PowerShell for each domain's next DKIM step (create keys, enable, rotate), from signing_config and a fresh verify")
+    .option("-c, --config <file>", "config file", "dkim.zones.yaml")
+    .option("--domain <domain>", "only this domain (repeatable)", collect, [])
+    .option("--nameserver <host[:port]>", "authoritative server to ask (default: the zone's NS records)")
+    .option("--resolver <host[:port]>", "recursive resolver to ask (default: the system's)")
+    .addOption(new Option("--format <format>", "text is the PowerShell script").choices(["text", "json"]).default("text"))
+    .action(function (this: Command) {
+      const o = this.opts();
+      return run(async () => (await import("./commands/exchange.js")).exchangeCommand({ config: o.config, domains: o.domain, nameserver: o.nameserver, resolver: o.resolver, format: o.format }, io))();
     });
 
   program

@@ -74,10 +74,22 @@ describe("dkimsync CLI on the bundled example", () => {
     const r = await dkimsync(dir, ["plan", "--format", "json"]);
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
-    expect(Object.keys(plan)).toEqual(["version", "changes", "conflicts", "summary"]);
+    expect(Object.keys(plan)).toEqual(["version", "changes", "conflicts", "summary", "warnings"]);
     expect(plan.version).toBe(1);
     expect(plan.summary).toEqual({ create: 3, update: 2, delete: 2, unchanged: 4, conflicts: 1 });
-    for (const c of plan.changes) expect(Object.keys(c)).toEqual(["action", "provider", "zone", "name", "type", "before", "after"]);
+    for (const c of plan.changes) expect(Object.keys(c)).toEqual(["action", "provider", "zone", "name", "type", "before", "after", "source"]);
+    // Provenance of every target, and a warning on each domain whose targets were derived.
+    expect(plan.changes.map((c: { name: string; source: string }) => `${c.name} ${c.source}`)).toEqual([
+      "selector2._domainkey.contoso.com derived",
+      "selector2._domainkey.marketing.contoso.com derived",
+      "selector1._domainkey.retired.contoso.net config",
+      "selector2._domainkey.retired.contoso.net config",
+      "selector2._domainkey.fabrikam.com config",
+      "selector1._domainkey.fabrikam.com config",
+      "selector2._domainkey.northwind-traders.com signing_config",
+    ]);
+    expect(plan.warnings.map((w: { domain: string }) => w.domain)).toEqual(["contoso.com", "marketing.contoso.com"]);
+    expect(plan.warnings[0].message).toMatch(/derived from tenant.*May 2025.*Get-DkimSigningConfig -Identity contoso\.com/);
     // Per zone in order (contoso.com before contoso.net), deletes first within a zone.
     expect(plan.changes.map((c: { zone: string; action: string }) => `${c.zone} ${c.action}`)).toEqual([
       "contoso.com create",
@@ -96,6 +108,7 @@ describe("dkimsync CLI on the bundled example", () => {
       type: "CNAME",
       before: { ttl: 3600, values: ["selector1-retired-contoso-net._domainkey.contoso.onmicrosoft.com"] },
       after: null,
+      source: "config",
     });
     expect(plan.changes).toContainEqual({
       action: "update",
@@ -105,6 +118,7 @@ describe("dkimsync CLI on the bundled example", () => {
       type: "CNAME",
       before: { ttl: 3600, values: ["selector1-fabrikam-com._domainkey.contoso.onmicrosoft.com"] },
       after: { ttl: 3600, values: ["selector1-fabrikam-com._domainkey.contoso.y-v1.dkim.mail.microsoft"] },
+      source: "config",
     });
     expect(plan.conflicts).toEqual([
       {
@@ -114,6 +128,7 @@ describe("dkimsync CLI on the bundled example", () => {
         type: "TXT",
         values: [expect.stringMatching(/^v=DKIM1; k=rsa; p=MIGf/)],
         reason: expect.stringContaining("RFC 1034"),
+        source: "signing_config",
       },
     ]);
     // Same input, same bytes.
@@ -129,19 +144,25 @@ describe("dkimsync CLI on the bundled example", () => {
     expect(r.stdout).toContain("| ✏️ update | `selector2._domainkey.marketing.contoso.com` | CNAME | 300 → 3600 |");
   });
 
-  it("apply refuses while a conflict exists and writes nothing; --force replaces it and converges", async () => {
+  it("apply writes every domain but the one a conflict blocks, exits 1; --force replaces it and converges", async () => {
     const before = await snapshot(dir);
     const refused = await dkimsync(dir, ["apply"]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain("refusing to apply");
-    expect(refused.stderr).toContain("--force");
     expect(refused.stderr).not.toMatch(/\n\s+at /);
-    expect(await snapshot(dir)).toEqual(before);
+    expect(refused.stdout).toContain("✗ zones · northwind-traders.com: BLOCKED (conflict)");
+    expect(refused.stdout).toMatch(/✗ zones · northwind-traders\.com: not written: a TXT record at selector1\._domainkey\.northwind-traders\.com blocks the selector CNAME.*replace: \[TXT\].*apply --force/);
+    expect(refused.stdout).toMatch(/Apply: 6 change\(s\) written in 3 zone\(s\), 1 domain\(s\) blocked by a conflict\./);
+    const mid = await snapshot(dir);
+    expect(mid["northwind-traders.com.yaml"]).toBe(before["northwind-traders.com.yaml"]);
+    expect(mid["fabrikam.com.yaml"]).not.toBe(before["fabrikam.com.yaml"]);
 
     const forced = await dkimsync(dir, ["apply", "--force"]);
     expect(forced.stderr).toBe("");
     expect(forced.code).toBe(0);
-    expect(forced.stdout).toMatch(/Apply: 9 change\(s\) written in 4 zone\(s\)\./);
+    expect(forced.stdout).toMatch(/Apply: 3 change\(s\) written in 1 zone\(s\)\./);
+    // It never suggests the flag that is being used.
+    expect(forced.stdout).not.toContain("or apply --force replaces them");
+    expect(forced.stdout).toContain("--force replaces them with the CNAMEs");
     expect((await dkimsync(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
 
     const after = await snapshot(dir);
@@ -152,6 +173,23 @@ describe("dkimsync CLI on the bundled example", () => {
     expect(after["contoso.net.yaml"]).not.toContain("selector1._domainkey.retired");
     expect(after["northwind-traders.com.yaml"]).toContain("mandrill._domainkey:");
     expect(after["tailspintoys.com.yaml"]).toBe(before["tailspintoys.com.yaml"]);
+  });
+
+  it("replace: [TXT] on one domain lets apply replace its old key without --force, shown in the plan", async () => {
+    const cfg = path.join(dir, "dkim.zones.yaml");
+    const text = await fs.readFile(cfg, "utf8");
+    await fs.writeFile(cfg, text.replace("  northwind-traders.com:\n    provider: zones\n", "  northwind-traders.com:\n    provider: zones\n    replace: [TXT]\n"));
+    const plan = await dkimsync(dir, ["plan"]);
+    expect(plan.stdout).toMatch(/allowed by replace: \[TXT\] for northwind-traders\.com at dkim\.zones\.yaml:\d+: apply replaces it with the CNAME/);
+    expect(plan.stdout).not.toContain("Conflicting records block their CNAMEs");
+    const applied = await dkimsync(dir, ["apply", "--domain", "northwind-traders.com"]);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toMatch(/Apply: 3 change\(s\) written in 1 zone\(s\)\./);
+    const after = await snapshot(dir);
+    expect(after["northwind-traders.com.yaml"]).not.toContain("v=DKIM1; k=rsa; p=MIGf");
+    expect(after["northwind-traders.com.yaml"]).toContain("mandrill._domainkey:");
+    // --domain limited the run: the other zones are untouched.
+    expect(after["fabrikam.com.yaml"]).toContain("selector1-fabrikam-com._domainkey.contoso.onmicrosoft.com");
   });
 
   it("apply --plan refuses a zone that changed since the plan, applies the others, exits 1", async () => {

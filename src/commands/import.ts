@@ -70,12 +70,17 @@ export async function importCommand(opts: ImportOptions, io: Io): Promise<number
 
 /** Why an imported entry is not written, or undefined when it is. */
 function skipReason(e: ImportedEntry): string | undefined {
+  // The initial domain first: Microsoft signs it with its own keys and exports it without CNAMEs
+  // (Status Valid), so it must not read as "no keys yet, run New-DkimSigningConfig".
+  if (/^[^.]+\.onmicrosoft\.com$/.test(e.domain)) {
+    return "the initial *.onmicrosoft.com domain: Microsoft signs it with its own keys and publishes its records; nothing to import or create";
+  }
   if (e.selector1 === undefined || e.selector2 === undefined) {
     return `Microsoft has no DKIM keys for it yet (Status ${e.status ?? "unknown"}); ` +
       `create them with New-DkimSigningConfig -DomainName ${e.domain} -Enabled $false, then export again`;
   }
-  // The initial domain is Microsoft's own zone: its selector records are published for it.
-  if (e.domain.endsWith(".onmicrosoft.com")) return "an initial .onmicrosoft.com domain; Microsoft publishes its records";
+  // Another *.onmicrosoft.com name is Microsoft's own zone too: its records are published for it.
+  if (e.domain.endsWith(".onmicrosoft.com")) return "a .onmicrosoft.com domain; Microsoft publishes its records";
   return undefined;
 }
 

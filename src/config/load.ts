@@ -1,5 +1,5 @@
 /**
- * dkim.zones.yaml -> validated Config (DESIGN.md "dkim.zones.yaml"). Every problem is an
+ * dkim.zones.yaml -> validated Config (the format is described in README.md). Every problem is an
  * InputError that starts with file:line, names the key or domain and says what to write instead;
  * all problems of a file are reported together (up to MAX_LISTED), so one run shows them all.
  *
@@ -13,7 +13,7 @@ import path from "node:path";
 import yaml from "js-yaml";
 import type { Config, DomainConfig, ProviderConfig } from "./types.js";
 import { InputError, errorMessage, formatWhere, type Where } from "../core/errors.js";
-import { EXPORT_COMMAND, parseSigningConfig, resolveTargets, validateTargets, type SigningConfigEntry } from "../m365/targets.js";
+import { EXPORT_COMMAND, parseSigningConfig, validateTargets, type SigningConfigEntry } from "../m365/targets.js";
 import { canonical, normaliseDomain, selectorName } from "../core/names.js";
 
 export interface LoadOptions {
@@ -23,11 +23,13 @@ export interface LoadOptions {
   displayFile?: string;
   /** Provider types that exist (providers/index.ts); passed in to avoid an import cycle. */
   knownTypes?: readonly string[];
+  /** Receives the config as far as it was built, even when it has problems (loadConfigChecked). */
+  keepPartial?: (config: Config) => void;
 }
 
 export const DEFAULT_PROVIDER_TYPES = ["yaml", "powerdns", "route53", "cloudflare", "rfc2136", "gcloud", "azure"] as const;
 
-/** Microsoft recommends 3600 for the selector CNAMEs (FACTS.md). */
+/** Microsoft recommends 3600 for the selector CNAMEs (Microsoft Learn, DKIM setup). */
 export const DEFAULT_TTL = 3600;
 /** RFC 2181 section 8: a TTL is 31 bits; a value with the top bit set is treated as zero. */
 const MAX_TTL = 2147483647;
@@ -37,7 +39,7 @@ const MAX_NAME = 253;
 const MAX_HINTS = 5;
 
 const TOP_KEYS = ["tenant", "ttl", "signing_config", "providers", "domains"] as const;
-const DOMAIN_KEYS = ["provider", "providers", "ensure", "selector1", "selector2", "ttl", "zone_id"] as const;
+const DOMAIN_KEYS = ["provider", "providers", "ensure", "selector1", "selector2", "ttl", "zone_id", "replace"] as const;
 const PROVIDER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const TENANT_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -47,25 +49,40 @@ export interface ConfigProblem {
   error: InputError;
 }
 
-/** A config file with one or more problems; `problems` holds each one, `message` lists them. */
+/**
+ * A config file with one or more problems; `problems` holds each one. The message lists them,
+ * each directly followed by its own hint, so nobody has to match hints to errors by order.
+ */
 export class ConfigError extends InputError {
   readonly problems: InputError[];
   constructor(file: string, problems: readonly ConfigProblem[]) {
     const first = problems[0] as ConfigProblem;
     const where: Where = { file, line: first.line };
     const shown = problems.slice(0, MAX_LISTED);
-    const lines = [first.error.message.slice(formatWhere(where).length + 2), ...shown.slice(1).map((x) => x.error.message)];
+    const single = problems.length === 1;
+    const lines: string[] = [];
+    shown.forEach((x, i) => {
+      lines.push(i === 0 ? x.error.message.slice(formatWhere(where).length + 2) : x.error.message);
+      // One problem: the CLI prints its hint right below it anyway.
+      if (!single && x.error.hint !== undefined) lines.push(...x.error.hint.split("\n").map((h) => `  hint: ${h}`));
+    });
     if (problems.length > MAX_LISTED) lines.push(`... and ${problems.length - MAX_LISTED} more problems`);
-    const allHints = [...new Set(shown.map((x) => x.error.hint).filter((h): h is string => h !== undefined))];
-    // Twenty domains without targets would repeat one advice twenty times, each with its name.
-    const hints = allHints.length > MAX_HINTS ? [...allHints.slice(0, MAX_HINTS), "(the same advice applies to the other problems)"] : allHints;
     super(where, lines.join("\n"), {
-      cause: problems.length === 1 ? first.error : new AggregateError(problems.map((x) => x.error)),
-      ...(hints.length > 0 ? { hint: hints.join("\n") } : {}),
+      cause: single ? first.error : new AggregateError(problems.map((x) => x.error)),
+      ...(single && first.error.hint !== undefined ? { hint: first.error.hint } : {}),
     });
     this.problems = problems.map((x) => x.error);
+    this.lines = problems.map((x) => x.line);
   }
+  /** The line of each problem, in the order of `problems`. */
+  readonly lines: (number | undefined)[];
 }
+
+/**
+ * Checks a provider block's options the way the provider itself reads them (through the provider
+ * registry, so src/ names no provider type). Returns the problem, or undefined when they are fine.
+ */
+export type ProviderCheck = (provider: ProviderConfig, config: Config) => Promise<InputError | undefined>;
 
 /** Read and validate a config file. Throws ConfigError (an InputError) listing every problem. */
 export function loadConfig(file: string, opts: LoadOptions = {}): Config {
@@ -80,6 +97,34 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
     });
   }
   return buildConfig(bytes, path.resolve(file), { ...opts, displayFile });
+}
+
+/**
+ * loadConfig, and also every provider's options checked by `checkProvider`: one run reports every
+ * problem of the file, provider settings included, each at its line.
+ */
+export async function loadConfigChecked(file: string, checkProvider: ProviderCheck, opts: LoadOptions = {}): Promise<Config> {
+  let config: Config | undefined;
+  let problems: ConfigProblem[] = [];
+  try {
+    config = loadConfig(file, { ...opts, keepPartial: (partial) => (config = partial) });
+  } catch (err) {
+    if (!(err instanceof ConfigError) || config === undefined) throw err;
+    problems = err.problems.map((e, i) => ({ line: (err as ConfigError).lines[i], error: e }));
+  }
+  const c = config as Config;
+  for (const pc of c.providers.values()) {
+    const problem = await checkProvider(pc, c);
+    if (problem !== undefined) problems.push({ line: lineOfError(problem), error: problem });
+  }
+  if (problems.length === 0) return c;
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  throw new ConfigError(c.displayFile, problems);
+}
+
+function lineOfError(err: InputError): number | undefined {
+  const m = /^[^\n]*?:(\d+): /.exec(err.message);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** The same as loadConfig, from text (tests, and `import --add` checking an edit before writing). */
@@ -128,33 +173,21 @@ function buildConfig(bytes: Buffer, absFile: string, opts: LoadOptions & { displ
     else config.ttl = ttl;
   }
 
-  let signingConfigOk = true;
   if (data.signing_config !== undefined) {
     const sc = readSigningConfig(data.signing_config, dir, displayFile);
     if ("error" in sc) {
-      signingConfigOk = false;
       p.add(lineOfTop("signing_config"), `signing_config ${sc.error}`, sc.hint, sc.cause);
     } else {
       config.signingConfig = sc;
     }
   }
 
-  readProviders(p, data.providers, top.get("providers"), lineOfTop("providers"), config, opts.knownTypes ?? DEFAULT_PROVIDER_TYPES);
-  const domainOk = readDomains(p, data.domains, top.get("domains"), lineOfTop("domains"), config);
+  const declared = readProviders(p, data.providers, top.get("providers"), lineOfTop("providers"), config, opts.knownTypes ?? DEFAULT_PROVIDER_TYPES);
+  readDomains(p, data.domains, top.get("domains"), lineOfTop("domains"), config, declared);
 
-  // A domain without a target source fails now, not halfway through a plan. Skipped when the
-  // export itself is broken: every domain would report a misleading "no targets".
-  if (signingConfigOk) {
-    for (const d of config.domains) {
-      if (d.ensure !== "present" || !domainOk.has(d.name)) continue;
-      try {
-        resolveTargets(config, d);
-      } catch (err) {
-        if (!(err instanceof InputError)) throw err;
-        p.list.push({ line: d.where.line, error: err });
-      }
-    }
-  }
+  // A domain without a usable target source is not a problem of the file: it is reported on that
+  // domain (see desiredDomain), and every other domain is still planned and applied.
+  opts.keepPartial?.(config);
   p.throwIfAny();
   return config;
 }
@@ -325,7 +358,7 @@ function unknownKeys(p: Problems, obj: Record<string, unknown>, known: readonly 
 }
 
 /** The known key within edit distance 2, for "did you mean". */
-function closest(word: string, choices: readonly string[]): string | undefined {
+export function closest(word: string, choices: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = 3;
   for (const c of choices) {
@@ -421,14 +454,18 @@ function readProviders(
   line: number | undefined,
   config: Config,
   knownTypes: readonly string[],
-): void {
-  if (v === undefined || v === null) return;
+): Set<string> {
+  // Every name written under providers:, usable or not: a domain that refers to a provider whose
+  // block has a problem is not reported again (the problem is reported once, at its line).
+  const declared = new Set<string>();
+  if (v === undefined || v === null) return declared;
   if (!isMapping(v)) {
     p.add(line, `providers must be a mapping of names to provider settings, not ${describe(v)}`, "write providers:\n  zones:\n    type: yaml\n    directory: ./zones");
-    return;
+    return declared;
   }
   const nodes = entry?.value?.entries() ?? new Map<string, Entry>();
   for (const [name, block] of Object.entries(v)) {
+    declared.add(name);
     const e = nodes.get(name);
     const where: Where = { file: config.displayFile, line: e?.keyLine ?? line };
     if (!PROVIDER_NAME.test(name)) {
@@ -459,10 +496,11 @@ function readProviders(
     };
     config.providers.set(name, provider);
   }
+  return declared;
 }
 
 /** Returns the domains that had no problems, so target checks do not pile onto them. */
-function readDomains(p: Problems, v: unknown, entry: Entry | undefined, line: number | undefined, config: Config): Set<string> {
+function readDomains(p: Problems, v: unknown, entry: Entry | undefined, line: number | undefined, config: Config, declared: Set<string>): Set<string> {
   const ok = new Set<string>();
   if (v === undefined || v === null) return ok;
   if (!isMapping(v)) {
@@ -493,7 +531,7 @@ function readDomains(p: Problems, v: unknown, entry: Entry | undefined, line: nu
     }
     seen.set(name, { raw, line: keyLine });
     const count = p.list.length;
-    const d = readDomain(p, name, block, e?.value, { file: config.displayFile, line: keyLine }, config);
+    const d = readDomain(p, name, block, e?.value, { file: config.displayFile, line: keyLine }, config, declared);
     if (d === undefined) continue;
     config.domains.push(d);
     if (p.list.length === count) ok.add(name);
@@ -509,6 +547,7 @@ function readDomain(
   node: PositionTree | undefined,
   where: Where,
   config: Config,
+  declared: Set<string>,
 ): DomainConfig | undefined {
   const firstProvider = config.providers.keys().next().value ?? "<provider name>";
   if (!isMapping(block)) {
@@ -545,7 +584,7 @@ function readDomain(
   }
   const listNode = node?.entries().get("providers")?.value;
   d.providers.forEach((ref, i) => {
-    if (config.providers.has(ref)) return;
+    if (config.providers.has(ref) || declared.has(ref)) return;
     const refLine = block.provider !== undefined ? lineOf("provider") : (listNode?.item(i)?.line ?? lineOf("providers"));
     const known = [...config.providers.keys()];
     p.add(refLine, `${at}unknown provider "${ref}"; known: ${known.length > 0 ? known.join(", ") : "(none defined)"}`, "add it under providers: or fix the name");
@@ -572,31 +611,64 @@ function readDomain(
     }
   }
 
-  readSelectors(p, block, d, lineOf, at);
+  if (block.replace !== undefined) readReplace(p, block.replace, d, lineOf, at);
+  readSelectors(block, d, lineOf, at);
   return d;
 }
 
-function readSelectors(p: Problems, block: Record<string, unknown>, d: DomainConfig, lineOf: (k: string) => number | undefined, at: string): void {
+/**
+ * `replace: [TXT]`: the reviewed permission to replace what blocks this domain's selector CNAMEs
+ * (an old on-premises key, say). A CNAME cannot share its name with other data (RFC 1034 3.6.2),
+ * so apply deletes records of these types at the two selector names only, and only for this domain.
+ */
+function readReplace(p: Problems, v: unknown, d: DomainConfig, lineOf: (k: string) => number | undefined, at: string): void {
+  const list = typeof v === "string" ? [v] : v;
+  const hint = "write replace: [TXT] to let apply replace an old TXT key at this domain's selector names";
+  if (!Array.isArray(list) || list.length === 0 || list.some((x) => typeof x !== "string" || !/^[A-Za-z][A-Za-z0-9]*$/.test(x.trim()))) {
+    p.add(lineOf("replace"), `${at}replace must be a list of record types, like [TXT], not ${describe(v)}`, hint);
+    return;
+  }
+  const types = [...new Set((list as string[]).map((x) => x.trim().toUpperCase()))];
+  if (types.includes("CNAME")) {
+    p.add(lineOf("replace"), `${at}replace: CNAME is not needed: dkimsync updates the selector CNAME itself`, hint);
+    return;
+  }
+  if (d.ensure === "absent") {
+    p.add(lineOf("replace"), `${at}replace has no effect with ensure: absent (only the selector CNAMEs are deleted)`, "remove replace:");
+    return;
+  }
+  d.replace = { types, where: { file: d.where.file, line: lineOf("replace") } };
+}
+
+/**
+ * selector1/selector2 of a domain. A problem here concerns only this domain's targets: it is kept
+ * on the domain (targetProblem) and reported when the domain is planned, so every other domain
+ * still plans and applies.
+ */
+function readSelectors(block: Record<string, unknown>, d: DomainConfig, lineOf: (k: string) => number | undefined, at: string): void {
   const s1 = block.selector1;
   const s2 = block.selector2;
   if (s1 === undefined && s2 === undefined) return;
   const hint = `copy both values from Get-DkimSigningConfig -Identity ${d.name} | Format-List (Selector1CNAME, Selector2CNAME)`;
+  const problem = (key: string, message: string) => {
+    d.targetProblem = new InputError({ file: d.where.file, line: lineOf(key) }, `${at}${message}`, { hint });
+  };
   if (s1 === undefined || s2 === undefined) {
     const missing = s1 === undefined ? "selector1" : "selector2";
-    p.add(lineOf(s1 === undefined ? "selector2" : "selector1"), `${at}${missing} is missing; give both selector1 and selector2 or neither (Microsoft rotates between the two)`, hint);
+    problem(s1 === undefined ? "selector2" : "selector1", `${missing} is missing; give both selector1 and selector2 or neither (Microsoft rotates between the two)`);
     return;
   }
   for (const [key, v] of [["selector1", s1], ["selector2", s2]] as const) {
     if (typeof v !== "string" || v.trim() === "") {
-      p.add(lineOf(key), `${at}${key} must be a host name string, not ${describe(v)}`, hint);
+      problem(key, `${key} must be a host name string, not ${describe(v)}`);
       return;
     }
   }
   const one = canonical(s1 as string);
   const two = canonical(s2 as string);
-  const problem = validateTargets(d.name, one, two);
-  if (problem !== undefined) {
-    p.add(lineOf(problem.startsWith("selector2") ? "selector2" : "selector1"), `${at}${problem}`, hint);
+  const invalid = validateTargets(d.name, one, two);
+  if (invalid !== undefined) {
+    problem(invalid.startsWith("selector2") ? "selector2" : "selector1", invalid);
     return;
   }
   d.selector1 = one;

@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { InputError, type Where } from "../core/errors.js";
+import { closest } from "./load.js";
 
 export interface OptionsSource {
   /** The provider's name in the config. */
@@ -18,6 +19,11 @@ export interface OptionsSource {
   /** The folder of the config file: relative paths resolve from it. */
   configDir: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * Checking the options only (when the config is loaded): a secret's env/NAME form is checked
+   * but the variable need not be set, since a run limited with --provider needs only its own.
+   */
+  checkOnly?: boolean;
 }
 
 const SECRET_REF = /^env\/([A-Za-z_][A-Za-z0-9_]*)$/;
@@ -32,7 +38,20 @@ export class OptionsReader {
   }
 
   fail(key: string, message: string, hint?: string): never {
+    // A required option that is "missing" is often one written with a typo: name the typo.
+    const typo = message === "is required" ? this.typoOf(key) : undefined;
+    if (typo !== undefined) {
+      throw new InputError(this.where(typo), `provider "${this.src.provider}" (${this.src.type}): option "${typo}" is not an option of provider type ${this.src.type}; did you mean "${key}"? (option "${key}" is required)`, {
+        hint: `rename ${typo}: to ${key}:`,
+      });
+    }
     throw new InputError(this.where(key), `provider "${this.src.provider}" (${this.src.type}): option "${key}" ${message}`, hint === undefined ? {} : { hint });
+  }
+
+  /** A key written in the block that is not `key` but within a typo's distance of it. */
+  private typoOf(key: string): string | undefined {
+    const unknown = Object.keys(this.src.values).filter((k) => k !== key && !this.used.has(k));
+    return unknown.find((k) => closest(k, [key]) === key);
   }
 
   private raw(key: string): unknown {
@@ -131,6 +150,9 @@ export class OptionsReader {
     }
     const name = m[1] as string;
     const value = this.src.env[name];
+    // Checking only: a stand-in that every provider's own format checks accept (base64, for a
+    // TSIG secret); it is never sent anywhere, since a checking reader's provider is only built.
+    if (this.src.checkOnly && (value === undefined || value === "")) return "AAAA";
     if (value === undefined || value === "") {
       this.fail(key, `refers to the environment variable ${name}, which is not set`, `export ${name}=... before running dkimsync`);
     }
@@ -142,7 +164,9 @@ export class OptionsReader {
     const prefix = (this.src as OptionsSource & { prefix?: string }).prefix ?? "";
     for (const key of Object.keys(this.src.values)) {
       if (!this.used.has(key)) {
-        this.fail(key, `is not an option of provider type ${this.src.type}` + (prefix ? ` (under ${prefix.slice(0, -1)})` : ""));
+        const near = closest(key, [...this.used]);
+        this.fail(key, `is not an option of provider type ${this.src.type}` + (prefix ? ` (under ${prefix.slice(0, -1)})` : "") + (near ? `; did you mean "${near}"?` : ""),
+          `options of ${this.src.type}${prefix ? ` under ${prefix.slice(0, -1)}` : ""}: ${[...this.used].sort().join(", ")}`);
       }
     }
   }

@@ -1,5 +1,5 @@
 /** The validated form of dkim.zones.yaml (see DESIGN.md). Produced only by config.ts. */
-import type { Where } from "../core/errors.js";
+import type { InputError, Where } from "../core/errors.js";
 import type { SigningConfigEntry } from "../m365/targets.js";
 
 export interface ProviderConfig {
@@ -26,6 +26,16 @@ export interface DomainConfig {
   ttl?: number;
   /** Route 53 hosted zone id for this domain (split-horizon setups). */
   zoneId?: string;
+  /**
+   * Record types the reviewed config allows apply to replace at this domain's selector names
+   * (`replace: [TXT]`), upper case; and the line that says so.
+   */
+  replace?: { types: string[]; where: Where };
+  /**
+   * A problem confined to this domain's targets (an invalid selector1/selector2): the domain is
+   * not planned, every other domain is.
+   */
+  targetProblem?: InputError;
   where: Where;
 }
 

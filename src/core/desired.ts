@@ -1,8 +1,9 @@
 /** Config -> the desired selector records per domain. Pure. */
 import type { Config, DomainConfig } from "../config/types.js";
 import { resolveTargets } from "../m365/targets.js";
+import { InputError, type Where } from "./errors.js";
 import { SELECTORS, selectorName } from "./names.js";
-import type { RecordSet } from "./types.js";
+import type { RecordSet, TargetSource } from "./types.js";
 
 export interface DesiredDomain {
   domain: string;
@@ -11,25 +12,70 @@ export interface DesiredDomain {
   /** The two CNAMEs (present), or the two names to clear (absent: records are empty). */
   records: RecordSet[];
   zoneId?: string;
-  /** Where each target came from, for plan output: "config", "signing_config", "derived". */
-  source: string;
+  /** Where each target came from, for plan output: "config", "signing_config", "derived" ("config" for absent). */
+  source: TargetSource;
+  /** Warnings a reviewer must see on this domain in every output (derived, unconfirmed targets...). */
+  warnings: string[];
+  /**
+   * A problem confined to this domain (no usable targets, a NoDKIMKeys entry, an invalid target):
+   * the domain has no records and is reported instead of planned; every other domain still is.
+   */
+  problem?: InputError;
+  /** Record types the config allows apply to replace at this domain's selector names, and where. */
+  replace?: { types: string[]; where: Where };
 }
 
 /**
- * Build the desired state of every configured domain. A domain without a safe target source is
- * an InputError naming the domain and how to get its values (raised by resolveTargets).
+ * Build the desired state of every configured domain. Never throws for one domain's problem:
+ * a domain without a safe target source carries it in `problem` (see resolveTargets).
  */
 export function desiredState(config: Config): DesiredDomain[] {
   return config.domains.map((d) => desiredDomain(config, d));
 }
 
+/**
+ * Why a derived target deserves a warning, and how to replace it with Microsoft's values. A
+ * derived target is never confirmed: when signing_config lists the domain, its targets win.
+ */
+export function derivedWarning(domain: string): string {
+  return (
+    `targets derived from tenant, not confirmed by signing_config: right only if the domain was added to Microsoft 365 before May 2025 ` +
+    `(later domains get per-domain *.<letter>-v1.dkim.mail.microsoft targets that cannot be derived); get the exact values: ` +
+    `Get-DkimSigningConfig -Identity ${domain} | Format-List Selector1CNAME,Selector2CNAME, or dkimsync import of a Get-DkimSigningConfig | ConvertTo-Json export`
+  );
+}
+
 export function desiredDomain(config: Config, d: DomainConfig): DesiredDomain {
   const ttl = d.ttl ?? config.ttl;
-  const base = { domain: d.name, providers: d.providers, ensure: d.ensure, ...(d.zoneId ? { zoneId: d.zoneId } : {}) };
+  const base = {
+    domain: d.name,
+    providers: d.providers,
+    ensure: d.ensure,
+    warnings: [] as string[],
+    ...(d.zoneId ? { zoneId: d.zoneId } : {}),
+    ...(d.replace ? { replace: d.replace } : {}),
+  };
   if (d.ensure === "absent") {
-    return { ...base, source: "absent", records: SELECTORS.map((s) => ({ name: selectorName(s, d.name), type: "CNAME", ttl, values: [] })) };
+    return { ...base, source: "config", records: SELECTORS.map((s) => ({ name: selectorName(s, d.name), type: "CNAME", ttl, values: [] })) };
   }
-  const targets = resolveTargets(config, d);
+  let targets: ReturnType<typeof resolveTargets>;
+  try {
+    targets = resolveTargets(config, d);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    return { ...base, source: "config", records: [], problem: err };
+  }
+  const entry = config.signingConfig?.entries.get(d.name);
+  if (targets.source === "derived") base.warnings.push(derivedWarning(d.name));
+  if (targets.source === "config" && entry?.selector1 !== undefined && entry.selector2 !== undefined && entry.problem === undefined) {
+    // Microsoft signs with the export's targets; a config that says otherwise publishes CNAMEs
+    // that lead to no key of this domain.
+    for (const s of SELECTORS) {
+      if (entry[s] !== targets[s]) {
+        base.warnings.push(`${s} in the config (${targets[s]}) differs from the signing_config export (${entry[s]}), which is what Microsoft signs with: copy the export's value, or run dkimsync import`);
+      }
+    }
+  }
   return {
     ...base,
     source: targets.source,
@@ -38,4 +84,10 @@ export function desiredDomain(config: Config, d: DomainConfig): DesiredDomain {
       { name: selectorName("selector2", d.name), type: "CNAME", ttl, values: [targets.selector2] },
     ],
   };
+}
+
+/** The domain a selector name belongs to: `selector1._domainkey.example.com` -> `example.com`. */
+export function domainOfSelectorName(name: string): string | undefined {
+  const m = /^selector[12]\._domainkey\.(.+)$/.exec(name);
+  return m?.[1];
 }

@@ -25,6 +25,19 @@ export interface RecordSet {
 
 export type ChangeAction = "create" | "update" | "delete";
 
+/**
+ * Where a desired selector target came from: written in dkim.zones.yaml (`config`, which is also
+ * the source of an `ensure: absent` delete), Microsoft's Get-DkimSigningConfig export
+ * (`signing_config`), or derived from `tenant` in the legacy format (`derived`).
+ */
+export type TargetSource = "config" | "signing_config" | "derived";
+
+/** Something a reviewer must read about one domain (a derived target, a disagreement with signing_config). */
+export interface DomainNote {
+  domain: string;
+  message: string;
+}
+
 /** An update is one `{ before, after }` value; create has no before, delete no after. */
 export interface Change {
   action: ChangeAction;
@@ -34,6 +47,8 @@ export interface Change {
   after: RecordSet | null;
   /** Why, when it is not obvious: "ttl 300 -> 3600", "replaces conflicting TXT (--force)". */
   reason?: string;
+  /** Where the written target came from (absent on writes made only by --force or older plans). */
+  source?: TargetSource;
 }
 
 /** A record of another type at a selector name: it blocks the CNAME (RFC 1034 3.6.2). */
@@ -47,6 +62,13 @@ export interface Conflict {
   desired: RecordSet;
   /** A CNAME already at this name beside the conflicting data (possible in zone files), if any. */
   cname?: RecordSet;
+  /** Where the wanted CNAME's target came from. */
+  source?: TargetSource;
+  /**
+   * Set when the domain's reviewed config allows replacing this type (`replace: [TXT]`): apply
+   * replaces it without --force. The text says where that permission is written.
+   */
+  allowed?: string;
 }
 
 /** What one provider's zone needs: the unit of fingerprinting and of writing. */
@@ -60,6 +82,8 @@ export interface ZonePlan {
   unchanged: RecordSet[];
   /** Zone-wide problems the provider reported (e.g. Cloudflare "flatten all CNAMEs"). */
   warnings: string[];
+  /** Warnings about single domains of this zone (derived targets, signing_config disagreements). */
+  notes?: DomainNote[];
   /** The managed names read, and a hash of what was read there (apply --plan staleness). */
   names: string[];
   fingerprint: string;

@@ -2,7 +2,7 @@
  * `headers`: what a received message says about its DKIM, ARC, SPF and DMARC. Pure: parsing
  * and explanation only; signature verification over DNS lives in commands/headers.ts.
  *
- * Authentication-Results is read per RFC 8601 2.2 and also as Microsoft 365 writes it (FACTS.md):
+ * Authentication-Results is read per RFC 8601 2.2 and also as Microsoft 365 writes it (Microsoft Learn, "Anti-spam message headers"):
  * no authserv-id first, the recipient domain interleaved as a bare `; vger.kernel.org;` segment,
  * and non-standard values (`dmarc=bestguesspass`, `compauth=pass reason=100`, `action=oreject`).
  */
@@ -149,6 +149,56 @@ function unquote(word: string, quoted: string[]): string {
   return word.replace(/\u0000(\d+)\u0000/g, (_, n: string) => quoted[Number(n)] ?? "");
 }
 
+/**
+ * Microsoft's composite authentication (compauth) and its reason codes, as Microsoft Learn
+ * "Anti-spam message headers in Microsoft 365" (Authentication-results fields) documents them.
+ */
+export function compauthMeaning(reason: string | undefined): string | undefined {
+  if (reason === undefined || !/^\d{3}$/.test(reason)) return undefined;
+  if (reason === "000") return "explicit authentication failed: the message failed DMARC and the From domain's policy is quarantine or reject";
+  if (reason === "001") return "implicit authentication failed: the From domain publishes no email authentication records, or only weak ones (SPF softfail or neutral, DMARC p=none)";
+  if (reason === "002") return "the organization has a policy that prohibits this sender/domain pair from sending spoofed mail";
+  if (reason === "010") return "the message failed DMARC with quarantine or reject, and the From domain is one of the receiving organization's accepted domains (spoofing inside the organization)";
+  if (reason === "130") return "passed: the ARC result of a trusted intermediary overrode a DMARC failure";
+  const first = reason[0];
+  if (first === "1" || first === "7") return "passed (the last two digits are Microsoft's internal codes)";
+  if (first === "2") return "soft-passed implicit authentication (the last two digits are Microsoft's internal codes)";
+  if (first === "3") return "not checked for composite authentication";
+  if (first === "4" || first === "9") return "composite authentication was bypassed (an allow entry or a mail flow rule, for example)";
+  if (first === "6") return "implicit authentication failed, and the From domain is one of the receiving organization's accepted domains";
+  return undefined;
+}
+
+function compauthNote(result: string, reason: string | undefined): string {
+  const meaning = compauthMeaning(reason);
+  const what = `compauth=${result}${reason ? ` reason=${reason}` : ""} is Microsoft's composite authentication`;
+  const fix = result === "fail" || result === "softpass"
+    ? "; fix: give the From domain aligned SPF and DKIM and a DMARC record (for a Microsoft 365 domain: dkimsync plan, apply, verify, then enable signing with the line dkimsync exchange writes)"
+    : "";
+  return `${what}${meaning ? `: ${meaning}` : ""}${fix}`;
+}
+
+/** What to do about one DKIM result Microsoft 365 (or any receiver) reported for `domain`. */
+export function dkimFix(result: string, domain: string | undefined, selector: string | undefined): string | undefined {
+  const d = domain ?? "the signing domain";
+  switch (result) {
+    case "none":
+      return `dkim=none${domain ? ` for ${domain}` : ""}: the message carries no signature the receiver could use; if the domain sends through Microsoft 365, enable DKIM for it (dkimsync verify, then the Set-DkimSigningConfig line dkimsync exchange writes)`;
+    case "fail":
+      return `dkim=fail for ${d}: the signature did not verify; if the message was changed on the way (a gateway adding a footer), that is the cause, otherwise run dkimsync verify --domain ${d}: a selector CNAME pointing at the wrong target gives the wrong key`;
+    case "temperror":
+      return `dkim=temperror for ${d}: the key lookup failed for now; if it persists, run dkimsync verify --domain ${d} (the CNAMEs or the key behind ${selector ?? "the selector"} do not resolve reliably)`;
+    case "permerror":
+      return `dkim=permerror for ${d}: the key behind ${selector ?? "the selector"} is missing or unusable; run dkimsync verify --domain ${d}`;
+    case "policy":
+      return `dkim=policy for ${d}: the receiver refused part of the signature, most often a 1024-bit key; dkimsync exchange writes Rotate-DkimSigningConfig -KeySize 2048 for such domains`;
+    case "neutral":
+      return `dkim=neutral for ${d}: the signature could not be processed (a syntax error); if Microsoft 365 signed it, report the message to Microsoft`;
+    default:
+      return undefined;
+  }
+}
+
 export function parseAuthResults(field: AuthResultsHeader["field"], value: string, index = 0): AuthResultsHeader {
   const { segments, quoted } = segment(value);
   const header: AuthResultsHeader = { field, index, interleaved: [], results: [], noResult: false, nonStandard: [], raw: value };
@@ -207,7 +257,7 @@ export function parseAuthResults(field: AuthResultsHeader["field"], value: strin
   }
   for (const r of header.results) {
     if (r.method === "dmarc" && r.result === "bestguesspass") header.nonStandard.push("dmarc=bestguesspass is Microsoft's: no DMARC record, but it would have passed");
-    if (r.method === "compauth") header.nonStandard.push(`compauth=${r.result} is Microsoft's composite authentication${r.reason ? ` (reason ${r.reason})` : ""}`);
+    if (r.method === "compauth") header.nonStandard.push(compauthNote(r.result, r.reason));
     if (r.extras.action !== undefined) header.nonStandard.push(`action=${r.extras.action} is Microsoft's DMARC action`);
   }
   return header;
@@ -330,6 +380,14 @@ function domainOf(v: string | undefined): string | undefined {
   return v.slice(v.lastIndexOf("@") + 1).toLowerCase().replace(/\.$/, "");
 }
 
+/** The domain of the From address (RFC 5322 3.6.2), the one DMARC aligns with. */
+function fromDomainOf(fields: readonly HeaderField[]): string | undefined {
+  const from = fields.find((f) => f.name.toLowerCase() === "from")?.value;
+  if (from === undefined) return undefined;
+  const m = /<[^<>@\s]+@([^<>\s]+)>/.exec(from) ?? /[^\s<>@"]+@([^\s<>",;]+)/.exec(from);
+  return m?.[1]?.toLowerCase().replace(/\.$/, "");
+}
+
 /** Explain the header block. `domains`: configured domains (canonical), if a config is known. */
 export function explainHeaders(text: string, opts: { domains?: string[] } = {}): HeadersReport {
   const fields = readHeaderBlock(text);
@@ -422,10 +480,24 @@ export function explainHeaders(text: string, opts: { domains?: string[] } = {}):
   if (fields.length === 0) notes.push("no header fields found: is this a message file?");
   if (authResults.length === 0) notes.push("no Authentication-Results: the receiving server added none, or this is the sent copy");
   if (signatures.length === 0) notes.push("no DKIM-Signature: the message was not DKIM-signed");
+  const fromDomain = fromDomainOf(fields);
   for (const s of signatures) {
+    if (s.d !== undefined && /^[^.]+\.onmicrosoft\.com$/.test(s.d) && fromDomain !== undefined && fromDomain !== s.d) {
+      // Microsoft 365 signs with the initial domain when DKIM is not enabled for the custom one.
+      notes.push(
+        `d=${s.d} is the tenant's initial domain: Microsoft 365 signs with it when DKIM signing is not enabled for the sending domain ${fromDomain}, ` +
+          `so this DKIM does not align with From for DMARC; enable it for ${fromDomain}: publish the CNAMEs (dkimsync plan, apply, verify), then run the Set-DkimSigningConfig line dkimsync exchange writes`,
+      );
+    }
     if (s.l !== undefined) notes.push(`the signature by ${s.d ?? "?"} has l=${s.l}: content appended after that many body bytes is not covered`);
     if (configured && s.d && !s.configured) notes.push(`d=${s.d} is not a configured domain`);
     if (s.configured && !s.m365Selector) notes.push(`d=${s.d} is configured but s=${s.s ?? "?"} is not selector1/selector2: not signed by Microsoft 365`);
+  }
+  for (const v of dkimResults) {
+    if (!v.source.startsWith("Authentication-Results")) continue;
+    if (v.domain !== undefined && /^[^.]+\.onmicrosoft\.com$/.test(v.domain)) continue;
+    const fix = dkimFix(v.result, v.domain, v.selector);
+    if (fix !== undefined && !notes.includes(fix)) notes.push(fix);
   }
   const report: HeadersReport = {
     authResults,

@@ -1,4 +1,5 @@
 /** The headers explanation for people (text), pull requests (markdown) and machines (json). */
+import { compauthMeaning } from "./analyse.js";
 import type { AuthResult, DkimVerdict, HeadersReport } from "./analyse.js";
 import { plain, type Style } from "../render/style.js";
 
@@ -51,7 +52,9 @@ export function renderHeadersText(r: HeadersReport, st: Style = plain): string {
     }
     const flags = [s.configured === true ? "configured domain" : s.configured === false ? "not a configured domain" : "", s.m365Selector ? "Microsoft 365 selector" : "not a Microsoft 365 selector"].filter(Boolean);
     out.push(`  d=${s.d ?? "?"} s=${s.s ?? "?"} a=${s.a ?? "?"} c=${s.c ?? "simple/simple"}  [${flags.join(", ")}]`);
-    out.push(st.dim(`      signed ${date(s.t)}, expires ${date(s.x)}; h=${s.h.join(":")}`));
+    // t= and x= are optional (RFC 6376 3.5): say so rather than print "signed -, expires -".
+    const when = [s.t ? `signed ${date(s.t)}` : "no signing time (t=)", s.x ? `expires ${date(s.x)}` : "no expiry (x=)"].join(", ");
+    out.push(st.dim(`      ${when}; h=${s.h.join(":")}`));
   }
   out.push("", st.bold("ARC chain: ") + r.arc.chain);
   for (const set of r.arc.sets) {
@@ -66,7 +69,7 @@ export function renderHeadersText(r: HeadersReport, st: Style = plain): string {
   if (r.dmarc.length === 0) out.push("  (none)");
   for (const d of r.dmarc) out.push(`  ${resultColor(st, d.result, `dmarc=${d.result}`)} ${props(d)}${d.comments.length ? st.dim(` (${d.comments.join("; ")})`) : ""}`);
   const compauth = r.authResults.flatMap((a) => a.results.filter((x) => x.method === "compauth"));
-  for (const c of compauth) out.push(`  compauth=${c.result}${c.reason ? ` reason=${c.reason}` : ""} (Microsoft composite authentication)`);
+  for (const c of compauth) out.push(`  compauth=${c.result}${c.reason ? ` reason=${c.reason}` : ""} (Microsoft composite authentication${compauthMeaning(c.reason) ? `: ${compauthMeaning(c.reason)}` : ""})`);
   const nonStandard = [...new Set(r.authResults.flatMap((a) => a.nonStandard))];
   if (nonStandard.length || r.notes.length) {
     out.push("", st.bold("Notes"));

@@ -3,7 +3,8 @@
  * `Get-DkimSigningConfig | ConvertTo-Json`, `Get-DkimSigningConfig | Format-List`, or the
  * Exchange "CNAME record does not exist for this config" error that the Defender portal shows
  * when signing is enabled before the CNAMEs exist. The format is recognised by content.
- * Facts: ../shared/FACTS.md "Microsoft 365 DKIM".
+ * Facts: Microsoft Learn, "Set up DKIM to sign mail from your Microsoft 365 domain" and the
+ * Get-DkimSigningConfig reference.
  */
 import { InputError, type Where } from "../core/errors.js";
 import { parseSigningConfig, validateTargets } from "./targets.js";

@@ -1,7 +1,6 @@
 /**
  * Microsoft 365 selector targets: validate explicit ones, read Get-DkimSigningConfig exports,
- * derive legacy ones where that is safe. Facts: ../shared/FACTS.md "Microsoft 365 DKIM", from
- * Microsoft Learn "Set up DKIM to sign mail from your Microsoft 365 domain" and the
+ * derive legacy ones where that is safe. Facts from Microsoft Learn "Set up DKIM to sign mail from your Microsoft 365 domain" and the
  * Get-DkimSigningConfig reference.
  */
 import type { Config, DomainConfig } from "../config/types.js";
@@ -23,6 +22,11 @@ export interface SigningConfigEntry {
   rotateOnDate?: Date;
   selectorBeforeRotateOnDate?: Selector;
   selectorAfterRotateOnDate?: Selector;
+  /**
+   * Why this entry's targets cannot be used (they break the rules of validateTargets). Only the
+   * entry's domain is refused; the rest of the export still counts.
+   */
+  problem?: string;
 }
 
 export interface ResolvedTargets {
@@ -39,7 +43,7 @@ export function dashedDomain(domain: string): string {
   return canonical(domain).replaceAll(".", "-");
 }
 
-// Microsoft's two target suffixes (FACTS.md): legacy `<prefix>.onmicrosoft.com`, and since
+// Microsoft's two target suffixes (Microsoft Learn, "Set up DKIM to sign mail from your Microsoft 365 domain"): legacy `<prefix>.onmicrosoft.com`, and since
 // May 2025 `<prefix>.<letter>-v1.dkim.mail.microsoft`, the letter assigned per domain.
 const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const LEGACY_SUFFIX = new RegExp(`^${LABEL}\\.onmicrosoft\\.com$`);
@@ -104,7 +108,7 @@ export function targetWarnings(domain: string, selector1: string): string[] {
 
 /**
  * The legacy targets `selectorN-<dashed>._domainkey.<tenant>.onmicrosoft.com`, only where
- * Microsoft's rule is known to hold (FACTS.md): no `-` anywhere in the A-label (hyphenated and
+ * Microsoft's rule is known to hold (Microsoft Learn's DKIM setup article): no `-` anywhere in the A-label (hyphenated and
  * every `xn--` domain are undocumented; the label has followed the MX token, which differs) and
  * a first label of at most 63 octets. Only correct for domains added before May 2025.
  */
@@ -136,12 +140,18 @@ function hintFor(domain: string): string {
  * domain's line when none applies.
  */
 export function resolveTargets(config: Config, domain: DomainConfig): ResolvedTargets {
+  if (domain.targetProblem !== undefined) throw domain.targetProblem;
   if (domain.selector1 !== undefined && domain.selector2 !== undefined) {
     return { selector1: domain.selector1, selector2: domain.selector2, source: "config" };
   }
   const sc = config.signingConfig;
   const entry = sc?.entries.get(domain.name);
   if (entry !== undefined) {
+    if (entry.problem !== undefined) {
+      throw new InputError(domain.where, `domain "${domain.name}": its signing_config entry is unusable: ${entry.problem}`, {
+        hint: `export it again with ${EXPORT_COMMAND}, or write this domain's selector1/selector2 from Get-DkimSigningConfig -Identity ${domain.name} | Format-List`,
+      });
+    }
     if (entry.selector1 !== undefined && entry.selector2 !== undefined) {
       return { selector1: entry.selector1, selector2: entry.selector2, source: "signing_config" };
     }
@@ -230,7 +240,7 @@ function parseEntry(item: unknown, file: string, n: number, of: number): Signing
   if (s2 !== undefined) entry.selector2 = canonical(s2);
   if (entry.selector1 !== undefined && entry.selector2 !== undefined) {
     const problem = validateTargets(entry.domain, entry.selector1, entry.selector2);
-    if (problem !== undefined) throw new InputError({ file }, `${at} (${entry.domain}): ${problem}`);
+    if (problem !== undefined) entry.problem = `${file}: ${at} (${entry.domain}): ${problem}`;
   }
   const k1 = fields.number("Selector1KeySize");
   const k2 = fields.number("Selector2KeySize");

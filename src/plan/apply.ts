@@ -3,13 +3,22 @@
  * every written zone is read back and must show exactly what was written.
  */
 import { forcedChanges, sortChanges, unconverged } from "../core/diff.js";
-import { DkimsyncError, errorWithHint } from "../core/errors.js";
+import { errorWithHint, formatWhere } from "../core/errors.js";
+import { domainOfSelectorName, type DesiredDomain } from "../core/desired.js";
 import { canonical } from "../core/names.js";
 import { fingerprint, type ProviderSet } from "./build.js";
 import { pool } from "../util/pool.js";
 import type { Change, Plan, Provider, ZonePlan } from "../core/types.js";
 
-export type ZoneOutcome = "applied" | "unchanged" | "stale" | "failed" | "unconverged";
+export type ZoneOutcome = "applied" | "unchanged" | "stale" | "failed" | "unconverged" | "blocked";
+
+/** A domain whose writes apply withheld: a record at its selector name blocks the CNAME. */
+export interface BlockedDomain {
+  provider: string;
+  zone: string;
+  domain: string;
+  message: string;
+}
 
 export interface ZoneResult {
   provider: string;
@@ -31,6 +40,8 @@ export interface ApplyResult {
   zones: ZoneResult[];
   /** Domains the plan could not cover (plan errors), carried over so the run fails honestly. */
   planErrors: Plan["errors"];
+  /** Domains not written because of a conflict that neither --force nor replace: allows. */
+  blocked?: BlockedDomain[];
 }
 
 export interface ApplyOptions {
@@ -44,30 +55,98 @@ export interface ApplyOptions {
   log?: (message: string) => void;
 }
 
-/** The changes apply will write for a zone (with --force, the conflict replacements too). */
+/** The changes apply will write for a zone (with --force, or replace: in the config, the conflict replacements too). */
 export function zoneWrites(z: ZonePlan, force: boolean): Change[] {
-  if (!force || z.conflicts.length === 0) return z.changes;
-  return sortChanges([...z.changes, ...forcedChanges(z.conflicts)]);
-}
-
-export function isApplyFailure(r: ApplyResult): boolean {
-  return r.planErrors.length > 0 || r.zones.some((z) => z.outcome !== "applied" && z.outcome !== "unchanged");
+  const replaced = z.conflicts.filter((c) => force || c.allowed !== undefined);
+  const blocked = blockedDomains(z, force);
+  const changes = z.changes.filter((c) => !blocked.has(domainOfSelectorName(c.name) ?? ""));
+  if (replaced.length === 0) return changes;
+  return sortChanges([...changes, ...forcedChanges(replaced)]);
 }
 
 /**
- * Apply a plan. Conflicts without --force refuse the whole run before anything is written:
- * safety is decided from the plan, not discovered halfway through.
+ * The domains of a zone whose conflicts are not allowed: none of their changes are written (one
+ * selector without the other is no use), while the zone's other domains are.
+ */
+export function blockedDomains(z: ZonePlan, force: boolean): Map<string, string> {
+  const out = new Map<string, string>();
+  if (force) return out;
+  for (const c of z.conflicts) {
+    if (c.allowed !== undefined) continue;
+    const domain = domainOfSelectorName(c.name) ?? c.name;
+    const prior = out.get(domain);
+    const what = `${c.type} record at ${c.name}`;
+    out.set(domain, prior === undefined ? what : `${prior}, ${what}`);
+  }
+  return out;
+}
+
+export function isApplyFailure(r: ApplyResult): boolean {
+  return r.planErrors.length > 0 || (r.blocked?.length ?? 0) > 0 || r.zones.some((z) => z.outcome !== "applied" && z.outcome !== "unchanged");
+}
+
+/**
+ * Apply a plan. A conflict blocks only its own domain: that domain's records are not written
+ * (decided from the plan, before anything is written), every other domain is, and the run fails.
  */
 export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
-  const conflicts = opts.plan.zones.flatMap((z) => z.conflicts.map((c) => `${c.name} ${c.type} (${z.provider} · ${z.zone})`));
-  if (conflicts.length > 0 && !opts.force) {
-    throw new DkimsyncError(`refusing to apply: ${conflicts.length} record(s) conflict with selector CNAMEs: ${conflicts.join(", ")}; nothing was written`, {
-      hint: "remove them (an old on-premises key at selector1/selector2?), or run apply --force to replace them with the CNAMEs",
-    });
+  const blocked: BlockedDomain[] = [];
+  for (const z of opts.plan.zones) {
+    for (const [domain, what] of blockedDomains(z, opts.force)) {
+      blocked.push({
+        provider: z.provider,
+        zone: z.zone,
+        domain,
+        message: `not written: a ${what} blocks the selector CNAME (RFC 1034 3.6.2); remove it, or allow its replacement for this domain with replace: [TXT] in the config (reviewed like any change), or run apply --force`,
+      });
+    }
   }
   const results = await pool(opts.plan.zones, opts.concurrency ?? 4, (z) => applyZone(z, opts));
   await readBackInBulk(opts.plan.zones, results, opts.providers);
-  return { zones: results, planErrors: opts.plan.errors };
+  return { zones: results, planErrors: opts.plan.errors, ...(blocked.length > 0 ? { blocked } : {}) };
+}
+
+/**
+ * A saved plan's conflicts may be replaced only where the config given now allows it: the
+ * `allowed` mark of a plan file is dropped and set again from the config's `replace:` lists, so a
+ * hand-edited plan cannot grant itself a replacement that review never saw.
+ */
+export function allowFromConfig(plan: Plan, desired: readonly DesiredDomain[], configFile: string): Plan {
+  const byDomain = new Map(desired.map((d) => [d.domain, d]));
+  for (const z of plan.zones) {
+    for (const c of z.conflicts) {
+      delete c.allowed;
+      const d = byDomain.get(domainOfSelectorName(c.name) ?? "");
+      if (d?.replace?.types.includes(c.type.toUpperCase())) {
+        c.allowed = `replace: [${d.replace.types.join(", ")}] for ${d.domain} at ${formatWhere(d.replace.where ?? { file: configFile })}`;
+      }
+    }
+  }
+  return plan;
+}
+
+/**
+ * Keep only the given domains and providers of a plan (apply --domain/--provider). Zones stay
+ * whole units of reading and fingerprinting; only their writes and conflicts are narrowed.
+ */
+export function filterPlan(plan: Plan, opts: { domains?: readonly string[]; providers?: readonly string[] }): Plan {
+  const domains = opts.domains && opts.domains.length > 0 ? new Set(opts.domains) : undefined;
+  const providers = opts.providers && opts.providers.length > 0 ? new Set(opts.providers) : undefined;
+  if (!domains && !providers) return plan;
+  const keepName = (name: string) => !domains || domains.has(domainOfSelectorName(name) ?? "");
+  const zones = plan.zones
+    .filter((z) => !providers || providers.has(z.provider))
+    .filter((z) => !domains || z.domains.some((d) => domains.has(d)))
+    .map((z) => ({
+      ...z,
+      domains: z.domains.filter((d) => !domains || domains.has(d)),
+      changes: z.changes.filter((c) => keepName(c.name)),
+      conflicts: z.conflicts.filter((c) => keepName(c.name)),
+      unchanged: z.unchanged.filter((c) => keepName(c.name)),
+      ...(z.notes ? { notes: z.notes.filter((n) => !domains || domains.has(n.domain)) } : {}),
+    }));
+  const errors = plan.errors.filter((e) => (!providers || providers.has(e.provider)) && (!domains || domains.has(e.domain)));
+  return { zones, errors };
 }
 
 /**
@@ -106,7 +185,11 @@ async function readBackInBulk(zones: readonly ZonePlan[], results: ZoneResult[],
 async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
   const base = { provider: z.provider, zone: z.zone };
   const changes = zoneWrites(z, opts.force);
-  if (changes.length === 0) return { ...base, outcome: "unchanged", changes };
+  const blocked = blockedDomains(z, opts.force);
+  if (changes.length === 0) {
+    if (blocked.size > 0) return { ...base, outcome: "blocked", changes, written: 0 };
+    return { ...base, outcome: "unchanged", changes };
+  }
   const provider = opts.providers.get(z.provider);
   if (!provider) return { ...base, outcome: "failed", changes, written: 0, message: `provider "${z.provider}" is not configured` };
 
@@ -143,8 +226,9 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
     return { ...base, outcome: stale ? "stale" : "failed", changes, message: errorWithHint(err), ...(missing === undefined ? {} : { written: changes.length - missing }) };
   }
 
+  const note = blocked.size > 0 ? { message: `not written for ${[...blocked.keys()].join(", ")}: blocked by a conflict` } : {};
   // Read back later, with every other zone of this provider, where the provider reads in bulk.
-  if (provider.listMany) return { ...base, outcome: "applied", changes, written: changes.length, readBack: true };
+  if (provider.listMany) return { ...base, outcome: "applied", changes, written: changes.length, readBack: true, ...note };
   try {
     const reread = await readManaged(provider, z);
     const problems = unconverged(changes, reread);
@@ -152,7 +236,7 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
   } catch (err) {
     return { ...base, outcome: "unconverged", changes, message: `written, but reading it back failed: ${errorWithHint(err)}` };
   }
-  return { ...base, outcome: "applied", changes, written: changes.length };
+  return { ...base, outcome: "applied", changes, written: changes.length, ...note };
 }
 
 async function readManaged(provider: Provider, z: ZonePlan) {

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { providerTypes, type ProviderContext } from "../../providers/index.js";
 import type { Config, ProviderConfig } from "../config/types.js";
-import { desiredState, type DesiredDomain } from "../core/desired.js";
+import { desiredState, domainOfSelectorName, type DesiredDomain } from "../core/desired.js";
 import { diffZone, normaliseSet, type DesiredRecord } from "../core/diff.js";
 import { DkimsyncError, InputError, ProviderError, errorWithHint, formatWhere } from "../core/errors.js";
 import { canonical, findZone, normaliseDomain } from "../core/names.js";
@@ -120,7 +120,7 @@ export interface PlanOptions {
 /** Instantiated providers by name; close them when done. */
 export type ProviderSet = Map<string, Provider>;
 
-export async function createProvider(pc: ProviderConfig, config: Config, env: NodeJS.ProcessEnv, context: ProviderContext): Promise<Provider> {
+export async function createProvider(pc: ProviderConfig, config: Config, env: NodeJS.ProcessEnv, context: ProviderContext, checkOnly = false): Promise<Provider> {
   const load = providerTypes[pc.type];
   if (!load) {
     throw new InputError(pc.where, `provider "${pc.name}": unknown type "${pc.type}"`, {
@@ -135,8 +135,25 @@ export async function createProvider(pc: ProviderConfig, config: Config, env: No
     lineOf: pc.lineOf,
     configDir: config.dir,
     env,
+    ...(checkOnly ? { checkOnly: true } : {}),
   });
   return (await load())(reader, context);
+}
+
+/**
+ * A provider block's options, checked by the provider's own factory (through the registry) when
+ * the config is loaded: every provider's settings are reported in the same run as the domains'
+ * problems, not one provider per run. Factories do no I/O while constructing (providers/types.ts).
+ */
+export async function checkProviderOptions(pc: ProviderConfig, config: Config): Promise<InputError | undefined> {
+  try {
+    const provider = await createProvider(pc, config, process.env, {}, true);
+    await provider.close?.();
+    return undefined;
+  } catch (err) {
+    if (err instanceof InputError) return err;
+    throw err;
+  }
 }
 
 export async function closeProviders(providers: ProviderSet): Promise<void> {
@@ -201,6 +218,34 @@ interface ZoneWork {
   zone: string;
   domains: string[];
   desired: DesiredRecord[];
+  byDomain: Map<string, DesiredDomain>;
+}
+
+/**
+ * Provenance on every change and conflict of a zone, the domains' warnings as notes, and the
+ * config's `replace:` permission on the conflicts it covers.
+ */
+function annotate(zp: ZonePlan, w: ZoneWork, config: Config): ZonePlan {
+  const of = (name: string) => {
+    const domain = domainOfSelectorName(name);
+    return domain === undefined ? undefined : w.byDomain.get(domain);
+  };
+  for (const c of zp.changes) {
+    const d = of(c.name);
+    if (d !== undefined) c.source = d.source;
+  }
+  for (const c of zp.conflicts) {
+    const d = of(c.name);
+    if (d === undefined) continue;
+    c.source = d.source;
+    if (d.replace?.types.includes(c.type.toUpperCase())) {
+      c.allowed = `replace: [${d.replace.types.join(", ")}] for ${d.domain} at ${formatWhere(d.replace.where ?? { file: config.displayFile })}`;
+    }
+  }
+  const notes = [...w.byDomain.values()].flatMap((d) => d.warnings.map((message) => ({ domain: d.domain, message })));
+  notes.sort((a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
+  if (notes.length > 0) zp.notes = notes;
+  return zp;
 }
 
 /**
@@ -210,7 +255,12 @@ interface ZoneWork {
 export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; providers: ProviderSet }> {
   const { config } = opts;
   const env = opts.env ?? process.env;
-  const selected = selectDomains(config, desiredState(config), opts);
+  const chosen = selectDomains(config, desiredState(config), opts);
+  // A domain with a problem of its own (no usable targets) is reported, not planned; the others are.
+  const selected = chosen.filter((d) => d.problem === undefined);
+  const problemErrors: PlanError[] = chosen
+    .filter((d) => d.problem !== undefined)
+    .flatMap((d) => d.providers.map((provider) => ({ provider, domain: d.domain, message: errorWithHint(d.problem) })));
 
   const providers: ProviderSet = new Map();
   for (const d of selected) {
@@ -223,7 +273,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
     }
   }
 
-  const errors: PlanError[] = [];
+  const errors: PlanError[] = [...problemErrors];
   const work = new Map<string, ZoneWork>();
   try {
     for (const d of selected) {
@@ -300,8 +350,9 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
       }
       const key = `${p}\u0000${zone}`;
       let w = work.get(key);
-      if (!w) work.set(key, (w = { provider: p, zone, domains: [], desired: [] }));
+      if (!w) work.set(key, (w = { provider: p, zone, domains: [], desired: [], byDomain: new Map() }));
       w.domains.push(d.domain);
+      w.byDomain.set(d.domain, d);
       for (const r of d.records) w.desired.push({ record: r, ensure: d.ensure });
     }
 
@@ -346,7 +397,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
         const managed = existing.map(normaliseSet).filter((s) => wanted.has(s.name));
         const diff = diffZone(managed, w.desired);
         if (opts.progress) opts.progress.done++;
-        return {
+        return annotate({
           provider: w.provider,
           zone: w.zone,
           domains: [...w.domains].sort(),
@@ -354,7 +405,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
           warnings,
           names,
           fingerprint: fingerprint(managed),
-        };
+        }, w, config);
       } catch (err) {
         if (opts.progress) opts.progress.done++;
         for (const domain of w.domains) errors.push({ provider: w.provider, zone: w.zone, domain, message: messageFor(err, w.provider, w.zone) });

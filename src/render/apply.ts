@@ -1,4 +1,5 @@
 /** The outcome of apply, zone by zone, with a summary line; the same data in every format. */
+import { showDomain } from "../core/display.js";
 import type { ApplyResult, ZoneOutcome } from "../plan/apply.js";
 import type { Plan } from "../core/types.js";
 import { planToJson } from "./json.js";
@@ -10,10 +11,11 @@ const WORDS: Record<ZoneOutcome, string> = {
   stale: "REFUSED (stale plan)",
   failed: "FAILED",
   unconverged: "NOT CONVERGED",
+  blocked: "BLOCKED (conflict)",
 };
 
 function counts(result: ApplyResult) {
-  const c = { applied: 0, unchanged: 0, stale: 0, failed: 0, unconverged: 0 };
+  const c = { applied: 0, unchanged: 0, stale: 0, failed: 0, unconverged: 0, blocked: 0 };
   for (const z of result.zones) c[z.outcome]++;
   return c;
 }
@@ -32,6 +34,7 @@ function summary(result: ApplyResult): string {
   if (c.failed) parts.push(`${c.failed} zone(s) failed`);
   if (c.stale) parts.push(`${c.stale} zone(s) refused as stale`);
   if (c.unconverged) parts.push(`${c.unconverged} zone(s) not converged`);
+  if (result.blocked?.length) parts.push(`${result.blocked.length} domain(s) blocked by a conflict`);
   if (result.planErrors.length) parts.push(`${result.planErrors.length} domain(s) could not be planned`);
   return parts.join(", ");
 }
@@ -44,6 +47,7 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
         plan: planToJson(plan),
         apply: {
           zones: result.zones.map((z) => ({ provider: z.provider, zone: z.zone, outcome: z.outcome, changes: z.changes.length, ...(z.written !== undefined ? { written: z.written } : {}), ...(z.message ? { message: z.message } : {}) })),
+          ...(result.blocked?.length ? { blocked: result.blocked } : {}),
           summary: counts(result),
         },
       },
@@ -55,16 +59,18 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
   if (format === "markdown") {
     lines.push("### dkimsync apply", "", "| Provider | Zone | Outcome | Changes | Message |", "|---|---|---|---|---|");
     for (const z of result.zones) lines.push(`| \`${z.provider}\` | \`${z.zone}\` | ${WORDS[z.outcome]} | ${z.changes.length} | ${(z.message ?? "").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\r?\n/g, " ")} |`);
+    for (const b of result.blocked ?? []) lines.push("", `- ⛔ \`${b.domain}\` (\`${b.provider}\` · \`${b.zone}\`): ${b.message.replace(/\|/g, "\\|").replace(/</g, "&lt;")}`);
     lines.push("", `**${summary(result)}**`, "");
     return lines.join("\n");
   }
   for (const z of result.zones) {
     const ok = z.outcome === "applied" || z.outcome === "unchanged";
-    const head = `${ok ? "✓" : "✗"} ${z.provider} · ${z.zone}: ${WORDS[z.outcome]}${z.outcome === "applied" ? ` (${z.changes.length} change${z.changes.length === 1 ? "" : "s"}, read back and confirmed)` : ""}`;
+    const head = `${ok ? "✓" : "✗"} ${z.provider} · ${showDomain(z.zone)}: ${WORDS[z.outcome]}${z.outcome === "applied" ? ` (${z.changes.length} change${z.changes.length === 1 ? "" : "s"}, read back and confirmed)` : ""}`;
     lines.push(ok ? st.green(head) : st.red(head));
     if (z.message) lines.push(`    ${z.message}`);
   }
-  for (const e of result.planErrors) lines.push(st.red(`✗ ${e.provider} · ${e.domain}: not planned: ${e.message}`));
+  for (const b of result.blocked ?? []) lines.push(st.red(`✗ ${b.provider} · ${showDomain(b.domain)}: ${b.message}`));
+  for (const e of result.planErrors) lines.push(st.red(`✗ ${e.provider} · ${showDomain(e.domain)}: not planned: ${e.message}`));
   lines.push(st.bold(`Apply: ${summary(result)}.`));
   return `${lines.join("\n")}\n`;
 }

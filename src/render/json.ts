@@ -1,6 +1,6 @@
-/** The plan as JSON: the DESIGN.md schema, exactly (version 1). */
+/** The plan as JSON: the schema README.md documents (version 1); new fields are only added. */
 import { summarise, type PlanSummary } from "../plan/build.js";
-import type { Plan, RecordSet } from "../core/types.js";
+import type { Plan, RecordSet, TargetSource } from "../core/types.js";
 
 export interface JsonChange {
   action: "create" | "update" | "delete";
@@ -10,6 +10,8 @@ export interface JsonChange {
   type: string;
   before: JsonSet | null;
   after: JsonSet | null;
+  /** Where the target came from: config, signing_config or derived. */
+  source?: TargetSource;
 }
 
 /**
@@ -30,6 +32,9 @@ export interface JsonConflict {
   type: string;
   values: string[];
   reason: string;
+  source?: TargetSource;
+  /** Set when the config allows apply to replace it (`replace: [TXT]`), naming where. */
+  allowed?: string;
 }
 
 export interface JsonPlan {
@@ -39,8 +44,8 @@ export interface JsonPlan {
   summary: PlanSummary;
   /** Present only when some domains could not be planned (the run exits 1). */
   errors?: { provider: string; domain: string; zone?: string; message: string }[];
-  /** Present only when a provider reported zone-wide problems. */
-  warnings?: { provider: string; zone: string; message: string }[];
+  /** Present only when a provider reported zone-wide problems, or a domain has a warning (`domain` set). */
+  warnings?: { provider: string; zone: string; domain?: string; message: string }[];
 }
 
 function data(set: RecordSet | null): JsonSet | null {
@@ -60,15 +65,28 @@ export function planToJson(plan: Plan): JsonPlan {
         type: c.type,
         before: data(c.before),
         after: data(c.after),
+        ...(c.source ? { source: c.source } : {}),
       })),
     ),
     conflicts: plan.zones.flatMap((z) =>
-      z.conflicts.map((c) => ({ provider: z.provider, zone: z.zone, name: c.name, type: c.type, values: [...c.values], reason: c.reason })),
+      z.conflicts.map((c) => ({
+        provider: z.provider,
+        zone: z.zone,
+        name: c.name,
+        type: c.type,
+        values: [...c.values],
+        reason: c.reason,
+        ...(c.source ? { source: c.source } : {}),
+        ...(c.allowed ? { allowed: c.allowed } : {}),
+      })),
     ),
     summary: summarise(plan),
   };
   if (plan.errors.length > 0) out.errors = plan.errors.map((e) => ({ ...e }));
-  const warnings = plan.zones.flatMap((z) => z.warnings.map((message) => ({ provider: z.provider, zone: z.zone, message })));
+  const warnings: NonNullable<JsonPlan["warnings"]> = plan.zones.flatMap((z) => [
+    ...z.warnings.map((message) => ({ provider: z.provider, zone: z.zone, message })),
+    ...(z.notes ?? []).map((n) => ({ provider: z.provider, zone: z.zone, domain: n.domain, message: n.message })),
+  ]);
   if (warnings.length > 0) out.warnings = warnings;
   return out;
 }

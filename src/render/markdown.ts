@@ -40,6 +40,7 @@ export function renderMarkdown(plan: Plan): string {
     out.push(`#### \`${z.provider}\` · \`${z.zone}\``, "");
     out.push(`Domains: ${z.domains.map(code).join(", ")}`, "");
     for (const w of z.warnings) out.push(`> ⚠️ ${cell(w)}`, "");
+    for (const n of z.notes ?? []) out.push(`> ⚠️ ${code(n.domain)}: ${cell(n.message)}`, "");
     if (z.changes.length === 0 && z.conflicts.length === 0) {
       out.push(`No changes (${z.unchanged.length} up to date).`, "");
       continue;
@@ -49,13 +50,13 @@ export function renderMarkdown(plan: Plan): string {
       const mark = c.action === "create" ? "➕ create" : c.action === "delete" ? "➖ delete" : "✏️ update";
       const ttl = c.before && c.after && c.before.ttl !== c.after.ttl ? `${c.before.ttl} → ${c.after.ttl}` : String((c.after ?? c.before)?.ttl ?? "");
       const before = values(c.before) + (c.before?.drift?.length ? ` (${cell(c.before.drift.join(", "))})` : "");
-      out.push(`| ${mark} | ${code(c.name)} | ${c.type} | ${ttl} | ${before} | ${values(c.after)} |`);
+      out.push(`| ${mark} | ${code(c.name)} | ${c.type} | ${ttl} | ${before} | ${values(c.after)}${c.source ? ` (${c.source})` : ""} |`);
     }
     for (const c of z.conflicts) {
-      out.push(`| ⛔ conflict | ${code(c.name)} | ${c.type} | ${c.ttl} | ${values(c)} | ${values(c.desired)} |`);
+      out.push(`| ${c.allowed ? "♻️ replace" : "⛔ conflict"} | ${code(c.name)} | ${c.type} | ${c.ttl} | ${values(c)} | ${values(c.desired)}${c.source ? ` (${c.source})` : ""} |`);
     }
     out.push("");
-    for (const c of z.conflicts) out.push(`- ⛔ ${code(c.name)}: ${cell(c.reason)}`);
+    for (const c of z.conflicts) out.push(`- ⛔ ${code(c.name)}: ${cell(c.reason)}${c.allowed ? ` — allowed by ${cell(c.allowed)}: apply replaces it` : ""}`);
     if (z.conflicts.length > 0) out.push("");
   }
   if (plan.errors.length > 0) {

@@ -1,6 +1,7 @@
 /** The plan for people: one block per zone, one line per record, a summary last. */
 import { summarise, type PlanSummary } from "../plan/build.js";
-import type { Change, Plan, RecordSet } from "../core/types.js";
+import type { Change, Plan, PlanError, RecordSet } from "../core/types.js";
+import { showDomain } from "../core/display.js";
 import { plain, type Style } from "./style.js";
 
 export function shorten(value: string, max = 72): string {
@@ -17,43 +18,94 @@ export function summaryLine(s: PlanSummary): string {
   return `${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.unchanged} unchanged, ${conflicts}`;
 }
 
+/** Where a written target came from, after the record: `[derived]`, `[signing_config]`, `[config]`. */
+function sourceTag(c: { source?: string }, st: Style): string {
+  return c.source ? st.dim(`  [${c.source}]`) : "";
+}
+
 function changeLines(c: Change, st: Style): string[] {
   switch (c.action) {
     case "create":
-      return [st.green(`  + ${c.name}  ${c.type}  ${setText(c.after as RecordSet)}`) + (c.reason ? st.dim(`  (${c.reason})`) : "")];
+      return [st.green(`  + ${c.name}  ${c.type}  ${setText(c.after as RecordSet)}`) + sourceTag(c, st) + (c.reason ? st.dim(`  (${c.reason})`) : "")];
     case "delete":
       return [st.red(`  - ${c.name}  ${c.type}  ${setText(c.before as RecordSet)}`) + (c.reason ? st.dim(`  (${c.reason})`) : "")];
     case "update":
       return [
         st.yellow(`  ~ ${c.name}  ${c.type}`) + (c.reason ? st.dim(`  (${c.reason})`) : ""),
         st.red(`      - ${setText(c.before as RecordSet)}`),
-        st.green(`      + ${setText(c.after as RecordSet)}`),
+        st.green(`      + ${setText(c.after as RecordSet)}`) + sourceTag(c, st),
       ];
   }
 }
 
-export function renderText(plan: Plan, st: Style = plain): string {
+export interface TextOptions {
+  /** Show unchanged zones in full rather than one line each. */
+  verbose?: boolean;
+  /** The run already replaces conflicts (apply --force): do not suggest the flag again. */
+  force?: boolean;
+}
+
+/**
+ * Plan errors grouped by provider and message: one provider failure that hits many domains (a
+ * wrong API token, say) is one line naming every zone and domain it affected.
+ */
+export function groupErrors(errors: readonly PlanError[]): { providers: string[]; message: string; zones: string[]; domains: string[] }[] {
+  const groups = new Map<string, { providers: string[]; message: string; zones: string[]; domains: string[] }>();
+  for (const e of errors) {
+    const g = groups.get(e.message) ?? { providers: [], message: e.message, zones: [], domains: [] };
+    groups.set(e.message, g);
+    if (!g.providers.includes(e.provider)) g.providers.push(e.provider);
+    if (e.zone !== undefined && !g.zones.includes(e.zone)) g.zones.push(e.zone);
+    if (!g.domains.includes(e.domain)) g.domains.push(e.domain);
+  }
+  return [...groups.values()];
+}
+
+export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}): string {
   const lines: string[] = [];
   for (const z of plan.zones) {
-    lines.push(st.bold(`${z.provider} · ${z.zone}`) + st.dim(`  (${z.domains.join(", ")})`));
+    const head = st.bold(`${z.provider} · ${showDomain(z.zone)}`) + st.dim(`  (${z.domains.map(showDomain).join(", ")})`);
+    const notes = (z.notes ?? []).map((n) => st.yellow(`  ! ${showDomain(n.domain)}: ${n.message}`));
+    const quiet = z.changes.length === 0 && z.conflicts.length === 0 && z.warnings.length === 0;
+    if (quiet && !opts.verbose) {
+      // Thirty up-to-date domains are thirty lines, not ninety.
+      lines.push(`${head}  ${st.dim(z.unchanged.length > 0 ? `= no changes (${z.unchanged.length} up to date)` : "= no changes")}`, ...notes);
+      continue;
+    }
+    if (lines.length > 0 && lines[lines.length - 1] !== "") lines.push("");
+    lines.push(head);
     for (const w of z.warnings) lines.push(st.yellow(`  ! warning: ${w}`));
+    lines.push(...notes);
     for (const c of z.changes) lines.push(...changeLines(c, st));
     for (const c of z.conflicts) {
       lines.push(st.red(`  ✗ conflict ${c.name}  ${c.type}  ${setText(c)}`));
-      lines.push(st.dim(`      ${c.reason}`));
-      lines.push(st.dim(`      wanted: CNAME ${c.desired.ttl}  ${c.desired.values.join(", ")}`));
+      // The reason ends by pointing at --force: not to a run that uses it, nor where replace: allows it.
+      const reason = opts.force
+        ? c.reason.replace(/apply --force replaces it with the CNAME$/, "--force replaces it with the CNAME in this run")
+        : c.allowed !== undefined ? c.reason.replace(/; apply --force replaces it with the CNAME$/, "") : c.reason;
+      lines.push(st.dim(`      ${reason}`));
+      if (c.allowed !== undefined) lines.push(st.yellow(`      allowed by ${c.allowed}: apply replaces it with the CNAME`));
+      lines.push(st.dim(`      wanted: CNAME ${c.desired.ttl}  ${c.desired.values.join(", ")}`) + sourceTag(c, st));
     }
     if (z.changes.length === 0 && z.conflicts.length === 0) lines.push(st.dim(`  = no changes (${z.unchanged.length} record${z.unchanged.length === 1 ? "" : "s"} up to date)`));
     else if (z.unchanged.length > 0) lines.push(st.dim(`  = ${z.unchanged.length} unchanged`));
     lines.push("");
   }
+  if (lines.length > 0 && lines[lines.length - 1] !== "") lines.push("");
   if (plan.errors.length > 0) {
     lines.push(st.red(st.bold("Errors:")));
-    for (const e of plan.errors) lines.push(st.red(`  [${e.provider}] ${e.domain}${e.zone ? ` (zone ${e.zone})` : ""}: ${e.message}`));
+    for (const g of groupErrors(plan.errors)) {
+      const where = g.zones.length > 0 ? ` (zone${g.zones.length === 1 ? "" : "s"} ${g.zones.map(showDomain).join(", ")})` : "";
+      lines.push(st.red(`  [${g.providers.join(", ")}] ${g.domains.map(showDomain).join(", ")}${where}: ${g.message}`));
+    }
     lines.push("");
   }
   const s = summarise(plan);
   lines.push(st.bold(`Plan: ${summaryLine(s)}.`));
-  if (s.conflicts > 0) lines.push("Conflicting records block their CNAMEs: apply refuses until they are removed, or run apply --force to replace them.");
+  const blocking = plan.zones.flatMap((z) => z.conflicts).filter((c) => c.allowed === undefined);
+  if (blocking.length > 0 && opts.force) lines.push("Conflicting records block their CNAMEs: --force replaces them with the CNAMEs.");
+  else if (blocking.length > 0) {
+    lines.push("Conflicting records block their CNAMEs: apply writes every other domain and leaves these until the records are removed, their replacement is allowed for the domain (replace: [TXT] in the config), or apply --force replaces them.");
+  }
   return `${lines.join("\n")}\n`;
 }

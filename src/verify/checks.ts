@@ -1,6 +1,7 @@
 /**
  * `verify`: prove over real DNS that each domain's selector CNAMEs are published, seen by
- * resolvers, and lead to sound keys. Facts: FACTS.md "Microsoft 365 DKIM".
+ * resolvers, and lead to sound keys. Facts: Microsoft Learn, "Set up DKIM to sign mail from your
+ * Microsoft 365 domain"; key records: RFC 6376 3.6.1.
  *
  * Two views are asked, because they fail differently: the authoritative servers (what was
  * published, with the TTL as written; a raw dns-packet query because node:dns hides TTLs of
@@ -14,7 +15,7 @@ import type { Config } from "../config/types.js";
 import { desiredState, type DesiredDomain } from "../core/desired.js";
 import { tcpExchange, udpExchange } from "../dns/transport.js";
 import { keyInfo, parseKeyRecord } from "../dns/dkimkey.js";
-import { DkimsyncError } from "../core/errors.js";
+import { DkimsyncError, errorWithHint } from "../core/errors.js";
 import { activeSelector, type SigningConfigEntry } from "../m365/targets.js";
 import { canonical, SELECTORS, type Selector } from "../core/names.js";
 import { pool } from "../util/pool.js";
@@ -303,6 +304,11 @@ async function verifyDomain(
   const add = (check: string, status: CheckStatus, message: string, details?: Record<string, unknown>) =>
     checks.push({ domain: d.domain, check, status, message, ...(details ? { details } : {}) });
 
+  if (d.problem !== undefined) {
+    // The domain has no usable targets (see desiredDomain): there is nothing to compare DNS with.
+    add("targets", "fail", errorWithHint(d.problem));
+    return report;
+  }
   const servers = ctx.nameserver ? [ctx.nameserver] : (fromProviders ?? (await findAuthServers(ctx, d.domain)));
   if ("error" in servers) add("nameservers", "fail", servers.error);
 
@@ -314,7 +320,14 @@ async function verifyDomain(
   for (const [i, selector] of SELECTORS.entries()) {
     const rs = d.records[i];
     if (!rs) continue;
-    const expected = rs.values[0];
+    let expected = rs.values[0];
+    // Microsoft signs with the targets of its own export: a CNAME to anything else leads to no key
+    // of this domain, whatever the config says. The export is right; the config must follow it.
+    const microsoft = entry !== undefined && entry.problem === undefined ? entry[selector] : undefined;
+    if (microsoft !== undefined && expected !== undefined && microsoft !== expected) {
+      add(`${selector} target`, "fail", `${d.source === "derived" ? "the derived target" : "the config's target"} ${expected} is not the one Microsoft gave ${d.domain} in signing_config; ${microsoft} is right: set ${selector} to it (dkimsync import does), apply, and verify again`, { config: expected, signingConfig: microsoft });
+      expected = microsoft;
+    }
     let auth: AuthOutcome | undefined;
     if (!("error" in servers)) {
       auth = await checkAuthoritative(ctx, servers, rs.name, expected, rs.ttl);
@@ -332,7 +345,13 @@ async function verifyDomain(
       const k = keys[selector];
       if (!k) continue;
       if (k.missing) {
-        const [status, message] = missingKeyVerdict(selector, active, entry, missing.length);
+        let [status, message] = missingKeyVerdict(selector, active, entry, missing.length);
+        if (d.source === "derived" && missing.length >= 2) {
+          // No key behind either derived target: most often the derivation is wrong (a domain
+          // added since May 2025 has per-domain targets), so this must not pass as a warning.
+          status = "fail";
+          message = `no key behind either derived target: these targets were derived from tenant and are probably not Microsoft's; get the exact values with Get-DkimSigningConfig -Identity ${d.domain} | Format-List Selector1CNAME,Selector2CNAME (or dkimsync import)`;
+        }
         add(`${selector} key`, status, `${k.message}: ${message}`, k.details);
       } else {
         add(`${selector} key`, k.status, k.message + (active === selector ? " (active)" : ""), k.details);
@@ -518,7 +537,7 @@ async function readKey(ctx: Context, target: string, entry: SigningConfigEntry |
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "ERROR";
     if (code === "ENOTFOUND" || code === "ENODATA") {
-      return { missing: true, status: "info", message: `no key at ${target} (${code === "ENOTFOUND" ? "NXDOMAIN" : "no TXT"})`, details };
+      return { missing: true, status: "info", message: `no key at ${target} (${code === "ENOTFOUND" ? "NXDOMAIN" : "no TXT"})`, details: { ...details, missing: true } };
     }
     if (isSilent(code)) ctx.stats.resolverSilent++;
     return { missing: false, status: "fail", message: `could not read the key at ${target}: ${code}`, details };
@@ -561,7 +580,7 @@ async function readKey(ctx: Context, target: string, entry: SigningConfigEntry |
 
 /**
  * A missing key is normal behind the selector Microsoft is not signing with (it publishes the key
- * when it rotates, FACTS.md) and behind both before DKIM is enabled.
+ * when it rotates, per Microsoft Learn's DKIM article) and behind both before DKIM is enabled.
  */
 function missingKeyVerdict(selector: Selector, active: Selector | undefined, entry: SigningConfigEntry | undefined, missingCount: number): [CheckStatus, string] {
   if (active === undefined) {

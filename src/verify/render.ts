@@ -1,4 +1,5 @@
 /** The verify report for people (text), pull requests (markdown) and machines (json). */
+import { showDomain } from "../core/display.js";
 import type { CheckStatus, VerifyReport } from "./checks.js";
 import { plain, type Style } from "../render/style.js";
 
@@ -21,7 +22,7 @@ export function renderVerifyText(r: VerifyReport, st: Style = plain): string {
   const lines: string[] = [];
   for (const d of r.domains) {
     const extra = [d.ensure === "absent" ? "ensure: absent" : "", d.activeSelector ? `${d.activeSelector} active` : ""].filter(Boolean).join(", ");
-    lines.push(st.bold(d.domain) + (extra ? st.dim(`  (${extra})`) : ""));
+    lines.push(st.bold(showDomain(d.domain)) + (extra ? st.dim(`  (${extra})`) : ""));
     const width = Math.max(...d.checks.map((c) => c.check.length));
     for (const c of d.checks) {
       lines.push(`  ${paint(st, c.status, `${MARK[c.status]} ${c.status.padEnd(4)}`)}  ${c.check.padEnd(width)}  ${c.message}`);

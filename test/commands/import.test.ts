@@ -34,7 +34,7 @@ describe("dkimsync import", () => {
       "                    -> selector1-fabrikam-com._domainkey.contoso.r-v1.dkim.mail.microsoft\n");
     expect(out).toContain("unchanged contoso.com\n");
     expect(out).toContain("skip      wingtiptoys.com: Microsoft has no DKIM keys for it yet (Status NoDKIMKeys)");
-    expect(out).toContain("skip      contoso.onmicrosoft.com: an initial .onmicrosoft.com domain");
+    expect(out).toContain("skip      contoso.onmicrosoft.com: the initial *.onmicrosoft.com domain: Microsoft signs it with its own keys");
     expect(out).toContain("written (2 updated, 0 added, 1 unchanged, 2 skipped)");
     // Shown before written: the summary line comes last.
     expect(out.indexOf("update    fabrikam.com")).toBeLessThan(out.indexOf("written ("));
@@ -78,6 +78,17 @@ describe("dkimsync import", () => {
       .rejects.toThrow(/nope\.json: the file to import does not exist/);
     await expect(importCommand({ file: path.join(FIXTURES, "exchange-error.txt"), config: path.join(dir, "missing.yaml"), add: false }, io))
       .rejects.toThrow(/missing\.yaml: the config does not exist/);
+  });
+});
+
+describe("dkimsync import: the initial onmicrosoft.com domain", () => {
+  it("never advises New-DkimSigningConfig for it, even when the export has no CNAMEs for it (Status Valid)", async () => {
+    const file = path.join(dir, "dkim.json");
+    await fs.writeFile(file, JSON.stringify([{ Domain: "contoso.onmicrosoft.com", Status: "Valid", Enabled: true, Selector1CNAME: null, Selector2CNAME: null }]));
+    expect(await importCommand({ file, config, add: false }, io)).toBe(0);
+    expect(out).toContain("skip      contoso.onmicrosoft.com: the initial *.onmicrosoft.com domain: Microsoft signs it with its own keys and publishes its records; nothing to import or create");
+    expect(out).not.toContain("New-DkimSigningConfig");
+    expect(out).not.toContain("no DKIM keys");
   });
 });
 

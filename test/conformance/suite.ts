@@ -8,7 +8,7 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyPlan } from "../../src/plan/apply.js";
+import { applyPlan, isApplyFailure } from "../../src/plan/apply.js";
 import { loadConfig } from "../../src/config/load.js";
 import { buildPlan, closeProviders, summarise } from "../../src/plan/build.js";
 import type { Plan, RecordSet } from "../../src/core/types.js";
@@ -23,6 +23,7 @@ interface DomainSpec {
   ensure?: "absent";
   selector1?: string;
   selector2?: string;
+  replace?: string[];
 }
 
 export function runConformance(t: ConformanceTarget): void {
@@ -49,6 +50,7 @@ export function runConformance(t: ConformanceTarget): void {
           if (s.ensure) lines.push(`    ensure: ${s.ensure}`);
           if (s.selector1) lines.push(`    selector1: ${s.selector1}`);
           if (s.selector2) lines.push(`    selector2: ${s.selector2}`);
+          if (s.replace) lines.push(`    replace: [${s.replace.join(", ")}]`);
           return lines.join("\n");
         })
         .join("\n");
@@ -139,7 +141,7 @@ export function runConformance(t: ConformanceTarget): void {
       expect(sortSets(sets.filter((s) => foreignKeys.has(`${s.name} ${s.type}`)))).toEqual(sortSets(foreign));
     });
 
-    it("reports a TXT at a selector name as a conflict, refuses without --force, replaces it with --force", async () => {
+    it("reports a TXT at a selector name as a conflict, writes nothing for that domain without --force, replaces it with --force", async () => {
       const zone = "conflict.test";
       const oldKey = txt(`selector1._domainkey.${zone}`, "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP");
       await backend.createZone(zone, [...foreignRecords(zone), oldKey]);
@@ -147,11 +149,38 @@ export function runConformance(t: ConformanceTarget): void {
       const p = await plan(file);
       expect(p.zones[0]?.conflicts.map((c) => [c.name, c.type])).toEqual([[`selector1._domainkey.${zone}`, "TXT"]]);
       expect(p.zones[0]?.changes.map((c) => [c.action, c.name])).toEqual([["create", `selector2._domainkey.${zone}`]]);
-      await expect(apply(file, false)).rejects.toThrow(/refusing to apply/);
+      const refused = await apply(file, false);
+      expect(refused.result.blocked?.map((b) => b.domain)).toEqual([zone]);
+      expect(isApplyFailure(refused.result)).toBe(true);
+      // Nothing for the blocked domain: neither the replacement nor its other selector.
       expect(at(await backend.readZone(zone), `selector1._domainkey.${zone}`)).toEqual([oldKey]);
+      expect(at(await backend.readZone(zone), `selector2._domainkey.${zone}`)).toEqual([]);
       await converge(file, true);
       const sets = await backend.readZone(zone);
       expect(at(sets, `selector1._domainkey.${zone}`)).toEqual([cname(`selector1._domainkey.${zone}`, target(1, zone))]);
+    });
+
+    it("replaces an old key where the config allows it (replace: [TXT]) and blocks only the domain where it does not", async () => {
+      const allowed = "allowed.test";
+      const blocked = "blocked.test";
+      const key = (zone: string) => txt(`selector1._domainkey.${zone}`, "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP");
+      await backend.createZone(allowed, [...foreignRecords(allowed), key(allowed)]);
+      await backend.createZone(blocked, [key(blocked)]);
+      const file = await writeConfig({ [allowed]: { replace: ["TXT"] }, [blocked]: {} });
+      const p = await plan(file);
+      expect(p.zones.flatMap((z) => z.conflicts.map((c) => [c.name, c.allowed !== undefined]))).toEqual([
+        [`selector1._domainkey.${allowed}`, true],
+        [`selector1._domainkey.${blocked}`, false],
+      ]);
+      const { result } = await apply(file, false);
+      expect(result.blocked?.map((b) => b.domain)).toEqual([blocked]);
+      expect(result.zones.map((z) => [z.zone, z.outcome])).toEqual([[allowed, "applied"], [blocked, "blocked"]]);
+      const sets = await backend.readZone(allowed);
+      expect(at(sets, `selector1._domainkey.${allowed}`)).toEqual([cname(`selector1._domainkey.${allowed}`, target(1, allowed))]);
+      expect(at(sets, `selector2._domainkey.${allowed}`)).toEqual([cname(`selector2._domainkey.${allowed}`, target(2, allowed))]);
+      const foreign = new Set(foreignRecords(allowed).map((r) => `${r.name} ${r.type}`));
+      expect(sortSets(sets.filter((s) => foreign.has(`${s.name} ${s.type}`)))).toEqual(sortSets(foreignRecords(allowed)));
+      expect(sortSets(await backend.readZone(blocked)).filter((s) => s.name.includes("_domainkey"))).toEqual(sortSets([key(blocked)]));
     });
 
     it("treats case and trailing-dot differences as no change", async () => {

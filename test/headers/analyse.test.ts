@@ -177,3 +177,57 @@ describe("headersCommand", () => {
     await expect(headersCommand({ message: "/nonexistent/message.eml", verify: false, format: "text" }, io)).rejects.toBeInstanceOf(DkimsyncError);
   });
 });
+
+describe("advice for Microsoft 365 results", () => {
+  const m365 = (results: string, from = "Alice <alice@contoso.com>", sig = "") =>
+    [
+      `Authentication-Results: spf=pass (sender IP is 40.107.1.1) smtp.mailfrom=contoso.com; dkim=${results}`,
+      ...(sig ? [`DKIM-Signature: ${sig}`] : []),
+      `From: ${from}`,
+      "Subject: test",
+      "",
+      "body",
+    ].join("\r\n");
+
+  it("says that d=<tenant>.onmicrosoft.com means DKIM is not enabled for the sending domain, and how to enable it", () => {
+    const text = m365(
+      "pass (signature was verified) header.d=contoso.onmicrosoft.com;dmarc=fail action=none header.from=contoso.com;compauth=pass reason=100",
+      "Alice <alice@contoso.com>",
+      "v=1; a=rsa-sha256; c=relaxed/relaxed; d=contoso.onmicrosoft.com; s=selector1-contoso-com; h=From:Subject; bh=x; b=y",
+    );
+    const r = explainHeaders(text, { domains: ["contoso.com"] });
+    const note = r.notes.find((n) => n.startsWith("d=contoso.onmicrosoft.com"));
+    expect(note).toMatch(/tenant's initial domain: Microsoft 365 signs with it when DKIM signing is not enabled for the sending domain contoso\.com/);
+    expect(note).toMatch(/dkimsync exchange/);
+    expect(renderHeaders(r, "text")).toContain("DKIM signing is not enabled for the sending domain contoso.com");
+  });
+
+  it("explains the common compauth reason codes and names the fix for a failure", () => {
+    const fail = explainHeaders(m365("none (message not signed) header.d=none;dmarc=fail action=oreject header.from=fabrikam.com;compauth=fail reason=001", "bob@fabrikam.com"));
+    const all = [...fail.notes, ...fail.authResults.flatMap((a) => a.nonStandard)].join("\n");
+    expect(all).toMatch(/compauth=fail reason=001 is Microsoft's composite authentication: implicit authentication failed: .*no email authentication records.*; fix: .*DMARC/);
+    expect(all).toMatch(/dkim=none: the message carries no signature .*enable DKIM/);
+    expect(renderHeaders(fail, "text")).toMatch(/compauth=fail reason=001 \(Microsoft composite authentication: implicit authentication failed/);
+    const pass = explainHeaders(m365("pass header.d=contoso.com;dmarc=pass action=none header.from=contoso.com;compauth=pass reason=100"));
+    expect(pass.authResults[0]?.nonStandard.join("\n")).toMatch(/compauth=pass reason=100 .*: passed/);
+    expect(pass.authResults[0]?.nonStandard.join("\n")).not.toContain("fix:");
+    for (const [code, meaning] of [["000", /explicit authentication failed/], ["002", /prohibits/], ["010", /accepted domains/], ["130", /ARC/], ["201", /soft-passed/], ["601", /accepted domains/]] as const) {
+      const r = explainHeaders(m365(`pass header.d=contoso.com;compauth=fail reason=${code}`));
+      expect(r.authResults[0]?.nonStandard.join("\n")).toMatch(meaning);
+    }
+  });
+
+  it("names a fix for each failing DKIM result", () => {
+    for (const [result, fix] of [["fail", /dkimsync verify --domain contoso\.com/], ["temperror", /try|for now/], ["permerror", /missing or unusable/], ["policy", /Rotate-DkimSigningConfig -KeySize 2048/]] as const) {
+      const r = explainHeaders(m365(`${result} header.d=contoso.com header.s=selector1`));
+      expect(r.notes.join("\n")).toMatch(fix);
+    }
+  });
+
+  it("says when a signature has no signing time or expiry instead of printing dashes", () => {
+    const r = explainHeaders(m365("pass header.d=contoso.com", "a@contoso.com", "v=1; a=rsa-sha256; d=contoso.com; s=selector1; h=From; bh=x; b=y"));
+    const text = renderHeaders(r, "text");
+    expect(text).toContain("no signing time (t=), no expiry (x=)");
+    expect(text).not.toContain("signed -");
+  });
+});

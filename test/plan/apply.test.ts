@@ -3,7 +3,7 @@
  * external service (every real provider runs the same rules in test/conformance).
  */
 import { describe, expect, it } from "vitest";
-import { applyPlan } from "../../src/plan/apply.js";
+import { allowFromConfig, applyPlan, filterPlan, isApplyFailure } from "../../src/plan/apply.js";
 import { diffZone, type DesiredRecord } from "../../src/core/diff.js";
 import { fingerprint, type ProviderSet } from "../../src/plan/build.js";
 import type { Capabilities, Change, Plan, Provider, RecordSet, ZonePlan } from "../../src/core/types.js";
@@ -96,17 +96,68 @@ describe("applyPlan", () => {
     expect(dns.data.get("a.test")).toHaveLength(1);
   });
 
-  it("refuses the whole run while conflicts exist, writing nothing; --force replaces them", async () => {
+  it("a conflict blocks only its own domain: the other domains, even in the same zone, are written; --force replaces it", async () => {
     const dns = new MemoryDns();
-    dns.data.set("a.test", [{ name: "selector1._domainkey.a.test", type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] }]);
+    const old = { name: "selector1._domainkey.a.test", type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] };
+    dns.data.set("a.test", [old]);
     dns.data.set("b.test", []);
     const providers: ProviderSet = new Map([["mem", dns]]);
-    const want = (zone: string): DesiredRecord[] => [{ record: cname(`selector1._domainkey.${zone}`, "t.example.net"), ensure: "present" }];
-    const plan: Plan = { zones: ["a.test", "b.test"].map((z) => zonePlan(dns, z, want(z))), errors: [] };
-    await expect(applyPlan({ plan, providers, force: false, checkStale: false })).rejects.toThrow(/refusing to apply: 1 record\(s\) conflict/);
-    expect(dns.writes).toBe(0);
-    const r = await applyPlan({ plan, providers, force: true, checkStale: false });
+    const want = (domain: string): DesiredRecord[] => [1, 2].map((n) => ({ record: cname(`selector${n}._domainkey.${domain}`, `t${n}.example.net`), ensure: "present" }));
+    const a = zonePlan(dns, "a.test", [...want("a.test"), ...want("sub.a.test")]);
+    a.domains = ["a.test", "sub.a.test"];
+    const plan: Plan = { zones: [a, zonePlan(dns, "b.test", want("b.test"))], errors: [] };
+
+    const r = await applyPlan({ plan, providers, force: false, checkStale: false });
+    expect(isApplyFailure(r)).toBe(true);
+    expect(r.blocked?.map((b) => b.domain)).toEqual(["a.test"]);
+    expect(r.blocked?.[0]?.message).toMatch(/replace: \[TXT\].*apply --force/);
     expect(r.zones.map((z) => [z.zone, z.outcome])).toEqual([["a.test", "applied"], ["b.test", "applied"]]);
-    expect(dns.data.get("a.test")).toEqual([cname("selector1._domainkey.a.test", "t.example.net")]);
+    // a.test keeps its TXT and gets no selector2 either; sub.a.test in the same zone is written.
+    const aNow = dns.data.get("a.test") ?? [];
+    expect(aNow).toContainEqual(old);
+    expect(aNow.filter((s) => s.name.endsWith("._domainkey.a.test") && !s.name.includes("sub."))).toEqual([old]);
+    expect(aNow.filter((s) => s.name.includes("sub.a.test")).map((s) => s.name).sort()).toEqual(["selector1._domainkey.sub.a.test", "selector2._domainkey.sub.a.test"]);
+    expect(dns.data.get("b.test")).toHaveLength(2);
+
+    const again: Plan = { zones: [zonePlan(dns, "a.test", want("a.test"))], errors: [] };
+    const forced = await applyPlan({ plan: again, providers, force: true, checkStale: false });
+    expect(forced.blocked).toBeUndefined();
+    expect(isApplyFailure(forced)).toBe(false);
+    expect(dns.data.get("a.test")?.filter((s) => !s.name.includes("sub.")).sort((x, y) => (x.name < y.name ? -1 : 1))).toEqual([cname("selector1._domainkey.a.test", "t1.example.net"), cname("selector2._domainkey.a.test", "t2.example.net")]);
+  });
+
+  it("replaces a conflict the config allows for its domain (replace: [TXT]) without --force, and only there", async () => {
+    const dns = new MemoryDns();
+    dns.data.set("a.test", [{ name: "selector1._domainkey.a.test", type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] }]);
+    dns.data.set("b.test", [{ name: "selector1._domainkey.b.test", type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] }]);
+    const providers: ProviderSet = new Map([["mem", dns]]);
+    const want = (domain: string): DesiredRecord[] => [{ record: cname(`selector1._domainkey.${domain}`, "t1.example.net"), ensure: "present" }];
+    const a = zonePlan(dns, "a.test", want("a.test"));
+    for (const c of a.conflicts) c.allowed = "replace: [TXT] for a.test at dkim.zones.yaml:9";
+    const plan: Plan = { zones: [a, zonePlan(dns, "b.test", want("b.test"))], errors: [] };
+    const r = await applyPlan({ plan, providers, force: false, checkStale: false });
+    expect(r.zones.map((z) => [z.zone, z.outcome])).toEqual([["a.test", "applied"], ["b.test", "blocked"]]);
+    expect(dns.data.get("a.test")).toEqual([cname("selector1._domainkey.a.test", "t1.example.net")]);
+    expect(dns.data.get("b.test")?.[0]?.type).toBe("TXT");
+    expect(r.blocked?.map((b) => b.domain)).toEqual(["b.test"]);
+  });
+
+  it("a saved plan's replace permission counts only where the config given now allows it", () => {
+    const dns = new MemoryDns();
+    dns.data.set("a.test", [{ name: "selector1._domainkey.a.test", type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] }]);
+    const z = zonePlan(dns, "a.test", [{ record: cname("selector1._domainkey.a.test", "t1.example.net"), ensure: "present" }]);
+    for (const c of z.conflicts) c.allowed = "edited into the plan file";
+    const desired = (replace?: string[]) => [{ domain: "a.test", providers: ["mem"], ensure: "present" as const, records: [], source: "config" as const, warnings: [], ...(replace ? { replace: { types: replace, where: { file: "dkim.zones.yaml", line: 4 } } } : {}) }];
+    expect(allowFromConfig({ zones: [z], errors: [] }, desired(), "dkim.zones.yaml").zones[0]?.conflicts[0]?.allowed).toBeUndefined();
+    expect(allowFromConfig({ zones: [z], errors: [] }, desired(["TXT"]), "dkim.zones.yaml").zones[0]?.conflicts[0]?.allowed).toBe("replace: [TXT] for a.test at dkim.zones.yaml:4");
+  });
+
+  it("filterPlan keeps only the chosen domains and providers (apply --domain/--provider)", () => {
+    const { plan } = setup(["a.test", "b.test"]);
+    const only = filterPlan({ ...plan, errors: [{ provider: "mem", domain: "c.test", message: "x" }] }, { domains: ["b.test"] });
+    expect(only.zones.map((z) => z.zone)).toEqual(["b.test"]);
+    expect(only.errors).toEqual([]);
+    expect(filterPlan(plan, { providers: ["other"] }).zones).toEqual([]);
+    expect(filterPlan(plan, {})).toBe(plan);
   });
 });

@@ -300,7 +300,9 @@ describe("powerdns options", () => {
 
   it("names an unknown option with file and line", () => {
     expect(make({ url: "http://127.0.0.1:8081", api_key: `env/${KEY_VAR}`, urll: "x" })).toThrow(
-      new InputError({ file: "dkim.zones.yaml", line: 15 }, 'provider "pdns" (powerdns): option "urll" is not an option of provider type powerdns'),
+      new InputError({ file: "dkim.zones.yaml", line: 15 }, 'provider "pdns" (powerdns): option "urll" is not an option of provider type powerdns; did you mean "url"?', {
+        hint: "options of powerdns: api_key, max_attempts, read, server_id, timeout_ms, url",
+      }),
     );
   });
 

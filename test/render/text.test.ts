@@ -1,0 +1,71 @@
+/** The text plan: provenance, domain warnings, collapsed unchanged zones, grouped errors. */
+import { describe, expect, it } from "vitest";
+import { renderText } from "../../src/render/text.js";
+import { renderMarkdown } from "../../src/render/markdown.js";
+import { planToJson } from "../../src/render/json.js";
+import type { Plan, RecordSet, ZonePlan } from "../../src/core/types.js";
+
+const cname = (name: string, value: string): RecordSet => ({ name, type: "CNAME", ttl: 3600, values: [value] });
+
+function quiet(zone: string): ZonePlan {
+  return {
+    provider: "zones",
+    zone,
+    domains: [zone],
+    changes: [],
+    conflicts: [],
+    unchanged: [cname(`selector1._domainkey.${zone}`, "a"), cname(`selector2._domainkey.${zone}`, "b")],
+    warnings: [],
+    names: [],
+    fingerprint: "x",
+  };
+}
+
+describe("renderText", () => {
+  it("collapses each unchanged zone to one line; --verbose shows it in full", () => {
+    const plan: Plan = { zones: Array.from({ length: 30 }, (_, i) => quiet(`d${String(i).padStart(2, "0")}.example`)), errors: [] };
+    const text = renderText(plan);
+    expect(text.split("\n")).toHaveLength(30 + 1 + 1 + 1);
+    expect(text).toContain("zones · d00.example  (d00.example)  = no changes (2 up to date)\n");
+    expect(renderText(plan, undefined, { verbose: true }).split("\n").length).toBeGreaterThan(80);
+  });
+
+  it("tags every written target with its source and shows each domain's warning, also on a collapsed zone", () => {
+    const z = quiet("xn--bcher-kva.example");
+    z.changes = [{ action: "create", name: "selector1._domainkey.xn--bcher-kva.example", type: "CNAME", before: null, after: cname("selector1._domainkey.xn--bcher-kva.example", "t"), source: "derived" }];
+    z.notes = [{ domain: "xn--bcher-kva.example", message: "targets derived from tenant" }];
+    const q = quiet("quiet.example");
+    q.notes = [{ domain: "quiet.example", message: "targets derived from tenant" }];
+    const text = renderText({ zones: [z, q], errors: [] });
+    expect(text).toContain("zones · bücher.example (xn--bcher-kva.example)  (bücher.example (xn--bcher-kva.example))");
+    expect(text).toContain("  + selector1._domainkey.xn--bcher-kva.example  CNAME  3600  t  [derived]");
+    expect(text).toContain("  ! bücher.example (xn--bcher-kva.example): targets derived from tenant");
+    expect(text).toContain("zones · quiet.example  (quiet.example)  = no changes (2 up to date)\n  ! quiet.example: targets derived from tenant\n");
+    // The same warning, and the source, in Markdown and JSON.
+    const md = renderMarkdown({ zones: [z, q], errors: [] });
+    expect(md).toContain("> ⚠️ `quiet.example`: targets derived from tenant");
+    expect(md).toContain("| `t` (derived) |");
+    const json = planToJson({ zones: [z, q], errors: [] });
+    expect(json.changes[0]?.source).toBe("derived");
+    expect(json.warnings).toContainEqual({ provider: "zones", zone: "quiet.example", domain: "quiet.example", message: "targets derived from tenant" });
+  });
+
+  it("reports one provider failure once, naming every zone and domain it affected", () => {
+    const message = "cannot list zones: Authentication error (9109): check the token";
+    const errors = Array.from({ length: 8 }, (_, i) => ({ provider: "cf", domain: `d${i}.example`, message }));
+    const text = renderText({ zones: [], errors });
+    expect(text.match(/Authentication error/g)).toHaveLength(1);
+    expect(text).toContain(`  [cf] ${errors.map((e) => e.domain).join(", ")}: ${message}`);
+  });
+
+  it("does not suggest --force to a run that uses it", () => {
+    const z = quiet("a.example");
+    z.conflicts = [{ name: "selector1._domainkey.a.example", type: "TXT", ttl: 3600, values: ["v=DKIM1; p=x"], reason: "a TXT record blocks the CNAME; apply --force replaces it with the CNAME", desired: cname("selector1._domainkey.a.example", "t") }];
+    const plan = { zones: [z], errors: [] };
+    expect(renderText(plan)).toContain("or apply --force replaces them");
+    expect(renderText(plan, undefined, { force: true })).not.toContain("run apply --force");
+    expect(renderText(plan, undefined, { force: true })).not.toContain("or apply --force");
+    expect(renderText(plan, undefined, { force: true })).not.toContain("apply --force replaces");
+    expect(renderText(plan, undefined, { force: true })).toContain("a TXT record blocks the CNAME; --force replaces it with the CNAME in this run");
+  });
+});
