@@ -15,6 +15,7 @@ import type { Config, DomainConfig, ProviderConfig } from "./types.js";
 import { InputError, errorMessage, formatWhere, type Where } from "../core/errors.js";
 import { EXPORT_COMMAND, parseSigningConfig, resolveTargets, validateTargets, type SigningConfigEntry } from "../m365/targets.js";
 import { canonical, normaliseDomain, selectorName } from "../core/names.js";
+import { MAX_CONFIG_BYTES, MAX_SIGNING_CONFIG_BYTES, TooLargeError, readFileBounded } from "../util/fs.js";
 
 export interface LoadOptions {
   /** Accepted for symmetry with the provider factories, which read env/NAME secrets later. */
@@ -72,8 +73,11 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   const displayFile = opts.displayFile ?? file;
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(file);
+    bytes = readFileBounded(file, MAX_CONFIG_BYTES);
   } catch (err) {
+    if (err instanceof TooLargeError) {
+      throw new InputError({ file: displayFile }, `the config file is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB; refusing to read it`, { hint: "check the path given with -c" });
+    }
     throw new InputError({ file: displayFile }, `cannot read the config file (${errorMessage(err)})`, {
       cause: err,
       hint: "create dkim.zones.yaml in this folder, or pass its path with -c FILE",
@@ -362,8 +366,11 @@ function readSigningConfig(
   const shown = path.isAbsolute(v) ? v : path.join(path.dirname(displayFile), v);
   let text: string;
   try {
-    text = fs.readFileSync(abs, "utf8");
+    text = readFileBounded(abs, MAX_SIGNING_CONFIG_BYTES).toString("utf8");
   } catch (err) {
+    if (err instanceof TooLargeError) {
+      return { error: `${shown} is larger than ${MAX_SIGNING_CONFIG_BYTES / 1024 / 1024} MiB; refusing to read it`, hint: `point signing_config at the file written by ${EXPORT_COMMAND}` };
+    }
     return {
       error: `cannot read ${shown} (${errorMessage(err)})`,
       hint: `the path is resolved from the config file's folder (${abs}); export it with ${EXPORT_COMMAND}`,
