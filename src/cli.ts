@@ -5,14 +5,15 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { applyPlan, isApplyFailure, type ApplyResult } from "./plan/apply.js";
+import { applyPlan, isApplyFailure, NOT_STARTED, type ApplyResult } from "./plan/apply.js";
 import { importCommand } from "./commands/import.js";
 import { verifyCommand } from "./commands/verify.js";
 import { loadConfig } from "./config/load.js";
 import type { ProviderContext } from "../providers/index.js";
 import type { Config } from "./config/types.js";
-import { DkimsyncError } from "./core/errors.js";
+import { DkimsyncError, redact } from "./core/errors.js";
 import { checkSavedPlan, loadPlan, savePlan } from "./plan/saved.js";
+import { comparePlans, planScope, type ZoneRefusal } from "./plan/safety.js";
 import { buildPlan, closeProviders, createProvider, hasChanges, type ProviderSet } from "./plan/build.js";
 import { renderApply } from "./render/apply.js";
 import { renderJson } from "./render/json.js";
@@ -29,16 +30,54 @@ export interface Io {
   color: boolean;
   /** Progress for people, on stderr, only when stderr is a terminal. */
   progress: (s: string) => void;
+  /**
+   * Call `cb` on SIGINT, SIGTERM or when stdout is closed (EPIPE, e.g. `apply | head -1`);
+   * returns a function that stops listening. Absent in tests that run main() in-process.
+   */
+  onInterrupt?: (cb: (why: string) => void) => () => void;
+}
+
+/** Set once stdout is closed (EPIPE): later output is dropped instead of crashing the run. */
+let stdoutClosed = false;
+const interruptListeners = new Set<(why: string) => void>();
+let processHooked = false;
+
+function hookProcess(): void {
+  if (processHooked) return;
+  processHooked = true;
+  // An EPIPE on stdout is emitted as an 'error' event; without a listener Node throws it as an
+  // uncaught exception with a stack trace, and what was written stays unknown.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    stdoutClosed = true;
+    for (const cb of interruptListeners) cb(err.code === "EPIPE" ? "standard output was closed" : `standard output failed (${err.code ?? "error"})`);
+  });
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      if (interruptListeners.size === 0) {
+        // Nothing is being written: stop now, the conventional way (128 + signal number).
+        process.exit(sig === "SIGINT" ? 130 : 143);
+      }
+      for (const cb of interruptListeners) cb(`received ${sig}`);
+    });
+  }
 }
 
 function defaultIo(): Io {
   const progress = process.stderr.isTTY === true;
+  hookProcess();
   return {
-    stdout: (s) => void process.stdout.write(s),
+    stdout: (s) => {
+      if (!stdoutClosed) process.stdout.write(s);
+    },
     stderr: (s) => void process.stderr.write(s),
     color: useColor(process.stdout),
     progress: (s) => {
       if (progress) process.stderr.write(`${s}\n`);
+    },
+    onInterrupt: (cb) => {
+      interruptListeners.add(cb);
+      if (stdoutClosed) cb("standard output was closed");
+      return () => void interruptListeners.delete(cb);
     },
   };
 }
@@ -75,19 +114,23 @@ async function planCommand(opts: { config: string; domain: string[]; provider: s
   return 0;
 }
 
-async function providersForPlan(plan: Plan, config: Config, context: ProviderContext): Promise<ProviderSet> {
-  const providers: ProviderSet = new Map();
-  for (const z of plan.zones) {
-    if (providers.has(z.provider)) continue;
-    const pc = config.providers.get(z.provider);
-    if (!pc) {
-      throw new DkimsyncError(`the plan writes to provider "${z.provider}", which ${config.displayFile} does not define`, {
-        hint: "apply the plan with the config it was made from, or make a new plan",
-      });
-    }
-    providers.set(z.provider, await createProvider(pc, config, process.env, context));
+/**
+ * `apply --plan FILE`: the file is an approval. Plan again for the same domains from the config
+ * and the live records; write only the zones whose fresh plan equals the saved one; refuse the
+ * others, saying what differs (docs/safety.md "Saved plans are approvals").
+ */
+async function approvedPlan(file: string, config: Config, context: ProviderContext, io: Io): Promise<{ plan: Plan; providers: ProviderSet; refused: ZoneRefusal[] }> {
+  const loaded = await loadPlan(file);
+  // A file no config could have produced is refused whole, before any provider is contacted.
+  checkSavedPlan(loaded.plan, config, file);
+  if (loaded.saved.config_hash !== config.hash) {
+    io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${file} was made; only zones whose plan is still exactly the saved one are applied\n`);
   }
-  return providers;
+  const scope = planScope(loaded.plan);
+  if (scope.domains.length === 0) return { plan: { zones: [], errors: [] }, providers: new Map(), refused: [] };
+  const fresh = await buildPlan({ config, domains: scope.domains, providers: scope.providers, context });
+  const { approved, refused } = comparePlans(loaded.plan, fresh.plan);
+  return { plan: { zones: approved, errors: fresh.plan.errors }, providers: fresh.providers, refused };
 }
 
 async function applyCommand(opts: { config: string; plan?: string; force?: boolean; wait?: boolean; format: Format }, io: Io): Promise<number> {
@@ -95,27 +138,55 @@ async function applyCommand(opts: { config: string; plan?: string; force?: boole
   const config = loadConfig(opts.config);
   let plan: Plan;
   let providers: ProviderSet;
+  let refused: ZoneRefusal[] = [];
   if (opts.plan) {
-    const loaded = await loadPlan(opts.plan);
-    plan = loaded.plan;
-    checkSavedPlan(plan, config, opts.plan);
-    if (loaded.saved.config_hash !== config.hash) {
-      io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${opts.plan} was made; every record the plan writes still matches it, so the plan is applied as saved (zones that changed are refused)\n`);
-    }
-    providers = await providersForPlan(plan, config, context);
+    ({ plan, providers, refused } = await approvedPlan(opts.plan, config, context, io));
   } else {
     ({ plan, providers } = await buildPlan({ config, context }));
   }
+  const interrupt = new AbortController();
+  const stopListening = io.onInterrupt?.((why) => {
+    if (!interrupt.signal.aborted) io.stderr(`dkimsync: ${why}: finishing the zone(s) in flight, starting no others\n`);
+    interrupt.abort(why);
+  });
   try {
     if (opts.format === "text") io.stdout(renderPlan(plan, "text", io));
-    const result: ApplyResult = hasChanges(plan)
-      ? await applyPlan({ plan, providers, force: opts.force === true, checkStale: opts.plan !== undefined, log: io.progress })
+    const result: ApplyResult = hasChanges(plan) && !interrupt.signal.aborted
+      ? await applyPlan({ plan, providers, force: opts.force === true, checkStale: false, log: io.progress, config, signal: interrupt.signal })
       : { zones: [], planErrors: plan.errors };
+    for (const r of refused) {
+      result.zones.push({
+        provider: r.provider, zone: r.zone, outcome: "stale", changes: [],
+        message: `refused: the plan made now differs from ${opts.plan}; nothing was written to this zone: ${r.differences.join("; ")}. Run plan --out again and review it`,
+      });
+    }
     io.stdout(renderApply(plan, result, opts.format, io.color ? ansi : plain));
+    if (interrupt.signal.aborted) return interruptedExit(String(interrupt.signal.reason), result, io);
     return isApplyFailure(result) ? 1 : 0;
   } finally {
+    stopListening?.();
     await closeProviders(providers);
   }
+}
+
+/**
+ * Exit codes of an interrupted apply (docs/safety.md "Signals and closed output"): 3 when some
+ * zones were written before the run stopped, 4 when nothing was written. stderr lists each
+ * zone written, since stdout may be gone.
+ */
+export const EXIT_INTERRUPTED_PARTIAL = 3;
+export const EXIT_INTERRUPTED_NOTHING = 4;
+
+function interruptedExit(why: string, result: ApplyResult, io: Io): number {
+  const written = result.zones.filter((z) => z.outcome === "applied" || z.outcome === "unconverged" || (z.outcome === "failed" && !(z.message ?? "").startsWith(NOT_STARTED) && !(z.message ?? "").startsWith("refused")));
+  const applied = result.zones.filter((z) => z.outcome === "applied");
+  if (written.length === 0) {
+    io.stderr(`dkimsync: interrupted (${why}): nothing was written\n`);
+    return EXIT_INTERRUPTED_NOTHING;
+  }
+  io.stderr(`dkimsync: interrupted (${why}): ${applied.reduce((n, z) => n + z.changes.length, 0)} change(s) written and read back in ${applied.length} zone(s); no zone was left half-written:\n`);
+  for (const z of written) io.stderr(`  ${z.outcome === "applied" ? "written" : z.outcome}: ${z.provider} · ${z.zone}${z.message ? ` (${z.message})` : ""}\n`);
+  return EXIT_INTERRUPTED_PARTIAL;
 }
 
 function reportError(err: unknown, io: Io): number {
@@ -129,7 +200,10 @@ function reportError(err: unknown, io: Io): number {
   return 1;
 }
 
-export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+export async function main(argv: string[], rawIo: Io = defaultIo()): Promise<number> {
+  // One redactor for everything printed (text, Markdown, JSON, errors, debug stacks): every
+  // resolved env/ secret and the AWS credential variables become [redacted] (core/errors.ts).
+  const io: Io = { ...rawIo, stdout: (s) => rawIo.stdout(redact(s)), stderr: (s) => rawIo.stderr(redact(s)), progress: (s) => rawIo.progress(redact(s)) };
   let code = 0;
   const run = (fn: () => Promise<number>) => async () => {
     code = await fn();

@@ -179,22 +179,26 @@ export class PdnsClient {
         hint: "add this machine's address to the server's webserver-allow-from setting",
       });
     }
-    return this.fail(`cannot reach the PowerDNS API at ${this.opts.url}: ${err instanceof Error ? err.message : String(err)}${code ? ` (${code})` : ""}`, {
+    return this.fail(`cannot reach the PowerDNS API at ${this.opts.url}: ${err instanceof Error ? err.message.slice(0, 200) : "network error"}${code ? ` (${code})` : ""}`, {
       ...where, cause: err, transient: true, hint: "check url and the network path to the server",
     });
   }
 }
 
-/** The `error` field of PowerDNS's JSON error body, else the trimmed text. */
+/**
+ * The `error` field of PowerDNS's JSON error body (PowerDNS HTTP API, "Errors": `{"error":
+ * "..."}`), at most 300 characters, with control characters removed. Anything else (an HTML
+ * page from a proxy, a body that reflects the request) is not shown at all: dkimsync reports
+ * only the fields it understands, so a reflected X-API-Key never reaches the output.
+ */
 function errorText(text: string): string {
   try {
     const body = JSON.parse(text) as { error?: unknown };
-    if (typeof body.error === "string") return body.error;
+    if (typeof body.error === "string") return body.error.replace(/[\x00-\x1f\x7f]+/g, " ").slice(0, 300);
   } catch {
     // not JSON: fall through
   }
-  const trimmed = text.trim();
-  return trimmed === "" ? "(empty answer)" : trimmed.slice(0, 300);
+  return text.trim() === "" ? "(empty answer)" : "(an answer that is not a PowerDNS error object; not shown)";
 }
 
 /** Node's fetch (undici) wraps socket errors: `TypeError("fetch failed", { cause: { code } })`. */
