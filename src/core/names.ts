@@ -21,7 +21,7 @@ export function fqdn(name: string): string {
  * pasted file or secret. Control characters and non-ASCII are shown escaped, so a NUL, a newline
  * or a terminal escape sequence in the input cannot garble or forge the output.
  */
-export const EXCERPT_CHARS = 40;
+export const EXCERPT_CHARS = 80;
 
 export function excerpt(value: string, max = EXCERPT_CHARS): string {
   const cut = value.length > max ? `${value.slice(0, max)}...` : value;
@@ -41,11 +41,11 @@ const UNDERSCORE_LABEL = /^_[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
  * not all-numeric (RFC 3696 2), so no IPv4 address passes as a name.
  */
 function asciiNameProblem(ascii: string, underscore: boolean): string | undefined {
-  if (ascii.length > 253) return `is ${ascii.length} octets long; a name is at most 253 (RFC 1035 2.3.4)`;
+  if (ascii.length > 253) return `is ${ascii.length} octets long; a domain name is at most 253 (RFC 1035 2.3.4)`;
   const labels = ascii.split(".");
   if (labels.some((l) => l === "")) return "has an empty label (two dots in a row, or a leading dot)";
   for (const label of labels) {
-    if (label.length > 63) return `has a label of ${label.length} octets (${excerpt(label, 20)}); at most 63 are allowed (RFC 1035 2.3.4)`;
+    if (label.length > 63) return `has a label longer than 63 octets (${excerpt(label, 20)}: a label of ${label.length} octets; at most 63 are allowed, RFC 1035 2.3.4)`;
     const ok = LDH_LABEL.test(label) || (underscore && UNDERSCORE_LABEL.test(label));
     if (!ok) {
       return `has an invalid label ${excerpt(label, 20)} (letters a-z, digits and inner hyphens only${underscore ? ", or a leading underscore as in _domainkey" : ""})`;

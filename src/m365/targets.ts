@@ -55,10 +55,8 @@ interface TargetParts {
 function splitTarget(selector: Selector, target: string): TargetParts | string {
   const t = canonical(target);
   if (t === "") return `${selector} target is empty`;
-  // Every character is checked before any other rule, so a space, quote, backslash, NUL, "#",
-  // newline or non-ASCII label never reaches a zone file, an API body or a DNS message.
-  const bad = hostNameProblem(t);
-  if (bad !== undefined) return `${selector} target ${excerpt(t)} ${bad}`;
+  if (t.split(".").some((l) => l === "")) return `${selector} target ${excerpt(t)} has an empty label`;
+  if (t.length > 253) return `${selector} target ${excerpt(t)} is ${t.length} octets long; at most 253 are allowed (RFC 1035 2.3.4)`;
   const at = t.indexOf(DOMAINKEY);
   if (at < 0) return `${selector} target ${excerpt(t)} has no "._domainkey." part; Microsoft's targets look like ${selector}-contoso-com._domainkey.contoso.onmicrosoft.com`;
   const first = t.slice(0, at);
@@ -69,6 +67,11 @@ function splitTarget(selector: Selector, target: string): TargetParts | string {
   if (!LEGACY_SUFFIX.test(suffix) && !NEW_SUFFIX.test(suffix)) {
     return `${selector} target ${excerpt(t)} must end in "._domainkey.<tenant>.onmicrosoft.com" or "._domainkey.<tenant>.<letter>-v1.dkim.mail.microsoft", not ${excerpt(suffix)}`;
   }
+  // Every label is checked as a host name too, so a space, quote, backslash, NUL, "#", newline
+  // or non-ASCII character in the first label never reaches a zone file, an API body or a DNS
+  // message (the shape checks above only look at the suffix).
+  const bad = hostNameProblem(t);
+  if (bad !== undefined) return `${selector} target ${excerpt(t)} ${bad}`;
   return { dashed: first.slice(`${selector}-`.length), suffix };
 }
 
