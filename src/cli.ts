@@ -83,8 +83,15 @@ function defaultIo(): Io {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
+  // dist/src/cli.js when built, src/cli.ts when the tests run main() in-process.
+  for (const rel of ["../../package.json", "../package.json"]) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { version: string }).version;
+    } catch {
+      // try the next layout
+    }
+  }
+  return "unknown";
 }
 
 const formatOption = () =>

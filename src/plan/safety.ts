@@ -57,6 +57,8 @@ function listDiff(what: string, saved: string[], fresh: string[]): string[] {
   const out: string[] = [];
   for (const x of missing(saved, fresh)) out.push(`the saved plan has ${what} ${x}, which a plan made now does not`);
   for (const x of missing(fresh, saved)) out.push(`a plan made now has ${what} ${x}, which the saved plan does not`);
+  // Same entries, different multiplicity (an entry listed twice): still not the same plan.
+  if (out.length === 0 && saved.join("\n") !== fresh.join("\n")) out.push(`the saved plan lists ${saved.length} ${what === "the" ? "conflict" : "change"}(s), a plan made now ${fresh.length}`);
   return out;
 }
 
@@ -83,6 +85,11 @@ export function comparePlans(saved: Plan, fresh: Plan): PlanComparison {
   const approved: ZonePlan[] = [];
   const refused: ZoneRefusal[] = [];
   for (const s of saved.zones) {
+    if (savedKeys.has(key(s))) {
+      refused.push({ provider: s.provider, zone: s.zone, differences: ["the saved plan lists this zone twice"] });
+      approved.splice(0, approved.length, ...approved.filter((a) => key(a) !== key(s)));
+      continue;
+    }
     savedKeys.add(key(s));
     const f = freshByKey.get(key(s));
     if (f === undefined) {

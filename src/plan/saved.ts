@@ -72,6 +72,14 @@ export async function loadPlan(file: string): Promise<{ plan: Plan; saved: Saved
     z.warnings ??= [];
     z.domains ??= [];
   }
+  // What a reviewer reads (the top-level changes and conflicts, DESIGN.md schema) must be what
+  // the zones approve: a file whose summary and zones disagree was edited.
+  const shown = planToJson({ zones: saved.zones, errors: [] });
+  if (JSON.stringify(shown.changes) !== JSON.stringify(saved.changes) || JSON.stringify(shown.conflicts) !== JSON.stringify(saved.conflicts)) {
+    throw new DkimsyncError(`${file}: its changes and conflicts lists do not match its zones; the plan file was edited`, {
+      hint: "make a new plan with: dkimsync plan --out FILE, and review that",
+    });
+  }
   const errors = Array.isArray(saved.plan_errors) ? saved.plan_errors.filter((e) => isObject(e) && typeof e.provider === "string" && typeof e.domain === "string" && typeof e.message === "string") : [];
   return { plan: { zones: saved.zones, errors }, saved };
 }
@@ -120,7 +128,15 @@ export function checkSavedPlan(plan: Plan, config: Config, file: string): void {
     for (const p of d.providers) for (const r of d.records) managed.set(`${p}\u0000${r.name}`, { record: r, ensure: d.ensure, domain: d.domain });
   }
   const problems: string[] = [];
+  for (const e of plan.errors) {
+    const dc = config.domains.find((x) => x.name === e.domain);
+    if (dc === undefined || !dc.providers.includes(e.provider)) problems.push(`an error entry names domain ${excerpt(e.domain, 80)} at provider ${excerpt(e.provider, 30)}, which ${config.displayFile} does not configure`);
+  }
+  const seen = new Set<string>();
   for (const z of plan.zones) {
+    const zoneKey = `${z.provider}\u0000${z.zone}`;
+    if (seen.has(zoneKey)) problems.push(`zone ${excerpt(z.zone, 80)} at provider ${excerpt(z.provider, 30)} is listed twice`);
+    seen.add(zoneKey);
     const at = (name: string) => `${excerpt(name, 80)} (${excerpt(z.provider, 30)} · ${excerpt(z.zone, 80)})`;
     const own = (name: string) => {
       const m = managed.get(`${z.provider}\u0000${name}`);
