@@ -196,11 +196,20 @@ function interruptedExit(why: string, result: ApplyResult, io: Io): number {
   return EXIT_INTERRUPTED_PARTIAL;
 }
 
+/**
+ * Control characters and bidirectional overrides in an error (they can come from a bad input
+ * value) are shown as \u escapes: a message must not move the cursor, recolour the terminal or
+ * reorder what the user reads (Unicode TR #36 3.2 on bidi spoofing).
+ */
+function visible(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 function reportError(err: unknown, io: Io): number {
   if (process.env.DKIMSYNC_DEBUG) io.stderr(`${(err as Error)?.stack ?? String(err)}\n`);
   if (err instanceof DkimsyncError) {
-    io.stderr(`dkimsync: error: ${err.message}\n`);
-    for (const line of err.hint?.split("\n") ?? []) io.stderr(`  hint: ${line}\n`);
+    io.stderr(`dkimsync: error: ${visible(err.message)}\n`);
+    for (const line of err.hint?.split("\n") ?? []) io.stderr(`  hint: ${visible(line)}\n`);
     return 1;
   }
   io.stderr(`dkimsync: internal error: ${(err as Error)?.message ?? String(err)}\n  (a bug: please report it; DKIMSYNC_DEBUG=1 shows the stack)\n`);

@@ -14,7 +14,7 @@ import yaml from "js-yaml";
 import type { Config, DomainConfig, ProviderConfig } from "./types.js";
 import { InputError, errorMessage, formatWhere, type Where } from "../core/errors.js";
 import { EXPORT_COMMAND, parseSigningConfig, resolveTargets, validateTargets, type SigningConfigEntry } from "../m365/targets.js";
-import { canonical, normaliseDomain, selectorName } from "../core/names.js";
+import { canonical, excerpt, normaliseDomain, selectorName } from "../core/names.js";
 import { MAX_CONFIG_BYTES, MAX_SIGNING_CONFIG_BYTES, TooLargeError, readFileBounded } from "../util/fs.js";
 
 export interface LoadOptions {
@@ -454,7 +454,7 @@ function readDomains(p: Problems, v: unknown, entry: Entry | undefined, line: nu
     const keyLine = e?.keyLine ?? line;
     const norm = normaliseDomain(raw);
     if ("error" in norm) {
-      p.add(keyLine, `domain "${raw}" ${norm.error}`, "write the domain as it appears in DNS, like example.com or bücher.example");
+      p.add(keyLine, `domain ${excerpt(raw)} ${norm.error}`, "write the domain as it appears in DNS, like example.com or bücher.example");
       continue;
     }
     const name = norm.name;
