@@ -35,6 +35,8 @@ export interface Io {
    * returns a function that stops listening. Absent in tests that run main() in-process.
    */
   onInterrupt?: (cb: (why: string) => void) => () => void;
+  /** Resolves once what was written to stdout has been handed to the OS (or failed). */
+  flush?: () => Promise<void>;
 }
 
 /** Set once stdout is closed (EPIPE): later output is dropped instead of crashing the run. */
@@ -74,6 +76,12 @@ function defaultIo(): Io {
     progress: (s) => {
       if (progress) process.stderr.write(`${s}\n`);
     },
+    flush: () => new Promise<void>((resolve) => {
+      if (stdoutClosed) return resolve();
+      // The callback runs once the write has reached the OS or failed (EPIPE); the 'error'
+      // listener above has then marked stdout closed. setImmediate lets that listener run first.
+      process.stdout.write("", () => setImmediate(resolve));
+    }),
     onInterrupt: (cb) => {
       interruptListeners.add(cb);
       if (stdoutClosed) cb("standard output was closed");
@@ -158,6 +166,8 @@ async function applyCommand(opts: { config: string; plan?: string; force?: boole
   });
   try {
     if (opts.format === "text") io.stdout(renderPlan(plan, "text", io));
+    // A reader that has gone away (apply | head -1) is noticed before the first write, not after.
+    await io.flush?.();
     const result: ApplyResult = hasChanges(plan) && !interrupt.signal.aborted
       ? await applyPlan({ plan, providers, force: opts.force === true, checkStale: false, log: io.progress, config, signal: interrupt.signal })
       : { zones: [], planErrors: plan.errors };
