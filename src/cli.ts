@@ -137,7 +137,7 @@ async function planCommand(opts: { config: string; domain: string[]; provider: s
 async function approvedPlan(file: string, config: Config, context: ProviderContext, io: Io): Promise<{ plan: Plan; providers: ProviderSet; refused: ZoneRefusal[] }> {
   const loaded = await loadPlan(file);
   // A file no config could have produced is refused whole, before any provider is contacted.
-  checkSavedPlan(loaded.plan, config, file);
+  checkSavedPlan(loaded.plan, config, file, loaded.saved);
   if (loaded.saved.config_hash !== config.hash) {
     io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${file} was made; only zones whose plan is still exactly the saved one are applied\n`);
   }

@@ -72,14 +72,6 @@ export async function loadPlan(file: string): Promise<{ plan: Plan; saved: Saved
     z.warnings ??= [];
     z.domains ??= [];
   }
-  // What a reviewer reads (the top-level changes and conflicts, DESIGN.md schema) must be what
-  // the zones approve: a file whose summary and zones disagree was edited.
-  const shown = planToJson({ zones: saved.zones, errors: [] });
-  if (JSON.stringify(shown.changes) !== JSON.stringify(saved.changes) || JSON.stringify(shown.conflicts) !== JSON.stringify(saved.conflicts)) {
-    throw new DkimsyncError(`${file}: its changes and conflicts lists do not match its zones; the plan file was edited`, {
-      hint: "make a new plan with: dkimsync plan --out FILE, and review that",
-    });
-  }
   const errors = Array.isArray(saved.plan_errors) ? saved.plan_errors.filter((e) => isObject(e) && typeof e.provider === "string" && typeof e.domain === "string" && typeof e.message === "string") : [];
   return { plan: { zones: saved.zones, errors }, saved };
 }
@@ -122,7 +114,7 @@ const MAX_LISTED = 10;
  * of the file untrustworthy too. apply --plan then plans again and writes only zones whose
  * fresh plan equals the file (src/plan/safety.ts), so this check is a first line, not the last.
  */
-export function checkSavedPlan(plan: Plan, config: Config, file: string): void {
+export function checkSavedPlan(plan: Plan, config: Config, file: string, saved?: SavedPlan): void {
   const managed = new Map<string, { record: RecordSet; ensure: "present" | "absent"; domain: string }>();
   for (const d of desiredState(config)) {
     for (const p of d.providers) for (const r of d.records) managed.set(`${p}\u0000${r.name}`, { record: r, ensure: d.ensure, domain: d.domain });
@@ -175,6 +167,14 @@ export function checkSavedPlan(plan: Plan, config: Config, file: string): void {
         || (c.cname !== undefined && c.cname.name !== c.name)) {
         problems.push(`${at(c.name)}: the conflict's replacement (--force) does not match ${config.displayFile}`);
       }
+    }
+  }
+  // What a reviewer reads (the top-level changes and conflicts, DESIGN.md schema) must be what
+  // the zones approve: a file whose lists and zones disagree was edited.
+  if (saved !== undefined) {
+    const shownJson = planToJson({ zones: plan.zones, errors: [] });
+    if (JSON.stringify(shownJson.changes) !== JSON.stringify(saved.changes) || JSON.stringify(shownJson.conflicts) !== JSON.stringify(saved.conflicts)) {
+      problems.push("its changes and conflicts lists (what a reviewer reads) do not match its zones");
     }
   }
   if (problems.length === 0) return;
