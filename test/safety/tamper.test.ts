@@ -15,6 +15,7 @@ import type { RecordSet, ZonePlan } from "../../src/core/types.js";
 import type { ConformanceBackend, ConformanceTarget } from "../conformance/backend.js";
 import { yamlTarget } from "../conformance/backends/yaml.js";
 import { powerdnsTarget } from "../conformance/backends/powerdns.js";
+import { cloudflareTarget } from "../conformance/backends/cloudflare.js";
 import { route53Unthrottled, run, sortedZone, target, tempDir, writeConfig } from "./harness.js";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -345,7 +346,7 @@ function tamperSuite(t: ConformanceTarget, opts: { sample?: number } = {}): void
       expect(sortedZone((await backend.readZone(c.zone)).filter((x) => x.type !== "SOA"))).toEqual(expected(c.zone, before));
     }, 30_000);
 
-    it("a zone changed after the plan (a new _dmarc value) is refused, nothing written", async () => {
+    it("a record that appeared at a selector name after the plan refuses the zone, nothing written", async () => {
       const c = await prepare();
       await backend.put(c.zone, txtSet(`selector2._domainkey.${c.zone}`, "v=DKIM1; p=NEW"));
       const before = await backend.readZone(c.zone);
@@ -401,3 +402,4 @@ function tamperSuite(t: ConformanceTarget, opts: { sample?: number } = {}): void
 tamperSuite(yamlTarget);
 tamperSuite(powerdnsTarget);
 tamperSuite(route53Unthrottled, { sample: 60 });
+tamperSuite(cloudflareTarget, { sample: 40 });
