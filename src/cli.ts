@@ -14,7 +14,7 @@ import type { Config } from "./config/types.js";
 import { DkimsyncError, redact } from "./core/errors.js";
 import { checkSavedPlan, loadPlan, savePlan } from "./plan/saved.js";
 import { comparePlans, planScope, type ZoneRefusal } from "./plan/safety.js";
-import { buildPlan, closeProviders, createProvider, hasChanges, type ProviderSet } from "./plan/build.js";
+import { buildPlan, closeProviders, hasChanges, type ProviderSet } from "./plan/build.js";
 import { renderApply } from "./render/apply.js";
 import { renderJson } from "./render/json.js";
 import { renderMarkdown } from "./render/markdown.js";

@@ -2,7 +2,6 @@
  * `dkimsync import FILE`: write Microsoft's exact selector targets into dkim.zones.yaml.
  * Every change is shown (old -> new) before the file is written; --dry-run only shows.
  */
-import { promises as fs } from "node:fs";
 import { InputError } from "../core/errors.js";
 import { editConfigTargets, writeFileAtomic, type EditOutcome, type ImportTargets } from "../m365/import-edit.js";
 import { decodeInput, parseImport, type ImportedEntry } from "../m365/import-parse.js";
