@@ -295,7 +295,7 @@ function unknownKeys(p: Problems, obj: Record<string, unknown>, known: readonly 
   for (const key of Object.keys(obj)) {
     if (known.includes(key)) continue;
     const near = closest(key, known);
-    p.add(lineOf(key), `${owner}unknown ${what} "${key}"${near ? `; did you mean "${near}"?` : ""}`, `known keys: ${known.join(", ")}`);
+    p.add(lineOf(key), `${owner}unknown ${what} ${excerpt(key)}${near ? `; did you mean "${near}"?` : ""}`, `known keys: ${known.join(", ")}`);
   }
 }
 
@@ -334,7 +334,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (v instanceof Date) return `the date ${v.toISOString().slice(0, 10)}`;
   if (typeof v === "object") return "a mapping";
-  if (typeof v === "string") return `the string "${v}"`;
+  if (typeof v === "string") return `the string ${excerpt(v)}`;
   return `${typeof v} ${String(v)}`;
 }
 
@@ -342,7 +342,7 @@ function readTenant(v: unknown): { name: string } | { error: string } {
   if (typeof v !== "string") return { error: `must be a string, not ${describe(v)}` };
   const name = canonical(v).replace(/\.onmicrosoft\.com$/, "");
   if (!TENANT_LABEL.test(name)) {
-    return { error: `"${v}" is not a tenant prefix (one DNS label: letters, digits and inner hyphens, at most 63)` };
+    return { error: `${excerpt(v)} is not a tenant prefix (one DNS label: letters, digits and inner hyphens, at most 63)` };
   }
   return { name };
 }
@@ -410,7 +410,7 @@ function readProviders(
     const e = nodes.get(name);
     const where: Where = { file: config.displayFile, line: e?.keyLine ?? line };
     if (!PROVIDER_NAME.test(name)) {
-      p.add(where.line, `provider name "${name}" may hold only letters, digits, "_", "." and "-"`, "rename it; domains refer to providers by this name");
+      p.add(where.line, `provider name ${excerpt(name)} may hold only letters, digits, "_", "." and "-"`, "rename it; domains refer to providers by this name");
       continue;
     }
     if (!isMapping(block)) {
@@ -424,7 +424,7 @@ function readProviders(
     }
     if (!knownTypes.includes(type)) {
       const near = closest(type, knownTypes);
-      p.add(e?.value?.lineOf("type") ?? where.line, `provider "${name}": unknown type "${type}"${near ? `; did you mean "${near}"?` : ""}`, `known types: ${knownTypes.join(", ")}`);
+      p.add(e?.value?.lineOf("type") ?? where.line, `provider "${name}": unknown type ${excerpt(String(type))}${near ? `; did you mean "${near}"?` : ""}`, `known types: ${knownTypes.join(", ")}`);
       continue;
     }
     const value = e?.value;
@@ -526,7 +526,7 @@ function readDomain(
     if (config.providers.has(ref)) return;
     const refLine = block.provider !== undefined ? lineOf("provider") : (listNode?.item(i)?.line ?? lineOf("providers"));
     const known = [...config.providers.keys()];
-    p.add(refLine, `${at}unknown provider "${ref}"; known: ${known.length > 0 ? known.join(", ") : "(none defined)"}`, "add it under providers: or fix the name");
+    p.add(refLine, `${at}unknown provider ${excerpt(String(ref))}; known: ${known.length > 0 ? known.join(", ") : "(none defined)"}`, "add it under providers: or fix the name");
   });
 
   if (block.ensure !== undefined) {

@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { InputError, registerSecret, type Where } from "../core/errors.js";
+import { excerpt } from "../core/names.js";
 
 export interface OptionsSource {
   /** The provider's name in the config. */
@@ -178,6 +179,7 @@ function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
-  if (typeof v === "string") return `"${v}"`;
+  // A short excerpt only: the value may be long, or a secret pasted into the wrong option.
+  if (typeof v === "string") return excerpt(v);
   return `${typeof v} ${String(v)}`;
 }
