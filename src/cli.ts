@@ -5,16 +5,17 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { allowFromConfig, applyPlan, filterPlan, isApplyFailure, type ApplyResult } from "./plan/apply.js";
+import { applyPlan, filterPlan, isApplyFailure, NOT_STARTED, type ApplyResult } from "./plan/apply.js";
 import { desiredState } from "./core/desired.js";
 import { importCommand } from "./commands/import.js";
 import { verifyCommand } from "./commands/verify.js";
 import { loadConfigChecked } from "./config/load.js";
 import { providerTypes, type ProviderContext } from "../providers/index.js";
 import type { Config } from "./config/types.js";
-import { DkimsyncError } from "./core/errors.js";
+import { DkimsyncError, redact } from "./core/errors.js";
 import { checkSavedPlan, loadPlan, savePlan } from "./plan/saved.js";
-import { Progress, buildPlan, checkProviderOptions, closeProviders, createProvider, hasChanges, selectDomains, trackProvider, type ProviderSet } from "./plan/build.js";
+import { comparePlans, planScope, type ZoneRefusal } from "./plan/safety.js";
+import { Progress, buildPlan, checkProviderOptions, closeProviders, hasChanges, selectDomains, trackProvider, type ProviderSet } from "./plan/build.js";
 import { renderApply } from "./render/apply.js";
 import { renderJson } from "./render/json.js";
 import { renderMarkdown } from "./render/markdown.js";
@@ -32,24 +33,77 @@ export interface Io {
   progress: (s: string) => void;
   /** Whether stderr is a terminal: a live status line there, else a line every few seconds. */
   stderrIsTTY?: boolean;
+  /**
+   * Call `cb` on SIGINT, SIGTERM or when stdout is closed (EPIPE, e.g. `apply | head -1`);
+   * returns a function that stops listening. Absent in tests that run main() in-process.
+   */
+  onInterrupt?: (cb: (why: string) => void) => () => void;
+  /** Resolves once what was written to stdout has been handed to the OS (or failed). */
+  flush?: () => Promise<void>;
+}
+
+/** Set once stdout is closed (EPIPE): later output is dropped instead of crashing the run. */
+let stdoutClosed = false;
+const interruptListeners = new Set<(why: string) => void>();
+let processHooked = false;
+
+function hookProcess(): void {
+  if (processHooked) return;
+  processHooked = true;
+  // An EPIPE on stdout is emitted as an 'error' event; without a listener Node throws it as an
+  // uncaught exception with a stack trace, and what was written stays unknown.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    stdoutClosed = true;
+    for (const cb of interruptListeners) cb(err.code === "EPIPE" ? "standard output was closed" : `standard output failed (${err.code ?? "error"})`);
+  });
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      if (interruptListeners.size === 0) {
+        // Nothing is being written: stop now, the conventional way (128 + signal number).
+        process.exit(sig === "SIGINT" ? 130 : 143);
+      }
+      for (const cb of interruptListeners) cb(`received ${sig}`);
+    });
+  }
 }
 
 function defaultIo(): Io {
   const progress = process.stderr.isTTY === true;
+  hookProcess();
   return {
-    stdout: (s) => void process.stdout.write(s),
+    stdout: (s) => {
+      if (!stdoutClosed) process.stdout.write(s);
+    },
     stderr: (s) => void process.stderr.write(s),
     color: useColor(process.stdout),
     stderrIsTTY: progress,
     progress: (s) => {
       if (progress) process.stderr.write(`${s}\n`);
     },
+    flush: () => new Promise<void>((resolve) => {
+      if (stdoutClosed) return resolve();
+      // The callback runs once the write has reached the OS or failed (EPIPE); the 'error'
+      // listener above has then marked stdout closed. setImmediate lets that listener run first.
+      process.stdout.write("", () => setImmediate(resolve));
+    }),
+    onInterrupt: (cb) => {
+      interruptListeners.add(cb);
+      if (stdoutClosed) cb("standard output was closed");
+      return () => void interruptListeners.delete(cb);
+    },
   };
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
+  // dist/src/cli.js when built, src/cli.ts when the tests run main() in-process.
+  for (const rel of ["../../package.json", "../package.json"]) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { version: string }).version;
+    } catch {
+      // try the next layout
+    }
+  }
+  return "unknown";
 }
 
 const formatOption = () =>
@@ -91,19 +145,23 @@ async function planCommand(opts: { config: string; domain: string[]; provider: s
   return 0;
 }
 
-async function providersForPlan(plan: Plan, config: Config, context: ProviderContext, progress: Progress): Promise<ProviderSet> {
-  const providers: ProviderSet = new Map();
-  for (const z of plan.zones) {
-    if (providers.has(z.provider)) continue;
-    const pc = config.providers.get(z.provider);
-    if (!pc) {
-      throw new DkimsyncError(`the plan writes to provider "${z.provider}", which ${config.displayFile} does not define`, {
-        hint: "apply the plan with the config it was made from, or make a new plan",
-      });
-    }
-    providers.set(z.provider, trackProvider(await createProvider(pc, config, process.env, context), progress));
+/**
+ * `apply --plan FILE`: the file is an approval. Plan again for the same domains from the config
+ * and the live records; write only the zones whose fresh plan equals the saved one; refuse the
+ * others, saying what differs (docs/safety.md "Saved plans are approvals").
+ */
+async function approvedPlan(file: string, config: Config, context: ProviderContext, io: Io, progress: Progress): Promise<{ plan: Plan; providers: ProviderSet; refused: ZoneRefusal[] }> {
+  const loaded = await loadPlan(file);
+  // A file no config could have produced is refused whole, before any provider is contacted.
+  checkSavedPlan(loaded.plan, config, file, loaded.saved);
+  if (loaded.saved.config_hash !== config.hash) {
+    io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${file} was made; only zones whose plan is still exactly the saved one are applied\n`);
   }
-  return providers;
+  const scope = planScope(loaded.plan);
+  if (scope.domains.length === 0) return { plan: { zones: [], errors: [] }, providers: new Map(), refused: [] };
+  const fresh = await buildPlan({ config, domains: scope.domains, providers: scope.providers, context, progress });
+  const { approved, refused } = comparePlans(loaded.plan, fresh.plan);
+  return { plan: { zones: approved, errors: fresh.plan.errors }, providers: fresh.providers, refused };
 }
 
 async function applyCommand(
@@ -129,48 +187,91 @@ async function applyWithProgress(
 ): Promise<number> {
   let plan: Plan;
   let providers: ProviderSet;
+  let refused: ZoneRefusal[] = [];
   if (opts.plan) {
-    const loaded = await loadPlan(opts.plan);
-    plan = loaded.plan;
-    checkSavedPlan(plan, config, opts.plan);
-    if (loaded.saved.config_hash !== config.hash) {
-      io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${opts.plan} was made; every record the plan writes still matches it, so the plan is applied as saved (zones that changed are refused)\n`);
-    }
+    ({ plan, providers, refused } = await approvedPlan(opts.plan, config, context, io, progress));
     // --domain/--provider narrow a saved plan the way they narrow a fresh one.
-    const desired = desiredState(config);
-    const names = selectDomains(config, desired, { domains: opts.domain, providers: opts.provider }).map((d) => d.domain);
-    plan = filterPlan(allowFromConfig(plan, desired, config.displayFile), { ...(opts.domain.length > 0 ? { domains: names } : {}), providers: opts.provider });
-    providers = await providersForPlan(plan, config, context, progress);
+    if (opts.domain.length > 0 || opts.provider.length > 0) {
+      const names = selectDomains(config, desiredState(config), { domains: opts.domain, providers: opts.provider }).map((d) => d.domain);
+      plan = filterPlan(plan, { ...(opts.domain.length > 0 ? { domains: names } : {}), providers: opts.provider });
+    }
   } else {
     ({ plan, providers } = await buildPlan({ config, context, domains: opts.domain, providers: opts.provider, progress }));
   }
   progress.phase = "zones written";
   progress.total = plan.zones.filter((z) => z.changes.length > 0 || z.conflicts.length > 0).length;
   progress.done = 0;
+  const interrupt = new AbortController();
+  const stopListening = io.onInterrupt?.((why) => {
+    if (!interrupt.signal.aborted) io.stderr(`dkimsync: ${why}: finishing the zone(s) in flight, starting no others\n`);
+    interrupt.abort(why);
+  });
   try {
     if (opts.format === "text") io.stdout(renderPlan(plan, "text", io, { verbose: opts.verbose === true, force: opts.force === true }));
-    const result: ApplyResult = hasChanges(plan)
-      ? await applyPlan({ plan, providers, force: opts.force === true, checkStale: opts.plan !== undefined, log: io.progress })
+    // A reader that has gone away (apply | head -1) is noticed before the first write, not after.
+    await io.flush?.();
+    const result: ApplyResult = hasChanges(plan) && !interrupt.signal.aborted
+      ? await applyPlan({ plan, providers, force: opts.force === true, checkStale: false, log: io.progress, config, signal: interrupt.signal })
       : { zones: [], planErrors: plan.errors };
+    for (const r of refused) {
+      result.zones.push({
+        provider: r.provider, zone: r.zone, outcome: "stale", changes: [], written: 0,
+        message: `refused: the plan made now differs from ${opts.plan}; nothing was written to this zone: ${r.differences.join("; ")}. Run plan --out again and review it`,
+      });
+    }
     io.stdout(renderApply(plan, result, opts.format, io.color ? ansi : plain));
+    if (interrupt.signal.aborted) return interruptedExit(String(interrupt.signal.reason), result, io);
     return isApplyFailure(result) ? 1 : 0;
   } finally {
+    stopListening?.();
     await closeProviders(providers);
   }
+}
+
+/**
+ * Exit codes of an interrupted apply (docs/safety.md "Signals and closed output"): 3 when some
+ * zones were written before the run stopped, 4 when nothing was written. stderr lists each
+ * zone written, since stdout may be gone.
+ */
+export const EXIT_INTERRUPTED_PARTIAL = 3;
+export const EXIT_INTERRUPTED_NOTHING = 4;
+
+function interruptedExit(why: string, result: ApplyResult, io: Io): number {
+  const written = result.zones.filter((z) => z.outcome === "applied" || z.outcome === "unconverged" || (z.outcome === "failed" && !(z.message ?? "").startsWith(NOT_STARTED) && !(z.message ?? "").startsWith("refused")));
+  const applied = result.zones.filter((z) => z.outcome === "applied");
+  if (written.length === 0) {
+    io.stderr(`dkimsync: interrupted (${why}): nothing was written\n`);
+    return EXIT_INTERRUPTED_NOTHING;
+  }
+  io.stderr(`dkimsync: interrupted (${why}): ${applied.reduce((n, z) => n + z.changes.length, 0)} change(s) written and read back in ${applied.length} zone(s); no zone was left half-written:\n`);
+  for (const z of written) io.stderr(`  ${z.outcome === "applied" ? "written" : z.outcome}: ${z.provider} · ${z.zone}${z.message ? ` (${z.message})` : ""}\n`);
+  return EXIT_INTERRUPTED_PARTIAL;
+}
+
+/**
+ * Control characters and bidirectional overrides in an error (they can come from a bad input
+ * value) are shown as \u escapes: a message must not move the cursor, recolour the terminal or
+ * reorder what the user reads (Unicode TR #36 3.2 on bidi spoofing).
+ */
+function visible(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function reportError(err: unknown, io: Io): number {
   if (process.env.DKIMSYNC_DEBUG) io.stderr(`${(err as Error)?.stack ?? String(err)}\n`);
   if (err instanceof DkimsyncError) {
-    io.stderr(`dkimsync: error: ${err.message}\n`);
-    for (const line of err.hint?.split("\n") ?? []) io.stderr(`  hint: ${line}\n`);
+    io.stderr(`dkimsync: error: ${visible(err.message)}\n`);
+    for (const line of err.hint?.split("\n") ?? []) io.stderr(`  hint: ${visible(line)}\n`);
     return 1;
   }
   io.stderr(`dkimsync: internal error: ${(err as Error)?.message ?? String(err)}\n  (a bug: please report it; DKIMSYNC_DEBUG=1 shows the stack)\n`);
   return 1;
 }
 
-export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+export async function main(argv: string[], rawIo: Io = defaultIo()): Promise<number> {
+  // One redactor for everything printed (text, Markdown, JSON, errors, debug stacks): every
+  // resolved env/ secret and the AWS credential variables become [redacted] (core/errors.ts).
+  const io: Io = { ...rawIo, stdout: (s) => rawIo.stdout(redact(s)), stderr: (s) => rawIo.stderr(redact(s)), progress: (s) => rawIo.progress(redact(s)) };
   let code = 0;
   const run = (fn: () => Promise<number>) => async () => {
     code = await fn();

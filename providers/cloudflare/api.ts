@@ -6,7 +6,7 @@
  * honours `retry-after` (node_modules/cloudflare/src/client.ts, shouldRetry/retryRequest).
  */
 import Cloudflare from "cloudflare";
-import { ProviderError } from "../../src/core/errors.js";
+import { ProviderError, redact as redactSecrets } from "../../src/core/errors.js";
 import type { BatchBody, CfRecord, NameFilter } from "./convert.js";
 
 export interface CloudflareApiOptions {
@@ -196,7 +196,9 @@ export class CloudflareApi {
   /** A ProviderError saying what Cloudflare answered and what to do; the token never appears. */
   toProviderError(err: unknown, zone: string | undefined, doing: string): ProviderError {
     const provider = this.opts.provider;
-    const redact = (s: string) => s.split(this.opts.token).join("***");
+    // The token is registered with the one redactor (core/errors.ts) when its env/ is resolved;
+    // removing it here as well keeps this message safe even before that.
+    const redact = (s: string) => redactSecrets(s.split(this.opts.token).join("[redacted]")).replace(/[\x00-\x1f\x7f]+/g, " ").slice(0, 500);
     const base = { ...(zone ? { zone } : {}), cause: err };
     if (err instanceof Cloudflare.APIError && err.status !== undefined) {
       type ErrorItem = { code?: number; message?: string; error_chain?: ErrorItem[] };

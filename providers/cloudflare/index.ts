@@ -47,10 +47,7 @@ const BATCH_DOC = "https://developers.cloudflare.com/dns/manage-dns-records/how-
 export function readCloudflareOptions(options: OptionsReader): CloudflareOptions & { tokenRef: string } {
   const rawToken = options.src.values["token"];
   const token = options.secret("token", { required: true });
-  const baseURL = options.string("base_url", { default: DEFAULT_BASE_URL }) ?? DEFAULT_BASE_URL;
-  if (!/^https?:\/\/[^/]+/.test(baseURL)) {
-    options.fail("base_url", `must be an http(s) URL like ${DEFAULT_BASE_URL}, not "${baseURL}"`);
-  }
+  const baseURL = options.url("base_url", { default: DEFAULT_BASE_URL, example: DEFAULT_BASE_URL }) ?? DEFAULT_BASE_URL;
   const accountId = options.string("account_id");
   const maxRequestsPer5Min = options.number("max_requests_per_5min", { default: 1200, min: 1, integer: true });
   // max_attempts (retries + 1) is the name the other HTTP providers use; max_retries stays.

@@ -366,7 +366,7 @@ export class PdnsClient {
       });
     }
     return this.fail(
-      `cannot reach the PowerDNS API at ${this.opts.url}: ${err instanceof Error ? err.message : String(err)}${typeof code === "string" ? ` (${code})` : ""} ${what}`,
+      `cannot reach the PowerDNS API at ${this.opts.url}: ${err instanceof Error ? err.message.slice(0, 200) : "network error"}${typeof code === "string" ? ` (${code})` : ""} ${what}`,
       {
         ...where,
         cause: err,
@@ -384,14 +384,18 @@ class TimeoutError extends Error {
   }
 }
 
-/** The `error` field of PowerDNS's JSON error body, else the trimmed text. */
+/**
+ * The `error` field of PowerDNS's JSON error body (PowerDNS HTTP API, "Errors": `{"error":
+ * "..."}`), at most 300 characters, with control characters removed. Anything else (an HTML
+ * page from a proxy, a body that reflects the request) is not shown at all: dkimsync reports
+ * only the fields it understands, so a reflected X-API-Key never reaches the output.
+ */
 function errorText(text: string): string {
   try {
     const body = JSON.parse(text) as { error?: unknown };
-    if (typeof body.error === "string") return body.error;
+    if (typeof body.error === "string") return body.error.replace(/[\x00-\x1f\x7f]+/g, " ").slice(0, 300);
   } catch {
     // not JSON: fall through
   }
-  const trimmed = text.trim();
-  return trimmed === "" ? "(empty answer)" : trimmed.slice(0, 300);
+  return text.trim() === "" ? "(empty answer)" : "(an answer that is not a PowerDNS error object; not shown)";
 }

@@ -83,27 +83,9 @@ export const capabilities: Capabilities = {
 };
 
 export function readPowerDnsOptions(options: OptionsReader): PowerDnsOptions {
-  const rawUrl = options.string("url", { required: true });
-  let parsed: URL;
-  try {
-    parsed = new URL(rawUrl.trim());
-  } catch {
-    options.fail("url", `must be a URL like http://127.0.0.1:8081, not "${rawUrl}"`);
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    options.fail(
-      "url",
-      `must start with http:// or https://, not "${parsed.protocol}"`,
-      "the PowerDNS webserver address, e.g. http://127.0.0.1:8081",
-    );
-  }
-  if (parsed.username !== "" || parsed.password !== "" || parsed.search !== "" || parsed.hash !== "") {
-    options.fail(
-      "url",
-      "must be only scheme, host, port and path (no user, query or fragment)",
-      "the key goes in api_key: env/NAME",
-    );
-  }
+  if (options.src.values["url"] === undefined || options.src.values["url"] === null) options.fail("url", "is required", "the PowerDNS webserver address, e.g. http://127.0.0.1:8081");
+  // The shared URL rule: http(s), no user:password@ (never echoed), no query or fragment.
+  const parsed = new URL(options.url("url", { example: "http://127.0.0.1:8081" }) as string);
   // Accept the URL with or without the API prefix; the client adds /api/v1 itself.
   const url = parsed.href.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
   const apiKey = options.secret("api_key", { required: true });

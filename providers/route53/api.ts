@@ -193,7 +193,15 @@ export class Route53Api {
 
   /** An AWS failure as a ProviderError that says what happened and what to do. */
   toProviderError(err: unknown, what: string, zone?: string): ProviderError {
-    const e = awsError(err);
+    // Only the fields dkimsync understands (the error's Code and Message, Route 53 API reference
+    // "Errors"), each shortened and stripped of control characters; never a raw body.
+    const raw = awsError(err);
+    const e: AwsErrorShape = {
+      ...(raw.name === undefined ? {} : { name: clip(raw.name, 60) }),
+      ...(raw.message === undefined ? {} : { message: clip(raw.message) }),
+      ...(raw.$metadata === undefined ? {} : { $metadata: raw.$metadata }),
+      ...(raw.$retryable === undefined ? {} : { $retryable: raw.$retryable }),
+    };
     const name = e.name ?? "";
     const status = e.$metadata?.httpStatusCode;
     const attempts = e.$metadata?.attempts;
@@ -237,6 +245,11 @@ export class Route53Api {
         ...base, transient: true, hint: "run again later; nothing is written twice (apply re-checks the records)",
       });
     }
-    return new ProviderError(p, `${what}: ${name ? `${name}: ` : ""}${errorMessage(err)}`, base);
+    return new ProviderError(p, `${what}: ${name ? `${name}: ` : ""}${e.message ?? clip(errorMessage(err))}`, base);
   }
+}
+
+function clip(text: string, max = 300): string {
+  const flat = text.replace(/[\x00-\x1f\x7f]+/g, " ");
+  return flat.length > max ? `${flat.slice(0, max)}...` : flat;
 }

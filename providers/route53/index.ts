@@ -55,10 +55,7 @@ export function readRoute53Options(o: OptionsReader): Route53Options {
     }
   }
   const region = o.string("region", { default: "us-east-1" }) as string;
-  const endpoint = o.string("endpoint");
-  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
-    o.fail("endpoint", `must be an http(s) URL, not "${endpoint}"`);
-  }
+  const endpoint = o.url("endpoint", { example: "https://route53.amazonaws.com" })?.replace(/\/$/, "");
   const profile = o.string("profile");
   const rawZoneId = o.string("zone_id");
   const zoneId = rawZoneId?.replace(/^\/hostedzone\//, "");

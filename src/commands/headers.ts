@@ -3,6 +3,7 @@ import fs from "node:fs";
 import { Resolver } from "node:dns/promises";
 import { dkimVerify } from "mailauth/lib/dkim/verify.js";
 import { loadConfig } from "../config/load.js";
+import { MAX_MESSAGE_BYTES, TooLargeError, readFileBounded } from "../util/fs.js";
 import { DkimsyncError, errorMessage } from "../core/errors.js";
 import { parseKeyRecord } from "../dns/dkimkey.js";
 import { DKIM_RESULT_MEANING, dkimPasses, explainHeaders, type DkimVerdict, type HeadersReport } from "../headers/analyse.js";
@@ -30,8 +31,9 @@ export interface HeadersCommandOptions {
 export async function headersCommand(opts: HeadersCommandOptions, io: Io): Promise<number> {
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(opts.message);
+    bytes = readFileBounded(opts.message, MAX_MESSAGE_BYTES);
   } catch (err) {
+    if (err instanceof TooLargeError) throw new DkimsyncError(`the message ${opts.message} is larger than ${MAX_MESSAGE_BYTES / 1024 / 1024} MiB; refusing to read it`, { hint: "save just the message's headers (View message source) and pass that file" });
     throw new DkimsyncError(`cannot read the message ${opts.message} (${errorMessage(err)})`, {
       cause: err,
       hint: "save the message with its headers (Outlook: File > Save As .eml, or View > View message source; Gmail: Show original > Download)",

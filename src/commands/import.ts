@@ -2,11 +2,11 @@
  * `dkimsync import FILE`: write Microsoft's exact selector targets into dkim.zones.yaml.
  * Every change is shown (old -> new) before the file is written; --dry-run only shows.
  */
-import { promises as fs } from "node:fs";
 import { InputError } from "../core/errors.js";
 import { editConfigTargets, writeFileAtomic, type EditOutcome, type ImportTargets } from "../m365/import-edit.js";
 import { decodeInput, parseImport, type ImportedEntry } from "../m365/import-parse.js";
 import { targetWarnings } from "../m365/targets.js";
+import { MAX_SIGNING_CONFIG_BYTES, TooLargeError, readFileBounded } from "../util/fs.js";
 
 export interface Io {
   stdout: (s: string) => void;
@@ -112,8 +112,10 @@ function painter(color: boolean): Painter {
 
 async function readFile(file: string, what: string, hint: string): Promise<Buffer> {
   try {
-    return await fs.readFile(file);
+    // Bounded: a wrong path (/dev/zero) ends with a message, not an exhausted heap.
+    return readFileBounded(file, MAX_SIGNING_CONFIG_BYTES);
   } catch (err) {
+    if (err instanceof TooLargeError) throw new InputError({ file }, `${what} is larger than ${MAX_SIGNING_CONFIG_BYTES / 1024 / 1024} MiB; refusing to read it`, { hint });
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "does not exist" : code === "EISDIR" ? "is a folder" : `cannot be read (${code ?? (err as Error).message})`;
     throw new InputError({ file }, `${what} ${why}`, { cause: err, hint });

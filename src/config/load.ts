@@ -13,8 +13,9 @@ import path from "node:path";
 import yaml from "js-yaml";
 import type { Config, DomainConfig, ProviderConfig } from "./types.js";
 import { InputError, errorMessage, formatWhere, type Where } from "../core/errors.js";
-import { EXPORT_COMMAND, parseSigningConfig, validateTargets, type SigningConfigEntry } from "../m365/targets.js";
-import { canonical, normaliseDomain, selectorName } from "../core/names.js";
+import { EXPORT_COMMAND, parseSigningConfig, resolveTargets, validateTargets, type SigningConfigEntry } from "../m365/targets.js";
+import { canonical, excerpt, normaliseDomain, selectorName } from "../core/names.js";
+import { MAX_CONFIG_BYTES, MAX_SIGNING_CONFIG_BYTES, TooLargeError, readFileBounded } from "../util/fs.js";
 
 export interface LoadOptions {
   /** Accepted for symmetry with the provider factories, which read env/NAME secrets later. */
@@ -89,8 +90,11 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   const displayFile = opts.displayFile ?? file;
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(file);
+    bytes = readFileBounded(file, MAX_CONFIG_BYTES);
   } catch (err) {
+    if (err instanceof TooLargeError) {
+      throw new InputError({ file: displayFile }, `the config file is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB; refusing to read it`, { hint: "check the path given with -c" });
+    }
     throw new InputError({ file: displayFile }, `cannot read the config file (${errorMessage(err)})`, {
       cause: err,
       hint: "create dkim.zones.yaml in this folder, or pass its path with -c FILE",
@@ -353,7 +357,7 @@ function unknownKeys(p: Problems, obj: Record<string, unknown>, known: readonly 
   for (const key of Object.keys(obj)) {
     if (known.includes(key)) continue;
     const near = closest(key, known);
-    p.add(lineOf(key), `${owner}unknown ${what} "${key}"${near ? `; did you mean "${near}"?` : ""}`, `known keys: ${known.join(", ")}`);
+    p.add(lineOf(key), `${owner}unknown ${what} ${excerpt(key)}${near ? `; did you mean "${near}"?` : ""}`, `known keys: ${known.join(", ")}`);
   }
 }
 
@@ -392,7 +396,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (v instanceof Date) return `the date ${v.toISOString().slice(0, 10)}`;
   if (typeof v === "object") return "a mapping";
-  if (typeof v === "string") return `the string "${v}"`;
+  if (typeof v === "string") return `the string ${excerpt(v)}`;
   return `${typeof v} ${String(v)}`;
 }
 
@@ -400,7 +404,7 @@ function readTenant(v: unknown): { name: string } | { error: string } {
   if (typeof v !== "string") return { error: `must be a string, not ${describe(v)}` };
   const name = canonical(v).replace(/\.onmicrosoft\.com$/, "");
   if (!TENANT_LABEL.test(name)) {
-    return { error: `"${v}" is not a tenant prefix (one DNS label: letters, digits and inner hyphens, at most 63)` };
+    return { error: `${excerpt(v)} is not a tenant prefix (one DNS label: letters, digits and inner hyphens, at most 63)` };
   }
   return { name };
 }
@@ -424,8 +428,11 @@ function readSigningConfig(
   const shown = path.isAbsolute(v) ? v : path.join(path.dirname(displayFile), v);
   let text: string;
   try {
-    text = fs.readFileSync(abs, "utf8");
+    text = readFileBounded(abs, MAX_SIGNING_CONFIG_BYTES).toString("utf8");
   } catch (err) {
+    if (err instanceof TooLargeError) {
+      return { error: `${shown} is larger than ${MAX_SIGNING_CONFIG_BYTES / 1024 / 1024} MiB; refusing to read it`, hint: `point signing_config at the file written by ${EXPORT_COMMAND}` };
+    }
     return {
       error: `cannot read ${shown} (${errorMessage(err)})`,
       hint: `the path is resolved from the config file's folder (${abs}); export it with ${EXPORT_COMMAND}`,
@@ -469,7 +476,7 @@ function readProviders(
     const e = nodes.get(name);
     const where: Where = { file: config.displayFile, line: e?.keyLine ?? line };
     if (!PROVIDER_NAME.test(name)) {
-      p.add(where.line, `provider name "${name}" may hold only letters, digits, "_", "." and "-"`, "rename it; domains refer to providers by this name");
+      p.add(where.line, `provider name ${excerpt(name)} may hold only letters, digits, "_", "." and "-"`, "rename it; domains refer to providers by this name");
       continue;
     }
     if (!isMapping(block)) {
@@ -483,7 +490,7 @@ function readProviders(
     }
     if (!knownTypes.includes(type)) {
       const near = closest(type, knownTypes);
-      p.add(e?.value?.lineOf("type") ?? where.line, `provider "${name}": unknown type "${type}"${near ? `; did you mean "${near}"?` : ""}`, `known types: ${knownTypes.join(", ")}`);
+      p.add(e?.value?.lineOf("type") ?? where.line, `provider "${name}": unknown type ${excerpt(String(type))}${near ? `; did you mean "${near}"?` : ""}`, `known types: ${knownTypes.join(", ")}`);
       continue;
     }
     const value = e?.value;
@@ -514,7 +521,7 @@ function readDomains(p: Problems, v: unknown, entry: Entry | undefined, line: nu
     const keyLine = e?.keyLine ?? line;
     const norm = normaliseDomain(raw);
     if ("error" in norm) {
-      p.add(keyLine, `domain "${raw}" ${norm.error}`, "write the domain as it appears in DNS, like example.com or bücher.example");
+      p.add(keyLine, `domain ${excerpt(raw)} ${norm.error}`, "write the domain as it appears in DNS, like example.com or bücher.example");
       continue;
     }
     const name = norm.name;
@@ -587,7 +594,7 @@ function readDomain(
     if (config.providers.has(ref) || declared.has(ref)) return;
     const refLine = block.provider !== undefined ? lineOf("provider") : (listNode?.item(i)?.line ?? lineOf("providers"));
     const known = [...config.providers.keys()];
-    p.add(refLine, `${at}unknown provider "${ref}"; known: ${known.length > 0 ? known.join(", ") : "(none defined)"}`, "add it under providers: or fix the name");
+    p.add(refLine, `${at}unknown provider ${excerpt(String(ref))}; known: ${known.length > 0 ? known.join(", ") : "(none defined)"}`, "add it under providers: or fix the name");
   });
 
   if (block.ensure !== undefined) {

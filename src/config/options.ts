@@ -4,7 +4,8 @@
  * and says what to write instead. Secrets are only ever references (`env/NAME`).
  */
 import path from "node:path";
-import { InputError, type Where } from "../core/errors.js";
+import { InputError, registerSecret, type Where } from "../core/errors.js";
+import { excerpt } from "../core/names.js";
 import { closest } from "./load.js";
 
 export interface OptionsSource {
@@ -123,6 +124,30 @@ export class OptionsReader {
     } as OptionsSource);
   }
 
+  /**
+   * An http(s) endpoint URL (PowerDNS `url`, Cloudflare `base_url`, Route 53 `endpoint`).
+   * User info (`user:password@`) is refused: credentials are only ever `env/NAME` references,
+   * and a URL is printed in messages (WHATWG URL "username"/"password"). The value itself is
+   * never echoed in the error, since it may hold exactly such a password.
+   */
+  url(key: string, opts: { default?: string; example: string }): string | undefined {
+    const v = this.string(key, opts.default === undefined ? {} : { default: opts.default });
+    if (v === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(v.trim());
+    } catch {
+      this.fail(key, `must be an http(s) URL like ${opts.example}`);
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") this.fail(key, `must start with http:// or https://, like ${opts.example}`);
+    if (parsed.username !== "" || parsed.password !== "") {
+      this.fail(key, "must not contain a user name or password (user:password@); the URL is shown in messages",
+        "remove the user info; credentials are given only as env/NAME options (rotate a password that was committed)");
+    }
+    if (parsed.search !== "" || parsed.hash !== "") this.fail(key, `must be only scheme, host, port and path (no query or fragment), like ${opts.example}`);
+    return parsed.href;
+  }
+
   /** A path, resolved from the config file's folder. */
   path(key: string, opts: { required: true }): string;
   path(key: string, opts?: { required?: false; default?: string }): string | undefined;
@@ -156,6 +181,8 @@ export class OptionsReader {
     if (value === undefined || value === "") {
       this.fail(key, `refers to the environment variable ${name}, which is not set`, `export ${name}=... before running dkimsync`);
     }
+    // From here on every output of this run has the value redacted (core/errors.ts redact).
+    registerSecret(value);
     return value;
   }
 
@@ -176,6 +203,7 @@ function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
-  if (typeof v === "string") return `"${v}"`;
+  // A short excerpt only: the value may be long, or a secret pasted into the wrong option.
+  if (typeof v === "string") return excerpt(v);
   return `${typeof v} ${String(v)}`;
 }

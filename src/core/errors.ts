@@ -61,3 +61,50 @@ export function errorWithHint(err: unknown): string {
   const hint = err instanceof DkimsyncError ? err.hint : undefined;
   return hint ? `${errorMessage(err)} (${hint})` : errorMessage(err);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Redaction: one redactor for every place text leaves dkimsync (stdout, stderr, plan files).
+
+/** Environment variables whose values are AWS credential material (AWS SDK default chain). */
+export const AWS_SECRET_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] as const;
+
+/**
+ * Secrets shorter than this are not redacted as substrings: a 1-3 character "secret" would
+ * black out ordinary words. No real API key, token or TSIG secret is that short.
+ */
+const MIN_SECRET_CHARS = 4;
+const REDACTED = "[redacted]";
+const secrets = new Set<string>();
+
+/**
+ * Remember a secret value so that redact() removes it from every later output. Called where
+ * an `env/NAME` option is resolved; the AWS variables are read from the environment each time.
+ */
+export function registerSecret(value: string | undefined): void {
+  if (value === undefined || value.length < MIN_SECRET_CHARS) return;
+  secrets.add(value);
+  // The forms the value can take in a reflected request: URL-encoded, JSON-escaped, Base64
+  // (HTTP Basic credentials, RFC 7617), each of which a provider may echo back.
+  secrets.add(encodeURIComponent(value));
+  secrets.add(JSON.stringify(value).slice(1, -1));
+  const b64 = Buffer.from(value, "utf8").toString("base64").replace(/=+$/, "");
+  if (b64.length >= 8) secrets.add(b64);
+}
+
+/** Forget every registered secret (tests run many configs in one process). */
+export function clearSecrets(): void {
+  secrets.clear();
+}
+
+function currentSecrets(env: NodeJS.ProcessEnv = process.env): string[] {
+  for (const name of AWS_SECRET_ENV) registerSecret(env[name]);
+  // Longest first, so a secret that contains another is removed whole.
+  return [...secrets].sort((a, b) => b.length - a.length);
+}
+
+/** The text with every known secret replaced by `[redacted]`. */
+export function redact(text: string): string {
+  let out = text;
+  for (const s of currentSecrets()) if (out.includes(s)) out = out.split(s).join(REDACTED);
+  return out;
+}

@@ -2,7 +2,7 @@
  * One canonical name form inside dkimsync: lowercase A-labels, absolute, no trailing dot.
  * Providers convert to and from their own form (trailing dot or not) at their edge, once.
  */
-import { domainToASCII } from "node:url";
+import { domainToASCII, domainToUnicode } from "node:url";
 
 /** Canonical form of a name or CNAME target as a provider or user wrote it. */
 export function canonical(name: string): string {
@@ -17,25 +17,82 @@ export function fqdn(name: string): string {
 }
 
 /**
+ * At most this much of a bad value is quoted in an error: enough to recognise it, never a whole
+ * pasted file or secret. Control characters and non-ASCII are shown escaped, so a NUL, a newline
+ * or a terminal escape sequence in the input cannot garble or forge the output.
+ */
+export const EXCERPT_CHARS = 80;
+
+export function excerpt(value: string, max = EXCERPT_CHARS): string {
+  const cut = value.length > max ? `${value.slice(0, max)}...` : value;
+  return JSON.stringify(cut).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+// RFC 8552 2: "underscored" node names such as _domainkey (RFC 6376 3.6.2.1) are a leading
+// underscore followed by an LDH label; they appear inside Microsoft's selector targets.
+const UNDERSCORE_LABEL = /^_[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+/**
+ * The problem with an ASCII name, or undefined: labels are LDH (RFC 1123 2.1, RFC 1035 2.3.1),
+ * optionally underscored (RFC 8552) when `underscore` is set, at most 63 octets each and 253 in
+ * all (RFC 1035 2.3.4); an A-label (`xn--`) must be valid Punycode that survives the IDNA
+ * round trip (RFC 5891 5.4, via WHATWG domainToUnicode/domainToASCII); the top-level label is
+ * not all-numeric (RFC 3696 2), so no IPv4 address passes as a name.
+ */
+function asciiNameProblem(ascii: string, underscore: boolean): string | undefined {
+  if (ascii.length > 253) return `is ${ascii.length} octets long; a domain name is at most 253 (RFC 1035 2.3.4)`;
+  const labels = ascii.split(".");
+  if (labels.some((l) => l === "")) return "has an empty label (two dots in a row, or a leading dot)";
+  for (const label of labels) {
+    if (label.length > 63) return `has a label longer than 63 octets (${excerpt(label, 20)}: a label of ${label.length} octets; at most 63 are allowed, RFC 1035 2.3.4)`;
+    const ok = LDH_LABEL.test(label) || (underscore && UNDERSCORE_LABEL.test(label));
+    if (!ok) {
+      return `has an invalid label ${excerpt(label, 20)} (letters a-z, digits and inner hyphens only${underscore ? ", or a leading underscore as in _domainkey" : ""})`;
+    }
+    if (label.startsWith("xn--")) {
+      const unicode = domainToUnicode(label);
+      if (unicode === "" || unicode === label || domainToASCII(unicode) !== label) {
+        return `has the label ${excerpt(label, 20)}, which is not valid Punycode (an xn-- label must decode to Unicode and back, RFC 5891 5.4)`;
+      }
+    }
+  }
+  if (/^[0-9]+$/.test(labels[labels.length - 1] as string)) return "ends in an all-numeric label; a top-level domain is never all digits (RFC 3696 2)";
+  return undefined;
+}
+
+/**
+ * Validate a host name taken from input (a CNAME target): canonical ASCII form, no spaces,
+ * quotes, backslashes, NUL, `#`, newlines or non-ASCII anywhere, underscored labels allowed.
+ * Returns the canonical name or an error phrase. Used at the edge (config, signing_config,
+ * import) and again by the final guard before any write (src/plan/safety.ts).
+ */
+export function hostNameProblem(name: string): string | undefined {
+  if (name === "") return "is empty";
+  if (!/^[\x21-\x7e]+$/.test(name)) return `contains ${/[^\x00-\x7f]/.test(name) ? "non-ASCII characters (write internationalised labels as xn-- A-labels)" : "a space or control character"}`;
+  return asciiNameProblem(name, true);
+}
+
+/**
  * Validate and normalise a domain name given by a user: IDN input becomes A-labels.
  * Returns an error phrase instead of throwing, so the caller can name file and line.
  * Rules: RFC 1035 2.3.4 (label <= 63 octets, name <= 253 octets in text form),
- * RFC 5891 (IDNA A-labels via WHATWG domainToASCII).
+ * RFC 5891 (IDNA A-labels via WHATWG domainToASCII, and the round trip back), no all-numeric
+ * top-level label (RFC 3696 2).
  */
 export function normaliseDomain(input: string): { name: string } | { error: string } {
   const raw = input.trim().replace(/\.$/, "");
   if (raw === "") return { error: "is empty" };
   if (raw.split(".").some((l) => l === "")) return { error: "has an empty label (two dots in a row, or a leading dot)" };
-  // Underscore labels are legal in DNS but never part of a mail domain.
-  const ascii = /^[\x00-\x7f]*$/.test(raw) ? raw.toLowerCase() : domainToASCII(raw.toLowerCase());
+  if (/[\x00-\x20\x7f]/.test(raw)) return { error: "contains a space or control character" };
+  const lower = raw.toLowerCase();
+  // Checked before domainToASCII, which would read "123.456" as the IPv4 address 123.0.1.200.
+  if (/^[0-9]+$/.test(lower.split(".").pop() as string)) return { error: "ends in an all-numeric label; a top-level domain is never all digits (RFC 3696 2)" };
+  // Underscore labels are legal in DNS but never part of a mail domain: checked as plain LDH.
+  const ascii = /^[\x00-\x7f]*$/.test(lower) ? lower : domainToASCII(lower);
   if (ascii === "") return { error: "is not a valid internationalised domain name" };
-  for (const label of ascii.split(".")) {
-    if (label.length > 63) return { error: `has a label longer than 63 octets ("${label.slice(0, 20)}...")` };
-    if (!/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(label)) {
-      return { error: `has an invalid label "${label}" (letters, digits and inner hyphens only)` };
-    }
-  }
-  if (ascii.length > 253) return { error: `is ${ascii.length} octets long; a domain name is at most 253` };
+  const problem = asciiNameProblem(ascii, false);
+  if (problem !== undefined) return { error: problem };
   if (!ascii.includes(".")) return { error: "is a single label; give the full domain, like example.com" };
   return { name: ascii };
 }

@@ -7,6 +7,7 @@
  * and non-standard values (`dmarc=bestguesspass`, `compauth=pass reason=100`, `action=oreject`).
  */
 import { parseTagList } from "../dns/dkimkey.js";
+import { DkimsyncError } from "../core/errors.js";
 
 export interface HeaderField {
   /** As written (case kept). */
@@ -298,7 +299,10 @@ export interface DkimSignatureInfo {
 
 function unixDate(v: string | undefined): Date | undefined {
   if (v === undefined || !/^\d+$/.test(v.trim())) return undefined;
-  return new Date(Number(v.trim()) * 1000);
+  // RFC 6376 3.5 t=/x= are seconds since the epoch; a value beyond what a JavaScript Date can
+  // hold (year 275760) is no time at all, shown as absent rather than crashing toISOString().
+  const d = new Date(Number(v.trim()) * 1000);
+  return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
 export function parseDkimSignature(value: string, index = 0): DkimSignatureInfo {
@@ -388,8 +392,26 @@ function fromDomainOf(fields: readonly HeaderField[]): string | undefined {
   return m?.[1]?.toLowerCase().replace(/\.$/, "");
 }
 
+/**
+ * The header section analysed is at most this long (1 MiB). RFC 5322 2.1.1 limits a line to 998
+ * characters; real header sections are a few tens of KiB even after many hops. A file without
+ * an end of headers within this bound (a binary file, /dev/zero) is refused, not scanned.
+ */
+export const MAX_HEADER_BYTES = 1024 * 1024;
+
 /** Explain the header block. `domains`: configured domains (canonical), if a config is known. */
 export function explainHeaders(text: string, opts: { domains?: string[] } = {}): HeadersReport {
+  const end = text.search(/\r?\n\r?\n/);
+  if ((end < 0 ? text.length : end) > MAX_HEADER_BYTES) {
+    throw new DkimsyncError(`the message's header section is longer than ${MAX_HEADER_BYTES} bytes (1 MiB) or has no end; this is not a mail message`, {
+      hint: "save the message with its headers (Outlook: File > Save As .eml; Gmail: Show original > Download)",
+    });
+  }
+  if (text.slice(0, end < 0 ? text.length : end).includes("\u0000")) {
+    throw new DkimsyncError("the message's header section contains NUL bytes; this is not a mail message (RFC 5322 2.2 allows only printable characters and WSP in header fields)", {
+      hint: "save the message with its headers (Outlook: File > Save As .eml; Gmail: Show original > Download)",
+    });
+  }
   const fields = readHeaderBlock(text);
   const configured = opts.domains ? new Set(opts.domains) : undefined;
   const isConfigured = (d: string | undefined) => (configured && d ? configured.has(d) : undefined);

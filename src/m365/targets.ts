@@ -5,7 +5,7 @@
  */
 import type { Config, DomainConfig } from "../config/types.js";
 import { InputError } from "../core/errors.js";
-import { canonical, normaliseDomain, type Selector } from "../core/names.js";
+import { canonical, excerpt, hostNameProblem, normaliseDomain, type Selector } from "../core/names.js";
 
 export interface SigningConfigEntry {
   /** Canonical domain. */
@@ -59,21 +59,23 @@ interface TargetParts {
 function splitTarget(selector: Selector, target: string): TargetParts | string {
   const t = canonical(target);
   if (t === "") return `${selector} target is empty`;
-  const labels = t.split(".");
-  if (labels.some((l) => l === "")) return `${selector} target "${t}" has an empty label`;
-  const long = labels.find((l) => l.length > 63);
-  if (long !== undefined) return `${selector} target "${t}" has a label of ${long.length} octets; at most 63 are allowed (RFC 1035 2.3.4)`;
-  if (t.length > 253) return `${selector} target "${t.slice(0, 40)}..." is ${t.length} octets long; at most 253 are allowed (RFC 1035 2.3.4)`;
+  if (t.split(".").some((l) => l === "")) return `${selector} target ${excerpt(t)} has an empty label`;
+  if (t.length > 253) return `${selector} target ${excerpt(t)} is ${t.length} octets long; at most 253 are allowed (RFC 1035 2.3.4)`;
   const at = t.indexOf(DOMAINKEY);
-  if (at < 0) return `${selector} target "${t}" has no "._domainkey." part; Microsoft's targets look like ${selector}-contoso-com._domainkey.contoso.onmicrosoft.com`;
+  if (at < 0) return `${selector} target ${excerpt(t)} has no "._domainkey." part; Microsoft's targets look like ${selector}-contoso-com._domainkey.contoso.onmicrosoft.com`;
   const first = t.slice(0, at);
   const suffix = t.slice(at + DOMAINKEY.length);
   if (!first.startsWith(`${selector}-`) || first.includes(".") || first.length === `${selector}-`.length) {
-    return `${selector} target "${t}" must start with "${selector}-<your domain with dashes>"`;
+    return `${selector} target ${excerpt(t)} must start with "${selector}-<your domain with dashes>"`;
   }
   if (!LEGACY_SUFFIX.test(suffix) && !NEW_SUFFIX.test(suffix)) {
-    return `${selector} target "${t}" must end in "._domainkey.<tenant>.onmicrosoft.com" or "._domainkey.<tenant>.<letter>-v1.dkim.mail.microsoft", not "${suffix}"`;
+    return `${selector} target ${excerpt(t)} must end in "._domainkey.<tenant>.onmicrosoft.com" or "._domainkey.<tenant>.<letter>-v1.dkim.mail.microsoft", not ${excerpt(suffix)}`;
   }
+  // Every label is checked as a host name too, so a space, quote, backslash, NUL, "#", newline
+  // or non-ASCII character in the first label never reaches a zone file, an API body or a DNS
+  // message (the shape checks above only look at the suffix).
+  const bad = hostNameProblem(t);
+  if (bad !== undefined) return `${selector} target ${excerpt(t)} ${bad}`;
   return { dashed: first.slice(`${selector}-`.length), suffix };
 }
 
@@ -210,13 +212,24 @@ export function parseSigningConfig(text: string, file: string): SigningConfigEnt
   try {
     data = JSON.parse(body);
   } catch (err) {
-    throw new InputError({ file }, `is not valid JSON (${(err as Error).message})`, {
+    // V8's message quotes the text around the error; the file may be anything (a wrong path such
+    // as /proc/self/environ), so only the position is shown, never the content.
+    throw new InputError({ file }, `is not valid JSON (${jsonErrorPosition(body, err)})`, {
       cause: err,
       hint: `export it again with ${EXPORT_COMMAND}`,
     });
   }
   const list = Array.isArray(data) ? data : [data];
   return list.map((item, i) => parseEntry(item, file, i + 1, list.length));
+}
+
+/** "line L, column C" of a JSON.parse failure, from V8's "position N"; never the text itself. */
+function jsonErrorPosition(text: string, err: unknown): string {
+  const m = /position (\d+)/.exec(err instanceof Error ? err.message : "");
+  if (!m) return /Unexpected end/.test(err instanceof Error ? err.message : "") ? "it ends too early" : "a syntax error";
+  const before = text.slice(0, Number(m[1]));
+  const line = before.split("\n").length;
+  return `syntax error at line ${line}, column ${before.length - before.lastIndexOf("\n")}`;
 }
 
 function parseEntry(item: unknown, file: string, n: number, of: number): SigningConfigEntry {
@@ -232,7 +245,7 @@ function parseEntry(item: unknown, file: string, n: number, of: number): Signing
     throw new InputError({ file }, `${at} has no Domain, Name or Identity`, { hint: `export it again with ${EXPORT_COMMAND}` });
   }
   const norm = normaliseDomain(rawDomain);
-  if ("error" in norm) throw new InputError({ file }, `${at}: domain "${rawDomain}" ${norm.error}`);
+  if ("error" in norm) throw new InputError({ file }, `${at}: domain ${excerpt(rawDomain)} ${norm.error}`);
   const entry: SigningConfigEntry = { domain: norm.name };
   const s1 = fields.string("Selector1CNAME");
   const s2 = fields.string("Selector2CNAME");

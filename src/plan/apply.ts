@@ -9,6 +9,8 @@ import { canonical } from "../core/names.js";
 import { fingerprint, type ProviderSet } from "./build.js";
 import { pool } from "../util/pool.js";
 import type { Change, Plan, Provider, ZonePlan } from "../core/types.js";
+import type { Config } from "../config/types.js";
+import { guardWrites } from "./safety.js";
 
 export type ZoneOutcome = "applied" | "unchanged" | "stale" | "failed" | "unconverged" | "blocked";
 
@@ -53,7 +55,17 @@ export interface ApplyOptions {
   checkStale: boolean;
   concurrency?: number;
   log?: (message: string) => void;
+  /** When given, the final guard also requires each zone's domains to be configured with its provider. */
+  config?: Config;
+  /**
+   * Aborted on SIGINT/SIGTERM or a closed stdout: zones in flight finish (each zone is one
+   * write, read back), zones not yet started are not started (docs/safety.md "Signals").
+   */
+  signal?: AbortSignal;
 }
+
+/** The message of a zone that was not started because the run was interrupted. */
+export const NOT_STARTED = "not started: the run was interrupted";
 
 /** The changes apply will write for a zone (with --force, or replace: in the config, the conflict replacements too). */
 export function zoneWrites(z: ZonePlan, force: boolean): Change[] {
@@ -190,8 +202,14 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
     if (blocked.size > 0) return { ...base, outcome: "blocked", changes, written: 0 };
     return { ...base, outcome: "unchanged", changes };
   }
+  if (opts.signal?.aborted) return { ...base, outcome: "failed", changes, written: 0, message: `${NOT_STARTED} (${String(opts.signal.reason)}); nothing was written to this zone` };
   const provider = opts.providers.get(z.provider);
   if (!provider) return { ...base, outcome: "failed", changes, written: 0, message: `provider "${z.provider}" is not configured` };
+  // The last check before any provider call, whatever built the plan (src/plan/safety.ts).
+  const refused = guardWrites(z, changes, { force: opts.force, ...(opts.config ? { config: opts.config } : {}) });
+  if (refused.length > 0) {
+    return { ...base, outcome: "failed", changes, written: 0, message: `refused by the safety guard; nothing was written to this zone: ${refused.slice(0, 5).join("; ")}` };
+  }
 
   try {
     if (opts.checkStale) {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
+import fsSync, { promises as fs } from "node:fs";
 import path from "node:path";
 
 /**
@@ -34,3 +34,45 @@ async function syncDirectory(dir: string): Promise<void> {
   await handle?.sync().catch(() => undefined);
   await handle?.close().catch(() => undefined);
 }
+
+/** Thrown by readFileBounded when the file holds more than the limit. */
+export class TooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`larger than ${limit} bytes`);
+    this.name = "TooLargeError";
+  }
+}
+
+/**
+ * Read at most `limit` bytes of a file, in chunks, and fail with TooLargeError beyond that.
+ * fstat sizes are not trusted: special files such as /dev/zero or /proc/self/environ report 0
+ * or lie, so the bound is enforced on the bytes actually read, never on the size claimed.
+ */
+export function readFileBounded(file: string, limit: number): Buffer {
+  const fd = fsSync.openSync(file, "r");
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, limit + 1 - total));
+      const n = fsSync.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > limit) throw new TooLargeError(limit);
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    fsSync.closeSync(fd);
+  }
+}
+
+/**
+ * Input size limits (docs/safety.md "Input limits"). Generous for real use (a 10,000-domain
+ * config is about 3 MiB, its Get-DkimSigningConfig export about 15 MiB; Exchange Online's
+ * largest message is 150 MB but only its header section is analysed), small enough that a
+ * wrong path (/dev/zero, a disk image) ends with a message instead of exhausting memory.
+ */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+export const MAX_SIGNING_CONFIG_BYTES = 32 * 1024 * 1024;
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
