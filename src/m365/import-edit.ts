@@ -9,7 +9,7 @@
  * again and compared with the intended data before anything is written.
  */
 import { isDeepStrictEqual } from "node:util";
-import { isMap, isScalar, parseDocument, type Document, type Pair, type Scalar, type YAMLMap } from "yaml";
+import { isMap, isScalar, parseDocument, visit, type Document, type Pair, type Scalar, type YAMLMap } from "yaml";
 import { InputError } from "../core/errors.js";
 import { canonical, normaliseDomain, SELECTORS, type Selector } from "../core/names.js";
 import { applySplices, type Splice } from "../util/yaml-splice.js";
@@ -106,15 +106,47 @@ export function editConfigTargets(source: string, file: string, imports: readonl
   return { text, changed: text !== source, outcomes };
 }
 
-export { writeFileAtomic } from "../util/fs.js";
+
+/**
+ * The yaml package checks that mapping keys are unique by comparing each key with every
+ * earlier one: quadratic, most of the time of an import of thousands of domains. Its check is
+ * turned off and done here with a Set per mapping (scalar keys; YAML 1.2 3.2.1.1 requires
+ * unique keys), giving the same refusal.
+ */
+const PARSE = { uniqueKeys: false } as const;
 
 function parseConfig(source: string, file: string): Document.Parsed {
-  const doc = parseDocument(source);
+  const doc = parseDocument(source, PARSE);
   const err = doc.errors[0];
   if (err !== undefined) {
     throw new InputError({ file, line: err.linePos?.[0]?.line }, `is not valid YAML: ${err.message.split("\n")[0]}`, { cause: err });
   }
+  const dup = duplicateKey(doc);
+  if (dup !== undefined) {
+    throw new InputError(whereOf(source, file, dup), `is not valid YAML: map keys must be unique ("${String(dup.value)}" is written twice)`, {
+      hint: "remove or merge one of the two entries",
+    });
+  }
   return doc;
+}
+
+function duplicateKey(doc: Document.Parsed): Scalar | undefined {
+  let found: Scalar | undefined;
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const p of map.items) {
+        if (!isScalar(p.key)) continue;
+        if (seen.has(p.key.value)) {
+          found = p.key;
+          return visit.BREAK;
+        }
+        seen.add(p.key.value);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 function checkProvider(doc: Document.Parsed, source: string, file: string, provider: string | undefined): void {
@@ -239,7 +271,7 @@ function appendDomains(source: string, domainsPair: Pair<Scalar, unknown> | unde
  * bug in the splicing, and the file is left alone.
  */
 function verify(before: string, after: string, file: string, outcomes: EditOutcome[]): void {
-  const expected = parseDocument(before).toJS() as Record<string, unknown>;
+  const expected = parseDocument(before, PARSE).toJS() as Record<string, unknown>;
   const domains = ((expected.domains ??= {}) as Record<string, Record<string, unknown> | null>);
   for (const o of outcomes) {
     if (o.action === "update") {
@@ -249,7 +281,7 @@ function verify(before: string, after: string, file: string, outcomes: EditOutco
       domains[o.domain] = Object.fromEntries([["provider", o.provider], ...o.changes.map((c) => [c.selector, c.after])]);
     }
   }
-  const doc = parseDocument(after);
+  const doc = parseDocument(after, PARSE);
   if (doc.errors.length > 0 || !isDeepStrictEqual(doc.toJS(), expected)) {
     throw new InputError({ file }, "could not be edited safely; nothing was written", {
       hint: "set selector1: and selector2: by hand, and report this file's layout as a dkimsync bug",

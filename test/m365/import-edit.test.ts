@@ -4,7 +4,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InputError } from "../../src/core/errors.js";
-import { editConfigTargets, writeFileAtomic, type ImportTargets } from "../../src/m365/import-edit.js";
+import { editConfigTargets, type ImportTargets } from "../../src/m365/import-edit.js";
+import { writeFileAtomic } from "../../src/util/fs.js";
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/import");
 
