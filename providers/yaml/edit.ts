@@ -71,7 +71,9 @@ function lineEnd(text: string, pos: number): number {
 }
 
 function column(text: string, pos: number): number {
-  return pos - lineStart(text, pos);
+  const start = lineStart(text, pos);
+  // A byte order mark is not part of the first line's indentation.
+  return pos - start - (start === 0 && pos > 0 && text.startsWith("\ufeff") ? 1 : 0);
 }
 
 function isBlankLine(text: string, start: number): boolean {
@@ -125,15 +127,17 @@ function entryStart(text: string, pair: Pair): number {
   let start = lineStart(text, range(pair.key)[0]);
   while (start > 0) {
     const prev = lineStart(text, start - 1);
-    if (!text.slice(prev, start).trimStart().startsWith("#")) break;
+    if (!text.slice(prev, start).replace(/^\ufeff/, "").trimStart().startsWith("#")) break;
     start = prev;
   }
-  return start;
+  // A byte order mark stays the file's first character (YAML 1.2 5.2).
+  return start === 0 && text.startsWith("\ufeff") ? 1 : start;
 }
 
 /** The lines of one top-level entry: key line through the last line of its value. */
 function entryLines(text: string, pair: Pair): [number, number] {
-  return [lineStart(text, range(pair.key)[0]), lineEnd(text, range(pair.value)[2])];
+  const start = lineStart(text, range(pair.key)[0]);
+  return [start === 0 && text.startsWith("\ufeff") ? 1 : start, lineEnd(text, range(pair.value)[2])];
 }
 
 /** True when the file separates its top-level entries with blank lines. */
