@@ -14,7 +14,7 @@ import { describe, editZone } from "./batch.js";
 import { parseZone, sameRecords, ZoneFileError } from "./convert.js";
 import type { ParsedZone } from "./convert.js";
 import { readZoneBytes, zoneFileNames } from "./files.js";
-import { acquireLock, FileChangedError, FileRefusedError, LockTimeoutError, removeStaleTemps, writeFileAtomic, decodeYaml, type DecodedYaml } from "../../src/util/fs.js";
+import { acquireLock, FileChangedError, FileRefusedError, LockTimeoutError, removeStaleFiles, removeStaleTemps, writeFileAtomic, decodeYaml, type DecodedYaml } from "../../src/util/fs.js";
 
 export interface YamlOptions {
   /** Folder of the zone files, resolved from the config file's folder. Required. */
@@ -60,6 +60,7 @@ export const createYamlProvider: ProviderFactory = (options) => {
    * An entry is used once: by the next read of that file.
    */
   const written = new Map<string, { text: string; records: RecordSet[] }>();
+  let cleaned = false;
 
   async function read(zone: string, known?: string): Promise<{ file: string; bytes: Buffer; decoded: DecodedYaml }> {
     const file = known ?? (await fileOf(zone));
@@ -111,6 +112,11 @@ export const createYamlProvider: ProviderFactory = (options) => {
       const files = await zoneFileNames(directory).catch((cause: unknown) => {
         throw missingDirectory(cause);
       });
+      // Temporary and lock files of runs that were killed: every run starts by listing zones.
+      if (!cleaned) {
+        cleaned = true;
+        await removeStaleFiles(directory).catch(() => undefined);
+      }
       return [...new Set(files.map((f) => zoneName(f.slice(0, -".yaml".length))))].sort();
     },
 

@@ -161,6 +161,32 @@ export async function removeStaleTemps(file: string): Promise<string[]> {
   return removed;
 }
 
+/**
+ * Remove what killed runs left in a folder: temporary files of writeFileAtomic and lock files
+ * whose process no longer runs on this host. Needs no lock: a file of a live process is never
+ * touched, and stale locks are broken as acquireLock breaks them. Returns the names removed.
+ */
+export async function removeStaleFiles(dir: string): Promise<string[]> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const temp = /^\..+\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    if (temp) {
+      const pid = Number(temp[1]);
+      if (pid === process.pid || isAlive(pid)) continue;
+      await fs.rm(path.join(dir, name), { force: true }).then(() => removed.push(name), () => undefined);
+    } else if (/^\..+\.lock$/.test(name)) {
+      const lockFile = path.join(dir, name);
+      const holder = await readLock(lockFile);
+      if (holder !== undefined && (await isStale(lockFile, holder))) {
+        await breakLock(lockFile, holder);
+        removed.push(name);
+      }
+    }
+  }
+  return removed;
+}
+
 async function syncDirectory(dir: string): Promise<void> {
   // Best effort: some file systems refuse fsync on a directory (EINVAL, EISDIR); the rename has
   // already happened, so a failure here must not report the write as failed.
