@@ -394,13 +394,16 @@ export function decodeYaml(bytes: Uint8Array): DecodedYaml | { refused: string }
   try {
     return { text: utf8.decode(bytes), encoding: "utf8", encode: (t) => Buffer.from(t, "utf8") };
   } catch {
+    // A UTF-8 byte order mark stays one character (U+FEFF), which the YAML parser skips; read
+    // as three Latin-1 characters it would become part of the first key.
+    const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
     return {
-      text: Buffer.from(bytes).toString("latin1"),
+      text: (bom ? "\ufeff" : "") + Buffer.from(bytes).subarray(bom ? 3 : 0).toString("latin1"),
       encoding: "latin1",
       encode: (t) => {
-        // eslint-disable-next-line no-control-regex
-        if (/[^\x00-\xff]/.test(t)) throw new Error("internal error: a character beyond Latin-1 would be written into a file that is not UTF-8");
-        return Buffer.from(t, "latin1");
+        const body = bom && t.startsWith("\ufeff") ? t.slice(1) : t;
+        if (/[^\x00-\xff]/.test(body)) throw new Error("internal error: a character beyond Latin-1 would be written into a file that is not UTF-8");
+        return Buffer.concat([bom && body !== t ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), Buffer.from(body, "latin1")]);
       },
     };
   }

@@ -45,8 +45,8 @@ export async function writeConfig(file: string, zonesDir: string, domains: Recor
 }
 
 /** Plan and apply a config through dkimsync's own code path. */
-export async function planApply(file: string, force = false): Promise<{ plan: Plan; result: ApplyResult }> {
-  const env = { ...process.env };
+export async function planApply(file: string, force = false, extraEnv: Record<string, string> = {}): Promise<{ plan: Plan; result: ApplyResult }> {
+  const env = { ...process.env, ...extraEnv };
   const config = loadConfig(file, { env });
   const { plan, providers } = await buildPlan({ config, env });
   try {
