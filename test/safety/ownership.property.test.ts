@@ -434,8 +434,12 @@ function apiProperty(t: ConformanceTarget, runs: number): void {
             outcome = `threw: ${(err as Error).message}`;
           }
           const after = (await backend.readZone(zone)).filter((r) => !managedNames.has(r.name));
+          // The SOA serial is the server's own bookkeeping: PowerDNS raises it on every change
+          // made through its API (SOA-EDIT-API, RFC 1982 serial arithmetic); the rest of the SOA
+          // must stay.
+          const soa = (rs: RecordSet[]) => rs.map((r) => (r.type === "SOA" ? { ...r, values: r.values.map((v) => v.replace(/^(\S+ \S+) \d+ /, "$1 SERIAL ")) } : r));
           const sort = (rs: RecordSet[]) => rs.map((r) => ({ ...r, values: [...r.values].sort() })).sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`));
-          expect(sort(after), `seed ${SEED}, run ${run}, zone ${zone}: ${JSON.stringify(s)}\noutcome ${outcome}`).toEqual(sort(before));
+          expect(sort(soa(after)), `seed ${SEED}, run ${run}, zone ${zone}: ${JSON.stringify(s)}\noutcome ${outcome}`).toEqual(sort(soa(before)));
         }),
         { numRuns: runs, seed: SEED, endOnFailure: true },
       );
