@@ -295,7 +295,12 @@ export function createRecord(text: string, parsed: ParsedZone, zone: string, set
   const block = `${renderScalar(key)}:\n${spaces(unit)}${recordBody(set, spaces(unit), unit)}`;
   const top = parsed.doc.contents;
   const whole = (out: string) => edit(text, "file", [{ at: 0, end: text.length, insert: out }]);
-  if (top === null || (isScalar(top) && top.value === null)) return whole(appendEntry(text, block, false));
+  if (top === null) return whole(appendEntry(text, block, false));
+  if (isScalar(top) && top.value === null) {
+    // `--- ~` or `null`: an empty zone written as an explicit null; the null goes, as `{}` does.
+    const r = range(top);
+    return whole(appendEntry(r[1] > r[0] ? splice(text, r[0], r[1], "").replace(/^---[ \t]+$/m, "---") : text, block, false));
+  }
   if (!isMap(top)) throw new ZoneFileError(undefined, "the top level must map record names to records");
   if (top.flow) {
     if (top.items.length > 0) throw new ZoneFileError(undefined, "the zone file is written in flow style ({...}); write it in block style (name: record, one per line)");
