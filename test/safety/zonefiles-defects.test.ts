@@ -231,13 +231,15 @@ describe("permissions, owner and temporary files", () => {
     // pid 2^22+1 is above Linux's pid_max default ceiling (4194304): no such process runs.
     const stale = path.join(zones, `.${D}.yaml.tmp-4194305-0123456789ab`);
     await fs.writeFile(stale, "half a zone");
-    const other = path.join(zones, `.other.yaml.tmp-4194305-0123456789ab`);
-    await fs.writeFile(other, "not this zone's");
+    // A temporary file of a process that still runs is left alone, and so is any other file.
+    const live = `.other.yaml.tmp-${process.ppid}-0123456789ab`;
+    await fs.writeFile(path.join(zones, live), "being written");
+    await fs.writeFile(path.join(zones, ".gitkeep"), "");
     // A lock left by a killed run is stale too: its pid no longer runs on this host.
     await fs.writeFile(path.join(zones, `.${D}.yaml.lock`), JSON.stringify({ pid: 4194305, host: (await import("node:os")).hostname(), since: "x", token: "dead" }));
     await writeConfig(config, zones, { [D]: {} });
     expect(outcomes(await planApply(config)).map((o) => o.outcome)).toEqual(["applied"]);
-    expect((await fs.readdir(zones)).sort()).toEqual([`.other.yaml.tmp-4194305-0123456789ab`, `${D}.yaml`]);
+    expect((await fs.readdir(zones)).sort()).toEqual([".gitkeep", live, `${D}.yaml`].sort());
     expect(await fs.readFile(file, "utf8")).toContain(S1);
   });
 });
