@@ -162,20 +162,21 @@ export async function removeStaleTemps(file: string): Promise<string[]> {
 }
 
 /**
- * Remove what killed runs left in a folder: temporary files of writeFileAtomic and lock files
- * whose process no longer runs on this host. Needs no lock: a file of a live process is never
+ * Remove what killed runs left in a folder of YAML files: temporary files of writeFileAtomic
+ * and lock files of `*.yaml` files whose process no longer runs on this host. Needs no lock: a file of a live process is never
  * touched, and stale locks are broken as acquireLock breaks them. Returns the names removed.
  */
 export async function removeStaleFiles(dir: string): Promise<string[]> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const removed: string[] = [];
   for (const name of names) {
-    const temp = /^\..+\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    // Only dkimsync's own names: `.<name>.yaml.tmp-<pid>-<hex>` and `.<name>.yaml.lock`.
+    const temp = /^\..+\.yaml\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
     if (temp) {
       const pid = Number(temp[1]);
       if (pid === process.pid || isAlive(pid)) continue;
       await fs.rm(path.join(dir, name), { force: true }).then(() => removed.push(name), () => undefined);
-    } else if (/^\..+\.lock$/.test(name)) {
+    } else if (/^\..+\.yaml\.lock$/.test(name)) {
       const lockFile = path.join(dir, name);
       const holder = await readLock(lockFile);
       if (holder !== undefined && (await isStale(lockFile, holder))) {

@@ -179,7 +179,7 @@ describe("the shared YAML splicer (src/util/yaml-splice.ts)", () => {
   });
 });
 
-describe("import at scale", () => {
+describe("import at scale", { timeout: 300_000 }, () => {
   /** An export of n domains and a config holding half of them. */
   function input(n: number): { json: string; config: string } {
     const lines = ["tenant: contoso", "providers:", "  zones:", "    type: yaml", "    directory: ./zones", "domains:"];

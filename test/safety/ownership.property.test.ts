@@ -296,7 +296,7 @@ function describeScenario(s: Scenario, before: Buffer, after: Buffer, outcome: s
 // yaml
 // ---------------------------------------------------------------------------------------------
 
-describe("ownership property: provider yaml", () => {
+describe("ownership property: provider yaml", { timeout: 600_000 }, () => {
   let dir: string;
   beforeAll(async () => {
     dir = await tempDir("ownership-yaml");

@@ -106,7 +106,7 @@ function data(buf: Buffer): unknown {
   return jsYaml.load(text) ?? {};
 }
 
-describe(`hostile zone files (${CORPUS.length} items)`, () => {
+describe(`hostile zone files (${CORPUS.length} items)`, { timeout: 120_000 }, () => {
   it.each(CORPUS.map((item, i) => [i, item.name, item] as const))("%i: %s", async (i, _name, item) => {
     const root = path.join(dir, `item${i}`);
     const zones = path.join(root, "zones");

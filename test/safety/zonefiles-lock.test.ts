@@ -41,7 +41,7 @@ function worker(rounds: number): Promise<number | null> {
   return new Promise((resolve) => child.on("exit", (code) => resolve(code)));
 }
 
-describe("advisory lock per file", () => {
+describe("advisory lock per file", { timeout: 300_000 }, () => {
   it("lets one process at a time in: 6 processes x 15 read-modify-write rounds lose no increment", async () => {
     const codes = await Promise.all(Array.from({ length: 6 }, () => worker(15)));
     expect(codes).toEqual([0, 0, 0, 0, 0, 0]);
