@@ -3,9 +3,10 @@
  * it needs no credentials, and a pull request shows the zone file diff next to the plan.
  */
 import { promises as fs } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { domainToASCII, domainToUnicode } from "node:url";
-import { ProviderError, errorMessage } from "../../src/core/errors.js";
+import { ProviderError, errorMessage, errorWithHint } from "../../src/core/errors.js";
 import { canonical } from "../../src/core/names.js";
 import type { OptionsReader } from "../../src/config/options.js";
 import type { Change, Provider, RecordSet } from "../../src/core/types.js";
@@ -14,7 +15,7 @@ import { describe, editZone } from "./batch.js";
 import { parseZone, sameRecords, ZoneFileError } from "./convert.js";
 import type { ParsedZone } from "./convert.js";
 import { readZoneBytes, zoneFileNames } from "./files.js";
-import { acquireLock, FileChangedError, FileRefusedError, LockTimeoutError, removeStaleFiles, removeStaleTemps, writeFileAtomic, decodeYaml, type DecodedYaml } from "../../src/util/fs.js";
+import { acquireLock, FileChangedError, FileRefusedError, LockTimeoutError, readAll, removeStaleFiles, removeStaleTemps, writeFileAtomic, type DecodedYaml, type FileLock } from "../../src/util/fs.js";
 
 export interface YamlOptions {
   /** Folder of the zone files, resolved from the config file's folder. Required. */
@@ -61,6 +62,12 @@ export const createYamlProvider: ProviderFactory = (options) => {
    */
   const written = new Map<string, { text: string; records: RecordSet[] }>();
   let cleaned = false;
+  /**
+   * Zone files this provider replaced, still open. A program that opened a zone file to append
+   * to it just before the rename writes into the replaced file; close() looks once more, at the
+   * end of the run, and appends such late bytes to the zone file (see mergeLateAppends).
+   */
+  const replaced: Array<{ zone: string; file: string; handle: FileHandle; size: number }> = [];
 
   async function read(zone: string, known?: string): Promise<{ file: string; bytes: Buffer; decoded: DecodedYaml }> {
     const file = known ?? (await fileOf(zone));
@@ -106,6 +113,10 @@ export const createYamlProvider: ProviderFactory = (options) => {
     capabilities: {
       atomicWrites: { can: true, source: "single rename(2) of the zone file" },
       readsOnlyNames: { can: false, reason: "a zone file is read whole" },
+    },
+
+    async close() {
+      await mergeLateAppends();
     },
 
     async zones() {
@@ -160,7 +171,9 @@ export const createYamlProvider: ProviderFactory = (options) => {
           const bytes = base.encode(out.text);
           let late: Buffer | undefined;
           try {
-            late = (await writeFileAtomic(file, bytes, { expect, beforeRename: () => lock.verify() })).lateWrite;
+            const res = await writeFileAtomic(file, bytes, { expect, beforeRename: () => lock.verify(), keepReplaced: true });
+            late = res.lateWrite;
+            if (res.replaced) replaced.push({ zone, file, ...res.replaced });
           } catch (cause) {
             if (cause instanceof FileChangedError && attempt < MAX_ATTEMPTS) {
               // Another program wrote the file after it was read (a foreign writer does not
@@ -176,16 +189,10 @@ export const createYamlProvider: ProviderFactory = (options) => {
             }
             throw fail(zone, `cannot write ${file}: ${errorMessage(cause)}; the file is unchanged`, { cause, hint: "check that the zone file and its folder are writable, then run dkimsync apply again" });
           }
-          if (late !== undefined && attempt < MAX_ATTEMPTS) {
-            // Bytes reached the replaced file during the rename (an appender with the old file
-            // open): edit those bytes again; the file now holds what was just written.
-            expect = bytes;
-            const decoded = decodeYamlOrFail(zone, file, late);
-            base = decoded;
-            continue;
-          }
           if (late !== undefined) {
-            throw fail(zone, `${file} kept receiving writes while dkimsync replaced it; the last ${late.length} bytes another program wrote may be missing`, { hint: "stop the program that writes the zone file, compare the file, then run dkimsync apply again" });
+            // Bytes reached the replaced file during the rename (a program appending through a
+            // descriptor it opened before): add them to the file just written.
+            await appendLate({ zone, file, late, size: expect.length, expect }, lock);
           }
           // Only the text that was parsed: the CRLF form was not.
           if (!out.crlf) written.set(file, { text: out.text, records: out.parsed.records.map((r) => r.set) });
@@ -197,10 +204,59 @@ export const createYamlProvider: ProviderFactory = (options) => {
     },
   } satisfies Provider;
 
-  function decodeYamlOrFail(zone: string, file: string, bytes: Buffer): DecodedYaml {
-    const decoded = decodeYaml(bytes);
-    if ("refused" in decoded) throw fail(zone, `${file} ${decoded.refused}`, { hint: `fix ${file}, then run dkimsync again` });
-    return decoded;
+  /**
+   * Bytes appended to a zone file after dkimsync replaced it, by a program that had opened the
+   * old file before the rename, are in the old file's inode past the size it had. They are
+   * appended to the zone file as it is now, the way that program appended them: one write(2)
+   * with O_APPEND (POSIX write(): with O_APPEND the offset is set to the end of the file before
+   * each write, so it interleaves safely with other appenders and needs no rename). The caller
+   * holds the lock. Only a pure append can be merged; anything else is an error naming the file.
+   */
+  async function appendLate(r: { zone: string; file: string; late: Buffer; size: number; expect?: Buffer }, lock: FileLock): Promise<void> {
+    if (r.late.length < r.size || (r.expect !== undefined && !r.late.subarray(0, r.size).equals(r.expect))) {
+      throw fail(r.zone, `${r.file} was changed in place by another program while dkimsync replaced it; the changes that program made to the replaced file are not in the zone file`, { hint: "stop the program that writes the zone file, compare the file, then run dkimsync apply again" });
+    }
+    const tail = r.late.subarray(r.size);
+    if (tail.length === 0) return;
+    try {
+      await lock.verify();
+      const h = await fs.open(r.file, "a+");
+      try {
+        const { size } = await h.stat();
+        const last = Buffer.alloc(1);
+        if (size > 0) await h.read(last, 0, 1, size - 1);
+        const sep = size > 0 && last[0] !== 0x0a && tail[0] !== 0x0a ? Buffer.from("\n") : Buffer.alloc(0);
+        await h.write(Buffer.concat([sep, tail]));
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+    } catch (err) {
+      throw fail(r.zone, `${tail.length} bytes another program appended to ${r.file} while dkimsync replaced it could not be added back (${errorMessage(err)}): ${JSON.stringify(tail.toString("latin1").slice(0, 200))}`, { hint: "add them to the zone file by hand" });
+    }
+  }
+
+  /** At the end of the run: appends that reached a replaced zone file since, merged back. */
+  async function mergeLateAppends(): Promise<void> {
+    while (replaced.length > 0) {
+      const r = replaced.shift() as (typeof replaced)[number];
+      try {
+        const { size } = await r.handle.stat();
+        if (size === r.size) continue;
+        const late = await readAll(r.handle);
+        const lock = await acquireLock(r.file);
+        try {
+          await appendLate({ zone: r.zone, file: r.file, late, size: r.size }, lock);
+        } finally {
+          await lock.release().catch(() => undefined);
+        }
+      } catch (err) {
+        // close() has no caller to report to (closeProviders ignores its errors): say it here.
+        process.stderr.write(`dkimsync: warning: ${errorWithHint(err)}\n`);
+      } finally {
+        await r.handle.close().catch(() => undefined);
+      }
+    }
   }
 
   /** The zone's changes written into its text, checked; throws when the edit is not safe. */

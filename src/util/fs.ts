@@ -32,6 +32,11 @@ export interface AtomicWriteOptions {
   expect?: Uint8Array;
   /** Called just before the rename (e.g. to confirm a lock is still held); a throw aborts. */
   beforeRename?: () => Promise<void>;
+  /**
+   * With `expect`: keep the replaced file open and hand it to the caller (`replaced`), who can
+   * look for late appends again later and must close it.
+   */
+  keepReplaced?: boolean;
 }
 
 export interface AtomicWriteResult {
@@ -41,6 +46,8 @@ export interface AtomicWriteResult {
    * file's contents now. The caller must merge them again; undefined in every other case.
    */
   lateWrite?: Buffer;
+  /** With keepReplaced: the replaced file, still open, and its size when it was replaced. */
+  replaced?: { handle: fs.FileHandle; size: number };
 }
 
 /**
@@ -69,7 +76,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   let handle: fs.FileHandle | undefined;
   // The file as it is now, held open: bytes written into it after the check below land in this
   // inode even after the rename, and fstat() on it shows them (see lateWrite).
-  const old = opts.expect === undefined || st === undefined ? undefined : await fs.open(target, "r").catch(() => undefined);
+  let old = opts.expect === undefined || st === undefined ? undefined : await fs.open(target, "r").catch(() => undefined);
   try {
     try {
       handle = await fs.open(tmp, "wx", mode);
@@ -100,6 +107,11 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
     if (old !== undefined && opts.expect !== undefined) {
       const after = await old.stat();
       if (after.size !== opts.expect.length) return { lateWrite: await readAll(old) };
+      if (opts.keepReplaced) {
+        const replaced = { handle: old, size: opts.expect.length };
+        old = undefined;
+        return { replaced };
+      }
     }
     return {};
   } finally {
@@ -107,7 +119,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   }
 }
 
-async function readAll(handle: fs.FileHandle): Promise<Buffer> {
+export async function readAll(handle: fs.FileHandle): Promise<Buffer> {
   const { size } = await handle.stat();
   const buf = Buffer.alloc(size);
   let off = 0;

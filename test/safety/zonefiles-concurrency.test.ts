@@ -131,6 +131,8 @@ describe("concurrent runs over the same zone files (built CLI, child processes)"
       expectForeign(data, zoneName(i));
       expectSelectors(data, "mail", zoneName(i));
       for (let n = i; n < count; n += ZONES) {
+        const why = () => `${zoneName(i)}: appended record ${n} of ${count}\n${first.stdout}${first.stderr}\n--- file\n${Object.keys(data).join(" ")}`;
+        if (data[`zz-appended-${n}`] === undefined) expect.fail(why());
         expect(data[`zz-appended-${n}`], `${zoneName(i)}: appended record ${n}`).toEqual({ type: "A", value: `192.0.2.${n % 250}` });
         found++;
       }
