@@ -15,8 +15,9 @@ import { isMap } from "yaml";
 import type { Change } from "../../src/core/types.js";
 import { canWrite, naturalCompare, parseZone, sameRecords, ZoneFileError } from "./convert.js";
 import type { ParsedZone } from "./convert.js";
-import { appendsCommute, applyEdit, applySplices, createRecord, deleteRecord, indentation, replaceEntry, updateRecord } from "./edit.js";
-import type { Edit, Splice } from "./edit.js";
+import { appendsCommute, applyEdit, createRecord, deleteRecord, indentation, replaceEntry, updateRecord } from "./edit.js";
+import type { Edit } from "./edit.js";
+import { applySplices, type Splice } from "../../src/util/yaml-splice.js";
 
 export interface EditContext {
   zone: string;

@@ -10,20 +10,14 @@
  * Splicing keeps every byte outside the edited record. Records written in flow style
  * (`{type: CNAME, value: x}`) are the exception: that one name is rewritten in block style.
  */
-import { isMap, isScalar, isSeq, stringify } from "yaml";
+import { isMap, isScalar, isSeq, stringify, visit } from "yaml";
 import type { Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
 import type { RecordSet } from "../../src/core/types.js";
 import { borrowsData, DEFAULT_TTL, fileValue, naturalCompare, plainRecord, relativeKey, renderScalar, ZoneFileError } from "./convert.js";
 import type { FileRecord, ParsedZone } from "./convert.js";
+import { applySplices, type Splice } from "../../src/util/yaml-splice.js";
 
 type Range = [number, number, number];
-
-/** Replace text[at, end) with insert; offsets into the text the edit was planned on. */
-export interface Splice {
-  at: number;
-  end: number;
-  insert: string;
-}
 
 /**
  * What an edit does, as far as another edit planned against the same parse cares:
@@ -44,18 +38,6 @@ export interface Edit {
   removesEntry?: Pair;
   /** insert: the new key; whether the file's keys are sorted (else the name is appended). */
   insert?: { key: string; sorted: boolean; append: boolean };
-}
-
-/** The text with the splices written; they must not overlap. Works from the end backwards. */
-export function applySplices(text: string, splices: readonly Splice[]): string {
-  let out = "";
-  let pos = text.length;
-  for (const s of [...splices].sort((a, b) => b.at - a.at || b.end - a.end)) {
-    if (s.end > pos) throw new Error("overlapping zone file edits");
-    out = s.insert + text.slice(s.end, pos) + out;
-    pos = s.at;
-  }
-  return text.slice(0, pos) + out;
 }
 
 export function applyEdit(text: string, edit: Edit): string {
@@ -89,7 +71,9 @@ function lineEnd(text: string, pos: number): number {
 }
 
 function column(text: string, pos: number): number {
-  return pos - lineStart(text, pos);
+  const start = lineStart(text, pos);
+  // A byte order mark is not part of the first line's indentation.
+  return pos - start - (start === 0 && pos > 0 && text.startsWith("\ufeff") ? 1 : 0);
 }
 
 function isBlankLine(text: string, start: number): boolean {
@@ -143,15 +127,17 @@ function entryStart(text: string, pair: Pair): number {
   let start = lineStart(text, range(pair.key)[0]);
   while (start > 0) {
     const prev = lineStart(text, start - 1);
-    if (!text.slice(prev, start).trimStart().startsWith("#")) break;
+    if (!text.slice(prev, start).replace(/^\ufeff/, "").trimStart().startsWith("#")) break;
     start = prev;
   }
-  return start;
+  // A byte order mark stays the file's first character (YAML 1.2 5.2).
+  return start === 0 && text.startsWith("\ufeff") ? 1 : start;
 }
 
 /** The lines of one top-level entry: key line through the last line of its value. */
 function entryLines(text: string, pair: Pair): [number, number] {
-  return [lineStart(text, range(pair.key)[0]), lineEnd(text, range(pair.value)[2])];
+  const start = lineStart(text, range(pair.key)[0]);
+  return [start === 0 && text.startsWith("\ufeff") ? 1 : start, lineEnd(text, range(pair.value)[2])];
 }
 
 /** True when the file separates its top-level entries with blank lines. */
@@ -164,12 +150,28 @@ function usesBlankLines(text: string, items: Pair[]): boolean {
   return items.length > 1 && blank * 2 >= items.length - 1;
 }
 
-/** Remove whole lines, and one blank separator line with them so no double gap is left. */
-function removeLines(text: string, start: number, end: number): Splice {
+/**
+ * Remove whole lines, and one blank separator line with them so no double gap is left. A blank
+ * line that belongs to a node above (a block scalar with keep chomping, `|+`, holds its trailing
+ * blank lines as part of its value: YAML 1.2 8.1.1.2) is never taken.
+ */
+function removeLines(text: string, parsed: ParsedZone, start: number, end: number): Splice {
   const prevBlank = start === 0 || isBlankLine(text, lineStart(text, start - 1));
   if (end < text.length && prevBlank && isBlankLine(text, end)) end = lineEnd(text, end + 1);
-  else if (end >= text.length && start > 0 && prevBlank) start = lineStart(text, start - 1);
+  else if (end >= text.length && start > 0 && prevBlank && lineStart(text, start - 1) >= contentEndBefore(parsed, start)) start = lineStart(text, start - 1);
   return { at: start, end, insert: "" };
+}
+
+/** The end of the last scalar's source (a block scalar's kept blank lines included) at or before `pos`. */
+function contentEndBefore(parsed: ParsedZone, pos: number): number {
+  let max = 0;
+  visit(parsed.doc, {
+    Scalar(_key, node) {
+      const end = node.range?.[1];
+      if (end !== undefined && end <= pos && end > max) max = end;
+    },
+  });
+  return max;
 }
 
 function isBlockEntry(pair: Pair): boolean {
@@ -185,7 +187,7 @@ function isBlockEntry(pair: Pair): boolean {
  */
 function rewriteEntry(text: string, parsed: ParsedZone, pair: Pair, records: Array<Record<string, unknown>>): Edit {
   const [start, end] = entryLines(text, pair);
-  if (records.length === 0) return edit(text, "remove", [removeLines(text, start, end)], { removesEntry: pair });
+  if (records.length === 0) return edit(text, "remove", [removeLines(text, parsed, start, end)], { removesEntry: pair });
   const unit = indentUnit(text, parsed);
   const body = stringify(records.length === 1 ? records[0] : records, { lineWidth: 0, indent: unit })
     .split("\n")
@@ -204,13 +206,13 @@ export function deleteRecord(text: string, parsed: ParsedZone, rec: FileRecord):
   const siblings = entryRecords(pair);
   if (siblings.length === 1) {
     const [start, end] = entryLines(text, pair);
-    return edit(text, "remove", [removeLines(text, start, end)], { removesEntry: pair });
+    return edit(text, "remove", [removeLines(text, parsed, start, end)], { removesEntry: pair });
   }
   if (!isBlockEntry(pair)) {
     return rewriteEntry(text, parsed, pair, siblings.filter((n) => n !== rec.node).map((n) => plainRecord(n, parsed.doc)));
   }
   const r = range(rec.node);
-  return edit(text, "remove", [removeLines(text, lineStart(text, r[0]), lineEnd(text, r[2]))]);
+  return edit(text, "remove", [removeLines(text, parsed, lineStart(text, r[0]), lineEnd(text, r[2]))]);
 }
 
 /**
@@ -293,7 +295,12 @@ export function createRecord(text: string, parsed: ParsedZone, zone: string, set
   const block = `${renderScalar(key)}:\n${spaces(unit)}${recordBody(set, spaces(unit), unit)}`;
   const top = parsed.doc.contents;
   const whole = (out: string) => edit(text, "file", [{ at: 0, end: text.length, insert: out }]);
-  if (top === null || (isScalar(top) && top.value === null)) return whole(appendEntry(text, block, false));
+  if (top === null) return whole(appendEntry(text, block, false));
+  if (isScalar(top) && top.value === null) {
+    // `--- ~` or `null`: an empty zone written as an explicit null; the null goes, as `{}` does.
+    const r = range(top);
+    return whole(appendEntry(r[1] > r[0] ? splice(text, r[0], r[1], "").replace(/^---[ \t]+$/m, "---") : text, block, false));
+  }
   if (!isMap(top)) throw new ZoneFileError(undefined, "the top level must map record names to records");
   if (top.flow) {
     if (top.items.length > 0) throw new ZoneFileError(undefined, "the zone file is written in flow style ({...}); write it in block style (name: record, one per line)");

@@ -3,7 +3,8 @@
  * Every change is shown (old -> new) before the file is written; --dry-run only shows.
  */
 import { InputError } from "../core/errors.js";
-import { editConfigTargets, writeFileAtomic, type EditOutcome, type ImportTargets } from "../m365/import-edit.js";
+import { editConfigTargets, type EditOutcome, type ImportTargets } from "../m365/import-edit.js";
+import { acquireLock, decodeYaml, FileChangedError, LockTimeoutError, removeStaleTemps, writeFileAtomic, type FileLock } from "../util/fs.js";
 import { decodeInput, parseImport, type ImportedEntry } from "../m365/import-parse.js";
 import { targetWarnings } from "../m365/targets.js";
 import { MAX_SIGNING_CONFIG_BYTES, TooLargeError, readFileBounded } from "../util/fs.js";
@@ -29,7 +30,22 @@ export interface ImportOptions {
 export async function importCommand(opts: ImportOptions, io: Io): Promise<number> {
   const input = await readFile(opts.file, "the file to import", "export it with: Get-DkimSigningConfig | ConvertTo-Json > dkim.json");
   const parsed = parseImport(decodeInput(input), opts.file);
-  const source = (await readFile(opts.config, "the config", "pass -c path/to/dkim.zones.yaml, or create dkim.zones.yaml")).toString("utf8");
+  // The config's lock is held from the read to the write, so two imports (or an import and
+  // another dkimsync writer) never edit the same config at once; --dry-run writes nothing.
+  const lock = opts.dryRun ? undefined : await lockConfig(opts.config);
+  try {
+    return await importLocked(opts, io, parsed, lock);
+  } finally {
+    await lock?.release().catch(() => undefined);
+  }
+}
+
+async function importLocked(opts: ImportOptions, io: Io, parsed: ReturnType<typeof parseImport>, lock: FileLock | undefined): Promise<number> {
+  const bytes = await readFile(opts.config, "the config", "pass -c path/to/dkim.zones.yaml, or create dkim.zones.yaml");
+  // Bytes that are not UTF-8 (a Latin-1 comment) are kept as they are, not turned into U+FFFD.
+  const decoded = decodeYaml(bytes);
+  if ("refused" in decoded) throw new InputError({ file: opts.config }, decoded.refused, { hint: "save it as UTF-8 text" });
+  const source = decoded.text;
 
   const paint = painter(io.color);
   const targets: ImportTargets[] = [];
@@ -57,10 +73,15 @@ export async function importCommand(opts: ImportOptions, io: Io): Promise<number
   } else if (opts.dryRun) {
     io.stdout(`${opts.config}: not written (--dry-run; ${summary}).\n`);
   } else {
-    await writeFileAtomic(opts.config, result.text).catch((err: unknown) => {
-      throw new InputError({ file: opts.config }, `could not be written: ${(err as Error).message}`, {
+    await removeStaleTemps(opts.config).catch(() => undefined);
+    // A symbolic link stays a link (the file it points to is replaced), mode and owner stay.
+    await writeFileAtomic(opts.config, decoded.encode(result.text), { expect: bytes, ...(lock ? { beforeRename: () => lock.verify() } : {}) }).catch((err: unknown) => {
+      if (err instanceof FileChangedError) {
+        throw new InputError({ file: opts.config }, "changed while import was running (another program wrote it); nothing was written", { cause: err, hint: "run dkimsync import again" });
+      }
+      throw new InputError({ file: opts.config }, `could not be written: ${(err as Error).message}; nothing was written`, {
         cause: err,
-        hint: "check that the folder is writable (a temporary file is created next to it)",
+        hint: "check that the file and its folder are writable (a temporary file is created next to it)",
       });
     });
     io.stdout(`${opts.config}: written (${summary}). Review it, then run dkimsync plan.\n`);
@@ -108,6 +129,18 @@ interface Painter { green: (s: string) => string; yellow: (s: string) => string;
 function painter(color: boolean): Painter {
   const wrap = (code: string) => (s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   return { green: wrap("32"), yellow: wrap("33"), dim: wrap("2") };
+}
+
+async function lockConfig(config: string): Promise<FileLock> {
+  try {
+    return await acquireLock(config);
+  } catch (err) {
+    const msg = err instanceof LockTimeoutError ? `is locked: ${err.message}` : `cannot be locked: ${(err as Error).message}`;
+    throw new InputError({ file: config }, `${msg}; nothing was written`, {
+      cause: err,
+      hint: err instanceof LockTimeoutError ? `another dkimsync import is writing it: run again when it has finished. If none runs, delete ${err.lockFile}` : "dkimsync creates a .<name>.lock file next to the config: check that the folder is writable",
+    });
+  }
 }
 
 async function readFile(file: string, what: string, hint: string): Promise<Buffer> {

@@ -9,9 +9,10 @@
  * again and compared with the intended data before anything is written.
  */
 import { isDeepStrictEqual } from "node:util";
-import { isMap, isScalar, parseDocument, type Document, type Pair, type Scalar, type YAMLMap } from "yaml";
+import { isMap, isScalar, parseDocument, visit, type Document, type Pair, type Scalar, type YAMLMap } from "yaml";
 import { InputError } from "../core/errors.js";
 import { canonical, normaliseDomain, SELECTORS, type Selector } from "../core/names.js";
+import { applySplices, type Splice } from "../util/yaml-splice.js";
 
 export interface ImportTargets {
   /** Canonical domain. */
@@ -47,7 +48,6 @@ export interface EditResult {
   outcomes: EditOutcome[];
 }
 
-interface Splice { at: number; end: number; text: string }
 
 /**
  * Compute the edited config text. Pure: reads and writes no files. Throws InputError for a config
@@ -106,15 +106,47 @@ export function editConfigTargets(source: string, file: string, imports: readonl
   return { text, changed: text !== source, outcomes };
 }
 
-export { writeFileAtomic } from "../util/fs.js";
+
+/**
+ * The yaml package checks that mapping keys are unique by comparing each key with every
+ * earlier one: quadratic, most of the time of an import of thousands of domains. Its check is
+ * turned off and done here with a Set per mapping (scalar keys; YAML 1.2 3.2.1.1 requires
+ * unique keys), giving the same refusal.
+ */
+const PARSE = { uniqueKeys: false } as const;
 
 function parseConfig(source: string, file: string): Document.Parsed {
-  const doc = parseDocument(source);
+  const doc = parseDocument(source, PARSE);
   const err = doc.errors[0];
   if (err !== undefined) {
     throw new InputError({ file, line: err.linePos?.[0]?.line }, `is not valid YAML: ${err.message.split("\n")[0]}`, { cause: err });
   }
+  const dup = duplicateKey(doc);
+  if (dup !== undefined) {
+    throw new InputError(whereOf(source, file, dup), `is not valid YAML: map keys must be unique ("${String(dup.value)}" is written twice)`, {
+      hint: "remove or merge one of the two entries",
+    });
+  }
   return doc;
+}
+
+function duplicateKey(doc: Document.Parsed): Scalar | undefined {
+  let found: Scalar | undefined;
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const p of map.items) {
+        if (!isScalar(p.key)) continue;
+        if (seen.has(p.key.value)) {
+          found = p.key;
+          return visit.BREAK;
+        }
+        seen.add(p.key.value);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 function checkProvider(doc: Document.Parsed, source: string, file: string, provider: string | undefined): void {
@@ -143,7 +175,7 @@ function editEntry(source: string, file: string, pair: Pair<Scalar, unknown>, im
       // `example.com:` with nothing under it: give it a block with the two targets.
       const indent = " ".repeat(columnOf(source, pair.key.range![0]) + 2);
       const at = lineEnd(source, pair.key.range![1]);
-      out.push({ at, end: at, text: SELECTORS.map((s) => `${eol}${indent}${s}: ${imp[s]}`).join("") });
+      out.push({ at, end: at, insert: SELECTORS.map((s) => `${eol}${indent}${s}: ${imp[s]}`).join("") });
       return SELECTORS.map((s) => ({ selector: s, after: imp[s] }));
     }
     throw new InputError(whereOf(source, file, pair.key), `domain ${imp.domain} must be a mapping (provider:, selector1:, ...)`);
@@ -178,11 +210,11 @@ function replaceValue(source: string, file: string, pair: Pair<Scalar, unknown>,
       });
     }
     const quoted = v.type === "QUOTE_DOUBLE" ? `"${next}"` : v.type === "QUOTE_SINGLE" ? `'${next}'` : next;
-    return { at: v.range[0], end: v.range[1], text: quoted };
+    return { at: v.range[0], end: v.range[1], insert: quoted };
   }
   // `selector1:` with no value: write it after the colon.
   const colon = source.indexOf(":", pair.key.range![1]);
-  return { at: colon + 1, end: colon + 1, text: ` ${next}` };
+  return { at: colon + 1, end: colon + 1, insert: ` ${next}` };
 }
 
 /** Insert `key: value` lines into a mapping: after selector1 when it is there, else at the end. */
@@ -192,14 +224,14 @@ function insertKeys(source: string, map: YAMLMap<unknown, unknown>, keys: [strin
     let at = close;
     while (at > 0 && /\s/.test(source[at - 1] as string)) at--;
     const sep = map.items.length > 0 ? ", " : "";
-    return { at, end: at, text: sep + keys.map(([k, v]) => `${k}: ${v}`).join(", ") };
+    return { at, end: at, insert: sep + keys.map(([k, v]) => `${k}: ${v}`).join(", ") };
   }
   const anchor = map.items.find((i) => isScalar(i.key) && i.key.value === "selector1") ?? map.items[map.items.length - 1];
   const firstKey = map.items[0]?.key as Scalar;
   const indent = " ".repeat(columnOf(source, firstKey.range![0]));
   const anchorEnd = nodeEnd(anchor as Pair<Scalar, unknown>);
   const at = lineEnd(source, anchorEnd);
-  return { at, end: at, text: keys.map(([k, v]) => `${eol}${indent}${k}: ${v}`).join("") };
+  return { at, end: at, insert: keys.map(([k, v]) => `${eol}${indent}${k}: ${v}`).join("") };
 }
 
 /** Append new domain entries (block style) at the end of `domains:`, creating it if needed. */
@@ -219,28 +251,19 @@ function appendDomains(source: string, domainsPair: Pair<Scalar, unknown> | unde
     const step = " ".repeat(child?.range ? Math.max(1, columnOf(source, child.range[0]) - indentCol) : 2);
     const last = map.items[map.items.length - 1] as Pair<Scalar, unknown>;
     const at = lineEnd(source, nodeEnd(last));
-    return { at, end: at, text: eol + entryText(" ".repeat(indentCol), step) };
+    return { at, end: at, insert: eol + entryText(" ".repeat(indentCol), step) };
   }
   if (domainsPair !== undefined) {
     // `domains:` or `domains: {}` with no entries: the block goes right after the key.
     const from = source.indexOf(":", domainsPair.key.range![1]) + 1;
     const v = domainsPair.value as { range?: [number, number, number] } | null;
-    if (v?.range && v.range[1] > v.range[0]) return { at: from, end: v.range[1], text: eol + entryText("  ", "  ") };
+    if (v?.range && v.range[1] > v.range[0]) return { at: from, end: v.range[1], insert: eol + entryText("  ", "  ") };
     // Nothing written after `domains:` but perhaps a comment: keep it on the key's line.
     const at = lineEnd(source, from);
-    return { at, end: at, text: eol + entryText("  ", "  ") };
+    return { at, end: at, insert: eol + entryText("  ", "  ") };
   }
   const tail = source.length === 0 || source.endsWith("\n") ? "" : eol;
-  return { at: source.length, end: source.length, text: `${tail}domains:${eol}${entryText("  ", "  ")}${eol}` };
-}
-
-function applySplices(source: string, splices: Splice[]): string {
-  let text = source;
-  // From the end backwards so offsets stay valid; at one offset the later splice goes first,
-  // which leaves the earlier one's text in front (a value, then the line inserted after it).
-  const order = splices.map((s, i) => ({ s, i })).sort((a, b) => b.s.at - a.s.at || b.i - a.i);
-  for (const { s } of order) text = text.slice(0, s.at) + s.text + text.slice(s.end);
-  return text;
+  return { at: source.length, end: source.length, insert: `${tail}domains:${eol}${entryText("  ", "  ")}${eol}` };
 }
 
 /**
@@ -248,7 +271,7 @@ function applySplices(source: string, splices: Splice[]): string {
  * bug in the splicing, and the file is left alone.
  */
 function verify(before: string, after: string, file: string, outcomes: EditOutcome[]): void {
-  const expected = parseDocument(before).toJS() as Record<string, unknown>;
+  const expected = parseDocument(before, PARSE).toJS() as Record<string, unknown>;
   const domains = ((expected.domains ??= {}) as Record<string, Record<string, unknown> | null>);
   for (const o of outcomes) {
     if (o.action === "update") {
@@ -258,7 +281,7 @@ function verify(before: string, after: string, file: string, outcomes: EditOutco
       domains[o.domain] = Object.fromEntries([["provider", o.provider], ...o.changes.map((c) => [c.selector, c.after])]);
     }
   }
-  const doc = parseDocument(after);
+  const doc = parseDocument(after, PARSE);
   if (doc.errors.length > 0 || !isDeepStrictEqual(doc.toJS(), expected)) {
     throw new InputError({ file }, "could not be edited safely; nothing was written", {
       hint: "set selector1: and selector2: by hand, and report this file's layout as a dkimsync bug",

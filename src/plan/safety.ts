@@ -150,6 +150,11 @@ export function guardWrites(z: ZonePlan, changes: readonly Change[], opts: { for
       replaceable.set(selectorName(s, d), types);
     }
   }
+  // Without the config (library callers), the plan's own `allowed` marks stand in for it; the
+  // CLI always passes the config, and apply --plan re-plans from it.
+  if (opts.config === undefined) {
+    for (const c of z.conflicts) if (c.allowed) replaceable.set(c.name, [...(replaceable.get(c.name) ?? []), c.type.toUpperCase()]);
+  }
   const problems: string[] = [];
   const at = (c: Pick<Change, "name" | "type" | "action">) => `${c.action} ${excerpt(c.name, 80)} ${excerpt(c.type, 10)} (${z.provider} · ${z.zone})`;
   for (const c of changes) {
