@@ -2,6 +2,7 @@
 import type { ApplyResult, ZoneOutcome } from "../plan/apply.js";
 import type { Plan } from "../core/types.js";
 import { planToJson } from "./json.js";
+import { mdCode, mdText } from "./markdown-escape.js";
 import type { Style } from "./style.js";
 
 const WORDS: Record<ZoneOutcome, string> = {
@@ -47,7 +48,9 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
   const lines: string[] = [];
   if (format === "markdown") {
     lines.push("### dkimsync apply", "", "| Provider | Zone | Outcome | Changes | Message |", "|---|---|---|---|---|");
-    for (const z of result.zones) lines.push(`| \`${z.provider}\` | \`${z.zone}\` | ${WORDS[z.outcome]} | ${z.changes.length} | ${(z.message ?? "").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\r?\n/g, " ")} |`);
+    for (const z of result.zones) lines.push(`| ${mdCode(z.provider)} | ${mdCode(z.zone)} | ${WORDS[z.outcome]} | ${z.changes.length} | ${mdText(z.message ?? "")} |`);
+    lines.push("");
+    for (const e of result.planErrors) lines.push(`- ❌ ${mdCode(e.provider, { inTable: false })} · ${mdCode(e.domain, { inTable: false })}: not planned: ${mdText(e.message)}`);
     lines.push("", `**${summary(result)}**`, "");
     return lines.join("\n");
   }
