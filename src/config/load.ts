@@ -23,6 +23,11 @@ export interface LoadOptions {
   displayFile?: string;
   /** Provider types that exist (providers/index.ts); passed in to avoid an import cycle. */
   knownTypes?: readonly string[];
+  /**
+   * Called with what could be read before problems are thrown, so `dkimsync validate` can also
+   * check the provider blocks of a file that has other problems, and report everything at once.
+   */
+  onPartial?: (config: Config) => void;
 }
 
 export const DEFAULT_PROVIDER_TYPES = ["yaml", "powerdns", "route53", "cloudflare", "rfc2136"] as const;
@@ -155,6 +160,7 @@ function buildConfig(bytes: Buffer, absFile: string, opts: LoadOptions & { displ
       }
     }
   }
+  opts.onPartial?.(config);
   p.throwIfAny();
   return config;
 }
