@@ -44,7 +44,9 @@ function defaultIo(): Io {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  // dist/src/cli.js when built and installed; src/cli.ts when the tests run the source.
+  const url = new URL(import.meta.url.includes("/dist/src/") ? "../../package.json" : "../package.json", import.meta.url);
+  const pkg = JSON.parse(readFileSync(url, "utf8")) as { version: string };
   return pkg.version;
 }
 

@@ -64,7 +64,8 @@ function problemOf(err: unknown): ValidateProblem {
   return { message: `internal error: ${errorMessage(err)}` };
 }
 
-export async function validateConfig(file: string): Promise<ValidateResult> {
+/** `zoneFiles: false` checks the config and provider options only (the schema's ground). */
+export async function validateConfig(file: string, opts: { zoneFiles?: boolean } = {}): Promise<ValidateResult> {
   const problems: ValidateProblem[] = [];
   const secrets = new Set<string>();
   let config: Config | undefined;
@@ -93,7 +94,7 @@ export async function validateConfig(file: string): Promise<ValidateResult> {
       }
       try {
         // Only the yaml provider is local; every other type needs its API (and credentials).
-        if (pc.type === "yaml") zoneFiles += await checkZoneFiles(provider, config, complete, problems);
+        if (pc.type === "yaml" && opts.zoneFiles !== false) zoneFiles += await checkZoneFiles(provider, config, complete, problems);
       } finally {
         await provider.close?.();
       }
