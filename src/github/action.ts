@@ -21,7 +21,7 @@ import { renderMarkdown } from "../render/markdown.js";
 import { COMMENT_LIMIT, commentMarker, upsertComment, type CommentTarget } from "./comment.js";
 import { SUMMARY_LIMIT, appendSummary, writeOutputs } from "./outputs.js";
 
-export type ActionCommand = "plan" | "apply" | "verify";
+export type ActionCommand = "plan" | "apply" | "verify" | "validate";
 
 export interface ActionInputs {
   command: ActionCommand;
@@ -42,8 +42,8 @@ function bool(name: string, value: string | undefined, fallback: boolean): boole
 
 export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
   const command = (env.INPUT_COMMAND ?? "").trim() || "plan";
-  if (command !== "plan" && command !== "apply" && command !== "verify") {
-    throw new ActionInputError(`input command must be plan, apply or verify, not "${command}"`);
+  if (command !== "plan" && command !== "apply" && command !== "verify" && command !== "validate") {
+    throw new ActionInputError(`input command must be plan, apply, verify or validate, not "${command}"`);
   }
   return {
     command,
@@ -123,7 +123,7 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, log: (s: s
     // Text for the job log; the Markdown is made from the saved plan, which holds everything.
     args.push("--format", "text", "--out", planFile);
     if (inputs.detailedExitcode) args.push("--detailed-exitcode");
-  } else {
+  } else if (inputs.command !== "validate") {
     args.push("--format", "markdown");
   }
   const exitCode = await main(args, io);
@@ -135,7 +135,10 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, log: (s: s
   if (plan) {
     const p = plan;
     render = (limit) => renderMarkdown(p, limit === undefined ? {} : { maxChars: limit, fullPlan: where });
-  } else if (inputs.command !== "plan" && out.stdout.trim() !== "") {
+  } else if (inputs.command === "validate" && exitCode === 0) {
+    const md = `### ✅ dkimsync validate\n\n${fenced(out.stdout)}\n`;
+    render = () => md;
+  } else if (inputs.command !== "plan" && inputs.command !== "validate" && out.stdout.trim() !== "") {
     const md = out.stdout;
     const extra = exitCode === 1 && out.stderr.trim() !== "" ? `\n${fenced(out.stderr)}\n` : "";
     render = (limit) => (limit === undefined ? md + extra : cutLines(md + extra, limit, where));

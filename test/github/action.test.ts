@@ -177,6 +177,22 @@ describe("the action on a pull request", () => {
     await expect(run({ INPUT_COMMENT: "yes" })).rejects.toThrow(/input comment must be true or false/);
   });
 
+  it("validate needs no token or secret and comments its findings", async () => {
+    const bad = path.join(dir, "validate.zones.yaml");
+    await fs.writeFile(bad, "providers:\n  cf: { type: cloudflare, token: sk-inline-secret }\ndomains: {}\n");
+    const r = await run({ INPUT_COMMAND: "validate", INPUT_CONFIG: bad });
+    expect(r.exitCode).toBe(1);
+    const body = ours(bad)[0]?.body ?? "";
+    expect(body).toContain("### ❌ dkimsync validate failed");
+    expect(body).toContain(`${bad}:2: provider "cf" (cloudflare): option "token" looks like an inline secret`);
+    expect(body).not.toContain("sk-inline-secret");
+    await fs.writeFile(bad, "providers:\n  cf: { type: cloudflare, token: env/CF_TOKEN_NOT_SET }\ndomains: {}\n");
+    const ok = await run({ INPUT_COMMAND: "validate", INPUT_CONFIG: bad });
+    expect(ok.exitCode).toBe(0);
+    expect(ours(bad)).toHaveLength(1);
+    expect(ours(bad)[0]?.body).toContain("### ✅ dkimsync validate");
+  });
+
   it("runs verify and apply too, writing their Markdown to the summary", async () => {
     const work = path.join(dir, "apply");
     await fs.mkdir(work);
