@@ -147,3 +147,16 @@ describe("the packed package", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe("an install without its build", () => {
+  it("says what is missing and how to get it, instead of 'Cannot find module'", async () => {
+    const bare = path.join(work, "bare");
+    await fs.mkdir(path.join(bare, "bin"), { recursive: true });
+    await fs.copyFile(path.join(root, "bin/dkimsync.js"), path.join(bare, "bin/dkimsync.js"));
+    await fs.writeFile(path.join(bare, "package.json"), JSON.stringify({ name: "dkimsync", type: "module" }));
+    const r = await sh(process.execPath, [path.join(bare, "bin/dkimsync.js"), "--version"], bare);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("installed without its build (dist/ is missing)");
+    expect(r.stderr).not.toContain("Cannot find module");
+  });
+});
