@@ -155,7 +155,10 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, log: (s: s
 
   const issue = pullRequestNumber(env);
   if (inputs.comment && issue !== undefined) {
-    const marker = commentMarker(inputs.config);
+    // The config as seen from the repository root, so two jobs with the same file name in
+    // different working directories keep two comments.
+    const workspace = env.GITHUB_WORKSPACE;
+    const marker = commentMarker(workspace ? path.relative(workspace, path.resolve(inputs.config)).split(path.sep).join("/") : inputs.config);
     const body = `${marker}\n${render(COMMENT_LIMIT - marker.length - 1)}`;
     const [owner, repo] = (env.GITHUB_REPOSITORY ?? "").split("/");
     if (!owner || !repo || !env.GITHUB_TOKEN) {

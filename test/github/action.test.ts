@@ -143,6 +143,19 @@ describe("the action on a pull request", () => {
     expect(ours(path.join(dir, "dkim.zones.yaml"))).toHaveLength(1);
   });
 
+  it("names the config from the repository root: the same file name in two folders keeps two comments", async () => {
+    for (const sub of ["east", "west"]) {
+      await fs.mkdir(path.join(dir, sub), { recursive: true });
+      await fs.copyFile(path.join(dir, "dkim.zones.yaml"), path.join(dir, sub, "dkim.zones.yaml"));
+      await fs.cp(path.join(dir, "zones"), path.join(dir, sub, "zones"), { recursive: true });
+      await fs.cp(path.join(dir, "m365"), path.join(dir, sub, "m365"), { recursive: true });
+      await run({ GITHUB_WORKSPACE: dir, INPUT_CONFIG: path.join(dir, sub, "dkim.zones.yaml") });
+      await run({ GITHUB_WORKSPACE: dir, INPUT_CONFIG: path.join(dir, sub, "dkim.zones.yaml") });
+    }
+    expect(ours("east/dkim.zones.yaml")).toHaveLength(1);
+    expect(ours("west/dkim.zones.yaml")).toHaveLength(1);
+  });
+
   it("detailed-exitcode gives 2 while changes are pending", async () => {
     const r = await run({ INPUT_DETAILED_EXITCODE: "true" });
     expect(r.exitCode).toBe(2);
