@@ -2,6 +2,19 @@
 // dkimsync supports Node 20 with the SDK versions it pins; the SDK's notice that later versions
 // will need Node 22 is for SDK upgrades, not for people running dkimsync.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+import { existsSync } from "node:fs";
+
+// dist/ is built by `prepack` (tarballs, registry installs) or `prepare` (a clone, a git URL).
+// An install that ran neither (npm --ignore-scripts on a git URL) has no build: say so, not
+// "Cannot find module".
+if (!existsSync(new URL("../dist/src/cli.js", import.meta.url))) {
+  console.error(
+    "dkimsync: error: this copy of dkimsync was installed without its build (dist/ is missing)\n" +
+      "  hint: in a clone, run npm ci (or npm run build:package); from a git URL, npm must run the package's\n" +
+      "  hint: prepare/prepack script: install without --ignore-scripts, or install the packed tarball (npm pack)",
+  );
+  process.exit(1);
+}
 import("../dist/src/cli.js").then((m) => m.main(process.argv.slice(2))).then(
   (code) => { process.exitCode = code; },
   (err) => {

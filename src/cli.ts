@@ -313,6 +313,16 @@ export async function main(argv: string[], rawIo: Io = defaultIo()): Promise<num
     });
 
   program
+    .command("validate")
+    .description("check dkim.zones.yaml, its signing_config and yaml zone files: no credentials, no network")
+    .option("-c, --config <file>", "config file", "dkim.zones.yaml")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .action(function (this: Command) {
+      const o = this.opts();
+      return run(async () => (await import("./commands/validate.js")).validateCommand({ config: o.config, format: o.format }, io))();
+    });
+
+  program
     .command("verify")
     .description("check over DNS that the selector CNAMEs resolve and the keys behind them are sound")
     .option("-c, --config <file>", "config file", "dkim.zones.yaml")

@@ -138,8 +138,8 @@ describe("dkimsync CLI on the bundled example", () => {
   it("plan --format markdown is a pull-request comment with a table per zone", async () => {
     const r = await dkimsync(dir, ["plan", "--format", "markdown"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`**${EXAMPLE_SUMMARY}**`);
-    expect(r.stdout).toContain("#### `zones` · `fabrikam.com`");
+    expect(r.stdout).toContain(`**${EXAMPLE_SUMMARY}, 2 warnings, 0 errors**`);
+    expect(r.stdout).toContain("<summary>📝 <code>zones</code> · <code>fabrikam.com</code>:");
     expect(r.stdout).toContain("| | Name | Type | TTL | Before | After |");
     expect(r.stdout).toContain("| ✏️ update | `selector2._domainkey.marketing.contoso.com` | CNAME | 300 → 3600 |");
   });

@@ -26,6 +26,11 @@ export interface LoadOptions {
   knownTypes?: readonly string[];
   /** Receives the config as far as it was built, even when it has problems (loadConfigChecked). */
   keepPartial?: (config: Config) => void;
+  /**
+   * Called with what could be read before problems are thrown, so `dkimsync validate` can also
+   * check the provider blocks of a file that has other problems, and report everything at once.
+   */
+  onPartial?: (config: Config) => void;
 }
 
 export const DEFAULT_PROVIDER_TYPES = ["yaml", "powerdns", "route53", "cloudflare", "rfc2136", "gcloud", "azure"] as const;
@@ -192,6 +197,7 @@ function buildConfig(bytes: Buffer, absFile: string, opts: LoadOptions & { displ
   // A domain without a usable target source is not a problem of the file: it is reported on that
   // domain (see desiredDomain), and every other domain is still planned and applied.
   opts.keepPartial?.(config);
+  opts.onPartial?.(config);
   p.throwIfAny();
   return config;
 }

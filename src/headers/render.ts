@@ -1,6 +1,7 @@
 /** The headers explanation for people (text), pull requests (markdown) and machines (json). */
 import { compauthMeaning } from "./analyse.js";
 import type { AuthResult, DkimVerdict, HeadersReport } from "./analyse.js";
+import { mdCode, mdText } from "../render/markdown-escape.js";
 import { plain, type Style } from "../render/style.js";
 
 function resultColor(st: Style, result: string, s: string): string {
@@ -79,24 +80,29 @@ export function renderHeadersText(r: HeadersReport, st: Style = plain): string {
   return `${out.join("\n")}\n`;
 }
 
-function cell(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\n/g, "<br>");
+/**
+ * Every value here comes from a received message, which anyone can write: d=, s=, a= and the
+ * results all go through the one escaper (markdown-escape.ts), so `a=rsa-sha256|<img ...>`
+ * neither splits the table nor lands as HTML.
+ */
+function cell(s: string | undefined): string {
+  return mdText(s ?? "", { breaks: true });
 }
 
 export function renderHeadersMarkdown(r: HeadersReport): string {
   const out: string[] = [`### ${r.dkimPass ? "✅" : "❌"} dkimsync headers`, ""];
   const rows = [...r.dkimResults, ...(r.verified ?? [])];
   out.push("| Source | Result | Domain | Selector | header.i | header.b | Meaning |", "|---|---|---|---|---|---|---|");
-  for (const v of rows) out.push(`| ${cell(v.source)} | \`${v.result}\` | ${v.domain ?? ""} | ${v.selector ?? ""} | ${cell(v.identity ?? "")} | ${cell(v.b ?? "")} | ${cell(v.meaning)} |`);
+  for (const v of rows) out.push(`| ${cell(v.source)} | ${mdCode(String(v.result))} | ${cell(v.domain)} | ${cell(v.selector)} | ${cell(v.identity ?? "")} | ${cell(v.b ?? "")} | ${cell(v.meaning)} |`);
   out.push("");
   if (r.signatures.length) {
     out.push("| d= | s= | a= | signed | expires |", "|---|---|---|---|---|");
-    for (const s of r.signatures) out.push(`| ${s.d ?? ""} | ${s.s ?? ""} | ${s.a ?? ""} | ${date(s.t)} | ${date(s.x)} |`);
+    for (const s of r.signatures) out.push(`| ${cell(s.d)} | ${cell(s.s)} | ${cell(s.a)} | ${cell(date(s.t))} | ${cell(date(s.x))} |`);
     out.push("");
   }
-  out.push(`ARC chain: **${r.arc.chain}**`, "");
-  for (const s of r.spf) out.push(`- spf=${s.result} ${cell(props(s))}`);
-  for (const d of r.dmarc) out.push(`- dmarc=${d.result} ${cell(props(d))}`);
+  out.push(`ARC chain: **${cell(String(r.arc.chain))}**`, "");
+  for (const s of r.spf) out.push(`- spf=${cell(String(s.result))} ${cell(props(s))}`);
+  for (const d of r.dmarc) out.push(`- dmarc=${cell(String(d.result))} ${cell(props(d))}`);
   for (const n of r.notes) out.push(`- ${cell(n)}`);
   return `${out.join("\n")}\n`;
 }

@@ -3,6 +3,7 @@ import { showDomain } from "../core/display.js";
 import type { ApplyResult, ZoneOutcome } from "../plan/apply.js";
 import type { Plan } from "../core/types.js";
 import { planToJson } from "./json.js";
+import { mdCode, mdText } from "./markdown-escape.js";
 import type { Style } from "./style.js";
 
 const WORDS: Record<ZoneOutcome, string> = {
@@ -58,8 +59,10 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
   const lines: string[] = [];
   if (format === "markdown") {
     lines.push("### dkimsync apply", "", "| Provider | Zone | Outcome | Changes | Message |", "|---|---|---|---|---|");
-    for (const z of result.zones) lines.push(`| \`${z.provider}\` | \`${z.zone}\` | ${WORDS[z.outcome]} | ${z.changes.length} | ${(z.message ?? "").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\r?\n/g, " ")} |`);
-    for (const b of result.blocked ?? []) lines.push("", `- ⛔ \`${b.domain}\` (\`${b.provider}\` · \`${b.zone}\`): ${b.message.replace(/\|/g, "\\|").replace(/</g, "&lt;")}`);
+    for (const z of result.zones) lines.push(`| ${mdCode(z.provider)} | ${mdCode(z.zone)} | ${WORDS[z.outcome]} | ${z.changes.length} | ${mdText(z.message ?? "")} |`);
+    lines.push("");
+    for (const e of result.planErrors) lines.push(`- ❌ ${mdCode(e.provider, { inTable: false })} · ${mdCode(e.domain, { inTable: false })}: not planned: ${mdText(e.message)}`);
+    for (const b of result.blocked ?? []) lines.push(`- ⛔ ${mdCode(b.domain, { inTable: false })} (${mdCode(b.provider, { inTable: false })} · ${mdCode(b.zone, { inTable: false })}): ${mdText(b.message)}`);
     lines.push("", `**${summary(result)}**`, "");
     return lines.join("\n");
   }

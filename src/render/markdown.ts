@@ -1,68 +1,179 @@
-/** The plan as a pull-request comment: a summary line, then a table per zone. */
-import { summarise } from "../plan/build.js";
-import type { Plan, RecordSet } from "../core/types.js";
+/**
+ * The plan as Markdown, for a pull-request comment or a job summary: a heading that names the
+ * worst finding, one summary line that counts everything (warnings and errors included), the
+ * errors and warnings, then one collapsible `<details>` block per zone.
+ *
+ * With `maxChars` (GitHub refuses a comment body over 65,536 characters) the document is cut to
+ * fit: the summary, errors and warnings first, then the zones with findings, then zones with
+ * changes, then the rest, and a line saying how many zones were left out and where the full
+ * plan is. Every untrusted value goes through markdown-escape.ts.
+ */
+import { summarise, type PlanSummary } from "../plan/build.js";
+import type { Plan, RecordSet, ZonePlan } from "../core/types.js";
+import { htmlText, mdCode, mdText } from "./markdown-escape.js";
 import { summaryLine, shorten } from "./text.js";
 
-/**
- * Text in a table cell: one line, no pipes (they end the cell), no HTML (GitHub renders tags
- * in comments), markup characters taken literally.
- */
-function cell(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\r?\n/g, " ");
+export interface MarkdownOptions {
+  /** Largest document to produce, in UTF-16 code units (what GitHub counts). */
+  maxChars?: number;
+  /** Where the whole plan can be read when zones are left out, e.g. "the job summary". */
+  fullPlan?: string;
 }
 
-/**
- * A value as a code span, so names never render as links. Inside a code span a backslash and
- * `<` are literal, so only the table's pipe is escaped (GFM 4.10: `\|` works inside code in a
- * table); a value holding backticks gets a longer fence and spaces (GFM 6.1). A line break
- * would end the table row: it is shown as a space, as a code span would show it anyway.
- */
-function code(s: string): string {
-  if (s === "") return "";
-  const body = s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
-  const longestRun = Math.max(0, ...(body.match(/`+/g) ?? []).map((run) => run.length));
-  if (longestRun === 0) return `\`${body}\``;
-  const fence = "`".repeat(longestRun + 1);
-  return `${fence} ${body} ${fence}`;
+export interface MarkdownCounts extends PlanSummary {
+  warnings: number;
+  errors: number;
 }
+
+export function markdownCounts(plan: Plan): MarkdownCounts {
+  return {
+    ...summarise(plan),
+    warnings: plan.zones.reduce((n, z) => n + zoneWarnings(z), 0),
+    errors: plan.errors.length,
+  };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** The summary line: every count, warnings and errors too, so nothing hides behind a ✅. */
+export function countsLine(c: MarkdownCounts): string {
+  return `${summaryLine(c)}, ${plural(c.warnings, "warning")}, ${plural(c.errors, "error")}`;
+}
+
+/** The heading's mark: the worst finding wins (errors, conflicts, warnings, changes, none). */
+export function headingFor(c: MarkdownCounts): string {
+  if (c.errors > 0) return `❌ dkimsync plan: ${plural(c.errors, "error")}`;
+  if (c.conflicts > 0) return `⛔ dkimsync plan: ${plural(c.conflicts, "conflict")}`;
+  if (c.warnings > 0) return `⚠️ dkimsync plan: ${plural(c.warnings, "warning")}`;
+  if (c.create + c.update + c.delete > 0) return "📝 dkimsync plan: changes pending";
+  return "✅ dkimsync plan: no changes";
+}
+
+/** The same words as the text output: a conflict blocks only its own domain. */
+export const CONFLICT_NOTE =
+  "Conflicting records block their CNAMEs: apply writes every other domain and leaves these until the records are removed, their replacement is allowed for the domain (replace: [TXT] in the config), or apply --force replaces them.";
 
 function values(set: RecordSet | null): string {
   if (set === null) return "";
-  return set.values.map((v) => code(set.type === "CNAME" ? v : shorten(v, 60))).join("<br>");
+  return set.values.map((v) => mdCode(set.type === "CNAME" ? v : shorten(v, 60))).join("<br>");
 }
 
-export function renderMarkdown(plan: Plan): string {
-  const s = summarise(plan);
-  const out: string[] = [];
-  const icon = plan.errors.length > 0 || s.conflicts > 0 ? "⚠️" : s.create + s.update + s.delete > 0 ? "📝" : "✅";
-  out.push(`### ${icon} dkimsync plan`, "", `**${summaryLine(s)}**`, "");
-  for (const z of plan.zones) {
-    out.push(`#### \`${z.provider}\` · \`${z.zone}\``, "");
-    out.push(`Domains: ${z.domains.map(code).join(", ")}`, "");
-    for (const w of z.warnings) out.push(`> ⚠️ ${cell(w)}`, "");
-    for (const n of z.notes ?? []) out.push(`> ⚠️ ${code(n.domain)}: ${cell(n.message)}`, "");
-    if (z.changes.length === 0 && z.conflicts.length === 0) {
-      out.push(`No changes (${z.unchanged.length} up to date).`, "");
-      continue;
-    }
+function zoneCounts(z: ZonePlan): string {
+  const parts: string[] = [];
+  for (const action of ["create", "update", "delete"] as const) {
+    const n = z.changes.filter((c) => c.action === action).length;
+    if (n > 0) parts.push(`${n} to ${action}`);
+  }
+  if (z.conflicts.length > 0) parts.push(plural(z.conflicts.length, "conflict"));
+  if (zoneWarnings(z) > 0) parts.push(plural(zoneWarnings(z), "warning"));
+  parts.push(`${z.unchanged.length} unchanged`);
+  return parts.join(", ");
+}
+
+/** Zone-wide warnings and the warnings on its domains (a derived target, say). */
+function zoneWarnings(z: ZonePlan): number {
+  return z.warnings.length + (z.notes?.length ?? 0);
+}
+
+function hasFindings(z: ZonePlan): boolean {
+  return z.conflicts.length > 0 || zoneWarnings(z) > 0;
+}
+
+/** One zone as a `<details>` block; open when it needs attention. */
+export function zoneBlock(z: ZonePlan): string {
+  const open = hasFindings(z) || z.changes.length > 0;
+  const mark = z.conflicts.length > 0 ? "⛔" : zoneWarnings(z) > 0 ? "⚠️" : z.changes.length > 0 ? "📝" : "✅";
+  // GFM 4.6 (HTML blocks): Markdown resumes after the blank line that follows </summary>.
+  const out: string[] = [
+    `<details${open ? " open" : ""}><summary>${mark} <code>${htmlText(z.provider)}</code> · <code>${htmlText(z.zone)}</code>: ${htmlText(zoneCounts(z))}</summary>`,
+    "",
+    `Domains: ${z.domains.map((d) => mdCode(d, { inTable: false })).join(", ")}`,
+    "",
+  ];
+  for (const w of z.warnings) out.push(`> ⚠️ ${mdText(w)}`, "");
+  for (const n of z.notes ?? []) out.push(`> ⚠️ ${mdCode(n.domain, { inTable: false })}: ${mdText(n.message)}`, "");
+  if (z.changes.length > 0 || z.conflicts.length > 0) {
     out.push("| | Name | Type | TTL | Before | After |", "|---|---|---|---|---|---|");
     for (const c of z.changes) {
       const mark = c.action === "create" ? "➕ create" : c.action === "delete" ? "➖ delete" : "✏️ update";
       const ttl = c.before && c.after && c.before.ttl !== c.after.ttl ? `${c.before.ttl} → ${c.after.ttl}` : String((c.after ?? c.before)?.ttl ?? "");
-      const before = values(c.before) + (c.before?.drift?.length ? ` (${cell(c.before.drift.join(", "))})` : "");
-      out.push(`| ${mark} | ${code(c.name)} | ${c.type} | ${ttl} | ${before} | ${values(c.after)}${c.source ? ` (${c.source})` : ""} |`);
+      const before = values(c.before) + (c.before?.drift?.length ? ` (${mdText(c.before.drift.join(", "))})` : "");
+      out.push(`| ${mark} | ${mdCode(c.name)} | ${mdText(c.type)} | ${ttl} | ${before} | ${values(c.after)}${c.source ? ` (${mdText(c.source)})` : ""} |`);
     }
     for (const c of z.conflicts) {
-      out.push(`| ${c.allowed ? "♻️ replace" : "⛔ conflict"} | ${code(c.name)} | ${c.type} | ${c.ttl} | ${values(c)} | ${values(c.desired)}${c.source ? ` (${c.source})` : ""} |`);
+      out.push(`| ${c.allowed ? "♻️ replace" : "⛔ conflict"} | ${mdCode(c.name)} | ${mdText(c.type)} | ${c.ttl} | ${values(c)} | ${values(c.desired)}${c.source ? ` (${mdText(c.source)})` : ""} |`);
     }
     out.push("");
-    for (const c of z.conflicts) out.push(`- ⛔ ${code(c.name)}: ${cell(c.reason)}${c.allowed ? ` — allowed by ${cell(c.allowed)}: apply replaces it` : ""}`);
+    for (const c of z.conflicts) out.push(`- ⛔ ${mdCode(c.name, { inTable: false })}: ${mdText(c.reason)}${c.allowed ? ` — allowed by ${mdText(c.allowed)}: apply replaces it` : ""}`);
     if (z.conflicts.length > 0) out.push("");
+  } else {
+    out.push(`No changes (${z.unchanged.length} up to date).`, "");
   }
-  if (plan.errors.length > 0) {
-    out.push("#### ❌ Errors", "");
-    for (const e of plan.errors) out.push(`- \`${e.provider}\` ${code(e.domain)}${e.zone ? ` (zone ${code(e.zone)})` : ""}: ${cell(e.message)}`);
-    out.push("");
+  // The blank line ends the HTML block (GFM 4.6), so the next zone's <details> starts its own.
+  out.push("</details>", "", "");
+  return out.join("\n");
+}
+
+function errorLine(e: Plan["errors"][number]): string {
+  return `- ${mdCode(e.provider, { inTable: false })} ${mdCode(e.domain, { inTable: false })}${e.zone ? ` (zone ${mdCode(e.zone, { inTable: false })})` : ""}: ${mdText(e.message)}`;
+}
+
+function warningLines(plan: Plan): string[] {
+  return plan.zones.flatMap((z) => [
+    ...z.warnings.map((w) => `- ${mdCode(z.provider, { inTable: false })} · ${mdCode(z.zone, { inTable: false })}: ${mdText(w)}`),
+    ...(z.notes ?? []).map((n) => `- ${mdCode(z.provider, { inTable: false })} · ${mdCode(n.domain, { inTable: false })}: ${mdText(n.message)}`),
+  ]);
+}
+
+/** A list under a heading, cut to `budget` characters with a line saying how many were left out. */
+function listSection(title: string, lines: readonly string[], budget: number, what: string): string {
+  if (lines.length === 0) return "";
+  const out = [title, ""];
+  let used = title.length + 2;
+  let shown = 0;
+  for (const l of lines) {
+    if (used + l.length + 1 > budget) break;
+    out.push(l);
+    used += l.length + 1;
+    shown++;
   }
-  return `${out.join("\n")}`;
+  if (shown < lines.length) out.push(`- … and ${lines.length - shown} more ${what} (see the full plan)`);
+  out.push("");
+  return `${out.join("\n")}\n`;
+}
+
+export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
+  const c = markdownCounts(plan);
+  const max = opts.maxChars ?? Number.POSITIVE_INFINITY;
+  let head = `### ${headingFor(c)}\n\n**${countsLine(c)}**\n\n`;
+  if (c.conflicts > 0) head += `> ⛔ ${CONFLICT_NOTE}\n\n`;
+  // Errors and warnings come before the zones and may take at most half of a capped document,
+  // so that zones with conflicts still get room.
+  const listBudget = Number.isFinite(max) ? Math.floor((max - head.length) / 4) : Number.POSITIVE_INFINITY;
+  head += listSection("#### ❌ Errors", plan.errors.map(errorLine), listBudget, "errors");
+  head += listSection("#### ⚠️ Warnings", warningLines(plan), listBudget, "warnings");
+
+  const blocks = plan.zones.map((z) => ({ z, text: zoneBlock(z) }));
+  const whole = head + blocks.map((b) => b.text).join("");
+  if (whole.length <= max) return whole;
+
+  // Conflicts first, then other findings (warnings), then changes, then the rest; within a rank
+  // the plan's own order.
+  const rank = (z: ZonePlan) => (z.conflicts.length > 0 ? 0 : hasFindings(z) ? 1 : z.changes.length > 0 ? 2 : 3);
+  const ordered = [...blocks].sort((a, b) => rank(a.z) - rank(b.z));
+  const where = opts.fullPlan ?? "the output of dkimsync plan";
+  const omitted = (n: number) => `\n> ✂️ ${n} of ${blocks.length} zones are not shown here, to stay under ${max} characters. The full plan is in ${where}.\n`;
+  const reserve = omitted(blocks.length).length;
+  let body = "";
+  let shown = 0;
+  for (const b of ordered) {
+    if (head.length + body.length + b.text.length + reserve > max) continue;
+    body += b.text;
+    shown++;
+  }
+  const out = head + body + omitted(blocks.length - shown);
+  // Only the head itself could still be too long (a budget under a few hundred characters).
+  return out.length <= max ? out : `${out.slice(0, Math.max(0, max - 2))}\n`;
 }

@@ -1,4 +1,5 @@
 /** The plan for people: one block per zone, one line per record, a summary last. */
+import { CONFLICT_NOTE } from "./markdown.js";
 import { summarise, type PlanSummary } from "../plan/build.js";
 import type { Change, Plan, PlanError, RecordSet } from "../core/types.js";
 import { showDomain } from "../core/display.js";
@@ -105,7 +106,7 @@ export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}
   const blocking = plan.zones.flatMap((z) => z.conflicts).filter((c) => c.allowed === undefined);
   if (blocking.length > 0 && opts.force) lines.push("Conflicting records block their CNAMEs: --force replaces them with the CNAMEs.");
   else if (blocking.length > 0) {
-    lines.push("Conflicting records block their CNAMEs: apply writes every other domain and leaves these until the records are removed, their replacement is allowed for the domain (replace: [TXT] in the config), or apply --force replaces them.");
+    lines.push(CONFLICT_NOTE);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -1,6 +1,7 @@
 /** The verify report for people (text), pull requests (markdown) and machines (json). */
 import { showDomain } from "../core/display.js";
 import type { CheckStatus, VerifyReport } from "./checks.js";
+import { mdCode, mdText } from "../render/markdown-escape.js";
 import { plain, type Style } from "../render/style.js";
 
 const MARK: Record<CheckStatus, string> = { pass: "✓", info: "i", warn: "!", fail: "✗" };
@@ -34,8 +35,9 @@ export function renderVerifyText(r: VerifyReport, st: Style = plain): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** Untrusted text (DNS answers, key records) in a cell or line: see markdown-escape.ts. */
 function cell(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\n/g, "<br>");
+  return mdText(s, { breaks: true });
 }
 
 export function renderVerifyMarkdown(r: VerifyReport): string {
@@ -45,7 +47,7 @@ export function renderVerifyMarkdown(r: VerifyReport): string {
   if (r.unreachable) out.push(`> ❌ Could not verify: ${cell(r.unreachable)}`, "");
   for (const d of r.domains) {
     const extra = [d.ensure === "absent" ? "ensure: absent" : "", d.activeSelector ? `${d.activeSelector} active` : ""].filter(Boolean).join(", ");
-    out.push(`#### \`${d.domain}\`${extra ? ` (${extra})` : ""}`, "", "| | Check | Result |", "|---|---|---|");
+    out.push(`#### ${mdCode(d.domain, { inTable: false })}${extra ? ` (${extra})` : ""}`, "", "| | Check | Result |", "|---|---|---|");
     for (const c of d.checks) out.push(`| ${ICON[c.status]} | ${cell(c.check)} | ${cell(c.message)} |`);
     out.push("");
   }
