@@ -1,18 +1,37 @@
 /**
- * Provider type name -> factory, loaded on first use: each provider lives in its own folder and
- * some bring a large SDK (Cloudflare's takes most of a second to load), which a run that does
- * not use them should not pay for.
+ * The registry: provider type name -> what the core needs to know about it. Everything that
+ * differs between providers and that the core must act on before a provider exists is data here
+ * (a domain key only one type reads, the DNS servers an options block names, whether its records
+ * are local files); everything after is the Provider interface and its `capabilities`. Factories
+ * are loaded on first use: some bring a large SDK (Cloudflare's takes most of a second to load),
+ * which a run that does not use them should not pay for.
  */
 import type { ProviderFactory } from "./types.js";
 
 export type { ProviderFactory, ProviderContext } from "./types.js";
 
-export const providerTypes: Record<string, () => Promise<ProviderFactory>> = {
-  yaml: async () => (await import("./yaml/index.js")).createYamlProvider,
-  powerdns: async () => (await import("./powerdns/index.js")).createPowerDnsProvider,
-  cloudflare: async () => (await import("./cloudflare/index.js")).createCloudflareProvider,
-  route53: async () => (await import("./route53/index.js")).createRoute53Provider,
-  rfc2136: async () => (await import("./rfc2136/index.js")).createRfc2136Provider,
-  gcloud: async () => (await import("./gcloud/index.js")).createGcloudProvider,
-  azure: async () => (await import("./azure/index.js")).createAzureProvider,
+export interface ProviderType {
+  load(): Promise<ProviderFactory>;
+  /** Keys of a domain block that only this type reads (Route 53's `zone_id`). */
+  domainKeys?: readonly string[];
+  /**
+   * The authoritative DNS servers an options block names, as `HOST[:PORT]`, for `verify` to ask
+   * directly (an RFC 2136 provider's `server`). Reads the raw options; never fails.
+   */
+  servers?(options: Readonly<Record<string, unknown>>): string[];
+  /** Its records are local files: `validate` checks them without credentials or network. */
+  localRecords?: boolean;
+}
+
+export const providerTypes: Record<string, ProviderType> = {
+  yaml: { load: async () => (await import("./yaml/index.js")).createYamlProvider, localRecords: true },
+  powerdns: { load: async () => (await import("./powerdns/index.js")).createPowerDnsProvider },
+  route53: { load: async () => (await import("./route53/index.js")).createRoute53Provider, domainKeys: ["zone_id"] },
+  cloudflare: { load: async () => (await import("./cloudflare/index.js")).createCloudflareProvider },
+  rfc2136: {
+    load: async () => (await import("./rfc2136/index.js")).createRfc2136Provider,
+    servers: (options) => (typeof options.server === "string" ? [options.server] : []),
+  },
+  gcloud: { load: async () => (await import("./gcloud/index.js")).createGcloudProvider },
+  azure: { load: async () => (await import("./azure/index.js")).createAzureProvider },
 };

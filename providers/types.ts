@@ -3,8 +3,7 @@
  * and validates its options (through OptionsReader, which names file, line and option in every
  * error) before it does anything else, and never performs I/O while constructing.
  */
-import type { OptionsReader } from "../src/config/options.js";
-import type { Provider } from "../src/core/types.js";
+import type { OptionsReader, Provider } from "../src/provider-kit.js";
 
 export interface ProviderContext {
   /** Progress and warnings for people go here (stderr in the CLI). */

@@ -8,7 +8,7 @@ import tls from "node:tls";
 import { DnsManagementClient, type RecordSet as AzRecordSet, type Zone } from "@azure/arm-dns";
 import { ClientSecretCredential, DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import type { PipelineRequest, SendRequest } from "@azure/core-rest-pipeline";
-import { ProviderError, errorMessage } from "../../src/core/errors.js";
+import { ProviderError, errorMessage } from "../../src/provider-kit.js";
 
 export type CredentialMode = "default" | "client_secret";
 

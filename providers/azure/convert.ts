@@ -9,8 +9,7 @@
  * the list of character-strings (each at most 255 octets, RFC 1035 3.3.14).
  */
 import type { RecordSet as AzRecordSet } from "@azure/arm-dns";
-import { canonical } from "../../src/core/names.js";
-import type { RecordSet } from "../../src/core/types.js";
+import { canonical, type RecordSet } from "../../src/provider-kit.js";
 
 /** The record types dkimsync writes; every other type is only ever read or deleted. */
 export const WRITABLE_TYPES = ["CNAME", "TXT"] as const;

@@ -8,10 +8,7 @@
  * read. Azure DNS has no transaction across record sets: a failed apply says which were written.
  */
 import type { RecordSet as AzRecordSet } from "@azure/arm-dns";
-import { ProviderError, errorMessage } from "../../src/core/errors.js";
-import { canonical } from "../../src/core/names.js";
-import type { OptionsReader } from "../../src/config/options.js";
-import type { Capabilities, Change, Provider, RecordSet } from "../../src/core/types.js";
+import { ProviderError, errorMessage, canonical, type OptionsReader, type Capabilities, type Change, type Provider, type RecordSet } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { AzureApi, PRECONDITION_FAILED, azureError, type AzureApiOptions } from "./api.js";
 import { fromAzure, nameSuffix, setKey, toAzure, toRelative, typeOf } from "./convert.js";

@@ -6,7 +6,7 @@
  * honours `retry-after` (node_modules/cloudflare/src/client.ts, shouldRetry/retryRequest).
  */
 import Cloudflare from "cloudflare";
-import { ProviderError, redact as redactSecrets } from "../../src/core/errors.js";
+import { ProviderError, redact as redactSecrets } from "../../src/provider-kit.js";
 import type { BatchBody, CfRecord, NameFilter } from "./convert.js";
 
 export interface CloudflareApiOptions {

@@ -7,8 +7,7 @@
  * `settings.flatten_cname`. Both of the latter break DKIM: a resolver asking for the selector's
  * TXT gets the proxy's addresses or a flattened answer instead of the CNAME to Microsoft.
  */
-import { canonical } from "../../src/core/names.js";
-import type { Change, RecordSet } from "../../src/core/types.js";
+import { canonical, type Change, type RecordSet } from "../../src/provider-kit.js";
 
 /** The fields of a Cloudflare DNS record that dkimsync reads. */
 export interface CfRecord {

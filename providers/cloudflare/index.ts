@@ -3,10 +3,7 @@
  * SDK. Reads a zone's selector names with one paged, name-filtered listing, writes each zone's
  * changes with the batch endpoint, and keeps every DKIM CNAME DNS only and unflattened.
  */
-import { canonical } from "../../src/core/names.js";
-import { ProviderError } from "../../src/core/errors.js";
-import type { OptionsReader } from "../../src/config/options.js";
-import type { Capabilities, Change, Provider, RecordSet } from "../../src/core/types.js";
+import { canonical, ProviderError, type OptionsReader, type Capabilities, type Change, type Provider, type RecordSet } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { CloudflareApi } from "./api.js";
 import { chunkBatch, nameFilter, toBatchOps, toRecordSets, type CfRecord } from "./convert.js";

@@ -12,7 +12,7 @@
  * for credentials and the Authorization header, and the documented REST resources.
  */
 import type { GoogleAuth } from "google-auth-library";
-import { ProviderError } from "../../src/core/errors.js";
+import { ProviderError } from "../../src/provider-kit.js";
 import type { GcChangeBody, GcRrset } from "./convert.js";
 
 export const DEFAULT_ENDPOINT = "https://dns.googleapis.com";

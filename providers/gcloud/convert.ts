@@ -6,9 +6,7 @@
  * trailing dot, `rrdatas` hold each record in presentation form (RFC 1035 5.1), so CNAME targets
  * are absolute with the dot and TXT data are quoted character-strings.
  */
-import { canonical } from "../../src/core/names.js";
-import { formatCharacterStrings, parseCharacterStrings } from "../../src/dns/txt.js";
-import type { Change, RecordSet } from "../../src/core/types.js";
+import { canonical, formatCharacterStrings, parseCharacterStrings, type Change, type RecordSet } from "../../src/provider-kit.js";
 
 /** The fields of a Cloud DNS ResourceRecordSet that dkimsync reads and writes. */
 export interface GcRrset {

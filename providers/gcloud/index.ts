@@ -5,11 +5,7 @@
  * name), writes each zone's changes as one atomic `changes.create`, and with `apply --wait`
  * polls the change until Cloud DNS reports it `done`.
  */
-import { ProviderError } from "../../src/core/errors.js";
-import { canonical } from "../../src/core/names.js";
-import type { OptionsReader } from "../../src/config/options.js";
-import { pool } from "../../src/util/pool.js";
-import type { Capabilities, Change, Provider, RecordSet } from "../../src/core/types.js";
+import { ProviderError, canonical, pool, type OptionsReader, type Capabilities, type Change, type Provider, type RecordSet } from "../../src/provider-kit.js";
 import type { ProviderContext, ProviderFactory } from "../types.js";
 import { DEFAULT_ENDPOINT, GOOGLE_TOKEN_URL, GcloudApi, type GcManagedZone, type ServiceAccountKey } from "./api.js";
 import { fromRrset, toChangeBody, toRrset, toWireName, type GcRrset } from "./convert.js";

@@ -10,7 +10,7 @@
  */
 import http from "node:http";
 import https from "node:https";
-import { ProviderError } from "../../src/core/errors.js";
+import { ProviderError } from "../../src/provider-kit.js";
 import type { PdnsRRset, PdnsRRsetPatch } from "./convert.js";
 
 export interface PdnsClientOptions {

@@ -11,14 +11,10 @@
  *   read: auto                     # default: search across zones where the backend can
  * ```
  */
-import { ProviderError } from "../../src/core/errors.js";
-import { canonical } from "../../src/core/names.js";
-import type { OptionsReader } from "../../src/config/options.js";
-import type { Capabilities, Change, Provider, RecordSet, ZoneRead } from "../../src/core/types.js";
+import { ProviderError, canonical, pool, type OptionsReader, type Capabilities, type Change, type Provider, type RecordSet, type ZoneRead } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { PdnsClient, type PdnsSearchRecord } from "./api.js";
 import { fromPdnsRRset, type PdnsRRset, toRRsetPatches } from "./convert.js";
-import { pool } from "../../src/util/pool.js";
 
 export interface PowerDnsOptions {
   /** Base URL of the PowerDNS webserver, e.g. `http://127.0.0.1:8081`. Required. */

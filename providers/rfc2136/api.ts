@@ -4,7 +4,7 @@
  * ProviderErrors.
  */
 import { randomInt } from "node:crypto";
-import { DnsExchangeError, tcpExchange as sharedTcp, udpExchange as sharedUdp } from "../../src/dns/transport.js";
+import { DnsExchangeError, tcpExchange as sharedTcp, udpExchange as sharedUdp } from "../../src/provider-kit.js";
 import { ResponseVerifier, TsigError, readTsig, signRequest, type TsigKey } from "./tsig.js";
 import {
   TYPES,

@@ -2,7 +2,7 @@
  * Between DNS wire records and dkimsync's canonical RecordSets and Changes.
  */
 import { isIP } from "node:net";
-import type { Change, RecordSet } from "../../src/core/types.js";
+import type { Change, RecordSet } from "../../src/provider-kit.js";
 import type { ReceivedRecord } from "./api.js";
 import {
   CLASS_IN,

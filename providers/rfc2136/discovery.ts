@@ -4,7 +4,7 @@
  * file reads one answer; index.ts sends the queries and turns the outcomes into results or
  * ProviderErrors.
  */
-import { isInZone } from "../../src/core/names.js";
+import { isInZone } from "../../src/provider-kit.js";
 import { CLASS_IN, TYPES, readName, type ParsedMessage } from "./wire.js";
 
 /** RFC 1035 4.1.1: Authoritative Answer bit of the header flags. */

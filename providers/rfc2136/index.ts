@@ -4,10 +4,7 @@
  * one UPDATE per zone with prerequisites, then reads back what it wrote. Without a `zones` list it
  * finds each domain's zone by asking the server for the domain's SOA (discovery.ts).
  */
-import { canonical, findZone } from "../../src/core/names.js";
-import { ProviderError, errorMessage } from "../../src/core/errors.js";
-import type { OptionsReader } from "../../src/config/options.js";
-import type { Capabilities, Change, Provider, RecordSet } from "../../src/core/types.js";
+import { parseHostPort, canonical, findZone, ProviderError, errorMessage, type OptionsReader, type Capabilities, type Change, type Provider, type RecordSet } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { DnsClient, DnsTransportError, type DnsResponse, type ReceivedRecord } from "./api.js";
 import { RdataMemory, changesToUpdate, toRecordSets, validKeyName } from "./convert.js";
@@ -40,8 +37,9 @@ export interface Rfc2136Options {
 export const QUERY_TYPES = ["CNAME", "TXT", "A", "AAAA", "MX", "NS", "SRV", "PTR"] as const;
 
 export function readRfc2136Options(o: OptionsReader): Rfc2136Options {
-  const server = parseServer(o.string("server", { required: true }));
-  if (!server) o.fail("server", "must be host or host:port (IPv6 as [addr]:port)", "for example server: 127.0.0.1:53");
+  const parsed = parseHostPort(o.string("server", { required: true }));
+  if ("error" in parsed) o.fail("server", `${parsed.error}`, "for example server: 127.0.0.1:53");
+  const server = parsed;
   const zoneList = o.stringList("zones")?.map(canonical);
   let tsig: TsigKey | undefined;
   const t = o.object("tsig");
@@ -61,13 +59,6 @@ export function readRfc2136Options(o: OptionsReader): Rfc2136Options {
   return { server, zones: zoneList, tsig, transfer, timeoutMs };
 }
 
-function parseServer(text: string): { host: string; port: number } | undefined {
-  const m = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(text.trim()) ?? /^([^:\s]+)(?::(\d+))?$/.exec(text.trim());
-  if (!m) return undefined;
-  const port = m[2] === undefined ? 53 : Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-  return { host: m[1] as string, port };
-}
 
 export const createRfc2136Provider: ProviderFactory = (reader) => {
   const options = readRfc2136Options(reader);

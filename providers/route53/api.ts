@@ -7,7 +7,7 @@ import {
   ListResourceRecordSetsCommand, Route53Client,
   type Change as AwsChange, type ChangeInfo, type HostedZone, type ResourceRecordSet,
 } from "@aws-sdk/client-route-53";
-import { ProviderError, errorMessage } from "../../src/core/errors.js";
+import { ProviderError, errorMessage } from "../../src/provider-kit.js";
 
 export interface Route53ApiOptions {
   provider: string;

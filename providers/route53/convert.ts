@@ -3,9 +3,7 @@
  * escapes and TXT quoting are added or removed for this provider.
  */
 import type { Change as AwsChange, ResourceRecordSet } from "@aws-sdk/client-route-53";
-import { canonical } from "../../src/core/names.js";
-import type { Change, RecordSet } from "../../src/core/types.js";
-import { formatCharacterStrings, parseCharacterStrings } from "../../src/dns/txt.js";
+import { canonical, formatCharacterStrings, parseCharacterStrings, type Change, type RecordSet } from "../../src/provider-kit.js";
 
 /**
  * Route 53's wire form of a name: lowercase, trailing dot, characters outside a-z 0-9 - _ as

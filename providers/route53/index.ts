@@ -3,10 +3,7 @@
  * Credentials come only from the standard AWS chain; the config holds no secrets for it.
  */
 import type { Change as AwsChange, ResourceRecordSet } from "@aws-sdk/client-route-53";
-import { ProviderError } from "../../src/core/errors.js";
-import { canonical, findZone, isInZone } from "../../src/core/names.js";
-import type { OptionsReader } from "../../src/config/options.js";
-import type { Capabilities, Change, Provider, RecordSet } from "../../src/core/types.js";
+import { ProviderError, canonical, findZone, isInZone, type OptionsReader, type Capabilities, type Change, type Provider, type RecordSet } from "../../src/provider-kit.js";
 import type { ProviderContext, ProviderFactory } from "../types.js";
 import { Route53Api, attemptsOf, awsError } from "./api.js";
 import {

@@ -12,12 +12,11 @@
  * parsed, and the next one starts. test/providers/yaml.test.ts checks the two against each other.
  */
 import { isMap } from "yaml";
-import type { Change } from "../../src/core/types.js";
+import { applySplices, type Change, type Splice } from "../../src/provider-kit.js";
 import { canWrite, naturalCompare, parseZone, sameRecords, ZoneFileError } from "./convert.js";
 import type { ParsedZone } from "./convert.js";
 import { appendsCommute, applyEdit, createRecord, deleteRecord, indentation, replaceEntry, updateRecord } from "./edit.js";
 import type { Edit } from "./edit.js";
-import { applySplices, type Splice } from "../../src/util/yaml-splice.js";
 
 export interface EditContext {
   zone: string;

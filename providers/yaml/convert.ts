@@ -9,8 +9,7 @@
 import { domainToASCII } from "node:url";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, stringify } from "yaml";
 import type { Document, Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
-import { canonical, fqdn } from "../../src/core/names.js";
-import type { RecordSet } from "../../src/core/types.js";
+import { canonical, fqdn, type RecordSet } from "../../src/provider-kit.js";
 
 /** octoDNS's default TTL when a record has no `ttl` (octodns/record/base.py). */
 export const DEFAULT_TTL = 3600;

@@ -12,10 +12,9 @@
  */
 import { isMap, isScalar, isSeq, stringify, visit } from "yaml";
 import type { Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
-import type { RecordSet } from "../../src/core/types.js";
+import { applySplices, type RecordSet, type Splice } from "../../src/provider-kit.js";
 import { borrowsData, DEFAULT_TTL, fileValue, naturalCompare, plainRecord, relativeKey, renderScalar, ZoneFileError } from "./convert.js";
 import type { FileRecord, ParsedZone } from "./convert.js";
-import { applySplices, type Splice } from "../../src/util/yaml-splice.js";
 
 type Range = [number, number, number];
 

@@ -1,7 +1,7 @@
 /** Zone files on disk: find, read, and replace atomically. */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { decodeYaml, MAX_YAML_BYTES, type DecodedYaml } from "../../src/util/fs.js";
+import { decodeYaml, MAX_YAML_BYTES, type DecodedYaml } from "../../src/provider-kit.js";
 
 /**
  * `*.yaml` files of the directory, as file names: regular files, and symbolic links to regular

@@ -6,16 +6,12 @@ import { promises as fs } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { domainToASCII, domainToUnicode } from "node:url";
-import { ProviderError, errorMessage, errorWithHint } from "../../src/core/errors.js";
-import { canonical } from "../../src/core/names.js";
-import type { OptionsReader } from "../../src/config/options.js";
-import type { Change, Provider, RecordSet } from "../../src/core/types.js";
+import { ProviderError, errorMessage, errorWithHint, canonical, acquireLock, FileChangedError, FileRefusedError, LockTimeoutError, readAll, removeStaleFiles, removeStaleTemps, writeFileAtomic, type OptionsReader, type Change, type Provider, type RecordSet, type DecodedYaml, type FileLock } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { describe, editZone } from "./batch.js";
 import { parseZone, sameRecords, ZoneFileError } from "./convert.js";
 import type { ParsedZone } from "./convert.js";
 import { readZoneBytes, zoneFileNames } from "./files.js";
-import { acquireLock, FileChangedError, FileRefusedError, LockTimeoutError, readAll, removeStaleFiles, removeStaleTemps, writeFileAtomic, type DecodedYaml, type FileLock } from "../../src/util/fs.js";
 
 export interface YamlOptions {
   /** Folder of the zone files, resolved from the config file's folder. Required. */

@@ -6,11 +6,12 @@
  * - `signing_config`: the loader reads and checks the export (missing, not JSON, duplicates);
  * - each provider block: its type's own option checks (the same code `plan` runs), where a secret
  *   only has to be written as `env/NAME`: the variable is not read, so none need to be set;
- * - `yaml` providers: every zone file in the folder parses (file:line), and every domain
+ * - providers whose records are local files (zone files): every zone file in the folder parses (file:line), and every domain
  *   published there has a zone file that holds its selector names.
  *
  * Nothing is written; exit 0 when there is no problem, 1 otherwise.
  */
+import { providerTypes } from "../../providers/index.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { desiredState } from "../core/desired.js";
 import type { Config } from "../config/types.js";
@@ -100,7 +101,7 @@ export async function validateConfig(file: string, opts: { zoneFiles?: boolean }
       }
       try {
         // Only the yaml provider is local; every other type needs its API (and credentials).
-        if (pc.type === "yaml" && opts.zoneFiles !== false) zoneFiles += await checkZoneFiles(provider, config, complete, problems);
+        if (providerTypes[pc.type]?.localRecords === true && opts.zoneFiles !== false) zoneFiles += await checkZoneFiles(provider, config, complete, problems);
       } finally {
         await provider.close?.();
       }

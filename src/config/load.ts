@@ -7,6 +7,7 @@
  * option records every node's start line while it parses (see PositionTree); nothing parses
  * the file a second time.
  */
+import { providerTypes } from "../../providers/index.js";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -33,7 +34,13 @@ export interface LoadOptions {
   onPartial?: (config: Config) => void;
 }
 
-export const DEFAULT_PROVIDER_TYPES = ["yaml", "powerdns", "route53", "cloudflare", "rfc2136", "gcloud", "azure"] as const;
+/** Every provider type the registry knows (providers/index.ts). */
+export const DEFAULT_PROVIDER_TYPES: readonly string[] = Object.keys(providerTypes);
+
+/** The provider types that read a domain key of their own (Route 53's `zone_id`), from the registry. */
+function typesReading(key: string): string[] {
+  return Object.entries(providerTypes).filter(([, t]) => t.domainKeys?.includes(key)).map(([name]) => name);
+}
 
 /** Microsoft recommends 3600 for the selector CNAMEs (Microsoft Learn, DKIM setup). */
 export const DEFAULT_TTL = 3600;
@@ -473,7 +480,7 @@ function readProviders(
   const declared = new Set<string>();
   if (v === undefined || v === null) return declared;
   if (!isMapping(v)) {
-    p.add(line, `providers must be a mapping of names to provider settings, not ${describe(v)}`, "write providers:\n  zones:\n    type: yaml\n    directory: ./zones");
+    p.add(line, `providers must be a mapping of names to provider settings, not ${describe(v)}`, `write providers:\n  zones:\n    type: ${DEFAULT_PROVIDER_TYPES[0]}\n    <its options>`);
     return declared;
   }
   const nodes = entry?.value?.entries() ?? new Map<string, Entry>();
@@ -486,7 +493,7 @@ function readProviders(
       continue;
     }
     if (!isMapping(block)) {
-      p.add(where.line, `provider "${name}" must be a mapping with a type, not ${describe(block)}`, `write ${name}:\n    type: ${knownTypes[0] ?? "yaml"}`);
+      p.add(where.line, `provider "${name}" must be a mapping with a type, not ${describe(block)}`, `write ${name}:\n    type: ${knownTypes[0]}`);
       continue;
     }
     const { type, ...options } = block;
@@ -617,8 +624,9 @@ function readDomain(
   if (block.zone_id !== undefined) {
     if (typeof block.zone_id !== "string" || block.zone_id.trim() === "") {
       p.add(lineOf("zone_id"), `${at}zone_id must be a Route 53 hosted zone id string, not ${describe(block.zone_id)}`, 'quote it: zone_id: "Z0123456789ABC"');
-    } else if (d.providers.length > 0 && d.providers.every((ref) => config.providers.has(ref) && config.providers.get(ref)?.type !== "route53")) {
-      p.add(lineOf("zone_id"), `${at}zone_id is only used by route53 providers, and this domain has none`, "remove zone_id, or publish through a route53 provider");
+    } else if (d.providers.length > 0 && d.providers.every((ref) => config.providers.has(ref) && !typesReading("zone_id").includes(config.providers.get(ref)?.type ?? ""))) {
+      const types = typesReading("zone_id").join(" or ");
+      p.add(lineOf("zone_id"), `${at}zone_id is only used by ${types} providers, and this domain has none`, `remove zone_id, or publish through a ${types} provider`);
     } else {
       d.zoneId = block.zone_id.trim();
     }

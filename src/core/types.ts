@@ -138,7 +138,7 @@ export interface ZoneRead {
 export interface Provider {
   /** The name the user gave it in dkim.zones.yaml. */
   readonly name: string;
-  /** The provider type (`yaml`, `powerdns`, ...). */
+  /** The provider type, as written in `type:` of dkim.zones.yaml. */
   readonly type: string;
   readonly capabilities: Capabilities;
   /** Every zone this provider serves, canonical names. */

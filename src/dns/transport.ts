@@ -1,5 +1,5 @@
 /**
- * One DNS exchange over UDP or TCP (RFC 1035 4.2), shared by verify's queries and the rfc2136
+ * One DNS exchange over UDP or TCP (RFC 1035 4.2), shared by verify's queries and the RFC 2136
  * provider's updates and transfers. Errors carry a `code`: `TIMEOUT`, `CLOSED` (TCP ended before
  * the answer was complete), `BAD_ID` (a TCP answer for another message), or the socket's own
  * code (ECONNREFUSED, ...). Callers word them for their users.

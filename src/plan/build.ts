@@ -121,7 +121,7 @@ export interface PlanOptions {
 export type ProviderSet = Map<string, Provider>;
 
 export async function createProvider(pc: ProviderConfig, config: Config, env: NodeJS.ProcessEnv, context: ProviderContext, checkOnly = false): Promise<Provider> {
-  const load = providerTypes[pc.type];
+  const load = providerTypes[pc.type]?.load;
   if (!load) {
     throw new InputError(pc.where, `provider "${pc.name}": unknown type "${pc.type}"`, {
       hint: `use one of: ${Object.keys(providerTypes).sort().join(", ")}`,

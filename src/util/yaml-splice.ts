@@ -1,5 +1,5 @@
 /**
- * The one splicer for YAML files dkimsync edits (zone files of provider `yaml`, and
+ * The one splicer for YAML files dkimsync edits (octoDNS-style zone files, and
  * dkim.zones.yaml for `dkimsync import`). Both edit a file by replacing byte ranges the `yaml`
  * parser reported, never by re-rendering the document: yaml 2.x's toString() reflows comments and
  * spacing of lines nobody asked to change.

@@ -8,6 +8,8 @@
  * CNAME answers and folds NXDOMAIN/NODATA/REFUSED into error codes) and a recursive resolver
  * (what receivers see, caches included: "not yet visible" is not "wrong").
  */
+import { providerTypes } from "../../providers/index.js";
+import { parseHostPort as parseServerText, type HostPort } from "../dns/host-port.js";
 import { lookup, Resolver } from "node:dns/promises";
 import { isIP } from "node:net";
 import dnsPacket from "dns-packet";
@@ -53,10 +55,7 @@ export interface VerifyReport {
   unreachable?: string;
 }
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
+export type { HostPort };
 
 export interface VerifyOptions {
   /** Canonical domains to check; default every configured domain. Each must be configured. */
@@ -76,26 +75,11 @@ export function worst(statuses: readonly CheckStatus[]): CheckStatus {
   return statuses.reduce<CheckStatus>((a, b) => (SEVERITY[b] > SEVERITY[a] ? b : a), "pass");
 }
 
-/** `HOST[:PORT]`, `[v6]:PORT` or a bare IPv6 address; port 53 by default. */
+/** `HOST[:PORT]` of a command-line option; port 53 by default (src/dns/host-port.ts). */
 export function parseHostPort(input: string, option: string): HostPort {
-  const s = input.trim();
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
-  let host: string;
-  let port = "53";
-  if (bracket) {
-    host = bracket[1] as string;
-    port = bracket[2] ?? port;
-  } else if (isIP(s) === 6) {
-    host = s;
-  } else {
-    const m = /^([^:]+)(?::(\d+))?$/.exec(s);
-    if (!m) throw new DkimsyncError(`${option} "${input}" is not HOST[:PORT]`, { hint: `write it like 127.0.0.1:5353 or [::1]:53` });
-    host = m[1] as string;
-    port = m[2] ?? port;
-  }
-  const n = Number(port);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new DkimsyncError(`${option} "${input}": port ${port} is not 1-65535`);
-  return { host, port: n };
+  const hp = parseServerText(input);
+  if ("error" in hp) throw new DkimsyncError(`${option} "${input}" ${hp.error}`, { hint: "write it like 127.0.0.1:5353 or [::1]:53" });
+  return hp;
 }
 
 /**
@@ -273,20 +257,19 @@ export async function verifyConfig(config: Config, opts: VerifyOptions = {}): Pr
 }
 
 /**
- * Authoritative servers the config itself names for a domain: an rfc2136 provider's `server`
- * is, by definition, a primary for the zones it updates. Other providers do not name one.
+ * Authoritative servers the config itself names for a domain: a provider type that talks to a
+ * DNS server directly declares how to find it in its options (the registry's `servers`; an RFC
+ * 2136 provider's `server` is, by definition, a primary for the zones it updates).
  */
 function providerServers(config: Config, d: DesiredDomain): HostPort[] | undefined {
   const servers: HostPort[] = [];
   for (const name of d.providers) {
     const pc = config.providers.get(name);
-    const server = pc?.type === "rfc2136" ? pc.options.server : undefined;
-    if (typeof server === "string" && server.trim() !== "") {
-      try {
-        servers.push(parseHostPort(server, `providers.${name}.server`));
-      } catch {
-        // A malformed server option is reported by the provider itself; fall back to NS lookup.
-      }
+    if (pc === undefined) continue;
+    for (const server of providerTypes[pc.type]?.servers?.(pc.options) ?? []) {
+      const hp = parseServerText(server);
+      // A malformed server option is reported by the provider itself; fall back to NS lookup.
+      if (!("error" in hp)) servers.push(hp);
     }
   }
   return servers.length > 0 ? servers : undefined;

@@ -95,7 +95,7 @@ describe("per-domain isolation across providers", () => {
 
     const md = await cli(["plan", "-c", cfg(), "--format", "markdown"]);
     expect(md.stdout).toMatch(/> ⚠️ `a\.example`: targets derived from tenant/);
-    expect(md.stdout).toContain(`\`${modern("selector1", "d.example")}\` (signing_config) |`);
+    expect(md.stdout).toContain(`\`${modern("selector1", "d.example")}\` (signing\\_config) |`);
 
     const json = JSON.parse((await cli(["plan", "-c", cfg(), "--format", "json"])).stdout);
     expect(json.changes.filter((c: { source?: string }) => c.source === undefined)).toEqual([]);

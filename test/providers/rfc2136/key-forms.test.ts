@@ -65,7 +65,10 @@ describe("server forms", () => {
     expect(readRfc2136Options(reader({ server: text })).server).toEqual(expected);
   });
 
-  it("refuses a bare IPv6 address with a hint to bracket it", () => {
-    expect(() => readRfc2136Options(reader({ server: "::1" }))).toThrow(/option "server" must be host or host:port \(IPv6 as \[addr\]:port\)/);
+  it("reads a bare IPv6 address as that host on port 53, as verify's --nameserver does (one parser)", () => {
+    expect(readRfc2136Options(reader({ server: "::1" })).server).toEqual({ host: "::1", port: 53 });
+    expect(readRfc2136Options(reader({ server: "[::1]:5353" })).server).toEqual({ host: "::1", port: 5353 });
+    expect(() => readRfc2136Options(reader({ server: "::1:5353x" }))).toThrow(/option "server" is not HOST\[:PORT\] \(an IPv6 address with a port is written \[addr\]:port\)/);
+    expect(() => readRfc2136Options(reader({ server: "[127.0.0.1]:53" }))).toThrow(/is not an IPv6 address/);
   });
 });

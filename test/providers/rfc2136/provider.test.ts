@@ -67,7 +67,7 @@ describe("options", () => {
     expect(() => createRfc2136Provider(reader({ server: "ns1", tsig: { name: "k", secret: "env/S" } }, { S: "no way!" }), {})).toThrow(/not base64/);
     expect(() => createRfc2136Provider(reader({ server: "ns1", tsig: { name: "k", algorithm: "hmac-md5", secret: "env/S" } }, { S: "c2VjcmV0" }), {})).toThrow(/hmac-sha256, hmac-sha512/);
     expect(() => createRfc2136Provider(reader({ server: "ns1", zone: "x" }), {})).toThrow(/"zone" is not an option/);
-    expect(() => createRfc2136Provider(reader({ server: "ns1:99999" }), {})).toThrow(/host:port/);
+    expect(() => createRfc2136Provider(reader({ server: "ns1:99999" }), {})).toThrow(/option "server" has port 99999, which is not 1-65535/);
   });
   it("declares atomic writes, and whole-zone reads with AXFR", () => {
     const p = provider(server);

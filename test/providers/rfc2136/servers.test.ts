@@ -279,7 +279,10 @@ describe.each(["bind", "knot", "powerdns"] as const)("transfer: query with a HIN
     expect(plan.zones[0]?.conflicts.map((c) => [c.name, c.type])).toEqual([[s1, "HINFO"]]);
     expect(summarise(plan)).toMatchObject({ create: 1, conflicts: 1 });
 
-    await expect(run(false)).rejects.toThrow(/refusing to apply: 1 record\(s\) conflict .*selector1._domainkey.hinfo.test HINFO/);
+    // The conflict blocks its domain (both selectors): nothing is written there, and the run fails.
+    const blocked = await run(false);
+    expect(blocked.result.blocked?.map((b) => [b.domain, b.message])).toEqual([["hinfo.test", expect.stringContaining(`HINFO record at ${s1}`)]]);
+    expect(blocked.result.zones.map((z) => z.outcome)).toEqual(["blocked"]);
     expect((await read()).filter((r) => r.name === s1 || r.name === s2)).toEqual([hinfo]);
 
     const { plan: forced, result } = await run(true);
