@@ -284,7 +284,7 @@ export async function benchCloudAtScale(
         ...(run.code === expectedExit ? {} : { stderr: run.stderr.slice(0, 2000) }),
       });
       log(
-        `cloud-scale ${provider} ${layout} ${size}: ${scenario}: exit ${run.code}, ${(run.wallMs / 1000).toFixed(2)} s, ${total} requests (bound ${bnd}), rss ${(run.usage.maxRssKb / 1024).toFixed(0)} MB`,
+        `cloud-scale ${provider} ${layout} ${size}: ${scenario}: exit ${run.code}, ${(run.wallMs / 1000).toFixed(2)} s, ${total} requests (bound ${bnd}), cpu ${(run.usage.cpuMs / 1000).toFixed(2)} s, rss ${(run.usage.maxRssKb / 1024).toFixed(0)} MB, ${JSON.stringify(requests)}`,
       );
       if (run.code !== expectedExit) log(run.stderr.slice(0, 2000));
     };
