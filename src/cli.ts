@@ -6,8 +6,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { applyPlan, isApplyFailure, type ApplyResult } from "./plan/apply.js";
-import { importCommand } from "./commands/import.js";
-import { verifyCommand } from "./commands/verify.js";
 import { loadConfig } from "./config/load.js";
 import type { ProviderContext } from "../providers/index.js";
 import type { Config } from "./config/types.js";
@@ -176,7 +174,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .addOption(formatOption())
     .action(function (this: Command) {
       const o = this.opts();
-      return run(() => verifyCommand({ config: o.config, domains: o.domain, nameserver: o.nameserver, resolver: o.resolver, format: o.format }, io))();
+      return run(async () => (await import("./commands/verify.js")).verifyCommand({ config: o.config, domains: o.domain, nameserver: o.nameserver, resolver: o.resolver, format: o.format }, io))();
     });
 
   program
@@ -189,7 +187,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("--dry-run", "show what would change without writing")
     .action(function (this: Command, file: string) {
       const o = this.opts();
-      return run(() => importCommand({ file, config: o.config, add: o.add === true, provider: o.provider, dryRun: o.dryRun === true }, io))();
+      return run(async () => (await import("./commands/import.js")).importCommand({ file, config: o.config, add: o.add === true, provider: o.provider, dryRun: o.dryRun === true }, io))();
     });
 
   program
