@@ -171,7 +171,7 @@ export async function startCloudflare(
   };
 }
 
-async function startYaml(dir: string, zones: CloudZone[]): Promise<Backend> {
+export async function startYaml(dir: string, zones: CloudZone[]): Promise<Backend> {
   const zdir = path.join(dir, "zones");
   await fs.mkdir(zdir);
   for (const z of zones) {
