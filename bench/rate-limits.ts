@@ -91,9 +91,7 @@ async function one(provider: "route53" | "cloudflare", log: (m: string) => void)
   }
 }
 
-export async function benchRateLimits(
-  log: (m: string) => void,
-): Promise<{
+export async function benchRateLimits(log: (m: string) => void): Promise<{
   section: Section;
   violations: string[];
   results: RateResult[];
