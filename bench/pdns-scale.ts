@@ -50,7 +50,7 @@ interface Usage {
   maxRssKb: number;
 }
 
-async function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; wallMs: number; usage: Usage; stderr: string }> {
+export async function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; wallMs: number; usage: Usage; stderr: string }> {
   const usageFile = path.join(cwd, `usage-${process.hrtime.bigint()}.json`);
   const t0 = performance.now();
   const child = spawn(process.execPath, ["--import", HOOK, BIN, ...args], {

@@ -26,6 +26,10 @@ export interface BenchResult {
   /** pdns-scale: one entry per backend, size and scenario, and the targets met or missed. */
   scale?: unknown[];
   targets?: { target: string; measured: string; met: boolean }[];
+  /** cloud-scale: one entry per provider, layout, size and scenario. */
+  cloudScale?: unknown[];
+  /** rate-limits: one entry per provider. */
+  rateLimits?: unknown[];
 }
 
 export function fmt(v: number | string): string {

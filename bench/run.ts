@@ -7,8 +7,10 @@
  * zone beyond paging, writes beyond the zones with changes, a second plan that is not empty.
  *
  * Options: --json (the same data as JSON), --only PHASE[,PHASE] (yaml, route53, cloudflare,
- * concurrency, powerdns, pdns-scale, gcloud, azure), --sizes N[,N] (pdns-scale: domains;
- * default 500,5000,10000), --backends B[,B] (pdns-scale: gsqlite3, lmdb; default both).
+ * concurrency, powerdns, pdns-scale, cloud-scale, rate-limits, gcloud, azure), --sizes N[,N]
+ * (pdns-scale and cloud-scale: domains; default 500,5000,10000), --backends B[,B] (pdns-scale:
+ * gsqlite3, lmdb; default both), --providers P[,P] (cloud-scale: route53, cloudflare, yaml;
+ * default all), --layouts L[,L] (cloud-scale: own, shared; default both).
  */
 import os from "node:os";
 import { benchAzureScale } from "./azure.js";
@@ -20,6 +22,8 @@ import { renderText, ratio, type BenchResult, type Section } from "./report.js";
 import { benchRoute53Concurrency, benchRoute53Scale } from "./route53.js";
 import { benchYaml } from "./yaml.js";
 import { benchGcloudScale } from "./gcloud.js";
+import { CLOUD_PROVIDERS, benchCloudScale, type CloudProvider, type Layout } from "./cloud-scale.js";
+import { benchRateLimits } from "./rate-limits.js";
 
 /** 410 domains in 150 zones: enough requests for a stable ratio, short at concurrency 1. */
 const CONCURRENCY_SHAPE: DatasetShape = {
@@ -30,7 +34,7 @@ const CONCURRENCY_SHAPE: DatasetShape = {
 const LATENCY_MS = 20;
 /** The Route 53 provider's max_rps ceiling, used in the concurrency run. */
 const R53_MAX_RPS = 100;
-const PHASES = ["yaml", "route53", "cloudflare", "concurrency", "powerdns", "pdns-scale", "gcloud", "azure"] as const;
+const PHASES = ["yaml", "route53", "cloudflare", "concurrency", "powerdns", "pdns-scale", "cloud-scale", "rate-limits", "gcloud", "azure"] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Args {
@@ -38,6 +42,8 @@ interface Args {
   only: Set<Phase>;
   sizes: number[];
   backends: Backend[];
+  providers: CloudProvider[];
+  layouts: Layout[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -45,6 +51,8 @@ function parseArgs(argv: string[]): Args {
   let only = new Set<Phase>(PHASES);
   let sizes = [500, 5000, 10000];
   let backends: Backend[] = ["gsqlite3", "lmdb"];
+  let providers: CloudProvider[] = [...CLOUD_PROVIDERS];
+  let layouts: Layout[] = ["own", "shared"];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") json = true;
@@ -60,9 +68,17 @@ function parseArgs(argv: string[]): Args {
       const list = (argv[++i] ?? "").split(",");
       if (list.some((b) => b !== "gsqlite3" && b !== "lmdb")) throw new Error("--backends takes gsqlite3 and/or lmdb");
       backends = list as Backend[];
+    } else if (a === "--providers") {
+      const list = (argv[++i] ?? "").split(",");
+      if (list.some((p) => !(CLOUD_PROVIDERS as string[]).includes(p))) throw new Error(`--providers takes ${CLOUD_PROVIDERS.join(", ")}`);
+      providers = list as CloudProvider[];
+    } else if (a === "--layouts") {
+      const list = (argv[++i] ?? "").split(",");
+      if (list.some((l) => l !== "own" && l !== "shared")) throw new Error("--layouts takes own and/or shared");
+      layouts = list as Layout[];
     } else throw new Error(`unknown argument ${a}; use --json and --only ${PHASES.join(",")}`);
   }
-  return { json, only, sizes, backends };
+  return { json, only, sizes, backends, providers, layouts };
 }
 
 async function concurrencySection(log: (m: string) => void): Promise<Section> {
@@ -82,7 +98,7 @@ async function concurrencySection(log: (m: string) => void): Promise<Section> {
 }
 
 async function main(): Promise<number> {
-  const { json, only, sizes, backends } = parseArgs(process.argv.slice(2));
+  const { json, only, sizes, backends, providers, layouts } = parseArgs(process.argv.slice(2));
   const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
   const result: BenchResult = {
     startedAt: new Date().toISOString(),
@@ -115,7 +131,19 @@ async function main(): Promise<number> {
   await phase("pdns-scale", async () => {
     const out = await benchPowerDnsScale(sizes, backends, log);
     result.scale = out.results;
-    result.targets = out.targets;
+    result.targets = [...(result.targets ?? []), ...out.targets];
+    return out;
+  });
+  await phase("cloud-scale", async () => {
+    const out = await benchCloudScale(sizes, providers, layouts, log);
+    result.cloudScale = out.results;
+    result.targets = [...(result.targets ?? []), ...out.targets];
+    return out;
+  });
+  await phase("rate-limits", async () => {
+    const out = await benchRateLimits(log);
+    result.rateLimits = out.results;
+    result.targets = [...(result.targets ?? []), ...out.targets];
     return out;
   });
   await phase("gcloud", () => benchGcloudScale(SCALE_SHAPE, log));

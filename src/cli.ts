@@ -7,8 +7,6 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { applyPlan, filterPlan, isApplyFailure, NOT_STARTED, type ApplyResult } from "./plan/apply.js";
 import { desiredState } from "./core/desired.js";
-import { importCommand } from "./commands/import.js";
-import { verifyCommand } from "./commands/verify.js";
 import { loadConfigChecked } from "./config/load.js";
 import { providerTypes, type ProviderContext } from "../providers/index.js";
 import type { Config } from "./config/types.js";
@@ -332,7 +330,7 @@ export async function main(argv: string[], rawIo: Io = defaultIo()): Promise<num
     .addOption(formatOption())
     .action(function (this: Command) {
       const o = this.opts();
-      return run(() => verifyCommand({ config: o.config, domains: o.domain, nameserver: o.nameserver, resolver: o.resolver, format: o.format }, io))();
+      return run(async () => (await import("./commands/verify.js")).verifyCommand({ config: o.config, domains: o.domain, nameserver: o.nameserver, resolver: o.resolver, format: o.format }, io))();
     });
 
   program
@@ -345,7 +343,7 @@ export async function main(argv: string[], rawIo: Io = defaultIo()): Promise<num
     .option("--dry-run", "show what would change without writing")
     .action(function (this: Command, file: string) {
       const o = this.opts();
-      return run(() => importCommand({ file, config: o.config, add: o.add === true, provider: o.provider, dryRun: o.dryRun === true }, io))();
+      return run(async () => (await import("./commands/import.js")).importCommand({ file, config: o.config, add: o.add === true, provider: o.provider, dryRun: o.dryRun === true }, io))();
     });
 
   program

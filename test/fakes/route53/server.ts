@@ -119,6 +119,8 @@ export interface Route53Fake {
   state: Route53State;
   faults: Route53Faults;
   counts: Route53Counts;
+  /** Requests answered Throttling by the rate limit (benchmarks count failed requests). */
+  throttled: { count: number };
   stop(): Promise<void>;
 }
 
@@ -272,6 +274,7 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
   if (opts.seed) state.seed(opts.seed);
   const faults = new Route53Faults();
   const counts = newCounts();
+  const throttled = { count: 0 };
   const rate = opts.rateLimit === false ? undefined : new TokenBucket(opts.rateLimit?.rps ?? 5, opts.rateLimit?.burst ?? 5);
   const insyncAfterPolls = opts.insyncAfterPolls ?? 1;
 
@@ -397,6 +400,7 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
           return;
         }
         if (rate && !rate.take()) {
+          throttled.count += 1;
           sendError(res, 400, "Throttling", "Rate exceeded");
           return;
         }
@@ -433,6 +437,7 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
     state,
     faults,
     counts,
+    throttled,
     stop: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
