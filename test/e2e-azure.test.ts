@@ -108,14 +108,14 @@ describe("azure through the built CLI: plan, apply, plan again, stale saved plan
   it("bad credentials and a missing subscription: one clear message, exit 1, no stack, no secret", async () => {
     const bad = await run(dir, ["plan"], { ...env, AZURE_CLIENT_SECRET: "not-the-secret-0123456789" });
     expect(bad.code).toBe(1);
-    expect(`${bad.stdout}${bad.stderr}`).toMatch(/\[azure\] fabrikam\.test: cannot list zones: listing the DNS zones of the subscription: Microsoft Entra ID refused the credentials \(AADSTS7000215: Invalid client secret provided\./);
+    expect(`${bad.stdout}${bad.stderr}`).toMatch(/\[azure\] fabrikam\.test, tailspin\.test: cannot list zones: listing the DNS zones of the subscription: Microsoft Entra ID refused the credentials \(AADSTS7000215: Invalid client secret provided\./);
     expect(`${bad.stdout}${bad.stderr}`).not.toMatch(/not-the-secret|\n\s+at /);
 
     const config = await fs.readFile(path.join(dir, "dkim.zones.yaml"), "utf8");
     await fs.writeFile(path.join(dir, "missing.yaml"), config.replace(fake.subscriptionId, "00000000-0000-0000-0000-0000000000ff"));
     const missing = await run(dir, ["plan", "-c", "missing.yaml"], env);
     expect(missing.code).toBe(1);
-    expect(`${missing.stdout}${missing.stderr}`).toMatch(/\[azure\] fabrikam\.test: cannot list zones: listing the DNS zones of the subscription: subscription 00000000-0000-0000-0000-0000000000ff was not found \(SubscriptionNotFound\)/);
+    expect(`${missing.stdout}${missing.stderr}`).toMatch(/\[azure\] fabrikam\.test, tailspin\.test: cannot list zones: listing the DNS zones of the subscription: subscription 00000000-0000-0000-0000-0000000000ff was not found \(SubscriptionNotFound\)/);
     expect(`${missing.stdout}${missing.stderr}`).not.toMatch(/\n\s+at /);
     for (const text of [bad.stdout, bad.stderr, missing.stdout, missing.stderr]) {
       expect(text).not.toContain(fake.clientSecret);
