@@ -4,8 +4,8 @@
  *
  * Three kinds of zone, because they stress different parts of a provider's read path:
  * - single: one domain at the apex, a handful of foreign records (the common case);
- * - parent: an apex domain plus subdomains whose selectors live in the parent zone (DESIGN.md,
- *   "A domain's zone is the longest existing zone that is a suffix of it");
+ * - parent: an apex domain plus subdomains whose selectors live in the parent zone (a domain's
+ *   zone is the longest existing zone that is a suffix of it);
  * - busy: the same, plus hundreds of foreign hosts spread over the alphabet and other
  *   `_domainkey` names, so the selector names sit far apart in Route 53's reversed-label order
  *   and a name-range reader must skip gaps or page.
@@ -64,7 +64,7 @@ export const PDNS_SHAPE: DatasetShape = {
 const SUBDOMAINS = ["alpha", "mail", "news", "shop", "team", "web", "zeta"];
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";
 
-/** The legacy Microsoft 365 target, as dkimsync derives it from `tenant` (FACTS.md). */
+/** The legacy Microsoft 365 target, as dkimsync derives it from `tenant` (docs/reference/configuration.md). */
 export function target(selector: 1 | 2, domain: string, tenant = TENANT): string {
   return `selector${selector}-${domain.replace(/\./g, "-")}._domainkey.${tenant}.onmicrosoft.com`;
 }

@@ -101,7 +101,7 @@ export async function benchPowerDns(shape: DatasetShape, log: (m: string) => voi
       violations.push(`powerdns: plan has ${changeCount(planned.plan)} changes, the data ${exp.create + exp.update + exp.delete}`);
     }
     const patches = applyCounts["PATCH zone"] ?? 0;
-    // One PATCH per zone is the provider contract (DESIGN.md "Provider contract").
+    // One PATCH per zone is the provider contract (docs/providers/powerdns.md).
     if (patches > zc) violations.push(`powerdns: apply sent ${patches} PATCHes for ${zc} zones with changes (budget: 1 per zone)`);
     // The default read is one rrset_name= GET per selector name (read: names): two per domain.
     const zoneReads = planCounts["GET zone"] ?? 0;

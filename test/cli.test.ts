@@ -70,7 +70,7 @@ describe("dkimsync CLI on the bundled example", () => {
     expect((await dkimsync(dir, ["plan", "--detailed-exitcode"])).code).toBe(2);
   });
 
-  it("plan --format json follows the DESIGN.md schema exactly", async () => {
+  it("plan --format json follows the documented schema exactly (docs/reference/plan-json.md)", async () => {
     const r = await dkimsync(dir, ["plan", "--format", "json"]);
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);

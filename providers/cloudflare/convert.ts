@@ -2,7 +2,7 @@
  * Pure conversions between Cloudflare DNS records and dkimsync's canonical record sets, and from
  * changes to bodies of the batch endpoint. No I/O here.
  *
- * Cloudflare form (FACTS.md "Cloudflare wire protocol"): names and CNAME content come without a
+ * Cloudflare form (Cloudflare API reference, DNS records): names and CNAME content come without a
  * trailing dot, `ttl: 1` means automatic, a record may be `proxied` and a CNAME may carry
  * `settings.flatten_cname`. Both of the latter break DKIM: a resolver asking for the selector's
  * TXT gets the proxy's addresses or a flattened answer instead of the CNAME to Microsoft.

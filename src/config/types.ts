@@ -1,4 +1,4 @@
-/** The validated form of dkim.zones.yaml (see DESIGN.md). Produced only by config.ts. */
+/** The validated form of dkim.zones.yaml (docs/reference/configuration.md). Produced only by src/config/load.ts. */
 import type { InputError, Where } from "../core/errors.js";
 import type { SigningConfigEntry } from "../m365/targets.js";
 

@@ -34,8 +34,8 @@ function cmp(a: string, b: string): number {
 
 export function normaliseSet(set: RecordSet): RecordSet {
   const type = set.type.toUpperCase();
-  // CNAME targets are names: compare lowercased without the trailing dot (FACTS.md, "Trailing
-  // dots"). Other types' values are data and keep their case.
+  // CNAME targets are names: compare lowercased without the trailing dot (Route 53 stores
+  // values as sent, Cloudflare strips the dot, PowerDNS demands it). Other types' values are data and keep their case.
   const values = type === "CNAME" ? set.values.map(canonical) : [...set.values];
   return { ...set, name: canonical(set.name), type, values: values.sort() };
 }

@@ -1,5 +1,5 @@
 /**
- * Saved plans (`plan --out`, `apply --plan`): the JSON of DESIGN.md plus what apply needs to
+ * Saved plans (`plan --out`, `apply --plan`): the plan JSON of docs/reference/plan-json.md plus what apply needs to
  * refuse stale zones — per zone the names read and a fingerprint of what was there.
  */
 import type { Config } from "../config/types.js";
@@ -169,7 +169,7 @@ export function checkSavedPlan(plan: Plan, config: Config, file: string, saved?:
       }
     }
   }
-  // What a reviewer reads (the top-level changes and conflicts, DESIGN.md schema) must be what
+  // What a reviewer reads (the top-level changes and conflicts of the plan JSON) must be what
   // the zones approve: a file whose lists and zones disagree was edited.
   if (saved !== undefined) {
     const shownJson = planToJson({ zones: plan.zones, errors: [] });

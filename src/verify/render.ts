@@ -54,7 +54,7 @@ export function renderVerifyMarkdown(r: VerifyReport): string {
   return `${out.join("\n")}\n`;
 }
 
-/** `{ version: 1, domains, summary }`: the same data as the text (DESIGN.md). */
+/** `{ version: 1, domains, summary }`: the same data as the text (docs/reference/verify.md). */
 export function renderVerifyJson(r: VerifyReport): string {
   const body: Record<string, unknown> = { version: 1, domains: r.domains, summary: r.summary };
   if (r.unreachable) body.error = r.unreachable;

@@ -1,5 +1,5 @@
 /**
- * The one conformance suite every provider passes (DESIGN.md "Provider contract"). It drives the
+ * The one conformance suite every provider passes (the Provider interface, src/core/types.ts). It drives the
  * real dkimsync path — dkim.zones.yaml -> loadConfig -> buildPlan -> applyPlan -> re-plan — against
  * a real backend, and after every apply requires that a fresh plan has zero changes left (as
  * DNSControl's integration suite does).

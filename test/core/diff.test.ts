@@ -17,7 +17,7 @@ describe("diffZone", () => {
     { name: "empty zone: create both", existing: [], desired: present(cname(S1, T1), cname(S2, T2)), changes: [`create ${S1} CNAME`, `create ${S2} CNAME`] },
     { name: "already right: nothing", existing: [cname(S1, T1), cname(S2, T2)], desired: present(cname(S1, T1), cname(S2, T2)), changes: [], unchanged: 2 },
     {
-      // FACTS.md "Trailing dots": providers disagree on dots and case; names are equal regardless.
+      // Providers disagree on trailing dots and case (docs/providers/*.md); names are equal regardless.
       name: "case and trailing-dot noise is no change",
       existing: [cname("Selector1._DomainKey.Example.COM.", `${T1.toUpperCase()}.`), cname(S2, `${T2}.`)],
       desired: present(cname(S1, T1), cname(S2, T2)),

@@ -4,7 +4,7 @@
  *
  * Rules and codes follow the Cloudflare API v4 as documented at
  * https://developers.cloudflare.com/api/resources/dns/subresources/records/ and as seen by users
- * (FACTS.md "Cloudflare wire protocol"): names and CNAME content carry no trailing dot, ttl 1
+ * names and CNAME content carry no trailing dot, ttl 1
  * means automatic, a CNAME cannot share its name with any other record (RFC 1034 3.6.2).
  */
 import { randomBytes } from "node:crypto";

@@ -1,7 +1,7 @@
 /**
  * The data of the Route 53 fake: hosted zones, their record sets, submitted changes, and the
  * change-batch rules of the real service (Route 53 API reference, ChangeResourceRecordSets;
- * messages as the real service words them, see FACTS.md "Route 53 wire protocol").
+ * messages as the real service words them, as quoted in docs/providers/route53.md).
  *
  * Names are held in Route 53's wire form: lowercase, trailing dot, characters outside
  * a-z 0-9 - _ as three-digit octal escapes (`\052` is `*`). Values are kept as sent.
