@@ -1,7 +1,8 @@
 /**
- * Commands, flags and exit codes (README.md "Exit codes"): 0 success / no changes, 1 error (bad input,
- * unsafe plan, provider failure, stale plan), 2 differences found (plan --detailed-exitcode,
- * verify with a failed check). A user error never prints a stack trace; DKIMSYNC_DEBUG=1 does.
+ * Commands, flags and exit codes (docs/reference/commands.md): 0 success / no changes, 1 error
+ * (bad input, unsafe or stale plan, provider failure, a blocked domain), 2 differences found
+ * (plan --detailed-exitcode, verify with a failed check), 3 and 4 an interrupted apply (some
+ * zones written, or none). A user error never prints a stack trace; DKIMSYNC_DEBUG=1 does.
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";

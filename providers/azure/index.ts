@@ -25,11 +25,12 @@ export function readAzureOptions(o: OptionsReader): AzureOptions {
   const subscriptionId = o.string("subscription_id", { required: true });
   if (!GUID.test(subscriptionId)) o.fail("subscription_id", `must be a subscription id like 00000000-0000-0000-0000-000000000000, not "${subscriptionId}"`, "find it with `az account show --query id`");
   const resourceGroup = o.string("resource_group");
-  const endpoint = (o.string("endpoint", { default: DEFAULT_ENDPOINT }) as string).replace(/\/+$/, "");
+  // url() refuses user:password@, a query and a fragment before anything echoes the URL.
+  const endpoint = (o.url("endpoint", { default: DEFAULT_ENDPOINT, example: DEFAULT_ENDPOINT }) as string).replace(/\/+$/, "");
   if (!/^https:\/\/[^\s/]+/.test(endpoint)) {
     o.fail("endpoint", `must be an https URL like ${DEFAULT_ENDPOINT}, not "${endpoint}"`, "Azure sends the bearer token only over TLS");
   }
-  const authorityHost = o.string("authority_host")?.replace(/\/+$/, "");
+  const authorityHost = o.url("authority_host", { example: "https://login.microsoftonline.com" })?.replace(/\/+$/, "");
   if (authorityHost !== undefined && !/^https:\/\/[^\s/]+/.test(authorityHost)) {
     o.fail("authority_host", `must be an https URL like https://login.microsoftonline.com, not "${authorityHost}"`);
   }

@@ -70,9 +70,10 @@ export function readGcloudOptions(o: OptionsReader): GcloudOptions {
     }
     key = { type: "service_account", client_email: k.client_email, private_key: k.private_key, ...(typeof k.project_id === "string" ? { project_id: k.project_id } : {}) };
   }
-  const endpoint = (o.string("endpoint", { default: DEFAULT_ENDPOINT }) as string).replace(/\/+$/, "");
+  // url() refuses user:password@, a query and a fragment before anything echoes the URL.
+  const endpoint = (o.url("endpoint", { default: DEFAULT_ENDPOINT, example: DEFAULT_ENDPOINT }) as string).replace(/\/+$/, "");
   if (!/^https?:\/\/[^\s/]+$/.test(endpoint)) o.fail("endpoint", `must be an http(s) URL without a path, like ${DEFAULT_ENDPOINT}, not "${endpoint}"`);
-  const tokenUrl = o.string("token_url", { default: GOOGLE_TOKEN_URL }) as string;
+  const tokenUrl = o.url("token_url", { default: GOOGLE_TOKEN_URL, example: GOOGLE_TOKEN_URL }) as string;
   if (!/^https?:\/\/[^\s/]+/.test(tokenUrl)) o.fail("token_url", `must be an http(s) URL, not "${tokenUrl}"`);
   const options: GcloudOptions = {
     ...(project ? { project } : {}),

@@ -47,7 +47,9 @@ function changeText(c: Change): string {
 }
 
 function conflictText(c: Conflict): string {
-  return `conflict ${c.name} ${setText({ name: c.name, type: c.type, ttl: c.ttl, values: c.values })} -> ${setText(c.desired)}${c.cname ? ` beside ${setText(c.cname)}` : ""}${sourceText(c.source)}`;
+  // Whether the config allows apply to replace it (replace: [TXT]) is part of what was approved:
+  // a replace: added after review must not turn a blocked domain into a write.
+  return `conflict ${c.name} ${setText({ name: c.name, type: c.type, ttl: c.ttl, values: c.values })} -> ${setText(c.desired)}${c.cname ? ` beside ${setText(c.cname)}` : ""}${sourceText(c.source)}${c.allowed ? " [replace allowed]" : ""}`;
 }
 
 /** Lines in `a` not in `b`, at most `max`, each shortened. */
