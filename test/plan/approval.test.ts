@@ -22,7 +22,7 @@ describe("saved plan approval and replace:", () => {
     const { approved, refused } = comparePlans(plan(zone()), plan(zone("replace: [TXT] for example.com at dkim.zones.yaml:9")));
     expect(approved).toEqual([]);
     expect(refused).toHaveLength(1);
-    expect(refused[0]?.differences.join(" ")).toContain("[replace allowed]");
+    expect(refused[0]?.differences.join(" ")).toContain("a plan made now has the conflict selector1._domainkey.example.com TXT");
   });
   it("approves a zone whose replace: was already in the reviewed plan", () => {
     const allowed = "replace: [TXT] for example.com at dkim.zones.yaml:9";
