@@ -71,9 +71,10 @@ interface RawAnswer {
  * How many PATCHes may be in flight. PowerDNS publishes no rate limit, and what it can take
  * depends on its backend: gsqlite3 has one writer and answers a concurrent write with HTTP 500
  * "database is locked" (observed on 4.7.3; it has no busy-timeout setting), lmdb serialises
- * writes itself. So writes start two at a time, grow by one after each run of clean
- * answers up to four, and halve on a 5xx, which also lowers the ceiling for the rest of the
- * run: enough to keep the server busy, not enough to keep overloading it.
+ * writes itself. So writes start one at a time (reads go on beside them), grow by one
+ * after each run of eight clean answers up to four, and halve on a 5xx, which also lowers the
+ * ceiling for the rest of the run: on gsqlite3 that costs one retried PATCH, after which writes
+ * stay one at a time; lmdb, which takes concurrent PATCHes, grows to four.
  */
 class AdaptiveLimit {
   private active = 0;
@@ -111,7 +112,7 @@ class AdaptiveLimit {
 export class PdnsClient {
   private readonly base: URL;
   private readonly transport: typeof http | typeof https;
-  private readonly writes = new AdaptiveLimit(2, 4);
+  private readonly writes = new AdaptiveLimit(1, 4);
 
   constructor(private readonly opts: PdnsClientOptions) {
     this.base = new URL(`${opts.url}/api/v1/servers/${encodeURIComponent(opts.serverId)}`);
