@@ -181,8 +181,8 @@ export class AzureApi {
   toProviderError(err: unknown, what: string, zone?: string): ProviderError {
     const e = azureError(err);
     const p = this.opts.provider;
-    const base = { cause: err, ...(zone ? { zone } : {}) };
     const status = e.statusCode;
+    const base = { cause: err, ...(zone ? { zone } : {}), operation: what, ...(status ? { status: String(status) } : {}) };
     const code = e.code ?? "";
     const attempts = this.opts.maxAttempts;
     const detail = scrub(e.message ?? errorMessage(err));

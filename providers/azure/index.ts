@@ -267,13 +267,14 @@ export class AzureProvider implements Provider {
   private partly(err: unknown, zone: string, failed: Change, done: readonly Change[], total: number): ProviderError {
     const e = err instanceof ProviderError ? err : this.api.toProviderError(err, `${verb(failed)} ${failed.name} ${failed.type}`, zone);
     if (total === 1) return e;
-    const prefix = `[${e.provider}]${e.zone ? ` zone ${e.zone}:` : ""} `;
-    const detail = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
     const written = done.length === 0
       ? "no record set was written"
       : `${done.length} of ${total} record sets were written (${done.map((c) => `${verb(c)} ${c.name} ${c.type}`).join(", ")})`;
-    const message = `${detail}; ${written}, the rest were not (Azure DNS has no transaction across record sets)`;
-    const opts = { zone, cause: e.cause ?? e, transient: e.transient, ...(e.hint ? { hint: e.hint } : {}) };
+    const message = `${e.detail}; ${written}, the rest were not (Azure DNS has no transaction across record sets)`;
+    const opts = {
+      zone, cause: e.cause ?? e, transient: e.transient, ...(e.hint ? { hint: e.hint } : {}),
+      operation: e.operation ?? "write", ...(e.status === undefined ? {} : { status: e.status }), written: done.length,
+    };
     return e instanceof AzureStaleError ? new AzureStaleError(this.name, message, opts) : new ProviderError(this.name, message, opts);
   }
 

@@ -199,8 +199,9 @@ export class CloudflareApi {
     // The token is registered with the one redactor (core/errors.ts) when its env/ is resolved;
     // removing it here as well keeps this message safe even before that.
     const redact = (s: string) => redactSecrets(s.split(this.opts.token).join("[redacted]")).replace(/[\x00-\x1f\x7f]+/g, " ").slice(0, 500);
-    const base = { ...(zone ? { zone } : {}), cause: err };
+    const base: { zone?: string; cause: unknown; operation: string; status?: string } = { ...(zone ? { zone } : {}), cause: err, operation: doing };
     if (err instanceof Cloudflare.APIError && err.status !== undefined) {
+      base.status = String(err.status);
       type ErrorItem = { code?: number; message?: string; error_chain?: ErrorItem[] };
       const errors = (err.errors ?? []) as ErrorItem[];
       // A generic code (1004 "DNS Validation Error") names its real cause in `error_chain`.

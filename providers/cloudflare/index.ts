@@ -228,14 +228,15 @@ export class CloudflareProvider implements Provider {
  */
 function partlyWritten(err: unknown, at: { index: number; total: number; written: number }): unknown {
   if (!(err instanceof ProviderError)) return err;
-  const prefix = `[${err.provider}]${err.zone ? ` zone ${err.zone}:` : ""} `;
-  const detail = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
   const before = at.index === 1 ? "batch 1" : `batches 1-${at.index}`;
   return new ProviderError(err.provider,
-    `batch ${at.index + 1} of ${at.total} was not written; ${before} (${at.written} records) ${at.index === 1 ? "was" : "were"} written: ${detail}`, {
+    `batch ${at.index + 1} of ${at.total} was not written; ${before} (${at.written} records) ${at.index === 1 ? "was" : "were"} written: ${err.detail}`, {
       ...(err.zone ? { zone: err.zone } : {}),
       cause: err.cause ?? err,
       transient: err.transient,
+      operation: err.operation ?? "write",
+      ...(err.status === undefined ? {} : { status: err.status }),
+      written: at.written,
       ...(err.hint ? { hint: err.hint } : {}),
     });
 }

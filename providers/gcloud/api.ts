@@ -293,7 +293,10 @@ export class GcloudApi {
   /** A failure as a ProviderError naming provider, zone and operation; never a secret. */
   toProviderError(err: unknown, doing: string, zone?: string): ProviderError {
     const p = this.opts.provider;
-    const base = { cause: err, ...(zone ? { zone } : {}) };
+    const base = {
+      cause: err, ...(zone ? { zone } : {}), operation: doing,
+      ...(err instanceof GcHttpError && err.status !== 0 ? { status: String(err.status) } : {}),
+    };
     const creds = this.opts.key
       ? `the service account key in ${this.opts.keyRef ?? "the credentials variable"}`
       : "Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, `gcloud auth application-default login`, or the attached service account)";

@@ -267,7 +267,7 @@ export class Rfc2136Provider implements Provider {
     if (r.rcode === 0 && r.tsigError === 0) return;
     const said = describeAnswer(r, this.options.tsig);
     const fail = (message: string, hint: string, transient = false): never => {
-      throw new ProviderError(this.name, `${what} failed: ${message}`, { zone, hint, transient });
+      throw new ProviderError(this.name, `${what} failed: ${message}`, { zone, hint, transient, operation: ctx.op, status: answerStatus(r) });
     };
     if (r.tsigError === 18) {
       const ahead = r.tsigServerTime ? Math.floor(Date.now() / 1000) - r.tsigServerTime : 0;
@@ -319,7 +319,7 @@ export class Rfc2136Provider implements Provider {
       verdict === "badsig"
         ? "set tsig.secret to the secret of this key on the server (the key file tsig-keygen or keymgr wrote; PowerDNS: pdnsutil list-tsig-keys)"
         : keySettings(key);
-    return new ProviderError(this.name, `${what} failed: ${message}`, { zone, hint });
+    return new ProviderError(this.name, `${what} failed: ${message}`, { zone, hint, operation: what, status: answerStatus(r) });
   }
 
   /** A refusal (REFUSED, NOTAUTH, BADKEY, unsigned): probe, then throw the error that fits. */
@@ -328,7 +328,7 @@ export class Rfc2136Provider implements Provider {
     const said = describeAnswer(r, key);
     const p = await this.probe(zone);
     const fail = (message: string, hint: string): never => {
-      throw new ProviderError(this.name, `${what} failed: ${message}`, { zone, hint });
+      throw new ProviderError(this.name, `${what} failed: ${message}`, { zone, hint, operation: ctx.op, status: answerStatus(r) });
     };
     if (p.key === "badsig" || p.key === "badkey" || p.key === "rejected") throw this.keyError(zone, what, r, p.key, p);
     if (p.zone === "not-served") {
@@ -441,13 +441,18 @@ export class Rfc2136Provider implements Provider {
         ? `, of a type the per-name queries of transfer: query did not return, or written since the plan`
         : ", written since the plan read the zone";
     throw new ProviderError(this.name, `${what} failed: the server answered ${describeAnswer(r, this.options.tsig)}: ${which}${why}; a selector CNAME cannot share its name (RFC 1034 3.6.2), so nothing was written`, {
-      zone,
+      zone, operation: "update", status: answerStatus(r),
       hint: "run plan again: the records show as a conflict; remove them, or apply --force to replace them with the CNAME",
     });
   }
 }
 
 type Operation = "update" | "transfer" | "query";
+
+/** The answer's error as its RFC name: the TSIG error (RFC 8945 5.3) when set, else the RCODE (RFC 1035 4.1.1, RFC 2136 2.2). */
+function answerStatus(r: DnsResponse): string {
+  return r.tsigError !== 0 ? (TSIG_ERRORS[r.tsigError] ?? `TSIG error ${r.tsigError}`) : (RCODES[r.rcode] ?? `RCODE ${r.rcode}`);
+}
 
 interface Probe {
   /** ok: the answer was signed and verified; none: no key configured; else what the server said of the key. */

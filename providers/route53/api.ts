@@ -205,7 +205,7 @@ export class Route53Api {
     const name = e.name ?? "";
     const status = e.$metadata?.httpStatusCode;
     const attempts = e.$metadata?.attempts;
-    const base = { cause: err, ...(zone ? { zone } : {}) };
+    const base = { cause: err, ...(zone ? { zone } : {}), operation: what, ...(status ? { status: String(status) } : {}) };
     const p = this.opts.provider;
     if (name === "CredentialsProviderError" || /Could not load credentials/i.test(e.message ?? "")) {
       return new ProviderError(p, `${what}: no AWS credentials found`, {

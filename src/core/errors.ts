@@ -30,24 +30,49 @@ export class InputError extends DkimsyncError {
   }
 }
 
+/** The optional, structured facts of a ProviderError: what a caller can act on without parsing text. */
+export interface ProviderErrorOptions {
+  zone?: string;
+  cause?: unknown;
+  hint?: string;
+  /** A failure worth retrying later (throttling, 5xx, timeouts). */
+  transient?: boolean;
+  /** What dkimsync was doing: "list", "write", "find zone", ... */
+  operation?: string;
+  /** The answer that failed: an HTTP status ("429") or a DNS RCODE name ("REFUSED", RFC 1035 4.1.1). */
+  status?: string;
+  /** How many changes of the zone are in place despite the failure, when the provider knows. */
+  written?: number;
+}
+
 /**
- * A provider call failed. The message reads `[provider] zone example.com: what happened`.
- * `transient` marks failures worth retrying later (throttling, 5xx, timeouts).
+ * A provider call failed. The message reads `[provider] zone example.com: what happened`;
+ * `detail` is the same text without that prefix, for callers that name the provider and zone
+ * themselves. `transient` (alias `retryable`) marks failures worth retrying later.
  */
 export class ProviderError extends DkimsyncError {
   readonly provider: string;
   readonly zone: string | undefined;
   readonly transient: boolean;
-  constructor(
-    provider: string,
-    message: string,
-    options: { zone?: string; cause?: unknown; hint?: string; transient?: boolean } = {},
-  ) {
+  readonly detail: string;
+  readonly operation: string | undefined;
+  readonly status: string | undefined;
+  readonly written: number | undefined;
+  constructor(provider: string, message: string, options: ProviderErrorOptions = {}) {
     super(`[${provider}]${options.zone ? ` zone ${options.zone}:` : ""} ${message}`, options);
     this.name = "ProviderError";
     this.provider = provider;
     this.zone = options.zone;
     this.transient = options.transient ?? false;
+    this.detail = message;
+    this.operation = options.operation;
+    this.status = options.status;
+    this.written = options.written;
+  }
+
+  /** The same as `transient`: worth retrying later. */
+  get retryable(): boolean {
+    return this.transient;
   }
 }
 

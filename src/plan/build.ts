@@ -199,10 +199,10 @@ export function selectDomains(config: Config, desired: DesiredDomain[], opts: Pi
  * with would only say it twice.
  */
 function messageFor(err: unknown, provider: string, zone?: string): string {
-  const text = errorWithHint(err);
-  if (!(err instanceof ProviderError) || err.provider !== provider) return text;
-  const prefix = `[${provider}]${err.zone !== undefined && err.zone === zone ? ` zone ${err.zone}:` : ""} `;
-  return text.startsWith(prefix) ? text.slice(prefix.length) : text;
+  if (!(err instanceof ProviderError) || err.provider !== provider) return errorWithHint(err);
+  // The caller names the provider (and the zone, when it has one): keep only what it does not.
+  const text = err.zone && err.zone !== zone ? `zone ${err.zone}: ${err.detail}` : err.detail;
+  return err.hint ? `${text} (${err.hint})` : text;
 }
 
 export function fingerprint(sets: readonly RecordSet[]): string {

@@ -18,10 +18,17 @@ export interface ConformanceBackend {
   /** Add or replace a record set behind dkimsync's back (a concurrent change). */
   put(zone: string, record: RecordSet): Promise<void>;
   /**
-   * Make the next write to the zone fail on the server side (after it has been received).
-   * Omit where the provider's writes are not atomic.
+   * Make the next write to the zone fail on the server side (after it has been received). The
+   * suite uses it where the provider declares `capabilities.atomicWrites.can`, to check that a
+   * failed write changes nothing.
    */
   failNextWrite?(zone: string): Promise<void>;
+  /**
+   * Why this backend has no failNextWrite although the provider declares atomic writes (for
+   * example a real server with no way to fail one write). Without failNextWrite and without a
+   * reason, the suite fails for such a provider.
+   */
+  cannotFailWrites?: string;
   close(): Promise<void>;
 }
 
@@ -30,10 +37,5 @@ export interface ConformanceTarget {
   type: string;
   /** Shown in the suite's title when one type runs in several set-ups. */
   variant?: string;
-  /**
-   * True when the backend implements failNextWrite: the suite then checks that a failed write
-   * changes nothing. Set it only where the provider's writes are atomic.
-   */
-  canFailWrites?: boolean;
   start(): Promise<ConformanceBackend>;
 }

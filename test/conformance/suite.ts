@@ -239,20 +239,34 @@ export function runConformance(t: ConformanceTarget): void {
       expect(at(sets, `selector2._domainkey.${zone}`)).toEqual([sneaky]);
     });
 
-    if (t.canFailWrites) {
-      it("where writes are atomic, an injected failure changes nothing and the next apply converges", async () => {
-        if (!backend.failNextWrite) throw new Error(`${t.type}: target declares canFailWrites but its backend has no failNextWrite`);
-        const zone = "atomic.test";
-        const foreign = foreignRecords(zone);
-        await backend.createZone(zone, [...foreign, cname(`selector1._domainkey.${zone}`, target(1, zone), 300)]);
-        const file = await writeConfig({ [zone]: {} });
-        const before = sortSets(await backend.readZone(zone));
-        await backend.failNextWrite(zone);
-        const { result } = await apply(file);
-        expect(result.zones.map((z) => z.outcome)).toEqual(["failed"]);
-        expect(sortSets(await backend.readZone(zone))).toEqual(before);
-        await converge(file);
-      });
-    }
+    // Whether a failed write must change nothing is the provider's own declaration
+    // (capabilities.atomicWrites), read from the provider the config creates, never from its name.
+    it("changes nothing on a failed write where the provider declares atomic writes, and the next apply converges", async () => {
+      const zone = "atomic.test";
+      const foreign = foreignRecords(zone);
+      await backend.createZone(zone, [...foreign, cname(`selector1._domainkey.${zone}`, target(1, zone), 300)]);
+      const file = await writeConfig({ [zone]: {} });
+      const env = { ...process.env, ...backend.env };
+      const { providers } = await buildPlan({ config: loadConfig(file, { env }), env });
+      const atomic = providers.get("under_test")?.capabilities.atomicWrites;
+      await closeProviders(providers);
+      if (atomic === undefined) throw new Error(`${t.type}: the provider under test was not created`);
+      if (!atomic.can) {
+        // Nothing to inject: the provider must say why a failure can leave part of a zone written.
+        expect(atomic.reason ?? "", `${t.type} declares no atomic writes without a reason`).toMatch(/\S/);
+        return;
+      }
+      if (!backend.failNextWrite) {
+        if (!backend.cannotFailWrites) throw new Error(`${t.type}: the provider declares atomic writes, but its conformance backend has neither failNextWrite nor cannotFailWrites saying why not`);
+        expect(backend.cannotFailWrites).toMatch(/\S/);
+        return;
+      }
+      const before = sortSets(await backend.readZone(zone));
+      await backend.failNextWrite(zone);
+      const { result } = await apply(file);
+      expect(result.zones.map((z) => z.outcome)).toEqual(["failed"]);
+      expect(sortSets(await backend.readZone(zone))).toEqual(before);
+      await converge(file);
+    });
   });
 }

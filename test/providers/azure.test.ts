@@ -193,6 +193,7 @@ describe("azure provider: writes", () => {
     expect(err).toBeInstanceOf(AzureStaleError);
     expect(err.stale).toBe(true);
     expect(err.message).toMatch(/^\[az\] zone example\.com: updating selector1\._domainkey\.example\.com CNAME: Azure refused the write because the record set changed since it was read \(412 PreconditionFailed\); 1 of 2 record sets were written \(creating selector2\._domainkey\.example\.com CNAME\), the rest were not \(Azure DNS has no transaction across record sets\)/);
+    expect(err.written).toBe(1);
     expect(fake.state.find(zone, "selector1._domainkey", "CNAME")?.data).toEqual({ CNAMERecord: { cname: "someone-else.example.net" } });
   });
 
@@ -209,6 +210,7 @@ describe("azure provider: writes", () => {
     const err = await failure<ProviderError>(p.apply(ZONE, [create(cname(S1, T1)), create(cname(S2, T2))]));
     expect(err.message).toMatch(/^\[az\] zone example\.com: creating selector2\._domainkey\.example\.com CNAME: Azure did not answer properly after 2 attempts \(InternalServerError: .*\); 1 of 2 record sets were written \(creating selector1\._domainkey\.example\.com CNAME\), the rest were not/);
     expect(err.transient).toBe(true);
+    expect(err).toMatchObject({ written: 1, status: "500", retryable: true, operation: "creating selector2._domainkey.example.com CNAME" });
     expect(fake.state.find(zone, "selector1._domainkey", "CNAME")).toBeDefined();
     expect(fake.state.find(zone, "selector2._domainkey", "CNAME")).toBeUndefined();
   });

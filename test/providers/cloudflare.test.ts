@@ -284,6 +284,9 @@ describe("cloudflare provider: writing", () => {
     expect(recordsAt(names[0]!)).toHaveLength(1);
     expect((err as ProviderError).message).toMatch(/^\[cf\] zone example.com: batch 3 of 3 was not written; batches 1-2 \(4 records\) were written: a record already holds that name/);
     expect((err as ProviderError).hint).toMatch(/plan again/);
+    // The same facts as fields, for callers that do not parse text.
+    expect(err).toMatchObject({ provider: "cf", zone: ZONE, written: 4, operation: "writing the batch", status: "400", retryable: false });
+    expect((err as ProviderError).detail).toMatch(/^batch 3 of 3 was not written; batches 1-2 \(4 records\) were written: a record/);
   });
 
   it("says to lower batch_size when Cloudflare refuses a batch as too large", async () => {

@@ -8,8 +8,9 @@
  * config loader's env), so nothing leaks into process.env. TLS: the server's self-signed
  * certificate is written to a temp file and given as `ca_file`, which adds it to Node's roots.
  *
- * No failNextWrite: Azure DNS has no transaction across record sets, so the suite's
- * "a failed write changes nothing" check does not apply (canFailWrites is false).
+ * No failNextWrite: Azure DNS has no transaction across record sets (the provider declares
+ * capabilities.atomicWrites.can false), so the suite's "a failed write changes nothing" check
+ * does not apply.
  */
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -24,7 +25,6 @@ const RESOURCE_GROUP = "dns-rg";
 
 export const azureTarget: ConformanceTarget = {
   type: "azure",
-  canFailWrites: false,
   async start(): Promise<ConformanceBackend> {
     const fake = await startAzureFake();
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-azure-conf-"));

@@ -55,7 +55,6 @@ function fromRecords(records: readonly FakeRecord[]): RecordSet[] {
 export const cloudflareTarget: ConformanceTarget = {
   type: "cloudflare",
   // The batch endpoint is all or nothing (Cloudflare API docs, "Batch DNS Records").
-  canFailWrites: true,
   async start(): Promise<ConformanceBackend> {
     const token = randomBytes(20).toString("hex");
     const fake = await startCloudflareFake({ tokens: [token] });

@@ -51,7 +51,6 @@ function fromFake(r: FakeRrset): RecordSet {
 export const gcloudTarget: ConformanceTarget = {
   type: "gcloud",
   // One changes.create is all or nothing (Cloud DNS API v1 reference, changes.create).
-  canFailWrites: true,
   async start(): Promise<ConformanceBackend> {
     const fake = await startGcloudFake();
     fake.state.project(PROJECT);

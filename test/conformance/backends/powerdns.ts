@@ -55,7 +55,6 @@ function patchedZone(method: string, url: string): string | undefined {
 
 export const powerdnsTarget: ConformanceTarget = {
   type: "powerdns",
-  canFailWrites: true,
   async start(): Promise<ConformanceBackend> {
     const server: PdnsServer = await startPowerDns();
     let proxy: FailingProxy;

@@ -38,7 +38,6 @@ const ENV_NAME = "DKIMSYNC_TEST_TSIG_SECRET";
 export const rfc2136Target: ConformanceTarget = {
   type: "rfc2136",
   variant: "BIND 9",
-  canFailWrites: true,
   async start(): Promise<ConformanceBackend> {
     const server = await startBind({ zones: [] });
     const zones: string[] = [];
@@ -71,7 +70,6 @@ export const rfc2136Target: ConformanceTarget = {
 export const knotTarget: ConformanceTarget = {
   type: "rfc2136",
   variant: "Knot DNS",
-  canFailWrites: false,
   async start(): Promise<ConformanceBackend> {
     const server = await startKnot({ zones: [] });
     const zones: string[] = [];
@@ -88,6 +86,8 @@ export const knotTarget: ConformanceTarget = {
       },
       readZone: async (zone) => (await digAxfr(server, zone)).filter((s) => s.type !== "SOA"),
       put: (zone, record) => putRecordSet(server, zone, record),
+      cannotFailWrites:
+        "Knot DNS offers no way to fail one update inside the server short of breaking its journal database for every zone; the same provider code's atomicity is checked on BIND 9 and PowerDNS",
       close: () => server.stop(),
     };
   },
@@ -96,7 +96,6 @@ export const knotTarget: ConformanceTarget = {
 export const powerdnsDnsupdateTarget: ConformanceTarget = {
   type: "rfc2136",
   variant: "PowerDNS dnsupdate",
-  canFailWrites: true,
   async start(): Promise<ConformanceBackend> {
     const server = await startPowerDns({ dnsupdate: true });
     const key = { name: "dkimsync", algorithm: "hmac-sha256" as const, secret: randomBytes(32).toString("base64") };

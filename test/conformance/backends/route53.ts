@@ -50,7 +50,6 @@ function fromFake(r: FakeRecordSet): RecordSet {
 export const route53Target: ConformanceTarget = {
   type: "route53",
   // A change batch is all or nothing (Route 53 API reference, ChangeResourceRecordSets).
-  canFailWrites: true,
   async start(): Promise<ConformanceBackend> {
     const fake = await startRoute53Fake();
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-r53-conf-"));

@@ -87,7 +87,6 @@ async function chattr(flag: "+i" | "-i", file: string): Promise<void> {
 
 export const yamlTarget: ConformanceTarget = {
   type: "yaml",
-  canFailWrites: true,
   async start(): Promise<ConformanceBackend> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-yaml-backend-"));
     const fileOf = (zone: string) => path.join(dir, `${zone}.yaml`);
