@@ -30,7 +30,8 @@ const relative = (name: string, zone: string) => (name === zone ? "@" : name.sli
 function seed(fake: AzureFake, ds: Dataset): void {
   for (const z of ds.zones) {
     const zone = fake.state.createZone(fake.subscriptionId, RG, z.name);
-    for (const r of z.records) fake.state.put(zone, relative(r.name, z.name), r.type, { ttl: r.ttl, data: wireData(r.type, r.values) });
+    for (const r of z.records)
+      fake.state.put(zone, relative(r.name, z.name), r.type, { ttl: r.ttl, data: wireData(r.type, r.values) });
   }
 }
 
@@ -73,7 +74,10 @@ function snapshot(f: AzureFake): PhaseCounts {
   return c;
 }
 
-export async function benchAzureScale(shape: DatasetShape, log: (m: string) => void): Promise<{ section: Section; violations: string[] }> {
+export async function benchAzureScale(
+  shape: DatasetShape,
+  log: (m: string) => void,
+): Promise<{ section: Section; violations: string[] }> {
   const ds = makeDataset(shape);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-bench-az-"));
   const fake = await startAzureFake();
@@ -82,10 +86,18 @@ export async function benchAzureScale(shape: DatasetShape, log: (m: string) => v
     const caFile = path.join(dir, "ca.pem");
     await fs.writeFile(caFile, fake.ca);
     const file = path.join(dir, "dkim.zones.yaml");
-    await fs.writeFile(file, configYaml(ds, "azure", {
-      subscription_id: fake.subscriptionId, tenant_id: fake.tenantId, client_id: fake.clientId, client_secret: "env/AZURE_BENCH_SECRET",
-      endpoint: fake.endpoint, authority_host: fake.authorityHost, ca_file: caFile,
-    }));
+    await fs.writeFile(
+      file,
+      configYaml(ds, "azure", {
+        subscription_id: fake.subscriptionId,
+        tenant_id: fake.tenantId,
+        client_id: fake.clientId,
+        client_secret: "env/AZURE_BENCH_SECRET",
+        endpoint: fake.endpoint,
+        authority_host: fake.authorityHost,
+        ca_file: caFile,
+      }),
+    );
     const env = { ...process.env, AZURE_BENCH_SECRET: fake.clientSecret };
     const planBudget = pageFloor(fake, ds);
     fake.resetCounts();
@@ -108,19 +120,42 @@ export async function benchAzureScale(shape: DatasetShape, log: (m: string) => v
     const replan = snapshot(fake);
 
     const changes = changeCount(planned.plan);
-    const violations = [...runProblems("azure plan", planned, applied.result), ...runProblems("azure re-plan", replanned)];
+    const violations = [
+      ...runProblems("azure plan", planned, applied.result),
+      ...runProblems("azure re-plan", replanned),
+    ];
     // The per-record-set write floor replaces the shared per-zone write budget (see the header).
-    violations.push(...budgetViolations("azure", ds, planned, replanned, { plan, apply: { ...apply, writes: 0 }, planBudget, applyBudget }));
-    if (apply.writes > changes) violations.push(`azure: apply made ${apply.writes} writes for ${changes} changed record sets (floor and budget: 1 per record set)`);
+    violations.push(
+      ...budgetViolations("azure", ds, planned, replanned, {
+        plan,
+        apply: { ...apply, writes: 0 },
+        planBudget,
+        applyBudget,
+      }),
+    );
+    if (apply.writes > changes)
+      violations.push(
+        `azure: apply made ${apply.writes} writes for ${changes} changed record sets (floor and budget: 1 per record set)`,
+      );
     const figures = [
       ...requestFigures({ ds, planned, plan, apply, replan, replanned }),
-      { label: "plan record reads floor (pages)", value: planBudget, note: "sum over zones of ceil(matching/100) with the shared-suffix filter" },
+      {
+        label: "plan record reads floor (pages)",
+        value: planBudget,
+        note: "sum over zones of ceil(matching/100) with the shared-suffix filter",
+      },
       { label: "apply writes floor", value: changes, note: "Azure DNS writes one record set per request" },
       ...naiveFigures({ ds, planned, plan, apply }),
       { label: "plan wall time (orientation only)", value: `${(planned.planMs / 1000).toFixed(1)} s` },
       { label: "apply wall time (orientation only)", value: `${(applied.applyMs / 1000).toFixed(1)} s` },
     ];
-    return { section: { title: `Azure DNS (fake, real SDK): ${ds.domains.length} domains in ${ds.zones.length} zones`, figures }, violations };
+    return {
+      section: {
+        title: `Azure DNS (fake, real SDK): ${ds.domains.length} domains in ${ds.zones.length} zones`,
+        figures,
+      },
+      violations,
+    };
   } finally {
     await fake.stop();
     await fs.rm(dir, { recursive: true, force: true });

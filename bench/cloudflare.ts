@@ -58,17 +58,25 @@ function snapshot(fake: CloudflareFake): PhaseCounts {
   return c;
 }
 
-async function start(ds: Dataset): Promise<{ fake: CloudflareFake; dir: string; file: string; env: NodeJS.ProcessEnv }> {
+async function start(
+  ds: Dataset,
+): Promise<{ fake: CloudflareFake; dir: string; file: string; env: NodeJS.ProcessEnv }> {
   const token = randomBytes(20).toString("hex");
   const fake = await startCloudflareFake({ tokens: [token], rateLimit: NO_LIMIT });
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-bench-cf-"));
   seed(fake, ds);
   const file = path.join(dir, "dkim.zones.yaml");
-  await fs.writeFile(file, configYaml(ds, "cloudflare", { token: `env/${ENV_NAME}`, base_url: fake.baseURL, max_requests_per_5min: NO_LIMIT }));
+  await fs.writeFile(
+    file,
+    configYaml(ds, "cloudflare", { token: `env/${ENV_NAME}`, base_url: fake.baseURL, max_requests_per_5min: NO_LIMIT }),
+  );
   return { fake, dir, file, env: { ...process.env, [ENV_NAME]: token } };
 }
 
-export async function benchCloudflareScale(shape: DatasetShape, log: (m: string) => void): Promise<{ section: Section; violations: string[] }> {
+export async function benchCloudflareScale(
+  shape: DatasetShape,
+  log: (m: string) => void,
+): Promise<{ section: Section; violations: string[] }> {
   const ds = makeDataset(shape);
   const { fake, dir, file, env } = await start(ds);
   try {
@@ -91,8 +99,13 @@ export async function benchCloudflareScale(shape: DatasetShape, log: (m: string)
     const replanned = await planAndClose(file, env);
     const replan = snapshot(fake);
 
-    const violations = [...runProblems("cloudflare plan", planned, applied.result), ...runProblems("cloudflare re-plan", replanned)];
-    violations.push(...budgetViolations("cloudflare", ds, planned, replanned, { plan, apply, planBudget, applyBudget }));
+    const violations = [
+      ...runProblems("cloudflare plan", planned, applied.result),
+      ...runProblems("cloudflare re-plan", replanned),
+    ];
+    violations.push(
+      ...budgetViolations("cloudflare", ds, planned, replanned, { plan, apply, planBudget, applyBudget }),
+    );
     const figures = [
       ...requestFigures({ ds, planned, plan, apply, replan, replanned }),
       { label: "plan record reads budget (pages)", value: planBudget, note: "sum over zones of ceil(records/100)" },
@@ -100,7 +113,13 @@ export async function benchCloudflareScale(shape: DatasetShape, log: (m: string)
       { label: "plan wall time (orientation only)", value: `${(planned.planMs / 1000).toFixed(1)} s` },
       { label: "apply wall time (orientation only)", value: `${(applied.applyMs / 1000).toFixed(1)} s` },
     ];
-    return { section: { title: `Cloudflare (fake, real SDK): ${ds.domains.length} domains in ${ds.zones.length} zones`, figures }, violations };
+    return {
+      section: {
+        title: `Cloudflare (fake, real SDK): ${ds.domains.length} domains in ${ds.zones.length} zones`,
+        figures,
+      },
+      violations,
+    };
   } finally {
     await fake.stop();
     await fs.rm(dir, { recursive: true, force: true });
@@ -108,7 +127,11 @@ export async function benchCloudflareScale(shape: DatasetShape, log: (m: string)
 }
 
 /** Plan the dataset with every response held latencyMs, at concurrency 1 and then 8. */
-export async function benchCloudflareConcurrency(shape: DatasetShape, latencyMs: number, log: (m: string) => void): Promise<{ c1: number; c8: number; zones: number; requests: number }> {
+export async function benchCloudflareConcurrency(
+  shape: DatasetShape,
+  latencyMs: number,
+  log: (m: string) => void,
+): Promise<{ c1: number; c8: number; zones: number; requests: number }> {
   const ds = makeDataset(shape);
   const { fake, dir, file, env } = await start(ds);
   try {

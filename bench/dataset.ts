@@ -106,9 +106,11 @@ function busyForeign(zone: string, count: number): RecordSet[] {
   const out: RecordSet[] = [];
   for (let i = 0; i < count; i++) {
     const host = `${LETTERS[i % LETTERS.length]}${i}.${zone}`;
-    out.push(i % 5 === 0
-      ? txt(`mandrill${i}._domainkey.${zone}`, "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQ")
-      : { name: host, type: "A", ttl: 300, values: [`192.0.2.${i % 250}`] });
+    out.push(
+      i % 5 === 0
+        ? txt(`mandrill${i}._domainkey.${zone}`, "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQ")
+        : { name: host, type: "A", ttl: 300, values: [`192.0.2.${i % 250}`] },
+    );
   }
   return out;
 }
@@ -142,7 +144,13 @@ export function makeDataset(shape: DatasetShape): Dataset {
 }
 
 /** What a correct plan of the dataset must contain, counted from the data alone. */
-export function expectedChanges(ds: Dataset): { create: number; update: number; delete: number; unchanged: number; zonesWithChanges: number } {
+export function expectedChanges(ds: Dataset): {
+  create: number;
+  update: number;
+  delete: number;
+  unchanged: number;
+  zonesWithChanges: number;
+} {
   const count = (s: DomainState) => ds.domains.filter((d) => d.state === s).length * 2;
   return {
     create: count("missing"),

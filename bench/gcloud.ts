@@ -41,7 +41,10 @@ function readFloor(ds: Dataset, only?: Set<string>): number {
   return ds.domains.filter((d) => !only || only.has(d.zone)).length * 2;
 }
 
-export async function benchGcloudScale(shape: DatasetShape, log: (m: string) => void): Promise<{ section: Section; violations: string[] }> {
+export async function benchGcloudScale(
+  shape: DatasetShape,
+  log: (m: string) => void,
+): Promise<{ section: Section; violations: string[] }> {
   const ds = makeDataset(shape);
   const fake = await startGcloudFake();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-bench-gc-"));
@@ -51,7 +54,15 @@ export async function benchGcloudScale(shape: DatasetShape, log: (m: string) => 
     for (const z of ds.zones) fake.state.createZone(PROJECT, z.name, { rrsets: z.records.map(toSeedRrset) });
     const key = fake.createServiceAccount(`bench@${PROJECT}.iam.gserviceaccount.com`, { projects: [PROJECT] });
     const file = path.join(dir, "dkim.zones.yaml");
-    await fs.writeFile(file, configYaml(ds, "gcloud", { project: PROJECT, credentials: `env/${ENV_NAME}`, endpoint: fake.endpoint, token_url: fake.tokenUrl }));
+    await fs.writeFile(
+      file,
+      configYaml(ds, "gcloud", {
+        project: PROJECT,
+        credentials: `env/${ENV_NAME}`,
+        endpoint: fake.endpoint,
+        token_url: fake.tokenUrl,
+      }),
+    );
     const env = { ...process.env, [ENV_NAME]: JSON.stringify(key) };
 
     fake.resetCounts();
@@ -72,16 +83,36 @@ export async function benchGcloudScale(shape: DatasetShape, log: (m: string) => 
     const replan = snapshot(fake);
 
     const planBudget = readFloor(ds);
-    const violations = [...runProblems("gcloud plan", planned, applied.result), ...runProblems("gcloud re-plan", replanned)];
-    violations.push(...budgetViolations("gcloud", ds, planned, replanned, { plan, apply, planBudget, applyBudget: readFloor(ds, changed) }));
+    const violations = [
+      ...runProblems("gcloud plan", planned, applied.result),
+      ...runProblems("gcloud re-plan", replanned),
+    ];
+    violations.push(
+      ...budgetViolations("gcloud", ds, planned, replanned, {
+        plan,
+        apply,
+        planBudget,
+        applyBudget: readFloor(ds, changed),
+      }),
+    );
     const figures = [
       ...requestFigures({ ds, planned, plan, apply, replan, replanned }),
-      { label: "plan record reads floor", value: planBudget, note: "2 per domain: rrsets.list takes one exact name per request" },
+      {
+        label: "plan record reads floor",
+        value: planBudget,
+        note: "2 per domain: rrsets.list takes one exact name per request",
+      },
       ...naiveFigures({ ds, planned, plan, apply }),
       { label: "plan wall time (orientation only)", value: `${(planned.planMs / 1000).toFixed(1)} s` },
       { label: "apply wall time (orientation only)", value: `${(applied.applyMs / 1000).toFixed(1)} s` },
     ];
-    return { section: { title: `Google Cloud DNS (fake, google-auth-library): ${ds.domains.length} domains in ${ds.zones.length} zones`, figures }, violations };
+    return {
+      section: {
+        title: `Google Cloud DNS (fake, google-auth-library): ${ds.domains.length} domains in ${ds.zones.length} zones`,
+        figures,
+      },
+      violations,
+    };
   } finally {
     await fake.stop();
     await fs.rm(dir, { recursive: true, force: true });

@@ -34,7 +34,10 @@ export async function measurePeak<T>(fn: () => Promise<T>, everyMs = 5): Promise
   try {
     const value = await fn();
     sample();
-    return { value, memory: { rssBefore: before.rss, heapBefore: before.heapUsed, rssPeak: peak.rss, heapPeak: peak.heap } };
+    return {
+      value,
+      memory: { rssBefore: before.rss, heapBefore: before.heapUsed, rssPeak: peak.rss, heapPeak: peak.heap },
+    };
   } finally {
     clearInterval(timer);
   }

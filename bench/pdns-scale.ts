@@ -50,7 +50,11 @@ interface Usage {
   maxRssKb: number;
 }
 
-export async function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; wallMs: number; usage: Usage; stderr: string; stdoutTail: string }> {
+export async function runCli(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; wallMs: number; usage: Usage; stderr: string; stdoutTail: string }> {
   const usageFile = path.join(cwd, `usage-${process.hrtime.bigint()}.json`);
   const t0 = performance.now();
   const child = spawn(process.execPath, ["--import", HOOK, BIN, ...args], {
@@ -74,23 +78,38 @@ export async function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv
 }
 
 /** Send requests bare: node:http, a fresh connection each (as PowerDNS wants), `limit` at once. */
-async function replay(base: string, apiKey: string, requests: { method: string; path: string; body?: Buffer }[], limit: number): Promise<number> {
+async function replay(
+  base: string,
+  apiKey: string,
+  requests: { method: string; path: string; body?: Buffer }[],
+  limit: number,
+): Promise<number> {
   const url = new URL(base);
   const t0 = performance.now();
-  await pool(requests, limit, (r) =>
-    new Promise<void>((resolve, reject) => {
-      const headers: http.OutgoingHttpHeaders = { "X-API-Key": apiKey, Accept: "application/json" };
-      if (r.body) {
-        headers["Content-Type"] = "application/json";
-        headers["Content-Length"] = r.body.length;
-      }
-      const req = http.request({ hostname: url.hostname, port: url.port, path: r.path, method: r.method, headers }, (res) => {
-        res.resume();
-        res.on("end", () => ((res.statusCode ?? 500) < 300 ? resolve() : reject(new Error(`bare ${r.method} ${r.path} -> ${res.statusCode}`))));
-      });
-      req.on("error", reject);
-      req.end(r.body);
-    }),
+  await pool(
+    requests,
+    limit,
+    (r) =>
+      new Promise<void>((resolve, reject) => {
+        const headers: http.OutgoingHttpHeaders = { "X-API-Key": apiKey, Accept: "application/json" };
+        if (r.body) {
+          headers["Content-Type"] = "application/json";
+          headers["Content-Length"] = r.body.length;
+        }
+        const req = http.request(
+          { hostname: url.hostname, port: url.port, path: r.path, method: r.method, headers },
+          (res) => {
+            res.resume();
+            res.on("end", () =>
+              (res.statusCode ?? 500) < 300
+                ? resolve()
+                : reject(new Error(`bare ${r.method} ${r.path} -> ${res.statusCode}`)),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end(r.body);
+      }),
   );
   return performance.now() - t0;
 }
@@ -111,7 +130,11 @@ function configYaml(relayUrl: string, domains: string[], tenant: string): string
 
 const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
 
-export async function benchPowerDnsAtScale(backend: Backend, size: number, log: (m: string) => void): Promise<ScenarioResult[]> {
+export async function benchPowerDnsAtScale(
+  backend: Backend,
+  size: number,
+  log: (m: string) => void,
+): Promise<ScenarioResult[]> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `dkimsync-bench-pdns-${backend}-`));
   let server: PdnsServer | undefined;
   let relay: CountingRelay | undefined;
@@ -131,17 +154,43 @@ export async function benchPowerDnsAtScale(backend: Backend, size: number, log: 
     const file = path.join(dir, "dkim.zones.yaml");
     const env = { ...process.env, [KEY_ENV]: server.apiKey };
     const results: ScenarioResult[] = [];
-    const record = (scenario: string, run: Awaited<ReturnType<typeof runCli>>, requests: Record<string, number>, floorRequests: number, floorMs: number, zonesWritten = 0) => {
+    const record = (
+      scenario: string,
+      run: Awaited<ReturnType<typeof runCli>>,
+      requests: Record<string, number>,
+      floorRequests: number,
+      floorMs: number,
+      zonesWritten = 0,
+    ) => {
       const total = sum(requests);
       results.push({
-        backend, domains: size, scenario, exitCode: run.code, wallMs: run.wallMs, cpuMs: run.usage.cpuMs,
-        maxRssMb: run.usage.maxRssKb / 1024, requests, totalRequests: total,
-        cpuPerRequestMs: total === 0 ? 0 : run.usage.cpuMs / total, floorRequests, floorMs, wallOverFloor: run.wallMs / floorMs,
+        backend,
+        domains: size,
+        scenario,
+        exitCode: run.code,
+        wallMs: run.wallMs,
+        cpuMs: run.usage.cpuMs,
+        maxRssMb: run.usage.maxRssKb / 1024,
+        requests,
+        totalRequests: total,
+        cpuPerRequestMs: total === 0 ? 0 : run.usage.cpuMs / total,
+        floorRequests,
+        floorMs,
+        wallOverFloor: run.wallMs / floorMs,
         zonesWritten,
       });
-      log(`pdns-scale ${backend} ${size}: ${scenario}: exit ${run.code}, ${(run.wallMs / 1000).toFixed(2)} s, ${total} requests, floor ${(floorMs / 1000).toFixed(2)} s`);
+      log(
+        `pdns-scale ${backend} ${size}: ${scenario}: exit ${run.code}, ${(run.wallMs / 1000).toFixed(2)} s, ${total} requests, floor ${(floorMs / 1000).toFixed(2)} s`,
+      );
       const expected = scenario.startsWith("plan") ? 2 : 0;
-      if (run.code !== expected) log(`unexpected exit ${run.code}:\n${run.stderr.slice(-2000)}\n${run.stdoutTail.split("\n").filter((l) => !/^(✓|  |$)/.test(l)).slice(-15).join("\n")}`);
+      if (run.code !== expected)
+        log(
+          `unexpected exit ${run.code}:\n${run.stderr.slice(-2000)}\n${run.stdoutTail
+            .split("\n")
+            .filter((l) => !/^(✓|  |$)/.test(l))
+            .slice(-15)
+            .join("\n")}`,
+        );
     };
     const relayBase = relay.url;
     const apiKey = server.apiKey;
@@ -221,10 +270,14 @@ export function judge(results: ScenarioResult[]): { figures: Figure[]; violation
     const expected = x.scenario.startsWith("plan") ? 2 : x.scenario === "no-op plan" ? 0 : 0;
     if (x.exitCode !== expected) violations.push(`${label}: exit ${x.exitCode}, expected ${expected}`);
     const isPlan = x.scenario.includes("plan");
-    if (isPlan && x.backend === "gsqlite3" && x.totalRequests > 5) violations.push(`${label}: ${x.totalRequests} requests (budget 5 on a searching backend)`);
-    if (isPlan && x.backend === "lmdb" && reads > x.domains + 2) violations.push(`${label}: ${reads} reads for ${x.domains} zones (budget: one per zone, plus the search probe)`);
-    if (!isPlan && x.zonesWritten > x.domains) violations.push(`${label}: PATCHes to ${x.zonesWritten} zones, more than the ${x.domains} zones`);
-    if (!isPlan && x.zonesWritten < x.domains) violations.push(`${label}: only ${x.zonesWritten} of ${x.domains} zones written`);
+    if (isPlan && x.backend === "gsqlite3" && x.totalRequests > 5)
+      violations.push(`${label}: ${x.totalRequests} requests (budget 5 on a searching backend)`);
+    if (isPlan && x.backend === "lmdb" && reads > x.domains + 2)
+      violations.push(`${label}: ${reads} reads for ${x.domains} zones (budget: one per zone, plus the search probe)`);
+    if (!isPlan && x.zonesWritten > x.domains)
+      violations.push(`${label}: PATCHes to ${x.zonesWritten} zones, more than the ${x.domains} zones`);
+    if (!isPlan && x.zonesWritten < x.domains)
+      violations.push(`${label}: only ${x.zonesWritten} of ${x.domains} zones written`);
   }
   return { figures, violations };
 }
@@ -240,15 +293,31 @@ export function targets(results: ScenarioResult[]): TargetLine[] {
   const out: TargetLine[] = [];
   const searching = results.filter((r) => r.backend === "gsqlite3");
   for (const r of searching.filter((r) => r.scenario.includes("plan"))) {
-    out.push({ target: `gsqlite3 ${r.domains} ${r.scenario}: at most 5 requests`, measured: String(r.totalRequests), met: r.totalRequests <= 5 });
-    out.push({ target: `gsqlite3 ${r.domains} ${r.scenario}: wall at most 2x the same requests bare`, measured: `${r.wallOverFloor.toFixed(2)}x`, met: r.wallOverFloor <= 2 });
+    out.push({
+      target: `gsqlite3 ${r.domains} ${r.scenario}: at most 5 requests`,
+      measured: String(r.totalRequests),
+      met: r.totalRequests <= 5,
+    });
+    out.push({
+      target: `gsqlite3 ${r.domains} ${r.scenario}: wall at most 2x the same requests bare`,
+      measured: `${r.wallOverFloor.toFixed(2)}x`,
+      met: r.wallOverFloor <= 2,
+    });
   }
   for (const r of results.filter((r) => !r.scenario.includes("plan"))) {
-    out.push({ target: `${r.backend} ${r.domains} ${r.scenario}: wall within 1.3x of the PATCHes alone`, measured: `${r.wallOverFloor.toFixed(2)}x`, met: r.wallOverFloor <= 1.3 });
+    out.push({
+      target: `${r.backend} ${r.domains} ${r.scenario}: wall within 1.3x of the PATCHes alone`,
+      measured: `${r.wallOverFloor.toFixed(2)}x`,
+      met: r.wallOverFloor <= 1.3,
+    });
     if (r.backend === "gsqlite3") {
       const reads = (r.requests["GET zone"] ?? 0) + (r.requests["GET search"] ?? 0);
       const budget = Math.ceil(r.domains / 100);
-      out.push({ target: `gsqlite3 ${r.domains} ${r.scenario}: at most one read per 100 zones`, measured: `${reads} reads (budget ${budget})`, met: reads <= budget });
+      out.push({
+        target: `gsqlite3 ${r.domains} ${r.scenario}: at most one read per 100 zones`,
+        measured: `${reads} reads (budget ${budget})`,
+        met: reads <= budget,
+      });
     }
   }
   const requests = results.reduce((a, r) => a + r.totalRequests, 0);
@@ -257,21 +326,42 @@ export function targets(results: ScenarioResult[]): TargetLine[] {
   const bigReq = big.reduce((a, r) => a + r.totalRequests, 0);
   out.push({
     target: "client CPU per request at most 0.5 ms (runs of 1,000+ requests, whole process)",
-    measured: bigReq === 0 ? "n/a" : `${(big.reduce((a, r) => a + r.cpuMs, 0) / bigReq).toFixed(2)} ms (all runs: ${(cpu / Math.max(1, requests)).toFixed(2)} ms)`,
+    measured:
+      bigReq === 0
+        ? "n/a"
+        : `${(big.reduce((a, r) => a + r.cpuMs, 0) / bigReq).toFixed(2)} ms (all runs: ${(cpu / Math.max(1, requests)).toFixed(2)} ms)`,
     met: bigReq > 0 && big.reduce((a, r) => a + r.cpuMs, 0) / bigReq <= 0.5,
   });
   for (const size of [...new Set(results.map((r) => r.domains))].sort((a, b) => a - b)) {
     const peak = Math.max(...results.filter((r) => r.domains === size).map((r) => r.maxRssMb));
-    out.push({ target: `peak RSS at ${size} domains (target at most 100 MB at 10,000)`, measured: `${peak.toFixed(0)} MB`, met: size > 10_000 || peak <= 100 });
+    out.push({
+      target: `peak RSS at ${size} domains (target at most 100 MB at 10,000)`,
+      measured: `${peak.toFixed(0)} MB`,
+      met: size > 10_000 || peak <= 100,
+    });
   }
   return out;
 }
 
-export async function benchPowerDnsScale(sizes: number[], backends: Backend[], log: (m: string) => void): Promise<{ section: Section; violations: string[]; results: ScenarioResult[]; targets: TargetLine[] }> {
+export async function benchPowerDnsScale(
+  sizes: number[],
+  backends: Backend[],
+  log: (m: string) => void,
+): Promise<{ section: Section; violations: string[]; results: ScenarioResult[]; targets: TargetLine[] }> {
   const results: ScenarioResult[] = [];
-  for (const backend of backends) for (const size of sizes) results.push(...(await benchPowerDnsAtScale(backend, size, log)));
+  for (const backend of backends)
+    for (const size of sizes) results.push(...(await benchPowerDnsAtScale(backend, size, log)));
   const { figures, violations } = judge(results);
   const t = targets(results);
-  for (const line of t) figures.push({ label: `target: ${line.target}`, value: line.met ? "met" : "MISSED", note: line.measured });
-  return { section: { title: `PowerDNS at scale (real pdns_server; built CLI, whole process; each domain its own zone)`, figures }, violations, results, targets: t };
+  for (const line of t)
+    figures.push({ label: `target: ${line.target}`, value: line.met ? "met" : "MISSED", note: line.measured });
+  return {
+    section: {
+      title: `PowerDNS at scale (real pdns_server; built CLI, whole process; each domain its own zone)`,
+      figures,
+    },
+    violations,
+    results,
+    targets: t,
+  };
 }

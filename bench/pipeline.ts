@@ -48,7 +48,10 @@ export function runProblems(label: string, planned: Planned, result?: ApplyResul
     out.push(`${label}: ${planned.plan.errors.length} plan error(s), first: ${first?.domain}: ${first?.message}`);
   }
   const failed = result?.zones.filter((z) => z.outcome !== "applied" && z.outcome !== "unchanged") ?? [];
-  if (failed.length > 0) out.push(`${label}: ${failed.length} zone(s) not applied, first: ${failed[0]?.zone} ${failed[0]?.outcome}: ${failed[0]?.message}`);
+  if (failed.length > 0)
+    out.push(
+      `${label}: ${failed.length} zone(s) not applied, first: ${failed[0]?.zone} ${failed[0]?.outcome}: ${failed[0]?.message}`,
+    );
   return out;
 }
 

@@ -49,7 +49,10 @@ function take(proxy: CountingProxy): Record<string, number> {
   return out;
 }
 
-export async function benchPowerDns(shape: DatasetShape, log: (m: string) => void): Promise<{ section: Section; violations: string[] }> {
+export async function benchPowerDns(
+  shape: DatasetShape,
+  log: (m: string) => void,
+): Promise<{ section: Section; violations: string[] }> {
   const ds = makeDataset(shape);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-bench-pdns-"));
   let server: PdnsServer | undefined;
@@ -69,9 +72,12 @@ export async function benchPowerDns(shape: DatasetShape, log: (m: string) => voi
     if (!baseZone) throw new Error("powerdns: empty dataset");
     const n = ds.zones.length;
     const getOnce = async () => {
-      const res = await fetch(`${proxy!.url}/api/v1/servers/localhost/zones/${encodeURIComponent(`${baseZone.name}.`)}`, {
-        headers: { "X-API-Key": server!.apiKey, Accept: "application/json" },
-      });
+      const res = await fetch(
+        `${proxy!.url}/api/v1/servers/localhost/zones/${encodeURIComponent(`${baseZone.name}.`)}`,
+        {
+          headers: { "X-API-Key": server!.apiKey, Accept: "application/json" },
+        },
+      );
       if (!res.ok) throw new Error(`powerdns baseline GET -> ${res.status}`);
       await res.arrayBuffer();
     };
@@ -94,32 +100,66 @@ export async function benchPowerDns(shape: DatasetShape, log: (m: string) => voi
     const replanned = await planAndClose(file, env);
     const replanCounts = take(proxy);
 
-    const violations = [...runProblems("powerdns plan", planned, applied.result), ...runProblems("powerdns re-plan", replanned)];
+    const violations = [
+      ...runProblems("powerdns plan", planned, applied.result),
+      ...runProblems("powerdns re-plan", replanned),
+    ];
     const exp = expectedChanges(ds);
     const zc = zonesWithChanges(planned.plan);
     if (changeCount(planned.plan) !== exp.create + exp.update + exp.delete) {
-      violations.push(`powerdns: plan has ${changeCount(planned.plan)} changes, the data ${exp.create + exp.update + exp.delete}`);
+      violations.push(
+        `powerdns: plan has ${changeCount(planned.plan)} changes, the data ${exp.create + exp.update + exp.delete}`,
+      );
     }
     const patches = applyCounts["PATCH zone"] ?? 0;
     // One PATCH per zone is the provider contract (docs/providers/powerdns.md).
-    if (patches > zc) violations.push(`powerdns: apply sent ${patches} PATCHes for ${zc} zones with changes (budget: 1 per zone)`);
+    if (patches > zc)
+      violations.push(`powerdns: apply sent ${patches} PATCHes for ${zc} zones with changes (budget: 1 per zone)`);
     // The default read is one rrset_name= GET per selector name (read: names): two per domain.
     const zoneReads = planCounts["GET zone"] ?? 0;
     const names = 2 * ds.domains.length;
-    if (zoneReads > names) violations.push(`powerdns: plan made ${zoneReads} record reads for ${names} selector names (budget: 1 per name)`);
-    if (changeCount(replanned.plan) > 0) violations.push(`powerdns: the second plan is not empty (${changeCount(replanned.plan)} changes)`);
+    if (zoneReads > names)
+      violations.push(`powerdns: plan made ${zoneReads} record reads for ${names} selector names (budget: 1 per name)`);
+    if (changeCount(replanned.plan) > 0)
+      violations.push(`powerdns: the second plan is not empty (${changeCount(replanned.plan)} changes)`);
 
     const figures = [
       { label: "domains / zones / zones with changes", value: `${ds.domains.length} / ${n} / ${zc}` },
-      { label: `baseline: ${n} sequential GETs of one zone`, value: "1.00", note: `(${baselineMs.toFixed(0)} ms in this run, zone ${baseZone.name}, ${baseZone.records.length + 2} record sets)` },
-      { label: "plan / baseline", value: ratio(planned.planMs, baselineMs), note: "one rrset_name= GET per selector name, zones 8 at a time" },
-      { label: "apply / baseline", value: ratio(applied.applyMs, baselineMs), note: "one PATCH and one re-read per zone with changes, 4 at a time" },
+      {
+        label: `baseline: ${n} sequential GETs of one zone`,
+        value: "1.00",
+        note: `(${baselineMs.toFixed(0)} ms in this run, zone ${baseZone.name}, ${baseZone.records.length + 2} record sets)`,
+      },
+      {
+        label: "plan / baseline",
+        value: ratio(planned.planMs, baselineMs),
+        note: "one rrset_name= GET per selector name, zones 8 at a time",
+      },
+      {
+        label: "apply / baseline",
+        value: ratio(applied.applyMs, baselineMs),
+        note: "one PATCH and one re-read per zone with changes, 4 at a time",
+      },
       { label: "second plan / baseline", value: ratio(replanned.planMs, baselineMs) },
-      { label: "plan requests (per zone)", value: Object.values(planCounts).reduce((a, b) => a + b, 0) / n, note: JSON.stringify(planCounts) },
-      { label: "apply requests (per zone with changes)", value: Object.values(applyCounts).reduce((a, b) => a + b, 0) / zc, note: JSON.stringify(applyCounts) },
-      { label: "second plan requests / changes left", value: `${Object.values(replanCounts).reduce((a, b) => a + b, 0)} / ${changeCount(replanned.plan)}` },
+      {
+        label: "plan requests (per zone)",
+        value: Object.values(planCounts).reduce((a, b) => a + b, 0) / n,
+        note: JSON.stringify(planCounts),
+      },
+      {
+        label: "apply requests (per zone with changes)",
+        value: Object.values(applyCounts).reduce((a, b) => a + b, 0) / zc,
+        note: JSON.stringify(applyCounts),
+      },
+      {
+        label: "second plan requests / changes left",
+        value: `${Object.values(replanCounts).reduce((a, b) => a + b, 0)} / ${changeCount(replanned.plan)}`,
+      },
     ];
-    return { section: { title: `PowerDNS (real pdns_server, lmdb): ${ds.domains.length} domains in ${n} zones`, figures }, violations };
+    return {
+      section: { title: `PowerDNS (real pdns_server, lmdb): ${ds.domains.length} domains in ${n} zones`, figures },
+      violations,
+    };
   } finally {
     await proxy?.close();
     await server?.stop();

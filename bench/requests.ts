@@ -39,16 +39,32 @@ export function requestFigures({ ds, planned, plan, apply, replan, replanned }: 
   const zc = zonesWithChanges(planned.plan);
   return [
     { label: "domains / zones / zones with changes", value: `${domains} / ${zones} / ${zc}` },
-    { label: "record changes planned", value: changeCount(planned.plan), note: JSON.stringify({ create: planned.summary.create, update: planned.summary.update, delete: planned.summary.delete }) },
+    {
+      label: "record changes planned",
+      value: changeCount(planned.plan),
+      note: JSON.stringify({
+        create: planned.summary.create,
+        update: planned.summary.update,
+        delete: planned.summary.delete,
+      }),
+    },
     { label: "plan: requests", value: plan.total },
     { label: "plan: requests per zone", value: ratio(plan.total, zones) },
     { label: "plan: requests per domain", value: ratio(plan.total, domains) },
-    { label: "plan: record reads per zone", value: ratio(plan.reads, zones), note: `${plan.reads} reads${plan.firstPageReads === undefined ? "" : `, ${plan.firstPageReads} of them first pages`}` },
+    {
+      label: "plan: record reads per zone",
+      value: ratio(plan.reads, zones),
+      note: `${plan.reads} reads${plan.firstPageReads === undefined ? "" : `, ${plan.firstPageReads} of them first pages`}`,
+    },
     { label: "apply: requests", value: apply.total },
     { label: "apply: requests per zone with changes", value: ratio(apply.total, zc) },
     { label: "apply: requests per domain", value: ratio(apply.total, domains) },
     { label: "apply: writes per zone with changes", value: ratio(apply.writes, zc), note: `${apply.writes} writes` },
-    { label: "apply: re-reads per zone with changes", value: ratio(apply.reads, zc), note: "apply reads every written zone back" },
+    {
+      label: "apply: re-reads per zone with changes",
+      value: ratio(apply.reads, zc),
+      note: "apply reads every written zone back",
+    },
     { label: "second plan: requests / changes left", value: `${replan.total} / ${changeCount(replanned.plan)}` },
   ];
 }
@@ -58,12 +74,25 @@ export function naiveFigures({ ds, planned, plan, apply }: Omit<Run, "replan" | 
   const changedNames = new Set(planned.plan.zones.flatMap((z) => z.changes.map((c) => c.name))).size;
   const naiveReads = 2 * ds.domains.length;
   const naiveWrites = changes;
-  const naiveTotal = plan.total - plan.reads + naiveReads + (apply.total - apply.reads - apply.writes) + naiveWrites + changedNames;
+  const naiveTotal =
+    plan.total - plan.reads + naiveReads + (apply.total - apply.reads - apply.writes) + naiveWrites + changedNames;
   const ours = plan.total + apply.total;
   return [
-    { label: "naive: plan record reads", value: naiveReads, note: `one per selector name: dkimsync makes ${ratio(naiveReads, plan.reads).toFixed(1)}x fewer` },
-    { label: "naive: apply writes", value: naiveWrites, note: `one per record: dkimsync makes ${ratio(naiveWrites, apply.writes).toFixed(1)}x fewer` },
-    { label: "naive: plan + apply requests", value: naiveTotal, note: `dkimsync makes ${ratio(naiveTotal, ours).toFixed(1)}x fewer (${ours})` },
+    {
+      label: "naive: plan record reads",
+      value: naiveReads,
+      note: `one per selector name: dkimsync makes ${ratio(naiveReads, plan.reads).toFixed(1)}x fewer`,
+    },
+    {
+      label: "naive: apply writes",
+      value: naiveWrites,
+      note: `one per record: dkimsync makes ${ratio(naiveWrites, apply.writes).toFixed(1)}x fewer`,
+    },
+    {
+      label: "naive: plan + apply requests",
+      value: naiveTotal,
+      note: `dkimsync makes ${ratio(naiveTotal, ours).toFixed(1)}x fewer (${ours})`,
+    },
   ];
 }
 
@@ -79,17 +108,28 @@ export function budgetViolations(
   const s = planned.summary;
   const got = { create: s.create, update: s.update, delete: s.delete, unchanged: s.unchanged };
   const want = { create: exp.create, update: exp.update, delete: exp.delete, unchanged: exp.unchanged };
-  if (JSON.stringify(got) !== JSON.stringify(want)) out.push(`${label}: plan ${JSON.stringify(got)} does not match the data ${JSON.stringify(want)}`);
+  if (JSON.stringify(got) !== JSON.stringify(want))
+    out.push(`${label}: plan ${JSON.stringify(got)} does not match the data ${JSON.stringify(want)}`);
   const zc = zonesWithChanges(planned.plan);
-  if (zc !== exp.zonesWithChanges) out.push(`${label}: ${zc} zones with changes planned, the data has ${exp.zonesWithChanges}`);
+  if (zc !== exp.zonesWithChanges)
+    out.push(`${label}: ${zc} zones with changes planned, the data has ${exp.zonesWithChanges}`);
   if (c.plan.firstPageReads !== undefined && c.plan.firstPageReads > ds.zones.length) {
-    out.push(`${label}: plan started ${c.plan.firstPageReads} record listings for ${ds.zones.length} zones (budget: 1 per zone, plus paging)`);
+    out.push(
+      `${label}: plan started ${c.plan.firstPageReads} record listings for ${ds.zones.length} zones (budget: 1 per zone, plus paging)`,
+    );
   }
-  if (c.plan.reads > c.planBudget) out.push(`${label}: plan made ${c.plan.reads} record reads; paging allows at most ${c.planBudget}`);
-  if (c.apply.writes > zc) out.push(`${label}: apply made ${c.apply.writes} writes for ${zc} zones with changes (budget: 1 per zone)`);
-  if (c.apply.firstPageReads !== undefined && c.apply.firstPageReads > zc) out.push(`${label}: apply started ${c.apply.firstPageReads} record listings for ${zc} zones with changes (budget: 1 per zone, plus paging)`);
-  if (c.apply.reads > c.applyBudget) out.push(`${label}: apply made ${c.apply.reads} record reads; paging allows at most ${c.applyBudget}`);
+  if (c.plan.reads > c.planBudget)
+    out.push(`${label}: plan made ${c.plan.reads} record reads; paging allows at most ${c.planBudget}`);
+  if (c.apply.writes > zc)
+    out.push(`${label}: apply made ${c.apply.writes} writes for ${zc} zones with changes (budget: 1 per zone)`);
+  if (c.apply.firstPageReads !== undefined && c.apply.firstPageReads > zc)
+    out.push(
+      `${label}: apply started ${c.apply.firstPageReads} record listings for ${zc} zones with changes (budget: 1 per zone, plus paging)`,
+    );
+  if (c.apply.reads > c.applyBudget)
+    out.push(`${label}: apply made ${c.apply.reads} record reads; paging allows at most ${c.applyBudget}`);
   const r = replanned.summary;
-  if (r.create + r.update + r.delete + r.conflicts > 0) out.push(`${label}: the second plan is not empty: ${JSON.stringify(r)}`);
+  if (r.create + r.update + r.delete + r.conflicts > 0)
+    out.push(`${label}: the second plan is not empty: ${JSON.stringify(r)}`);
   return out;
 }

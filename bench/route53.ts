@@ -34,7 +34,13 @@ function seed(fake: Route53Fake, ds: Dataset): Map<string, string> {
   for (const z of ds.zones) {
     const zone = fake.state.createZone(z.name);
     ids.set(z.name, zone.id);
-    for (const r of z.records) fake.state.put(zone.id, { name: r.name, type: r.type, ttl: r.ttl, values: r.values.map((v) => wireValue(r.type, v)) });
+    for (const r of z.records)
+      fake.state.put(zone.id, {
+        name: r.name,
+        type: r.type,
+        ttl: r.ttl,
+        values: r.values.map((v) => wireValue(r.type, v)),
+      });
   }
   return ids;
 }
@@ -71,7 +77,10 @@ function snapshot(f: Route53Fake): PhaseCounts {
   return c;
 }
 
-export async function benchRoute53Scale(shape: DatasetShape, log: (m: string) => void): Promise<{ section: Section; violations: string[] }> {
+export async function benchRoute53Scale(
+  shape: DatasetShape,
+  log: (m: string) => void,
+): Promise<{ section: Section; violations: string[] }> {
   const ds = makeDataset(shape);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-bench-r53-"));
   const aws = useTestCredentials(dir, "benchmark");
@@ -102,16 +111,33 @@ export async function benchRoute53Scale(shape: DatasetShape, log: (m: string) =>
     const replanned = await planAndClose(file, env);
     const replan = snapshot(fake);
 
-    const violations = [...runProblems("route53 plan", planned, applied.result), ...runProblems("route53 re-plan", replanned)];
+    const violations = [
+      ...runProblems("route53 plan", planned, applied.result),
+      ...runProblems("route53 re-plan", replanned),
+    ];
     violations.push(...budgetViolations("route53", ds, planned, replanned, { plan, apply, planBudget, applyBudget }));
     const figures = [
       ...requestFigures({ ds, planned, plan, apply, replan, replanned }),
-      { label: "plan record reads budget (pages)", value: planBudget, note: "sum over zones of ceil(span/300): the most a name-range reader may need" },
+      {
+        label: "plan record reads budget (pages)",
+        value: planBudget,
+        note: "sum over zones of ceil(span/300): the most a name-range reader may need",
+      },
       ...naiveFigures({ ds, planned, plan, apply }),
-      { label: "plan wall time (orientation only)", value: `${(planned.planMs / 1000).toFixed(1)} s`, note: "bounded by max_rps 100, the client-side limit" },
+      {
+        label: "plan wall time (orientation only)",
+        value: `${(planned.planMs / 1000).toFixed(1)} s`,
+        note: "bounded by max_rps 100, the client-side limit",
+      },
       { label: "apply wall time (orientation only)", value: `${(applied.applyMs / 1000).toFixed(1)} s` },
     ];
-    return { section: { title: `Route 53 (fake, real SDK): ${ds.domains.length} domains in ${ds.zones.length} zones`, figures }, violations };
+    return {
+      section: {
+        title: `Route 53 (fake, real SDK): ${ds.domains.length} domains in ${ds.zones.length} zones`,
+        figures,
+      },
+      violations,
+    };
   } finally {
     await fake.stop();
     aws.restore();
@@ -120,7 +146,11 @@ export async function benchRoute53Scale(shape: DatasetShape, log: (m: string) =>
 }
 
 /** Plan the dataset with every response held latencyMs, at concurrency 1 and then 8. */
-export async function benchRoute53Concurrency(shape: DatasetShape, latencyMs: number, log: (m: string) => void): Promise<{ c1: number; c8: number; zones: number; requests: number }> {
+export async function benchRoute53Concurrency(
+  shape: DatasetShape,
+  latencyMs: number,
+  log: (m: string) => void,
+): Promise<{ c1: number; c8: number; zones: number; requests: number }> {
   const ds = makeDataset(shape);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-bench-r53c-"));
   const aws = useTestCredentials(dir, "benchmark");
@@ -144,4 +174,3 @@ export async function benchRoute53Concurrency(shape: DatasetShape, latencyMs: nu
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
-

@@ -34,7 +34,18 @@ const CONCURRENCY_SHAPE: DatasetShape = {
 const LATENCY_MS = 20;
 /** The Route 53 provider's max_rps ceiling, used in the concurrency run. */
 const R53_MAX_RPS = 100;
-const PHASES = ["yaml", "route53", "cloudflare", "concurrency", "powerdns", "pdns-scale", "cloud-scale", "rate-limits", "gcloud", "azure"] as const;
+const PHASES = [
+  "yaml",
+  "route53",
+  "cloudflare",
+  "concurrency",
+  "powerdns",
+  "pdns-scale",
+  "cloud-scale",
+  "rate-limits",
+  "gcloud",
+  "azure",
+] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Args {
@@ -63,14 +74,16 @@ function parseArgs(argv: string[]): Args {
       only = new Set(list as Phase[]);
     } else if (a === "--sizes") {
       sizes = (argv[++i] ?? "").split(",").map(Number);
-      if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error("--sizes takes whole numbers, e.g. 500,5000");
+      if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1))
+        throw new Error("--sizes takes whole numbers, e.g. 500,5000");
     } else if (a === "--backends") {
       const list = (argv[++i] ?? "").split(",");
       if (list.some((b) => b !== "gsqlite3" && b !== "lmdb")) throw new Error("--backends takes gsqlite3 and/or lmdb");
       backends = list as Backend[];
     } else if (a === "--providers") {
       const list = (argv[++i] ?? "").split(",");
-      if (list.some((p) => !(CLOUD_PROVIDERS as string[]).includes(p))) throw new Error(`--providers takes ${CLOUD_PROVIDERS.join(", ")}`);
+      if (list.some((p) => !(CLOUD_PROVIDERS as string[]).includes(p)))
+        throw new Error(`--providers takes ${CLOUD_PROVIDERS.join(", ")}`);
       providers = list as CloudProvider[];
     } else if (a === "--layouts") {
       const list = (argv[++i] ?? "").split(",");
@@ -89,10 +102,17 @@ async function concurrencySection(log: (m: string) => void): Promise<Section> {
   return {
     title: `Concurrency: plan with every response held ${LATENCY_MS} ms, concurrency 1 vs 8 (${r53.zones} zones)`,
     figures: [
-      { label: "route53: speed-up c1/c8", value: ratio(r53.c1, r53.c8), note: `${r53.requests} requests; max_rps ${R53_MAX_RPS} caps it at ${ratio(r53.c1, r53Floor).toFixed(1)}x here` },
+      {
+        label: "route53: speed-up c1/c8",
+        value: ratio(r53.c1, r53.c8),
+        note: `${r53.requests} requests; max_rps ${R53_MAX_RPS} caps it at ${ratio(r53.c1, r53Floor).toFixed(1)}x here`,
+      },
       { label: "route53: c8 / pacing floor", value: ratio(r53.c8, r53Floor), note: "1.0 = as fast as max_rps allows" },
       { label: "cloudflare: speed-up c1/c8", value: ratio(cf.c1, cf.c8), note: `${cf.requests} requests` },
-      { label: "times (orientation only)", value: `r53 ${(r53.c1 / 1000).toFixed(1)} s -> ${(r53.c8 / 1000).toFixed(1)} s, cf ${(cf.c1 / 1000).toFixed(1)} s -> ${(cf.c8 / 1000).toFixed(1)} s` },
+      {
+        label: "times (orientation only)",
+        value: `r53 ${(r53.c1 / 1000).toFixed(1)} s -> ${(r53.c8 / 1000).toFixed(1)} s, cf ${(cf.c1 / 1000).toFixed(1)} s -> ${(cf.c8 / 1000).toFixed(1)} s`,
+      },
     ],
   };
 }

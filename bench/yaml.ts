@@ -23,7 +23,9 @@ async function writeZones(dir: string, ds: Dataset): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   for (const z of ds.zones) {
     const data: Record<string, FileRecord | FileRecord[]> = {};
-    for (const set of [...z.records].sort((a, b) => relativeName(a.name, z.name).localeCompare(relativeName(b.name, z.name)))) {
+    for (const set of [...z.records].sort((a, b) =>
+      relativeName(a.name, z.name).localeCompare(relativeName(b.name, z.name)),
+    )) {
       const key = relativeName(set.name, z.name);
       const prev = data[key];
       const rec = toOctodns(set);
@@ -46,7 +48,10 @@ async function readAll(dir: string): Promise<number> {
   return performance.now() - t0;
 }
 
-export async function benchYaml(shape: DatasetShape, log: (m: string) => void): Promise<{ section: Section; violations: string[] }> {
+export async function benchYaml(
+  shape: DatasetShape,
+  log: (m: string) => void,
+): Promise<{ section: Section; violations: string[] }> {
   const ds = makeDataset(shape);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-bench-yaml-"));
   try {
@@ -75,25 +80,56 @@ export async function benchYaml(shape: DatasetShape, log: (m: string) => void): 
     const replanned = await planAndClose(file, env);
     const baselineAfter = await readAll(zonesDir);
 
-    const violations = [...runProblems("yaml plan", planned, applied.result), ...runProblems("yaml re-plan", replanned)];
+    const violations = [
+      ...runProblems("yaml plan", planned, applied.result),
+      ...runProblems("yaml re-plan", replanned),
+    ];
     const exp = expectedChanges(ds);
     if (changeCount(planned.plan) !== exp.create + exp.update + exp.delete) {
-      violations.push(`yaml: plan has ${changeCount(planned.plan)} changes, the data ${exp.create + exp.update + exp.delete}`);
+      violations.push(
+        `yaml: plan has ${changeCount(planned.plan)} changes, the data ${exp.create + exp.update + exp.delete}`,
+      );
     }
-    if (changeCount(replanned.plan) > 0) violations.push(`yaml: the second plan is not empty (${changeCount(replanned.plan)} changes)`);
+    if (changeCount(replanned.plan) > 0)
+      violations.push(`yaml: the second plan is not empty (${changeCount(replanned.plan)} changes)`);
 
     const per1000 = ds.domains.length / 1000;
     const figures = [
-      { label: "domains / zones / zone files written", value: `${ds.domains.length} / ${ds.zones.length} / ${applied.result.zones.filter((z) => z.outcome === "applied").length}` },
-      { label: "baseline: read + parse every zone file once", value: "1.00", note: `(${baselineMs.toFixed(0)} ms in this run; after apply ${ratio(baselineAfter, baselineMs).toFixed(2)}x that)` },
+      {
+        label: "domains / zones / zone files written",
+        value: `${ds.domains.length} / ${ds.zones.length} / ${applied.result.zones.filter((z) => z.outcome === "applied").length}`,
+      },
+      {
+        label: "baseline: read + parse every zone file once",
+        value: "1.00",
+        note: `(${baselineMs.toFixed(0)} ms in this run; after apply ${ratio(baselineAfter, baselineMs).toFixed(2)}x that)`,
+      },
       { label: "config load / baseline", value: ratio(planned.configMs, baselineMs) },
       { label: "plan / baseline", value: ratio(planned.planMs, baselineMs) },
-      { label: "apply / baseline", value: ratio(applied.applyMs, baselineMs), note: "edits, writes and re-reads every zone with changes" },
+      {
+        label: "apply / baseline",
+        value: ratio(applied.applyMs, baselineMs),
+        note: "edits, writes and re-reads every zone with changes",
+      },
       { label: "second plan / baseline", value: ratio(replanned.planMs, baselineMs) },
-      { label: "peak RSS growth, MB per 1,000 domains", value: (memory.rssPeak - memory.rssBefore) / MB / per1000, note: `peak RSS ${(memory.rssPeak / MB).toFixed(0)} MB (process total)` },
-      { label: "peak heap growth, MB per 1,000 domains", value: (memory.heapPeak - memory.heapBefore) / MB / per1000, note: `peak heap used ${(memory.heapPeak / MB).toFixed(0)} MB` },
+      {
+        label: "peak RSS growth, MB per 1,000 domains",
+        value: (memory.rssPeak - memory.rssBefore) / MB / per1000,
+        note: `peak RSS ${(memory.rssPeak / MB).toFixed(0)} MB (process total)`,
+      },
+      {
+        label: "peak heap growth, MB per 1,000 domains",
+        value: (memory.heapPeak - memory.heapBefore) / MB / per1000,
+        note: `peak heap used ${(memory.heapPeak / MB).toFixed(0)} MB`,
+      },
     ];
-    return { section: { title: `yaml provider (zone files in a temp folder): ${ds.domains.length} domains in ${ds.zones.length} zones`, figures }, violations };
+    return {
+      section: {
+        title: `yaml provider (zone files in a temp folder): ${ds.domains.length} domains in ${ds.zones.length} zones`,
+        figures,
+      },
+      violations,
+    };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

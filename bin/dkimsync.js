@@ -15,14 +15,23 @@ if (!existsSync(new URL("../dist/src/cli.js", import.meta.url))) {
   );
   process.exit(1);
 }
-import("../dist/src/cli.js").then((m) => m.main(process.argv.slice(2))).then(
-  (code) => { process.exitCode = code; },
-  async (err) => {
-    // main() turns every expected failure into a message and an exit code; reaching here is a
-    // bug. Its text still goes through the one redactor: a bug must not print a secret either.
-    const text = process.env.DKIMSYNC_DEBUG ? String(err?.stack ?? err) : `dkimsync: internal error: ${err?.message ?? err}`;
-    const redact = await import("../dist/src/core/errors.js").then((e) => e.redact, () => (s) => s);
-    console.error(redact(text));
-    process.exitCode = 1;
-  },
-);
+import("../dist/src/cli.js")
+  .then((m) => m.main(process.argv.slice(2)))
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    async (err) => {
+      // main() turns every expected failure into a message and an exit code; reaching here is a
+      // bug. Its text still goes through the one redactor: a bug must not print a secret either.
+      const text = process.env.DKIMSYNC_DEBUG
+        ? String(err?.stack ?? err)
+        : `dkimsync: internal error: ${err?.message ?? err}`;
+      const redact = await import("../dist/src/core/errors.js").then(
+        (e) => e.redact,
+        () => (s) => s,
+      );
+      console.error(redact(text));
+      process.exitCode = 1;
+    },
+  );

@@ -14,7 +14,16 @@ import type { Config } from "./config/types.js";
 import { DkimsyncError, redact } from "./core/errors.js";
 import { checkSavedPlan, loadPlan, savePlan } from "./plan/saved.js";
 import { comparePlans, planScope, type ZoneRefusal } from "./plan/safety.js";
-import { Progress, buildPlan, checkProviderOptions, closeProviders, hasChanges, selectDomains, trackProvider, type ProviderSet } from "./plan/build.js";
+import {
+  Progress,
+  buildPlan,
+  checkProviderOptions,
+  closeProviders,
+  hasChanges,
+  selectDomains,
+  trackProvider,
+  type ProviderSet,
+} from "./plan/build.js";
 import { renderApply } from "./render/apply.js";
 import { renderJson } from "./render/json.js";
 import { renderMarkdown } from "./render/markdown.js";
@@ -53,7 +62,8 @@ function hookProcess(): void {
   // uncaught exception with a stack trace, and what was written stays unknown.
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     stdoutClosed = true;
-    for (const cb of interruptListeners) cb(err.code === "EPIPE" ? "standard output was closed" : `standard output failed (${err.code ?? "error"})`);
+    for (const cb of interruptListeners)
+      cb(err.code === "EPIPE" ? "standard output was closed" : `standard output failed (${err.code ?? "error"})`);
   });
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
@@ -79,12 +89,13 @@ function defaultIo(): Io {
     progress: (s) => {
       if (progress) process.stderr.write(`${s}\n`);
     },
-    flush: () => new Promise<void>((resolve) => {
-      if (stdoutClosed) return resolve();
-      // The callback runs once the write has reached the OS or failed (EPIPE); the 'error'
-      // listener above has then marked stdout closed. setImmediate lets that listener run first.
-      process.stdout.write("", () => setImmediate(resolve));
-    }),
+    flush: () =>
+      new Promise<void>((resolve) => {
+        if (stdoutClosed) return resolve();
+        // The callback runs once the write has reached the OS or failed (EPIPE); the 'error'
+        // listener above has then marked stdout closed. setImmediate lets that listener run first.
+        process.stdout.write("", () => setImmediate(resolve));
+      }),
     onInterrupt: (cb) => {
       interruptListeners.add(cb);
       if (stdoutClosed) cb("standard output was closed");
@@ -123,12 +134,29 @@ function loadChecked(file: string): Promise<Config> {
   return loadConfigChecked(file, checkProviderOptions, { knownTypes: Object.keys(providerTypes) });
 }
 
-async function planCommand(opts: { config: string; domain: string[]; provider: string[]; format: Format; out?: string; detailedExitcode?: boolean; verbose?: boolean }, io: Io): Promise<number> {
+async function planCommand(
+  opts: {
+    config: string;
+    domain: string[];
+    provider: string[];
+    format: Format;
+    out?: string;
+    detailedExitcode?: boolean;
+    verbose?: boolean;
+  },
+  io: Io,
+): Promise<number> {
   const config = await loadChecked(opts.config);
   const progress = new Progress(io.stderr, { tty: io.stderrIsTTY === true }).start();
   let built;
   try {
-    built = await buildPlan({ config, domains: opts.domain, providers: opts.provider, context: { log: io.progress }, progress });
+    built = await buildPlan({
+      config,
+      domains: opts.domain,
+      providers: opts.provider,
+      context: { log: io.progress },
+      progress,
+    });
   } finally {
     progress.stop();
   }
@@ -149,12 +177,20 @@ async function planCommand(opts: { config: string; domain: string[]; provider: s
  * and the live records; write only the zones whose fresh plan equals the saved one; refuse the
  * others, saying what differs (docs/safety.md "Saved plans are approvals").
  */
-async function approvedPlan(file: string, config: Config, context: ProviderContext, io: Io, progress: Progress): Promise<{ plan: Plan; providers: ProviderSet; refused: ZoneRefusal[] }> {
+async function approvedPlan(
+  file: string,
+  config: Config,
+  context: ProviderContext,
+  io: Io,
+  progress: Progress,
+): Promise<{ plan: Plan; providers: ProviderSet; refused: ZoneRefusal[] }> {
   const loaded = await loadPlan(file);
   // A file no config could have produced is refused whole, before any provider is contacted.
   checkSavedPlan(loaded.plan, config, file, loaded.saved);
   if (loaded.saved.config_hash !== config.hash) {
-    io.stderr(`dkimsync: warning: ${config.displayFile} changed since ${file} was made; only zones whose plan is still exactly the saved one are applied\n`);
+    io.stderr(
+      `dkimsync: warning: ${config.displayFile} changed since ${file} was made; only zones whose plan is still exactly the saved one are applied\n`,
+    );
   }
   const scope = planScope(loaded.plan);
   if (scope.domains.length === 0) return { plan: { zones: [], errors: [] }, providers: new Map(), refused: [] };
@@ -164,7 +200,16 @@ async function approvedPlan(file: string, config: Config, context: ProviderConte
 }
 
 async function applyCommand(
-  opts: { config: string; plan?: string; force?: boolean; wait?: boolean; format: Format; domain: string[]; provider: string[]; verbose?: boolean },
+  opts: {
+    config: string;
+    plan?: string;
+    force?: boolean;
+    wait?: boolean;
+    format: Format;
+    domain: string[];
+    provider: string[];
+    verbose?: boolean;
+  },
   io: Io,
 ): Promise<number> {
   const context = { log: io.progress, wait: opts.wait === true };
@@ -191,11 +236,19 @@ async function applyWithProgress(
     ({ plan, providers, refused } = await approvedPlan(opts.plan, config, context, io, progress));
     // --domain/--provider narrow a saved plan the way they narrow a fresh one.
     if (opts.domain.length > 0 || opts.provider.length > 0) {
-      const names = selectDomains(config, desiredState(config), { domains: opts.domain, providers: opts.provider }).map((d) => d.domain);
+      const names = selectDomains(config, desiredState(config), { domains: opts.domain, providers: opts.provider }).map(
+        (d) => d.domain,
+      );
       plan = filterPlan(plan, { ...(opts.domain.length > 0 ? { domains: names } : {}), providers: opts.provider });
     }
   } else {
-    ({ plan, providers } = await buildPlan({ config, context, domains: opts.domain, providers: opts.provider, progress }));
+    ({ plan, providers } = await buildPlan({
+      config,
+      context,
+      domains: opts.domain,
+      providers: opts.provider,
+      progress,
+    }));
   }
   progress.phase = "zones written";
   progress.total = plan.zones.filter((z) => z.changes.length > 0 || z.conflicts.length > 0).length;
@@ -206,15 +259,29 @@ async function applyWithProgress(
     interrupt.abort(why);
   });
   try {
-    if (opts.format === "text") io.stdout(renderPlan(plan, "text", io, { verbose: opts.verbose === true, force: opts.force === true }));
+    if (opts.format === "text")
+      io.stdout(renderPlan(plan, "text", io, { verbose: opts.verbose === true, force: opts.force === true }));
     // A reader that has gone away (apply | head -1) is noticed before the first write, not after.
     await io.flush?.();
-    const result: ApplyResult = hasChanges(plan) && !interrupt.signal.aborted
-      ? await applyPlan({ plan, providers, force: opts.force === true, checkStale: false, log: io.progress, config, signal: interrupt.signal })
-      : { zones: [], planErrors: plan.errors };
+    const result: ApplyResult =
+      hasChanges(plan) && !interrupt.signal.aborted
+        ? await applyPlan({
+            plan,
+            providers,
+            force: opts.force === true,
+            checkStale: false,
+            log: io.progress,
+            config,
+            signal: interrupt.signal,
+          })
+        : { zones: [], planErrors: plan.errors };
     for (const r of refused) {
       result.zones.push({
-        provider: r.provider, zone: r.zone, outcome: "stale", changes: [], written: 0,
+        provider: r.provider,
+        zone: r.zone,
+        outcome: "stale",
+        changes: [],
+        written: 0,
         message: `refused: the plan made now differs from ${opts.plan}; nothing was written to this zone: ${r.differences.join("; ")}. Run plan --out again and review it`,
       });
     }
@@ -236,14 +303,26 @@ export const EXIT_INTERRUPTED_PARTIAL = 3;
 export const EXIT_INTERRUPTED_NOTHING = 4;
 
 function interruptedExit(why: string, result: ApplyResult, io: Io): number {
-  const written = result.zones.filter((z) => z.outcome === "applied" || z.outcome === "unconverged" || (z.outcome === "failed" && !(z.message ?? "").startsWith(NOT_STARTED) && !(z.message ?? "").startsWith("refused")));
+  const written = result.zones.filter(
+    (z) =>
+      z.outcome === "applied" ||
+      z.outcome === "unconverged" ||
+      (z.outcome === "failed" &&
+        !(z.message ?? "").startsWith(NOT_STARTED) &&
+        !(z.message ?? "").startsWith("refused")),
+  );
   const applied = result.zones.filter((z) => z.outcome === "applied");
   if (written.length === 0) {
     io.stderr(`dkimsync: interrupted (${why}): nothing was written\n`);
     return EXIT_INTERRUPTED_NOTHING;
   }
-  io.stderr(`dkimsync: interrupted (${why}): ${applied.reduce((n, z) => n + z.changes.length, 0)} change(s) written and read back in ${applied.length} zone(s); no zone was left half-written:\n`);
-  for (const z of written) io.stderr(`  ${z.outcome === "applied" ? "written" : z.outcome}: ${z.provider} · ${z.zone}${z.message ? ` (${z.message})` : ""}\n`);
+  io.stderr(
+    `dkimsync: interrupted (${why}): ${applied.reduce((n, z) => n + z.changes.length, 0)} change(s) written and read back in ${applied.length} zone(s); no zone was left half-written:\n`,
+  );
+  for (const z of written)
+    io.stderr(
+      `  ${z.outcome === "applied" ? "written" : z.outcome}: ${z.provider} · ${z.zone}${z.message ? ` (${z.message})` : ""}\n`,
+    );
   return EXIT_INTERRUPTED_PARTIAL;
 }
 
@@ -253,7 +332,10 @@ function interruptedExit(why: string, result: ApplyResult, io: Io): number {
  * reorder what the user reads (Unicode TR #36 3.2 on bidi spoofing).
  */
 function visible(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return text.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 function reportError(err: unknown, io: Io): number {
@@ -263,14 +345,21 @@ function reportError(err: unknown, io: Io): number {
     for (const line of err.hint?.split("\n") ?? []) io.stderr(`  hint: ${visible(line)}\n`);
     return 1;
   }
-  io.stderr(`dkimsync: internal error: ${(err as Error)?.message ?? String(err)}\n  (a bug: please report it; DKIMSYNC_DEBUG=1 shows the stack)\n`);
+  io.stderr(
+    `dkimsync: internal error: ${(err as Error)?.message ?? String(err)}\n  (a bug: please report it; DKIMSYNC_DEBUG=1 shows the stack)\n`,
+  );
   return 1;
 }
 
 export async function main(argv: string[], rawIo: Io = defaultIo()): Promise<number> {
   // One redactor for everything printed (text, Markdown, JSON, errors, debug stacks): every
   // resolved env/ secret and the AWS credential variables become [redacted] (core/errors.ts).
-  const io: Io = { ...rawIo, stdout: (s) => rawIo.stdout(redact(s)), stderr: (s) => rawIo.stderr(redact(s)), progress: (s) => rawIo.progress(redact(s)) };
+  const io: Io = {
+    ...rawIo,
+    stdout: (s) => rawIo.stdout(redact(s)),
+    stderr: (s) => rawIo.stderr(redact(s)),
+    progress: (s) => rawIo.progress(redact(s)),
+  };
   let code = 0;
   const run = (fn: () => Promise<number>) => async () => {
     code = await fn();
@@ -302,7 +391,10 @@ export async function main(argv: string[], rawIo: Io = defaultIo()): Promise<num
     .option("-c, --config <file>", "config file", "dkim.zones.yaml")
     .option("--plan <file>", "apply a plan saved with plan --out; zones changed since are refused")
     .option("--force", "replace records that conflict with a selector CNAME (e.g. an old TXT key)")
-    .option("--wait", "after writing, wait until the provider reports the change in sync (Route 53 GetChange, Cloud DNS changes.get)")
+    .option(
+      "--wait",
+      "after writing, wait until the provider reports the change in sync (Route 53 GetChange, Cloud DNS changes.get)",
+    )
     .option("--domain <domain>", "only this domain (repeatable)", collect, [])
     .option("--provider <name>", "only this provider (repeatable)", collect, [])
     .option("--verbose", "show unchanged zones in full")
@@ -318,7 +410,9 @@ export async function main(argv: string[], rawIo: Io = defaultIo()): Promise<num
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .action(function (this: Command) {
       const o = this.opts();
-      return run(async () => (await import("./commands/validate.js")).validateCommand({ config: o.config, format: o.format }, io))();
+      return run(async () =>
+        (await import("./commands/validate.js")).validateCommand({ config: o.config, format: o.format }, io),
+      )();
     });
 
   program
@@ -331,33 +425,55 @@ export async function main(argv: string[], rawIo: Io = defaultIo()): Promise<num
     .addOption(formatOption())
     .action(function (this: Command) {
       const o = this.opts();
-      return run(async () => (await import("./commands/verify.js")).verifyCommand({ config: o.config, domains: o.domain, nameserver: o.nameserver, resolver: o.resolver, format: o.format }, io))();
+      return run(async () =>
+        (await import("./commands/verify.js")).verifyCommand(
+          { config: o.config, domains: o.domain, nameserver: o.nameserver, resolver: o.resolver, format: o.format },
+          io,
+        ),
+      )();
     });
 
   program
     .command("import")
     .description("write Microsoft's exact selector targets into dkim.zones.yaml")
-    .argument("<file>", "Get-DkimSigningConfig JSON, its Format-List text, or the Exchange \"CNAME record does not exist\" error text")
+    .argument(
+      "<file>",
+      'Get-DkimSigningConfig JSON, its Format-List text, or the Exchange "CNAME record does not exist" error text',
+    )
     .option("-c, --config <file>", "config file to edit", "dkim.zones.yaml")
     .option("--add", "also add domains that are not yet in the config (needs --provider)")
     .option("--provider <name>", "provider for domains added with --add")
     .option("--dry-run", "show what would change without writing")
     .action(function (this: Command, file: string) {
       const o = this.opts();
-      return run(async () => (await import("./commands/import.js")).importCommand({ file, config: o.config, add: o.add === true, provider: o.provider, dryRun: o.dryRun === true }, io))();
+      return run(async () =>
+        (await import("./commands/import.js")).importCommand(
+          { file, config: o.config, add: o.add === true, provider: o.provider, dryRun: o.dryRun === true },
+          io,
+        ),
+      )();
     });
 
   program
     .command("exchange")
-    .description("write the Exchange Online PowerShell for each domain's next DKIM step (create keys, enable, rotate), from signing_config and a fresh verify")
+    .description(
+      "write the Exchange Online PowerShell for each domain's next DKIM step (create keys, enable, rotate), from signing_config and a fresh verify",
+    )
     .option("-c, --config <file>", "config file", "dkim.zones.yaml")
     .option("--domain <domain>", "only this domain (repeatable)", collect, [])
     .option("--nameserver <host[:port]>", "authoritative server to ask (default: the zone's NS records)")
     .option("--resolver <host[:port]>", "recursive resolver to ask (default: the system's)")
-    .addOption(new Option("--format <format>", "text is the PowerShell script").choices(["text", "json"]).default("text"))
+    .addOption(
+      new Option("--format <format>", "text is the PowerShell script").choices(["text", "json"]).default("text"),
+    )
     .action(function (this: Command) {
       const o = this.opts();
-      return run(async () => (await import("./commands/exchange.js")).exchangeCommand({ config: o.config, domains: o.domain, nameserver: o.nameserver, resolver: o.resolver, format: o.format }, io))();
+      return run(async () =>
+        (await import("./commands/exchange.js")).exchangeCommand(
+          { config: o.config, domains: o.domain, nameserver: o.nameserver, resolver: o.resolver, format: o.format },
+          io,
+        ),
+      )();
     });
 
   program
@@ -371,7 +487,19 @@ export async function main(argv: string[], rawIo: Io = defaultIo()): Promise<num
     .action(function (this: Command, message: string) {
       const o = this.opts();
       const configExplicit = this.getOptionValueSource("config") !== "default";
-      return run(async () => (await import("./commands/headers.js")).headersCommand({ message, config: o.config, configExplicit, verify: o.verify === true, resolver: o.resolver, format: o.format }, io))();
+      return run(async () =>
+        (await import("./commands/headers.js")).headersCommand(
+          {
+            message,
+            config: o.config,
+            configExplicit,
+            verify: o.verify === true,
+            resolver: o.resolver,
+            format: o.format,
+          },
+          io,
+        ),
+      )();
     });
 
   try {

@@ -20,10 +20,15 @@ interface Run {
 
 function dkimsync(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: "", FORCE_COLOR: "", ...env } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd, env: { ...process.env, NO_COLOR: "", FORCE_COLOR: "", ...env } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -37,7 +42,8 @@ async function copyExample(): Promise<string> {
 
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const f of (await fs.readdir(path.join(dir, "zones"))).sort()) out[f] = await fs.readFile(path.join(dir, "zones", f), "utf8");
+  for (const f of (await fs.readdir(path.join(dir, "zones"))).sort())
+    out[f] = await fs.readFile(path.join(dir, "zones", f), "utf8");
   return out;
 }
 
@@ -57,13 +63,22 @@ describe("dkimsync CLI on the bundled example", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Plan: ${EXAMPLE_SUMMARY}.`);
-    expect(r.stdout).toContain("+ selector2._domainkey.contoso.com  CNAME  3600  selector2-contoso-com._domainkey.contoso.onmicrosoft.com");
+    expect(r.stdout).toContain(
+      "+ selector2._domainkey.contoso.com  CNAME  3600  selector2-contoso-com._domainkey.contoso.onmicrosoft.com",
+    );
     expect(r.stdout).toContain("~ selector2._domainkey.marketing.contoso.com  CNAME  (ttl 300 -> 3600)");
     expect(r.stdout).toContain("- selector1._domainkey.retired.contoso.net  CNAME");
     expect(r.stdout).toContain("conflict selector1._domainkey.northwind-traders.com  TXT");
     expect(r.stdout).toContain("selector2-northwindtraders-com._domainkey.contoso.a-v1.dkim.mail.microsoft");
     // Records dkimsync does not manage never appear, not even as "unchanged".
-    for (const foreign of ["google._domainkey", "mandrill._domainkey", "s1._domainkey", "autodiscover", "_dmarc", "www."]) {
+    for (const foreign of [
+      "google._domainkey",
+      "mandrill._domainkey",
+      "s1._domainkey",
+      "autodiscover",
+      "_dmarc",
+      "www.",
+    ]) {
       expect(r.stdout).not.toContain(foreign);
     }
     expect(r.stdout).not.toMatch(/\u001b\[/);
@@ -77,7 +92,8 @@ describe("dkimsync CLI on the bundled example", () => {
     expect(Object.keys(plan)).toEqual(["version", "changes", "conflicts", "summary", "warnings"]);
     expect(plan.version).toBe(1);
     expect(plan.summary).toEqual({ create: 3, update: 2, delete: 2, unchanged: 4, conflicts: 1 });
-    for (const c of plan.changes) expect(Object.keys(c)).toEqual(["action", "provider", "zone", "name", "type", "before", "after", "source"]);
+    for (const c of plan.changes)
+      expect(Object.keys(c)).toEqual(["action", "provider", "zone", "name", "type", "before", "after", "source"]);
     // Provenance of every target, and a warning on each domain whose targets were derived.
     expect(plan.changes.map((c: { name: string; source: string }) => `${c.name} ${c.source}`)).toEqual([
       "selector2._domainkey.contoso.com derived",
@@ -89,7 +105,9 @@ describe("dkimsync CLI on the bundled example", () => {
       "selector2._domainkey.northwind-traders.com signing_config",
     ]);
     expect(plan.warnings.map((w: { domain: string }) => w.domain)).toEqual(["contoso.com", "marketing.contoso.com"]);
-    expect(plan.warnings[0].message).toMatch(/derived from tenant.*May 2025.*Get-DkimSigningConfig -Identity contoso\.com/);
+    expect(plan.warnings[0].message).toMatch(
+      /derived from tenant.*May 2025.*Get-DkimSigningConfig -Identity contoso\.com/,
+    );
     // Per zone in order (contoso.com before contoso.net), deletes first within a zone.
     expect(plan.changes.map((c: { zone: string; action: string }) => `${c.zone} ${c.action}`)).toEqual([
       "contoso.com create",
@@ -150,8 +168,12 @@ describe("dkimsync CLI on the bundled example", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).not.toMatch(/\n\s+at /);
     expect(refused.stdout).toContain("✗ zones · northwind-traders.com: BLOCKED (conflict)");
-    expect(refused.stdout).toMatch(/✗ zones · northwind-traders\.com: not written: a TXT record at selector1\._domainkey\.northwind-traders\.com blocks the selector CNAME.*replace: \[TXT\].*apply --force/);
-    expect(refused.stdout).toMatch(/Apply: 6 change\(s\) written in 3 zone\(s\), 1 domain\(s\) blocked by a conflict\./);
+    expect(refused.stdout).toMatch(
+      /✗ zones · northwind-traders\.com: not written: a TXT record at selector1\._domainkey\.northwind-traders\.com blocks the selector CNAME.*replace: \[TXT\].*apply --force/,
+    );
+    expect(refused.stdout).toMatch(
+      /Apply: 6 change\(s\) written in 3 zone\(s\), 1 domain\(s\) blocked by a conflict\./,
+    );
     const mid = await snapshot(dir);
     expect(mid["northwind-traders.com.yaml"]).toBe(before["northwind-traders.com.yaml"]);
     expect(mid["fabrikam.com.yaml"]).not.toBe(before["fabrikam.com.yaml"]);
@@ -167,7 +189,9 @@ describe("dkimsync CLI on the bundled example", () => {
 
     const after = await snapshot(dir);
     // Foreign records and comments survive in the edited files.
-    expect(after["contoso.com.yaml"]).toContain("# The newsletter vendor's own DKIM key: not ours, dkimsync never touches it.");
+    expect(after["contoso.com.yaml"]).toContain(
+      "# The newsletter vendor's own DKIM key: not ours, dkimsync never touches it.",
+    );
     expect(after["contoso.com.yaml"]).toContain("google._domainkey:");
     expect(after["contoso.net.yaml"]).toContain("s1._domainkey.retired:");
     expect(after["contoso.net.yaml"]).not.toContain("selector1._domainkey.retired");
@@ -178,9 +202,17 @@ describe("dkimsync CLI on the bundled example", () => {
   it("replace: [TXT] on one domain lets apply replace its old key without --force, shown in the plan", async () => {
     const cfg = path.join(dir, "dkim.zones.yaml");
     const text = await fs.readFile(cfg, "utf8");
-    await fs.writeFile(cfg, text.replace("  northwind-traders.com:\n    provider: zones\n", "  northwind-traders.com:\n    provider: zones\n    replace: [TXT]\n"));
+    await fs.writeFile(
+      cfg,
+      text.replace(
+        "  northwind-traders.com:\n    provider: zones\n",
+        "  northwind-traders.com:\n    provider: zones\n    replace: [TXT]\n",
+      ),
+    );
     const plan = await dkimsync(dir, ["plan"]);
-    expect(plan.stdout).toMatch(/allowed by replace: \[TXT\] for northwind-traders\.com at dkim\.zones\.yaml:\d+: apply replaces it with the CNAME/);
+    expect(plan.stdout).toMatch(
+      /allowed by replace: \[TXT\] for northwind-traders\.com at dkim\.zones\.yaml:\d+: apply replaces it with the CNAME/,
+    );
     expect(plan.stdout).not.toContain("Conflicting records block their CNAMEs");
     const applied = await dkimsync(dir, ["apply", "--domain", "northwind-traders.com"]);
     expect(applied.code).toBe(0);
@@ -235,7 +267,13 @@ describe("dkimsync CLI on the bundled example", () => {
     const text = await fs.readFile(planFile, "utf8");
     const before = await snapshot(dir);
 
-    await fs.writeFile(planFile, text.replaceAll("selector2-contoso-com._domainkey.contoso.onmicrosoft.com", "selector2-contoso-com._domainkey.evil.onmicrosoft.com"));
+    await fs.writeFile(
+      planFile,
+      text.replaceAll(
+        "selector2-contoso-com._domainkey.contoso.onmicrosoft.com",
+        "selector2-contoso-com._domainkey.evil.onmicrosoft.com",
+      ),
+    );
     const edited = await dkimsync(dir, ["apply", "--plan", planFile]);
     expect(edited.code).toBe(1);
     expect(edited.stderr).toContain("selector2._domainkey.contoso.com");
@@ -245,7 +283,10 @@ describe("dkimsync CLI on the bundled example", () => {
     // The same plan file, applied with a config that no longer lists retired.contoso.net.
     await fs.writeFile(planFile, text);
     const config = await fs.readFile(path.join(dir, "dkim.zones.yaml"), "utf8");
-    await fs.writeFile(path.join(dir, "dkim.zones.yaml"), config.replace(/  retired\.contoso\.net:\n    provider: zones\n    ensure: absent\n/, ""));
+    await fs.writeFile(
+      path.join(dir, "dkim.zones.yaml"),
+      config.replace(/  retired\.contoso\.net:\n    provider: zones\n    ensure: absent\n/, ""),
+    );
     const other = await dkimsync(dir, ["apply", "--plan", planFile, "--force"]);
     expect(other.code).toBe(1);
     expect(other.stderr).toContain("selector1._domainkey.retired.contoso.net");
@@ -258,7 +299,7 @@ describe("dkimsync CLI on the bundled example", () => {
     const saved = JSON.parse(await fs.readFile(planFile, "utf8"));
     for (const damage of [
       (p: { zones: unknown[] }) => void (p.zones[0] = null),
-      (p: { zones: Array<{ changes: unknown[] }> }) => void (p.zones[0]?.changes.push({ action: "create" })),
+      (p: { zones: Array<{ changes: unknown[] }> }) => void p.zones[0]?.changes.push({ action: "create" }),
     ]) {
       const copy = structuredClone(saved);
       damage(copy);

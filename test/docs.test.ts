@@ -13,9 +13,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 function run(cwd: string, args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, "bin", "dkimsync.js"), ...args], { cwd, env: { ...process.env, NO_COLOR: "1" } }, (err, stdout) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout });
-    });
+    execFile(
+      process.execPath,
+      [path.join(root, "bin", "dkimsync.js"), ...args],
+      { cwd, env: { ...process.env, NO_COLOR: "1" } },
+      (err, stdout) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout });
+      },
+    );
   });
 }
 
@@ -76,7 +81,11 @@ describe("documentation", () => {
       for (const e of await fs.readdir(path.join(root, dir), { withFileTypes: true })) {
         const rel = path.join(dir, e.name);
         if (e.isDirectory()) await walk(rel);
-        else if (/\.(ts|js|md|yaml|json|sh)$/.test(e.name) && /\b(DESIGN|FACTS|STYLE)\.md\b/.test(await fs.readFile(path.join(root, rel), "utf8"))) hits.push(rel);
+        else if (
+          /\.(ts|js|md|yaml|json|sh)$/.test(e.name) &&
+          /\b(DESIGN|FACTS|STYLE)\.md\b/.test(await fs.readFile(path.join(root, rel), "utf8"))
+        )
+          hits.push(rel);
       }
     };
     for (const dir of ["src", "providers", "test", "bench", "docs", "scripts", "bin"]) await walk(dir);

@@ -17,11 +17,20 @@ import { wireData } from "./fakes/azure/state.js";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bin = path.join(root, "bin", "dkimsync.js");
 
-function run(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cwd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd, env: { ...process.env, NO_COLOR: "1", ...env } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -34,7 +43,10 @@ describe("azure through the built CLI: plan, apply, plan again, stale saved plan
   beforeAll(async () => {
     fake = await startAzureFake();
     const fabrikam = fake.state.createZone(fake.subscriptionId, "dns-rg", "fabrikam.test");
-    fake.state.put(fabrikam, "@", "MX", { ttl: 3600, data: wireData("MX", ["0 fabrikam-test.mail.protection.outlook.com"]) });
+    fake.state.put(fabrikam, "@", "MX", {
+      ttl: 3600,
+      data: wireData("MX", ["0 fabrikam-test.mail.protection.outlook.com"]),
+    });
     fake.state.put(fabrikam, "google._domainkey", "TXT", { ttl: 3600, data: wireData("TXT", ["v=DKIM1; p=MIGf"]) });
     fake.state.createZone(fake.subscriptionId, "other-rg", "tailspin.test");
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-e2e-az-"));
@@ -45,22 +57,25 @@ describe("azure through the built CLI: plan, apply, plan again, stale saved plan
       AZURE_CLIENT_ID: fake.clientId,
       AZURE_CLIENT_SECRET: fake.clientSecret,
     };
-    await fs.writeFile(path.join(dir, "dkim.zones.yaml"), [
-      "tenant: contoso",
-      "providers:",
-      "  azure:",
-      "    type: azure",
-      `    subscription_id: ${fake.subscriptionId}`,
-      `    endpoint: ${fake.endpoint}`,
-      `    authority_host: ${fake.authorityHost}`,
-      "    max_attempts: 2",
-      "domains:",
-      "  fabrikam.test:",
-      "    provider: azure",
-      "  tailspin.test:",
-      "    provider: azure",
-      "",
-    ].join("\n"));
+    await fs.writeFile(
+      path.join(dir, "dkim.zones.yaml"),
+      [
+        "tenant: contoso",
+        "providers:",
+        "  azure:",
+        "    type: azure",
+        `    subscription_id: ${fake.subscriptionId}`,
+        `    endpoint: ${fake.endpoint}`,
+        `    authority_host: ${fake.authorityHost}`,
+        "    max_attempts: 2",
+        "domains:",
+        "  fabrikam.test:",
+        "    provider: azure",
+        "  tailspin.test:",
+        "    provider: azure",
+        "",
+      ].join("\n"),
+    );
   });
   afterAll(async () => {
     await fake?.stop();
@@ -85,7 +100,9 @@ describe("azure through the built CLI: plan, apply, plan again, stale saved plan
     expect(again.code).toBe(0);
 
     const z = fake.state.zone(fake.subscriptionId, "dns-rg", "fabrikam.test");
-    expect(fake.state.find(z, "selector1._domainkey", "CNAME")?.data).toEqual({ CNAMERecord: { cname: "selector1-fabrikam-test._domainkey.contoso.onmicrosoft.com" } });
+    expect(fake.state.find(z, "selector1._domainkey", "CNAME")?.data).toEqual({
+      CNAMERecord: { cname: "selector1-fabrikam-test._domainkey.contoso.onmicrosoft.com" },
+    });
     expect(fake.state.find(z, "google._domainkey", "TXT")?.data).toEqual(wireData("TXT", ["v=DKIM1; p=MIGf"]));
 
     // The plan saved before apply no longer matches the zones: both are refused, nothing written.
@@ -108,14 +125,21 @@ describe("azure through the built CLI: plan, apply, plan again, stale saved plan
   it("bad credentials and a missing subscription: one clear message, exit 1, no stack, no secret", async () => {
     const bad = await run(dir, ["plan"], { ...env, AZURE_CLIENT_SECRET: "not-the-secret-0123456789" });
     expect(bad.code).toBe(1);
-    expect(`${bad.stdout}${bad.stderr}`).toMatch(/\[azure\] fabrikam\.test, tailspin\.test: cannot list zones: listing the DNS zones of the subscription: Microsoft Entra ID refused the credentials \(AADSTS7000215: Invalid client secret provided\./);
+    expect(`${bad.stdout}${bad.stderr}`).toMatch(
+      /\[azure\] fabrikam\.test, tailspin\.test: cannot list zones: listing the DNS zones of the subscription: Microsoft Entra ID refused the credentials \(AADSTS7000215: Invalid client secret provided\./,
+    );
     expect(`${bad.stdout}${bad.stderr}`).not.toMatch(/not-the-secret|\n\s+at /);
 
     const config = await fs.readFile(path.join(dir, "dkim.zones.yaml"), "utf8");
-    await fs.writeFile(path.join(dir, "missing.yaml"), config.replace(fake.subscriptionId, "00000000-0000-0000-0000-0000000000ff"));
+    await fs.writeFile(
+      path.join(dir, "missing.yaml"),
+      config.replace(fake.subscriptionId, "00000000-0000-0000-0000-0000000000ff"),
+    );
     const missing = await run(dir, ["plan", "-c", "missing.yaml"], env);
     expect(missing.code).toBe(1);
-    expect(`${missing.stdout}${missing.stderr}`).toMatch(/\[azure\] fabrikam\.test, tailspin\.test: cannot list zones: listing the DNS zones of the subscription: subscription 00000000-0000-0000-0000-0000000000ff was not found \(SubscriptionNotFound\)/);
+    expect(`${missing.stdout}${missing.stderr}`).toMatch(
+      /\[azure\] fabrikam\.test, tailspin\.test: cannot list zones: listing the DNS zones of the subscription: subscription 00000000-0000-0000-0000-0000000000ff was not found \(SubscriptionNotFound\)/,
+    );
     expect(`${missing.stdout}${missing.stderr}`).not.toMatch(/\n\s+at /);
     for (const text of [bad.stdout, bad.stderr, missing.stdout, missing.stderr]) {
       expect(text).not.toContain(fake.clientSecret);

@@ -18,13 +18,22 @@ const bin = path.join(root, "bin", "dkimsync.js");
 const PROJECT = "e2e-project";
 const DOMAINS = ["fabrikam.test", "marketing.fabrikam.test", "tailspin.test"];
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function run(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd, env: { ...process.env, NO_COLOR: "1", ...env } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -35,19 +44,22 @@ describe("gcloud through the built CLI (loopback Cloud DNS)", () => {
   const outputs: string[] = [];
 
   async function config(extra: string[] = [], domains = DOMAINS): Promise<void> {
-    await fs.writeFile(path.join(dir, "dkim.zones.yaml"), [
-      "tenant: contoso",
-      "providers:",
-      "  gdns:",
-      "    type: gcloud",
-      `    endpoint: ${fake.endpoint}`,
-      `    token_url: ${fake.tokenUrl}`,
-      "    credentials: env/E2E_GCLOUD_KEY",
-      ...extra.map((l) => `    ${l}`),
-      "domains:",
-      ...domains.flatMap((d) => [`  ${d}:`, "    provider: gdns"]),
-      "",
-    ].join("\n"));
+    await fs.writeFile(
+      path.join(dir, "dkim.zones.yaml"),
+      [
+        "tenant: contoso",
+        "providers:",
+        "  gdns:",
+        "    type: gcloud",
+        `    endpoint: ${fake.endpoint}`,
+        `    token_url: ${fake.tokenUrl}`,
+        "    credentials: env/E2E_GCLOUD_KEY",
+        ...extra.map((l) => `    ${l}`),
+        "domains:",
+        ...domains.flatMap((d) => [`  ${d}:`, "    provider: gdns"]),
+        "",
+      ].join("\n"),
+    );
   }
 
   async function cli(args: string[], k: ServiceAccountKeyFile = key): Promise<Run> {
@@ -67,12 +79,18 @@ describe("gcloud through the built CLI (loopback Cloud DNS)", () => {
   beforeEach(() => {
     fake.faults.clear();
     fake.state.projects.clear();
-    fake.state.createZone(PROJECT, "fabrikam.test", { rrsets: [{ name: "fabrikam.test.", type: "MX", ttl: 3600, rrdatas: ["0 fabrikam-test.mail.protection.outlook.com."] }] });
+    fake.state.createZone(PROJECT, "fabrikam.test", {
+      rrsets: [
+        { name: "fabrikam.test.", type: "MX", ttl: 3600, rrdatas: ["0 fabrikam-test.mail.protection.outlook.com."] },
+      ],
+    });
     fake.state.createZone(PROJECT, "tailspin.test");
   });
   afterAll(async () => {
     // Nothing any run printed or saved holds key material or a token the server issued.
-    const plans = await Promise.all((await fs.readdir(dir)).filter((f) => f.endsWith(".json")).map((f) => fs.readFile(path.join(dir, f), "utf8")));
+    const plans = await Promise.all(
+      (await fs.readdir(dir)).filter((f) => f.endsWith(".json")).map((f) => fs.readFile(path.join(dir, f), "utf8")),
+    );
     const everything = [...outputs, ...plans].join("\n");
     expect(everything).not.toMatch(/PRIVATE KEY|MII[A-Za-z0-9+/]{20}/);
     // Nor a signed JWT grant (`eyJ...`), which could be exchanged for a token for an hour.
@@ -100,21 +118,35 @@ describe("gcloud through the built CLI (loopback Cloud DNS)", () => {
     expect(fake.counts["createChange"]).toBe(2);
     expect(fake.counts["getChange"]).toBeGreaterThanOrEqual(2);
     const zone = fake.state.zoneByDns("fabrikam.test");
-    expect(zone.rrsets.get("selector2._domainkey.marketing.fabrikam.test. CNAME")?.rrdatas).toEqual(["selector2-marketing-fabrikam-test._domainkey.contoso.onmicrosoft.com."]);
+    expect(zone.rrsets.get("selector2._domainkey.marketing.fabrikam.test. CNAME")?.rrdatas).toEqual([
+      "selector2-marketing-fabrikam-test._domainkey.contoso.onmicrosoft.com.",
+    ]);
     expect(zone.rrsets.get("fabrikam.test. MX")?.rrdatas).toEqual(["0 fabrikam-test.mail.protection.outlook.com."]);
 
     expect((await cli(["plan", "--detailed-exitcode"])).code).toBe(0);
 
     // A saved plan for a retarget, then someone edits the zone: apply --plan refuses it.
     await config(["max_attempts: 3"], ["fabrikam.test"]);
-    fake.state.put(zone, { name: "selector1._domainkey.fabrikam.test.", type: "CNAME", ttl: 3600, rrdatas: ["old.example.net."] });
+    fake.state.put(zone, {
+      name: "selector1._domainkey.fabrikam.test.",
+      type: "CNAME",
+      ttl: 3600,
+      rrdatas: ["old.example.net."],
+    });
     const planFile = path.join(dir, "saved-plan.json");
     expect((await cli(["plan", "--out", planFile])).code).toBe(0);
-    fake.state.put(zone, { name: "selector1._domainkey.fabrikam.test.", type: "CNAME", ttl: 60, rrdatas: ["someone-else.example.net."] });
+    fake.state.put(zone, {
+      name: "selector1._domainkey.fabrikam.test.",
+      type: "CNAME",
+      ttl: 60,
+      rrdatas: ["someone-else.example.net."],
+    });
     const stale = await cli(["apply", "--plan", planFile]);
     expect(stale.code).toBe(1);
     expect(stale.stdout).toMatch(/fabrikam\.test: REFUSED \(stale plan\)/);
-    expect(zone.rrsets.get("selector1._domainkey.fabrikam.test. CNAME")?.rrdatas).toEqual(["someone-else.example.net."]);
+    expect(zone.rrsets.get("selector1._domainkey.fabrikam.test. CNAME")?.rrdatas).toEqual([
+      "someone-else.example.net.",
+    ]);
   });
 
   it("apply whose change was committed but whose answer was lost reads back, reports the zone applied, exit 0", async () => {
@@ -124,20 +156,33 @@ describe("gcloud through the built CLI (loopback Cloud DNS)", () => {
     expect(r.code).toBe(0);
     expect(`${r.stdout}\n${r.stderr}`).toMatch(/reading back shows every change in place/);
     expect(fake.state.zoneByDns("tailspin.test").changes).toHaveLength(1);
-    expect(fake.state.zoneByDns("tailspin.test").rrsets.get("selector1._domainkey.tailspin.test. CNAME")?.rrdatas).toEqual(["selector1-tailspin-test._domainkey.contoso.onmicrosoft.com."]);
+    expect(
+      fake.state.zoneByDns("tailspin.test").rrsets.get("selector1._domainkey.tailspin.test. CNAME")?.rrdatas,
+    ).toEqual(["selector1-tailspin-test._domainkey.contoso.onmicrosoft.com."]);
   });
 
-  const failures: { name: string; setup: () => Promise<ServiceAccountKeyFile | void>; extra?: string[]; domains?: string[]; message: RegExp }[] = [
+  const failures: {
+    name: string;
+    setup: () => Promise<ServiceAccountKeyFile | void>;
+    extra?: string[];
+    domains?: string[];
+    message: RegExp;
+  }[] = [
     {
       name: "bad credentials (a key the token endpoint refuses)",
-      setup: async () => ({ ...key, private_key: fake.createServiceAccount("x@e2e-project.iam.gserviceaccount.com").private_key }),
-      message: /\[gdns\] fabrikam\.test: cannot list zones: listing managed zones \(managedZones\.list\): Google refused the credentials \(invalid_grant: Invalid JWT Signature\.\)/,
+      setup: async () => ({
+        ...key,
+        private_key: fake.createServiceAccount("x@e2e-project.iam.gserviceaccount.com").private_key,
+      }),
+      message:
+        /\[gdns\] fabrikam\.test: cannot list zones: listing managed zones \(managedZones\.list\): Google refused the credentials \(invalid_grant: Invalid JWT Signature\.\)/,
     },
     {
       name: "a missing project",
       setup: async () => undefined,
       extra: ["project: no-such-project"],
-      message: /\[gdns\] fabrikam\.test: cannot list zones: listing managed zones \(managedZones\.list\): .*(not found|access denied)/,
+      message:
+        /\[gdns\] fabrikam\.test: cannot list zones: listing managed zones \(managedZones\.list\): .*(not found|access denied)/,
     },
     {
       name: "a missing zone",
@@ -147,20 +192,29 @@ describe("gcloud through the built CLI (loopback Cloud DNS)", () => {
     },
     {
       name: "a 403 on the zone's records",
-      setup: async () => { fake.faults.failNext(10, 403, "listRrsets"); },
-      message: /\[gdns\] fabrikam\.test \(zone fabrikam\.test\): reading selector[12]\._domainkey\.fabrikam\.test \(resourceRecordSets\.list\): access denied/,
+      setup: async () => {
+        fake.faults.failNext(10, 403, "listRrsets");
+      },
+      message:
+        /\[gdns\] fabrikam\.test \(zone fabrikam\.test\): reading selector[12]\._domainkey\.fabrikam\.test \(resourceRecordSets\.list\): access denied/,
     },
     {
       name: "throttling beyond the retries",
-      setup: async () => { fake.faults.throttleNext(100, { retryAfterSeconds: 0, op: "listRrsets" }); },
+      setup: async () => {
+        fake.faults.throttleNext(100, { retryAfterSeconds: 0, op: "listRrsets" });
+      },
       extra: ["max_attempts: 2"],
-      message: /\[gdns\] fabrikam\.test \(zone fabrikam\.test\): reading .* \(resourceRecordSets\.list\): still rate limited by Cloud DNS after 2 attempts/,
+      message:
+        /\[gdns\] fabrikam\.test \(zone fabrikam\.test\): reading .* \(resourceRecordSets\.list\): still rate limited by Cloud DNS after 2 attempts/,
     },
     {
       name: "a stalled server (accepts, never answers)",
-      setup: async () => { fake.faults.stallNext(100, "listRrsets"); },
+      setup: async () => {
+        fake.faults.stallNext(100, "listRrsets");
+      },
       extra: ["max_attempts: 2", "timeout_ms: 1500"],
-      message: /\[gdns\] fabrikam\.test \(zone fabrikam\.test\): reading .* \(resourceRecordSets\.list\): no answer within 1500 ms from http:\/\/127\.0\.0\.1:\d+ \(2 attempts, timeout_ms 1500\)/,
+      message:
+        /\[gdns\] fabrikam\.test \(zone fabrikam\.test\): reading .* \(resourceRecordSets\.list\): no answer within 1500 ms from http:\/\/127\.0\.0\.1:\d+ \(2 attempts, timeout_ms 1500\)/,
     },
   ];
 

@@ -18,11 +18,20 @@ const bin = path.join(root, "bin", "dkimsync.js");
 const TARGETS = "contoso.onmicrosoft.com";
 const DOMAINS = ["fabrikam.test", "marketing.fabrikam.test", "tailspin.test"];
 
-function run(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cwd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd, env: { ...process.env, NO_COLOR: "1", ...env } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -38,12 +47,25 @@ describe("publish with apply, then prove with verify (real PowerDNS, built CLI)"
 
   beforeAll(async () => {
     server = await startPowerDns();
-    const mx = (zone: string): RecordSet => ({ name: zone, type: "MX", ttl: 3600, values: [`0 ${zone.replace(/\./g, "-")}.mail.protection.outlook.com`] });
-    await createZone(server, "fabrikam.test", [mx("fabrikam.test"), { name: "google._domainkey.fabrikam.test", type: "TXT", ttl: 3600, values: ["v=DKIM1; p=MIGf"] }]);
+    const mx = (zone: string): RecordSet => ({
+      name: zone,
+      type: "MX",
+      ttl: 3600,
+      values: [`0 ${zone.replace(/\./g, "-")}.mail.protection.outlook.com`],
+    });
+    await createZone(server, "fabrikam.test", [
+      mx("fabrikam.test"),
+      { name: "google._domainkey.fabrikam.test", type: "TXT", ttl: 3600, values: ["v=DKIM1; p=MIGf"] },
+    ]);
     await createZone(server, "tailspin.test", [mx("tailspin.test")]);
     // Microsoft's side: a key behind each selector of each domain.
     const keys: RecordSet[] = DOMAINS.flatMap((d) =>
-      [1, 2].map((n) => ({ name: `selector${n}-${d.replace(/\./g, "-")}._domainkey.${TARGETS}`, type: "TXT", ttl: 3600, values: [key(2048)] })),
+      [1, 2].map((n) => ({
+        name: `selector${n}-${d.replace(/\./g, "-")}._domainkey.${TARGETS}`,
+        type: "TXT",
+        ttl: 3600,
+        values: [key(2048)],
+      })),
     );
     await createZone(server, TARGETS, keys);
 

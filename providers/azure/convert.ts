@@ -85,7 +85,9 @@ export function fromAzure(rs: AzRecordSet, zone: string): RecordSet | undefined 
       values = (rs.ptrRecords ?? []).map((p) => canonical(p.ptrdname ?? ""));
       break;
     case "SRV":
-      values = (rs.srvRecords ?? []).map((s) => `${s.priority ?? 0} ${s.weight ?? 0} ${s.port ?? 0} ${canonical(s.target ?? "")}`);
+      values = (rs.srvRecords ?? []).map(
+        (s) => `${s.priority ?? 0} ${s.weight ?? 0} ${s.port ?? 0} ${canonical(s.target ?? "")}`,
+      );
       break;
     case "CAA":
       values = (rs.caaRecords ?? []).map((c) => `${c.flags ?? 0} ${c.tag ?? ""} "${c.value ?? ""}"`);
@@ -116,11 +118,15 @@ export function txtChunks(value: string): string[] {
  * is carried over: a PUT replaces the whole record set, and tags someone put there are not ours.
  */
 export function toAzure(rs: RecordSet, keep: { metadata?: Record<string, string> } = {}): AzRecordSet {
-  const base: AzRecordSet = { ttl: rs.ttl, ...(keep.metadata && Object.keys(keep.metadata).length > 0 ? { metadata: keep.metadata } : {}) };
+  const base: AzRecordSet = {
+    ttl: rs.ttl,
+    ...(keep.metadata && Object.keys(keep.metadata).length > 0 ? { metadata: keep.metadata } : {}),
+  };
   switch (rs.type) {
     case "CNAME": {
       // Azure DNS: "a CNAME record set can contain at most one record" (RFC 1034 3.6.2).
-      if (rs.values.length !== 1) throw new Error(`a CNAME record set holds exactly one target, not ${rs.values.length}`);
+      if (rs.values.length !== 1)
+        throw new Error(`a CNAME record set holds exactly one target, not ${rs.values.length}`);
       return { ...base, cnameRecord: { cname: canonical(rs.values[0] as string) } };
     }
     case "TXT":

@@ -8,7 +8,16 @@
  * read. Azure DNS has no transaction across record sets: a failed apply says which were written.
  */
 import type { RecordSet as AzRecordSet } from "@azure/arm-dns";
-import { ProviderError, errorMessage, canonical, type OptionsReader, type Capabilities, type Change, type Provider, type RecordSet } from "../../src/provider-kit.js";
+import {
+  ProviderError,
+  errorMessage,
+  canonical,
+  type OptionsReader,
+  type Capabilities,
+  type Change,
+  type Provider,
+  type RecordSet,
+} from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { AzureApi, PRECONDITION_FAILED, azureError, type AzureApiOptions } from "./api.js";
 import { fromAzure, nameSuffix, setKey, toAzure, toRelative, typeOf } from "./convert.js";
@@ -23,12 +32,24 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function readAzureOptions(o: OptionsReader): AzureOptions {
   const subscriptionId = o.string("subscription_id", { required: true });
-  if (!GUID.test(subscriptionId)) o.fail("subscription_id", `must be a subscription id like 00000000-0000-0000-0000-000000000000, not "${subscriptionId}"`, "find it with `az account show --query id`");
+  if (!GUID.test(subscriptionId))
+    o.fail(
+      "subscription_id",
+      `must be a subscription id like 00000000-0000-0000-0000-000000000000, not "${subscriptionId}"`,
+      "find it with `az account show --query id`",
+    );
   const resourceGroup = o.string("resource_group");
   // url() refuses user:password@, a query and a fragment before anything echoes the URL.
-  const endpoint = (o.url("endpoint", { default: DEFAULT_ENDPOINT, example: DEFAULT_ENDPOINT }) as string).replace(/\/+$/, "");
+  const endpoint = (o.url("endpoint", { default: DEFAULT_ENDPOINT, example: DEFAULT_ENDPOINT }) as string).replace(
+    /\/+$/,
+    "",
+  );
   if (!/^https:\/\/[^\s/]+/.test(endpoint)) {
-    o.fail("endpoint", `must be an https URL like ${DEFAULT_ENDPOINT}, not "${endpoint}"`, "Azure sends the bearer token only over TLS");
+    o.fail(
+      "endpoint",
+      `must be an https URL like ${DEFAULT_ENDPOINT}, not "${endpoint}"`,
+      "Azure sends the bearer token only over TLS",
+    );
   }
   const authorityHost = o.url("authority_host", { example: "https://login.microsoftonline.com" })?.replace(/\/+$/, "");
   if (authorityHost !== undefined && !/^https:\/\/[^\s/]+/.test(authorityHost)) {
@@ -40,14 +61,20 @@ export function readAzureOptions(o: OptionsReader): AzureOptions {
   const secret = o.secret("client_secret");
   let credential: AzureApiOptions["credential"];
   if (secret !== undefined) {
-    if (tenantId === undefined) o.fail("tenant_id", "is required with client_secret", "the directory (tenant) id of the app registration");
-    if (clientId === undefined) o.fail("client_id", "is required with client_secret", "the application (client) id of the app registration");
-    if (managedIdentityClientId !== undefined) o.fail("managed_identity_client_id", "cannot be combined with client_secret");
+    if (tenantId === undefined)
+      o.fail("tenant_id", "is required with client_secret", "the directory (tenant) id of the app registration");
+    if (clientId === undefined)
+      o.fail("client_id", "is required with client_secret", "the application (client) id of the app registration");
+    if (managedIdentityClientId !== undefined)
+      o.fail("managed_identity_client_id", "cannot be combined with client_secret");
     credential = { mode: "client_secret", tenantId, clientId, secret };
   } else {
     if (clientId !== undefined) {
-      o.fail("client_id", "is only used with client_secret",
-        "for DefaultAzureCredential set AZURE_CLIENT_ID in the environment, or managed_identity_client_id for a user-assigned managed identity");
+      o.fail(
+        "client_id",
+        "is only used with client_secret",
+        "for DefaultAzureCredential set AZURE_CLIENT_ID in the environment, or managed_identity_client_id for a user-assigned managed identity",
+      );
     }
     credential = {
       mode: "default",
@@ -96,12 +123,14 @@ export class AzureProvider implements Provider {
   readonly capabilities: Capabilities = {
     atomicWrites: {
       can: false,
-      reason: "Azure DNS has no transaction across record sets: each record set is its own PUT or DELETE (each guarded by an etag precondition), so a failed apply can leave the record sets before it written; the error names them",
+      reason:
+        "Azure DNS has no transaction across record sets: each record set is its own PUT or DELETE (each guarded by an etag precondition), so a failed apply can leave the record sets before it written; the error names them",
       source: "Azure DNS REST reference, Record Sets - Create Or Update / Delete",
     },
     readsOnlyNames: {
       can: true,
-      reason: "one listing per zone filtered with $recordsetnamesuffix on the labels the requested names share (e.g. `_domainkey`); a zone holding selectors of both its apex and its subdomains shares no such suffix and is read whole, page_size record sets a page",
+      reason:
+        "one listing per zone filtered with $recordsetnamesuffix on the labels the requested names share (e.g. `_domainkey`); a zone holding selectors of both its apex and its subdomains shares no such suffix and is read whole, page_size record sets a page",
       source: "Azure DNS REST reference, Record Sets - List All By Dns Zone",
     },
   };
@@ -110,7 +139,10 @@ export class AzureProvider implements Provider {
   private zoneMap: Promise<Map<string, ZoneEntry[]>> | undefined;
   private readonly seen = new Map<string, Seen>();
 
-  constructor(readonly name: string, private readonly opts: AzureOptions) {
+  constructor(
+    readonly name: string,
+    private readonly opts: AzureOptions,
+  ) {
     this.api = new AzureApi({ provider: name, ...opts });
   }
 
@@ -121,7 +153,12 @@ export class AzureProvider implements Provider {
         zones = await this.api.listZones(this.opts.resourceGroup);
       } catch (err) {
         this.zoneMap = undefined;
-        throw this.api.toProviderError(err, this.opts.resourceGroup ? `listing the DNS zones of resource group ${this.opts.resourceGroup}` : "listing the DNS zones of the subscription");
+        throw this.api.toProviderError(
+          err,
+          this.opts.resourceGroup
+            ? `listing the DNS zones of resource group ${this.opts.resourceGroup}`
+            : "listing the DNS zones of the subscription",
+        );
       }
       const map = new Map<string, ZoneEntry[]>();
       for (const z of zones) {
@@ -148,14 +185,20 @@ export class AzureProvider implements Provider {
       });
     }
     if (all.length > 1) {
-      throw new ProviderError(this.name, `a zone of this name exists in ${all.length} resource groups (${all.map((e) => e.resourceGroup).join(", ")})`, {
-        zone, hint: "set resource_group on the provider to the one dkimsync should manage (and add another azure provider for the other)",
-      });
+      throw new ProviderError(
+        this.name,
+        `a zone of this name exists in ${all.length} resource groups (${all.map((e) => e.resourceGroup).join(", ")})`,
+        {
+          zone,
+          hint: "set resource_group on the provider to the one dkimsync should manage (and add another azure provider for the other)",
+        },
+      );
     }
     if (first.zoneType.toLowerCase() === "private") {
       // DKIM verifiers resolve the selector on the public Internet; a private zone never answers them.
       throw new ProviderError(this.name, "is a private zone (zoneType Private): DKIM selectors must be in public DNS", {
-        zone, hint: "manage the selectors in the public zone of this name, or remove the domain from this provider",
+        zone,
+        hint: "manage the selectors in the public zone of this name, or remove the domain from this provider",
       });
     }
     return first;
@@ -181,7 +224,11 @@ export class AzureProvider implements Provider {
       const rs = fromAzure(raw, z);
       if (rs === undefined || !wantedSet.has(rs.name)) continue;
       out.push(rs);
-      if (raw.etag) this.seen.set(setKey(rs.name, rs.type), { etag: raw.etag, ...(raw.metadata ? { metadata: raw.metadata } : {}) });
+      if (raw.etag)
+        this.seen.set(setKey(rs.name, rs.type), {
+          etag: raw.etag,
+          ...(raw.metadata ? { metadata: raw.metadata } : {}),
+        });
     }
     return out;
   }
@@ -223,7 +270,10 @@ export class AzureProvider implements Provider {
       try {
         body = toAzure(after, seen?.metadata ? { metadata: seen.metadata } : {});
       } catch (err) {
-        throw new ProviderError(this.name, `cannot write ${c.name} ${c.type}: ${errorMessage(err)}`, { zone, cause: err });
+        throw new ProviderError(this.name, `cannot write ${c.name} ${c.type}: ${errorMessage(err)}`, {
+          zone,
+          cause: err,
+        });
       }
       if (c.action === "create") {
         await this.api.putRecordSet(resourceGroup, zone, relative, c.type, body, { ifNoneMatch: "*" });
@@ -237,7 +287,12 @@ export class AzureProvider implements Provider {
         // A write whose answer was lost is retried by the SDK and then meets its own etag: if the
         // record set now holds exactly what was to be written, the write did land.
         if (await this.holds(resourceGroup, zone, c)) return;
-        throw this.staleError(zone, c, "Azure refused the write because the record set changed since it was read (412 PreconditionFailed)", err);
+        throw this.staleError(
+          zone,
+          c,
+          "Azure refused the write because the record set changed since it was read (412 PreconditionFailed)",
+          err,
+        );
       }
       throw this.api.toProviderError(err, `${verb(c)} ${c.name} ${c.type}`, zone);
     }
@@ -253,31 +308,48 @@ export class AzureProvider implements Provider {
     if (c.after === null) return now === undefined;
     if (now === undefined || typeOf(now) !== c.type) return false;
     const rs = fromAzure(now, zone);
-    return rs !== undefined && rs.drift === undefined && rs.ttl === c.after.ttl &&
-      JSON.stringify(rs.values) === JSON.stringify([...c.after.values].map((v) => (c.type === "CNAME" ? canonical(v) : v)).sort());
+    return (
+      rs !== undefined &&
+      rs.drift === undefined &&
+      rs.ttl === c.after.ttl &&
+      JSON.stringify(rs.values) ===
+        JSON.stringify([...c.after.values].map((v) => (c.type === "CNAME" ? canonical(v) : v)).sort())
+    );
   }
 
   private staleError(zone: string, c: Change, why: string, cause?: unknown): AzureStaleError {
     return new AzureStaleError(this.name, `${verb(c)} ${c.name} ${c.type}: ${why}`, {
-      zone, ...(cause === undefined ? {} : { cause }), hint: "another tool or person edited the zone; run dkimsync plan again and review",
+      zone,
+      ...(cause === undefined ? {} : { cause }),
+      hint: "another tool or person edited the zone; run dkimsync plan again and review",
     });
   }
 
   /** The error of a failed write, saying which record sets of the zone were already written. */
   private partly(err: unknown, zone: string, failed: Change, done: readonly Change[], total: number): ProviderError {
-    const e = err instanceof ProviderError ? err : this.api.toProviderError(err, `${verb(failed)} ${failed.name} ${failed.type}`, zone);
+    const e =
+      err instanceof ProviderError
+        ? err
+        : this.api.toProviderError(err, `${verb(failed)} ${failed.name} ${failed.type}`, zone);
     if (total === 1) return e;
-    const written = done.length === 0
-      ? "no record set was written"
-      : `${done.length} of ${total} record sets were written (${done.map((c) => `${verb(c)} ${c.name} ${c.type}`).join(", ")})`;
+    const written =
+      done.length === 0
+        ? "no record set was written"
+        : `${done.length} of ${total} record sets were written (${done.map((c) => `${verb(c)} ${c.name} ${c.type}`).join(", ")})`;
     const message = `${e.detail}; ${written}, the rest were not (Azure DNS has no transaction across record sets)`;
     const opts = {
-      zone, cause: e.cause ?? e, transient: e.transient, ...(e.hint ? { hint: e.hint } : {}),
-      operation: e.operation ?? "write", ...(e.status === undefined ? {} : { status: e.status }), written: done.length,
+      zone,
+      cause: e.cause ?? e,
+      transient: e.transient,
+      ...(e.hint ? { hint: e.hint } : {}),
+      operation: e.operation ?? "write",
+      ...(e.status === undefined ? {} : { status: e.status }),
+      written: done.length,
     };
-    return e instanceof AzureStaleError ? new AzureStaleError(this.name, message, opts) : new ProviderError(this.name, message, opts);
+    return e instanceof AzureStaleError
+      ? new AzureStaleError(this.name, message, opts)
+      : new ProviderError(this.name, message, opts);
   }
-
 }
 
 function verb(c: Change): string {

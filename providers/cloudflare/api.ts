@@ -164,7 +164,13 @@ export class CloudflareApi {
     return this.call(zone, "reading the selector names", async () => {
       const out: CfRecord[] = [];
       for (let page = 1; ; page++) {
-        const resp = await this.client.dns.records.list({ zone_id: zoneId, name: filter, match: "all", page, per_page: RECORDS_PER_PAGE });
+        const resp = await this.client.dns.records.list({
+          zone_id: zoneId,
+          name: filter,
+          match: "all",
+          page,
+          per_page: RECORDS_PER_PAGE,
+        });
         const items = resp.result as unknown as CfRecord[];
         out.push(...items);
         if (isLastPage(page, items.length, resp.result_info, RECORDS_PER_PAGE)) return out;
@@ -198,35 +204,58 @@ export class CloudflareApi {
     const provider = this.opts.provider;
     // The token is registered with the one redactor (core/errors.ts) when its env/ is resolved;
     // removing it here as well keeps this message safe even before that.
-    const redact = (s: string) => redactSecrets(s.split(this.opts.token).join("[redacted]")).replace(/[\x00-\x1f\x7f]+/g, " ").slice(0, 500);
-    const base: { zone?: string; cause: unknown; operation: string; status?: string } = { ...(zone ? { zone } : {}), cause: err, operation: doing };
+    const redact = (s: string) =>
+      redactSecrets(s.split(this.opts.token).join("[redacted]"))
+        .replace(/[\x00-\x1f\x7f]+/g, " ")
+        .slice(0, 500);
+    const base: { zone?: string; cause: unknown; operation: string; status?: string } = {
+      ...(zone ? { zone } : {}),
+      cause: err,
+      operation: doing,
+    };
     if (err instanceof Cloudflare.APIError && err.status !== undefined) {
       base.status = String(err.status);
       type ErrorItem = { code?: number; message?: string; error_chain?: ErrorItem[] };
       const errors = (err.errors ?? []) as ErrorItem[];
       // A generic code (1004 "DNS Validation Error") names its real cause in `error_chain`.
       const codes = new Set(errors.flatMap((e) => [e.code, ...(e.error_chain ?? []).map((c) => c.code)]));
-      const one = (e: ErrorItem): string => `${e.message ?? "error"} (code ${e.code ?? "?"})${e.error_chain?.length ? `: ${e.error_chain.map(one).join("; ")}` : ""}`;
+      const one = (e: ErrorItem): string =>
+        `${e.message ?? "error"} (code ${e.code ?? "?"})${e.error_chain?.length ? `: ${e.error_chain.map(one).join("; ")}` : ""}`;
       const detail = redact(errors.map(one).join("; ") || `HTTP ${err.status}`);
       const status = err.status;
-      if (codes.has(9109) || codes.has(10000) || codes.has(9106) || codes.has(6003) || status === 401 || status === 403) {
+      if (
+        codes.has(9109) ||
+        codes.has(10000) ||
+        codes.has(9106) ||
+        codes.has(6003) ||
+        status === 401 ||
+        status === 403
+      ) {
         return new ProviderError(provider, `Cloudflare refused the API token while ${doing}: ${detail}`, {
           ...base,
           hint: `check that ${this.opts.tokenRef} holds a valid Cloudflare API token with the permissions Zone:Read and DNS:Edit on this zone`,
         });
       }
       if (codes.has(971) || status === 429) {
-        return new ProviderError(provider, `rate limited by Cloudflare while ${doing}, still after ${this.opts.maxRetries} retries: ${detail}`, {
-          ...base,
-          transient: true,
-          hint: "wait a few minutes and run again, or lower max_requests_per_5min if other tools share this token",
-        });
+        return new ProviderError(
+          provider,
+          `rate limited by Cloudflare while ${doing}, still after ${this.opts.maxRetries} retries: ${detail}`,
+          {
+            ...base,
+            transient: true,
+            hint: "wait a few minutes and run again, or lower max_requests_per_5min if other tools share this token",
+          },
+        );
       }
       if (codes.has(81053) || codes.has(81054)) {
-        return new ProviderError(provider, `a record already holds that name (CNAME cannot share a name with other records) while ${doing}: ${detail}`, {
-          ...base,
-          hint: "the zone changed since it was read; run dkimsync plan again and resolve the conflict it reports",
-        });
+        return new ProviderError(
+          provider,
+          `a record already holds that name (CNAME cannot share a name with other records) while ${doing}: ${detail}`,
+          {
+            ...base,
+            hint: "the zone changed since it was read; run dkimsync plan again and resolve the conflict it reports",
+          },
+        );
       }
       if (codes.has(81057)) {
         return new ProviderError(provider, `the record already exists while ${doing}: ${detail}`, {
@@ -245,35 +274,52 @@ export class CloudflareApi {
         transient: status >= 500 || status === 408 || status === 409,
         // A 5xx may come after the batch was committed (a gateway timing out): do not claim
         // either way; the next run reads the zone again and converges.
-        hint: status >= 500 || status === 408 || status === 409
-          ? "Cloudflare had a server error that outlasted the retries; run again (dkimsync reads the records again and writes only what is still missing)"
-          : doing === "writing the batch"
-            ? "Cloudflare refused the batch, so none of its records were written; if it says the batch is too large, lower batch_size (200 records on the Free plan)"
-            : "check the message above; run dkimsync plan again once it is fixed",
+        hint:
+          status >= 500 || status === 408 || status === 409
+            ? "Cloudflare had a server error that outlasted the retries; run again (dkimsync reads the records again and writes only what is still missing)"
+            : doing === "writing the batch"
+              ? "Cloudflare refused the batch, so none of its records were written; if it says the batch is too large, lower batch_size (200 records on the Free plan)"
+              : "check the message above; run dkimsync plan again once it is fixed",
       });
     }
     if (err instanceof Cloudflare.APIConnectionTimeoutError) {
-      return new ProviderError(provider, `the Cloudflare API at ${this.opts.baseURL} did not answer within ${this.opts.timeoutMs} ms while ${doing}, ${this.opts.maxRetries + 1} attempt(s)`, {
-        ...base,
-        transient: true,
-        hint: "check the network (and base_url, if set); raise timeout_ms if Cloudflare is merely slow, or lower max_attempts to fail sooner; the next run reads the records again and writes only what is still missing",
-      });
+      return new ProviderError(
+        provider,
+        `the Cloudflare API at ${this.opts.baseURL} did not answer within ${this.opts.timeoutMs} ms while ${doing}, ${this.opts.maxRetries + 1} attempt(s)`,
+        {
+          ...base,
+          transient: true,
+          hint: "check the network (and base_url, if set); raise timeout_ms if Cloudflare is merely slow, or lower max_attempts to fail sooner; the next run reads the records again and writes only what is still missing",
+        },
+      );
     }
     if (err instanceof Cloudflare.APIConnectionError) {
-      return new ProviderError(provider, `cannot reach the Cloudflare API at ${this.opts.baseURL} while ${doing}: ${redact(err.message)}`, {
-        ...base,
-        transient: true,
-        hint: "check the network (and base_url, if set); the request was retried " + this.opts.maxRetries + " times",
-      });
+      return new ProviderError(
+        provider,
+        `cannot reach the Cloudflare API at ${this.opts.baseURL} while ${doing}: ${redact(err.message)}`,
+        {
+          ...base,
+          transient: true,
+          hint: "check the network (and base_url, if set); the request was retried " + this.opts.maxRetries + " times",
+        },
+      );
     }
     if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
       // The time limit struck while the body was read (after the SDK had the headers).
-      return new ProviderError(provider, `the Cloudflare API at ${this.opts.baseURL} did not finish its answer within ${this.opts.timeoutMs} ms while ${doing}`, {
-        ...base,
-        transient: true,
-        hint: "check the network (and base_url, if set); raise timeout_ms if Cloudflare is merely slow; the next run reads the records again and writes only what is still missing",
-      });
+      return new ProviderError(
+        provider,
+        `the Cloudflare API at ${this.opts.baseURL} did not finish its answer within ${this.opts.timeoutMs} ms while ${doing}`,
+        {
+          ...base,
+          transient: true,
+          hint: "check the network (and base_url, if set); raise timeout_ms if Cloudflare is merely slow; the next run reads the records again and writes only what is still missing",
+        },
+      );
     }
-    return new ProviderError(provider, `${doing} failed: ${redact(err instanceof Error ? err.message : String(err))}`, base);
+    return new ProviderError(
+      provider,
+      `${doing} failed: ${redact(err instanceof Error ? err.message : String(err))}`,
+      base,
+    );
   }
 }

@@ -3,7 +3,15 @@
  * SDK. Reads a zone's selector names with one paged, name-filtered listing, writes each zone's
  * changes with the batch endpoint, and keeps every DKIM CNAME DNS only and unflattened.
  */
-import { canonical, ProviderError, type OptionsReader, type Capabilities, type Change, type Provider, type RecordSet } from "../../src/provider-kit.js";
+import {
+  canonical,
+  ProviderError,
+  type OptionsReader,
+  type Capabilities,
+  type Change,
+  type Provider,
+  type RecordSet,
+} from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { CloudflareApi } from "./api.js";
 import { chunkBatch, nameFilter, toBatchOps, toRecordSets, type CfRecord } from "./convert.js";
@@ -49,11 +57,20 @@ export function readCloudflareOptions(options: OptionsReader): CloudflareOptions
   const maxRequestsPer5Min = options.number("max_requests_per_5min", { default: 1200, min: 1, integer: true });
   // max_attempts (retries + 1) is the name the other HTTP providers use; max_retries stays.
   if (options.src.values["max_retries"] !== undefined && options.src.values["max_attempts"] !== undefined) {
-    options.fail("max_attempts", "and max_retries both set the retries; keep one", "max_attempts: N is max_retries: N-1");
+    options.fail(
+      "max_attempts",
+      "and max_retries both set the retries; keep one",
+      "max_attempts: N is max_retries: N-1",
+    );
   }
   const maxAttempts = options.number("max_attempts", { default: 5, min: 1, max: 21, integer: true });
   const maxRetries = options.number("max_retries", { default: maxAttempts - 1, min: 0, max: 20, integer: true });
-  const timeoutMs = options.number("timeout_ms", { default: DEFAULT_TIMEOUT_MS, min: 100, max: 600_000, integer: true });
+  const timeoutMs = options.number("timeout_ms", {
+    default: DEFAULT_TIMEOUT_MS,
+    min: 100,
+    max: 600_000,
+    integer: true,
+  });
   // Cloudflare API reference, DNS records, `ttl`: "Value must be between 60 and 86400, with the
   // minimum reduced to 30 for Enterprise zones." (1 means automatic, which dkimsync never writes.)
   const minTtl = options.number("min_ttl", { default: 60, min: 30, max: 86400, integer: true });
@@ -110,15 +127,17 @@ export class CloudflareProvider implements Provider {
       },
       readsOnlyNames: {
         can: true,
-        reason: "one paged listing per zone, filtered by the prefix and suffix the requested names share (name.startswith/name.endswith, or name.exact for one name), then narrowed to the exact names; names of unmanaged domains that pass the filter are read too",
+        reason:
+          "one paged listing per zone, filtered by the prefix and suffix the requested names share (name.startswith/name.endswith, or name.exact for one name), then narrowed to the exact names; names of unmanaged domains that pass the filter are read too",
         source: "https://developers.cloudflare.com/api/resources/dns/subresources/records/methods/list/",
       },
       ttl: {
         min: minTtl,
         max: 86400,
-        reason: minTtl < 60
-          ? `min_ttl ${minTtl} is set for an Enterprise zone; Cloudflare refuses TTLs under 30 and over 86400`
-          : "Cloudflare refuses TTLs under 60 (30 on Enterprise zones: set min_ttl) and over 86400",
+        reason:
+          minTtl < 60
+            ? `min_ttl ${minTtl} is set for an Enterprise zone; Cloudflare refuses TTLs under 30 and over 86400`
+            : "Cloudflare refuses TTLs under 60 (30 on Enterprise zones: set min_ttl) and over 86400",
         source: "Cloudflare API reference, DNS records, ttl",
       },
     };
@@ -190,7 +209,9 @@ export class CloudflareProvider implements Provider {
     try {
       flattenAll = await this.api.flattenAllCnames(zone, zoneId);
     } catch (err) {
-      return [`could not read the zone's DNS settings to check "flatten all CNAMEs" (${(err as Error).message}); check it in the dashboard under DNS > Settings`];
+      return [
+        `could not read the zone's DNS settings to check "flatten all CNAMEs" (${(err as Error).message}); check it in the dashboard under DNS > Settings`,
+      ];
     }
     if (!flattenAll) return [];
     return [
@@ -229,8 +250,10 @@ export class CloudflareProvider implements Provider {
 function partlyWritten(err: unknown, at: { index: number; total: number; written: number }): unknown {
   if (!(err instanceof ProviderError)) return err;
   const before = at.index === 1 ? "batch 1" : `batches 1-${at.index}`;
-  return new ProviderError(err.provider,
-    `batch ${at.index + 1} of ${at.total} was not written; ${before} (${at.written} records) ${at.index === 1 ? "was" : "were"} written: ${err.detail}`, {
+  return new ProviderError(
+    err.provider,
+    `batch ${at.index + 1} of ${at.total} was not written; ${before} (${at.written} records) ${at.index === 1 ? "was" : "were"} written: ${err.detail}`,
+    {
       ...(err.zone ? { zone: err.zone } : {}),
       cause: err.cause ?? err,
       transient: err.transient,
@@ -238,5 +261,6 @@ function partlyWritten(err: unknown, at: { index: number; total: number; written
       ...(err.status === undefined ? {} : { status: err.status }),
       written: at.written,
       ...(err.hint ? { hint: err.hint } : {}),
-    });
+    },
+  );
 }

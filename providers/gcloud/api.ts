@@ -59,7 +59,12 @@ export interface GcChange {
 
 /** The body Google APIs answer errors with (AIP-193 / JSON error format of Google APIs). */
 interface GoogleErrorBody {
-  error?: { code?: number; message?: string; status?: string; errors?: { reason?: string; domain?: string; message?: string }[] };
+  error?: {
+    code?: number;
+    message?: string;
+    status?: string;
+    errors?: { reason?: string; domain?: string; message?: string }[];
+  };
 }
 
 /** An HTTP answer that was not 2xx, or no answer at all (`status` 0), after the retries. */
@@ -78,7 +83,10 @@ export class GcHttpError extends Error {
 
 /** An error while obtaining credentials or a token (never an HTTP answer of the DNS API). */
 export class GcAuthError extends Error {
-  constructor(message: string, readonly noCredentials: boolean) {
+  constructor(
+    message: string,
+    readonly noCredentials: boolean,
+  ) {
     super(message);
     this.name = "GcAuthError";
   }
@@ -96,7 +104,12 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   try {
     return await Promise.race([
       p,
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new GcHttpError(`no answer within ${ms} ms while ${what}`, 0, [], 1, true)), ms); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new GcHttpError(`no answer within ${ms} ms while ${what}`, 0, [], 1, true)),
+          ms,
+        );
+      }),
     ]);
   } finally {
     clearTimeout(timer);
@@ -129,7 +142,9 @@ export class GcloudApi {
       const { GoogleAuth: Auth } = await import("google-auth-library");
       const auth = new Auth({
         scopes: [SCOPE],
-        ...(this.opts.key ? { credentials: { client_email: this.opts.key.client_email, private_key: this.opts.key.private_key } } : {}),
+        ...(this.opts.key
+          ? { credentials: { client_email: this.opts.key.client_email, private_key: this.opts.key.private_key } }
+          : {}),
         ...(this.opts.project ? { projectId: this.opts.project } : {}),
         // Each token request (and the metadata-server probe of ADC) ends within timeout_ms.
         clientOptions: { transporterOptions: { timeout: this.opts.timeoutMs } },
@@ -148,7 +163,9 @@ export class GcloudApi {
       }
       return auth;
     })();
-    this.auth.catch(() => { this.auth = undefined; });
+    this.auth.catch(() => {
+      this.auth = undefined;
+    });
     return this.auth;
   }
 
@@ -161,25 +178,37 @@ export class GcloudApi {
         const auth = await this.googleAuth();
         return await within(auth.getProjectId(), this.opts.timeoutMs, "finding the project");
       } catch (err) {
-        throw new ProviderError(this.opts.provider, "no Google Cloud project is set and none could be found from the credentials", {
-          cause: err,
-          hint: "set `project:` on the provider (or GOOGLE_CLOUD_PROJECT), or use a service account key that names its project_id",
-        });
+        throw new ProviderError(
+          this.opts.provider,
+          "no Google Cloud project is set and none could be found from the credentials",
+          {
+            cause: err,
+            hint: "set `project:` on the provider (or GOOGLE_CLOUD_PROJECT), or use a service account key that names its project_id",
+          },
+        );
       }
     })();
-    this.project.catch(() => { this.project = undefined; });
+    this.project.catch(() => {
+      this.project = undefined;
+    });
     return this.project;
   }
 
   private async authHeaders(url: string): Promise<Headers> {
     try {
       const auth = await this.googleAuth();
-      return await within(auth.getRequestHeaders(url), this.opts.timeoutMs, `obtaining an access token from ${this.opts.tokenUrl ?? GOOGLE_TOKEN_URL}`);
+      return await within(
+        auth.getRequestHeaders(url),
+        this.opts.timeoutMs,
+        `obtaining an access token from ${this.opts.tokenUrl ?? GOOGLE_TOKEN_URL}`,
+      );
     } catch (err) {
       if (err instanceof GcHttpError) throw err;
       const e = err as { message?: string; response?: { data?: { error?: string; error_description?: string } } };
       const data = e.response?.data;
-      const detail = data?.error ? `${data.error}${data.error_description ? `: ${data.error_description}` : ""}` : e.message ?? String(err);
+      const detail = data?.error
+        ? `${data.error}${data.error_description ? `: ${data.error_description}` : ""}`
+        : (e.message ?? String(err));
       throw new GcAuthError(this.redact(detail), /Could not load the default credentials/i.test(e.message ?? ""));
     }
   }
@@ -190,7 +219,12 @@ export class GcloudApi {
    * 503, 504 and requests that got no answer, with truncated exponential backoff. A write retried
    * after no answer may have landed; apply's read-back (src/apply.ts) then sees it in place.
    */
-  async request<T>(method: "GET" | "POST", path: string, query: Record<string, string> = {}, body?: unknown): Promise<T> {
+  async request<T>(
+    method: "GET" | "POST",
+    path: string,
+    query: Record<string, string> = {},
+    body?: unknown,
+  ): Promise<T> {
     const project = await this.projectId();
     const url = new URL(`${this.opts.endpoint}/dns/v1/projects/${encodeURIComponent(project)}${path}`);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
@@ -220,7 +254,15 @@ export class GcloudApi {
         text = await res.text();
       } catch (err) {
         const timedOut = (err as Error).name === "TimeoutError" || (err as Error).name === "AbortError";
-        last = new GcHttpError(timedOut ? `no answer within ${this.opts.timeoutMs} ms from ${this.opts.endpoint}` : `no answer from ${this.opts.endpoint} (${this.redact((err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message)})`, 0, [], attempt, timedOut);
+        last = new GcHttpError(
+          timedOut
+            ? `no answer within ${this.opts.timeoutMs} ms from ${this.opts.endpoint}`
+            : `no answer from ${this.opts.endpoint} (${this.redact((err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message)})`,
+          0,
+          [],
+          attempt,
+          timedOut,
+        );
         if (attempt < this.opts.maxAttempts) await sleep(backoff(attempt));
         continue;
       }
@@ -233,7 +275,12 @@ export class GcloudApi {
       }
       const reasons = (parsed.error?.errors ?? []).map((e) => e.reason ?? "").filter((r) => r !== "");
       const message = this.redact(parsed.error?.message ?? `HTTP ${res.status}`);
-      last = new GcHttpError(`HTTP ${res.status}${reasons.length ? ` ${reasons.join(", ")}` : ""}: ${message}`, res.status, reasons, attempt);
+      last = new GcHttpError(
+        `HTTP ${res.status}${reasons.length ? ` ${reasons.join(", ")}` : ""}: ${message}`,
+        res.status,
+        reasons,
+        attempt,
+      );
       const throttled = res.status === 429 || (res.status === 403 && reasons.some((r) => RATE_REASONS.has(r)));
       const retryable = throttled || [500, 502, 503, 504].includes(res.status);
       if (!retryable || attempt >= this.opts.maxAttempts) throw last;
@@ -249,7 +296,11 @@ export class GcloudApi {
     const out: GcManagedZone[] = [];
     let pageToken: string | undefined;
     do {
-      const page = await this.request<{ managedZones?: GcManagedZone[]; nextPageToken?: string }>("GET", "/managedZones", pageToken ? { pageToken } : {});
+      const page = await this.request<{ managedZones?: GcManagedZone[]; nextPageToken?: string }>(
+        "GET",
+        "/managedZones",
+        pageToken ? { pageToken } : {},
+      );
       out.push(...(page.managedZones ?? []));
       pageToken = page.nextPageToken || undefined;
     } while (pageToken);
@@ -262,7 +313,10 @@ export class GcloudApi {
     let pageToken: string | undefined;
     do {
       const page = await this.request<{ rrsets?: GcRrset[]; nextPageToken?: string }>(
-        "GET", `/managedZones/${encodeURIComponent(zoneName)}/rrsets`, { name: wireName, ...(pageToken ? { pageToken } : {}) });
+        "GET",
+        `/managedZones/${encodeURIComponent(zoneName)}/rrsets`,
+        { name: wireName, ...(pageToken ? { pageToken } : {}) },
+      );
       out.push(...(page.rrsets ?? []));
       pageToken = page.nextPageToken || undefined;
     } while (pageToken);
@@ -275,7 +329,10 @@ export class GcloudApi {
     let pageToken: string | undefined;
     do {
       const page = await this.request<{ rrsets?: GcRrset[]; nextPageToken?: string }>(
-        "GET", `/managedZones/${encodeURIComponent(zoneName)}/rrsets`, pageToken ? { pageToken } : {});
+        "GET",
+        `/managedZones/${encodeURIComponent(zoneName)}/rrsets`,
+        pageToken ? { pageToken } : {},
+      );
       out.push(...(page.rrsets ?? []));
       pageToken = page.nextPageToken || undefined;
     } while (pageToken);
@@ -287,14 +344,19 @@ export class GcloudApi {
   }
 
   async getChange(zoneName: string, id: string): Promise<GcChange> {
-    return this.request<GcChange>("GET", `/managedZones/${encodeURIComponent(zoneName)}/changes/${encodeURIComponent(id)}`);
+    return this.request<GcChange>(
+      "GET",
+      `/managedZones/${encodeURIComponent(zoneName)}/changes/${encodeURIComponent(id)}`,
+    );
   }
 
   /** A failure as a ProviderError naming provider, zone and operation; never a secret. */
   toProviderError(err: unknown, doing: string, zone?: string): ProviderError {
     const p = this.opts.provider;
     const base = {
-      cause: err, ...(zone ? { zone } : {}), operation: doing,
+      cause: err,
+      ...(zone ? { zone } : {}),
+      operation: doing,
       ...(err instanceof GcHttpError && err.status !== 0 ? { status: String(err.status) } : {}),
     };
     const creds = this.opts.key
@@ -302,28 +364,39 @@ export class GcloudApi {
       : "Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, `gcloud auth application-default login`, or the attached service account)";
     if (err instanceof ProviderError) return err;
     if (err instanceof GcAuthError) {
-      return new ProviderError(p, `${doing}: ${err.noCredentials ? "no Google credentials found" : `Google refused the credentials (${err.message})`}`, {
-        ...base,
-        hint: err.noCredentials
-          ? "set `credentials: env/NAME` to a service account key, or set up Application Default Credentials (see docs/providers/gcloud.md)"
-          : `check ${creds}: the key may be deleted, disabled or malformed`,
-      });
+      return new ProviderError(
+        p,
+        `${doing}: ${err.noCredentials ? "no Google credentials found" : `Google refused the credentials (${err.message})`}`,
+        {
+          ...base,
+          hint: err.noCredentials
+            ? "set `credentials: env/NAME` to a service account key, or set up Application Default Credentials (see docs/providers/gcloud.md)"
+            : `check ${creds}: the key may be deleted, disabled or malformed`,
+        },
+      );
     }
     if (err instanceof GcHttpError) {
       const r = new Set(err.reasons);
       const tries = `${err.attempts} attempt${err.attempts === 1 ? "" : "s"}`;
       if (err.status === 0) {
         return new ProviderError(p, `${doing}: ${err.message} (${tries}, timeout_ms ${this.opts.timeoutMs})`, {
-          ...base, transient: true, hint: "check the network (and endpoint, if set); raise timeout_ms or max_attempts if Cloud DNS is slow; run again (dkimsync reads the zone again first)",
+          ...base,
+          transient: true,
+          hint: "check the network (and endpoint, if set); raise timeout_ms or max_attempts if Cloud DNS is slow; run again (dkimsync reads the zone again first)",
         });
       }
       if (err.status === 429 || r.has("rateLimitExceeded") || r.has("userRateLimitExceeded")) {
         return new ProviderError(p, `${doing}: still rate limited by Cloud DNS after ${tries} (${err.message})`, {
-          ...base, transient: true, hint: "wait a minute and run again, raise max_attempts, or ask for a higher Cloud DNS API quota; other tools may share this project's quota",
+          ...base,
+          transient: true,
+          hint: "wait a minute and run again, raise max_attempts, or ask for a higher Cloud DNS API quota; other tools may share this project's quota",
         });
       }
       if (err.status === 401) {
-        return new ProviderError(p, `${doing}: Cloud DNS refused the credentials (${err.message})`, { ...base, hint: `check ${creds}` });
+        return new ProviderError(p, `${doing}: Cloud DNS refused the credentials (${err.message})`, {
+          ...base,
+          hint: `check ${creds}`,
+        });
       }
       if (err.status === 403) {
         return new ProviderError(p, `${doing}: access denied (${err.message})`, {
@@ -333,22 +406,37 @@ export class GcloudApi {
       }
       if (err.status === 404) {
         return new ProviderError(p, `${doing}: not found (${err.message})`, {
-          ...base, hint: zone ? "the managed zone was deleted or renamed since it was listed; run plan again" : "check `project:` (the project id, not its name or number) and that the credentials can see it",
+          ...base,
+          hint: zone
+            ? "the managed zone was deleted or renamed since it was listed; run plan again"
+            : "check `project:` (the project id, not its name or number) and that the credentials can see it",
         });
       }
       if (err.status === 412 || r.has("conditionNotMet")) {
-        return new ProviderError(p, `${doing}: a record set to delete or replace no longer matches what was read, so Cloud DNS rejected the whole change and nothing was written (${err.message})`, {
-          ...base, hint: "the zone changed since it was read (another tool or person edited it); run plan again and review",
-        });
+        return new ProviderError(
+          p,
+          `${doing}: a record set to delete or replace no longer matches what was read, so Cloud DNS rejected the whole change and nothing was written (${err.message})`,
+          {
+            ...base,
+            hint: "the zone changed since it was read (another tool or person edited it); run plan again and review",
+          },
+        );
       }
       if (err.status === 409) {
-        return new ProviderError(p, `${doing}: a record set to add is already there, so Cloud DNS rejected the whole change and nothing was written (${err.message})`, {
-          ...base, hint: "the zone changed since it was read; run plan again and review",
-        });
+        return new ProviderError(
+          p,
+          `${doing}: a record set to add is already there, so Cloud DNS rejected the whole change and nothing was written (${err.message})`,
+          {
+            ...base,
+            hint: "the zone changed since it was read; run plan again and review",
+          },
+        );
       }
       if (err.status >= 500) {
         return new ProviderError(p, `${doing}: Cloud DNS had a server error that outlasted ${tries} (${err.message})`, {
-          ...base, transient: true, hint: "run again later; dkimsync reads the zone again and writes only what is still missing",
+          ...base,
+          transient: true,
+          hint: "run again later; dkimsync reads the zone again and writes only what is still missing",
         });
       }
       return new ProviderError(p, `${doing}: Cloud DNS refused the request (${err.message})`, {
@@ -358,7 +446,11 @@ export class GcloudApi {
           : "fix what the message names and run plan again",
       });
     }
-    return new ProviderError(p, `${doing} failed: ${this.redact(err instanceof Error ? err.message : String(err))}`, base);
+    return new ProviderError(
+      p,
+      `${doing} failed: ${this.redact(err instanceof Error ? err.message : String(err))}`,
+      base,
+    );
   }
 }
 

@@ -6,7 +6,13 @@
  * trailing dot, `rrdatas` hold each record in presentation form (RFC 1035 5.1), so CNAME targets
  * are absolute with the dot and TXT data are quoted character-strings.
  */
-import { canonical, formatCharacterStrings, parseCharacterStrings, type Change, type RecordSet } from "../../src/provider-kit.js";
+import {
+  canonical,
+  formatCharacterStrings,
+  parseCharacterStrings,
+  type Change,
+  type RecordSet,
+} from "../../src/provider-kit.js";
 
 /** The fields of a Cloud DNS ResourceRecordSet that dkimsync reads and writes. */
 export interface GcRrset {
@@ -80,11 +86,17 @@ export function fromRrset(rr: GcRrset): RecordSet {
 
 /** The rrset dkimsync writes for a record set. */
 export function toRrset(rs: RecordSet): GcRrset {
-  const rrdatas = rs.type === "CNAME" || rs.type === "NS" || rs.type === "PTR"
-    ? rs.values.map((v) => `${canonical(v)}.`)
-    : rs.type === "TXT" ? rs.values.map(formatTxtRrdata)
-    : rs.type === "MX" ? rs.values.map((v) => { const [p, h] = v.split(" "); return `${p} ${canonical(h ?? "")}.`; })
-    : [...rs.values];
+  const rrdatas =
+    rs.type === "CNAME" || rs.type === "NS" || rs.type === "PTR"
+      ? rs.values.map((v) => `${canonical(v)}.`)
+      : rs.type === "TXT"
+        ? rs.values.map(formatTxtRrdata)
+        : rs.type === "MX"
+          ? rs.values.map((v) => {
+              const [p, h] = v.split(" ");
+              return `${p} ${canonical(h ?? "")}.`;
+            })
+          : [...rs.values];
   return { kind: "dns#resourceRecordSet", name: toWireName(rs.name), type: rs.type, ttl: rs.ttl, rrdatas };
 }
 

@@ -5,7 +5,16 @@
  * name), writes each zone's changes as one atomic `changes.create`, and with `apply --wait`
  * polls the change until Cloud DNS reports it `done`.
  */
-import { ProviderError, canonical, pool, type OptionsReader, type Capabilities, type Change, type Provider, type RecordSet } from "../../src/provider-kit.js";
+import {
+  ProviderError,
+  canonical,
+  pool,
+  type OptionsReader,
+  type Capabilities,
+  type Change,
+  type Provider,
+  type RecordSet,
+} from "../../src/provider-kit.js";
 import type { ProviderContext, ProviderFactory } from "../types.js";
 import { DEFAULT_ENDPOINT, GOOGLE_TOKEN_URL, GcloudApi, type GcManagedZone, type ServiceAccountKey } from "./api.js";
 import { fromRrset, toChangeBody, toRrset, toWireName, type GcRrset } from "./convert.js";
@@ -35,20 +44,37 @@ export interface GcloudOptions {
 }
 
 // Keys people copy from other tools: key material never belongs in dkim.zones.yaml.
-const INLINE_KEYS = ["private_key", "private_key_id", "client_email", "key_file", "keyfile", "credentials_file", "service_account_key"];
+const INLINE_KEYS = [
+  "private_key",
+  "private_key_id",
+  "client_email",
+  "key_file",
+  "keyfile",
+  "credentials_file",
+  "service_account_key",
+];
 
 export function readGcloudOptions(o: OptionsReader): GcloudOptions {
   for (const k of INLINE_KEYS) {
     if (o.src.values[k] !== undefined) {
-      o.fail(k, "is not supported: Cloud DNS credentials come from Application Default Credentials or `credentials: env/NAME`",
-        "remove it; put the whole service account key JSON in an environment variable and write credentials: env/NAME, or use ADC (GOOGLE_APPLICATION_CREDENTIALS); rotate any key that was committed");
+      o.fail(
+        k,
+        "is not supported: Cloud DNS credentials come from Application Default Credentials or `credentials: env/NAME`",
+        "remove it; put the whole service account key JSON in an environment variable and write credentials: env/NAME, or use ADC (GOOGLE_APPLICATION_CREDENTIALS); rotate any key that was committed",
+      );
     }
   }
   const project = o.string("project");
-  if (project !== undefined && !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$|^[a-z0-9.-]+:[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) {
+  if (
+    project !== undefined &&
+    !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$|^[a-z0-9.-]+:[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)
+  ) {
     // Project ids: 6-30 lowercase letters, digits and hyphens, starting with a letter
     // (Resource Manager docs, "Creating and managing projects"); domain-scoped ids carry `domain:`.
-    o.fail("project", `must be a project id like my-project-123 (not the project's display name or number), not "${project}"`);
+    o.fail(
+      "project",
+      `must be a project id like my-project-123 (not the project's display name or number), not "${project}"`,
+    );
   }
   const rawCreds = o.src.values["credentials"];
   const secret = o.secret("credentials");
@@ -60,19 +86,40 @@ export function readGcloudOptions(o: OptionsReader): GcloudOptions {
       parsed = JSON.parse(secret);
     } catch {
       // The value is never echoed: it is a secret, and a parse error would quote part of it.
-      o.fail("credentials", `refers to ${keyRef}, which does not hold JSON`,
-        `put the whole service account key file into ${keyRef} (e.g. export ${keyRef}="$(cat key.json)")`);
+      o.fail(
+        "credentials",
+        `refers to ${keyRef}, which does not hold JSON`,
+        `put the whole service account key file into ${keyRef} (e.g. export ${keyRef}="$(cat key.json)")`,
+      );
     }
     const k = parsed as Partial<ServiceAccountKey> | null;
-    if (!k || typeof k !== "object" || k.type !== "service_account" || typeof k.client_email !== "string" || typeof k.private_key !== "string") {
-      o.fail("credentials", `refers to ${keyRef}, which is not a service account key (JSON with "type": "service_account", client_email and private_key)`,
-        "create a key with `gcloud iam service-accounts keys create`, or use Application Default Credentials instead (no credentials option)");
+    if (
+      !k ||
+      typeof k !== "object" ||
+      k.type !== "service_account" ||
+      typeof k.client_email !== "string" ||
+      typeof k.private_key !== "string"
+    ) {
+      o.fail(
+        "credentials",
+        `refers to ${keyRef}, which is not a service account key (JSON with "type": "service_account", client_email and private_key)`,
+        "create a key with `gcloud iam service-accounts keys create`, or use Application Default Credentials instead (no credentials option)",
+      );
     }
-    key = { type: "service_account", client_email: k.client_email, private_key: k.private_key, ...(typeof k.project_id === "string" ? { project_id: k.project_id } : {}) };
+    key = {
+      type: "service_account",
+      client_email: k.client_email,
+      private_key: k.private_key,
+      ...(typeof k.project_id === "string" ? { project_id: k.project_id } : {}),
+    };
   }
   // url() refuses user:password@, a query and a fragment before anything echoes the URL.
-  const endpoint = (o.url("endpoint", { default: DEFAULT_ENDPOINT, example: DEFAULT_ENDPOINT }) as string).replace(/\/+$/, "");
-  if (!/^https?:\/\/[^\s/]+$/.test(endpoint)) o.fail("endpoint", `must be an http(s) URL without a path, like ${DEFAULT_ENDPOINT}, not "${endpoint}"`);
+  const endpoint = (o.url("endpoint", { default: DEFAULT_ENDPOINT, example: DEFAULT_ENDPOINT }) as string).replace(
+    /\/+$/,
+    "",
+  );
+  if (!/^https?:\/\/[^\s/]+$/.test(endpoint))
+    o.fail("endpoint", `must be an http(s) URL without a path, like ${DEFAULT_ENDPOINT}, not "${endpoint}"`);
   const tokenUrl = o.url("token_url", { default: GOOGLE_TOKEN_URL, example: GOOGLE_TOKEN_URL }) as string;
   if (!/^https?:\/\/[^\s/]+/.test(tokenUrl)) o.fail("token_url", `must be an http(s) URL, not "${tokenUrl}"`);
   const options: GcloudOptions = {
@@ -97,12 +144,14 @@ export class GcloudProvider implements Provider {
   private static readonly baseCapabilities: Capabilities = {
     atomicWrites: {
       can: true,
-      reason: "each zone's deletions and additions go in one change, applied all or nothing; a deletion that no longer matches the zone fails the whole change (HTTP 412). A change larger than the project's per-change quota is refused whole, never split",
+      reason:
+        "each zone's deletions and additions go in one change, applied all or nothing; a deletion that no longer matches the zone fails the whole change (HTTP 412). A change larger than the project's per-change quota is refused whole, never split",
       source: "Cloud DNS API v1 reference, changes.create",
     },
     readsOnlyNames: {
       can: true,
-      reason: "one rrsets.list per selector name with the `name` filter (the API takes one exact name per request, so two requests per domain)",
+      reason:
+        "one rrsets.list per selector name with the `name` filter (the API takes one exact name per request, so two requests per domain)",
       source: "Cloud DNS API v1 reference, resourceRecordSets.list",
     },
   };
@@ -112,17 +161,22 @@ export class GcloudProvider implements Provider {
   /** Rrsets as Cloud DNS holds them, by `zone name type`, for exact deletions. */
   private readonly seen = new Map<string, GcRrset>();
 
-  constructor(readonly name: string, private readonly opts: GcloudOptions, private readonly ctx: ProviderContext = {}) {
-    this.capabilities = opts.read === "zone"
-      ? {
-        ...GcloudProvider.baseCapabilities,
-        readsOnlyNames: {
-          can: false,
-          reason: "read: zone lists the whole zone (one rrsets.list, every page) and keeps only the managed names",
-          source: "Cloud DNS API v1 reference, resourceRecordSets.list",
-        },
-      }
-      : GcloudProvider.baseCapabilities;
+  constructor(
+    readonly name: string,
+    private readonly opts: GcloudOptions,
+    private readonly ctx: ProviderContext = {},
+  ) {
+    this.capabilities =
+      opts.read === "zone"
+        ? {
+            ...GcloudProvider.baseCapabilities,
+            readsOnlyNames: {
+              can: false,
+              reason: "read: zone lists the whole zone (one rrsets.list, every page) and keeps only the managed names",
+              source: "Cloud DNS API v1 reference, resourceRecordSets.list",
+            },
+          }
+        : GcloudProvider.baseCapabilities;
     this.api = new GcloudApi({
       provider: name,
       endpoint: opts.endpoint,
@@ -151,7 +205,9 @@ export class GcloudProvider implements Provider {
       }
       return map;
     })();
-    this.zoneMap.catch(() => { this.zoneMap = undefined; });
+    this.zoneMap.catch(() => {
+      this.zoneMap = undefined;
+    });
     return this.zoneMap;
   }
 
@@ -165,13 +221,19 @@ export class GcloudProvider implements Provider {
     const [first] = all;
     if (first === undefined) {
       throw new ProviderError(this.name, "no managed zone with this DNS name in the project", {
-        zone, hint: "create the managed zone, check `project:`, or set private_zones: true if it is a private zone",
+        zone,
+        hint: "create the managed zone, check `project:`, or set private_zones: true if it is a private zone",
       });
     }
     if (all.length > 1) {
-      throw new ProviderError(this.name, `${all.length} managed zones have this DNS name: ${all.map((z) => `${z.name}${z.visibility === "private" ? " (private)" : ""}`).join(", ")}`, {
-        zone, hint: "use a separate project (or provider) per managed zone of one DNS name; dkimsync writes one zone per name",
-      });
+      throw new ProviderError(
+        this.name,
+        `${all.length} managed zones have this DNS name: ${all.map((z) => `${z.name}${z.visibility === "private" ? " (private)" : ""}`).join(", ")}`,
+        {
+          zone,
+          hint: "use a separate project (or provider) per managed zone of one DNS name; dkimsync writes one zone per name",
+        },
+      );
     }
     return first.name;
   }
@@ -219,7 +281,9 @@ export class GcloudProvider implements Provider {
         this.seen.set(this.key(zoneName, rs.name, rs.type), rr);
       }
     }
-    return out.sort((a, b) => (a.name === b.name ? (a.type < b.type ? -1 : a.type > b.type ? 1 : 0) : a.name < b.name ? -1 : 1));
+    return out.sort((a, b) =>
+      a.name === b.name ? (a.type < b.type ? -1 : a.type > b.type ? 1 : 0) : a.name < b.name ? -1 : 1,
+    );
   }
 
   /** The rrset exactly as Cloud DNS returned it when it is what `rs` describes; else dkimsync's form. */
@@ -241,7 +305,8 @@ export class GcloudProvider implements Provider {
     } finally {
       for (const c of changes) this.seen.delete(this.key(zoneName, canonical(c.name), c.type));
     }
-    if ((this.opts.wait || this.ctx.wait === true) && change.status !== "done") await this.waitDone(zone, zoneName, change.id);
+    if ((this.opts.wait || this.ctx.wait === true) && change.status !== "done")
+      await this.waitDone(zone, zoneName, change.id);
   }
 
   private async waitDone(zone: string, zoneName: string, id: string): Promise<void> {
@@ -256,9 +321,15 @@ export class GcloudProvider implements Provider {
       }
       if (status === "done") return;
       if (Date.now() + delay > deadline) {
-        throw new ProviderError(this.name, `change ${id} is still ${status} after ${Math.round(this.opts.waitTimeoutMs / 1000)} s`, {
-          zone, transient: true, hint: "Cloud DNS accepted the change and will serve it once done; run verify later",
-        });
+        throw new ProviderError(
+          this.name,
+          `change ${id} is still ${status} after ${Math.round(this.opts.waitTimeoutMs / 1000)} s`,
+          {
+            zone,
+            transient: true,
+            hint: "Cloud DNS accepted the change and will serve it once done; run verify later",
+          },
+        );
       }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 10_000);
@@ -271,7 +342,8 @@ export class GcloudProvider implements Provider {
  * rrset is then deleted exactly as Cloud DNS holds it, routingPolicy and all.
  */
 function sameRead(a: RecordSet, b: RecordSet): boolean {
-  const norm = (r: RecordSet) => JSON.stringify([r.name, r.type, r.ttl, [...r.values].sort(), [...(r.drift ?? [])].sort()]);
+  const norm = (r: RecordSet) =>
+    JSON.stringify([r.name, r.type, r.ttl, [...r.values].sort(), [...(r.drift ?? [])].sort()]);
   return norm(a) === norm(b);
 }
 

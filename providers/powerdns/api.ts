@@ -230,7 +230,8 @@ export class PdnsClient {
         // has no busy timeout, observed on 4.7.3): nothing was written, and the lock clears in
         // milliseconds, so such a write gets a few more tries than other failures.
         const locked = err instanceof ProviderError && /database is locked/i.test(err.message);
-        if (!(err instanceof ProviderError) || !err.transient || attempt >= (locked ? Math.max(attempts, 8) : attempts)) throw err;
+        if (!(err instanceof ProviderError) || !err.transient || attempt >= (locked ? Math.max(attempts, 8) : attempts))
+          throw err;
         this.opts.onRequest?.("retry");
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2000, 100 * 2 ** attempt)));
       }

@@ -3,7 +3,14 @@
  * trailing dot on the PowerDNS side (the API answers 422 "Not in expected format" without it,
  * observed on PowerDNS 4.7.3); TXT content is a list of quoted character-strings.
  */
-import { canonical, fqdn, formatCharacterStrings, parseCharacterStrings, type Change, type RecordSet } from "../../src/provider-kit.js";
+import {
+  canonical,
+  fqdn,
+  formatCharacterStrings,
+  parseCharacterStrings,
+  type Change,
+  type RecordSet,
+} from "../../src/provider-kit.js";
 
 export interface PdnsRecord {
   content: string;

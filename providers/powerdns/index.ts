@@ -11,7 +11,17 @@
  *   read: auto                     # default: search across zones where the backend can
  * ```
  */
-import { ProviderError, canonical, pool, type OptionsReader, type Capabilities, type Change, type Provider, type RecordSet, type ZoneRead } from "../../src/provider-kit.js";
+import {
+  ProviderError,
+  canonical,
+  pool,
+  type OptionsReader,
+  type Capabilities,
+  type Change,
+  type Provider,
+  type RecordSet,
+  type ZoneRead,
+} from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { PdnsClient, type PdnsSearchRecord } from "./api.js";
 import { fromPdnsRRset, type PdnsRRset, toRRsetPatches } from "./convert.js";
@@ -79,7 +89,8 @@ export const capabilities: Capabilities = {
 };
 
 export function readPowerDnsOptions(options: OptionsReader): PowerDnsOptions {
-  if (options.src.values["url"] === undefined || options.src.values["url"] === null) options.fail("url", "is required", "the PowerDNS webserver address, e.g. http://127.0.0.1:8081");
+  if (options.src.values["url"] === undefined || options.src.values["url"] === null)
+    options.fail("url", "is required", "the PowerDNS webserver address, e.g. http://127.0.0.1:8081");
   // The shared URL rule: http(s), no user:password@ (never echoed), no query or fragment.
   const parsed = new URL(options.url("url", { example: "http://127.0.0.1:8081" }) as string);
   // Accept the URL with or without the API prefix; the client adds /api/v1 itself.

@@ -60,7 +60,11 @@ export class DnsClient {
   constructor(readonly options: DnsClientOptions) {}
 
   /** Send one UPDATE (RFC 2136) over TCP: an update with its prerequisites can exceed 512 octets. */
-  async update(zone: string, prerequisites: readonly WireRecord[], updates: readonly WireRecord[]): Promise<DnsResponse> {
+  async update(
+    zone: string,
+    prerequisites: readonly WireRecord[],
+    updates: readonly WireRecord[],
+  ): Promise<DnsResponse> {
     const id = randomInt(0, 0x10000);
     const { message, verifier } = this.sign(encodeUpdate({ id, zone, prerequisites, updates }));
     const [answer] = await tcpExchange(this.options, message, id, () => true);
@@ -72,7 +76,11 @@ export class DnsClient {
    * TCP straight away with `tcp` (RFC 8482 4.1 lets a server answer ANY over UDP with one RRset;
    * Knot 3.2.6 was observed to do so, and to answer ANY over TCP in full).
    */
-  async query(name: string, type: string, opts: { tcp?: boolean } = {}): Promise<{ response: DnsResponse; records: ReceivedRecord[] }> {
+  async query(
+    name: string,
+    type: string,
+    opts: { tcp?: boolean } = {},
+  ): Promise<{ response: DnsResponse; records: ReceivedRecord[] }> {
     const id = randomInt(0, 0x10000);
     let signed = this.sign(encodeQuery({ id, name, type }));
     let raw = opts.tcp ? undefined : await udpExchange(this.options, signed.message, id);
@@ -132,9 +140,21 @@ export class DnsClient {
     try {
       const { tsigError, serverTime } = verifier.verify(message);
       const unsignedByDesign = tsigError === 16 || tsigError === 17;
-      return { message, parsed, rcode: parsed.rcode, tsigError, tsigServerTime: serverTime, signed: !unsignedByDesign && readTsig(message) !== undefined };
+      return {
+        message,
+        parsed,
+        rcode: parsed.rcode,
+        tsigError,
+        tsigServerTime: serverTime,
+        signed: !unsignedByDesign && readTsig(message) !== undefined,
+      };
     } catch (err) {
-      if (err instanceof TsigError && err.code === "UNSIGNED" && parsed.rcode !== 0 && readTsig(message) === undefined) {
+      if (
+        err instanceof TsigError &&
+        err.code === "UNSIGNED" &&
+        parsed.rcode !== 0 &&
+        readTsig(message) === undefined
+      ) {
         return { message, parsed, rcode: parsed.rcode, tsigError: 0, tsigServerTime: 0, signed: false };
       }
       throw err;
@@ -151,7 +171,9 @@ function transportError(o: DnsClientOptions, transport: "UDP" | "TCP", err: unkn
   if (!(err instanceof DnsExchangeError)) return err;
   switch (err.code) {
     case "TIMEOUT":
-      return new DnsTransportError(`no ${transport === "TCP" ? "complete " : ""}answer from ${where(o)} within ${o.timeoutMs} ms (${transport})`);
+      return new DnsTransportError(
+        `no ${transport === "TCP" ? "complete " : ""}answer from ${where(o)} within ${o.timeoutMs} ms (${transport})`,
+      );
     case "CLOSED":
       return new DnsTransportError(`${where(o)} closed the connection before answering completely`);
     case "BAD_ID":
@@ -167,7 +189,12 @@ function udpExchange(o: DnsClientOptions, message: Buffer, id: number): Promise<
   });
 }
 
-function tcpExchange(o: DnsClientOptions, message: Buffer, id: number, done: (answer: Buffer) => boolean): Promise<Buffer[]> {
+function tcpExchange(
+  o: DnsClientOptions,
+  message: Buffer,
+  id: number,
+  done: (answer: Buffer) => boolean,
+): Promise<Buffer[]> {
   return sharedTcp(o, message, id, o.timeoutMs, done).catch((err: unknown) => {
     throw transportError(o, "TCP", err);
   });

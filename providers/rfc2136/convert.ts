@@ -43,7 +43,9 @@ export function recordValue(message: Buffer, rec: ReceivedRecord["record"]): str
       return `${rd.readUInt16BE(0)} ${readName(message, rec.rdataOffset + 2).name}`;
     case TYPES.HINFO:
       // RFC 1035 3.3.2: CPU and OS, two character-strings, shown quoted as in a zone file.
-      return decodeTxt(rd).strings.map((b) => `"${b.toString("latin1").replace(/["\\]/g, (c) => `\\${c}`)}"`).join(" ");
+      return decodeTxt(rd)
+        .strings.map((b) => `"${b.toString("latin1").replace(/["\\]/g, (c) => `\\${c}`)}"`)
+        .join(" ");
     case TYPES.SRV:
       return `${rd.readUInt16BE(0)} ${rd.readUInt16BE(2)} ${rd.readUInt16BE(4)} ${readName(message, rec.rdataOffset + 6).name}`;
     default:
@@ -74,14 +76,23 @@ export class RdataMemory {
 }
 
 /** Group the records at the wanted names into canonical RecordSets (sorted by name, type). */
-export function toRecordSets(received: readonly ReceivedRecord[], names: ReadonlySet<string>, memory?: RdataMemory): RecordSet[] {
+export function toRecordSets(
+  received: readonly ReceivedRecord[],
+  names: ReadonlySet<string>,
+  memory?: RdataMemory,
+): RecordSet[] {
   const sets = new Map<string, RecordSet>();
   for (const { message, record } of received) {
     if (record.class !== CLASS_IN || !names.has(record.name)) continue;
     const type = typeName(record.type);
     if (type === "SOA" || type === "TSIG") continue;
     const value = recordValue(message, record);
-    if (record.type !== TYPES.CNAME && !NAME_TYPES.has(record.type) && record.type !== TYPES.MX && record.type !== TYPES.SRV) {
+    if (
+      record.type !== TYPES.CNAME &&
+      !NAME_TYPES.has(record.type) &&
+      record.type !== TYPES.MX &&
+      record.type !== TYPES.SRV
+    ) {
       memory?.remember(record.name, type, value, record.rdata);
     }
     const key = `${record.name}|${type}`;
@@ -95,7 +106,9 @@ export function toRecordSets(received: readonly ReceivedRecord[], names: Readonl
     }
   }
   for (const set of sets.values()) set.values.sort();
-  return [...sets.values()].sort((a, b) => (a.name === b.name ? a.type.localeCompare(b.type) : a.name.localeCompare(b.name)));
+  return [...sets.values()].sort((a, b) =>
+    a.name === b.name ? a.type.localeCompare(b.type) : a.name.localeCompare(b.name),
+  );
 }
 
 /**
@@ -113,7 +126,10 @@ export function toRecordSets(received: readonly ReceivedRecord[], names: Readonl
  * With the prerequisite all three answer YXDOMAIN and write nothing (observed), which names the
  * real cause. For `transfer: axfr` it guards the same race as the RRset prerequisite.
  */
-export function changesToUpdate(changes: readonly Change[], memory: RdataMemory): { prerequisites: WireRecord[]; updates: WireRecord[] } {
+export function changesToUpdate(
+  changes: readonly Change[],
+  memory: RdataMemory,
+): { prerequisites: WireRecord[]; updates: WireRecord[] } {
   const prerequisites: WireRecord[] = [];
   const updates: WireRecord[] = [];
   const touches = new Map<string, number>();
@@ -122,7 +138,8 @@ export function changesToUpdate(changes: readonly Change[], memory: RdataMemory)
     const type = change.type.toUpperCase();
     if (change.before && change.action !== "create") {
       const rdatas = change.before.values.map((v) => memory.rdata(change.name, type, v));
-      if (rdatas.every((r): r is Buffer => r !== undefined)) prerequisites.push(...rrsetExistsWithValues(change.name, type, rdatas));
+      if (rdatas.every((r): r is Buffer => r !== undefined))
+        prerequisites.push(...rrsetExistsWithValues(change.name, type, rdatas));
       else prerequisites.push(rrsetExists(change.name, type));
     } else {
       prerequisites.push(rrsetDoesNotExist(change.name, type));
@@ -130,7 +147,8 @@ export function changesToUpdate(changes: readonly Change[], memory: RdataMemory)
     }
     if (change.action !== "create") updates.push(deleteRRset(change.name, type));
     if (change.after && change.action !== "delete") {
-      for (const value of change.after.values) updates.push(addRecord(change.name, type, change.after.ttl, encodeRdata(type, value)));
+      for (const value of change.after.values)
+        updates.push(addRecord(change.name, type, change.after.ttl, encodeRdata(type, value)));
     }
   }
   return { prerequisites, updates };

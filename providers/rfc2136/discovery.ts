@@ -43,21 +43,25 @@ export type SoaOutcome =
 export function readSoaAnswer(name: string, message: Buffer, parsed: ParsedMessage): SoaOutcome {
   if (parsed.rcode === 5 || parsed.rcode === 9) return { kind: "none", rcode: parsed.rcode };
   if (parsed.rcode !== 0 && parsed.rcode !== 3) return { kind: "unexpected", reason: `rcode ${parsed.rcode}` };
-  const [answer, authority] = [parsed.sections[0], parsed.sections[1]].map((s) => s.filter((r) => r.class === CLASS_IN)) as [
-    ParsedMessage["sections"][0],
-    ParsedMessage["sections"][1],
-  ];
+  const [answer, authority] = [parsed.sections[0], parsed.sections[1]].map((s) =>
+    s.filter((r) => r.class === CLASS_IN),
+  ) as [ParsedMessage["sections"][0], ParsedMessage["sections"][1]];
   const authoritative = (parsed.flags & FLAG_AA) !== 0;
 
   if (authoritative) {
-    if (parsed.rcode === 0 && answer.some((r) => r.type === TYPES.SOA && r.name === name)) return { kind: "zone", zone: name };
+    if (parsed.rcode === 0 && answer.some((r) => r.type === TYPES.SOA && r.name === name))
+      return { kind: "zone", zone: name };
     // NXDOMAIN too: the chain may end at a missing name (RFC 2308 2.1), and that says nothing
     // about the zone of `name` itself.
     if (answer.some((r) => r.type === TYPES.CNAME && r.name === name)) return { kind: "alias" };
     const soa = authority.find((r) => r.type === TYPES.SOA);
     if (soa && answer.length === 0) {
       // A server that put some other zone's SOA here would make us write into the wrong zone.
-      if (!isInZone(name, soa.name)) return { kind: "unexpected", reason: `the SOA in the answer is of ${soa.name || "the root"}, which does not contain ${name}` };
+      if (!isInZone(name, soa.name))
+        return {
+          kind: "unexpected",
+          reason: `the SOA in the answer is of ${soa.name || "the root"}, which does not contain ${name}`,
+        };
       return { kind: "zone", zone: soa.name };
     }
     return { kind: "unexpected", reason: "an authoritative answer without an SOA" };
@@ -66,10 +70,16 @@ export function readSoaAnswer(name: string, message: Buffer, parsed: ParsedMessa
   const ns = authority.filter((r) => r.type === TYPES.NS);
   const cut = ns[0]?.name;
   if (parsed.rcode === 0 && answer.length === 0 && cut !== undefined && isInZone(name, cut)) {
-    const servers = ns.filter((r) => r.name === cut).map((r) => readName(message, r.rdataOffset).name).sort();
+    const servers = ns
+      .filter((r) => r.name === cut)
+      .map((r) => readName(message, r.rdataOffset).name)
+      .sort();
     return { kind: "referral", zone: cut, servers };
   }
-  return { kind: "unexpected", reason: "the answer is not authoritative (AA bit clear): the server looks like a resolver, not the zone's primary" };
+  return {
+    kind: "unexpected",
+    reason: "the answer is not authoritative (AA bit clear): the server looks like a resolver, not the zone's primary",
+  };
 }
 
 /** The parent of a canonical name, or undefined for a single label. */

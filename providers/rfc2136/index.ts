@@ -4,7 +4,18 @@
  * one UPDATE per zone with prerequisites, then reads back what it wrote. Without a `zones` list it
  * finds each domain's zone by asking the server for the domain's SOA (discovery.ts).
  */
-import { parseHostPort, canonical, findZone, ProviderError, errorMessage, type OptionsReader, type Capabilities, type Change, type Provider, type RecordSet } from "../../src/provider-kit.js";
+import {
+  parseHostPort,
+  canonical,
+  findZone,
+  ProviderError,
+  errorMessage,
+  type OptionsReader,
+  type Capabilities,
+  type Change,
+  type Provider,
+  type RecordSet,
+} from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { DnsClient, DnsTransportError, type DnsResponse, type ReceivedRecord } from "./api.js";
 import { RdataMemory, changesToUpdate, toRecordSets, validKeyName } from "./convert.js";
@@ -49,7 +60,11 @@ export function readRfc2136Options(o: OptionsReader): Rfc2136Options {
     const algorithm = t.oneOf("algorithm", TSIG_ALGORITHMS, { default: "hmac-sha256" });
     const secret =
       decodeSecret(t.secret("secret", { required: true })) ??
-      t.fail("secret", "is not base64", "use the secret from the key file that `tsig-keygen -a hmac-sha256 NAME` printed");
+      t.fail(
+        "secret",
+        "is not base64",
+        "use the secret from the key file that `tsig-keygen -a hmac-sha256 NAME` printed",
+      );
     t.done();
     tsig = { name, algorithm, secret };
   }
@@ -58,7 +73,6 @@ export function readRfc2136Options(o: OptionsReader): Rfc2136Options {
   o.done();
   return { server, zones: zoneList, tsig, transfer, timeoutMs };
 }
-
 
 export const createRfc2136Provider: ProviderFactory = (reader) => {
   const options = readRfc2136Options(reader);
@@ -71,14 +85,26 @@ export class Rfc2136Provider implements Provider {
   private readonly client: DnsClient;
   private readonly memory = new RdataMemory();
 
-  constructor(readonly name: string, readonly options: Rfc2136Options) {
-    this.client = new DnsClient({ host: options.server.host, port: options.server.port, key: options.tsig, timeoutMs: options.timeoutMs });
+  constructor(
+    readonly name: string,
+    readonly options: Rfc2136Options,
+  ) {
+    this.client = new DnsClient({
+      host: options.server.host,
+      port: options.server.port,
+      key: options.tsig,
+      timeoutMs: options.timeoutMs,
+    });
     this.capabilities = {
       atomicWrites: { can: true, source: "RFC 2136 3.7: an UPDATE is applied entirely or not at all" },
       readsOnlyNames:
         options.transfer === "query"
           ? { can: true, source: "transfer: query asks for each managed name and type" }
-          : { can: false, reason: "transfer: axfr reads the whole zone, then keeps the managed names", source: "RFC 5936" },
+          : {
+              can: false,
+              reason: "transfer: axfr reads the whole zone, then keeps the managed names",
+              source: "RFC 5936",
+            },
     };
   }
 
@@ -131,15 +157,21 @@ export class Rfc2136Provider implements Provider {
           throw new ProviderError(
             this.name,
             `${wanted} is delegated away from ${server}: zone ${outcome.zone} is served by ${outcome.servers.join(", ") || "other name servers"}; publish the domain with a provider for that zone's primary server`,
-            { hint: `configure an rfc2136 (or other) provider for zone ${outcome.zone}, or remove the delegation if the zone should live on ${server}` },
+            {
+              hint: `configure an rfc2136 (or other) provider for zone ${outcome.zone}, or remove the delegation if the zone should live on ${server}`,
+            },
           );
         case "unexpected": {
           const rcode = RCODES[response.rcode] ?? `RCODE ${response.rcode}`;
-          throw new ProviderError(this.name, `cannot tell the zone of ${wanted} from the answer to ${what} (${rcode}): ${outcome.reason}`, {
-            // SERVFAIL: the zone may be loading or broken on the server; worth another try.
-            transient: response.rcode === 2,
-            hint: `point server at the zone's primary (an authoritative server), or list the zones with zones: [...]`,
-          });
+          throw new ProviderError(
+            this.name,
+            `cannot tell the zone of ${wanted} from the answer to ${what} (${rcode}): ${outcome.reason}`,
+            {
+              // SERVFAIL: the zone may be loading or broken on the server; worth another try.
+              transient: response.rcode === 2,
+              hint: `point server at the zone's primary (an authoritative server), or list the zones with zones: [...]`,
+            },
+          );
         }
       }
     }
@@ -192,7 +224,8 @@ export class Rfc2136Provider implements Provider {
   private async checkTook(zone: string, changes: readonly Change[]): Promise<void> {
     const names = [...new Set(changes.map((c) => canonical(c.name)))];
     const now = await this.list(zone, names);
-    const find = (name: string, type: string) => now.find((s) => s.name === canonical(name) && s.type === type.toUpperCase());
+    const find = (name: string, type: string) =>
+      now.find((s) => s.name === canonical(name) && s.type === type.toUpperCase());
     const missed: string[] = [];
     let cnameBlocked = false;
     for (const c of changes) {
@@ -206,7 +239,11 @@ export class Rfc2136Provider implements Provider {
       const norm = (v: string) => (c.type.toUpperCase() === "CNAME" ? canonical(v) : v);
       const want = after.values.map(norm).sort();
       const got = found?.values.map(norm).sort();
-      const same = got !== undefined && got.length === want.length && got.every((v, i) => v === want[i]) && found?.ttl === after.ttl;
+      const same =
+        got !== undefined &&
+        got.length === want.length &&
+        got.every((v, i) => v === want[i]) &&
+        found?.ttl === after.ttl;
       if (!same) {
         const others = now.filter((s) => s.name === canonical(c.name) && s.type !== c.type.toUpperCase());
         if (c.type.toUpperCase() === "CNAME" && others.length > 0) cnameBlocked = true;
@@ -217,12 +254,16 @@ export class Rfc2136Provider implements Provider {
       }
     }
     if (missed.length > 0) {
-      throw new ProviderError(this.name, `the server answered NOERROR, but ${missed.length} change(s) did not take: ${missed.join("; ")}`, {
-        zone,
-        hint: cnameBlocked
-          ? "a CNAME cannot share its name with other records (RFC 1034 3.6.2) and BIND and Knot ignore such an add without an error: remove the other records, or run apply --force to replace a conflicting TXT"
-          : "run plan again to see the zone as it is now",
-      });
+      throw new ProviderError(
+        this.name,
+        `the server answered NOERROR, but ${missed.length} change(s) did not take: ${missed.join("; ")}`,
+        {
+          zone,
+          hint: cnameBlocked
+            ? "a CNAME cannot share its name with other records (RFC 1034 3.6.2) and BIND and Knot ignore such an add without an error: remove the other records, or run apply --force to replace a conflicting TXT"
+            : "run plan again to see the zone as it is now",
+        },
+      );
     }
   }
 
@@ -232,13 +273,20 @@ export class Rfc2136Provider implements Provider {
     } catch (err) {
       if (err instanceof DnsTransportError) {
         throw new ProviderError(this.name, `${what} failed: ${err.message}`, {
-          zone, cause: err, transient: true, hint: "check that the server is running and reachable, or raise timeout_ms",
+          zone,
+          cause: err,
+          transient: true,
+          hint: "check that the server is running and reachable, or raise timeout_ms",
         });
       }
       if (err instanceof TsigError) {
         throw new ProviderError(this.name, `${what}: the server's answer cannot be trusted: ${err.message}`, {
-          zone, cause: err,
-          hint: err.code === "BADTIME" ? "synchronise this machine's clock (TSIG allows 300 s of skew)" : "check that tsig.secret matches the key on the server",
+          zone,
+          cause: err,
+          hint:
+            err.code === "BADTIME"
+              ? "synchronise this machine's clock (TSIG allows 300 s of skew)"
+              : "check that tsig.secret matches the key on the server",
         });
       }
       throw new ProviderError(this.name, `${what} failed: ${errorMessage(err)}`, { zone, cause: err });
@@ -263,16 +311,33 @@ export class Rfc2136Provider implements Provider {
    * accepts the key and serves the zone, which separates "key", "zone" and "permission". The
    * secret is blamed only when a server said BADSIG, or when PowerDNS rejected the key itself.
    */
-  private async expectOk(zone: string | undefined, what: string, r: DnsResponse, ctx: { op: Operation; changes?: readonly Change[]; prerequisites?: readonly WireRecord[] }): Promise<void> {
+  private async expectOk(
+    zone: string | undefined,
+    what: string,
+    r: DnsResponse,
+    ctx: { op: Operation; changes?: readonly Change[]; prerequisites?: readonly WireRecord[] },
+  ): Promise<void> {
     if (r.rcode === 0 && r.tsigError === 0) return;
     const said = describeAnswer(r, this.options.tsig);
     const fail = (message: string, hint: string, transient = false): never => {
-      throw new ProviderError(this.name, `${what} failed: ${message}`, { zone, hint, transient, operation: ctx.op, status: answerStatus(r) });
+      throw new ProviderError(this.name, `${what} failed: ${message}`, {
+        zone,
+        hint,
+        transient,
+        operation: ctx.op,
+        status: answerStatus(r),
+      });
     };
     if (r.tsigError === 18) {
       const ahead = r.tsigServerTime ? Math.floor(Date.now() / 1000) - r.tsigServerTime : 0;
-      const skew = ahead === 0 ? "" : ` (this machine's clock is ${Math.abs(ahead)} s ${ahead > 0 ? "ahead of" : "behind"} the server's)`;
-      fail(`the server rejected the signature time (${said}): clock skew${skew}`, "synchronise this machine's clock; TSIG allows 300 s");
+      const skew =
+        ahead === 0
+          ? ""
+          : ` (this machine's clock is ${Math.abs(ahead)} s ${ahead > 0 ? "ahead of" : "behind"} the server's)`;
+      fail(
+        `the server rejected the signature time (${said}): clock skew${skew}`,
+        "synchronise this machine's clock; TSIG allows 300 s",
+      );
     }
     if (r.tsigError === 16) throw this.keyError(zone, what, r, "badsig", undefined);
     // REFUSED or NOTAUTH (BADKEY comes as NOTAUTH): a refusal whose cause the probe can tell.
@@ -281,7 +346,8 @@ export class Rfc2136Provider implements Provider {
     const changed = "the records changed since they were read: run plan again";
     switch (r.rcode) {
       case 6:
-        if (ctx.op === "update" && zone !== undefined) await this.explainNameInUse(zone, what, r, ctx.prerequisites ?? []);
+        if (ctx.op === "update" && zone !== undefined)
+          await this.explainNameInUse(zone, what, r, ctx.prerequisites ?? []);
         fail(`${changed} (${said})`, "dkimsync plan shows the zone as it is now");
         break;
       case 7:
@@ -293,20 +359,32 @@ export class Rfc2136Provider implements Provider {
         fail(`a name is not in zone ${zone} (${said})`, "check which zone the domain belongs to (zones:)");
         break;
       case 1:
-        fail(`the server could not parse the request (${said})`, "this is a dkimsync bug: report it with DKIMSYNC_DEBUG=1 output");
+        fail(
+          `the server could not parse the request (${said})`,
+          "this is a dkimsync bug: report it with DKIMSYNC_DEBUG=1 output",
+        );
         break;
       case 2:
         fail(`the server failed (${said})`, "try again; check the server's log", true);
         break;
       case 4:
-        fail(`the server does not implement this (${said})`, "the server must accept RFC 2136 dynamic updates (PowerDNS: dnsupdate=yes)");
+        fail(
+          `the server does not implement this (${said})`,
+          "the server must accept RFC 2136 dynamic updates (PowerDNS: dnsupdate=yes)",
+        );
         break;
     }
     fail(`the server answered ${said}`, "check the server's log");
   }
 
   /** The error for a key the server did not accept, with each server's setting for keys. */
-  private keyError(zone: string | undefined, what: string, r: DnsResponse, verdict: "badsig" | "badkey" | "rejected", probe: Probe | undefined): ProviderError {
+  private keyError(
+    zone: string | undefined,
+    what: string,
+    r: DnsResponse,
+    verdict: "badsig" | "badkey" | "rejected",
+    probe: Probe | undefined,
+  ): ProviderError {
     const key = this.options.tsig as TsigKey;
     const seen = probe ? `; a signed SOA query for ${zone} then got ${probe.said}` : "";
     const message =
@@ -319,16 +397,31 @@ export class Rfc2136Provider implements Provider {
       verdict === "badsig"
         ? "set tsig.secret to the secret of this key on the server (the key file tsig-keygen or keymgr wrote; PowerDNS: pdnsutil list-tsig-keys)"
         : keySettings(key);
-    return new ProviderError(this.name, `${what} failed: ${message}`, { zone, hint, operation: what, status: answerStatus(r) });
+    return new ProviderError(this.name, `${what} failed: ${message}`, {
+      zone,
+      hint,
+      operation: what,
+      status: answerStatus(r),
+    });
   }
 
   /** A refusal (REFUSED, NOTAUTH, BADKEY, unsigned): probe, then throw the error that fits. */
-  private async explainRefusal(zone: string, what: string, r: DnsResponse, ctx: { op: Operation; changes?: readonly Change[] }): Promise<never> {
+  private async explainRefusal(
+    zone: string,
+    what: string,
+    r: DnsResponse,
+    ctx: { op: Operation; changes?: readonly Change[] },
+  ): Promise<never> {
     const key = this.options.tsig;
     const said = describeAnswer(r, key);
     const p = await this.probe(zone);
     const fail = (message: string, hint: string): never => {
-      throw new ProviderError(this.name, `${what} failed: ${message}`, { zone, hint, operation: ctx.op, status: answerStatus(r) });
+      throw new ProviderError(this.name, `${what} failed: ${message}`, {
+        zone,
+        hint,
+        operation: ctx.op,
+        status: answerStatus(r),
+      });
     };
     if (p.key === "badsig" || p.key === "badkey" || p.key === "rejected") throw this.keyError(zone, what, r, p.key, p);
     if (p.zone === "not-served") {
@@ -364,7 +457,9 @@ export class Rfc2136Provider implements Provider {
     const op = ctx.op === "transfer" ? "transfer" : ctx.op === "update" ? "update" : "query";
     const causes = [
       `the server does not serve zone ${zone}`,
-      ...(key ? [`it does not know key "${key.name}" (name, algorithm ${key.algorithm}, or secret differ)`] : ["it takes no unsigned requests"]),
+      ...(key
+        ? [`it does not know key "${key.name}" (name, algorithm ${key.algorithm}, or secret differ)`]
+        : ["it takes no unsigned requests"]),
       `the key may not ${op} the zone`,
     ];
     return fail(
@@ -390,20 +485,39 @@ export class Rfc2136Provider implements Provider {
     const key = !this.options.tsig ? "none" : r.signed ? "ok" : "unknown";
     if (r.tsigError !== 0) return { key: "unknown", zone: "unknown", said };
     // REFUSED: no zone here (BIND, PowerDNS signed; Knot unsigned, observed).
-    if (r.rcode === 5 || r.rcode === 9) return { key, zone: "not-served", said, note: r.signed || !this.options.tsig ? undefined : "that answer is unsigned: Knot does not sign a refusal for a zone it does not serve" };
+    if (r.rcode === 5 || r.rcode === 9)
+      return {
+        key,
+        zone: "not-served",
+        said,
+        note:
+          r.signed || !this.options.tsig
+            ? undefined
+            : "that answer is unsigned: Knot does not sign a refusal for a zone it does not serve",
+      };
     const outcome = readSoaAnswer(zone, r.message, r.parsed);
     if (outcome.kind === "zone") {
       if (outcome.zone === zone) return { key, zone: "served", said };
       return { key, zone: "not-served", said, note: `the name lies in zone ${outcome.zone} on this server` };
     }
-    if (outcome.kind === "referral") return { key, zone: "not-served", said, note: `it is delegated to ${outcome.servers.join(", ") || "other servers"}` };
+    if (outcome.kind === "referral")
+      return {
+        key,
+        zone: "not-served",
+        said,
+        note: `it is delegated to ${outcome.servers.join(", ") || "other servers"}`,
+      };
     return { key, zone: "unknown", said };
   }
 
   /** For a refused update: the names where a CNAME is added next to other data (ANY over TCP). */
   private async cnameBlockers(zone: string, changes: readonly Change[]): Promise<string[]> {
-    const adds = changes.filter((c) => c.action !== "delete" && c.type.toUpperCase() === "CNAME").map((c) => canonical(c.name));
-    const deleted = new Set(changes.filter((c) => c.action === "delete").map((c) => `${canonical(c.name)}|${c.type.toUpperCase()}`));
+    const adds = changes
+      .filter((c) => c.action !== "delete" && c.type.toUpperCase() === "CNAME")
+      .map((c) => canonical(c.name));
+    const deleted = new Set(
+      changes.filter((c) => c.action === "delete").map((c) => `${canonical(c.name)}|${c.type.toUpperCase()}`),
+    );
     const out: string[] = [];
     for (const name of adds) {
       const others = (await this.typesAt(zone, name)).filter((t) => t !== "CNAME" && !deleted.has(`${name}|${t}`));
@@ -427,8 +541,17 @@ export class Rfc2136Provider implements Provider {
    * YXDOMAIN to an update: a "name is not in use" prerequisite failed (convert.ts adds it to
    * creates): the name holds data the plan did not show. Say which, from an ANY query.
    */
-  private async explainNameInUse(zone: string, what: string, r: DnsResponse, prerequisites: readonly WireRecord[]): Promise<void> {
-    const names = [...new Set(prerequisites.filter((p) => p.type === (TYPES.ANY as number) && p.class === CLASS_NONE).map((p) => p.name))];
+  private async explainNameInUse(
+    zone: string,
+    what: string,
+    r: DnsResponse,
+    prerequisites: readonly WireRecord[],
+  ): Promise<void> {
+    const names = [
+      ...new Set(
+        prerequisites.filter((p) => p.type === (TYPES.ANY as number) && p.class === CLASS_NONE).map((p) => p.name),
+      ),
+    ];
     if (names.length === 0) return;
     const found: string[] = [];
     for (const name of names) {
@@ -440,10 +563,16 @@ export class Rfc2136Provider implements Provider {
       this.options.transfer === "query"
         ? `, of a type the per-name queries of transfer: query did not return, or written since the plan`
         : ", written since the plan read the zone";
-    throw new ProviderError(this.name, `${what} failed: the server answered ${describeAnswer(r, this.options.tsig)}: ${which}${why}; a selector CNAME cannot share its name (RFC 1034 3.6.2), so nothing was written`, {
-      zone, operation: "update", status: answerStatus(r),
-      hint: "run plan again: the records show as a conflict; remove them, or apply --force to replace them with the CNAME",
-    });
+    throw new ProviderError(
+      this.name,
+      `${what} failed: the server answered ${describeAnswer(r, this.options.tsig)}: ${which}${why}; a selector CNAME cannot share its name (RFC 1034 3.6.2), so nothing was written`,
+      {
+        zone,
+        operation: "update",
+        status: answerStatus(r),
+        hint: "run plan again: the records show as a conflict; remove them, or apply --force to replace them with the CNAME",
+      },
+    );
   }
 }
 
@@ -451,7 +580,9 @@ type Operation = "update" | "transfer" | "query";
 
 /** The answer's error as its RFC name: the TSIG error (RFC 8945 5.3) when set, else the RCODE (RFC 1035 4.1.1, RFC 2136 2.2). */
 function answerStatus(r: DnsResponse): string {
-  return r.tsigError !== 0 ? (TSIG_ERRORS[r.tsigError] ?? `TSIG error ${r.tsigError}`) : (RCODES[r.rcode] ?? `RCODE ${r.rcode}`);
+  return r.tsigError !== 0
+    ? (TSIG_ERRORS[r.tsigError] ?? `TSIG error ${r.tsigError}`)
+    : (RCODES[r.rcode] ?? `RCODE ${r.rcode}`);
 }
 
 interface Probe {

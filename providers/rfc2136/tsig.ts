@@ -25,7 +25,11 @@ export const FUDGE = 300;
 
 /** TSIG error codes, RFC 8945 and RFC 2845 (in the TSIG RDATA "Error" field). */
 export const TSIG_ERRORS: Record<number, string> = {
-  0: "NOERROR", 16: "BADSIG", 17: "BADKEY", 18: "BADTIME", 22: "BADTRUNC",
+  0: "NOERROR",
+  16: "BADSIG",
+  17: "BADKEY",
+  18: "BADTIME",
+  22: "BADTRUNC",
 };
 
 /** Why a response could not be trusted. */
@@ -72,8 +76,14 @@ function variables(key: TsigKey, time: number, fudge: number, error: number, oth
   classTtl.writeUInt16BE(CLASS_ANY, 0);
   classTtl.writeUInt32BE(0, 2);
   return Buffer.concat([
-    encodeName(key.name), classTtl, encodeName(key.algorithm), uint48(time), u16(fudge), u16(error),
-    u16(other.length), other,
+    encodeName(key.name),
+    classTtl,
+    encodeName(key.algorithm),
+    uint48(time),
+    u16(fudge),
+    u16(error),
+    u16(other.length),
+    other,
   ]);
 }
 
@@ -82,10 +92,20 @@ function timers(time: number, fudge: number): Buffer {
   return Buffer.concat([uint48(time), u16(fudge)]);
 }
 
-function tsigRecord(key: TsigKey, f: { time: number; fudge: number; mac: Buffer; originalId: number; error: number; other: Buffer }): Buffer {
+function tsigRecord(
+  key: TsigKey,
+  f: { time: number; fudge: number; mac: Buffer; originalId: number; error: number; other: Buffer },
+): Buffer {
   const rdata = Buffer.concat([
-    encodeName(key.algorithm), uint48(f.time), u16(f.fudge), u16(f.mac.length), f.mac,
-    u16(f.originalId), u16(f.error), u16(f.other.length), f.other,
+    encodeName(key.algorithm),
+    uint48(f.time),
+    u16(f.fudge),
+    u16(f.mac.length),
+    f.mac,
+    u16(f.originalId),
+    u16(f.error),
+    u16(f.other.length),
+    f.other,
   ]);
   const fixed = Buffer.alloc(10);
   fixed.writeUInt16BE(TYPES.TSIG as number, 0);
@@ -107,7 +127,10 @@ export function signRequest(
   const time = opts.time ?? Math.floor(Date.now() / 1000);
   const fudge = opts.fudge ?? FUDGE;
   const mac = hmac(key, [message, variables(key, time, fudge, 0, Buffer.alloc(0))]);
-  const signed = Buffer.concat([message, tsigRecord(key, { time, fudge, mac, originalId: message.readUInt16BE(0), error: 0, other: Buffer.alloc(0) })]);
+  const signed = Buffer.concat([
+    message,
+    tsigRecord(key, { time, fudge, mac, originalId: message.readUInt16BE(0), error: 0, other: Buffer.alloc(0) }),
+  ]);
   signed.writeUInt16BE(message.readUInt16BE(10) + 1, 10);
   return { message: signed, mac, time };
 }
@@ -147,7 +170,17 @@ export function readTsig(message: Buffer): TsigFields | undefined {
   const unsigned = Buffer.from(message.subarray(0, last.start));
   unsigned.writeUInt16BE(originalId, 0);
   unsigned.writeUInt16BE(message.readUInt16BE(10) - 1, 10);
-  return { keyName: last.name, algorithm: alg.name, time, fudge, mac: Buffer.from(mac), originalId, error, other: Buffer.from(other), unsigned };
+  return {
+    keyName: last.name,
+    algorithm: alg.name,
+    time,
+    fudge,
+    mac: Buffer.from(mac),
+    originalId,
+    error,
+    other: Buffer.from(other),
+    unsigned,
+  };
 }
 
 /** Verify the MAC of a signed request (as a server would); used by tests on nsupdate's packets. */
@@ -200,24 +233,34 @@ export class ResponseVerifier {
       if (this.pending.length > 99) throw new TsigError("UNSIGNED", "more than 99 unsigned messages in a row");
       return { tsigError: 0, serverTime: 0 };
     }
-    if (t.keyName !== this.key.name) throw new TsigError("FORMAT", `the answer is signed with key ${t.keyName}, not ${this.key.name}`);
+    if (t.keyName !== this.key.name)
+      throw new TsigError("FORMAT", `the answer is signed with key ${t.keyName}, not ${this.key.name}`);
     if ((t.error === 16 || t.error === 17) && t.mac.length === 0) {
       return { tsigError: t.error, serverTime: t.time };
     }
-    if (t.algorithm !== this.key.algorithm) throw new TsigError("FORMAT", `the answer is signed with ${t.algorithm}, not ${this.key.algorithm}`);
+    if (t.algorithm !== this.key.algorithm)
+      throw new TsigError("FORMAT", `the answer is signed with ${t.algorithm}, not ${this.key.algorithm}`);
     const vars = this.first ? variables(this.key, t.time, t.fudge, t.error, t.other) : timers(t.time, t.fudge);
     const expected = hmac(this.key, [u16(this.priorMac.length), this.priorMac, ...this.pending, t.unsigned, vars]);
-    if (!equalMac(expected, t.mac)) throw new TsigError("BADSIG", "the MAC of the server's answer does not verify (wrong secret, or the answer was altered)");
+    if (!equalMac(expected, t.mac))
+      throw new TsigError(
+        "BADSIG",
+        "the MAC of the server's answer does not verify (wrong secret, or the answer was altered)",
+      );
     // RFC 8945 5.4.3: the client checks the server's clock as the server checks ours.
     if (t.error === 0 && Math.abs(this.now() - t.time) > t.fudge) {
-      throw new TsigError("BADTIME", `the server's signature time is ${this.now() - t.time} s away from this machine's clock`);
+      throw new TsigError(
+        "BADTIME",
+        `the server's signature time is ${this.now() - t.time} s away from this machine's clock`,
+      );
     }
     this.priorMac = t.mac;
     this.pending = [];
     this.first = false;
     // RFC 8945 5.2.3: a BADTIME answer keeps the request's Time Signed and carries the server's
     // own clock in Other Data (48 bits); observed on named 9.18.
-    const serverTime = t.error === 18 && t.other.length === 6 ? t.other.readUInt16BE(0) * 2 ** 32 + t.other.readUInt32BE(2) : t.time;
+    const serverTime =
+      t.error === 18 && t.other.length === 6 ? t.other.readUInt16BE(0) * 2 ** 32 + t.other.readUInt32BE(2) : t.time;
     return { tsigError: t.error, serverTime };
   }
 }

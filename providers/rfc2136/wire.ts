@@ -18,15 +18,42 @@ export const CLASS_ANY = 255;
 
 /** RFC 1035 3.2.2, RFC 1035 3.2.3 (AXFR 252, ANY 255), RFC 8945 4.2 (TSIG 250). */
 export const TYPES: Record<string, number> = {
-  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, HINFO: 13, MX: 15, TXT: 16, AAAA: 28, LOC: 29, SRV: 33,
-  NAPTR: 35, DNAME: 39, DS: 43, SSHFP: 44, TLSA: 52, SPF: 99, CAA: 257,
-  TSIG: 250, AXFR: 252, ANY: 255,
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  HINFO: 13,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  LOC: 29,
+  SRV: 33,
+  NAPTR: 35,
+  DNAME: 39,
+  DS: 43,
+  SSHFP: 44,
+  TLSA: 52,
+  SPF: 99,
+  CAA: 257,
+  TSIG: 250,
+  AXFR: 252,
+  ANY: 255,
 };
 
 /** RFC 1035 4.1.1, RFC 2136 2.2, RFC 8945 (NOTAUTH reused for TSIG failures). */
 export const RCODES: Record<number, string> = {
-  0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
-  6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE",
+  0: "NOERROR",
+  1: "FORMERR",
+  2: "SERVFAIL",
+  3: "NXDOMAIN",
+  4: "NOTIMP",
+  5: "REFUSED",
+  6: "YXDOMAIN",
+  7: "YXRRSET",
+  8: "NXRRSET",
+  9: "NOTAUTH",
+  10: "NOTZONE",
 };
 
 export function typeCode(type: string | number): number {

@@ -3,9 +3,15 @@
  * by every call of one provider, and AWS errors turned into ProviderErrors a person can act on.
  */
 import {
-  ChangeResourceRecordSetsCommand, GetChangeCommand, ListHostedZonesByNameCommand,
-  ListResourceRecordSetsCommand, Route53Client,
-  type Change as AwsChange, type ChangeInfo, type HostedZone, type ResourceRecordSet,
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListHostedZonesByNameCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+  type Change as AwsChange,
+  type ChangeInfo,
+  type HostedZone,
+  type ResourceRecordSet,
 } from "@aws-sdk/client-route-53";
 import { ProviderError, errorMessage } from "../../src/provider-kit.js";
 
@@ -146,11 +152,13 @@ export class Route53Api {
     let dnsName: string | undefined;
     let zoneId: string | undefined;
     for (;;) {
-      const page = await this.client.send(new ListHostedZonesByNameCommand({
-        MaxItems: 100,
-        ...(dnsName ? { DNSName: dnsName } : {}),
-        ...(zoneId ? { HostedZoneId: zoneId } : {}),
-      }));
+      const page = await this.client.send(
+        new ListHostedZonesByNameCommand({
+          MaxItems: 100,
+          ...(dnsName ? { DNSName: dnsName } : {}),
+          ...(zoneId ? { HostedZoneId: zoneId } : {}),
+        }),
+      );
       zones.push(...(page.HostedZones ?? []));
       if (!page.IsTruncated || !page.NextDNSName) return zones;
       dnsName = page.NextDNSName;
@@ -160,24 +168,29 @@ export class Route53Api {
 
   /** One page of record sets, starting at (name, type) in Route 53 order. */
   async recordPage(zoneId: string, start: { name: string; type?: string }, maxItems = 300): Promise<RecordPage> {
-    const page = await this.client.send(new ListResourceRecordSetsCommand({
-      HostedZoneId: zoneId,
-      StartRecordName: start.name,
-      ...(start.type ? { StartRecordType: start.type as ResourceRecordSet["Type"] } : {}),
-      MaxItems: maxItems,
-    }));
+    const page = await this.client.send(
+      new ListResourceRecordSetsCommand({
+        HostedZoneId: zoneId,
+        StartRecordName: start.name,
+        ...(start.type ? { StartRecordType: start.type as ResourceRecordSet["Type"] } : {}),
+        MaxItems: maxItems,
+      }),
+    );
     return {
       records: page.ResourceRecordSets ?? [],
       ...(page.IsTruncated && page.NextRecordName
-        ? { next: { name: page.NextRecordName, type: page.NextRecordType ?? "" } } : {}),
+        ? { next: { name: page.NextRecordName, type: page.NextRecordType ?? "" } }
+        : {}),
     };
   }
 
   async changeBatch(zoneId: string, changes: AwsChange[]): Promise<ChangeInfo> {
-    const out = await this.client.send(new ChangeResourceRecordSetsCommand({
-      HostedZoneId: zoneId,
-      ChangeBatch: { Comment: "dkimsync", Changes: changes },
-    }));
+    const out = await this.client.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: zoneId,
+        ChangeBatch: { Comment: "dkimsync", Changes: changes },
+      }),
+    );
     if (!out.ChangeInfo) throw new Error("ChangeResourceRecordSets returned no ChangeInfo");
     return out.ChangeInfo;
   }
@@ -205,7 +218,12 @@ export class Route53Api {
     const name = e.name ?? "";
     const status = e.$metadata?.httpStatusCode;
     const attempts = e.$metadata?.attempts;
-    const base = { cause: err, ...(zone ? { zone } : {}), operation: what, ...(status ? { status: String(status) } : {}) };
+    const base = {
+      cause: err,
+      ...(zone ? { zone } : {}),
+      operation: what,
+      ...(status ? { status: String(status) } : {}),
+    };
     const p = this.opts.provider;
     if (name === "CredentialsProviderError" || /Could not load credentials/i.test(e.message ?? "")) {
       return new ProviderError(p, `${what}: no AWS credentials found`, {
@@ -213,9 +231,19 @@ export class Route53Api {
         hint: "use the standard AWS chain: export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (or the provider's `profile:` option), or run with an IAM role",
       });
     }
-    if (["InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "IncompleteSignature"].includes(name)) {
+    if (
+      [
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "IncompleteSignature",
+      ].includes(name)
+    ) {
       return new ProviderError(p, `${what}: AWS rejected the credentials (${name}: ${e.message ?? ""})`, {
-        ...base, hint: "check or refresh the AWS credentials (expired session? wrong profile?)",
+        ...base,
+        hint: "check or refresh the AWS credentials (expired session? wrong profile?)",
       });
     }
     if (name === "AccessDenied" || name === "AccessDeniedException" || status === 403) {
@@ -226,24 +254,46 @@ export class Route53Api {
     }
     if (name === "NoSuchHostedZone") {
       return new ProviderError(p, `${what}: ${e.message ?? "no such hosted zone"}`, {
-        ...base, hint: "the hosted zone was deleted or the zone_id is wrong; run plan again",
+        ...base,
+        hint: "the hosted zone was deleted or the zone_id is wrong; run plan again",
       });
     }
     if (name === "Throttling" || name === "ThrottlingException" || name === "PriorRequestNotComplete") {
-      return new ProviderError(p, `${what}: still throttled by Route 53 after ${attempts ?? "several"} attempts (${name})`, {
-        ...base, transient: true, hint: "run again later, lower max_rps, or raise max_attempts; other tools may be using the same account's limit",
-      });
+      return new ProviderError(
+        p,
+        `${what}: still throttled by Route 53 after ${attempts ?? "several"} attempts (${name})`,
+        {
+          ...base,
+          transient: true,
+          hint: "run again later, lower max_rps, or raise max_attempts; other tools may be using the same account's limit",
+        },
+      );
     }
     if (name === "TimeoutError" || /requestTimeout|timed? ?out/i.test(e.message ?? "")) {
-      return new ProviderError(p, `${what}: Route 53 at ${this.opts.endpoint ?? "the AWS endpoint"} did not answer within ${this.opts.timeoutMs} ms, ${attempts ?? this.opts.maxAttempts} attempt(s)`, {
-        ...base, transient: true,
-        hint: "check the network (and endpoint, if set); raise timeout_ms if Route 53 is merely slow, or lower max_attempts to fail sooner; apply re-checks the records, so running again never writes twice",
-      });
+      return new ProviderError(
+        p,
+        `${what}: Route 53 at ${this.opts.endpoint ?? "the AWS endpoint"} did not answer within ${this.opts.timeoutMs} ms, ${attempts ?? this.opts.maxAttempts} attempt(s)`,
+        {
+          ...base,
+          transient: true,
+          hint: "check the network (and endpoint, if set); raise timeout_ms if Route 53 is merely slow, or lower max_attempts to fail sooner; apply re-checks the records, so running again never writes twice",
+        },
+      );
     }
-    if ((status !== undefined && status >= 500) || e.$retryable !== undefined || /ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up/i.test(e.message ?? "")) {
-      return new ProviderError(p, `${what}: Route 53 did not answer properly after ${attempts ?? "several"} attempts (${name || "network error"}: ${e.message ?? ""})`, {
-        ...base, transient: true, hint: "run again later; nothing is written twice (apply re-checks the records)",
-      });
+    if (
+      (status !== undefined && status >= 500) ||
+      e.$retryable !== undefined ||
+      /ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up/i.test(e.message ?? "")
+    ) {
+      return new ProviderError(
+        p,
+        `${what}: Route 53 did not answer properly after ${attempts ?? "several"} attempts (${name || "network error"}: ${e.message ?? ""})`,
+        {
+          ...base,
+          transient: true,
+          hint: "run again later; nothing is written twice (apply re-checks the records)",
+        },
+      );
     }
     return new ProviderError(p, `${what}: ${name ? `${name}: ` : ""}${e.message ?? clip(errorMessage(err))}`, base);
   }

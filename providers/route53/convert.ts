@@ -3,7 +3,13 @@
  * escapes and TXT quoting are added or removed for this provider.
  */
 import type { Change as AwsChange, ResourceRecordSet } from "@aws-sdk/client-route-53";
-import { canonical, formatCharacterStrings, parseCharacterStrings, type Change, type RecordSet } from "../../src/provider-kit.js";
+import {
+  canonical,
+  formatCharacterStrings,
+  parseCharacterStrings,
+  type Change,
+  type RecordSet,
+} from "../../src/provider-kit.js";
 
 /**
  * Route 53's wire form of a name: lowercase, trailing dot, characters outside a-z 0-9 - _ as
@@ -77,8 +83,12 @@ export function fromResourceRecordSet(rr: ResourceRecordSet): RecordSet {
 
 /** The record set dkimsync writes: CNAME targets as absolute names with the trailing dot. */
 export function toResourceRecordSet(rs: RecordSet): ResourceRecordSet {
-  const values = rs.type === "CNAME" ? rs.values.map((v) => `${canonical(v)}.`)
-    : rs.type === "TXT" ? rs.values.map(formatTxtValue) : rs.values;
+  const values =
+    rs.type === "CNAME"
+      ? rs.values.map((v) => `${canonical(v)}.`)
+      : rs.type === "TXT"
+        ? rs.values.map(formatTxtValue)
+        : rs.values;
   return {
     Name: toWireName(rs.name),
     Type: rs.type as ResourceRecordSet["Type"],
@@ -105,8 +115,10 @@ export function sameRecordSet(a: RecordSet, b: RecordSet): boolean {
  */
 export function toAwsChanges(change: Change, current: (rs: RecordSet) => ResourceRecordSet): AwsChange[] {
   const out: AwsChange[] = [];
-  if (change.action !== "create" && change.before) out.push({ Action: "DELETE", ResourceRecordSet: current(change.before) });
-  if (change.action !== "delete" && change.after) out.push({ Action: "CREATE", ResourceRecordSet: toResourceRecordSet(change.after) });
+  if (change.action !== "create" && change.before)
+    out.push({ Action: "DELETE", ResourceRecordSet: current(change.before) });
+  if (change.action !== "delete" && change.after)
+    out.push({ Action: "CREATE", ResourceRecordSet: toResourceRecordSet(change.after) });
   return out;
 }
 

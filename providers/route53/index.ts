@@ -3,12 +3,28 @@
  * Credentials come only from the standard AWS chain; the config holds no secrets for it.
  */
 import type { Change as AwsChange, ResourceRecordSet } from "@aws-sdk/client-route-53";
-import { ProviderError, canonical, findZone, isInZone, type OptionsReader, type Capabilities, type Change, type Provider, type RecordSet } from "../../src/provider-kit.js";
+import {
+  ProviderError,
+  canonical,
+  findZone,
+  isInZone,
+  type OptionsReader,
+  type Capabilities,
+  type Change,
+  type Provider,
+  type RecordSet,
+} from "../../src/provider-kit.js";
 import type { ProviderContext, ProviderFactory } from "../types.js";
 import { Route53Api, attemptsOf, awsError } from "./api.js";
 import {
-  compareRoute53, fromResourceRecordSet, fromWireName, sameRecordSet, splitBatches,
-  toAwsChanges, toResourceRecordSet, toWireName,
+  compareRoute53,
+  fromResourceRecordSet,
+  fromWireName,
+  sameRecordSet,
+  splitBatches,
+  toAwsChanges,
+  toResourceRecordSet,
+  toWireName,
 } from "./convert.js";
 
 export interface Route53Options {
@@ -41,14 +57,24 @@ export interface Route53Options {
 export const DEFAULT_TIMEOUT_MS = 15_000;
 
 // Keys people copy from other tools; credentials never belong in dkim.zones.yaml.
-const CREDENTIAL_KEYS = ["access_key_id", "secret_access_key", "session_token", "aws_access_key_id",
-  "aws_secret_access_key", "aws_session_token", "credentials"];
+const CREDENTIAL_KEYS = [
+  "access_key_id",
+  "secret_access_key",
+  "session_token",
+  "aws_access_key_id",
+  "aws_secret_access_key",
+  "aws_session_token",
+  "credentials",
+];
 
 export function readRoute53Options(o: OptionsReader): Route53Options {
   for (const key of CREDENTIAL_KEYS) {
     if (o.src.values[key] !== undefined) {
-      o.fail(key, "is not supported: Route 53 credentials come only from the standard AWS chain",
-        "remove it and export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or set `profile:`), or run with an IAM role; rotate any key that was committed");
+      o.fail(
+        key,
+        "is not supported: Route 53 credentials come only from the standard AWS chain",
+        "remove it and export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or set `profile:`), or run with an IAM role; rotate any key that was committed",
+      );
     }
   }
   const region = o.string("region", { default: "us-east-1" }) as string;
@@ -93,7 +119,8 @@ export class Route53Provider implements Provider {
   readonly capabilities: Capabilities = {
     atomicWrites: {
       can: true,
-      reason: "a change batch is applied all or nothing; an apply larger than 1000 values or 32000 characters is split into several batches, and domains pinned with zone_id to another hosted zone of the same name get a batch of their own",
+      reason:
+        "a change batch is applied all or nothing; an apply larger than 1000 values or 32000 characters is split into several batches, and domains pinned with zone_id to another hosted zone of the same name get a batch of their own",
       source: "Route 53 API reference, ChangeResourceRecordSets",
     },
     readsOnlyNames: {
@@ -110,7 +137,11 @@ export class Route53Provider implements Provider {
   /** Hosted zone ids pinned by domains' `zone_id`, by domain. */
   private readonly pins = new Map<string, string>();
 
-  constructor(readonly name: string, private readonly opts: Route53Options, private readonly ctx: ProviderContext = {}) {
+  constructor(
+    readonly name: string,
+    private readonly opts: Route53Options,
+    private readonly ctx: ProviderContext = {},
+  ) {
     this.api = new Route53Api({
       provider: name,
       region: opts.region,
@@ -146,7 +177,11 @@ export class Route53Provider implements Provider {
         const id = (z.Id ?? "").replace(/^\/hostedzone\//, "");
         const isPrivate = z.Config?.PrivateZone ?? false;
         const pinned = [...this.pins.values()].includes(id);
-        if (!pinned && (this.opts.zoneId !== undefined ? id !== this.opts.zoneId : isPrivate && !this.opts.privateZones)) continue;
+        if (
+          !pinned &&
+          (this.opts.zoneId !== undefined ? id !== this.opts.zoneId : isPrivate && !this.opts.privateZones)
+        )
+          continue;
         const name = fromWireName(z.Name ?? "");
         map.set(name, [...(map.get(name) ?? []), { id, private: isPrivate }]);
       }
@@ -176,7 +211,10 @@ export class Route53Provider implements Provider {
     const d = canonical(domain);
     const pinned = this.pinnedZone(map, d);
     if (pinned !== undefined) return pinned;
-    return findZone(d, [...map.keys()].filter((name) => (map.get(name) ?? []).some((e) => this.eligible(e))));
+    return findZone(
+      d,
+      [...map.keys()].filter((name) => (map.get(name) ?? []).some((e) => this.eligible(e))),
+    );
   }
 
   /** A hosted zone dkimsync uses for domains without their own zone_id. */
@@ -196,9 +234,13 @@ export class Route53Provider implements Provider {
       });
     }
     if (!isInZone(domain, name)) {
-      throw new ProviderError(this.name, `zone_id ${id} of domain ${domain} is the hosted zone ${name}, which cannot hold ${domain}`, {
-        hint: `set zone_id to the id of a hosted zone named ${domain} or one of its parents, or remove zone_id`,
-      });
+      throw new ProviderError(
+        this.name,
+        `zone_id ${id} of domain ${domain} is the hosted zone ${name}, which cannot hold ${domain}`,
+        {
+          hint: `set zone_id to the id of a hosted zone named ${domain} or one of its parents, or remove zone_id`,
+        },
+      );
     }
     return name;
   }
@@ -224,13 +266,21 @@ export class Route53Provider implements Provider {
     const [first] = entries;
     if (first === undefined) {
       throw new ProviderError(this.name, "no hosted zone of this name is visible to these credentials", {
-        zone, hint: this.opts.privateZones ? "create the hosted zone, or check the account" : "create the hosted zone, or set private_zones: true if it is a private zone",
+        zone,
+        hint: this.opts.privateZones
+          ? "create the hosted zone, or check the account"
+          : "create the hosted zone, or set private_zones: true if it is a private zone",
       });
     }
     if (entries.length > 1) {
-      throw new ProviderError(this.name, `${entries.length} hosted zones have this name: ${entries.map((e) => `${e.id}${e.private ? " (private)" : ""}`).join(", ")}`, {
-        zone, hint: "set zone_id on the provider to the one dkimsync should manage (and add another provider for the other)",
-      });
+      throw new ProviderError(
+        this.name,
+        `${entries.length} hosted zones have this name: ${entries.map((e) => `${e.id}${e.private ? " (private)" : ""}`).join(", ")}`,
+        {
+          zone,
+          hint: "set zone_id on the provider to the one dkimsync should manage (and add another provider for the other)",
+        },
+      );
     }
     return first.id;
   }
@@ -247,12 +297,17 @@ export class Route53Provider implements Provider {
    */
   async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
     const out: RecordSet[] = [];
-    for (const [zoneId, group] of await this.byHostedZone(zone, names, (n) => n)) out.push(...await this.listIn(zone, zoneId, group));
+    for (const [zoneId, group] of await this.byHostedZone(zone, names, (n) => n))
+      out.push(...(await this.listIn(zone, zoneId, group)));
     return out;
   }
 
   /** Items grouped by the hosted zone that holds their name, in first-seen order. */
-  private async byHostedZone<T>(zone: string, items: readonly T[], nameOf: (item: T) => string): Promise<Map<string, T[]>> {
+  private async byHostedZone<T>(
+    zone: string,
+    items: readonly T[],
+    nameOf: (item: T) => string,
+  ): Promise<Map<string, T[]>> {
     const groups = new Map<string, T[]>();
     for (const item of items) {
       const id = await this.zoneId(zone, nameOf(item));
@@ -266,7 +321,8 @@ export class Route53Provider implements Provider {
     const out: RecordSet[] = [];
     const routed: ResourceRecordSet[] = [];
     let i = 0;
-    let start: { name: string; type?: string } | undefined = wanted[0] === undefined ? undefined : { name: toWireName(wanted[0]) };
+    let start: { name: string; type?: string } | undefined =
+      wanted[0] === undefined ? undefined : { name: toWireName(wanted[0]) };
     while (start !== undefined && i < wanted.length) {
       let page;
       try {
@@ -287,19 +343,27 @@ export class Route53Provider implements Provider {
       const next = page.next;
       const nextWanted = wanted[i];
       if (next === undefined || nextWanted === undefined) break;
-      start = compareRoute53({ name: fromWireName(next.name) }, { name: nextWanted }) < 0
-        ? { name: toWireName(nextWanted) }
-        : next;
+      start =
+        compareRoute53({ name: fromWireName(next.name) }, { name: nextWanted }) < 0
+          ? { name: toWireName(nextWanted) }
+          : next;
     }
     if (routed.length > 0) {
       // Several record sets of one name and type, told apart by SetIdentifier (weighted,
       // latency, failover, geo...): dkimsync cannot say which one the CNAME should replace, and a
       // selector needs exactly one answer. Refused rather than guessed.
-      const shown = routed.map((r) => `${fromWireName(r.Name ?? "")} ${r.Type ?? ""} (SetIdentifier ${r.SetIdentifier ?? ""}${r.Weight !== undefined ? `, weight ${r.Weight}` : ""})`);
-      throw new ProviderError(this.name, `routing-policy record sets at selector names: ${shown.join(", ")}; dkimsync writes one simple CNAME per selector and does not replace routing-policy records`, {
-        zone,
-        hint: "delete these record sets in the Route 53 console (or with aws route53 change-resource-record-sets, naming SetIdentifier), then run plan again",
-      });
+      const shown = routed.map(
+        (r) =>
+          `${fromWireName(r.Name ?? "")} ${r.Type ?? ""} (SetIdentifier ${r.SetIdentifier ?? ""}${r.Weight !== undefined ? `, weight ${r.Weight}` : ""})`,
+      );
+      throw new ProviderError(
+        this.name,
+        `routing-policy record sets at selector names: ${shown.join(", ")}; dkimsync writes one simple CNAME per selector and does not replace routing-policy records`,
+        {
+          zone,
+          hint: "delete these record sets in the Route 53 console (or with aws route53 change-resource-record-sets, naming SetIdentifier), then run plan again",
+        },
+      );
     }
     return out;
   }
@@ -311,7 +375,8 @@ export class Route53Provider implements Provider {
    */
   private current(zoneId: string, rs: RecordSet): ResourceRecordSet {
     const raw = this.seen.get(this.seenKey(zoneId, rs.name, rs.type));
-    if (raw !== undefined && sameRecordSet({ ...fromResourceRecordSet(raw), drift: [] }, { ...rs, drift: [] })) return raw;
+    if (raw !== undefined && sameRecordSet({ ...fromResourceRecordSet(raw), drift: [] }, { ...rs, drift: [] }))
+      return raw;
     return toResourceRecordSet(rs);
   }
 
@@ -319,7 +384,9 @@ export class Route53Provider implements Provider {
     if (changes.length === 0) return;
     const byZone = await this.byHostedZone(zone, changes, (c) => c.name);
     if (byZone.size > 1) {
-      this.ctx.log?.(`[${this.name}] zone ${zone}: domains pinned with zone_id live in ${byZone.size} hosted zones (${[...byZone.keys()].join(", ")}); one change batch each`);
+      this.ctx.log?.(
+        `[${this.name}] zone ${zone}: domains pinned with zone_id live in ${byZone.size} hosted zones (${[...byZone.keys()].join(", ")}); one change batch each`,
+      );
     }
     for (const [zoneId, own] of byZone) await this.applyIn(zone, zoneId, own);
   }
@@ -328,7 +395,9 @@ export class Route53Provider implements Provider {
     const groups = changes.map((c) => ({ change: c, aws: toAwsChanges(c, (rs) => this.current(zoneId, rs)) }));
     const batches = splitBatches(groups.map((g) => g.aws));
     if (batches.length > 1) {
-      this.ctx.log?.(`[${this.name}] zone ${zone}: ${changes.length} changes exceed one Route 53 change batch; writing ${batches.length} batches`);
+      this.ctx.log?.(
+        `[${this.name}] zone ${zone}: ${changes.length} changes exceed one Route 53 change batch; writing ${batches.length} batches`,
+      );
     }
     const changeIds: string[] = [];
     let written = 0;
@@ -347,7 +416,13 @@ export class Route53Provider implements Provider {
   }
 
   /** Submit one batch; returns its change id, or undefined when a retry found it applied. */
-  private async submit(zone: string, zoneId: string, batch: AwsChange[], own: Change[], progress: BatchProgress): Promise<string | undefined> {
+  private async submit(
+    zone: string,
+    zoneId: string,
+    batch: AwsChange[],
+    own: Change[],
+    progress: BatchProgress,
+  ): Promise<string | undefined> {
     try {
       const info = await this.api.changeBatch(zoneId, batch);
       return info.Id;
@@ -357,7 +432,7 @@ export class Route53Provider implements Provider {
         // The SDK retries a POST after a 5xx or a dropped connection even when Route 53 had
         // applied it; the retry then meets "already exists" / "not found" for its own records.
         // The zone holding exactly the intended end state proves the first attempt landed.
-        if (attemptsOf(err) > 1 && await this.holdsAfterState(zone, own)) return undefined;
+        if (attemptsOf(err) > 1 && (await this.holdsAfterState(zone, own))) return undefined;
         throw this.rejected(zone, err, own, progress);
       }
       throw this.api.toProviderError(err, "writing records (ChangeResourceRecordSets)", zone);
@@ -381,25 +456,35 @@ export class Route53Provider implements Provider {
   private rejected(zone: string, err: unknown, own: Change[], progress: BatchProgress): ProviderError {
     const message = awsError(err).message ?? "";
     const problems = splitMessages(message);
-    const changed = problems.some((p) => /do not match the current values|but it was not found|but it already exists/.test(p));
+    const changed = problems.some((p) =>
+      /do not match the current values|but it was not found|but it already exists/.test(p),
+    );
     const conflict = problems.some((p) => /conflicts with other records|conflicting RRSet of type CNAME/.test(p));
     // Route 53 names the records at fault in `problems`; the batch's own list only gives context.
-    const shown = own.slice(0, 10).map((c) => `${c.action} ${c.name} ${c.type}`).join(", ");
+    const shown = own
+      .slice(0, 10)
+      .map((c) => `${c.action} ${c.name} ${c.type}`)
+      .join(", ");
     const records = own.length > 10 ? `${shown} and ${own.length - 10} more` : shown;
     // A batch is all or nothing, but a split apply's earlier batches have already landed.
-    const outcome = progress.index === 0
-      ? "nothing was written"
-      : `batch ${progress.index + 1} of ${progress.total} was not written; ` +
-        `${progress.index === 1 ? "batch 1" : `batches 1-${progress.index}`} (${progress.written} changes) ${progress.index === 1 ? "was" : "were"} written`;
-    return new ProviderError(this.name, `Route 53 rejected the change batch (${records}), ${outcome}: ${problems.join("; ")}`, {
-      zone,
-      cause: err,
-      hint: changed
-        ? "the records changed since they were read (another tool or person edited the zone); run plan again and review"
-        : conflict
-          ? "another record type shares a selector name with the CNAME (RFC 1034 3.6.2); remove it, or plan with --force to replace it"
-          : "fix the records named above and run plan again",
-    });
+    const outcome =
+      progress.index === 0
+        ? "nothing was written"
+        : `batch ${progress.index + 1} of ${progress.total} was not written; ` +
+          `${progress.index === 1 ? "batch 1" : `batches 1-${progress.index}`} (${progress.written} changes) ${progress.index === 1 ? "was" : "were"} written`;
+    return new ProviderError(
+      this.name,
+      `Route 53 rejected the change batch (${records}), ${outcome}: ${problems.join("; ")}`,
+      {
+        zone,
+        cause: err,
+        hint: changed
+          ? "the records changed since they were read (another tool or person edited the zone); run plan again and review"
+          : conflict
+            ? "another record type shares a selector name with the CNAME (RFC 1034 3.6.2); remove it, or plan with --force to replace it"
+            : "fix the records named above and run plan again",
+      },
+    );
   }
 
   private async waitInsync(zone: string, changeId: string): Promise<void> {
@@ -414,9 +499,15 @@ export class Route53Provider implements Provider {
       }
       if (status === "INSYNC") return;
       if (Date.now() + delay > deadline) {
-        throw new ProviderError(this.name, `change ${changeId} is still ${status} after ${Math.round(this.opts.waitTimeoutMs / 1000)} s`, {
-          zone, transient: true, hint: "Route 53 accepted the records and will serve them once INSYNC; run verify later",
-        });
+        throw new ProviderError(
+          this.name,
+          `change ${changeId} is still ${status} after ${Math.round(this.opts.waitTimeoutMs / 1000)} s`,
+          {
+            zone,
+            transient: true,
+            hint: "Route 53 accepted the records and will serve them once INSYNC; run verify later",
+          },
+        );
       }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 10_000);
@@ -431,7 +522,10 @@ export class Route53Provider implements Provider {
 /** `[msg1, msg2]` -> messages. Messages themselves contain `[name='a.', type='CNAME']`. */
 export function splitMessages(message: string): string[] {
   const inner = message.startsWith("[") && message.endsWith("]") ? message.slice(1, -1) : message;
-  return inner.split(/, (?=Tried to |RRSet )/).map((s) => s.trim()).filter((s) => s !== "");
+  return inner
+    .split(/, (?=Tried to |RRSet )/)
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
 }
 
 export const createRoute53Provider: ProviderFactory = (options: OptionsReader, context: ProviderContext) =>

@@ -15,7 +15,15 @@ import { isMap } from "yaml";
 import { applySplices, type Change, type Splice } from "../../src/provider-kit.js";
 import { canWrite, naturalCompare, parseZone, sameRecords, ZoneFileError } from "./convert.js";
 import type { ParsedZone } from "./convert.js";
-import { appendsCommute, applyEdit, createRecord, deleteRecord, indentation, replaceEntry, updateRecord } from "./edit.js";
+import {
+  appendsCommute,
+  applyEdit,
+  createRecord,
+  deleteRecord,
+  indentation,
+  replaceEntry,
+  updateRecord,
+} from "./edit.js";
 import type { Edit } from "./edit.js";
 
 export interface EditContext {
@@ -33,7 +41,12 @@ export interface Edited {
 }
 
 /** The reference: one parse after every change. */
-export function editSequentially(text: string, parsed: ParsedZone, changes: readonly Change[], ctx: EditContext): Edited {
+export function editSequentially(
+  text: string,
+  parsed: ParsedZone,
+  changes: readonly Change[],
+  ctx: EditContext,
+): Edited {
   let out = text;
   let current = parsed;
   let parses = 0;
@@ -80,7 +93,15 @@ export function editZone(text: string, parsed: ParsedZone, changes: readonly Cha
         planError = err;
         break;
       }
-      if (run.length > 0 && !fits(run.map((r) => r.edit), edit, appendsOk)) break;
+      if (
+        run.length > 0 &&
+        !fits(
+          run.map((r) => r.edit),
+          edit,
+          appendsOk,
+        )
+      )
+        break;
       run.push({ change, edit, successor });
       names.add(change.name);
       if (successor) done.add(successor);
@@ -110,7 +131,8 @@ function fits(run: readonly Edit[], edit: Edit, appendsOk: boolean): boolean {
   if (edit.kind === "insert" && run.some((e) => e.kind !== "insert" && e.kind !== "inline")) return false;
   if (edit.kind !== "insert" && edit.kind !== "inline" && inserts.length > 0) return false;
   if (edit.kind === "file" || run.some((e) => e.kind === "file")) return false;
-  if (edit.kind === "insert" && !appendsOk && [edit, ...inserts].some((e) => e.insert?.append) && inserts.length > 0) return false;
+  if (edit.kind === "insert" && !appendsOk && [edit, ...inserts].some((e) => e.insert?.append) && inserts.length > 0)
+    return false;
   return run.every((other) => {
     // New names at one place: one at a time, each lands in key order among the others (sorted
     // file) or after them (appended to an unsorted file): the order writeRun gives them.
@@ -119,7 +141,12 @@ function fits(run: readonly Edit[], edit: Edit, appendsOk: boolean): boolean {
   });
 }
 
-function writeRun(text: string, parsed: ParsedZone, run: ReadonlyArray<{ change: Change; edit: Edit; successor: Change | undefined }>, ctx: EditContext): Edited {
+function writeRun(
+  text: string,
+  parsed: ParsedZone,
+  run: ReadonlyArray<{ change: Change; edit: Edit; successor: Change | undefined }>,
+  ctx: EditContext,
+): Edited {
   const splices: Splice[] = [];
   const inserts = new Map<number, Array<{ edit: Edit; index: number }>>();
   for (const [index, { edit }] of run.entries()) {
@@ -129,7 +156,10 @@ function writeRun(text: string, parsed: ParsedZone, run: ReadonlyArray<{ change:
   // New names at one offset, as one at a time leaves them: a sorted file takes each at its
   // sorted place, so they end up in key order; an unsorted one appends them in change order.
   for (const [at, group] of inserts) {
-    group.sort((a, b) => (a.edit.insert?.sorted ? naturalCompare(a.edit.insert.key, b.edit.insert?.key ?? "") : 0) || a.index - b.index);
+    group.sort(
+      (a, b) =>
+        (a.edit.insert?.sorted ? naturalCompare(a.edit.insert.key, b.edit.insert?.key ?? "") : 0) || a.index - b.index,
+    );
     splices.push({ at, end: at, insert: group.map((g) => g.edit.splices.map((s) => s.insert).join("")).join("") });
   }
   const out = applySplices(text, splices);
@@ -152,10 +182,13 @@ function reparse(text: string, change: Change, ctx: EditContext): ParsedZone {
     return parseZone(text, ctx.zone);
   } catch (cause) {
     if (!(cause instanceof ZoneFileError)) throw cause;
-    throw ctx.fail(`${ctx.file}: writing ${change.action} ${change.type} ${change.name} would leave the file invalid (${cause.message}); nothing was written`, {
-      cause,
-      hint: "the record probably defines an anchor (&name) that an alias (*name) elsewhere uses: write that value out in full at the alias, then run dkimsync again",
-    });
+    throw ctx.fail(
+      `${ctx.file}: writing ${change.action} ${change.type} ${change.name} would leave the file invalid (${cause.message}); nothing was written`,
+      {
+        cause,
+        hint: "the record probably defines an anchor (&name) that an alias (*name) elsewhere uses: write that value out in full at the alias, then run dkimsync again",
+      },
+    );
   }
 }
 
@@ -167,7 +200,9 @@ function replacement(parsed: ParsedZone, changes: readonly Change[], i: number):
   const change = changes[i];
   if (change?.action !== "delete") return undefined;
   if (parsed.records.filter((r) => r.set.name === change.name).length !== 1) return undefined;
-  return changes.slice(i + 1).find((c) => c.action === "create" && c.name === change.name && c.after !== null && canWrite(c.type));
+  return changes
+    .slice(i + 1)
+    .find((c) => c.action === "create" && c.name === change.name && c.after !== null && canWrite(c.type));
 }
 
 /** The edit for one change, after checking that the file still holds what the plan saw. */
@@ -176,18 +211,22 @@ function planChange(text: string, parsed: ParsedZone, change: Change, ctx: EditC
   if (target === null) throw new Error(`change ${change.action} ${change.name} has neither before nor after`);
   const found = parsed.records.find((r) => r.set.name === change.name && r.set.type === change.type);
   const stale = (now: string) =>
-    ctx.fail(`${change.type} ${change.name} changed in ${ctx.file} since the plan was made (${now})`, { hint: "run dkimsync plan again and review the new plan" });
+    ctx.fail(`${change.type} ${change.name} changed in ${ctx.file} since the plan was made (${now})`, {
+      hint: "run dkimsync plan again and review the new plan",
+    });
   if (change.action === "create") {
     if (found) throw stale(`it now exists: ${describe(found.set)}`);
   } else {
     if (!found) throw stale("it no longer exists");
-    if (change.before !== null && !sameRecords(found.set, change.before)) throw stale(`expected ${describe(change.before)}, found ${describe(found.set)}`);
+    if (change.before !== null && !sameRecords(found.set, change.before))
+      throw stale(`expected ${describe(change.before)}, found ${describe(found.set)}`);
   }
   if (change.after !== null && !canWrite(change.type)) {
     throw ctx.fail(`dkimsync does not write ${change.type} records (${change.name})`);
   }
   try {
-    if (change.action === "delete" && found && successor?.after) return replaceEntry(text, parsed, found, successor.after);
+    if (change.action === "delete" && found && successor?.after)
+      return replaceEntry(text, parsed, found, successor.after);
     if (change.action === "delete" && found) return deleteRecord(text, parsed, found);
     if (change.action === "update" && found && change.after) return updateRecord(text, parsed, found, change.after);
     if (change.action === "create" && change.after) return createRecord(text, parsed, ctx.zone, change.after);

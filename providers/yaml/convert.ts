@@ -68,7 +68,8 @@ export function parseZone(text: string, zone: string): ParsedZone {
   }
   for (const item of contents.items) {
     const pair = item as Pair<unknown, unknown>;
-    if (!isScalar(pair.key)) throw new ZoneFileError(lineOf(rangeStart(pair.key)), "a record name must be a plain string");
+    if (!isScalar(pair.key))
+      throw new ZoneFileError(lineOf(rangeStart(pair.key)), "a record name must be a plain string");
     const name = absoluteName(String(pair.key.value ?? ""), zone);
     const value = pair.value;
     const nodes: Array<{ node: unknown; index: number | undefined }> = isSeq(value)
@@ -76,7 +77,10 @@ export function parseZone(text: string, zone: string): ParsedZone {
       : [{ node: value, index: undefined }];
     for (const { node, index } of nodes) {
       if (!isMap(node)) {
-        throw new ZoneFileError(lineOf(rangeStart(node) ?? pair.key.range?.[0]), `"${String(pair.key.value)}" must hold a record mapping (type, ttl, value) or a list of them`);
+        throw new ZoneFileError(
+          lineOf(rangeStart(node) ?? pair.key.range?.[0]),
+          `"${String(pair.key.value)}" must hold a record mapping (type, ttl, value) or a list of them`,
+        );
       }
       let data: Record<string, unknown>;
       try {
@@ -88,7 +92,10 @@ export function parseZone(text: string, zone: string): ParsedZone {
       const set = recordSet(name, data, lineOf(node.range?.[0]));
       const twin = records.find((r) => r.set.name === name && r.set.type === set.type);
       if (twin) {
-        throw new ZoneFileError(lineOf(node.range?.[0]), `${set.type} at ${name} is written twice (also at line ${lineOf(twin.node.range?.[0])}); merge them into one record with values`);
+        throw new ZoneFileError(
+          lineOf(node.range?.[0]),
+          `${set.type} at ${name} is written twice (also at line ${lineOf(twin.node.range?.[0])}); merge them into one record with values`,
+        );
       }
       records.push({ set, pair: pair as Pair<Scalar, YAMLMap | YAMLSeq>, node, index });
     }
@@ -128,11 +135,15 @@ export function borrowsData(node: YAMLMap): boolean {
 }
 
 function recordSet(name: string, data: Record<string, unknown>, at: number | undefined): RecordSet {
-  if (typeof data.type !== "string" || data.type.trim() === "") throw new ZoneFileError(at, `the record at ${name} has no type`);
+  if (typeof data.type !== "string" || data.type.trim() === "")
+    throw new ZoneFileError(at, `the record at ${name} has no type`);
   const type = data.type.trim().toUpperCase();
   const ttl = data.ttl ?? DEFAULT_TTL;
   if (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 0) {
-    throw new ZoneFileError(at, `the ${type} record at ${name} has ttl ${JSON.stringify(ttl)}; it must be a whole number of seconds`);
+    throw new ZoneFileError(
+      at,
+      `the ${type} record at ${name} has ttl ${JSON.stringify(ttl)}; it must be a whole number of seconds`,
+    );
   }
   const raw = data.values ?? (data.value === undefined ? [] : [data.value]);
   const list = Array.isArray(raw) ? raw : [raw];

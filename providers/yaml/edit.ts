@@ -13,7 +13,16 @@
 import { isMap, isScalar, isSeq, stringify, visit } from "yaml";
 import type { Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
 import { applySplices, type RecordSet, type Splice } from "../../src/provider-kit.js";
-import { borrowsData, DEFAULT_TTL, fileValue, naturalCompare, plainRecord, relativeKey, renderScalar, ZoneFileError } from "./convert.js";
+import {
+  borrowsData,
+  DEFAULT_TTL,
+  fileValue,
+  naturalCompare,
+  plainRecord,
+  relativeKey,
+  renderScalar,
+  ZoneFileError,
+} from "./convert.js";
 import type { FileRecord, ParsedZone } from "./convert.js";
 
 type Range = [number, number, number];
@@ -43,12 +52,22 @@ export function applyEdit(text: string, edit: Edit): string {
   return applySplices(text, edit.splices);
 }
 
-function edit(text: string, kind: EditKind, splices: Splice[], extra: Omit<Edit, "kind" | "splices" | "reach"> = {}): Edit {
+function edit(
+  text: string,
+  kind: EditKind,
+  splices: Splice[],
+  extra: Omit<Edit, "kind" | "splices" | "reach"> = {},
+): Edit {
   const from = Math.min(...splices.map((s) => s.at));
   const to = Math.max(...splices.map((s) => s.end));
   // A removal looked at the line above and the line below it (removeLines); anything that
   // touches those lines does not commute with it.
-  const reach: [number, number] = kind === "remove" ? [from === 0 ? 0 : lineStart(text, from - 1), to >= text.length ? text.length : lineEnd(text, to + 1)] : kind === "file" ? [0, text.length] : [kind === "insert" ? from : lineStart(text, from), to];
+  const reach: [number, number] =
+    kind === "remove"
+      ? [from === 0 ? 0 : lineStart(text, from - 1), to >= text.length ? text.length : lineEnd(text, to + 1)]
+      : kind === "file"
+        ? [0, text.length]
+        : [kind === "insert" ? from : lineStart(text, from), to];
   return { kind, splices, reach, ...extra };
 }
 
@@ -99,7 +118,9 @@ function recordBody(set: RecordSet, indent: string, unit: number): string {
 
 function recordJson(set: RecordSet): Record<string, unknown> {
   const values = set.values.map((v) => fileValue(set.type, v));
-  return values.length === 1 ? { ttl: set.ttl, type: set.type, value: values[0] } : { ttl: set.ttl, type: set.type, values };
+  return values.length === 1
+    ? { ttl: set.ttl, type: set.type, value: values[0] }
+    : { ttl: set.ttl, type: set.type, values };
 }
 
 /** Indentation step of the file: how far the first nested record sits from its key. */
@@ -126,7 +147,14 @@ function entryStart(text: string, pair: Pair): number {
   let start = lineStart(text, range(pair.key)[0]);
   while (start > 0) {
     const prev = lineStart(text, start - 1);
-    if (!text.slice(prev, start).replace(/^\ufeff/, "").trimStart().startsWith("#")) break;
+    if (
+      !text
+        .slice(prev, start)
+        .replace(/^\ufeff/, "")
+        .trimStart()
+        .startsWith("#")
+    )
+      break;
     start = prev;
   }
   // A byte order mark stays the file's first character (YAML 1.2 5.2).
@@ -157,7 +185,13 @@ function usesBlankLines(text: string, items: Pair[]): boolean {
 function removeLines(text: string, parsed: ParsedZone, start: number, end: number): Splice {
   const prevBlank = start === 0 || isBlankLine(text, lineStart(text, start - 1));
   if (end < text.length && prevBlank && isBlankLine(text, end)) end = lineEnd(text, end + 1);
-  else if (end >= text.length && start > 0 && prevBlank && lineStart(text, start - 1) >= contentEndBefore(parsed, start)) start = lineStart(text, start - 1);
+  else if (
+    end >= text.length &&
+    start > 0 &&
+    prevBlank &&
+    lineStart(text, start - 1) >= contentEndBefore(parsed, start)
+  )
+    start = lineStart(text, start - 1);
   return { at: start, end, insert: "" };
 }
 
@@ -186,7 +220,8 @@ function isBlockEntry(pair: Pair): boolean {
  */
 function rewriteEntry(text: string, parsed: ParsedZone, pair: Pair, records: Array<Record<string, unknown>>): Edit {
   const [start, end] = entryLines(text, pair);
-  if (records.length === 0) return edit(text, "remove", [removeLines(text, parsed, start, end)], { removesEntry: pair });
+  if (records.length === 0)
+    return edit(text, "remove", [removeLines(text, parsed, start, end)], { removesEntry: pair });
   const unit = indentUnit(text, parsed);
   const body = stringify(records.length === 1 ? records[0] : records, { lineWidth: 0, indent: unit })
     .split("\n")
@@ -208,7 +243,12 @@ export function deleteRecord(text: string, parsed: ParsedZone, rec: FileRecord):
     return edit(text, "remove", [removeLines(text, parsed, start, end)], { removesEntry: pair });
   }
   if (!isBlockEntry(pair)) {
-    return rewriteEntry(text, parsed, pair, siblings.filter((n) => n !== rec.node).map((n) => plainRecord(n, parsed.doc)));
+    return rewriteEntry(
+      text,
+      parsed,
+      pair,
+      siblings.filter((n) => n !== rec.node).map((n) => plainRecord(n, parsed.doc)),
+    );
   }
   const r = range(rec.node);
   return edit(text, "remove", [removeLines(text, parsed, lineStart(text, r[0]), lineEnd(text, r[2]))]);
@@ -223,16 +263,29 @@ export function replaceEntry(text: string, parsed: ParsedZone, rec: FileRecord, 
   const [start, end] = entryLines(text, rec.pair);
   const unit = indentUnit(text, parsed);
   const keyRange = range(rec.pair.key);
-  return edit(text, "entry", [{ at: start, end, insert: `${text.slice(keyRange[0], keyRange[1])}:\n${spaces(unit)}${recordBody(set, spaces(unit), unit)}` }]);
+  return edit(text, "entry", [
+    {
+      at: start,
+      end,
+      insert: `${text.slice(keyRange[0], keyRange[1])}:\n${spaces(unit)}${recordBody(set, spaces(unit), unit)}`,
+    },
+  ]);
 }
 
 export function updateRecord(text: string, parsed: ParsedZone, rec: FileRecord, after: RecordSet): Edit {
   const node = rec.node;
-  const find = (key: string) => node.items.find((p) => isScalar(p.key) && p.key.value === key) as Pair<Scalar, unknown> | undefined;
+  const find = (key: string) =>
+    node.items.find((p) => isScalar(p.key) && p.key.value === key) as Pair<Scalar, unknown> | undefined;
   const ttl = find("ttl");
   const value = find("value");
-  const simple = isBlockEntry(rec.pair) && !borrowsData(node) && after.values.length === 1 && value !== undefined && isScalar(value.value)
-    && find("values") === undefined && (ttl === undefined || isScalar(ttl.value));
+  const simple =
+    isBlockEntry(rec.pair) &&
+    !borrowsData(node) &&
+    after.values.length === 1 &&
+    value !== undefined &&
+    isScalar(value.value) &&
+    find("values") === undefined &&
+    (ttl === undefined || isScalar(ttl.value));
   if (!simple) {
     const records = entryRecords(rec.pair).map((n) => {
       if (n !== node) return plainRecord(n, parsed.doc);
@@ -272,7 +325,10 @@ export function createRecord(text: string, parsed: ParsedZone, zone: string, set
   if (existing) {
     const pair = existing.pair;
     if (!isBlockEntry(pair)) {
-      return rewriteEntry(text, parsed, pair, [...entryRecords(pair).map((n) => plainRecord(n, parsed.doc)), recordJson(set)]);
+      return rewriteEntry(text, parsed, pair, [
+        ...entryRecords(pair).map((n) => plainRecord(n, parsed.doc)),
+        recordJson(set),
+      ]);
     }
     const entry = (splices: Splice[]) => edit(text, "entry", splices);
     const value = pair.value as YAMLMap | YAMLSeq;
@@ -286,7 +342,9 @@ export function createRecord(text: string, parsed: ParsedZone, zone: string, set
     const converted = text
       .slice(start, end)
       .split("\n")
-      .map((line, i) => (i === 0 ? `${line.slice(0, indent)}- ${line.slice(indent)}` : line === "" ? line : `  ${line}`))
+      .map((line, i) =>
+        i === 0 ? `${line.slice(0, indent)}- ${line.slice(indent)}` : line === "" ? line : `  ${line}`,
+      )
       .join("\n");
     return entry([{ at: start, end, insert: converted + item }]);
   }
@@ -298,11 +356,17 @@ export function createRecord(text: string, parsed: ParsedZone, zone: string, set
   if (isScalar(top) && top.value === null) {
     // `--- ~` or `null`: an empty zone written as an explicit null; the null goes, as `{}` does.
     const r = range(top);
-    return whole(appendEntry(r[1] > r[0] ? splice(text, r[0], r[1], "").replace(/^---[ \t]+$/m, "---") : text, block, false));
+    return whole(
+      appendEntry(r[1] > r[0] ? splice(text, r[0], r[1], "").replace(/^---[ \t]+$/m, "---") : text, block, false),
+    );
   }
   if (!isMap(top)) throw new ZoneFileError(undefined, "the top level must map record names to records");
   if (top.flow) {
-    if (top.items.length > 0) throw new ZoneFileError(undefined, "the zone file is written in flow style ({...}); write it in block style (name: record, one per line)");
+    if (top.items.length > 0)
+      throw new ZoneFileError(
+        undefined,
+        "the zone file is written in flow style ({...}); write it in block style (name: record, one per line)",
+      );
     // `--- {}` is how octoDNS writes an empty zone.
     const r = range(top);
     return whole(appendEntry(splice(text, r[0], r[1], "").replace(/[ \t]+$/m, ""), block, false));

@@ -14,7 +14,14 @@ export async function zoneFileNames(directory: string): Promise<string[]> {
   for (const e of entries) {
     if (!e.name.endsWith(".yaml") || e.name === ".yaml") continue;
     if (e.isFile()) names.push(e.name);
-    else if (e.isSymbolicLink() && (await fs.stat(path.join(directory, e.name)).then((s) => s.isFile(), () => false))) names.push(e.name);
+    else if (
+      e.isSymbolicLink() &&
+      (await fs.stat(path.join(directory, e.name)).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      names.push(e.name);
   }
   return names;
 }
@@ -30,7 +37,12 @@ export async function readZoneBytes(file: string): Promise<ZoneBytes | undefined
     const st = await fs.stat(file);
     // Refuse a huge file before reading it into memory.
     if (st.size > MAX_YAML_BYTES) {
-      return { bytes: Buffer.alloc(0), decoded: { refused: `is ${st.size} bytes, over dkimsync's limit of ${MAX_YAML_BYTES} bytes (16 MiB) for a YAML file` } };
+      return {
+        bytes: Buffer.alloc(0),
+        decoded: {
+          refused: `is ${st.size} bytes, over dkimsync's limit of ${MAX_YAML_BYTES} bytes (16 MiB) for a YAML file`,
+        },
+      };
     }
     const bytes = await fs.readFile(file);
     return { bytes, decoded: decodeYaml(bytes) };

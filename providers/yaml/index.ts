@@ -6,7 +6,26 @@ import { promises as fs } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { domainToASCII, domainToUnicode } from "node:url";
-import { ProviderError, errorMessage, errorWithHint, canonical, acquireLock, FileChangedError, FileRefusedError, LockTimeoutError, readAll, removeStaleFiles, removeStaleTemps, writeFileAtomic, type OptionsReader, type Change, type Provider, type RecordSet, type DecodedYaml, type FileLock } from "../../src/provider-kit.js";
+import {
+  ProviderError,
+  errorMessage,
+  errorWithHint,
+  canonical,
+  acquireLock,
+  FileChangedError,
+  FileRefusedError,
+  LockTimeoutError,
+  readAll,
+  removeStaleFiles,
+  removeStaleTemps,
+  writeFileAtomic,
+  type OptionsReader,
+  type Change,
+  type Provider,
+  type RecordSet,
+  type DecodedYaml,
+  type FileLock,
+} from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { describe, editZone } from "./batch.js";
 import { parseZone, sameRecords, ZoneFileError } from "./convert.js";
@@ -39,13 +58,22 @@ export const createYamlProvider: ProviderFactory = (options) => {
    */
   async function fileOf(zone: string): Promise<string> {
     const exact = path.join(directory, `${zone}.yaml`);
-    if (domainToUnicode(zone) === zone && (await fs.stat(exact).then((st) => st.isFile(), () => false))) return exact;
+    if (
+      domainToUnicode(zone) === zone &&
+      (await fs.stat(exact).then(
+        (st) => st.isFile(),
+        () => false,
+      ))
+    )
+      return exact;
     const files = await zoneFileNames(directory).catch((cause: unknown) => {
       throw missingDirectory(cause, zone);
     });
     const matches = files.filter((f) => zoneName(f.slice(0, -".yaml".length)) === zone).sort();
     if (matches.length > 1) {
-      throw fail(zone, `${matches.length} files in ${directory} hold zone ${zone}: ${matches.join(", ")}`, { hint: "merge them into one file and delete the others (octoDNS refuses this too)" });
+      throw fail(zone, `${matches.length} files in ${directory} hold zone ${zone}: ${matches.join(", ")}`, {
+        hint: "merge them into one file and delete the others (octoDNS refuses this too)",
+      });
     }
     return path.join(directory, matches[0] ?? `${zone}.yaml`);
   }
@@ -77,10 +105,14 @@ export const createYamlProvider: ProviderFactory = (options) => {
       await zoneFileNames(directory).catch((cause: unknown) => {
         throw missingDirectory(cause, zone);
       });
-      throw fail(zone, `zone file ${file} does not exist`, { hint: `create ${file} (an empty zone is "--- {}"), or point domains of zone ${zone} at another provider` });
+      throw fail(zone, `zone file ${file} does not exist`, {
+        hint: `create ${file} (an empty zone is "--- {}"), or point domains of zone ${zone} at another provider`,
+      });
     }
     if ("refused" in got.decoded) {
-      throw fail(zone, `${file} ${got.decoded.refused}; nothing was written`, { hint: `fix ${file} (or move that zone to another provider), then run dkimsync again` });
+      throw fail(zone, `${file} ${got.decoded.refused}; nothing was written`, {
+        hint: `fix ${file} (or move that zone to another provider), then run dkimsync again`,
+      });
     }
     return { file, bytes: got.bytes, decoded: got.decoded };
   }
@@ -98,7 +130,10 @@ export const createYamlProvider: ProviderFactory = (options) => {
   function missingDirectory(cause: unknown, zone?: string): ProviderError {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
-      return fail(zone, `zone directory ${directory} does not exist`, { cause, hint: `create it (mkdir -p ${directory}) or fix "directory" of provider "${name}"` });
+      return fail(zone, `zone directory ${directory} does not exist`, {
+        cause,
+        hint: `create it (mkdir -p ${directory}) or fix "directory" of provider "${name}"`,
+      });
     }
     return fail(zone, `cannot list zone directory ${directory}: ${errorMessage(cause)}`, { cause });
   }
@@ -153,7 +188,10 @@ export const createYamlProvider: ProviderFactory = (options) => {
             hint: `another dkimsync run is writing this zone: run again when it has finished (DKIMSYNC_LOCK_TIMEOUT=<seconds> waits longer). If no dkimsync runs anywhere, delete ${cause.lockFile}`,
           });
         }
-        throw fail(zone, `cannot lock ${file}: ${errorMessage(cause)}; nothing was written`, { cause, hint: "dkimsync creates a .<zone>.yaml.lock file next to the zone file: check that the folder is writable" });
+        throw fail(zone, `cannot lock ${file}: ${errorMessage(cause)}; nothing was written`, {
+          cause,
+          hint: "dkimsync creates a .<zone>.yaml.lock file next to the zone file: check that the folder is writable",
+        });
       }
       try {
         // A killed run leaves its temporary file; no one else writes this file now.
@@ -167,7 +205,11 @@ export const createYamlProvider: ProviderFactory = (options) => {
           const bytes = base.encode(out.text);
           let late: Buffer | undefined;
           try {
-            const res = await writeFileAtomic(file, bytes, { expect, beforeRename: () => lock.verify(), keepReplaced: true });
+            const res = await writeFileAtomic(file, bytes, {
+              expect,
+              beforeRename: () => lock.verify(),
+              keepReplaced: true,
+            });
             late = res.lateWrite;
             if (res.replaced) replaced.push({ zone, file, ...res.replaced });
           } catch (cause) {
@@ -178,12 +220,22 @@ export const createYamlProvider: ProviderFactory = (options) => {
               continue;
             }
             if (cause instanceof FileChangedError) {
-              throw fail(zone, `${file} changed ${MAX_ATTEMPTS} times while dkimsync was writing it; nothing was written`, { cause, hint: "stop the program that keeps writing the zone file, then run dkimsync apply again" });
+              throw fail(
+                zone,
+                `${file} changed ${MAX_ATTEMPTS} times while dkimsync was writing it; nothing was written`,
+                { cause, hint: "stop the program that keeps writing the zone file, then run dkimsync apply again" },
+              );
             }
             if (cause instanceof FileRefusedError) {
-              throw fail(zone, `cannot write ${cause.message}; the file is unchanged`, { cause, hint: "make the zone file writable by the user dkimsync runs as (or run dkimsync as its owner), then run dkimsync apply again" });
+              throw fail(zone, `cannot write ${cause.message}; the file is unchanged`, {
+                cause,
+                hint: "make the zone file writable by the user dkimsync runs as (or run dkimsync as its owner), then run dkimsync apply again",
+              });
             }
-            throw fail(zone, `cannot write ${file}: ${errorMessage(cause)}; the file is unchanged`, { cause, hint: "check that the zone file and its folder are writable, then run dkimsync apply again" });
+            throw fail(zone, `cannot write ${file}: ${errorMessage(cause)}; the file is unchanged`, {
+              cause,
+              hint: "check that the zone file and its folder are writable, then run dkimsync apply again",
+            });
           }
           if (late !== undefined) {
             // Bytes reached the replaced file during the rename (a program appending through a
@@ -208,9 +260,16 @@ export const createYamlProvider: ProviderFactory = (options) => {
    * each write, so it interleaves safely with other appenders and needs no rename). The caller
    * holds the lock. Only a pure append can be merged; anything else is an error naming the file.
    */
-  async function appendLate(r: { zone: string; file: string; late: Buffer; size: number; expect?: Buffer }, lock: FileLock): Promise<void> {
+  async function appendLate(
+    r: { zone: string; file: string; late: Buffer; size: number; expect?: Buffer },
+    lock: FileLock,
+  ): Promise<void> {
     if (r.late.length < r.size || (r.expect !== undefined && !r.late.subarray(0, r.size).equals(r.expect))) {
-      throw fail(r.zone, `${r.file} was changed in place by another program while dkimsync replaced it; the changes that program made to the replaced file are not in the zone file`, { hint: "stop the program that writes the zone file, compare the file, then run dkimsync apply again" });
+      throw fail(
+        r.zone,
+        `${r.file} was changed in place by another program while dkimsync replaced it; the changes that program made to the replaced file are not in the zone file`,
+        { hint: "stop the program that writes the zone file, compare the file, then run dkimsync apply again" },
+      );
     }
     const tail = r.late.subarray(r.size);
     if (tail.length === 0) return;
@@ -228,7 +287,11 @@ export const createYamlProvider: ProviderFactory = (options) => {
         await h.close();
       }
     } catch (err) {
-      throw fail(r.zone, `${tail.length} bytes another program appended to ${r.file} while dkimsync replaced it could not be added back (${errorMessage(err)}): ${JSON.stringify(tail.toString("latin1").slice(0, 200))}`, { hint: "add them to the zone file by hand" });
+      throw fail(
+        r.zone,
+        `${tail.length} bytes another program appended to ${r.file} while dkimsync replaced it could not be added back (${errorMessage(err)}): ${JSON.stringify(tail.toString("latin1").slice(0, 200))}`,
+        { hint: "add them to the zone file by hand" },
+      );
     }
   }
 
@@ -256,13 +319,22 @@ export const createYamlProvider: ProviderFactory = (options) => {
   }
 
   /** The zone's changes written into its text, checked; throws when the edit is not safe. */
-  function edit(file: string, zone: string, original: string, changes: readonly Change[]): { text: string; parsed: ParsedZone; crlf: boolean } {
+  function edit(
+    file: string,
+    zone: string,
+    original: string,
+    changes: readonly Change[],
+  ): { text: string; parsed: ParsedZone; crlf: boolean } {
     // A file with Windows line endings throughout is edited with "\n" and written back with
     // "\r\n", so the new lines match the old ones; a file that mixes both is edited as it is.
     const crlf = original.includes("\r\n") && !/(^|[^\r])\n/.test(original);
     const text = crlf ? original.replaceAll("\r\n", "\n") : original;
     const before = parse(file, text, zone);
-    const ctx = { zone, file, fail: (message: string, extra?: { cause?: unknown; hint?: string }) => fail(zone, message, extra) };
+    const ctx = {
+      zone,
+      file,
+      fail: (message: string, extra?: { cause?: unknown; hint?: string }) => fail(zone, message, extra),
+    };
     const { text: out, parsed: current } = editZone(text, before, changes, ctx);
     checkResult(current, zone, changes, file);
     checkForeign(before, current, zone, changes, file);
@@ -276,24 +348,41 @@ export const createYamlProvider: ProviderFactory = (options) => {
    * alias (`*t`) elsewhere uses, a `<<: *rec` merge of the edited record, a `|+` block scalar
    * whose kept trailing blank lines touch a removed entry. Such an edit is refused.
    */
-  function checkForeign(before: ParsedZone, after: ParsedZone, zone: string, changes: readonly Change[], file: string): void {
+  function checkForeign(
+    before: ParsedZone,
+    after: ParsedZone,
+    zone: string,
+    changes: readonly Change[],
+    file: string,
+  ): void {
     const managed = new Set(changes.map((c) => `${c.name} ${c.type}`));
     const key = (r: RecordSet) => `${r.name} ${r.type}`;
-    const show = (r: RecordSet | undefined) => (r === undefined ? "absent" : `ttl ${r.ttl} ${JSON.stringify(r.values)}`);
+    const show = (r: RecordSet | undefined) =>
+      r === undefined ? "absent" : `ttl ${r.ttl} ${JSON.stringify(r.values)}`;
     const now = new Map(after.records.map((r) => [key(r.set), r.set]));
     const was = new Map(before.records.map((r) => [key(r.set), r.set]));
     for (const k of new Set([...was.keys(), ...now.keys()])) {
       if (managed.has(k)) continue;
       const a = was.get(k);
       const b = now.get(k);
-      if (a !== undefined && b !== undefined && a.ttl === b.ttl && JSON.stringify(a.values) === JSON.stringify(b.values)) continue;
+      if (
+        a !== undefined &&
+        b !== undefined &&
+        a.ttl === b.ttl &&
+        JSON.stringify(a.values) === JSON.stringify(b.values)
+      )
+        continue;
       const [recName, type] = k.split(" ") as [string, string];
       const line = before.records.find((r) => key(r.set) === k)?.node.range?.[0];
       const where = line === undefined ? file : `${file}:${before.lines.linePos(line).line}`;
       const what = changes.map((c) => `${c.action} ${c.type} ${c.name}`).join(", ");
-      throw fail(zone, `${where}: writing ${what} would also change ${type} ${recName} (${show(a)} -> ${show(b)}), a record dkimsync does not manage; nothing was written`, {
-        hint: "the records share YAML data: an anchor (&name) used by an alias (*name), a merge key (<<), or a block scalar (|+) that keeps the blank lines next to the selector record. Write the shared value out in full at each record, then run dkimsync again",
-      });
+      throw fail(
+        zone,
+        `${where}: writing ${what} would also change ${type} ${recName} (${show(a)} -> ${show(b)}), a record dkimsync does not manage; nothing was written`,
+        {
+          hint: "the records share YAML data: an anchor (&name) used by an alias (*name), a merge key (<<), or a block scalar (|+) that keeps the blank lines next to the selector record. Write the shared value out in full at each record, then run dkimsync again",
+        },
+      );
     }
   }
 
@@ -305,7 +394,9 @@ export const createYamlProvider: ProviderFactory = (options) => {
       const [recName, type] = key.split(" ") as [string, string];
       const got = parsed.records.find((r) => r.set.name === recName && r.set.type === type)?.set;
       if ((want === null) !== (got === undefined) || (want && got && !sameRecords(want, got))) {
-        throw new Error(`internal error editing ${file}: ${type} ${recName} came out as ${got ? describe(got) : "absent"}`);
+        throw new Error(
+          `internal error editing ${file}: ${type} ${recName} came out as ${got ? describe(got) : "absent"}`,
+        );
       }
     }
     // RFC 1034 3.6.2, RFC 2181 10.1: a CNAME shares its name with nothing. Route 53, Cloudflare
@@ -313,9 +404,16 @@ export const createYamlProvider: ProviderFactory = (options) => {
     for (const c of changes) {
       const atName = parsed.records.filter((r) => r.set.name === c.name);
       if (atName.some((r) => r.set.type === "CNAME") && atName.length > 1) {
-        throw fail(zone, `${c.name} would hold a CNAME beside ${atName.filter((r) => r.set.type !== "CNAME").map((r) => r.set.type).join(", ")} records (RFC 1034 3.6.2)`, {
-          hint: "remove the other records at that name, or let dkimsync apply --force replace them",
-        });
+        throw fail(
+          zone,
+          `${c.name} would hold a CNAME beside ${atName
+            .filter((r) => r.set.type !== "CNAME")
+            .map((r) => r.set.type)
+            .join(", ")} records (RFC 1034 3.6.2)`,
+          {
+            hint: "remove the other records at that name, or let dkimsync apply --force replace them",
+          },
+        );
       }
     }
   }

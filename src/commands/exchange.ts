@@ -64,10 +64,15 @@ const MIN_BITS = 2048;
 /** Why a verified domain is (not) ready to be enabled; undefined when it is ready. */
 export function notReady(report: DomainReport | undefined): string | undefined {
   if (report === undefined) return "it was not verified";
-  const failing = report.checks.filter((c) => c.status === "fail" && !c.check.endsWith(" key") && c.check !== "signing config");
+  const failing = report.checks.filter(
+    (c) => c.status === "fail" && !c.check.endsWith(" key") && c.check !== "signing config",
+  );
   // What the authoritative servers serve is the cause; the resolver only repeats it.
   const causes = failing.filter((c) => !c.check.endsWith("(resolver)"));
-  if (failing.length > 0) return (causes.length > 0 ? causes : failing).map((c) => `${c.check}: ${c.message.replace(/; run dkimsync apply$/, "")}`).join("; ");
+  if (failing.length > 0)
+    return (causes.length > 0 ? causes : failing)
+      .map((c) => `${c.check}: ${c.message.replace(/; run dkimsync apply$/, "")}`)
+      .join("; ");
   for (const s of SELECTORS) {
     const auth = report.checks.find((c) => c.check === `${s} cname (authoritative)`);
     if (auth === undefined) return `${s} was not checked at the authoritative servers`;
@@ -77,9 +82,11 @@ export function notReady(report: DomainReport | undefined): string | undefined {
   const bad = keys.filter((c) => c.status === "fail");
   if (bad.length > 0) return bad.map((c) => `${c.check}: ${c.message}`).join("; ");
   const found = keys.filter((c) => c.details?.missing !== true);
-  if (found.length === 0) return "no key resolves behind either selector yet (Microsoft publishes them a few minutes after New-DkimSigningConfig)";
+  if (found.length === 0)
+    return "no key resolves behind either selector yet (Microsoft publishes them a few minutes after New-DkimSigningConfig)";
   const active = report.activeSelector;
-  if (active !== undefined && !found.some((c) => c.check === `${active} key`)) return `no key resolves behind ${active}, the selector Microsoft signs with first`;
+  if (active !== undefined && !found.some((c) => c.check === `${active} key`))
+    return `no key resolves behind ${active}, the selector Microsoft signs with first`;
   return undefined;
 }
 
@@ -89,17 +96,29 @@ function smallestKey(entry: SigningConfigEntry | undefined, report: DomainReport
   if (entry?.selector1KeySize !== undefined) sizes.push(entry.selector1KeySize);
   if (entry?.selector2KeySize !== undefined) sizes.push(entry.selector2KeySize);
   for (const c of report?.checks ?? []) {
-    if (c.check.endsWith(" key") && c.details?.keyType === "rsa" && typeof c.details.bits === "number") sizes.push(c.details.bits);
+    if (c.check.endsWith(" key") && c.details?.keyType === "rsa" && typeof c.details.bits === "number")
+      sizes.push(c.details.bits);
   }
   return sizes.length > 0 ? Math.min(...sizes) : undefined;
 }
 
 /** The next step of one domain. Pure: the verify report is passed in. */
-export function stepFor(d: DesiredDomain, entry: SigningConfigEntry | undefined, haveExport: boolean, report: DomainReport | undefined): ExchangeStep {
+export function stepFor(
+  d: DesiredDomain,
+  entry: SigningConfigEntry | undefined,
+  haveExport: boolean,
+  report: DomainReport | undefined,
+): ExchangeStep {
   const base = { domain: d.domain, ...(unicodeOf(d.domain) !== d.domain ? { unicode: unicodeOf(d.domain) } : {}) };
   const id = d.domain;
   if (isInitialDomain(d.domain)) {
-    return { ...base, action: "none", command: null, reason: "the initial *.onmicrosoft.com domain is signed by Microsoft with its own keys; there is nothing to create or enable" };
+    return {
+      ...base,
+      action: "none",
+      command: null,
+      reason:
+        "the initial *.onmicrosoft.com domain is signed by Microsoft with its own keys; there is nothing to create or enable",
+    };
   }
   if (d.ensure === "absent") {
     return {
@@ -109,7 +128,11 @@ export function stepFor(d: DesiredDomain, entry: SigningConfigEntry | undefined,
       reason: `ensure: absent; if Microsoft 365 still signs for it, stop that before the CNAMEs go: Set-DkimSigningConfig -Identity ${id} -Enabled $false`,
     };
   }
-  const noKeys = entry !== undefined && (entry.selector1 === undefined || entry.selector2 === undefined || (entry.status ?? "").toLowerCase() === "nodkimkeys");
+  const noKeys =
+    entry !== undefined &&
+    (entry.selector1 === undefined ||
+      entry.selector2 === undefined ||
+      (entry.status ?? "").toLowerCase() === "nodkimkeys");
   if (noKeys) {
     return {
       ...base,
@@ -127,13 +150,23 @@ export function stepFor(d: DesiredDomain, entry: SigningConfigEntry | undefined,
     };
   }
   if (d.problem !== undefined) {
-    return { ...base, action: "wait", command: null, reason: `not planned, so nothing to enable: ${d.problem.message.replace(/^[^ ]*: /, "")}` };
+    return {
+      ...base,
+      action: "wait",
+      command: null,
+      reason: `not planned, so nothing to enable: ${d.problem.message.replace(/^[^ ]*: /, "")}`,
+    };
   }
   const enabled = entry?.enabled === true && (entry.status ?? "valid").toLowerCase() === "valid";
   if (enabled) {
     const broken = notReady(report);
     if (broken !== undefined) {
-      return { ...base, action: "wait", command: null, reason: `signing is enabled, but receivers cannot verify it: ${broken}; fix DNS first (dkimsync import, plan, apply), then verify` };
+      return {
+        ...base,
+        action: "wait",
+        command: null,
+        reason: `signing is enabled, but receivers cannot verify it: ${broken}; fix DNS first (dkimsync import, plan, apply), then verify`,
+      };
     }
     const bits = smallestKey(entry, report);
     if (bits !== undefined && bits < MIN_BITS) {
@@ -148,7 +181,12 @@ export function stepFor(d: DesiredDomain, entry: SigningConfigEntry | undefined,
   }
   const why = notReady(report);
   if (why !== undefined) {
-    return { ...base, action: "wait", command: null, reason: `not ready to enable: ${why}; run dkimsync apply, then dkimsync verify, then this again` };
+    return {
+      ...base,
+      action: "wait",
+      command: null,
+      reason: `not ready to enable: ${why}; run dkimsync apply, then dkimsync verify, then this again`,
+    };
   }
   return {
     ...base,
@@ -159,22 +197,40 @@ export function stepFor(d: DesiredDomain, entry: SigningConfigEntry | undefined,
 }
 
 /** Every configured domain's next step (and the export's initial domain), verified now. */
-export async function exchangeSteps(config: Config, opts: VerifyOptions & { domains?: string[] } = {}): Promise<ExchangeStep[]> {
+export async function exchangeSteps(
+  config: Config,
+  opts: VerifyOptions & { domains?: string[] } = {},
+): Promise<ExchangeStep[]> {
   const desired = desiredState(config).filter((d) => !opts.domains || opts.domains.includes(d.domain));
   const entries = config.signingConfig?.entries;
   // Only domains whose step depends on DNS are verified: those that have keys and are not yet
   // signing, and the signing ones whose key size verify reads.
-  const toVerify = desired.filter((d) => d.ensure === "present" && d.problem === undefined && !isInitialDomain(d.domain)).map((d) => d.domain);
+  const toVerify = desired
+    .filter((d) => d.ensure === "present" && d.problem === undefined && !isInitialDomain(d.domain))
+    .map((d) => d.domain);
   const reports = new Map<string, DomainReport>();
   if (toVerify.length > 0) {
     const report = await verifyConfig(config, { ...opts, domains: toVerify });
-    if (report.unreachable) throw new DkimsyncError(`could not verify: ${report.unreachable}`, { hint: "check --resolver/--nameserver, or the network; no enable is written without a verify" });
+    if (report.unreachable)
+      throw new DkimsyncError(`could not verify: ${report.unreachable}`, {
+        hint: "check --resolver/--nameserver, or the network; no enable is written without a verify",
+      });
     for (const r of report.domains) reports.set(r.domain, r);
   }
   const steps = desired.map((d) => stepFor(d, entries?.get(d.domain), entries !== undefined, reports.get(d.domain)));
   for (const [domain] of entries ?? []) {
-    if (isInitialDomain(domain) && !desired.some((d) => d.domain === domain) && (!opts.domains || opts.domains.includes(domain))) {
-      steps.push({ domain, action: "none", command: null, reason: "the initial *.onmicrosoft.com domain is signed by Microsoft with its own keys; there is nothing to create or enable" });
+    if (
+      isInitialDomain(domain) &&
+      !desired.some((d) => d.domain === domain) &&
+      (!opts.domains || opts.domains.includes(domain))
+    ) {
+      steps.push({
+        domain,
+        action: "none",
+        command: null,
+        reason:
+          "the initial *.onmicrosoft.com domain is signed by Microsoft with its own keys; there is nothing to create or enable",
+      });
     }
   }
   return steps.sort((a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
@@ -194,26 +250,38 @@ export function renderScript(steps: readonly ExchangeStep[], configName: string)
     out.push("");
   }
   const count = (a: ExchangeAction) => steps.filter((s) => s.action === a).length;
-  out.push(`# ${count("create-keys")} to create keys, ${count("enable")} to enable, ${count("rotate")} to rotate, ${count("wait")} not ready, ${count("none")} with nothing to do.`);
+  out.push(
+    `# ${count("create-keys")} to create keys, ${count("enable")} to enable, ${count("rotate")} to rotate, ${count("wait")} not ready, ${count("none")} with nothing to do.`,
+  );
   return `${out.join("\n")}\n`;
 }
 
 export function renderExchangeJson(steps: readonly ExchangeStep[]): string {
   const count = (a: ExchangeAction) => steps.filter((s) => s.action === a).length;
-  const summary = { "create-keys": count("create-keys"), enable: count("enable"), rotate: count("rotate"), wait: count("wait"), none: count("none") };
+  const summary = {
+    "create-keys": count("create-keys"),
+    enable: count("enable"),
+    rotate: count("rotate"),
+    wait: count("wait"),
+    none: count("none"),
+  };
   return `${JSON.stringify({ version: 1, domains: steps, summary }, null, 2)}\n`;
 }
 
 export async function exchangeCommand(opts: ExchangeOptions, io: Io): Promise<number> {
   const config = loadConfig(opts.config);
   if (config.signingConfig === undefined) {
-    io.stderr(`dkimsync: warning: ${config.displayFile} has no signing_config: without Microsoft's view of the keys, only verified domains get a step; export it with ${EXPORT_COMMAND}\n`);
+    io.stderr(
+      `dkimsync: warning: ${config.displayFile} has no signing_config: without Microsoft's view of the keys, only verified domains get a step; export it with ${EXPORT_COMMAND}\n`,
+    );
   }
   const domains = opts.domains.map((raw) => {
     const n = normaliseDomain(raw);
     if ("error" in n) throw new DkimsyncError(`--domain "${raw}" ${n.error}`);
     if (!config.domains.some((d) => d.name === n.name) && !config.signingConfig?.entries.has(n.name)) {
-      throw new DkimsyncError(`--domain ${raw}: not configured in ${config.displayFile}`, { hint: "add it under domains:, or check the spelling" });
+      throw new DkimsyncError(`--domain ${raw}: not configured in ${config.displayFile}`, {
+        hint: "add it under domains:, or check the spelling",
+      });
     }
     return n.name;
   });

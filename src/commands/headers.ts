@@ -6,7 +6,13 @@ import { loadConfig } from "../config/load.js";
 import { MAX_MESSAGE_BYTES, TooLargeError, readFileBounded } from "../util/fs.js";
 import { DkimsyncError, errorMessage } from "../core/errors.js";
 import { parseKeyRecord } from "../dns/dkimkey.js";
-import { DKIM_RESULT_MEANING, dkimPasses, explainHeaders, type DkimVerdict, type HeadersReport } from "../headers/analyse.js";
+import {
+  DKIM_RESULT_MEANING,
+  dkimPasses,
+  explainHeaders,
+  type DkimVerdict,
+  type HeadersReport,
+} from "../headers/analyse.js";
 import { ansi, plain } from "../render/style.js";
 import { renderHeadersJson, renderHeadersMarkdown, renderHeadersText } from "../headers/render.js";
 import { parseHostPort, resolverServers, type HostPort } from "../verify/checks.js";
@@ -33,7 +39,11 @@ export async function headersCommand(opts: HeadersCommandOptions, io: Io): Promi
   try {
     bytes = readFileBounded(opts.message, MAX_MESSAGE_BYTES);
   } catch (err) {
-    if (err instanceof TooLargeError) throw new DkimsyncError(`the message ${opts.message} is larger than ${MAX_MESSAGE_BYTES / 1024 / 1024} MiB; refusing to read it`, { hint: "save just the message's headers (View message source) and pass that file" });
+    if (err instanceof TooLargeError)
+      throw new DkimsyncError(
+        `the message ${opts.message} is larger than ${MAX_MESSAGE_BYTES / 1024 / 1024} MiB; refusing to read it`,
+        { hint: "save just the message's headers (View message source) and pass that file" },
+      );
     throw new DkimsyncError(`cannot read the message ${opts.message} (${errorMessage(err)})`, {
       cause: err,
       hint: "save the message with its headers (Outlook: File > Save As .eml, or View > View message source; Gmail: Show original > Download)",
@@ -46,7 +56,10 @@ export async function headersCommand(opts: HeadersCommandOptions, io: Io): Promi
   const report = explainHeaders(bytes.toString("utf8"), domains ? { domains } : {});
   if (opts.verify) {
     const resolver = opts.resolver === undefined ? undefined : parseHostPort(opts.resolver, "--resolver");
-    report.verified = await verifySignatures(bytes, { ...(resolver ? { resolver } : {}), ...(domains ? { domains } : {}) });
+    report.verified = await verifySignatures(bytes, {
+      ...(resolver ? { resolver } : {}),
+      ...(domains ? { domains } : {}),
+    });
     report.dkimPass = dkimPasses(report.verified, domains ? new Set(domains) : undefined);
   }
   io.stdout(renderHeaders(report, opts.format, io.color));
@@ -64,7 +77,10 @@ export function renderHeaders(report: HeadersReport, format: Format, color = fal
  * or the system's). mailauth reports a body-hash mismatch as `neutral` with the comment "body
  * hash did not verify"; RFC 6376 6.3 calls that a failed signature, so it is reported as `fail`.
  */
-export async function verifySignatures(message: Buffer | string, opts: { resolver?: HostPort; domains?: string[]; now?: Date } = {}): Promise<DkimVerdict[]> {
+export async function verifySignatures(
+  message: Buffer | string,
+  opts: { resolver?: HostPort; domains?: string[]; now?: Date } = {},
+): Promise<DkimVerdict[]> {
   const resolver = new Resolver({ timeout: 2000, tries: 2 });
   if (opts.resolver) resolver.setServers(await resolverServers(opts.resolver, "--resolver"));
   const lookup = async (name: string, rrtype: string): Promise<string[][] | string[]> => {
@@ -89,7 +105,11 @@ export async function verifySignatures(message: Buffer | string, opts: { resolve
       }
     }
     const domain = r.signingDomain?.toLowerCase();
-    const v: DkimVerdict = { source: "mailauth (now, over DNS)", result: status, meaning: DKIM_RESULT_MEANING[status] ?? status };
+    const v: DkimVerdict = {
+      source: "mailauth (now, over DNS)",
+      result: status,
+      meaning: DKIM_RESULT_MEANING[status] ?? status,
+    };
     if (domain) v.domain = domain;
     if (r.selector) {
       v.selector = r.selector.toLowerCase();

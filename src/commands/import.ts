@@ -4,7 +4,15 @@
  */
 import { InputError } from "../core/errors.js";
 import { editConfigTargets, type EditOutcome, type ImportTargets } from "../m365/import-edit.js";
-import { acquireLock, decodeYaml, FileChangedError, LockTimeoutError, removeStaleTemps, writeFileAtomic, type FileLock } from "../util/fs.js";
+import {
+  acquireLock,
+  decodeYaml,
+  FileChangedError,
+  LockTimeoutError,
+  removeStaleTemps,
+  writeFileAtomic,
+  type FileLock,
+} from "../util/fs.js";
 import { decodeInput, parseImport, type ImportedEntry } from "../m365/import-parse.js";
 import { targetWarnings } from "../m365/targets.js";
 import { MAX_SIGNING_CONFIG_BYTES, TooLargeError, readFileBounded } from "../util/fs.js";
@@ -28,7 +36,11 @@ export interface ImportOptions {
 }
 
 export async function importCommand(opts: ImportOptions, io: Io): Promise<number> {
-  const input = await readFile(opts.file, "the file to import", "export it with: Get-DkimSigningConfig | ConvertTo-Json > dkim.json");
+  const input = await readFile(
+    opts.file,
+    "the file to import",
+    "export it with: Get-DkimSigningConfig | ConvertTo-Json > dkim.json",
+  );
   const parsed = parseImport(decodeInput(input), opts.file);
   // The config's lock is held from the read to the write, so two imports (or an import and
   // another dkimsync writer) never edit the same config at once; --dry-run writes nothing.
@@ -40,11 +52,17 @@ export async function importCommand(opts: ImportOptions, io: Io): Promise<number
   }
 }
 
-async function importLocked(opts: ImportOptions, io: Io, parsed: ReturnType<typeof parseImport>, lock: FileLock | undefined): Promise<number> {
+async function importLocked(
+  opts: ImportOptions,
+  io: Io,
+  parsed: ReturnType<typeof parseImport>,
+  lock: FileLock | undefined,
+): Promise<number> {
   const bytes = await readFile(opts.config, "the config", "pass -c path/to/dkim.zones.yaml, or create dkim.zones.yaml");
   // Bytes that are not UTF-8 (a Latin-1 comment) are kept as they are, not turned into U+FFFD.
   const decoded = decodeYaml(bytes);
-  if ("refused" in decoded) throw new InputError({ file: opts.config }, decoded.refused, { hint: "save it as UTF-8 text" });
+  if ("refused" in decoded)
+    throw new InputError({ file: opts.config }, decoded.refused, { hint: "save it as UTF-8 text" });
   const source = decoded.text;
 
   const paint = painter(io.color);
@@ -56,7 +74,10 @@ async function importLocked(opts: ImportOptions, io: Io, parsed: ReturnType<type
     else targets.push({ domain: e.domain, selector1: e.selector1 as string, selector2: e.selector2 as string });
   }
 
-  const result = editConfigTargets(source, opts.config, targets, { add: opts.add, ...(opts.provider === undefined ? {} : { provider: opts.provider }) });
+  const result = editConfigTargets(source, opts.config, targets, {
+    add: opts.add,
+    ...(opts.provider === undefined ? {} : { provider: opts.provider }),
+  });
 
   const lines: string[] = [];
   for (const o of result.outcomes) lines.push(...describe(o, paint, opts.provider));
@@ -75,14 +96,25 @@ async function importLocked(opts: ImportOptions, io: Io, parsed: ReturnType<type
   } else {
     await removeStaleTemps(opts.config).catch(() => undefined);
     // A symbolic link stays a link (the file it points to is replaced), mode and owner stay.
-    await writeFileAtomic(opts.config, decoded.encode(result.text), { expect: bytes, ...(lock ? { beforeRename: () => lock.verify() } : {}) }).catch((err: unknown) => {
+    await writeFileAtomic(opts.config, decoded.encode(result.text), {
+      expect: bytes,
+      ...(lock ? { beforeRename: () => lock.verify() } : {}),
+    }).catch((err: unknown) => {
       if (err instanceof FileChangedError) {
-        throw new InputError({ file: opts.config }, "changed while import was running (another program wrote it); nothing was written", { cause: err, hint: "run dkimsync import again" });
+        throw new InputError(
+          { file: opts.config },
+          "changed while import was running (another program wrote it); nothing was written",
+          { cause: err, hint: "run dkimsync import again" },
+        );
       }
-      throw new InputError({ file: opts.config }, `could not be written: ${(err as Error).message}; nothing was written`, {
-        cause: err,
-        hint: "check that the file and its folder are writable (a temporary file is created next to it)",
-      });
+      throw new InputError(
+        { file: opts.config },
+        `could not be written: ${(err as Error).message}; nothing was written`,
+        {
+          cause: err,
+          hint: "check that the file and its folder are writable (a temporary file is created next to it)",
+        },
+      );
     });
     io.stdout(`${opts.config}: written (${summary}). Review it, then run dkimsync plan.\n`);
   }
@@ -97,8 +129,10 @@ function skipReason(e: ImportedEntry): string | undefined {
     return "the initial *.onmicrosoft.com domain: Microsoft signs it with its own keys and publishes its records; nothing to import or create";
   }
   if (e.selector1 === undefined || e.selector2 === undefined) {
-    return `Microsoft has no DKIM keys for it yet (Status ${e.status ?? "unknown"}); ` +
-      `create them with New-DkimSigningConfig -DomainName ${e.domain} -Enabled $false, then export again`;
+    return (
+      `Microsoft has no DKIM keys for it yet (Status ${e.status ?? "unknown"}); ` +
+      `create them with New-DkimSigningConfig -DomainName ${e.domain} -Enabled $false, then export again`
+    );
   }
   // Another *.onmicrosoft.com name is Microsoft's own zone too: its records are published for it.
   if (e.domain.endsWith(".onmicrosoft.com")) return "a .onmicrosoft.com domain; Microsoft publishes its records";
@@ -110,9 +144,14 @@ function describe(o: EditOutcome, paint: Painter, provider: string | undefined):
     case "unchanged":
       return [`${paint.dim("unchanged")} ${o.domain}`];
     case "skip":
-      return [`${paint.dim("skip")}      ${o.domain}: not in the config; use --add --provider ${provider ?? "P"} to add it`];
+      return [
+        `${paint.dim("skip")}      ${o.domain}: not in the config; use --add --provider ${provider ?? "P"} to add it`,
+      ];
     case "add":
-      return [`${paint.green("add")}       ${o.domain} (provider ${o.provider})`, ...o.changes.map((c) => `            ${c.selector}: ${c.after}`)];
+      return [
+        `${paint.green("add")}       ${o.domain} (provider ${o.provider})`,
+        ...o.changes.map((c) => `            ${c.selector}: ${c.after}`),
+      ];
     case "update":
       return [
         `${paint.yellow("update")}    ${o.domain}`,
@@ -124,7 +163,11 @@ function describe(o: EditOutcome, paint: Painter, provider: string | undefined):
   }
 }
 
-interface Painter { green: (s: string) => string; yellow: (s: string) => string; dim: (s: string) => string }
+interface Painter {
+  green: (s: string) => string;
+  yellow: (s: string) => string;
+  dim: (s: string) => string;
+}
 
 function painter(color: boolean): Painter {
   const wrap = (code: string) => (s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -135,10 +178,14 @@ async function lockConfig(config: string): Promise<FileLock> {
   try {
     return await acquireLock(config);
   } catch (err) {
-    const msg = err instanceof LockTimeoutError ? `is locked: ${err.message}` : `cannot be locked: ${(err as Error).message}`;
+    const msg =
+      err instanceof LockTimeoutError ? `is locked: ${err.message}` : `cannot be locked: ${(err as Error).message}`;
     throw new InputError({ file: config }, `${msg}; nothing was written`, {
       cause: err,
-      hint: err instanceof LockTimeoutError ? `another dkimsync import is writing it: run again when it has finished. If none runs, delete ${err.lockFile}` : "dkimsync creates a .<name>.lock file next to the config: check that the folder is writable",
+      hint:
+        err instanceof LockTimeoutError
+          ? `another dkimsync import is writing it: run again when it has finished. If none runs, delete ${err.lockFile}`
+          : "dkimsync creates a .<name>.lock file next to the config: check that the folder is writable",
     });
   }
 }
@@ -148,9 +195,19 @@ async function readFile(file: string, what: string, hint: string): Promise<Buffe
     // Bounded: a wrong path (/dev/zero) ends with a message, not an exhausted heap.
     return readFileBounded(file, MAX_SIGNING_CONFIG_BYTES);
   } catch (err) {
-    if (err instanceof TooLargeError) throw new InputError({ file }, `${what} is larger than ${MAX_SIGNING_CONFIG_BYTES / 1024 / 1024} MiB; refusing to read it`, { hint });
+    if (err instanceof TooLargeError)
+      throw new InputError(
+        { file },
+        `${what} is larger than ${MAX_SIGNING_CONFIG_BYTES / 1024 / 1024} MiB; refusing to read it`,
+        { hint },
+      );
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "does not exist" : code === "EISDIR" ? "is a folder" : `cannot be read (${code ?? (err as Error).message})`;
+    const why =
+      code === "ENOENT"
+        ? "does not exist"
+        : code === "EISDIR"
+          ? "is a folder"
+          : `cannot be read (${code ?? (err as Error).message})`;
     throw new InputError({ file }, `${what} ${why}`, { cause: err, hint });
   }
 }

@@ -62,7 +62,8 @@ function placeholderEnv(seen: Set<string>): NodeJS.ProcessEnv {
 }
 
 function problemOf(err: unknown): ValidateProblem {
-  if (err instanceof DkimsyncError) return { message: err.message, ...(err.hint === undefined ? {} : { hint: err.hint }) };
+  if (err instanceof DkimsyncError)
+    return { message: err.message, ...(err.hint === undefined ? {} : { hint: err.hint }) };
   return { message: `internal error: ${errorMessage(err)}` };
 }
 
@@ -101,7 +102,8 @@ export async function validateConfig(file: string, opts: { zoneFiles?: boolean }
       }
       try {
         // Only the yaml provider is local; every other type needs its API (and credentials).
-        if (providerTypes[pc.type]?.localRecords === true && opts.zoneFiles !== false) zoneFiles += await checkZoneFiles(provider, config, complete, problems);
+        if (providerTypes[pc.type]?.localRecords === true && opts.zoneFiles !== false)
+          zoneFiles += await checkZoneFiles(provider, config, complete, problems);
       } finally {
         await provider.close?.();
       }
@@ -118,7 +120,12 @@ export async function validateConfig(file: string, opts: { zoneFiles?: boolean }
 }
 
 /** Parse every zone file; when the config is complete, every domain must have its zone. */
-async function checkZoneFiles(provider: Provider, config: Config, complete: boolean, problems: ValidateProblem[]): Promise<number> {
+async function checkZoneFiles(
+  provider: Provider,
+  config: Config,
+  complete: boolean,
+  problems: ValidateProblem[],
+): Promise<number> {
   let zones: string[];
   try {
     zones = await provider.zones();
@@ -126,7 +133,10 @@ async function checkZoneFiles(provider: Provider, config: Config, complete: bool
     // A missing or unreadable folder: point at the `directory` line of the provider block.
     const pc = config.providers.get(provider.name);
     const p = problemOf(err);
-    problems.push({ ...p, message: `${config.displayFile}:${pc?.lineOf("directory") ?? pc?.where.line ?? "?"}: ${p.message}` });
+    problems.push({
+      ...p,
+      message: `${config.displayFile}:${pc?.lineOf("directory") ?? pc?.where.line ?? "?"}: ${p.message}`,
+    });
     return 0;
   }
   let parsed = 0;
@@ -167,6 +177,9 @@ export async function validateCommand(opts: ValidateOptions, io: ValidateIo): Pr
   const counts = `${r.domains} domain${r.domains === 1 ? "" : "s"}, ${r.providers} provider${r.providers === 1 ? "" : "s"}, ${r.zoneFiles} zone file${r.zoneFiles === 1 ? "" : "s"} read`;
   const secrets = r.secrets.length > 0 ? `; secrets referenced (not read): ${r.secrets.join(", ")}` : "";
   if (r.ok) io.stdout(`${opts.config}: valid (${counts}${secrets})\n`);
-  else io.stderr(`dkimsync: ${opts.config}: ${r.problems.length} problem${r.problems.length === 1 ? "" : "s"} (${counts})\n`);
+  else
+    io.stderr(
+      `dkimsync: ${opts.config}: ${r.problems.length} problem${r.problems.length === 1 ? "" : "s"} (${counts})\n`,
+    );
   return r.ok ? 0 : 1;
 }

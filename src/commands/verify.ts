@@ -42,7 +42,9 @@ export async function verifyCommand(opts: VerifyCommandOptions, io: Io): Promise
   const report = await verifyConfig(config, vo);
   io.stdout(renderVerify(report, opts.format, io.color));
   if (report.unreachable) {
-    io.stderr(`dkimsync: error: could not verify: ${report.unreachable}\n  hint: check --resolver/--nameserver, or the network\n`);
+    io.stderr(
+      `dkimsync: error: could not verify: ${report.unreachable}\n  hint: check --resolver/--nameserver, or the network\n`,
+    );
     return 1;
   }
   return report.summary.fail > 0 ? 2 : 0;

@@ -58,7 +58,11 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
     bytes = readFileBounded(file, MAX_CONFIG_BYTES);
   } catch (err) {
     if (err instanceof TooLargeError) {
-      throw new InputError({ file: displayFile }, `the config file is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB; refusing to read it`, { hint: "check the path given with -c" });
+      throw new InputError(
+        { file: displayFile },
+        `the config file is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB; refusing to read it`,
+        { hint: "check the path given with -c" },
+      );
     }
     throw new InputError({ file: displayFile }, `cannot read the config file (${errorMessage(err)})`, {
       cause: err,
@@ -72,7 +76,11 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
  * loadConfig, and also every provider's options checked by `checkProvider`: one run reports every
  * problem of the file, provider settings included, each at its line.
  */
-export async function loadConfigChecked(file: string, checkProvider: ProviderCheck, opts: LoadOptions = {}): Promise<Config> {
+export async function loadConfigChecked(
+  file: string,
+  checkProvider: ProviderCheck,
+  opts: LoadOptions = {},
+): Promise<Config> {
   let config: Config | undefined;
   let problems: ConfigProblem[] = [];
   try {
@@ -113,9 +121,13 @@ function buildConfig(bytes: Buffer, absFile: string, opts: LoadOptions & { displ
     });
   }
   if (!isMapping(data)) {
-    throw new InputError({ file: displayFile, line: tree?.line ?? 1 }, `the top level must be a mapping of ${TOP_KEYS.join(", ")}, not ${describe(data)}`, {
-      hint: "start the file with keys like providers: and domains: at the left margin",
-    });
+    throw new InputError(
+      { file: displayFile, line: tree?.line ?? 1 },
+      `the top level must be a mapping of ${TOP_KEYS.join(", ")}, not ${describe(data)}`,
+      {
+        hint: "start the file with keys like providers: and domains: at the left margin",
+      },
+    );
   }
   const top = tree?.entries() ?? new Map<string, Entry>();
   const lineOfTop = (key: string) => top.get(key)?.keyLine ?? tree?.line;
@@ -133,12 +145,22 @@ function buildConfig(bytes: Buffer, absFile: string, opts: LoadOptions & { displ
 
   if (data.tenant !== undefined) {
     const tenant = readTenant(data.tenant);
-    if ("error" in tenant) p.add(lineOfTop("tenant"), `tenant ${tenant.error}`, 'write the prefix of your initial domain: tenant: contoso for contoso.onmicrosoft.com (Get-AcceptedDomain | Where-Object InitialDomain)');
+    if ("error" in tenant)
+      p.add(
+        lineOfTop("tenant"),
+        `tenant ${tenant.error}`,
+        "write the prefix of your initial domain: tenant: contoso for contoso.onmicrosoft.com (Get-AcceptedDomain | Where-Object InitialDomain)",
+      );
     else config.tenant = tenant.name;
   }
   if (data.ttl !== undefined) {
     const ttl = readTtl(data.ttl);
-    if (typeof ttl === "string") p.add(lineOfTop("ttl"), `ttl ${ttl}`, "write a whole number of seconds, like ttl: 3600 (Microsoft's recommendation)");
+    if (typeof ttl === "string")
+      p.add(
+        lineOfTop("ttl"),
+        `ttl ${ttl}`,
+        "write a whole number of seconds, like ttl: 3600 (Microsoft's recommendation)",
+      );
     else config.ttl = ttl;
   }
 
@@ -151,7 +173,14 @@ function buildConfig(bytes: Buffer, absFile: string, opts: LoadOptions & { displ
     }
   }
 
-  const declared = readProviders(p, data.providers, top.get("providers"), lineOfTop("providers"), config, opts.knownTypes ?? DEFAULT_PROVIDER_TYPES);
+  const declared = readProviders(
+    p,
+    data.providers,
+    top.get("providers"),
+    lineOfTop("providers"),
+    config,
+    opts.knownTypes ?? DEFAULT_PROVIDER_TYPES,
+  );
   readDomains(p, data.domains, top.get("domains"), lineOfTop("domains"), config, declared);
 
   // A domain without a usable target source is not a problem of the file: it is reported on that

@@ -42,11 +42,19 @@ export class OptionsReader {
     // A required option that is "missing" is often one written with a typo: name the typo.
     const typo = message === "is required" ? this.typoOf(key) : undefined;
     if (typo !== undefined) {
-      throw new InputError(this.where(typo), `provider "${this.src.provider}" (${this.src.type}): option "${typo}" is not an option of provider type ${this.src.type}; did you mean "${key}"? (option "${key}" is required)`, {
-        hint: `rename ${typo}: to ${key}:`,
-      });
+      throw new InputError(
+        this.where(typo),
+        `provider "${this.src.provider}" (${this.src.type}): option "${typo}" is not an option of provider type ${this.src.type}; did you mean "${key}"? (option "${key}" is required)`,
+        {
+          hint: `rename ${typo}: to ${key}:`,
+        },
+      );
     }
-    throw new InputError(this.where(key), `provider "${this.src.provider}" (${this.src.type}): option "${key}" ${message}`, hint === undefined ? {} : { hint });
+    throw new InputError(
+      this.where(key),
+      `provider "${this.src.provider}" (${this.src.type}): option "${key}" ${message}`,
+      hint === undefined ? {} : { hint },
+    );
   }
 
   /** A key written in the block that is not `key` but within a typo's distance of it. */
@@ -139,12 +147,17 @@ export class OptionsReader {
     } catch {
       this.fail(key, `must be an http(s) URL like ${opts.example}`);
     }
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") this.fail(key, `must start with http:// or https://, like ${opts.example}`);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+      this.fail(key, `must start with http:// or https://, like ${opts.example}`);
     if (parsed.username !== "" || parsed.password !== "") {
-      this.fail(key, "must not contain a user name or password (user:password@); the URL is shown in messages",
-        "remove the user info; credentials are given only as env/NAME options (rotate a password that was committed)");
+      this.fail(
+        key,
+        "must not contain a user name or password (user:password@); the URL is shown in messages",
+        "remove the user info; credentials are given only as env/NAME options (rotate a password that was committed)",
+      );
     }
-    if (parsed.search !== "" || parsed.hash !== "") this.fail(key, `must be only scheme, host, port and path (no query or fragment), like ${opts.example}`);
+    if (parsed.search !== "" || parsed.hash !== "")
+      this.fail(key, `must be only scheme, host, port and path (no query or fragment), like ${opts.example}`);
     return parsed.href;
   }
 
@@ -152,7 +165,9 @@ export class OptionsReader {
   path(key: string, opts: { required: true }): string;
   path(key: string, opts?: { required?: false; default?: string }): string | undefined;
   path(key: string, opts: { required?: boolean; default?: string } = {}): string | undefined {
-    const v = opts.required ? this.string(key, { required: true }) : this.string(key, { default: opts.default as string });
+    const v = opts.required
+      ? this.string(key, { required: true })
+      : this.string(key, { default: opts.default as string });
     return v === undefined ? undefined : path.resolve(this.src.configDir, v);
   }
 
@@ -170,8 +185,11 @@ export class OptionsReader {
     }
     const m = typeof v === "string" ? SECRET_REF.exec(v.trim()) : null;
     if (!m) {
-      this.fail(key, "looks like an inline secret; secrets are only referenced, never written in the config",
-        `write ${key}: env/SOME_NAME and export SOME_NAME with the secret (and rotate the secret that was committed)`);
+      this.fail(
+        key,
+        "looks like an inline secret; secrets are only referenced, never written in the config",
+        `write ${key}: env/SOME_NAME and export SOME_NAME with the secret (and rotate the secret that was committed)`,
+      );
     }
     const name = m[1] as string;
     const value = this.src.env[name];
@@ -179,7 +197,11 @@ export class OptionsReader {
     // TSIG secret); it is never sent anywhere, since a checking reader's provider is only built.
     if (this.src.checkOnly && (value === undefined || value === "")) return "AAAA";
     if (value === undefined || value === "") {
-      this.fail(key, `refers to the environment variable ${name}, which is not set`, `export ${name}=... before running dkimsync`);
+      this.fail(
+        key,
+        `refers to the environment variable ${name}, which is not set`,
+        `export ${name}=... before running dkimsync`,
+      );
     }
     // From here on every output of this run has the value redacted (core/errors.ts redact).
     registerSecret(value);
@@ -192,8 +214,13 @@ export class OptionsReader {
     for (const key of Object.keys(this.src.values)) {
       if (!this.used.has(key)) {
         const near = closest(key, [...this.used]);
-        this.fail(key, `is not an option of provider type ${this.src.type}` + (prefix ? ` (under ${prefix.slice(0, -1)})` : "") + (near ? `; did you mean "${near}"?` : ""),
-          `options of ${this.src.type}${prefix ? ` under ${prefix.slice(0, -1)}` : ""}: ${[...this.used].sort().join(", ")}`);
+        this.fail(
+          key,
+          `is not an option of provider type ${this.src.type}` +
+            (prefix ? ` (under ${prefix.slice(0, -1)})` : "") +
+            (near ? `; did you mean "${near}"?` : ""),
+          `options of ${this.src.type}${prefix ? ` under ${prefix.slice(0, -1)}` : ""}: ${[...this.used].sort().join(", ")}`,
+        );
       }
     }
   }

@@ -56,7 +56,11 @@ export function desiredDomain(config: Config, d: DomainConfig): DesiredDomain {
     ...(d.replace ? { replace: d.replace } : {}),
   };
   if (d.ensure === "absent") {
-    return { ...base, source: "config", records: SELECTORS.map((s) => ({ name: selectorName(s, d.name), type: "CNAME", ttl, values: [] })) };
+    return {
+      ...base,
+      source: "config",
+      records: SELECTORS.map((s) => ({ name: selectorName(s, d.name), type: "CNAME", ttl, values: [] })),
+    };
   }
   let targets: ReturnType<typeof resolveTargets>;
   try {
@@ -67,12 +71,19 @@ export function desiredDomain(config: Config, d: DomainConfig): DesiredDomain {
   }
   const entry = config.signingConfig?.entries.get(d.name);
   if (targets.source === "derived") base.warnings.push(derivedWarning(d.name));
-  if (targets.source === "config" && entry?.selector1 !== undefined && entry.selector2 !== undefined && entry.problem === undefined) {
+  if (
+    targets.source === "config" &&
+    entry?.selector1 !== undefined &&
+    entry.selector2 !== undefined &&
+    entry.problem === undefined
+  ) {
     // Microsoft signs with the export's targets; a config that says otherwise publishes CNAMEs
     // that lead to no key of this domain.
     for (const s of SELECTORS) {
       if (entry[s] !== targets[s]) {
-        base.warnings.push(`${s} in the config (${targets[s]}) differs from the signing_config export (${entry[s]}), which is what Microsoft signs with: copy the export's value, or run dkimsync import`);
+        base.warnings.push(
+          `${s} in the config (${targets[s]}) differs from the signing_config export (${entry[s]}), which is what Microsoft signs with: copy the export's value, or run dkimsync import`,
+        );
       }
     }
   }

@@ -86,7 +86,15 @@ export function diffZone(existingSets: readonly RecordSet[], desired: readonly D
     }
     if (others.length > 0) {
       for (const o of others) {
-        conflicts.push({ name: o.name, type: o.type, ttl: o.ttl, values: o.values, reason: conflictReason(o), desired: want, ...(cname ? { cname } : {}) });
+        conflicts.push({
+          name: o.name,
+          type: o.type,
+          ttl: o.ttl,
+          values: o.values,
+          reason: conflictReason(o),
+          desired: want,
+          ...(cname ? { cname } : {}),
+        });
       }
       continue;
     }
@@ -96,7 +104,15 @@ export function diffZone(existingSets: readonly RecordSet[], desired: readonly D
     }
     const why = differences(cname, want);
     if (why.length === 0) unchanged.push(cname);
-    else changes.push({ action: "update", name: want.name, type: "CNAME", before: cname, after: want, reason: why.join(", ") });
+    else
+      changes.push({
+        action: "update",
+        name: want.name,
+        type: "CNAME",
+        before: cname,
+        after: want,
+        reason: why.join(", "),
+      });
   }
 
   return {
@@ -127,9 +143,23 @@ export function forcedChanges(conflicts: readonly Conflict[]): Change[] {
     seen.add(c.name);
     const cname = c.cname;
     if (!cname) {
-      out.push({ action: "create", name: c.name, type: "CNAME", before: null, after: c.desired, reason: `replaces ${c.type} (--force)` });
+      out.push({
+        action: "create",
+        name: c.name,
+        type: "CNAME",
+        before: null,
+        after: c.desired,
+        reason: `replaces ${c.type} (--force)`,
+      });
     } else if (differences(cname, c.desired).length > 0) {
-      out.push({ action: "update", name: c.name, type: "CNAME", before: cname, after: c.desired, reason: `replaces ${c.type} (--force)` });
+      out.push({
+        action: "update",
+        name: c.name,
+        type: "CNAME",
+        before: cname,
+        after: c.desired,
+        reason: `replaces ${c.type} (--force)`,
+      });
     }
   }
   return sortChanges(out);

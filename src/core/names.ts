@@ -45,7 +45,8 @@ function asciiNameProblem(ascii: string, underscore: boolean): string | undefine
   const labels = ascii.split(".");
   if (labels.some((l) => l === "")) return "has an empty label (two dots in a row, or a leading dot)";
   for (const label of labels) {
-    if (label.length > 63) return `has a label longer than 63 octets (${excerpt(label, 20)}: a label of ${label.length} octets; at most 63 are allowed, RFC 1035 2.3.4)`;
+    if (label.length > 63)
+      return `has a label longer than 63 octets (${excerpt(label, 20)}: a label of ${label.length} octets; at most 63 are allowed, RFC 1035 2.3.4)`;
     const ok = LDH_LABEL.test(label) || (underscore && UNDERSCORE_LABEL.test(label));
     if (!ok) {
       return `has an invalid label ${excerpt(label, 20)} (letters a-z, digits and inner hyphens only${underscore ? ", or a leading underscore as in _domainkey" : ""})`;
@@ -57,7 +58,8 @@ function asciiNameProblem(ascii: string, underscore: boolean): string | undefine
       }
     }
   }
-  if (/^[0-9]+$/.test(labels[labels.length - 1] as string)) return "ends in an all-numeric label; a top-level domain is never all digits (RFC 3696 2)";
+  if (/^[0-9]+$/.test(labels[labels.length - 1] as string))
+    return "ends in an all-numeric label; a top-level domain is never all digits (RFC 3696 2)";
   return undefined;
 }
 
@@ -69,7 +71,8 @@ function asciiNameProblem(ascii: string, underscore: boolean): string | undefine
  */
 export function hostNameProblem(name: string): string | undefined {
   if (name === "") return "is empty";
-  if (!/^[\x21-\x7e]+$/.test(name)) return `contains ${/[^\x00-\x7f]/.test(name) ? "non-ASCII characters (write internationalised labels as xn-- A-labels)" : "a space or control character"}`;
+  if (!/^[\x21-\x7e]+$/.test(name))
+    return `contains ${/[^\x00-\x7f]/.test(name) ? "non-ASCII characters (write internationalised labels as xn-- A-labels)" : "a space or control character"}`;
   return asciiNameProblem(name, true);
 }
 
@@ -83,11 +86,13 @@ export function hostNameProblem(name: string): string | undefined {
 export function normaliseDomain(input: string): { name: string } | { error: string } {
   const raw = input.trim().replace(/\.$/, "");
   if (raw === "") return { error: "is empty" };
-  if (raw.split(".").some((l) => l === "")) return { error: "has an empty label (two dots in a row, or a leading dot)" };
+  if (raw.split(".").some((l) => l === ""))
+    return { error: "has an empty label (two dots in a row, or a leading dot)" };
   if (/[\x00-\x20\x7f]/.test(raw)) return { error: "contains a space or control character" };
   const lower = raw.toLowerCase();
   // Checked before domainToASCII, which would read "123.456" as the IPv4 address 123.0.1.200.
-  if (/^[0-9]+$/.test(lower.split(".").pop() as string)) return { error: "ends in an all-numeric label; a top-level domain is never all digits (RFC 3696 2)" };
+  if (/^[0-9]+$/.test(lower.split(".").pop() as string))
+    return { error: "ends in an all-numeric label; a top-level domain is never all digits (RFC 3696 2)" };
   // Underscore labels are legal in DNS but never part of a mail domain: checked as plain LDH.
   const ascii = /^[\x00-\x7f]*$/.test(lower) ? lower : domainToASCII(lower);
   if (ascii === "") return { error: "is not a valid internationalised domain name" };

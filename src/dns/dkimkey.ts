@@ -28,7 +28,13 @@ export function parseTagList(text: string): { tags: TagList } | { error: string 
     const name = segment.slice(0, eq).trim();
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) return { error: `"${clip(name)}" is not a valid tag name` };
     if (tags.has(name)) return { error: `tag "${name}" occurs twice (RFC 6376 3.2: the whole record is then invalid)` };
-    tags.set(name, segment.slice(eq + 1).replace(/\r?\n/g, "").trim());
+    tags.set(
+      name,
+      segment
+        .slice(eq + 1)
+        .replace(/\r?\n/g, "")
+        .trim(),
+    );
   }
   return { tags };
 }
@@ -124,12 +130,16 @@ export function keyInfo(record: DkimKeyRecord): KeyInfo | { error: string } {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(record.publicKey)) return { error: "p= is not base64" };
   const der = Buffer.from(record.publicKey, "base64");
   if (record.keyType === "ed25519") {
-    if (der.length !== 32) return { error: `k=ed25519 needs 32 raw key bytes in p=, found ${der.length} (RFC 8463 4.2)` };
-    const key = tryKey(() => createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, der]), format: "der", type: "spki" }));
+    if (der.length !== 32)
+      return { error: `k=ed25519 needs 32 raw key bytes in p=, found ${der.length} (RFC 8463 4.2)` };
+    const key = tryKey(() =>
+      createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, der]), format: "der", type: "spki" }),
+    );
     if (!key) return { error: "p= is not a valid Ed25519 key" };
     return { type: "ed25519", bits: 256, encoding: "raw" };
   }
-  if (record.keyType !== "rsa") return { error: `k=${record.keyType} is not a key type DKIM verifiers know (rsa, ed25519)` };
+  if (record.keyType !== "rsa")
+    return { error: `k=${record.keyType} is not a key type DKIM verifiers know (rsa, ed25519)` };
   let encoding: KeyInfo["encoding"] = "spki";
   let key = tryKey(() => createPublicKey({ key: der, format: "der", type: "spki" }));
   if (!key) {
@@ -137,7 +147,8 @@ export function keyInfo(record: DkimKeyRecord): KeyInfo | { error: string } {
     key = tryKey(() => createPublicKey({ key: der, format: "der", type: "pkcs1" }));
   }
   if (!key) return { error: "p= is neither a SubjectPublicKeyInfo nor a PKCS#1 RSA public key" };
-  if (key.asymmetricKeyType !== "rsa") return { error: `k=rsa but p= holds a ${key.asymmetricKeyType ?? "unknown"} key` };
+  if (key.asymmetricKeyType !== "rsa")
+    return { error: `k=rsa but p= holds a ${key.asymmetricKeyType ?? "unknown"} key` };
   const bits = key.asymmetricKeyDetails?.modulusLength;
   if (bits === undefined) return { error: "could not read the RSA modulus length" };
   return { type: "rsa", bits, encoding };
@@ -153,7 +164,10 @@ function tryKey(make: () => KeyObject): KeyObject | undefined {
 
 function colonList(value: string | undefined): string[] {
   if (value === undefined) return [];
-  return value.split(":").map((s) => s.trim()).filter((s) => s !== "");
+  return value
+    .split(":")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
 }
 
 function clip(s: string): string {

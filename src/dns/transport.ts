@@ -35,7 +35,10 @@ export function udpExchange(server: DnsEndpoint, message: Buffer, id: number, ti
       if (err) reject(err);
       else resolve(answer as Buffer);
     };
-    const timer = setTimeout(() => finish(new DnsExchangeError("TIMEOUT", `no answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new DnsExchangeError("TIMEOUT", `no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.on("error", (err) => finish(socketError(err)));
     socket.on("message", (raw) => {
       // Answers with another ID are stray or spoofed: keep waiting (RFC 5452 4.3, 9.1).
@@ -71,7 +74,10 @@ export function tcpExchange(
       if (err) reject(err);
       else resolve(answers);
     };
-    const timer = setTimeout(() => finish(new DnsExchangeError("TIMEOUT", `no answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new DnsExchangeError("TIMEOUT", `no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.on("connect", () => {
       const length = Buffer.alloc(2);
       length.writeUInt16BE(message.length, 0);
@@ -80,7 +86,12 @@ export function tcpExchange(
     socket.on("error", (err) => finish(socketError(err)));
     socket.on("close", () => {
       const expected = pending.length >= 2 ? ` of ${pending.readUInt16BE(0)}` : "";
-      finish(new DnsExchangeError("CLOSED", `the server closed the TCP connection after ${Math.max(received - 2, 0)}${expected} bytes of the answer`));
+      finish(
+        new DnsExchangeError(
+          "CLOSED",
+          `the server closed the TCP connection after ${Math.max(received - 2, 0)}${expected} bytes of the answer`,
+        ),
+      );
     });
     socket.on("data", (chunk: Buffer) => {
       received += chunk.length;

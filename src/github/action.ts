@@ -57,7 +57,10 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
 export function pullRequestNumber(env: NodeJS.ProcessEnv): number | undefined {
   if (!env.GITHUB_EVENT_PATH) return undefined;
   try {
-    const event = JSON.parse(fs.readFileSync(env.GITHUB_EVENT_PATH, "utf8")) as { pull_request?: { number?: unknown }; number?: unknown };
+    const event = JSON.parse(fs.readFileSync(env.GITHUB_EVENT_PATH, "utf8")) as {
+      pull_request?: { number?: unknown };
+      number?: unknown;
+    };
     const n = event.pull_request?.number;
     return typeof n === "number" && Number.isInteger(n) && n > 0 ? n : undefined;
   } catch {
@@ -74,7 +77,8 @@ function fenced(text: string): string {
 
 function failureMarkdown(command: string, stderr: string, limit: number): string {
   const head = `### ❌ dkimsync ${command} failed\n\n`;
-  const tail = "\n\nFix the problems above and push again; `dkimsync validate` shows them locally without credentials.\n";
+  const tail =
+    "\n\nFix the problems above and push again; `dkimsync validate` shows them locally without credentials.\n";
   const room = Math.max(0, limit - head.length - tail.length - 40);
   const text = stderr.length > room ? `${stderr.slice(0, room)}\n… (cut; the whole message is in the job log)` : stderr;
   return head + fenced(text || "dkimsync failed without a message (see the job log)") + tail;
@@ -99,7 +103,10 @@ export interface ActionResult {
 type Renderer = (limit: number | undefined) => string;
 
 /** `log` receives dkimsync's output and the action's own messages (the job log). */
-export async function runAction(env: NodeJS.ProcessEnv = process.env, log: (s: string) => void = (s) => void process.stdout.write(s)): Promise<ActionResult> {
+export async function runAction(
+  env: NodeJS.ProcessEnv = process.env,
+  log: (s: string) => void = (s) => void process.stdout.write(s),
+): Promise<ActionResult> {
   const inputs = readInputs(env);
   const tmp = env.RUNNER_TEMP || os.tmpdir();
   const planFile = path.join(tmp, `dkimsync-plan-${inputs.config.replace(/[^A-Za-z0-9._-]+/g, "_")}.json`);
@@ -130,7 +137,9 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, log: (s: s
 
   let plan: Plan | undefined;
   if (inputs.command === "plan" && fs.existsSync(planFile)) plan = (await loadPlan(planFile)).plan;
-  const where = "the job summary of this run" + (plan ? " and the saved plan (the plan-file output; upload it with actions/upload-artifact)" : "");
+  const where =
+    "the job summary of this run" +
+    (plan ? " and the saved plan (the plan-file output; upload it with actions/upload-artifact)" : "");
   let render: Renderer;
   if (plan) {
     const p = plan;
@@ -148,23 +157,40 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, log: (s: s
 
   // The job summary: the whole document unless it passes the summary's 1 MiB (bytes).
   let summary = render(undefined);
-  for (let limit = SUMMARY_LIMIT; Buffer.byteLength(summary) > SUMMARY_LIMIT && limit > 1000; limit = Math.floor(limit / 2)) summary = render(limit);
+  for (
+    let limit = SUMMARY_LIMIT;
+    Buffer.byteLength(summary) > SUMMARY_LIMIT && limit > 1000;
+    limit = Math.floor(limit / 2)
+  )
+    summary = render(limit);
   appendSummary(env.GITHUB_STEP_SUMMARY, summary);
 
-  const result: ActionResult = { exitCode, hasChanges: plan ? hasChanges(plan) : false, planFile: plan ? planFile : "" };
+  const result: ActionResult = {
+    exitCode,
+    hasChanges: plan ? hasChanges(plan) : false,
+    planFile: plan ? planFile : "",
+  };
 
   const issue = pullRequestNumber(env);
   if (inputs.comment && issue !== undefined) {
     // The config as seen from the repository root, so two jobs with the same file name in
     // different working directories keep two comments.
     const workspace = env.GITHUB_WORKSPACE;
-    const marker = commentMarker(workspace ? path.relative(workspace, path.resolve(inputs.config)).split(path.sep).join("/") : inputs.config);
+    const marker = commentMarker(
+      workspace ? path.relative(workspace, path.resolve(inputs.config)).split(path.sep).join("/") : inputs.config,
+    );
     const body = `${marker}\n${render(COMMENT_LIMIT - marker.length - 1)}`;
     const [owner, repo] = (env.GITHUB_REPOSITORY ?? "").split("/");
     if (!owner || !repo || !env.GITHUB_TOKEN) {
       result.comment = { error: "GITHUB_REPOSITORY or GITHUB_TOKEN is not set" };
     } else {
-      const target: CommentTarget = { apiUrl: env.GITHUB_API_URL || "https://api.github.com", token: env.GITHUB_TOKEN, owner, repo, issue };
+      const target: CommentTarget = {
+        apiUrl: env.GITHUB_API_URL || "https://api.github.com",
+        token: env.GITHUB_TOKEN,
+        owner,
+        repo,
+        issue,
+      };
       try {
         const r = await upsertComment(target, marker, body);
         result.comment = { action: r.action, id: r.id };
@@ -177,11 +203,17 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, log: (s: s
             : "see the message above";
         result.comment = { error: `${(err as Error).message}${status ? ` (HTTP ${status})` : ""}` };
         // ::warning:: is the workflow command for an annotation (GitHub Actions documentation).
-        log(`::warning::dkimsync could not write the pull-request comment: ${result.comment.error}; ${why}. The plan is in the job summary.\n`);
+        log(
+          `::warning::dkimsync could not write the pull-request comment: ${result.comment.error}; ${why}. The plan is in the job summary.\n`,
+        );
       }
     }
   }
 
-  writeOutputs(env.GITHUB_OUTPUT, { "exit-code": String(exitCode), "has-changes": String(result.hasChanges), "plan-file": result.planFile });
+  writeOutputs(env.GITHUB_OUTPUT, {
+    "exit-code": String(exitCode),
+    "has-changes": String(result.hasChanges),
+    "plan-file": result.planFile,
+  });
   return result;
 }

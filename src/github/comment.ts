@@ -59,7 +59,8 @@ interface IssueComment {
 
 /** Create the comment, or update the one that carries `marker`; the body must already fit. */
 export async function upsertComment(t: CommentTarget, marker: string, body: string): Promise<CommentResult> {
-  if (body.length > COMMENT_LIMIT) throw new Error(`comment body is ${body.length} characters; GitHub allows ${COMMENT_LIMIT}`);
+  if (body.length > COMMENT_LIMIT)
+    throw new Error(`comment body is ${body.length} characters; GitHub allows ${COMMENT_LIMIT}`);
   const gh = client(t);
   // A fresh time limit per call: AbortSignal.timeout starts counting when it is made.
   const limit = () => ({ signal: AbortSignal.timeout(TIMEOUT_MS) });
@@ -71,11 +72,23 @@ export async function upsertComment(t: CommentTarget, marker: string, body: stri
     url = nextLink(res.headers.link);
   }
   if (existing) {
-    const res = await gh.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", { owner: t.owner, repo: t.repo, comment_id: existing.id, body, request: limit() });
+    const res = await gh.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+      owner: t.owner,
+      repo: t.repo,
+      comment_id: existing.id,
+      body,
+      request: limit(),
+    });
     const data = res.data as IssueComment;
     return { action: "updated", id: data.id, ...(data.html_url ? { url: data.html_url } : {}) };
   }
-  const res = await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner: t.owner, repo: t.repo, issue_number: t.issue, body, request: limit() });
+  const res = await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+    owner: t.owner,
+    repo: t.repo,
+    issue_number: t.issue,
+    body,
+    request: limit(),
+  });
   const data = res.data as IssueComment;
   return { action: "created", id: data.id, ...(data.html_url ? { url: data.html_url } : {}) };
 }

@@ -17,7 +17,12 @@ export function formatOutput(name: string, value: string): string {
 
 export function writeOutputs(file: string | undefined, outputs: Record<string, string>): void {
   if (!file) return;
-  fs.appendFileSync(file, Object.entries(outputs).map(([k, v]) => formatOutput(k, v)).join(""));
+  fs.appendFileSync(
+    file,
+    Object.entries(outputs)
+      .map(([k, v]) => formatOutput(k, v))
+      .join(""),
+  );
 }
 
 /** A step summary may hold 1 MiB (GitHub Actions documentation, "Adding a job summary"). */

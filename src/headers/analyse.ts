@@ -8,13 +8,26 @@
 import { parseTagList } from "../dns/dkimkey.js";
 import { DkimsyncError } from "../core/errors.js";
 import { arcChain, instanceOf, type ArcSet } from "./arc.js";
-import { DKIM_RESULT_MEANING, dkimFix, parseAuthResults, type AuthResult, type AuthResultsHeader } from "./auth-results.js";
+import {
+  DKIM_RESULT_MEANING,
+  dkimFix,
+  parseAuthResults,
+  type AuthResult,
+  type AuthResultsHeader,
+} from "./auth-results.js";
 import { parseDkimSignature, unixDate, type DkimSignatureInfo } from "./dkim-signature.js";
 import { readHeaderBlock, type HeaderField } from "./header-block.js";
 
 // What other modules import from here.
 export { readHeaderBlock, type HeaderField } from "./header-block.js";
-export { compauthMeaning, dkimFix, parseAuthResults, DKIM_RESULT_MEANING, type AuthResult, type AuthResultsHeader } from "./auth-results.js";
+export {
+  compauthMeaning,
+  dkimFix,
+  parseAuthResults,
+  DKIM_RESULT_MEANING,
+  type AuthResult,
+  type AuthResultsHeader,
+} from "./auth-results.js";
 export { parseDkimSignature, type DkimSignatureInfo } from "./dkim-signature.js";
 export type { ArcSet } from "./arc.js";
 
@@ -54,7 +67,10 @@ const M365_SELECTORS = new Set(["selector1", "selector2"]);
 
 function domainOf(v: string | undefined): string | undefined {
   if (v === undefined || v === "" || v.toLowerCase() === "none") return undefined;
-  return v.slice(v.lastIndexOf("@") + 1).toLowerCase().replace(/\.$/, "");
+  return v
+    .slice(v.lastIndexOf("@") + 1)
+    .toLowerCase()
+    .replace(/\.$/, "");
 }
 
 /** The domain of the From address (RFC 5322 3.6.2), the one DMARC aligns with. */
@@ -76,14 +92,20 @@ export const MAX_HEADER_BYTES = 1024 * 1024;
 export function explainHeaders(text: string, opts: { domains?: string[] } = {}): HeadersReport {
   const end = text.search(/\r?\n\r?\n/);
   if ((end < 0 ? text.length : end) > MAX_HEADER_BYTES) {
-    throw new DkimsyncError(`the message's header section is longer than ${MAX_HEADER_BYTES} bytes (1 MiB) or has no end; this is not a mail message`, {
-      hint: "save the message with its headers (Outlook: File > Save As .eml; Gmail: Show original > Download)",
-    });
+    throw new DkimsyncError(
+      `the message's header section is longer than ${MAX_HEADER_BYTES} bytes (1 MiB) or has no end; this is not a mail message`,
+      {
+        hint: "save the message with its headers (Outlook: File > Save As .eml; Gmail: Show original > Download)",
+      },
+    );
   }
   if (text.slice(0, end < 0 ? text.length : end).includes("\u0000")) {
-    throw new DkimsyncError("the message's header section contains NUL bytes; this is not a mail message (RFC 5322 2.2 allows only printable characters and WSP in header fields)", {
-      hint: "save the message with its headers (Outlook: File > Save As .eml; Gmail: Show original > Download)",
-    });
+    throw new DkimsyncError(
+      "the message's header section contains NUL bytes; this is not a mail message (RFC 5322 2.2 allows only printable characters and WSP in header fields)",
+      {
+        hint: "save the message with its headers (Outlook: File > Save As .eml; Gmail: Show original > Download)",
+      },
+    );
   }
   const fields = readHeaderBlock(text);
   const configured = opts.domains ? new Set(opts.domains) : undefined;
@@ -100,7 +122,8 @@ export function explainHeaders(text: string, opts: { domains?: string[] } = {}):
   const problems: string[] = [];
   for (const f of fields) {
     const name = f.name.toLowerCase();
-    if (name === "authentication-results") authResults.push(parseAuthResults("Authentication-Results", f.value, f.index));
+    if (name === "authentication-results")
+      authResults.push(parseAuthResults("Authentication-Results", f.value, f.index));
     else if (name === "arc-authentication-results") {
       const ar = parseAuthResults("ARC-Authentication-Results", f.value, f.index);
       authResults.push(ar);
@@ -109,7 +132,11 @@ export function explainHeaders(text: string, opts: { domains?: string[] } = {}):
     } else if (name === "dkim-signature") {
       const sig = parseDkimSignature(f.value, f.index);
       const c = isConfigured(sig.d);
-      signatures.push({ ...sig, ...(c === undefined ? {} : { configured: c }), m365Selector: M365_SELECTORS.has(sig.s ?? "") });
+      signatures.push({
+        ...sig,
+        ...(c === undefined ? {} : { configured: c }),
+        m365Selector: M365_SELECTORS.has(sig.s ?? ""),
+      });
     } else if (name === "arc-message-signature") {
       const sig = parseDkimSignature(f.value, f.index);
       const tags = parseTagList(f.value);
@@ -145,16 +172,21 @@ export function explainHeaders(text: string, opts: { domains?: string[] } = {}):
   const spf: AuthResult[] = [];
   const dmarc: AuthResult[] = [];
   for (const ar of authResults) {
-    const source = ar.field === "ARC-Authentication-Results"
-      ? `ARC-Authentication-Results i=${ar.instance ?? "?"}${ar.authservId ? ` (${ar.authservId})` : ""}`
-      : `Authentication-Results${ar.authservId ? ` (${ar.authservId})` : " (Microsoft 365 form)"}`;
+    const source =
+      ar.field === "ARC-Authentication-Results"
+        ? `ARC-Authentication-Results i=${ar.instance ?? "?"}${ar.authservId ? ` (${ar.authservId})` : ""}`
+        : `Authentication-Results${ar.authservId ? ` (${ar.authservId})` : " (Microsoft 365 form)"}`;
     for (const r of ar.results) {
       if (r.method === "spf") spf.push(r);
       if (r.method === "dmarc") dmarc.push(r);
       if (r.method !== "dkim") continue;
       const domain = domainOf(r.props["header.d"]) ?? domainOf(r.props["header.i"]);
       const selector = r.props["header.s"]?.toLowerCase();
-      const v: DkimVerdict = { source, result: r.result, meaning: DKIM_RESULT_MEANING[r.result] ?? `"${r.result}" is not an RFC 8601 DKIM result.` };
+      const v: DkimVerdict = {
+        source,
+        result: r.result,
+        meaning: DKIM_RESULT_MEANING[r.result] ?? `"${r.result}" is not an RFC 8601 DKIM result.`,
+      };
       if (domain) v.domain = domain;
       if (selector) {
         v.selector = selector;
@@ -173,7 +205,8 @@ export function explainHeaders(text: string, opts: { domains?: string[] } = {}):
 
   const notes: string[] = [];
   if (fields.length === 0) notes.push("no header fields found: is this a message file?");
-  if (authResults.length === 0) notes.push("no Authentication-Results: the receiving server added none, or this is the sent copy");
+  if (authResults.length === 0)
+    notes.push("no Authentication-Results: the receiving server added none, or this is the sent copy");
   if (signatures.length === 0) notes.push("no DKIM-Signature: the message was not DKIM-signed");
   const fromDomain = fromDomainOf(fields);
   for (const s of signatures) {
@@ -184,9 +217,13 @@ export function explainHeaders(text: string, opts: { domains?: string[] } = {}):
           `so this DKIM does not align with From for DMARC; enable it for ${fromDomain}: publish the CNAMEs (dkimsync plan, apply, verify), then run the Set-DkimSigningConfig line dkimsync exchange writes`,
       );
     }
-    if (s.l !== undefined) notes.push(`the signature by ${s.d ?? "?"} has l=${s.l}: content appended after that many body bytes is not covered`);
+    if (s.l !== undefined)
+      notes.push(
+        `the signature by ${s.d ?? "?"} has l=${s.l}: content appended after that many body bytes is not covered`,
+      );
     if (configured && s.d && !s.configured) notes.push(`d=${s.d} is not a configured domain`);
-    if (s.configured && !s.m365Selector) notes.push(`d=${s.d} is configured but s=${s.s ?? "?"} is not selector1/selector2: not signed by Microsoft 365`);
+    if (s.configured && !s.m365Selector)
+      notes.push(`d=${s.d} is configured but s=${s.s ?? "?"} is not selector1/selector2: not signed by Microsoft 365`);
   }
   for (const v of dkimResults) {
     if (!v.source.startsWith("Authentication-Results")) continue;
@@ -201,7 +238,10 @@ export function explainHeaders(text: string, opts: { domains?: string[] } = {}):
     arc: { sets: arcSets, chain, problems },
     spf,
     dmarc,
-    dkimPass: dkimPasses(dkimResults.filter((v) => v.source.startsWith("Authentication-Results")), configured),
+    dkimPass: dkimPasses(
+      dkimResults.filter((v) => v.source.startsWith("Authentication-Results")),
+      configured,
+    ),
     notes,
   };
   if (opts.domains) report.configuredDomains = opts.domains;
@@ -210,5 +250,7 @@ export function explainHeaders(text: string, opts: { domains?: string[] } = {}):
 
 /** A DKIM pass that counts: for a configured domain, or any domain when no config is known. */
 export function dkimPasses(verdicts: readonly DkimVerdict[], configured: Set<string> | undefined): boolean {
-  return verdicts.some((v) => v.result === "pass" && (!configured || (v.domain !== undefined && configured.has(v.domain))));
+  return verdicts.some(
+    (v) => v.result === "pass" && (!configured || (v.domain !== undefined && configured.has(v.domain))),
+  );
 }

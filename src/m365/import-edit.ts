@@ -48,22 +48,36 @@ export interface EditResult {
   outcomes: EditOutcome[];
 }
 
-
 /**
  * Compute the edited config text. Pure: reads and writes no files. Throws InputError for a config
  * that cannot be edited safely (YAML errors, `domains:` not a mapping, unknown --provider).
  */
-export function editConfigTargets(source: string, file: string, imports: readonly ImportTargets[], opts: EditOptions): EditResult {
+export function editConfigTargets(
+  source: string,
+  file: string,
+  imports: readonly ImportTargets[],
+  opts: EditOptions,
+): EditResult {
   const doc = parseConfig(source, file);
   const root = doc.contents;
-  if (!isMap(root)) throw new InputError({ file, line: 1 }, "is not a YAML mapping", { hint: "see the dkim.zones.yaml example in docs/reference/configuration.md" });
+  if (!isMap(root))
+    throw new InputError({ file, line: 1 }, "is not a YAML mapping", {
+      hint: "see the dkim.zones.yaml example in docs/reference/configuration.md",
+    });
 
   if (opts.add) checkProvider(doc, source, file, opts.provider);
 
   const eol = source.includes("\r\n") ? "\r\n" : "\n";
-  const domainsPair = root.items.find((p) => isScalar(p.key) && p.key.value === "domains") as Pair<Scalar, unknown> | undefined;
+  const domainsPair = root.items.find((p) => isScalar(p.key) && p.key.value === "domains") as
+    | Pair<Scalar, unknown>
+    | undefined;
   const domainsNode = domainsPair?.value;
-  if (domainsNode !== undefined && domainsNode !== null && !isMap(domainsNode) && !(isScalar(domainsNode) && domainsNode.value === null)) {
+  if (
+    domainsNode !== undefined &&
+    domainsNode !== null &&
+    !isMap(domainsNode) &&
+    !(isScalar(domainsNode) && domainsNode.value === null)
+  ) {
     throw new InputError(whereOf(source, file, domainsPair!.key), "domains: must be a mapping of domain names", {});
   }
   const domainsMap = isMap(domainsNode) ? domainsNode : undefined;
@@ -88,24 +102,37 @@ export function editConfigTargets(source: string, file: string, imports: readonl
     const pair = entries.get(imp.domain);
     if (pair === undefined) {
       if (!opts.add || opts.provider === undefined) {
-        outcomes.push({ domain: imp.domain, action: "skip", reason: "not in the config; use --add --provider P to add it" });
+        outcomes.push({
+          domain: imp.domain,
+          action: "skip",
+          reason: "not in the config; use --add --provider P to add it",
+        });
         continue;
       }
       added.push(imp);
-      outcomes.push({ domain: imp.domain, action: "add", provider: opts.provider, changes: SELECTORS.map((s) => ({ selector: s, after: imp[s] })) });
+      outcomes.push({
+        domain: imp.domain,
+        action: "add",
+        provider: opts.provider,
+        changes: SELECTORS.map((s) => ({ selector: s, after: imp[s] })),
+      });
       continue;
     }
     const key = String(pair.key.value);
     const changes = editEntry(source, file, pair, imp, eol, splices);
-    outcomes.push(changes.length === 0 ? { domain: imp.domain, action: "unchanged", key } : { domain: imp.domain, action: "update", key, changes });
+    outcomes.push(
+      changes.length === 0
+        ? { domain: imp.domain, action: "unchanged", key }
+        : { domain: imp.domain, action: "update", key, changes },
+    );
   }
-  if (added.length > 0) splices.push(appendDomains(source, domainsPair, domainsMap, added, opts.provider as string, eol));
+  if (added.length > 0)
+    splices.push(appendDomains(source, domainsPair, domainsMap, added, opts.provider as string, eol));
 
   const text = applySplices(source, splices);
   if (text !== source) verify(source, text, file, outcomes);
   return { text, changed: text !== source, outcomes };
 }
-
 
 /**
  * The yaml package checks that mapping keys are unique by comparing each key with every
@@ -119,13 +146,19 @@ function parseConfig(source: string, file: string): Document.Parsed {
   const doc = parseDocument(source, PARSE);
   const err = doc.errors[0];
   if (err !== undefined) {
-    throw new InputError({ file, line: err.linePos?.[0]?.line }, `is not valid YAML: ${err.message.split("\n")[0]}`, { cause: err });
+    throw new InputError({ file, line: err.linePos?.[0]?.line }, `is not valid YAML: ${err.message.split("\n")[0]}`, {
+      cause: err,
+    });
   }
   const dup = duplicateKey(doc);
   if (dup !== undefined) {
-    throw new InputError(whereOf(source, file, dup), `is not valid YAML: map keys must be unique ("${String(dup.value)}" is written twice)`, {
-      hint: "remove or merge one of the two entries",
-    });
+    throw new InputError(
+      whereOf(source, file, dup),
+      `is not valid YAML: map keys must be unique ("${String(dup.value)}" is written twice)`,
+      {
+        hint: "remove or merge one of the two entries",
+      },
+    );
   }
   return doc;
 }
@@ -156,18 +189,31 @@ function checkProvider(doc: Document.Parsed, source: string, file: string, provi
     });
   }
   const root = doc.contents as YAMLMap<unknown, unknown>;
-  const pair = root.items.find((p) => isScalar(p.key) && p.key.value === "providers") as Pair<Scalar, unknown> | undefined;
+  const pair = root.items.find((p) => isScalar(p.key) && p.key.value === "providers") as
+    | Pair<Scalar, unknown>
+    | undefined;
   const providers = pair?.value;
   const names = isMap(providers) ? providers.items.map((p) => String(isScalar(p.key) ? p.key.value : p.key)) : [];
   if (!names.includes(provider)) {
-    throw new InputError(pair ? whereOf(source, file, pair.key) : { file }, `--provider ${provider} is not defined under providers:`, {
-      hint: names.length > 0 ? `use one of: ${names.join(", ")}` : "define the provider under providers: first",
-    });
+    throw new InputError(
+      pair ? whereOf(source, file, pair.key) : { file },
+      `--provider ${provider} is not defined under providers:`,
+      {
+        hint: names.length > 0 ? `use one of: ${names.join(", ")}` : "define the provider under providers: first",
+      },
+    );
   }
 }
 
 /** Splices that set both targets of one existing domain entry; returns what changes. */
-function editEntry(source: string, file: string, pair: Pair<Scalar, unknown>, imp: ImportTargets, eol: string, out: Splice[]): TargetChange[] {
+function editEntry(
+  source: string,
+  file: string,
+  pair: Pair<Scalar, unknown>,
+  imp: ImportTargets,
+  eol: string,
+  out: Splice[],
+): TargetChange[] {
   const value = pair.value;
   const changes: TargetChange[] = [];
   if (!isMap(value)) {
@@ -178,13 +224,19 @@ function editEntry(source: string, file: string, pair: Pair<Scalar, unknown>, im
       out.push({ at, end: at, insert: SELECTORS.map((s) => `${eol}${indent}${s}: ${imp[s]}`).join("") });
       return SELECTORS.map((s) => ({ selector: s, after: imp[s] }));
     }
-    throw new InputError(whereOf(source, file, pair.key), `domain ${imp.domain} must be a mapping (provider:, selector1:, ...)`);
+    throw new InputError(
+      whereOf(source, file, pair.key),
+      `domain ${imp.domain} must be a mapping (provider:, selector1:, ...)`,
+    );
   }
   const map = value as YAMLMap<unknown, unknown>;
   const missing: Selector[] = [];
   for (const s of SELECTORS) {
     const p = map.items.find((i) => isScalar(i.key) && i.key.value === s);
-    if (p === undefined) { missing.push(s); continue; }
+    if (p === undefined) {
+      missing.push(s);
+      continue;
+    }
     const v = p.value;
     const before = isScalar(v) && v.value !== null ? String(v.value) : undefined;
     // The same target in another case or with a trailing dot is the same target: leave the
@@ -195,7 +247,14 @@ function editEntry(source: string, file: string, pair: Pair<Scalar, unknown>, im
   }
   if (missing.length > 0) {
     changes.push(...missing.map((s) => ({ selector: s, after: imp[s] })));
-    out.push(insertKeys(source, map, missing.map((s) => [s, imp[s]]), eol));
+    out.push(
+      insertKeys(
+        source,
+        map,
+        missing.map((s) => [s, imp[s]]),
+        eol,
+      ),
+    );
   }
   return changes;
 }
@@ -226,7 +285,8 @@ function insertKeys(source: string, map: YAMLMap<unknown, unknown>, keys: [strin
     const sep = map.items.length > 0 ? ", " : "";
     return { at, end: at, insert: sep + keys.map(([k, v]) => `${k}: ${v}`).join(", ") };
   }
-  const anchor = map.items.find((i) => isScalar(i.key) && i.key.value === "selector1") ?? map.items[map.items.length - 1];
+  const anchor =
+    map.items.find((i) => isScalar(i.key) && i.key.value === "selector1") ?? map.items[map.items.length - 1];
   const firstKey = map.items[0]?.key as Scalar;
   const indent = " ".repeat(columnOf(source, firstKey.range![0]));
   const anchorEnd = nodeEnd(anchor as Pair<Scalar, unknown>);
@@ -235,19 +295,31 @@ function insertKeys(source: string, map: YAMLMap<unknown, unknown>, keys: [strin
 }
 
 /** Append new domain entries (block style) at the end of `domains:`, creating it if needed. */
-function appendDomains(source: string, domainsPair: Pair<Scalar, unknown> | undefined, map: YAMLMap<unknown, unknown> | undefined, added: ImportTargets[], provider: string, eol: string): Splice {
+function appendDomains(
+  source: string,
+  domainsPair: Pair<Scalar, unknown> | undefined,
+  map: YAMLMap<unknown, unknown> | undefined,
+  added: ImportTargets[],
+  provider: string,
+  eol: string,
+): Splice {
   const entryText = (indent: string, step: string): string =>
-    added.map((a) => [
-      `${indent}${a.domain}:`,
-      `${indent}${step}provider: ${provider}`,
-      `${indent}${step}selector1: ${a.selector1}`,
-      `${indent}${step}selector2: ${a.selector2}`,
-    ].join(eol)).join(eol);
+    added
+      .map((a) =>
+        [
+          `${indent}${a.domain}:`,
+          `${indent}${step}provider: ${provider}`,
+          `${indent}${step}selector1: ${a.selector1}`,
+          `${indent}${step}selector2: ${a.selector2}`,
+        ].join(eol),
+      )
+      .join(eol);
 
   if (map !== undefined && map.items.length > 0) {
     const first = map.items[0] as Pair<Scalar, unknown>;
     const indentCol = columnOf(source, first.key.range![0]);
-    const child = isMap(first.value) && !first.value.flow ? (first.value.items[0]?.key as Scalar | undefined) : undefined;
+    const child =
+      isMap(first.value) && !first.value.flow ? (first.value.items[0]?.key as Scalar | undefined) : undefined;
     const step = " ".repeat(child?.range ? Math.max(1, columnOf(source, child.range[0]) - indentCol) : 2);
     const last = map.items[map.items.length - 1] as Pair<Scalar, unknown>;
     const at = lineEnd(source, nodeEnd(last));
@@ -272,13 +344,16 @@ function appendDomains(source: string, domainsPair: Pair<Scalar, unknown> | unde
  */
 function verify(before: string, after: string, file: string, outcomes: EditOutcome[]): void {
   const expected = parseDocument(before, PARSE).toJS() as Record<string, unknown>;
-  const domains = ((expected.domains ??= {}) as Record<string, Record<string, unknown> | null>);
+  const domains = (expected.domains ??= {}) as Record<string, Record<string, unknown> | null>;
   for (const o of outcomes) {
     if (o.action === "update") {
       const entry = (domains[o.key] ??= {}) as Record<string, unknown>;
       for (const c of o.changes) entry[c.selector] = c.after;
     } else if (o.action === "add") {
-      domains[o.domain] = Object.fromEntries([["provider", o.provider], ...o.changes.map((c) => [c.selector, c.after])]);
+      domains[o.domain] = Object.fromEntries([
+        ["provider", o.provider],
+        ...o.changes.map((c) => [c.selector, c.after]),
+      ]);
     }
   }
   const doc = parseDocument(after, PARSE);
@@ -314,7 +389,10 @@ function lineAt(source: string, offset: number): number {
   return line;
 }
 
-function whereOf(source: string, file: string, node: { range?: [number, number, number] | null | undefined }): { file: string; line?: number } {
+function whereOf(
+  source: string,
+  file: string,
+  node: { range?: [number, number, number] | null | undefined },
+): { file: string; line?: number } {
   return node.range ? { file, line: lineAt(source, node.range[0]) } : { file };
 }
-

@@ -59,9 +59,15 @@ export function parseImport(text: string, file: string): ParsedImport {
   const format = detectFormat(clean);
   let entries: ImportedEntry[];
   switch (format) {
-    case "json": entries = parseJson(clean, file); break;
-    case "format-list": entries = parseFormatList(clean, file); break;
-    case "exchange-error": entries = parseExchangeError(clean, file); break;
+    case "json":
+      entries = parseJson(clean, file);
+      break;
+    case "format-list":
+      entries = parseFormatList(clean, file);
+      break;
+    case "exchange-error":
+      entries = parseExchangeError(clean, file);
+      break;
     default:
       throw new InputError({ file }, "is not a format dkimsync can import", {
         hint: `give ${ACCEPTED_FORMATS}. For example: Get-DkimSigningConfig | ConvertTo-Json > dkim.json`,
@@ -101,20 +107,42 @@ function parseJson(text: string, file: string): ImportedEntry[] {
 /** Offset of the first JSON syntax error (RFC 8259 grammar), or undefined when none is found. */
 export function jsonErrorOffset(text: string): number | undefined {
   let i = 0;
-  const ws = (): void => { while (/[ \t\n\r]/.test(text[i] ?? "")) i++; };
-  const fail = (): never => { throw i; };
+  const ws = (): void => {
+    while (/[ \t\n\r]/.test(text[i] ?? "")) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
   const value = (): void => {
     ws();
     const c = text[i];
     if (c === "{" || c === "[") {
       const close = c === "{" ? "}" : "]";
-      i++; ws();
-      if (text[i] === close) { i++; return; }
+      i++;
+      ws();
+      if (text[i] === close) {
+        i++;
+        return;
+      }
       for (;;) {
-        if (c === "{") { ws(); if (text[i] !== '"') fail(); str(); ws(); if (text[i] !== ":") fail(); i++; }
-        value(); ws();
-        if (text[i] === ",") { i++; continue; }
-        if (text[i] === close) { i++; return; }
+        if (c === "{") {
+          ws();
+          if (text[i] !== '"') fail();
+          str();
+          ws();
+          if (text[i] !== ":") fail();
+          i++;
+        }
+        value();
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === close) {
+          i++;
+          return;
+        }
         fail();
       }
     }
@@ -127,14 +155,15 @@ export function jsonErrorOffset(text: string): number | undefined {
     i++;
     while (i < text.length && text[i] !== '"') {
       if (text[i] === "\\") i++;
-      else if ((text.charCodeAt(i)) < 0x20) fail();
+      else if (text.charCodeAt(i) < 0x20) fail();
       i++;
     }
     if (i >= text.length) fail();
     i++;
   };
   try {
-    value(); ws();
+    value();
+    ws();
     return i < text.length ? i : undefined;
   } catch (at) {
     return typeof at === "number" ? Math.min(at, text.length) : undefined;
@@ -163,7 +192,11 @@ function parseFormatList(text: string, file: string): ImportedEntry[] {
   const lines = text.split("\n");
   for (const [i, raw] of lines.entries()) {
     const line = i + 1;
-    if (raw.trim() === "") { current = undefined; last = undefined; continue; }
+    if (raw.trim() === "") {
+      current = undefined;
+      last = undefined;
+      continue;
+    }
     // A pasted prompt line, e.g. `PS C:\> Get-DkimSigningConfig | fl`.
     if (/^\s*PS [^>]*>/.test(raw)) continue;
     const indent = raw.length - raw.trimStart().length;
@@ -315,7 +348,8 @@ function rejoinTarget(segment: string): string {
  * May 2025) `<prefix>.<letter>-v1.dkim.mail.microsoft` (Microsoft Learn, "Set up DKIM to sign
  * mail from your Microsoft 365 domain").
  */
-const TARGET = /^selector[12]-[a-z0-9-]{1,53}\._domainkey\.[a-z0-9-]{1,63}\.(?:onmicrosoft\.com|[a-z]-v1\.dkim\.mail\.microsoft)$/;
+const TARGET =
+  /^selector[12]-[a-z0-9-]{1,53}\._domainkey\.[a-z0-9-]{1,63}\.(?:onmicrosoft\.com|[a-z]-v1\.dkim\.mail\.microsoft)$/;
 
 function checkEntry(e: ImportedEntry): void {
   if (e.selector1 === undefined && e.selector2 === undefined) return;
@@ -337,7 +371,10 @@ function dedupe(entries: ImportedEntry[]): ImportedEntry[] {
   const seen = new Map<string, ImportedEntry>();
   for (const e of entries) {
     const prev = seen.get(e.domain);
-    if (prev === undefined) { seen.set(e.domain, e); continue; }
+    if (prev === undefined) {
+      seen.set(e.domain, e);
+      continue;
+    }
     if (prev.selector1 !== e.selector1 || prev.selector2 !== e.selector2) {
       throw new InputError(e.where, `${e.domain} is listed twice with different targets`, {
         hint: `keep one (the first is at line ${prev.where.line ?? "?"})`,
@@ -386,7 +423,8 @@ function lineOfDomain(text: string, domain: string): number | undefined {
   const index = indexOf(text);
   if (index.strings === undefined) {
     index.strings = new Map();
-    for (const m of text.toLowerCase().matchAll(/"(?:[^"\\\n]|\\.)*"/g)) if (!index.strings.has(m[0])) index.strings.set(m[0], m.index);
+    for (const m of text.toLowerCase().matchAll(/"(?:[^"\\\n]|\\.)*"/g))
+      if (!index.strings.has(m[0])) index.strings.set(m[0], m.index);
   }
   const at = index.strings.get(JSON.stringify(domain)) ?? -1;
   return at < 0 ? undefined : lineAt(text, at);

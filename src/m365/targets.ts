@@ -60,9 +60,11 @@ function splitTarget(selector: Selector, target: string): TargetParts | string {
   const t = canonical(target);
   if (t === "") return `${selector} target is empty`;
   if (t.split(".").some((l) => l === "")) return `${selector} target ${excerpt(t)} has an empty label`;
-  if (t.length > 253) return `${selector} target ${excerpt(t)} is ${t.length} octets long; at most 253 are allowed (RFC 1035 2.3.4)`;
+  if (t.length > 253)
+    return `${selector} target ${excerpt(t)} is ${t.length} octets long; at most 253 are allowed (RFC 1035 2.3.4)`;
   const at = t.indexOf(DOMAINKEY);
-  if (at < 0) return `${selector} target ${excerpt(t)} has no "._domainkey." part; Microsoft's targets look like ${selector}-contoso-com._domainkey.contoso.onmicrosoft.com`;
+  if (at < 0)
+    return `${selector} target ${excerpt(t)} has no "._domainkey." part; Microsoft's targets look like ${selector}-contoso-com._domainkey.contoso.onmicrosoft.com`;
   const first = t.slice(0, at);
   const suffix = t.slice(at + DOMAINKEY.length);
   if (!first.startsWith(`${selector}-`) || first.includes(".") || first.length === `${selector}-`.length) {
@@ -105,7 +107,9 @@ export function targetWarnings(domain: string, selector1: string): string[] {
   if (typeof one === "string") return [];
   const expected = dashedDomain(domain);
   if (one.dashed === expected) return [];
-  return [`the targets name "${one.dashed}", not "${expected}"; Microsoft varies this for hyphenated and long names, so check it against Get-DkimSigningConfig -Identity ${domain}`];
+  return [
+    `the targets name "${one.dashed}", not "${expected}"; Microsoft varies this for hyphenated and long names, so check it against Get-DkimSigningConfig -Identity ${domain}`,
+  ];
 }
 
 /**
@@ -114,16 +118,25 @@ export function targetWarnings(domain: string, selector1: string): string[] {
  * every `xn--` domain are undocumented; the label has followed the MX token, which differs) and
  * a first label of at most 63 octets. Only correct for domains added before May 2025.
  */
-export function deriveLegacyTargets(domain: string, tenant: string): { selector1: string; selector2: string } | { error: string } {
+export function deriveLegacyTargets(
+  domain: string,
+  tenant: string,
+): { selector1: string; selector2: string } | { error: string } {
   const d = canonical(domain);
   if (d.includes("-")) {
-    const what = d.split(".").some((l) => l.startsWith("xn--")) ? "is an internationalised (xn--) name" : "contains a hyphen";
-    return { error: `cannot derive targets for ${d}: it ${what}, and Microsoft's target for such domains is not documented and often differs` };
+    const what = d.split(".").some((l) => l.startsWith("xn--"))
+      ? "is an internationalised (xn--) name"
+      : "contains a hyphen";
+    return {
+      error: `cannot derive targets for ${d}: it ${what}, and Microsoft's target for such domains is not documented and often differs`,
+    };
   }
   const dashed = dashedDomain(d);
   const label = `selector1-${dashed}`;
   if (label.length > 63) {
-    return { error: `cannot derive targets for ${d}: the target label "${label.slice(0, 30)}..." would be ${label.length} octets, more than 63, and Microsoft shortens such names in an undocumented way` };
+    return {
+      error: `cannot derive targets for ${d}: the target label "${label.slice(0, 30)}..." would be ${label.length} octets, more than 63, and Microsoft shortens such names in an undocumented way`,
+    };
   }
   const suffix = `${canonical(tenant)}.onmicrosoft.com`;
   return {
@@ -150,17 +163,25 @@ export function resolveTargets(config: Config, domain: DomainConfig): ResolvedTa
   const entry = sc?.entries.get(domain.name);
   if (entry !== undefined) {
     if (entry.problem !== undefined) {
-      throw new InputError(domain.where, `domain "${domain.name}": its signing_config entry is unusable: ${entry.problem}`, {
-        hint: `export it again with ${EXPORT_COMMAND}, or write this domain's selector1/selector2 from Get-DkimSigningConfig -Identity ${domain.name} | Format-List`,
-      });
+      throw new InputError(
+        domain.where,
+        `domain "${domain.name}": its signing_config entry is unusable: ${entry.problem}`,
+        {
+          hint: `export it again with ${EXPORT_COMMAND}, or write this domain's selector1/selector2 from Get-DkimSigningConfig -Identity ${domain.name} | Format-List`,
+        },
+      );
     }
     if (entry.selector1 !== undefined && entry.selector2 !== undefined) {
       return { selector1: entry.selector1, selector2: entry.selector2, source: "signing_config" };
     }
     // NoDKIMKeys: Microsoft has not generated keys, so there are no targets to publish yet.
-    throw new InputError(domain.where, `domain "${domain.name}": the signing_config export ${sc?.file ?? ""} has no DKIM keys for it yet (Status ${entry.status ?? "unknown"}, Selector1CNAME/Selector2CNAME empty)`, {
-      hint: `run New-DkimSigningConfig -DomainName ${domain.name} -Enabled $false in Exchange Online PowerShell, then export again: ${EXPORT_COMMAND}`,
-    });
+    throw new InputError(
+      domain.where,
+      `domain "${domain.name}": the signing_config export ${sc?.file ?? ""} has no DKIM keys for it yet (Status ${entry.status ?? "unknown"}, Selector1CNAME/Selector2CNAME empty)`,
+      {
+        hint: `run New-DkimSigningConfig -DomainName ${domain.name} -Enabled $false in Exchange Online PowerShell, then export again: ${EXPORT_COMMAND}`,
+      },
+    );
   }
   const why: string[] = [];
   if (config.tenant !== undefined) {
@@ -171,9 +192,13 @@ export function resolveTargets(config: Config, domain: DomainConfig): ResolvedTa
     why.push("no tenant is set to derive them from");
   }
   why.push(sc === undefined ? "no signing_config is set" : `${sc.file} has no entry for it`);
-  throw new InputError(domain.where, `domain "${domain.name}": no selector targets: no selector1/selector2 given, ${why.join("; ")}`, {
-    hint: hintFor(domain.name),
-  });
+  throw new InputError(
+    domain.where,
+    `domain "${domain.name}": no selector targets: no selector1/selector2 given, ${why.join("; ")}`,
+    {
+      hint: hintFor(domain.name),
+    },
+  );
 }
 
 /** Which selector signs at `now`: the one before RotateOnDate, or the one after it. */
@@ -226,7 +251,8 @@ export function parseSigningConfig(text: string, file: string): SigningConfigEnt
 /** "line L, column C" of a JSON.parse failure, from V8's "position N"; never the text itself. */
 function jsonErrorPosition(text: string, err: unknown): string {
   const m = /position (\d+)/.exec(err instanceof Error ? err.message : "");
-  if (!m) return /Unexpected end/.test(err instanceof Error ? err.message : "") ? "it ends too early" : "a syntax error";
+  if (!m)
+    return /Unexpected end/.test(err instanceof Error ? err.message : "") ? "it ends too early" : "a syntax error";
   const before = text.slice(0, Number(m[1]));
   const line = before.split("\n").length;
   return `syntax error at line ${line}, column ${before.length - before.lastIndexOf("\n")}`;
@@ -235,14 +261,20 @@ function jsonErrorPosition(text: string, err: unknown): string {
 function parseEntry(item: unknown, file: string, n: number, of: number): SigningConfigEntry {
   const at = of > 1 ? `entry ${n} of ${of}` : "the entry";
   if (item === null || typeof item !== "object" || Array.isArray(item)) {
-    throw new InputError({ file }, `${at} is not an object; expected the output of Get-DkimSigningConfig | ConvertTo-Json`, {
-      hint: `export it again with ${EXPORT_COMMAND}`,
-    });
+    throw new InputError(
+      { file },
+      `${at} is not an object; expected the output of Get-DkimSigningConfig | ConvertTo-Json`,
+      {
+        hint: `export it again with ${EXPORT_COMMAND}`,
+      },
+    );
   }
   const fields = fieldReader(item as Record<string, unknown>);
   const rawDomain = fields.string("Domain") ?? fields.string("Name") ?? fields.string("Identity");
   if (rawDomain === undefined) {
-    throw new InputError({ file }, `${at} has no Domain, Name or Identity`, { hint: `export it again with ${EXPORT_COMMAND}` });
+    throw new InputError({ file }, `${at} has no Domain, Name or Identity`, {
+      hint: `export it again with ${EXPORT_COMMAND}`,
+    });
   }
   const norm = normaliseDomain(rawDomain);
   if ("error" in norm) throw new InputError({ file }, `${at}: domain ${excerpt(rawDomain)} ${norm.error}`);

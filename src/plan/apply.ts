@@ -94,7 +94,11 @@ export function blockedDomains(z: ZonePlan, force: boolean): Map<string, string>
 }
 
 export function isApplyFailure(r: ApplyResult): boolean {
-  return r.planErrors.length > 0 || (r.blocked?.length ?? 0) > 0 || r.zones.some((z) => z.outcome !== "applied" && z.outcome !== "unchanged");
+  return (
+    r.planErrors.length > 0 ||
+    (r.blocked?.length ?? 0) > 0 ||
+    r.zones.some((z) => z.outcome !== "applied" && z.outcome !== "unchanged")
+  );
 }
 
 /**
@@ -157,7 +161,9 @@ export function filterPlan(plan: Plan, opts: { domains?: readonly string[]; prov
       unchanged: z.unchanged.filter((c) => keepName(c.name)),
       ...(z.notes ? { notes: z.notes.filter((n) => !domains || domains.has(n.domain)) } : {}),
     }));
-  const errors = plan.errors.filter((e) => (!providers || providers.has(e.provider)) && (!domains || domains.has(e.domain)));
+  const errors = plan.errors.filter(
+    (e) => (!providers || providers.has(e.provider)) && (!domains || domains.has(e.domain)),
+  );
   return { zones, errors };
 }
 
@@ -165,7 +171,11 @@ export function filterPlan(plan: Plan, opts: { domains?: readonly string[]; prov
  * Zones written to a provider that reads in bulk (listMany) are read back together, once all
  * writes are done: one search for the whole server instead of one read per zone.
  */
-async function readBackInBulk(zones: readonly ZonePlan[], results: ZoneResult[], providers: ProviderSet): Promise<void> {
+async function readBackInBulk(
+  zones: readonly ZonePlan[],
+  results: ZoneResult[],
+  providers: ProviderSet,
+): Promise<void> {
   const pending = new Map<string, { z: ZonePlan; r: ZoneResult }[]>();
   results.forEach((r, i) => {
     if (!r.readBack) return;
@@ -176,7 +186,9 @@ async function readBackInBulk(zones: readonly ZonePlan[], results: ZoneResult[],
   for (const [name, items] of pending) {
     const provider = providers.get(name) as Provider;
     try {
-      const read = await (provider.listMany as NonNullable<Provider["listMany"]>)(items.map(({ z }) => ({ zone: z.zone, names: z.names })));
+      const read = await (provider.listMany as NonNullable<Provider["listMany"]>)(
+        items.map(({ z }) => ({ zone: z.zone, names: z.names })),
+      );
       for (const { z, r } of items) {
         const wanted = new Set(z.names);
         const now = (read.get(z.zone) ?? []).filter((s) => wanted.has(canonical(s.name)));
@@ -187,7 +199,10 @@ async function readBackInBulk(zones: readonly ZonePlan[], results: ZoneResult[],
     } catch (err) {
       for (const { r } of items) {
         delete r.written;
-        Object.assign(r, { outcome: "unconverged", message: `written, but reading it back failed: ${errorWithHint(err)}` });
+        Object.assign(r, {
+          outcome: "unconverged",
+          message: `written, but reading it back failed: ${errorWithHint(err)}`,
+        });
       }
     }
     for (const { r } of items) delete r.readBack;
@@ -202,13 +217,27 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
     if (blocked.size > 0) return { ...base, outcome: "blocked", changes, written: 0 };
     return { ...base, outcome: "unchanged", changes };
   }
-  if (opts.signal?.aborted) return { ...base, outcome: "failed", changes, written: 0, message: `${NOT_STARTED} (${String(opts.signal.reason)}); nothing was written to this zone` };
+  if (opts.signal?.aborted)
+    return {
+      ...base,
+      outcome: "failed",
+      changes,
+      written: 0,
+      message: `${NOT_STARTED} (${String(opts.signal.reason)}); nothing was written to this zone`,
+    };
   const provider = opts.providers.get(z.provider);
-  if (!provider) return { ...base, outcome: "failed", changes, written: 0, message: `provider "${z.provider}" is not configured` };
+  if (!provider)
+    return { ...base, outcome: "failed", changes, written: 0, message: `provider "${z.provider}" is not configured` };
   // The last check before any provider call, whatever built the plan (src/plan/safety.ts).
   const refused = guardWrites(z, changes, { force: opts.force, ...(opts.config ? { config: opts.config } : {}) });
   if (refused.length > 0) {
-    return { ...base, outcome: "failed", changes, written: 0, message: `refused by the safety guard; nothing was written to this zone: ${refused.slice(0, 5).join("; ")}` };
+    return {
+      ...base,
+      outcome: "failed",
+      changes,
+      written: 0,
+      message: `refused by the safety guard; nothing was written to this zone: ${refused.slice(0, 5).join("; ")}`,
+    };
   }
 
   try {
@@ -236,23 +265,49 @@ async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
     const reread = await readManaged(provider, z).catch(() => undefined);
     const missing = reread === undefined ? undefined : unconverged(changes, reread).length;
     if (missing === 0) {
-      return { ...base, outcome: "applied", changes, written: changes.length, message: `the provider reported an error (${errorWithHint(err)}), but reading back shows every change in place` };
+      return {
+        ...base,
+        outcome: "applied",
+        changes,
+        written: changes.length,
+        message: `the provider reported an error (${errorWithHint(err)}), but reading back shows every change in place`,
+      };
     }
     // Providers whose server checks a precondition per write (Azure etags) learn of a concurrent
     // change only when writing, and mark that error `stale`.
     const stale = typeof err === "object" && err !== null && (err as { stale?: unknown }).stale === true;
-    return { ...base, outcome: stale ? "stale" : "failed", changes, message: errorWithHint(err), ...(missing === undefined ? {} : { written: changes.length - missing }) };
+    return {
+      ...base,
+      outcome: stale ? "stale" : "failed",
+      changes,
+      message: errorWithHint(err),
+      ...(missing === undefined ? {} : { written: changes.length - missing }),
+    };
   }
 
-  const note = blocked.size > 0 ? { message: `not written for ${[...blocked.keys()].join(", ")}: blocked by a conflict` } : {};
+  const note =
+    blocked.size > 0 ? { message: `not written for ${[...blocked.keys()].join(", ")}: blocked by a conflict` } : {};
   // Read back later, with every other zone of this provider, where the provider reads in bulk.
-  if (provider.listMany) return { ...base, outcome: "applied", changes, written: changes.length, readBack: true, ...note };
+  if (provider.listMany)
+    return { ...base, outcome: "applied", changes, written: changes.length, readBack: true, ...note };
   try {
     const reread = await readManaged(provider, z);
     const problems = unconverged(changes, reread);
-    if (problems.length > 0) return { ...base, outcome: "unconverged", changes, written: changes.length - problems.length, message: problems.join("; ") };
+    if (problems.length > 0)
+      return {
+        ...base,
+        outcome: "unconverged",
+        changes,
+        written: changes.length - problems.length,
+        message: problems.join("; "),
+      };
   } catch (err) {
-    return { ...base, outcome: "unconverged", changes, message: `written, but reading it back failed: ${errorWithHint(err)}` };
+    return {
+      ...base,
+      outcome: "unconverged",
+      changes,
+      message: `written, but reading it back failed: ${errorWithHint(err)}`,
+    };
   }
   return { ...base, outcome: "applied", changes, written: changes.length, ...note };
 }

@@ -96,7 +96,11 @@ export function trackProvider(p: Provider, progress: Progress): Provider {
       return (...args: unknown[]) => {
         const out = (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         // A zone's apply() is its whole write: count it when the run is writing.
-        if (prop === "apply" && progress.phase === "zones written") void out.then(() => progress.done++, () => progress.done++);
+        if (prop === "apply" && progress.phase === "zones written")
+          void out.then(
+            () => progress.done++,
+            () => progress.done++,
+          );
         return progress.track((describe as (...a: unknown[]) => string)(...args), out);
       };
     },
@@ -120,7 +124,13 @@ export interface PlanOptions {
 /** Instantiated providers by name; close them when done. */
 export type ProviderSet = Map<string, Provider>;
 
-export async function createProvider(pc: ProviderConfig, config: Config, env: NodeJS.ProcessEnv, context: ProviderContext, checkOnly = false): Promise<Provider> {
+export async function createProvider(
+  pc: ProviderConfig,
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  context: ProviderContext,
+  checkOnly = false,
+): Promise<Provider> {
   const load = providerTypes[pc.type]?.load;
   if (!load) {
     throw new InputError(pc.where, `provider "${pc.name}": unknown type "${pc.type}"`, {
@@ -161,7 +171,11 @@ export async function closeProviders(providers: ProviderSet): Promise<void> {
 }
 
 /** The desired domains selected by --domain / --provider, with clear errors for unknown ones. */
-export function selectDomains(config: Config, desired: DesiredDomain[], opts: Pick<PlanOptions, "domains" | "providers">): DesiredDomain[] {
+export function selectDomains(
+  config: Config,
+  desired: DesiredDomain[],
+  opts: Pick<PlanOptions, "domains" | "providers">,
+): DesiredDomain[] {
   let out = desired;
   if (opts.providers && opts.providers.length > 0) {
     for (const p of opts.providers) {
@@ -320,7 +334,11 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
         // A domain's zone_id is the usual cause here: point at the domain's line in the config.
         const dc = d.zoneId === undefined ? undefined : config.domains.find((c) => c.name === d.domain);
         const at = dc ? `${formatWhere(dc.where)}: ` : "";
-        errors.push({ provider: p, domain: d.domain, message: `${at}cannot find the zone of ${d.domain}: ${messageFor(l.error, p)}` });
+        errors.push({
+          provider: p,
+          domain: d.domain,
+          message: `${at}cannot find the zone of ${d.domain}: ${messageFor(l.error, p)}`,
+        });
         continue;
       }
       const zone = l.zone;
@@ -333,7 +351,10 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
         continue;
       }
       const limit = (providers.get(p) as Provider).capabilities.ttl;
-      const badTtl = limit === undefined || d.ensure !== "present" ? undefined : d.records.find((r) => r.ttl < limit.min || r.ttl > limit.max);
+      const badTtl =
+        limit === undefined || d.ensure !== "present"
+          ? undefined
+          : d.records.find((r) => r.ttl < limit.min || r.ttl > limit.max);
       if (limit !== undefined && badTtl !== undefined) {
         // Refused here, not by the provider halfway through apply: the same facts in every output.
         const dc = config.domains.find((c) => c.name === d.domain);
@@ -343,7 +364,8 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
           provider: p,
           domain: d.domain,
           zone,
-          message: `${where}: ttl ${badTtl.ttl} is outside what provider "${p}" accepts (${limit.min}-${limit.max} s): ${limit.reason}${limit.source ? ` (${limit.source})` : ""}; ` +
+          message:
+            `${where}: ttl ${badTtl.ttl} is outside what provider "${p}" accepts (${limit.min}-${limit.max} s): ${limit.reason}${limit.source ? ` (${limit.source})` : ""}; ` +
             `set ${own ? `ttl: under domain ${d.domain}` : "the top-level ttl:"} to a value from ${limit.min} to ${limit.max}`,
         });
         continue;
@@ -356,7 +378,9 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
       for (const r of d.records) w.desired.push({ record: r, ensure: d.ensure });
     }
 
-    const items = [...work.values()].sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
+    const items = [...work.values()].sort((a, b) =>
+      a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0,
+    );
     const log = opts.context?.log;
     log?.(`dkimsync: reading ${items.length} zone(s) at ${providers.size} provider(s)…`);
     const namesOf = (w: ZoneWork) => [...new Set(w.desired.map((r) => r.record.name))].sort();
@@ -382,7 +406,8 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
     }
     const zonePlans = await pool(items, opts.concurrency ?? 8, async (w): Promise<ZonePlan | undefined> => {
       // Progress for people on long runs: about every tenth of the zones.
-      if (++read % Math.max(25, Math.ceil(items.length / 10)) === 0) log?.(`dkimsync: ${read}/${items.length} zones read`);
+      if (++read % Math.max(25, Math.ceil(items.length / 10)) === 0)
+        log?.(`dkimsync: ${read}/${items.length} zones read`);
       const provider = providers.get(w.provider) as Provider;
       const names = namesOf(w);
       try {
@@ -397,23 +422,38 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
         const managed = existing.map(normaliseSet).filter((s) => wanted.has(s.name));
         const diff = diffZone(managed, w.desired);
         if (opts.progress) opts.progress.done++;
-        return annotate({
-          provider: w.provider,
-          zone: w.zone,
-          domains: [...w.domains].sort(),
-          ...diff,
-          warnings,
-          names,
-          fingerprint: fingerprint(managed),
-        }, w, config);
+        return annotate(
+          {
+            provider: w.provider,
+            zone: w.zone,
+            domains: [...w.domains].sort(),
+            ...diff,
+            warnings,
+            names,
+            fingerprint: fingerprint(managed),
+          },
+          w,
+          config,
+        );
       } catch (err) {
         if (opts.progress) opts.progress.done++;
-        for (const domain of w.domains) errors.push({ provider: w.provider, zone: w.zone, domain, message: messageFor(err, w.provider, w.zone) });
+        for (const domain of w.domains)
+          errors.push({ provider: w.provider, zone: w.zone, domain, message: messageFor(err, w.provider, w.zone) });
         return undefined;
       }
     });
 
-    errors.sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
+    errors.sort((a, b) =>
+      a.provider < b.provider
+        ? -1
+        : a.provider > b.provider
+          ? 1
+          : a.domain < b.domain
+            ? -1
+            : a.domain > b.domain
+              ? 1
+              : 0,
+    );
     return { plan: { zones: zonePlans.filter((z): z is ZonePlan => z !== undefined), errors }, providers };
   } catch (err) {
     await closeProviders(providers);

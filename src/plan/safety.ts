@@ -55,7 +55,10 @@ function conflictText(c: Conflict): string {
 /** Lines in `a` not in `b`, at most `max`, each shortened. */
 function missing(a: string[], b: string[], max = 3): string[] {
   const other = new Set(b);
-  return a.filter((x) => !other.has(x)).slice(0, max).map((x) => (x.length > 160 ? `${x.slice(0, 157)}...` : x));
+  return a
+    .filter((x) => !other.has(x))
+    .slice(0, max)
+    .map((x) => (x.length > 160 ? `${x.slice(0, 157)}...` : x));
 }
 
 function listDiff(what: string, saved: string[], fresh: string[]): string[] {
@@ -63,16 +66,21 @@ function listDiff(what: string, saved: string[], fresh: string[]): string[] {
   for (const x of missing(saved, fresh)) out.push(`the saved plan has ${what} ${x}, which a plan made now does not`);
   for (const x of missing(fresh, saved)) out.push(`a plan made now has ${what} ${x}, which the saved plan does not`);
   // Same entries, different multiplicity (an entry listed twice): still not the same plan.
-  if (out.length === 0 && saved.join("\n") !== fresh.join("\n")) out.push(`the saved plan lists ${saved.length} ${what === "the" ? "conflict" : "change"}(s), a plan made now ${fresh.length}`);
+  if (out.length === 0 && saved.join("\n") !== fresh.join("\n"))
+    out.push(
+      `the saved plan lists ${saved.length} ${what === "the" ? "conflict" : "change"}(s), a plan made now ${fresh.length}`,
+    );
   return out;
 }
 
 /** What differs between a saved zone plan and the fresh one; empty when they are equal. */
 export function zoneDifferences(saved: ZonePlan, fresh: ZonePlan): string[] {
   const out: string[] = [];
-  if ([...saved.domains].sort().join(",") !== [...fresh.domains].sort().join(",")) out.push("the zone's domains differ");
+  if ([...saved.domains].sort().join(",") !== [...fresh.domains].sort().join(","))
+    out.push("the zone's domains differ");
   if ([...saved.names].sort().join(",") !== [...fresh.names].sort().join(",")) out.push("the names read differ");
-  if (saved.fingerprint !== fresh.fingerprint) out.push("the records at the selector names changed since the plan was made (fingerprint differs)");
+  if (saved.fingerprint !== fresh.fingerprint)
+    out.push("the records at the selector names changed since the plan was made (fingerprint differs)");
   out.push(...listDiff("the change", saved.changes.map(changeText).sort(), fresh.changes.map(changeText).sort()));
   out.push(...listDiff("the", saved.conflicts.map(conflictText).sort(), fresh.conflicts.map(conflictText).sort()));
   return out;
@@ -98,7 +106,13 @@ export function comparePlans(saved: Plan, fresh: Plan): PlanComparison {
     savedKeys.add(key(s));
     const f = freshByKey.get(key(s));
     if (f === undefined) {
-      refused.push({ provider: s.provider, zone: s.zone, differences: ["a plan made now does not cover this zone (the domain moved, or the zone cannot be read: see the errors)"] });
+      refused.push({
+        provider: s.provider,
+        zone: s.zone,
+        differences: [
+          "a plan made now does not cover this zone (the domain moved, or the zone cannot be read: see the errors)",
+        ],
+      });
       continue;
     }
     const d = zoneDifferences(s, f);
@@ -108,7 +122,12 @@ export function comparePlans(saved: Plan, fresh: Plan): PlanComparison {
   for (const f of fresh.zones) {
     if (savedKeys.has(key(f))) continue;
     if (f.changes.length === 0 && f.conflicts.length === 0) approved.push(f);
-    else refused.push({ provider: f.provider, zone: f.zone, differences: ["a plan made now changes this zone, but the saved plan does not include it"] });
+    else
+      refused.push({
+        provider: f.provider,
+        zone: f.zone,
+        differences: ["a plan made now changes this zone, but the saved plan does not include it"],
+      });
   }
   return { approved, refused };
 }
@@ -136,7 +155,11 @@ export function planScope(plan: Plan): { domains: string[]; providers: string[] 
  * `config`, when given, also requires each domain to be configured with this provider.
  * Cheap and pure, so it runs on every apply, right before the provider is called.
  */
-export function guardWrites(z: ZonePlan, changes: readonly Change[], opts: { force: boolean; config?: Config }): string[] {
+export function guardWrites(
+  z: ZonePlan,
+  changes: readonly Change[],
+  opts: { force: boolean; config?: Config },
+): string[] {
   const allowed = new Set<string>();
   /** Selector name -> the record types its domain's reviewed `replace:` lets apply delete. */
   const replaceable = new Map<string, readonly string[]>();
@@ -155,13 +178,17 @@ export function guardWrites(z: ZonePlan, changes: readonly Change[], opts: { for
   // Without the config (library callers), the plan's own `allowed` marks stand in for it; the
   // CLI always passes the config, and apply --plan re-plans from it.
   if (opts.config === undefined) {
-    for (const c of z.conflicts) if (c.allowed) replaceable.set(c.name, [...(replaceable.get(c.name) ?? []), c.type.toUpperCase()]);
+    for (const c of z.conflicts)
+      if (c.allowed) replaceable.set(c.name, [...(replaceable.get(c.name) ?? []), c.type.toUpperCase()]);
   }
   const problems: string[] = [];
-  const at = (c: Pick<Change, "name" | "type" | "action">) => `${c.action} ${excerpt(c.name, 80)} ${excerpt(c.type, 10)} (${z.provider} · ${z.zone})`;
+  const at = (c: Pick<Change, "name" | "type" | "action">) =>
+    `${c.action} ${excerpt(c.name, 80)} ${excerpt(c.type, 10)} (${z.provider} · ${z.zone})`;
   for (const c of changes) {
     if (!allowed.has(c.name) || !isInZone(c.name, z.zone)) {
-      problems.push(`${at(c)}: not a selector name of a domain configured with provider "${z.provider}"; dkimsync never writes anywhere else`);
+      problems.push(
+        `${at(c)}: not a selector name of a domain configured with provider "${z.provider}"; dkimsync never writes anywhere else`,
+      );
       continue;
     }
     const type = c.type.toUpperCase();
@@ -169,20 +196,30 @@ export function guardWrites(z: ZonePlan, changes: readonly Change[], opts: { for
     // config itself (never the plan file) lists that type under the domain's replace:.
     const mayReplace = opts.force || (replaceable.get(c.name) ?? []).includes(type);
     if (type !== "CNAME" && !(c.action === "delete" && mayReplace)) {
-      problems.push(`${at(c)}: dkimsync writes only the selector CNAME (other types are only deleted, with --force or the domain's replace:, to make room for it)`);
+      problems.push(
+        `${at(c)}: dkimsync writes only the selector CNAME (other types are only deleted, with --force or the domain's replace:, to make room for it)`,
+      );
       continue;
     }
-    for (const [which, set] of [["before", c.before], ["after", c.after]] as const) {
+    for (const [which, set] of [
+      ["before", c.before],
+      ["after", c.after],
+    ] as const) {
       if (set === null) continue;
-      if (set.name !== c.name || set.type.toUpperCase() !== type) problems.push(`${at(c)}: its ${which} record is for ${excerpt(set.name, 80)} ${excerpt(set.type, 10)}, not for the change's own name and type`);
+      if (set.name !== c.name || set.type.toUpperCase() !== type)
+        problems.push(
+          `${at(c)}: its ${which} record is for ${excerpt(set.name, 80)} ${excerpt(set.type, 10)}, not for the change's own name and type`,
+        );
     }
     if (c.after !== null) {
-      if (c.after.values.length !== 1) problems.push(`${at(c)}: a CNAME has exactly one target, not ${c.after.values.length}`);
+      if (c.after.values.length !== 1)
+        problems.push(`${at(c)}: a CNAME has exactly one target, not ${c.after.values.length}`);
       for (const v of c.after.values) {
         const bad = hostNameProblem(v);
         if (bad !== undefined) problems.push(`${at(c)}: the target ${excerpt(v)} ${bad}`);
       }
-      if (!Number.isInteger(c.after.ttl) || c.after.ttl < 0 || c.after.ttl > 2147483647) problems.push(`${at(c)}: ttl ${c.after.ttl} is not a 31-bit whole number (RFC 2181 8)`);
+      if (!Number.isInteger(c.after.ttl) || c.after.ttl < 0 || c.after.ttl > 2147483647)
+        problems.push(`${at(c)}: ttl ${c.after.ttl} is not a 31-bit whole number (RFC 2181 8)`);
     }
   }
   return problems;

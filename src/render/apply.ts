@@ -29,9 +29,15 @@ function summary(result: ApplyResult): string {
   const zones = result.zones.filter((z) => (z.written ?? 0) > 0).length;
   const parts = [`${written} change(s) written in ${zones} zone(s)`];
   const partial = result.zones.filter((z) => z.outcome !== "applied" && (z.written ?? 0) > 0);
-  if (partial.length > 0) parts.push(`of them ${partial.map((z) => `${z.written} of ${z.changes.length} in ${z.zone}, which ${z.outcome === "failed" ? "failed" : "did not converge"}`).join("; ")}`);
-  const unknown = result.zones.filter((z) => z.written === undefined && z.outcome !== "unchanged" && z.outcome !== "stale");
-  if (unknown.length > 0) parts.push(`unknown how much was written in ${unknown.map((z) => z.zone).join(", ")} (reading back failed)`);
+  if (partial.length > 0)
+    parts.push(
+      `of them ${partial.map((z) => `${z.written} of ${z.changes.length} in ${z.zone}, which ${z.outcome === "failed" ? "failed" : "did not converge"}`).join("; ")}`,
+    );
+  const unknown = result.zones.filter(
+    (z) => z.written === undefined && z.outcome !== "unchanged" && z.outcome !== "stale",
+  );
+  if (unknown.length > 0)
+    parts.push(`unknown how much was written in ${unknown.map((z) => z.zone).join(", ")} (reading back failed)`);
   if (c.failed) parts.push(`${c.failed} zone(s) failed`);
   if (c.stale) parts.push(`${c.stale} zone(s) refused as stale`);
   if (c.unconverged) parts.push(`${c.unconverged} zone(s) not converged`);
@@ -47,7 +53,14 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
         version: 1,
         plan: planToJson(plan),
         apply: {
-          zones: result.zones.map((z) => ({ provider: z.provider, zone: z.zone, outcome: z.outcome, changes: z.changes.length, ...(z.written !== undefined ? { written: z.written } : {}), ...(z.message ? { message: z.message } : {}) })),
+          zones: result.zones.map((z) => ({
+            provider: z.provider,
+            zone: z.zone,
+            outcome: z.outcome,
+            changes: z.changes.length,
+            ...(z.written !== undefined ? { written: z.written } : {}),
+            ...(z.message ? { message: z.message } : {}),
+          })),
           ...(result.blocked?.length ? { blocked: result.blocked } : {}),
           summary: counts(result),
         },
@@ -59,10 +72,19 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
   const lines: string[] = [];
   if (format === "markdown") {
     lines.push("### dkimsync apply", "", "| Provider | Zone | Outcome | Changes | Message |", "|---|---|---|---|---|");
-    for (const z of result.zones) lines.push(`| ${mdCode(z.provider)} | ${mdCode(z.zone)} | ${WORDS[z.outcome]} | ${z.changes.length} | ${mdText(z.message ?? "")} |`);
+    for (const z of result.zones)
+      lines.push(
+        `| ${mdCode(z.provider)} | ${mdCode(z.zone)} | ${WORDS[z.outcome]} | ${z.changes.length} | ${mdText(z.message ?? "")} |`,
+      );
     lines.push("");
-    for (const e of result.planErrors) lines.push(`- ❌ ${mdCode(e.provider, { inTable: false })} · ${mdCode(e.domain, { inTable: false })}: not planned: ${mdText(e.message)}`);
-    for (const b of result.blocked ?? []) lines.push(`- ⛔ ${mdCode(b.domain, { inTable: false })} (${mdCode(b.provider, { inTable: false })} · ${mdCode(b.zone, { inTable: false })}): ${mdText(b.message)}`);
+    for (const e of result.planErrors)
+      lines.push(
+        `- ❌ ${mdCode(e.provider, { inTable: false })} · ${mdCode(e.domain, { inTable: false })}: not planned: ${mdText(e.message)}`,
+      );
+    for (const b of result.blocked ?? [])
+      lines.push(
+        `- ⛔ ${mdCode(b.domain, { inTable: false })} (${mdCode(b.provider, { inTable: false })} · ${mdCode(b.zone, { inTable: false })}): ${mdText(b.message)}`,
+      );
     lines.push("", `**${summary(result)}**`, "");
     return lines.join("\n");
   }
@@ -73,7 +95,8 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
     if (z.message) lines.push(`    ${z.message}`);
   }
   for (const b of result.blocked ?? []) lines.push(st.red(`✗ ${b.provider} · ${showDomain(b.domain)}: ${b.message}`));
-  for (const e of result.planErrors) lines.push(st.red(`✗ ${e.provider} · ${showDomain(e.domain)}: not planned: ${e.message}`));
+  for (const e of result.planErrors)
+    lines.push(st.red(`✗ ${e.provider} · ${showDomain(e.domain)}: not planned: ${e.message}`));
   lines.push(st.bold(`Apply: ${summary(result)}.`));
   return `${lines.join("\n")}\n`;
 }

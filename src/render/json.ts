@@ -50,7 +50,11 @@ export interface JsonPlan {
 
 function data(set: RecordSet | null): JsonSet | null {
   if (set === null) return null;
-  return { ttl: set.ttl, values: [...set.values], ...(set.drift && set.drift.length > 0 ? { drift: [...set.drift] } : {}) };
+  return {
+    ttl: set.ttl,
+    values: [...set.values],
+    ...(set.drift && set.drift.length > 0 ? { drift: [...set.drift] } : {}),
+  };
 }
 
 export function planToJson(plan: Plan): JsonPlan {

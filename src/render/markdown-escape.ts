@@ -35,7 +35,10 @@ export function mdText(s: string, opts: { breaks?: boolean } = {}): string {
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(MARKUP, (c) => (c === ">" ? "&gt;" : `\\${c}`));
-  return oneLine(escaped, opts.breaks === true ? "<br>" : " ").replace(LINE_START, (m) => `${m.slice(0, -1)}\\${m.slice(-1)}`);
+  return oneLine(escaped, opts.breaks === true ? "<br>" : " ").replace(
+    LINE_START,
+    (m) => `${m.slice(0, -1)}\\${m.slice(-1)}`,
+  );
 }
 
 /**

@@ -98,15 +98,25 @@ export function zoneBlock(z: ZonePlan): string {
     out.push("| | Name | Type | TTL | Before | After |", "|---|---|---|---|---|---|");
     for (const c of z.changes) {
       const mark = c.action === "create" ? "➕ create" : c.action === "delete" ? "➖ delete" : "✏️ update";
-      const ttl = c.before && c.after && c.before.ttl !== c.after.ttl ? `${c.before.ttl} → ${c.after.ttl}` : String((c.after ?? c.before)?.ttl ?? "");
+      const ttl =
+        c.before && c.after && c.before.ttl !== c.after.ttl
+          ? `${c.before.ttl} → ${c.after.ttl}`
+          : String((c.after ?? c.before)?.ttl ?? "");
       const before = values(c.before) + (c.before?.drift?.length ? ` (${mdText(c.before.drift.join(", "))})` : "");
-      out.push(`| ${mark} | ${mdCode(c.name)} | ${mdText(c.type)} | ${ttl} | ${before} | ${values(c.after)}${c.source ? ` (${mdText(c.source)})` : ""} |`);
+      out.push(
+        `| ${mark} | ${mdCode(c.name)} | ${mdText(c.type)} | ${ttl} | ${before} | ${values(c.after)}${c.source ? ` (${mdText(c.source)})` : ""} |`,
+      );
     }
     for (const c of z.conflicts) {
-      out.push(`| ${c.allowed ? "♻️ replace" : "⛔ conflict"} | ${mdCode(c.name)} | ${mdText(c.type)} | ${c.ttl} | ${values(c)} | ${values(c.desired)}${c.source ? ` (${mdText(c.source)})` : ""} |`);
+      out.push(
+        `| ${c.allowed ? "♻️ replace" : "⛔ conflict"} | ${mdCode(c.name)} | ${mdText(c.type)} | ${c.ttl} | ${values(c)} | ${values(c.desired)}${c.source ? ` (${mdText(c.source)})` : ""} |`,
+      );
     }
     out.push("");
-    for (const c of z.conflicts) out.push(`- ⛔ ${mdCode(c.name, { inTable: false })}: ${mdText(c.reason)}${c.allowed ? ` — allowed by ${mdText(c.allowed)}: apply replaces it` : ""}`);
+    for (const c of z.conflicts)
+      out.push(
+        `- ⛔ ${mdCode(c.name, { inTable: false })}: ${mdText(c.reason)}${c.allowed ? ` — allowed by ${mdText(c.allowed)}: apply replaces it` : ""}`,
+      );
     if (z.conflicts.length > 0) out.push("");
   } else {
     out.push(`No changes (${z.unchanged.length} up to date).`, "");
@@ -122,8 +132,13 @@ function errorLine(e: Plan["errors"][number]): string {
 
 function warningLines(plan: Plan): string[] {
   return plan.zones.flatMap((z) => [
-    ...z.warnings.map((w) => `- ${mdCode(z.provider, { inTable: false })} · ${mdCode(z.zone, { inTable: false })}: ${mdText(w)}`),
-    ...(z.notes ?? []).map((n) => `- ${mdCode(z.provider, { inTable: false })} · ${mdCode(n.domain, { inTable: false })}: ${mdText(n.message)}`),
+    ...z.warnings.map(
+      (w) => `- ${mdCode(z.provider, { inTable: false })} · ${mdCode(z.zone, { inTable: false })}: ${mdText(w)}`,
+    ),
+    ...(z.notes ?? []).map(
+      (n) =>
+        `- ${mdCode(z.provider, { inTable: false })} · ${mdCode(n.domain, { inTable: false })}: ${mdText(n.message)}`,
+    ),
   ]);
 }
 
@@ -164,7 +179,8 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const rank = (z: ZonePlan) => (z.conflicts.length > 0 ? 0 : hasFindings(z) ? 1 : z.changes.length > 0 ? 2 : 3);
   const ordered = [...blocks].sort((a, b) => rank(a.z) - rank(b.z));
   const where = opts.fullPlan ?? "the output of dkimsync plan";
-  const omitted = (n: number) => `\n> ✂️ ${n} of ${blocks.length} zones are not shown here, to stay under ${max} characters. The full plan is in ${where}.\n`;
+  const omitted = (n: number) =>
+    `\n> ✂️ ${n} of ${blocks.length} zones are not shown here, to stay under ${max} characters. The full plan is in ${where}.\n`;
   const reserve = omitted(blocks.length).length;
   let body = "";
   let shown = 0;

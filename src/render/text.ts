@@ -27,9 +27,16 @@ function sourceTag(c: { source?: string }, st: Style): string {
 function changeLines(c: Change, st: Style): string[] {
   switch (c.action) {
     case "create":
-      return [st.green(`  + ${c.name}  ${c.type}  ${setText(c.after as RecordSet)}`) + sourceTag(c, st) + (c.reason ? st.dim(`  (${c.reason})`) : "")];
+      return [
+        st.green(`  + ${c.name}  ${c.type}  ${setText(c.after as RecordSet)}`) +
+          sourceTag(c, st) +
+          (c.reason ? st.dim(`  (${c.reason})`) : ""),
+      ];
     case "delete":
-      return [st.red(`  - ${c.name}  ${c.type}  ${setText(c.before as RecordSet)}`) + (c.reason ? st.dim(`  (${c.reason})`) : "")];
+      return [
+        st.red(`  - ${c.name}  ${c.type}  ${setText(c.before as RecordSet)}`) +
+          (c.reason ? st.dim(`  (${c.reason})`) : ""),
+      ];
     case "update":
       return [
         st.yellow(`  ~ ${c.name}  ${c.type}`) + (c.reason ? st.dim(`  (${c.reason})`) : ""),
@@ -50,7 +57,9 @@ export interface TextOptions {
  * Plan errors grouped by provider and message: one provider failure that hits many domains (a
  * wrong API token, say) is one line naming every zone and domain it affected.
  */
-export function groupErrors(errors: readonly PlanError[]): { providers: string[]; message: string; zones: string[]; domains: string[] }[] {
+export function groupErrors(
+  errors: readonly PlanError[],
+): { providers: string[]; message: string; zones: string[]; domains: string[] }[] {
   const groups = new Map<string, { providers: string[]; message: string; zones: string[]; domains: string[] }>();
   for (const e of errors) {
     const g = groups.get(e.message) ?? { providers: [], message: e.message, zones: [], domains: [] };
@@ -65,12 +74,16 @@ export function groupErrors(errors: readonly PlanError[]): { providers: string[]
 export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}): string {
   const lines: string[] = [];
   for (const z of plan.zones) {
-    const head = st.bold(`${z.provider} · ${showDomain(z.zone)}`) + st.dim(`  (${z.domains.map(showDomain).join(", ")})`);
+    const head =
+      st.bold(`${z.provider} · ${showDomain(z.zone)}`) + st.dim(`  (${z.domains.map(showDomain).join(", ")})`);
     const notes = (z.notes ?? []).map((n) => st.yellow(`  ! ${showDomain(n.domain)}: ${n.message}`));
     const quiet = z.changes.length === 0 && z.conflicts.length === 0 && z.warnings.length === 0;
     if (quiet && !opts.verbose) {
       // Thirty up-to-date domains are thirty lines, not ninety.
-      lines.push(`${head}  ${st.dim(z.unchanged.length > 0 ? `= no changes (${z.unchanged.length} up to date)` : "= no changes")}`, ...notes);
+      lines.push(
+        `${head}  ${st.dim(z.unchanged.length > 0 ? `= no changes (${z.unchanged.length} up to date)` : "= no changes")}`,
+        ...notes,
+      );
       continue;
     }
     if (lines.length > 0 && lines[lines.length - 1] !== "") lines.push("");
@@ -82,13 +95,22 @@ export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}
       lines.push(st.red(`  ✗ conflict ${c.name}  ${c.type}  ${setText(c)}`));
       // The reason ends by pointing at --force: not to a run that uses it, nor where replace: allows it.
       const reason = opts.force
-        ? c.reason.replace(/apply --force replaces it with the CNAME$/, "--force replaces it with the CNAME in this run")
-        : c.allowed !== undefined ? c.reason.replace(/; apply --force replaces it with the CNAME$/, "") : c.reason;
+        ? c.reason.replace(
+            /apply --force replaces it with the CNAME$/,
+            "--force replaces it with the CNAME in this run",
+          )
+        : c.allowed !== undefined
+          ? c.reason.replace(/; apply --force replaces it with the CNAME$/, "")
+          : c.reason;
       lines.push(st.dim(`      ${reason}`));
-      if (c.allowed !== undefined) lines.push(st.yellow(`      allowed by ${c.allowed}: apply replaces it with the CNAME`));
+      if (c.allowed !== undefined)
+        lines.push(st.yellow(`      allowed by ${c.allowed}: apply replaces it with the CNAME`));
       lines.push(st.dim(`      wanted: CNAME ${c.desired.ttl}  ${c.desired.values.join(", ")}`) + sourceTag(c, st));
     }
-    if (z.changes.length === 0 && z.conflicts.length === 0) lines.push(st.dim(`  = no changes (${z.unchanged.length} record${z.unchanged.length === 1 ? "" : "s"} up to date)`));
+    if (z.changes.length === 0 && z.conflicts.length === 0)
+      lines.push(
+        st.dim(`  = no changes (${z.unchanged.length} record${z.unchanged.length === 1 ? "" : "s"} up to date)`),
+      );
     else if (z.unchanged.length > 0) lines.push(st.dim(`  = ${z.unchanged.length} unchanged`));
     lines.push("");
   }
@@ -96,7 +118,8 @@ export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}
   if (plan.errors.length > 0) {
     lines.push(st.red(st.bold("Errors:")));
     for (const g of groupErrors(plan.errors)) {
-      const where = g.zones.length > 0 ? ` (zone${g.zones.length === 1 ? "" : "s"} ${g.zones.map(showDomain).join(", ")})` : "";
+      const where =
+        g.zones.length > 0 ? ` (zone${g.zones.length === 1 ? "" : "s"} ${g.zones.map(showDomain).join(", ")})` : "";
       lines.push(st.red(`  [${g.providers.join(", ")}] ${g.domains.map(showDomain).join(", ")}${where}: ${g.message}`));
     }
     lines.push("");
@@ -104,7 +127,8 @@ export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}
   const s = summarise(plan);
   lines.push(st.bold(`Plan: ${summaryLine(s)}.`));
   const blocking = plan.zones.flatMap((z) => z.conflicts).filter((c) => c.allowed === undefined);
-  if (blocking.length > 0 && opts.force) lines.push("Conflicting records block their CNAMEs: --force replaces them with the CNAMEs.");
+  if (blocking.length > 0 && opts.force)
+    lines.push("Conflicting records block their CNAMEs: --force replaces them with the CNAMEs.");
   else if (blocking.length > 0) {
     lines.push(CONFLICT_NOTE);
   }

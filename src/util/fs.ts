@@ -62,21 +62,29 @@ export interface AtomicWriteResult {
  * and root would otherwise replace it anyway), and so is one whose owner this process could not
  * give to the new file (chown(2) needs privileges), rather than silently changing the owner.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<AtomicWriteResult> {
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  opts: AtomicWriteOptions = {},
+): Promise<AtomicWriteResult> {
   const target = await writeTarget(file);
   const st = await fs.stat(target).catch((err: NodeJS.ErrnoException) => {
     if (err.code === "ENOENT") return undefined;
     throw err;
   });
   if (st !== undefined && (st.mode & 0o222) === 0) {
-    throw new FileRefusedError(file, `${target} is read-only (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")}); dkimsync does not replace a file whose write permission was taken away`);
+    throw new FileRefusedError(
+      file,
+      `${target} is read-only (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")}); dkimsync does not replace a file whose write permission was taken away`,
+    );
   }
   const mode = st === undefined ? 0o644 : st.mode & 0o7777;
   const tmp = path.join(path.dirname(target), `${tempPrefix(target)}${process.pid}-${randomBytes(6).toString("hex")}`);
   let handle: fs.FileHandle | undefined;
   // The file as it is now, held open: bytes written into it after the check below land in this
   // inode even after the rename, and fstat() on it shows them (see lateWrite).
-  let old = opts.expect === undefined || st === undefined ? undefined : await fs.open(target, "r").catch(() => undefined);
+  let old =
+    opts.expect === undefined || st === undefined ? undefined : await fs.open(target, "r").catch(() => undefined);
   try {
     try {
       handle = await fs.open(tmp, "wx", mode);
@@ -84,7 +92,10 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
       await handle.chmod(mode);
       if (st !== undefined && (st.uid !== process.getuid?.() || st.gid !== process.getgid?.())) {
         await handle.chown(st.uid, st.gid).catch((err: NodeJS.ErrnoException) => {
-          throw new FileRefusedError(file, `${target} belongs to uid ${st.uid} gid ${st.gid}, and this process cannot give a new file that owner (${err.code ?? err.message}); run dkimsync as that user`);
+          throw new FileRefusedError(
+            file,
+            `${target} belongs to uid ${st.uid} gid ${st.gid}, and this process cannot give a new file that owner (${err.code ?? err.message}); run dkimsync as that user`,
+          );
         });
       }
       await handle.writeFile(data);
@@ -93,7 +104,10 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
       handle = undefined;
       if (opts.expect !== undefined) {
         const now = old === undefined ? undefined : await readAll(old);
-        const same = await fs.stat(target).then((s) => old !== undefined && s.ino === st?.ino && s.dev === st.dev, () => false);
+        const same = await fs.stat(target).then(
+          (s) => old !== undefined && s.ino === st?.ino && s.dev === st.dev,
+          () => false,
+        );
         if (!same || now === undefined || !Buffer.from(opts.expect).equals(now)) throw new FileChangedError(file);
       }
       await opts.beforeRename?.();
@@ -139,7 +153,10 @@ export async function writeTarget(file: string): Promise<string> {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     const link = await fs.lstat(file).catch(() => undefined);
     if (link?.isSymbolicLink()) {
-      throw new FileRefusedError(file, `${file} is a symbolic link to ${await fs.readlink(file)}, which does not exist`);
+      throw new FileRefusedError(
+        file,
+        `${file} is a symbolic link to ${await fs.readlink(file)}, which does not exist`,
+      );
     }
     return file;
   }
@@ -168,7 +185,10 @@ export async function removeStaleTemps(file: string): Promise<string[]> {
     const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
     if (pid !== process.pid && Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
     if (pid === process.pid) continue;
-    await fs.rm(path.join(dir, name), { force: true }).then(() => removed.push(name), () => undefined);
+    await fs.rm(path.join(dir, name), { force: true }).then(
+      () => removed.push(name),
+      () => undefined,
+    );
   }
   return removed;
 }
@@ -187,7 +207,10 @@ export async function removeStaleFiles(dir: string): Promise<string[]> {
     if (temp) {
       const pid = Number(temp[1]);
       if (pid === process.pid || isAlive(pid)) continue;
-      await fs.rm(path.join(dir, name), { force: true }).then(() => removed.push(name), () => undefined);
+      await fs.rm(path.join(dir, name), { force: true }).then(
+        () => removed.push(name),
+        () => undefined,
+      );
     } else if (/^\..+\.yaml\.lock$/.test(name)) {
       const lockFile = path.join(dir, name);
       const holder = await readLock(lockFile);
@@ -307,7 +330,12 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
   const lockFile = await lockFileOf(file);
   const timeoutMs = opts.timeoutMs ?? defaultLockTimeout();
   const started = Date.now();
-  const info: LockInfo = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), token: randomBytes(12).toString("hex") };
+  const info: LockInfo = {
+    pid: process.pid,
+    host: os.hostname(),
+    since: new Date().toISOString(),
+    token: randomBytes(12).toString("hex"),
+  };
   const body = `${JSON.stringify(info)}\n`;
   let pause = 5;
   let holder: LockInfo | undefined;
@@ -323,7 +351,8 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
         lockFile,
         async verify() {
           const now = await readLock(lockFile);
-          if (now?.token !== info.token) throw new Error(`the lock ${lockFile} was removed or taken over by another process while this one held it`);
+          if (now?.token !== info.token)
+            throw new Error(`the lock ${lockFile} was removed or taken over by another process while this one held it`);
         },
         async release() {
           const now = await readLock(lockFile);
@@ -346,7 +375,11 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
 }
 
 /** Run fn while holding the file's lock; the lock is released however fn ends. */
-export async function withFileLock<T>(file: string, fn: (lock: FileLock) => Promise<T>, opts: LockOptions = {}): Promise<T> {
+export async function withFileLock<T>(
+  file: string,
+  fn: (lock: FileLock) => Promise<T>,
+  opts: LockOptions = {},
+): Promise<T> {
   const lock = await acquireLock(file, opts);
   try {
     return await fn(lock);
@@ -365,7 +398,8 @@ async function readLock(lockFile: string): Promise<LockInfo | undefined> {
   if (text === undefined) return undefined;
   try {
     const v = JSON.parse(text) as Partial<LockInfo>;
-    if (typeof v.pid === "number" && typeof v.host === "string" && typeof v.token === "string") return { pid: v.pid, host: v.host, since: String(v.since), token: v.token };
+    if (typeof v.pid === "number" && typeof v.host === "string" && typeof v.token === "string")
+      return { pid: v.pid, host: v.host, since: String(v.since), token: v.token };
   } catch {
     // Being written right now, or damaged: judged by its age below.
   }
@@ -437,14 +471,18 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** Decode a YAML file's bytes; a string saying why when dkimsync will not edit it. */
 export function decodeYaml(bytes: Uint8Array): DecodedYaml | { refused: string } {
   if (bytes.length > MAX_YAML_BYTES) {
-    return { refused: `is ${bytes.length} bytes, over dkimsync's limit of ${MAX_YAML_BYTES} bytes (16 MiB) for a YAML file` };
+    return {
+      refused: `is ${bytes.length} bytes, over dkimsync's limit of ${MAX_YAML_BYTES} bytes (16 MiB) for a YAML file`,
+    };
   }
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     return { refused: "is UTF-16 or UTF-32 (it starts with that byte order mark); save it as UTF-8" };
   }
   const nul = bytes.indexOf(0);
   if (nul !== -1) {
-    return { refused: `holds a NUL byte at offset ${nul}: a binary file, or UTF-16/32 without a byte order mark; save it as UTF-8 text` };
+    return {
+      refused: `holds a NUL byte at offset ${nul}: a binary file, or UTF-16/32 without a byte order mark; save it as UTF-8 text`,
+    };
   }
   try {
     return { text: utf8.decode(bytes), encoding: "utf8", encode: (t) => Buffer.from(t, "utf8") };
@@ -453,12 +491,20 @@ export function decodeYaml(bytes: Uint8Array): DecodedYaml | { refused: string }
     // as three Latin-1 characters it would become part of the first key.
     const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
     return {
-      text: (bom ? "\ufeff" : "") + Buffer.from(bytes).subarray(bom ? 3 : 0).toString("latin1"),
+      text:
+        (bom ? "\ufeff" : "") +
+        Buffer.from(bytes)
+          .subarray(bom ? 3 : 0)
+          .toString("latin1"),
       encoding: "latin1",
       encode: (t) => {
         const body = bom && t.startsWith("\ufeff") ? t.slice(1) : t;
-        if (/[^\x00-\xff]/.test(body)) throw new Error("internal error: a character beyond Latin-1 would be written into a file that is not UTF-8");
-        return Buffer.concat([bom && body !== t ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), Buffer.from(body, "latin1")]);
+        if (/[^\x00-\xff]/.test(body))
+          throw new Error("internal error: a character beyond Latin-1 would be written into a file that is not UTF-8");
+        return Buffer.concat([
+          bom && body !== t ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0),
+          Buffer.from(body, "latin1"),
+        ]);
       },
     };
   }

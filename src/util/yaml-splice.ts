@@ -40,7 +40,8 @@ export function applySplices(text: string, splices: readonly Splice[]): string {
   let pos = 0;
   let prev: Splice | undefined;
   for (const { s } of order) {
-    if (s.at < 0 || s.end < s.at || s.end > text.length) throw new RangeError(`YAML edit [${s.at}, ${s.end}) lies outside the text (length ${text.length})`);
+    if (s.at < 0 || s.end < s.at || s.end > text.length)
+      throw new RangeError(`YAML edit [${s.at}, ${s.end}) lies outside the text (length ${text.length})`);
     if (s.at < pos && prev) throw new OverlappingSplicesError(prev, s);
     parts.push(text.slice(pos, s.at), s.insert);
     pos = s.end;

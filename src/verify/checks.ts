@@ -39,7 +39,9 @@ export async function verifyConfig(config: Config, opts: VerifyOptions = {}): Pr
   if (opts.resolver) resolver.setServers(await resolverServers(opts.resolver, "--resolver"));
   const ctx: Context = {
     resolver,
-    resolverLabel: opts.resolver ? serverLabel(opts.resolver) : `system resolver (${resolver.getServers().join(", ") || "none configured"})`,
+    resolverLabel: opts.resolver
+      ? serverLabel(opts.resolver)
+      : `system resolver (${resolver.getServers().join(", ") || "none configured"})`,
     now: opts.now ?? new Date(),
     timeoutMs,
     stats: { resolverAsked: 0, resolverSilent: 0, authAsked: 0, authSilent: 0 },
@@ -56,10 +58,19 @@ export async function verifyConfig(config: Config, opts: VerifyOptions = {}): Pr
       }
     }
   }
-  const desired = desiredState({ ...config, domains: config.domains.filter((d) => !wanted || wanted.includes(d.name)) });
+  const desired = desiredState({
+    ...config,
+    domains: config.domains.filter((d) => !wanted || wanted.includes(d.name)),
+  });
   // Domains are independent: ask about several at once (results keep the config's order).
   const domains = await pool(desired, 8, (d) =>
-    verifyDomain(ctx, d, config.signingConfig?.entries.get(d.domain), config.signingConfig !== undefined, providerServers(config, d)),
+    verifyDomain(
+      ctx,
+      d,
+      config.signingConfig?.entries.get(d.domain),
+      config.signingConfig !== undefined,
+      providerServers(config, d),
+    ),
   );
 
   const summary: VerifySummary = { pass: 0, warn: 0, info: 0, fail: 0 };
@@ -107,7 +118,12 @@ async function verifyDomain(
     // of this domain, whatever the config says. The export is right; the config must follow it.
     const microsoft = entry !== undefined && entry.problem === undefined ? entry[selector] : undefined;
     if (microsoft !== undefined && expected !== undefined && microsoft !== expected) {
-      add(`${selector} target`, "fail", `${d.source === "derived" ? "the derived target" : "the config's target"} ${expected} is not the one Microsoft gave ${d.domain} in signing_config; ${microsoft} is right: set ${selector} to it (dkimsync import does), apply, and verify again`, { config: expected, signingConfig: microsoft });
+      add(
+        `${selector} target`,
+        "fail",
+        `${d.source === "derived" ? "the derived target" : "the config's target"} ${expected} is not the one Microsoft gave ${d.domain} in signing_config; ${microsoft} is right: set ${selector} to it (dkimsync import does), apply, and verify again`,
+        { config: expected, signingConfig: microsoft },
+      );
       expected = microsoft;
     }
     let auth: AuthOutcome | undefined;

@@ -22,11 +22,15 @@ export function summaryText(r: VerifyReport): string {
 export function renderVerifyText(r: VerifyReport, st: Style = plain): string {
   const lines: string[] = [];
   for (const d of r.domains) {
-    const extra = [d.ensure === "absent" ? "ensure: absent" : "", d.activeSelector ? `${d.activeSelector} active` : ""].filter(Boolean).join(", ");
+    const extra = [d.ensure === "absent" ? "ensure: absent" : "", d.activeSelector ? `${d.activeSelector} active` : ""]
+      .filter(Boolean)
+      .join(", ");
     lines.push(st.bold(showDomain(d.domain)) + (extra ? st.dim(`  (${extra})`) : ""));
     const width = Math.max(...d.checks.map((c) => c.check.length));
     for (const c of d.checks) {
-      lines.push(`  ${paint(st, c.status, `${MARK[c.status]} ${c.status.padEnd(4)}`)}  ${c.check.padEnd(width)}  ${c.message}`);
+      lines.push(
+        `  ${paint(st, c.status, `${MARK[c.status]} ${c.status.padEnd(4)}`)}  ${c.check.padEnd(width)}  ${c.message}`,
+      );
     }
     lines.push("");
   }
@@ -46,8 +50,15 @@ export function renderVerifyMarkdown(r: VerifyReport): string {
   const out: string[] = [`### ${icon} dkimsync verify`, "", `**${summaryText(r)}**`, ""];
   if (r.unreachable) out.push(`> ❌ Could not verify: ${cell(r.unreachable)}`, "");
   for (const d of r.domains) {
-    const extra = [d.ensure === "absent" ? "ensure: absent" : "", d.activeSelector ? `${d.activeSelector} active` : ""].filter(Boolean).join(", ");
-    out.push(`#### ${mdCode(d.domain, { inTable: false })}${extra ? ` (${extra})` : ""}`, "", "| | Check | Result |", "|---|---|---|");
+    const extra = [d.ensure === "absent" ? "ensure: absent" : "", d.activeSelector ? `${d.activeSelector} active` : ""]
+      .filter(Boolean)
+      .join(", ");
+    out.push(
+      `#### ${mdCode(d.domain, { inTable: false })}${extra ? ` (${extra})` : ""}`,
+      "",
+      "| | Check | Result |",
+      "|---|---|---|",
+    );
     for (const c of d.checks) out.push(`| ${ICON[c.status]} | ${cell(c.check)} | ${cell(c.message)} |`);
     out.push("");
   }

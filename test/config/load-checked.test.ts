@@ -51,21 +51,35 @@ const TEXT = [
 describe("loadConfigChecked", () => {
   it("reports the domains' and every provider's problems in one run, each at its line with its hint below", async () => {
     const err = await problems(TEXT);
-    expect(err.problems.map((p) => p.message.split(": ")[0])).toEqual(["dkim.zones.yaml:5", "dkim.zones.yaml:9", "dkim.zones.yaml:10", "dkim.zones.yaml:16"]);
+    expect(err.problems.map((p) => p.message.split(": ")[0])).toEqual([
+      "dkim.zones.yaml:5",
+      "dkim.zones.yaml:9",
+      "dkim.zones.yaml:10",
+      "dkim.zones.yaml:16",
+    ]);
     const lines = err.message.split("\n");
     // An option typo names the typo and what it should be, not only "directory is required".
-    expect(lines[0]).toBe('dkim.zones.yaml:5: provider "zones" (yaml): option "dirctory" is not an option of provider type yaml; did you mean "directory"? (option "directory" is required)');
+    expect(lines[0]).toBe(
+      'dkim.zones.yaml:5: provider "zones" (yaml): option "dirctory" is not an option of provider type yaml; did you mean "directory"? (option "directory" is required)',
+    );
     expect(lines[1]).toBe("  hint: rename dirctory: to directory:");
-    expect(lines[2]).toMatch(/^dkim\.zones\.yaml:9: provider "cf" \(cloudflare\): option "batchsize" is not an option of provider type cloudflare; did you mean "batch_size"\?$/);
+    expect(lines[2]).toMatch(
+      /^dkim\.zones\.yaml:9: provider "cf" \(cloudflare\): option "batchsize" is not an option of provider type cloudflare; did you mean "batch_size"\?$/,
+    );
     expect(lines[3]).toMatch(/^  hint: options of cloudflare: .*batch_size/);
     expect(lines[4]).toMatch(/^dkim\.zones\.yaml:10: provider "pdns" \(powerdns\): option "url" is required$/);
-    expect(lines.find((l) => l.startsWith("dkim.zones.yaml:16"))).toMatch(/^dkim\.zones\.yaml:16: domain "contoso\.com": unknown key "ensur"; did you mean "ensure"\?$/);
+    expect(lines.find((l) => l.startsWith("dkim.zones.yaml:16"))).toMatch(
+      /^dkim\.zones\.yaml:16: domain "contoso\.com": unknown key "ensur"; did you mean "ensure"\?$/,
+    );
     // The unset token is not a problem of the file: a run limited with --provider needs only its own.
     expect(err.message).not.toContain("SOME_UNSET_TOKEN_VARIABLE");
   });
 
   it("passes a config whose providers are all well formed, without their secrets being set", async () => {
-    const ok = TEXT.replace("dirctory", "directory").replace("    batchsize: 10\n", "").replace("    api_key:", "    url: http://127.0.0.1:8081\n    api_key:").replace("ensur", "ensure");
+    const ok = TEXT.replace("dirctory", "directory")
+      .replace("    batchsize: 10\n", "")
+      .replace("    api_key:", "    url: http://127.0.0.1:8081\n    api_key:")
+      .replace("ensur", "ensure");
     const config = await loadConfigChecked(write(ok), checkProviderOptions);
     expect([...config.providers.keys()]).toEqual(["zones", "cf", "pdns"]);
   });

@@ -22,7 +22,9 @@ const PROVIDERS = "tenant: contoso\nproviders:\n  zones: { type: yaml, directory
 describe("YAML messages", () => {
   it("gives the line where a second document starts", () => {
     const err = loadError(`${PROVIDERS}---\ndomains:\n  example.com: { provider: zones }\n`);
-    expect(err.message).toBe("dkim.zones.yaml:4: the file holds more than one YAML document; dkimsync reads exactly one");
+    expect(err.message).toBe(
+      "dkim.zones.yaml:4: the file holds more than one YAML document; dkimsync reads exactly one",
+    );
     expect(err.hint).toContain("remove the document marker at line 4");
   });
 
@@ -33,11 +35,17 @@ describe("YAML messages", () => {
 
   it("names the key repeated in a flow mapping", () => {
     const err = loadError(`${PROVIDERS}domains:\n  example.com: { provider: zones, ttl: 300, ttl: 600 }\n`);
-    expect(err.message).toMatch(/^dkim\.zones\.yaml:5: duplicate key "ttl"; each key may appear only once in a mapping/);
+    expect(err.message).toMatch(
+      /^dkim\.zones\.yaml:5: duplicate key "ttl"; each key may appear only once in a mapping/,
+    );
   });
 
   it("names a quoted key repeated in a flow mapping, and still a repeated block key", () => {
-    expect(loadError(`${PROVIDERS}domains: { "a.example": { provider: zones }, 'a.example': {} }\n`).message).toMatch(/duplicate key "a\.example"/);
-    expect(loadError(`${PROVIDERS}domains:\n  b.example:\n    provider: zones\n  b.example:\n    provider: zones\n`).message).toMatch(/^dkim\.zones\.yaml:7: duplicate key "b\.example"/);
+    expect(loadError(`${PROVIDERS}domains: { "a.example": { provider: zones }, 'a.example': {} }\n`).message).toMatch(
+      /duplicate key "a\.example"/,
+    );
+    expect(
+      loadError(`${PROVIDERS}domains:\n  b.example:\n    provider: zones\n  b.example:\n    provider: zones\n`).message,
+    ).toMatch(/^dkim\.zones\.yaml:7: duplicate key "b\.example"/);
   });
 });

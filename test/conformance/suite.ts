@@ -16,7 +16,8 @@ import type { ConformanceBackend, ConformanceTarget } from "./backend.js";
 import { cname, foreignRecords, txt } from "../helpers/records.js";
 
 const TENANT = "contoso";
-const target = (sel: 1 | 2, domain: string) => `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
+const target = (sel: 1 | 2, domain: string) =>
+  `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
 
 interface DomainSpec {
   provider?: string;
@@ -55,7 +56,10 @@ export function runConformance(t: ConformanceTarget): void {
         })
         .join("\n");
       const file = path.join(dir, `dkim-${Math.random().toString(36).slice(2)}.zones.yaml`);
-      await fs.writeFile(file, `tenant: ${TENANT}\nttl: ${ttl}\nproviders:\n  under_test:\n    type: ${t.type}\n${opts}\ndomains:\n${doms}\n`);
+      await fs.writeFile(
+        file,
+        `tenant: ${TENANT}\nttl: ${ttl}\nproviders:\n  under_test:\n    type: ${t.type}\n${opts}\ndomains:\n${doms}\n`,
+      );
       return file;
     }
 
@@ -81,16 +85,20 @@ export function runConformance(t: ConformanceTarget): void {
     async function converge(file: string, force = false) {
       const { plan: before, result } = await apply(file, force);
       expect(before.errors).toEqual([]);
-      for (const z of result.zones) expect({ zone: z.zone, outcome: z.outcome, message: z.message }).toMatchObject({ outcome: "applied" });
+      for (const z of result.zones)
+        expect({ zone: z.zone, outcome: z.outcome, message: z.message }).toMatchObject({ outcome: "applied" });
       const after = await plan(file);
       expect(after.errors).toEqual([]);
       expect(summarise(after)).toMatchObject({ create: 0, update: 0, delete: 0, conflicts: 0 });
       return before;
     }
 
-    const at = (sets: RecordSet[], name: string, type?: string) => sets.filter((s) => s.name === name && (type === undefined || s.type === type));
+    const at = (sets: RecordSet[], name: string, type?: string) =>
+      sets.filter((s) => s.name === name && (type === undefined || s.type === type));
     const sortSets = (sets: RecordSet[]) =>
-      sets.map((s) => ({ name: s.name, type: s.type, ttl: s.ttl, values: [...s.values].sort() })).sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`));
+      sets
+        .map((s) => ({ name: s.name, type: s.type, ttl: s.ttl, values: [...s.values].sort() }))
+        .sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`));
 
     it("creates both selectors, and a second plan is empty", async () => {
       const zone = "create.test";
@@ -99,13 +107,21 @@ export function runConformance(t: ConformanceTarget): void {
       const first = await converge(file);
       expect(summarise(first)).toMatchObject({ create: 2, update: 0, delete: 0 });
       const sets = await backend.readZone(zone);
-      expect(at(sets, `selector1._domainkey.${zone}`)).toEqual([cname(`selector1._domainkey.${zone}`, target(1, zone))]);
-      expect(at(sets, `selector2._domainkey.${zone}`)).toEqual([cname(`selector2._domainkey.${zone}`, target(2, zone))]);
+      expect(at(sets, `selector1._domainkey.${zone}`)).toEqual([
+        cname(`selector1._domainkey.${zone}`, target(1, zone)),
+      ]);
+      expect(at(sets, `selector2._domainkey.${zone}`)).toEqual([
+        cname(`selector2._domainkey.${zone}`, target(2, zone)),
+      ]);
     });
 
     it("changes a target and leaves every foreign record as it was", async () => {
       const zone = "retarget.test";
-      const seeded = [...foreignRecords(zone), cname(`selector1._domainkey.${zone}`, target(1, zone)), cname(`selector2._domainkey.${zone}`, target(2, zone))];
+      const seeded = [
+        ...foreignRecords(zone),
+        cname(`selector1._domainkey.${zone}`, target(1, zone)),
+        cname(`selector2._domainkey.${zone}`, target(2, zone)),
+      ];
       await backend.createZone(zone, seeded);
       const s1 = `selector1-retarget-test._domainkey.${TENANT}.y-v1.dkim.mail.microsoft`;
       const s2 = `selector2-retarget-test._domainkey.${TENANT}.y-v1.dkim.mail.microsoft`;
@@ -120,17 +136,26 @@ export function runConformance(t: ConformanceTarget): void {
 
     it("changes a TTL", async () => {
       const zone = "ttl.test";
-      await backend.createZone(zone, [cname(`selector1._domainkey.${zone}`, target(1, zone), 300), cname(`selector2._domainkey.${zone}`, target(2, zone))]);
+      await backend.createZone(zone, [
+        cname(`selector1._domainkey.${zone}`, target(1, zone), 300),
+        cname(`selector2._domainkey.${zone}`, target(2, zone)),
+      ]);
       const file = await writeConfig({ [zone]: {} });
       const first = await converge(file);
-      expect(first.zones[0]?.changes.map((c) => [c.action, c.name, c.before?.ttl, c.after?.ttl])).toEqual([["update", `selector1._domainkey.${zone}`, 300, 3600]]);
+      expect(first.zones[0]?.changes.map((c) => [c.action, c.name, c.before?.ttl, c.after?.ttl])).toEqual([
+        ["update", `selector1._domainkey.${zone}`, 300, 3600],
+      ]);
       expect(at(await backend.readZone(zone), `selector1._domainkey.${zone}`, "CNAME")[0]?.ttl).toBe(3600);
     });
 
     it("deletes both selectors with ensure: absent, and nothing else", async () => {
       const zone = "absent.test";
       const foreign = foreignRecords(zone);
-      await backend.createZone(zone, [...foreign, cname(`selector1._domainkey.${zone}`, target(1, zone)), cname(`selector2._domainkey.${zone}`, target(2, zone))]);
+      await backend.createZone(zone, [
+        ...foreign,
+        cname(`selector1._domainkey.${zone}`, target(1, zone)),
+        cname(`selector2._domainkey.${zone}`, target(2, zone)),
+      ]);
       const file = await writeConfig({ [zone]: { ensure: "absent" } });
       const first = await converge(file);
       expect(summarise(first)).toMatchObject({ create: 0, update: 0, delete: 2 });
@@ -143,7 +168,10 @@ export function runConformance(t: ConformanceTarget): void {
 
     it("reports a TXT at a selector name as a conflict, writes nothing for that domain without --force, replaces it with --force", async () => {
       const zone = "conflict.test";
-      const oldKey = txt(`selector1._domainkey.${zone}`, "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP");
+      const oldKey = txt(
+        `selector1._domainkey.${zone}`,
+        "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP",
+      );
       await backend.createZone(zone, [...foreignRecords(zone), oldKey]);
       const file = await writeConfig({ [zone]: {} });
       const p = await plan(file);
@@ -157,13 +185,16 @@ export function runConformance(t: ConformanceTarget): void {
       expect(at(await backend.readZone(zone), `selector2._domainkey.${zone}`)).toEqual([]);
       await converge(file, true);
       const sets = await backend.readZone(zone);
-      expect(at(sets, `selector1._domainkey.${zone}`)).toEqual([cname(`selector1._domainkey.${zone}`, target(1, zone))]);
+      expect(at(sets, `selector1._domainkey.${zone}`)).toEqual([
+        cname(`selector1._domainkey.${zone}`, target(1, zone)),
+      ]);
     });
 
     it("replaces an old key where the config allows it (replace: [TXT]) and blocks only the domain where it does not", async () => {
       const allowed = "allowed.test";
       const blocked = "blocked.test";
-      const key = (zone: string) => txt(`selector1._domainkey.${zone}`, "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP");
+      const key = (zone: string) =>
+        txt(`selector1._domainkey.${zone}`, "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP");
       await backend.createZone(allowed, [...foreignRecords(allowed), key(allowed)]);
       await backend.createZone(blocked, [key(blocked)]);
       const file = await writeConfig({ [allowed]: { replace: ["TXT"] }, [blocked]: {} });
@@ -174,13 +205,24 @@ export function runConformance(t: ConformanceTarget): void {
       ]);
       const { result } = await apply(file, false);
       expect(result.blocked?.map((b) => b.domain)).toEqual([blocked]);
-      expect(result.zones.map((z) => [z.zone, z.outcome])).toEqual([[allowed, "applied"], [blocked, "blocked"]]);
+      expect(result.zones.map((z) => [z.zone, z.outcome])).toEqual([
+        [allowed, "applied"],
+        [blocked, "blocked"],
+      ]);
       const sets = await backend.readZone(allowed);
-      expect(at(sets, `selector1._domainkey.${allowed}`)).toEqual([cname(`selector1._domainkey.${allowed}`, target(1, allowed))]);
-      expect(at(sets, `selector2._domainkey.${allowed}`)).toEqual([cname(`selector2._domainkey.${allowed}`, target(2, allowed))]);
+      expect(at(sets, `selector1._domainkey.${allowed}`)).toEqual([
+        cname(`selector1._domainkey.${allowed}`, target(1, allowed)),
+      ]);
+      expect(at(sets, `selector2._domainkey.${allowed}`)).toEqual([
+        cname(`selector2._domainkey.${allowed}`, target(2, allowed)),
+      ]);
       const foreign = new Set(foreignRecords(allowed).map((r) => `${r.name} ${r.type}`));
-      expect(sortSets(sets.filter((s) => foreign.has(`${s.name} ${s.type}`)))).toEqual(sortSets(foreignRecords(allowed)));
-      expect(sortSets(await backend.readZone(blocked)).filter((s) => s.name.includes("_domainkey"))).toEqual(sortSets([key(blocked)]));
+      expect(sortSets(sets.filter((s) => foreign.has(`${s.name} ${s.type}`)))).toEqual(
+        sortSets(foreignRecords(allowed)),
+      );
+      expect(sortSets(await backend.readZone(blocked)).filter((s) => s.name.includes("_domainkey"))).toEqual(
+        sortSets([key(blocked)]),
+      );
     });
 
     it("treats case and trailing-dot differences as no change", async () => {
@@ -202,14 +244,20 @@ export function runConformance(t: ConformanceTarget): void {
       await backend.createZone(own, []);
       const file = await writeConfig({ [`marketing.${parent}`]: {}, [own]: {} });
       const first = await converge(file);
-      expect(first.zones.map((z) => [z.zone, z.domains])).toEqual([
-        [own, [own]],
-        [parent, [`marketing.${parent}`]],
-      ].sort((a, b) => (a[0] as string).localeCompare(b[0] as string)));
+      expect(first.zones.map((z) => [z.zone, z.domains])).toEqual(
+        [
+          [own, [own]],
+          [parent, [`marketing.${parent}`]],
+        ].sort((a, b) => (a[0] as string).localeCompare(b[0] as string)),
+      );
       const parentSets = await backend.readZone(parent);
-      expect(at(parentSets, `selector1._domainkey.marketing.${parent}`, "CNAME")[0]?.values).toEqual([target(1, `marketing.${parent}`)]);
+      expect(at(parentSets, `selector1._domainkey.marketing.${parent}`, "CNAME")[0]?.values).toEqual([
+        target(1, `marketing.${parent}`),
+      ]);
       expect(at(parentSets, `selector1._domainkey.${own}`)).toEqual([]);
-      expect(at(await backend.readZone(own), `selector2._domainkey.${own}`, "CNAME")[0]?.values).toEqual([target(2, own)]);
+      expect(at(await backend.readZone(own), `selector2._domainkey.${own}`, "CNAME")[0]?.values).toEqual([
+        target(2, own),
+      ]);
     });
 
     it("reports a domain whose zone the provider does not serve as an error for that domain", async () => {
@@ -257,7 +305,10 @@ export function runConformance(t: ConformanceTarget): void {
         return;
       }
       if (!backend.failNextWrite) {
-        if (!backend.cannotFailWrites) throw new Error(`${t.type}: the provider declares atomic writes, but its conformance backend has neither failNextWrite nor cannotFailWrites saying why not`);
+        if (!backend.cannotFailWrites)
+          throw new Error(
+            `${t.type}: the provider declares atomic writes, but its conformance backend has neither failNextWrite nor cannotFailWrites saying why not`,
+          );
         expect(backend.cannotFailWrites).toMatch(/\S/);
         return;
       }

@@ -7,15 +7,41 @@ const S2 = "selector2._domainkey.example.com";
 const T1 = "selector1-example-com._domainkey.contoso.onmicrosoft.com";
 const T2 = "selector2-example-com._domainkey.contoso.onmicrosoft.com";
 
-const cname = (name: string, value: string, ttl = 3600, drift?: string[]): RecordSet => ({ name, type: "CNAME", ttl, values: [value], ...(drift ? { drift } : {}) });
+const cname = (name: string, value: string, ttl = 3600, drift?: string[]): RecordSet => ({
+  name,
+  type: "CNAME",
+  ttl,
+  values: [value],
+  ...(drift ? { drift } : {}),
+});
 const present = (...records: RecordSet[]): DesiredRecord[] => records.map((record) => ({ record, ensure: "present" }));
-const absent = (...names: string[]): DesiredRecord[] => names.map((name) => ({ record: { name, type: "CNAME", ttl: 3600, values: [] }, ensure: "absent" }));
-const brief = (changes: Change[]) => changes.map((c) => `${c.action} ${c.name} ${c.type}${c.reason ? ` (${c.reason})` : ""}`);
+const absent = (...names: string[]): DesiredRecord[] =>
+  names.map((name) => ({ record: { name, type: "CNAME", ttl: 3600, values: [] }, ensure: "absent" }));
+const brief = (changes: Change[]) =>
+  changes.map((c) => `${c.action} ${c.name} ${c.type}${c.reason ? ` (${c.reason})` : ""}`);
 
 describe("diffZone", () => {
-  const cases: { name: string; existing: RecordSet[]; desired: DesiredRecord[]; changes: string[]; conflicts?: string[]; unchanged?: number }[] = [
-    { name: "empty zone: create both", existing: [], desired: present(cname(S1, T1), cname(S2, T2)), changes: [`create ${S1} CNAME`, `create ${S2} CNAME`] },
-    { name: "already right: nothing", existing: [cname(S1, T1), cname(S2, T2)], desired: present(cname(S1, T1), cname(S2, T2)), changes: [], unchanged: 2 },
+  const cases: {
+    name: string;
+    existing: RecordSet[];
+    desired: DesiredRecord[];
+    changes: string[];
+    conflicts?: string[];
+    unchanged?: number;
+  }[] = [
+    {
+      name: "empty zone: create both",
+      existing: [],
+      desired: present(cname(S1, T1), cname(S2, T2)),
+      changes: [`create ${S1} CNAME`, `create ${S2} CNAME`],
+    },
+    {
+      name: "already right: nothing",
+      existing: [cname(S1, T1), cname(S2, T2)],
+      desired: present(cname(S1, T1), cname(S2, T2)),
+      changes: [],
+      unchanged: 2,
+    },
     {
       // Providers disagree on trailing dots and case (docs/providers/*.md); names are equal regardless.
       name: "case and trailing-dot noise is no change",
@@ -24,9 +50,27 @@ describe("diffZone", () => {
       changes: [],
       unchanged: 2,
     },
-    { name: "different target: update", existing: [cname(S1, "old.example.net"), cname(S2, T2)], desired: present(cname(S1, T1), cname(S2, T2)), changes: [`update ${S1} CNAME (target)`], unchanged: 1 },
-    { name: "different ttl: update", existing: [cname(S1, T1, 300), cname(S2, T2)], desired: present(cname(S1, T1), cname(S2, T2)), changes: [`update ${S1} CNAME (ttl 300 -> 3600)`], unchanged: 1 },
-    { name: "provider drift: update", existing: [cname(S1, T1, 3600, ["proxied (must be DNS only)"]), cname(S2, T2)], desired: present(cname(S1, T1), cname(S2, T2)), changes: [`update ${S1} CNAME (proxied (must be DNS only))`], unchanged: 1 },
+    {
+      name: "different target: update",
+      existing: [cname(S1, "old.example.net"), cname(S2, T2)],
+      desired: present(cname(S1, T1), cname(S2, T2)),
+      changes: [`update ${S1} CNAME (target)`],
+      unchanged: 1,
+    },
+    {
+      name: "different ttl: update",
+      existing: [cname(S1, T1, 300), cname(S2, T2)],
+      desired: present(cname(S1, T1), cname(S2, T2)),
+      changes: [`update ${S1} CNAME (ttl 300 -> 3600)`],
+      unchanged: 1,
+    },
+    {
+      name: "provider drift: update",
+      existing: [cname(S1, T1, 3600, ["proxied (must be DNS only)"]), cname(S2, T2)],
+      desired: present(cname(S1, T1), cname(S2, T2)),
+      changes: [`update ${S1} CNAME (proxied (must be DNS only))`],
+      unchanged: 1,
+    },
     {
       name: "a TXT at a selector name is a conflict, never planned over",
       existing: [{ name: S1, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=abc"] }],
@@ -34,11 +78,20 @@ describe("diffZone", () => {
       changes: [`create ${S2} CNAME`],
       conflicts: [`${S1} TXT`],
     },
-    { name: "absent deletes only the CNAMEs", existing: [cname(S1, T1), { name: S2, type: "TXT", ttl: 60, values: ["x"] }], desired: absent(S1, S2), changes: [`delete ${S1} CNAME`] },
+    {
+      name: "absent deletes only the CNAMEs",
+      existing: [cname(S1, T1), { name: S2, type: "TXT", ttl: 60, values: ["x"] }],
+      desired: absent(S1, S2),
+      changes: [`delete ${S1} CNAME`],
+    },
     { name: "absent with nothing there: nothing", existing: [], desired: absent(S1, S2), changes: [] },
     {
       name: "records at other names are never read into the plan",
-      existing: [cname("s1._domainkey.example.com", "x.sendgrid.net"), { name: "example.com", type: "TXT", ttl: 3600, values: ["v=spf1 -all"] }, cname("selector1._domainkey.other.example.com", "y")],
+      existing: [
+        cname("s1._domainkey.example.com", "x.sendgrid.net"),
+        { name: "example.com", type: "TXT", ttl: 3600, values: ["v=spf1 -all"] },
+        cname("selector1._domainkey.other.example.com", "y"),
+      ],
       desired: present(cname(S1, T1), cname(S2, T2)),
       changes: [`create ${S1} CNAME`, `create ${S2} CNAME`],
     },
@@ -55,11 +108,19 @@ describe("diffZone", () => {
 
   it("carries before and after on an update as one value", () => {
     const d = diffZone([cname(S1, "old.example.net", 300)], present(cname(S1, T1)));
-    expect(d.changes[0]).toMatchObject({ action: "update", before: { ttl: 300, values: ["old.example.net"] }, after: { ttl: 3600, values: [T1] } });
+    expect(d.changes[0]).toMatchObject({
+      action: "update",
+      before: { ttl: 300, values: ["old.example.net"] },
+      after: { ttl: 3600, values: [T1] },
+    });
   });
 
   it("gives the same output for the same input in any order", () => {
-    const existing = [cname(S2, "b"), cname(S1, "a"), { name: "selector1._domainkey.a.example.com", type: "TXT", ttl: 1, values: ["t"] }];
+    const existing = [
+      cname(S2, "b"),
+      cname(S1, "a"),
+      { name: "selector1._domainkey.a.example.com", type: "TXT", ttl: 1, values: ["t"] },
+    ];
     const desired = present(cname(S2, T2), cname("selector1._domainkey.a.example.com", "x"), cname(S1, T1));
     const one = diffZone(existing, desired);
     const two = diffZone([...existing].reverse(), [...desired].reverse());
@@ -75,19 +136,33 @@ describe("sortChanges", () => {
       { action: "delete", name: "c", type: "TXT" },
       { action: "delete", name: "c", type: "CNAME" },
     ] as Change[];
-    expect(sortChanges(changes).map((c) => `${c.action} ${c.name} ${c.type}`)).toEqual(["delete c CNAME", "delete c TXT", "create a CNAME", "update b CNAME"]);
+    expect(sortChanges(changes).map((c) => `${c.action} ${c.name} ${c.type}`)).toEqual([
+      "delete c CNAME",
+      "delete c TXT",
+      "create a CNAME",
+      "update b CNAME",
+    ]);
   });
 });
 
 describe("forcedChanges", () => {
   it("deletes the conflicting record before it writes the CNAME, at the same name", () => {
     const d = diffZone([{ name: S1, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=abc"] }], present(cname(S1, T1)));
-    expect(brief(forcedChanges(d.conflicts)).map((s) => s.replace(/ \(.*\)$/, ""))).toEqual([`delete ${S1} TXT`, `create ${S1} CNAME`]);
+    expect(brief(forcedChanges(d.conflicts)).map((s) => s.replace(/ \(.*\)$/, ""))).toEqual([
+      `delete ${S1} TXT`,
+      `create ${S1} CNAME`,
+    ]);
   });
 
   it("updates a CNAME that already stands beside the conflicting data", () => {
-    const d = diffZone([{ name: S1, type: "TXT", ttl: 3600, values: ["k"] }, cname(S1, "old.example.net")], present(cname(S1, T1)));
-    expect(brief(forcedChanges(d.conflicts)).map((s) => s.replace(/ \(.*\)$/, ""))).toEqual([`delete ${S1} TXT`, `update ${S1} CNAME`]);
+    const d = diffZone(
+      [{ name: S1, type: "TXT", ttl: 3600, values: ["k"] }, cname(S1, "old.example.net")],
+      present(cname(S1, T1)),
+    );
+    expect(brief(forcedChanges(d.conflicts)).map((s) => s.replace(/ \(.*\)$/, ""))).toEqual([
+      `delete ${S1} TXT`,
+      `update ${S1} CNAME`,
+    ]);
   });
 });
 

@@ -19,7 +19,13 @@ const RSA1024_SPKI = rsaKey(1024, "spki");
 describe("parseTagList (RFC 6376 3.2)", () => {
   it("trims folding whitespace and allows a trailing semicolon", () => {
     const r = parseTagList(" v = DKIM1 ;\r\n\tk= rsa;  p=AB CD ;");
-    expect(r).toEqual({ tags: new Map([["v", "DKIM1"], ["k", "rsa"], ["p", "AB CD"]]) });
+    expect(r).toEqual({
+      tags: new Map([
+        ["v", "DKIM1"],
+        ["k", "rsa"],
+        ["p", "AB CD"],
+      ]),
+    });
   });
 
   it("rejects a duplicate tag, which invalidates the whole list", () => {
@@ -96,7 +102,11 @@ describe("keyInfo: size from the key itself", () => {
   });
 
   it("accepts a PKCS#1 RSAPublicKey", () => {
-    expect(keyInfo(record(`k=rsa; p=${rsaKey(2048, "pkcs1")}`))).toEqual({ type: "rsa", bits: 2048, encoding: "pkcs1" });
+    expect(keyInfo(record(`k=rsa; p=${rsaKey(2048, "pkcs1")}`))).toEqual({
+      type: "rsa",
+      bits: 2048,
+      encoding: "pkcs1",
+    });
   });
 
   it("reads an Ed25519 key published as 32 raw bytes (RFC 8463)", () => {
@@ -114,6 +124,8 @@ describe("keyInfo: size from the key itself", () => {
   it("rejects garbage and unknown key types", () => {
     expect("error" in keyInfo(record("p=not*base64"))).toBe(true);
     expect("error" in keyInfo(record("p=AAAA"))).toBe(true);
-    expect(keyInfo(record(`k=dsa; p=${RSA1024_SPKI}`))).toEqual({ error: "k=dsa is not a key type DKIM verifiers know (rsa, ed25519)" });
+    expect(keyInfo(record(`k=dsa; p=${RSA1024_SPKI}`))).toEqual({
+      error: "k=dsa is not a key type DKIM verifiers know (rsa, ed25519)",
+    });
   });
 });

@@ -22,7 +22,13 @@ async function stalledUdp(answerTruncated: boolean): Promise<{ port: number; rec
     received++;
     if (!answerTruncated) return;
     const q = dnsPacket.decode(msg);
-    const reply = dnsPacket.encode({ type: "response", id: q.id ?? 0, flags: dnsPacket.TRUNCATED_RESPONSE, questions: q.questions ?? [], answers: [] });
+    const reply = dnsPacket.encode({
+      type: "response",
+      id: q.id ?? 0,
+      flags: dnsPacket.TRUNCATED_RESPONSE,
+      questions: q.questions ?? [],
+      answers: [],
+    });
     socket.send(reply, rinfo.port, rinfo.address);
   });
   await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
@@ -34,7 +40,12 @@ describe("DNS queries against a stalled server", () => {
   it("end in TIMEOUT after two silent UDP attempts, within 2 x timeoutMs", async () => {
     const udp = await stalledUdp(false);
     const started = Date.now();
-    const a = await queryAuthoritative({ host: "127.0.0.1", port: udp.port }, "selector1._domainkey.example.com", "CNAME", { timeoutMs: 200 });
+    const a = await queryAuthoritative(
+      { host: "127.0.0.1", port: udp.port },
+      "selector1._domainkey.example.com",
+      "CNAME",
+      { timeoutMs: 200 },
+    );
     expect(a.rcode).toBe("TIMEOUT");
     expect(udp.received()).toBe(2);
     expect(Date.now() - started).toBeLessThan(2 * 200 + 3000);
@@ -50,7 +61,12 @@ describe("DNS queries against a stalled server", () => {
       tcp.close();
     });
     const started = Date.now();
-    const a = await queryAuthoritative({ host: "127.0.0.1", port: udp.port }, "selector1._domainkey.example.com", "TXT", { timeoutMs: 200 });
+    const a = await queryAuthoritative(
+      { host: "127.0.0.1", port: udp.port },
+      "selector1._domainkey.example.com",
+      "TXT",
+      { timeoutMs: 200 },
+    );
     expect(a.rcode).toBe("TIMEOUT");
     expect(sockets).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(2 * 200 + 3000);

@@ -100,7 +100,12 @@ describe("cloudflare fake: records", () => {
       proxied: false,
     });
     // Cloudflare strips the trailing dot from names and CNAME content.
-    expect(created).toMatchObject({ name: "selector1._domainkey.example.com", content: "selector1-example-com._domainkey.contoso.onmicrosoft.com", ttl: 3600, proxied: false });
+    expect(created).toMatchObject({
+      name: "selector1._domainkey.example.com",
+      content: "selector1-example-com._domainkey.contoso.onmicrosoft.com",
+      ttl: 3600,
+      proxied: false,
+    });
 
     const byName = await cf.dns.records.list({ zone_id, name: { exact: "SELECTOR1._domainkey.example.com" } });
     expect(byName.result.map((r) => r.id)).toEqual([created.id]);
@@ -108,7 +113,13 @@ describe("cloudflare fake: records", () => {
     const txt = await cf.dns.records.list({ zone_id, type: "TXT" });
     expect(txt.result.map((r) => r.name)).toEqual(["example.com"]);
 
-    const patched = await cf.dns.records.edit(created.id, { zone_id, name: created.name, type: "CNAME", ttl: 1, proxied: true });
+    const patched = await cf.dns.records.edit(created.id, {
+      zone_id,
+      name: created.name,
+      type: "CNAME",
+      ttl: 1,
+      proxied: true,
+    });
     expect(patched).toMatchObject({ ttl: 1, proxied: true, content: created.content });
 
     await cf.dns.records.delete(created.id, { zone_id });
@@ -125,28 +136,58 @@ describe("cloudflare fake: records", () => {
       "selector1._domainkey.mkt.example.com",
       "google._domainkey.example.com",
       "selectorx.example.com",
-    ]) fake.state.createRecord(z, { name, type: "CNAME", content: `t.${name}`, ttl: 3600 });
+    ])
+      fake.state.createRecord(z, { name, type: "CNAME", content: `t.${name}`, ttl: 3600 });
 
-    const both = await cf.dns.records.list({ zone_id, name: { startswith: "SELECTOR", endswith: "._DomainKey.Example.com" }, match: "all", per_page: 5000 });
-    expect(both.result.map((r) => r.name).sort()).toEqual(["selector1._domainkey.example.com", "selector2._domainkey.example.com"]);
+    const both = await cf.dns.records.list({
+      zone_id,
+      name: { startswith: "SELECTOR", endswith: "._DomainKey.Example.com" },
+      match: "all",
+      per_page: 5000,
+    });
+    expect(both.result.map((r) => r.name).sort()).toEqual([
+      "selector1._domainkey.example.com",
+      "selector2._domainkey.example.com",
+    ]);
     // The SDK sends nested filters as dotted query keys, which is what the server reads.
-    expect(fake.log.at(-1)?.query).toMatchObject({ "name.startswith": "SELECTOR", "name.endswith": "._DomainKey.Example.com", match: "all", per_page: "5000" });
+    expect(fake.log.at(-1)?.query).toMatchObject({
+      "name.startswith": "SELECTOR",
+      "name.endswith": "._DomainKey.Example.com",
+      match: "all",
+      per_page: "5000",
+    });
 
     const prefixOnly = await cf.dns.records.list({ zone_id, name: { startswith: "selector" } });
     expect(prefixOnly.result.map((r) => r.name).sort()).toEqual([
-      "selector1._domainkey.example.com", "selector1._domainkey.mkt.example.com", "selector2._domainkey.example.com", "selectorx.example.com",
+      "selector1._domainkey.example.com",
+      "selector1._domainkey.mkt.example.com",
+      "selector2._domainkey.example.com",
+      "selectorx.example.com",
     ]);
     const contains = await cf.dns.records.list({ zone_id, name: { contains: "._domainkey." } });
     expect(contains.result).toHaveLength(4);
     // match=any ORs the filters: every name with either affix.
-    const any = await cf.dns.records.list({ zone_id, name: { startswith: "google", endswith: ".mkt.example.com" }, match: "any" });
-    expect(any.result.map((r) => r.name).sort()).toEqual(["google._domainkey.example.com", "selector1._domainkey.mkt.example.com"]);
+    const any = await cf.dns.records.list({
+      zone_id,
+      name: { startswith: "google", endswith: ".mkt.example.com" },
+      match: "any",
+    });
+    expect(any.result.map((r) => r.name).sort()).toEqual([
+      "google._domainkey.example.com",
+      "selector1._domainkey.mkt.example.com",
+    ]);
   });
 
   it("serves the pages of a filtered listing with result_info counting only the matches", async () => {
     const zone_id = await zoneId("example.com");
     const z = fake.state.zone("example.com");
-    for (let i = 0; i < 12; i++) fake.state.createRecord(z, { name: `selector1._domainkey.d${i}.example.com`, type: "CNAME", content: "t.example.net", ttl: 3600 });
+    for (let i = 0; i < 12; i++)
+      fake.state.createRecord(z, {
+        name: `selector1._domainkey.d${i}.example.com`,
+        type: "CNAME",
+        content: "t.example.net",
+        ttl: 3600,
+      });
     const first = await cf.dns.records.list({ zone_id, name: { startswith: "selector" }, per_page: 5 });
     expect(first.result).toHaveLength(5);
     expect(first.result_info).toMatchObject({ page: 1, per_page: 5, count: 5, total_count: 12, total_pages: 3 });
@@ -156,9 +197,21 @@ describe("cloudflare fake: records", () => {
 
   it("refuses a CNAME next to other records (81053), other records next to a CNAME (81054), and duplicates (81057)", async () => {
     const zone_id = await zoneId("example.com");
-    const cname = cf.dns.records.create({ zone_id, name: "www.example.com", type: "CNAME", content: "target.example.net", ttl: 300 });
+    const cname = cf.dns.records.create({
+      zone_id,
+      name: "www.example.com",
+      type: "CNAME",
+      content: "target.example.net",
+      ttl: 300,
+    });
     await expect(cname).rejects.toMatchObject({ status: 400, errors: [{ code: 81053 }] });
-    await cf.dns.records.create({ zone_id, name: "alias.example.com", type: "CNAME", content: "target.example.net", ttl: 300 });
+    await cf.dns.records.create({
+      zone_id,
+      name: "alias.example.com",
+      type: "CNAME",
+      content: "target.example.net",
+      ttl: 300,
+    });
     const txt = cf.dns.records.create({ zone_id, name: "alias.example.com", type: "TXT", content: "x", ttl: 300 });
     await expect(txt).rejects.toMatchObject({ status: 400, errors: [{ code: 81054 }] });
     const dup = cf.dns.records.create({ zone_id, name: "www.example.com", type: "A", content: "192.0.2.1", ttl: 300 });
@@ -167,13 +220,22 @@ describe("cloudflare fake: records", () => {
 
   it("answers 404 with code 81044 for a record that does not exist", async () => {
     const zone_id = await zoneId("example.com");
-    await expect(cf.dns.records.delete("0000", { zone_id })).rejects.toMatchObject({ status: 404, errors: [{ code: 81044 }] });
+    await expect(cf.dns.records.delete("0000", { zone_id })).rejects.toMatchObject({
+      status: 404,
+      errors: [{ code: 81044 }],
+    });
   });
 
   it("pages records; a page past the end is an empty 200", async () => {
     const zone_id = await zoneId("example.com");
     for (let i = 0; i < 7; i++) {
-      await cf.dns.records.create({ zone_id, name: `h${i}.example.com`, type: "A", content: `192.0.2.${10 + i}`, ttl: 300 });
+      await cf.dns.records.create({
+        zone_id,
+        name: `h${i}.example.com`,
+        type: "A",
+        content: `192.0.2.${10 + i}`,
+        ttl: 300,
+      });
     }
     const names: string[] = [];
     for await (const r of cf.dns.records.list({ zone_id, per_page: 5 })) names.push(r.name);
@@ -186,17 +248,36 @@ describe("cloudflare fake: records", () => {
 describe("cloudflare fake: batch", () => {
   it("runs deletes, patches, posts in that order, so a TXT can be replaced by a CNAME", async () => {
     const zone_id = await zoneId("example.com");
-    const txt = await cf.dns.records.create({ zone_id, name: "selector1._domainkey.example.com", type: "TXT", content: "v=DKIM1; p=old", ttl: 3600 });
+    const txt = await cf.dns.records.create({
+      zone_id,
+      name: "selector1._domainkey.example.com",
+      type: "TXT",
+      content: "v=DKIM1; p=old",
+      ttl: 3600,
+    });
     const www = fake.state.zone("example.com").records.find((r) => r.name === "www.example.com")!;
     const result = await cf.dns.records.batch({
       zone_id,
       deletes: [{ id: txt.id }],
       patches: [{ id: www.id, name: www.name, type: "A", content: "192.0.2.99", ttl: 600 }],
-      posts: [{ name: "selector1._domainkey.example.com", type: "CNAME", content: "s1.example.net", ttl: 3600, proxied: false, settings: { flatten_cname: false } }],
+      posts: [
+        {
+          name: "selector1._domainkey.example.com",
+          type: "CNAME",
+          content: "s1.example.net",
+          ttl: 3600,
+          proxied: false,
+          settings: { flatten_cname: false },
+        },
+      ],
     });
     expect(result.deletes?.map((r) => r.id)).toEqual([txt.id]);
     expect(result.patches?.[0]).toMatchObject({ id: www.id, content: "192.0.2.99", ttl: 600 });
-    expect(result.posts?.[0]).toMatchObject({ type: "CNAME", content: "s1.example.net", settings: { flatten_cname: false } });
+    expect(result.posts?.[0]).toMatchObject({
+      type: "CNAME",
+      content: "s1.example.net",
+      settings: { flatten_cname: false },
+    });
     expect(fake.counts["batch"]).toBe(1);
   });
 
@@ -219,7 +300,12 @@ describe("cloudflare fake: batch", () => {
   it("refuses more records than the batch limit", async () => {
     const zone_id = await zoneId("example.com");
     fake.state.maxBatchRecords = 3;
-    const posts = [1, 2, 3, 4].map((i) => ({ name: `b${i}.example.com`, type: "A" as const, content: `192.0.2.${i}`, ttl: 300 }));
+    const posts = [1, 2, 3, 4].map((i) => ({
+      name: `b${i}.example.com`,
+      type: "A" as const,
+      content: `192.0.2.${i}`,
+      ttl: 300,
+    }));
     await expect(cf.dns.records.batch({ zone_id, posts })).rejects.toMatchObject({ status: 400 });
     expect(fake.state.zone("example.com").records).toHaveLength(2);
   });
@@ -233,7 +319,11 @@ describe("cloudflare fake: auth, rate limits and faults", () => {
 
   it("answers 429 code 971 with retry-after once over the limit, and the SDK honours it", async () => {
     await fake.stop();
-    fake = await startCloudflareFake({ rateLimit: 3, rateLimitWindowMs: 1200, seed: { zones: [{ name: "example.com" }] } });
+    fake = await startCloudflareFake({
+      rateLimit: 3,
+      rateLimitWindowMs: 1200,
+      seed: { zones: [{ name: "example.com" }] },
+    });
     const noRetry = client({ maxRetries: 0 });
     for (let i = 0; i < 3; i++) await noRetry.zones.list();
     const limited = noRetry.zones.list();
@@ -259,7 +349,10 @@ describe("cloudflare fake: auth, rate limits and faults", () => {
   it("failNext for the batch leaves the zone unchanged", async () => {
     const zone_id = await zoneId("example.com");
     fake.faults.failNext(1, 500, "batch");
-    const call = client({ maxRetries: 0 }).dns.records.batch({ zone_id, posts: [{ name: "n.example.com", type: "A", content: "192.0.2.7", ttl: 300 }] });
+    const call = client({ maxRetries: 0 }).dns.records.batch({
+      zone_id,
+      posts: [{ name: "n.example.com", type: "A", content: "192.0.2.7", ttl: 300 }],
+    });
     await expect(call).rejects.toMatchObject({ status: 500 });
     expect(fake.state.zone("example.com").records.map((r) => r.name)).not.toContain("n.example.com");
   });
@@ -281,11 +374,16 @@ describe("cloudflare fake: command line", () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "dkimsync-cf-cli-"));
     try {
       const seed = path.join(dir, "seed.yaml");
-      await writeFile(seed, "zones:\n  - name: seeded.example\n    records:\n      - { name: selector1._domainkey.seeded.example, type: CNAME, content: s1.example.net, ttl: 3600 }\n");
+      await writeFile(
+        seed,
+        "zones:\n  - name: seeded.example\n    records:\n      - { name: selector1._domainkey.seeded.example, type: CNAME, content: s1.example.net, ttl: 3600 }\n",
+      );
       const port = fake.port; // a port known free once this fake stops
       await fake.stop();
       const cli = await buildCli(dir);
-      const child = spawn(process.execPath, [cli, "--port", String(port), "--seed", seed, "--token", "cli-token"], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [cli, "--port", String(port), "--seed", seed, "--token", "cli-token"], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       try {
         const out = await new Promise<string>((resolve, reject) => {
           let buf = "";
@@ -296,7 +394,13 @@ describe("cloudflare fake: command line", () => {
           child.on("exit", (code) => reject(new Error(`cli exited ${code}`)));
         });
         expect(out).toContain(`http://127.0.0.1:${port}/client/v4`);
-        const c = new Cloudflare({ apiToken: "cli-token", apiKey: null, apiEmail: null, baseURL: `http://127.0.0.1:${port}/client/v4`, logLevel: "off" });
+        const c = new Cloudflare({
+          apiToken: "cli-token",
+          apiKey: null,
+          apiEmail: null,
+          baseURL: `http://127.0.0.1:${port}/client/v4`,
+          logLevel: "off",
+        });
         const zones = await c.zones.list({ name: "seeded.example" });
         const records = await c.dns.records.list({ zone_id: zones.result[0]!.id });
         expect(records.result.map((r) => r.content)).toEqual(["s1.example.net"]);
@@ -321,7 +425,9 @@ async function buildCli(dir: string): Promise<string> {
   await symlink(path.resolve("node_modules"), path.join(out, "node_modules"), "dir");
   for (const file of ["cli", "server", "state"]) {
     const source = await readFile(path.resolve(`test/fakes/cloudflare/${file}.ts`), "utf8");
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } });
+    const js = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+    });
     await writeFile(path.join(out, `${file}.js`), js.outputText);
   }
   return path.join(out, "cli.js");
@@ -347,37 +453,107 @@ describe("cloudflare fake: documented behaviour", () => {
     // reduced to 30 for Enterprise zones."
     const zone_id = await zoneId("example.com");
     for (const ttl of [30, 45, 59, 86401]) {
-      const err = await apiError(cf.dns.records.create({ zone_id, type: "CNAME", name: `t${ttl}.example.com`, content: "x.example.net", ttl }));
+      const err = await apiError(
+        cf.dns.records.create({ zone_id, type: "CNAME", name: `t${ttl}.example.com`, content: "x.example.net", ttl }),
+      );
       expect(err.status).toBe(400);
       expect(err.errors[0]).toMatchObject({ code: 9021 });
     }
-    expect((await cf.dns.records.create({ zone_id, type: "CNAME", name: "t60.example.com", content: "x.example.net", ttl: 60 })).ttl).toBe(60);
-    expect((await cf.dns.records.create({ zone_id, type: "CNAME", name: "t1.example.com", content: "x.example.net", ttl: 1 })).ttl).toBe(1);
+    expect(
+      (
+        await cf.dns.records.create({
+          zone_id,
+          type: "CNAME",
+          name: "t60.example.com",
+          content: "x.example.net",
+          ttl: 60,
+        })
+      ).ttl,
+    ).toBe(60);
+    expect(
+      (
+        await cf.dns.records.create({
+          zone_id,
+          type: "CNAME",
+          name: "t1.example.com",
+          content: "x.example.net",
+          ttl: 1,
+        })
+      ).ttl,
+    ).toBe(1);
     fake.state.addZone({ name: "big.example", plan: "enterprise" });
     const ent = await zoneId("big.example");
-    expect((await cf.dns.records.create({ zone_id: ent, type: "CNAME", name: "t30.big.example", content: "x.example.net", ttl: 30 })).ttl).toBe(30);
+    expect(
+      (
+        await cf.dns.records.create({
+          zone_id: ent,
+          type: "CNAME",
+          name: "t30.big.example",
+          content: "x.example.net",
+          ttl: 30,
+        })
+      ).ttl,
+    ).toBe(30);
   });
 
   it("refuses tags on a Free zone with 1004 and error_chain 9300, quota 0 (DNS docs, Record attributes: record tags)", async () => {
     const zone_id = await zoneId("example.com");
-    const err = await apiError(cf.dns.records.create({ zone_id, type: "TXT", name: "tagged.example.com", content: "x", ttl: 300, tags: ["owner:dns"] }));
+    const err = await apiError(
+      cf.dns.records.create({
+        zone_id,
+        type: "TXT",
+        name: "tagged.example.com",
+        content: "x",
+        ttl: 300,
+        tags: ["owner:dns"],
+      }),
+    );
     expect(err.status).toBe(400);
-    expect(err.errors[0]).toMatchObject({ code: 1004, message: "DNS Validation Error", error_chain: [{ code: 9300, message: "DNS record has 1 tags, exceeding the quota of 0." }] });
+    expect(err.errors[0]).toMatchObject({
+      code: 1004,
+      message: "DNS Validation Error",
+      error_chain: [{ code: 9300, message: "DNS record has 1 tags, exceeding the quota of 0." }],
+    });
     expect(fake.state.zone("example.com").records.some((r) => r.name === "tagged.example.com")).toBe(false);
   });
 
   it("strips the trailing dot of MX and NS content, as of CNAME content", async () => {
     const zone_id = await zoneId("example.com");
-    const mx = await cf.dns.records.create({ zone_id, type: "MX", name: "example.com", content: "mx1.example.net.", priority: 10, ttl: 300 });
-    const ns = await cf.dns.records.create({ zone_id, type: "NS", name: "sub.example.com", content: "ns1.example.net.", ttl: 300 });
+    const mx = await cf.dns.records.create({
+      zone_id,
+      type: "MX",
+      name: "example.com",
+      content: "mx1.example.net.",
+      priority: 10,
+      ttl: 300,
+    });
+    const ns = await cf.dns.records.create({
+      zone_id,
+      type: "NS",
+      name: "sub.example.com",
+      content: "ns1.example.net.",
+      ttl: 300,
+    });
     expect([mx.content, ns.content]).toEqual(["mx1.example.net", "ns1.example.net"]);
   });
 
   it("accepts CAA and SRV as structured data and derives content (API reference, DNS records: CAA and SRV bodies)", async () => {
     const zone_id = await zoneId("example.com");
-    const caa = await cf.dns.records.create({ zone_id, type: "CAA", name: "example.com", ttl: 300, data: { flags: 0, tag: "issue", value: "letsencrypt.org" } });
+    const caa = await cf.dns.records.create({
+      zone_id,
+      type: "CAA",
+      name: "example.com",
+      ttl: 300,
+      data: { flags: 0, tag: "issue", value: "letsencrypt.org" },
+    });
     expect(caa.content).toBe('0 issue "letsencrypt.org"');
-    const srv = await cf.dns.records.create({ zone_id, type: "SRV", name: "_sip._tcp.example.com", ttl: 300, data: { priority: 10, weight: 5, port: 5060, target: "sip.example.net." } });
+    const srv = await cf.dns.records.create({
+      zone_id,
+      type: "SRV",
+      name: "_sip._tcp.example.com",
+      ttl: 300,
+      data: { priority: 10, weight: 5, port: 5060, target: "sip.example.net." },
+    });
     expect(srv).toMatchObject({ content: "5 5060 sip.example.net", priority: 10 });
   });
 

@@ -18,7 +18,11 @@ let key: ServiceAccountKeyFile;
 let token: string;
 
 async function tokenFor(k: ServiceAccountKeyFile, tokenUrl = fake.tokenUrl): Promise<string> {
-  const client = new JWT({ email: k.client_email, key: k.private_key, scopes: ["https://www.googleapis.com/auth/ndev.clouddns.readwrite"] });
+  const client = new JWT({
+    email: k.client_email,
+    key: k.private_key,
+    scopes: ["https://www.googleapis.com/auth/ndev.clouddns.readwrite"],
+  });
   client.transporter.interceptors.request.add({
     resolved: async (config) => {
       if (config.url.href === "https://oauth2.googleapis.com/token") config.url = new URL(tokenUrl);
@@ -29,7 +33,12 @@ async function tokenFor(k: ServiceAccountKeyFile, tokenUrl = fake.tokenUrl): Pro
   return t.token as string;
 }
 
-async function api(method: string, p: string, body?: unknown, bearer = token): Promise<{ status: number; json: any; headers: Headers }> {
+async function api(
+  method: string,
+  p: string,
+  body?: unknown,
+  bearer = token,
+): Promise<{ status: number; json: any; headers: Headers }> {
   const res = await fetch(`${fake.endpoint}/dns/v1/projects/${P}${p}`, {
     method,
     headers: { authorization: `Bearer ${bearer}`, ...(body ? { "content-type": "application/json" } : {}) },
@@ -60,11 +69,18 @@ describe("gcloud fake: OAuth 2.0 and errors", () => {
   it("answers a call without a valid token with 401 in Google's error format", async () => {
     const r = await api("GET", "/managedZones", undefined, "ya29.not-issued");
     expect(r.status).toBe(401);
-    expect(r.json.error).toMatchObject({ code: 401, status: "UNAUTHENTICATED", errors: [{ reason: "authError", domain: "global" }] });
+    expect(r.json.error).toMatchObject({
+      code: 401,
+      status: "UNAUTHENTICATED",
+      errors: [{ reason: "authError", domain: "global" }],
+    });
   });
 
   it("answers an unknown zone with 404 notFound and `type` without `name` with 400", async () => {
-    expect((await api("GET", "/managedZones/nope/rrsets")).json.error).toMatchObject({ code: 404, errors: [{ reason: "notFound" }] });
+    expect((await api("GET", "/managedZones/nope/rrsets")).json.error).toMatchObject({
+      code: 404,
+      errors: [{ reason: "notFound" }],
+    });
     expect((await api("GET", "/managedZones/example-com/rrsets?type=A")).status).toBe(400);
   });
 });
@@ -80,14 +96,21 @@ describe("gcloud fake: lists and paging", () => {
     expect((await api("GET", "/managedZones?maxResults=4&pageToken=garbage")).status).toBe(400);
     const rrsets = await api("GET", "/managedZones/example-com/rrsets?maxResults=2");
     expect(rrsets.json.rrsets.map((r: any) => r.type)).toEqual(["NS", "SOA"]);
-    const rest = await api("GET", `/managedZones/example-com/rrsets?maxResults=2&pageToken=${rrsets.json.nextPageToken}`);
+    const rest = await api(
+      "GET",
+      `/managedZones/example-com/rrsets?maxResults=2&pageToken=${rrsets.json.nextPageToken}`,
+    );
     expect(rest.json.rrsets.map((r: any) => r.name)).toEqual(["www.example.com."]);
   });
 
   it("filters rrsets by exact name, and by name and type", async () => {
     const r = await api("GET", "/managedZones/example-com/rrsets?name=WWW.example.com.");
-    expect(r.json.rrsets).toEqual([{ kind: "dns#resourceRecordSet", ...rr("www.example.com.", "A", 300, ["192.0.2.1"]) }]);
-    expect((await api("GET", "/managedZones/example-com/rrsets?name=www.example.com.&type=TXT")).json.rrsets).toEqual([]);
+    expect(r.json.rrsets).toEqual([
+      { kind: "dns#resourceRecordSet", ...rr("www.example.com.", "A", 300, ["192.0.2.1"]) },
+    ]);
+    expect((await api("GET", "/managedZones/example-com/rrsets?name=www.example.com.&type=TXT")).json.rrsets).toEqual(
+      [],
+    );
   });
 });
 
@@ -95,7 +118,10 @@ describe("gcloud fake: changes", () => {
   const change = (body: unknown) => api("POST", "/managedZones/example-com/changes", body);
 
   it("applies deletions and additions together and reports the change pending, then done", async () => {
-    const r = await change({ deletions: [rr("www.example.com.", "A", 300, ["192.0.2.1"])], additions: [rr("www.example.com.", "A", 60, ["192.0.2.2"])] });
+    const r = await change({
+      deletions: [rr("www.example.com.", "A", 300, ["192.0.2.1"])],
+      additions: [rr("www.example.com.", "A", 60, ["192.0.2.2"])],
+    });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ kind: "dns#change", status: "pending" });
     expect((await api("GET", `/managedZones/example-com/changes/${r.json.id}`)).json.status).toBe("pending");
@@ -105,10 +131,15 @@ describe("gcloud fake: changes", () => {
 
   it("refuses a deletion that does not match exactly with 412, an existing addition with 409, changing nothing", async () => {
     const before = fake.state.sorted(fake.state.zoneByDns("example.com"));
-    const stale = await change({ additions: [rr("new.example.com.", "A", 300, ["192.0.2.9"])], deletions: [rr("www.example.com.", "A", 3600, ["192.0.2.1"])] });
+    const stale = await change({
+      additions: [rr("new.example.com.", "A", 300, ["192.0.2.9"])],
+      deletions: [rr("www.example.com.", "A", 3600, ["192.0.2.1"])],
+    });
     expect(stale.status).toBe(412);
     expect(stale.json.error).toMatchObject({ code: 412, errors: [{ reason: "conditionNotMet" }] });
-    const dup = await change({ additions: [rr("new.example.com.", "A", 300, ["192.0.2.9"]), rr("www.example.com.", "A", 300, ["192.0.2.1"])] });
+    const dup = await change({
+      additions: [rr("new.example.com.", "A", 300, ["192.0.2.9"]), rr("www.example.com.", "A", 300, ["192.0.2.1"])],
+    });
     expect(dup.status).toBe(409);
     expect(dup.json.error.errors[0].reason).toBe("alreadyExists");
     expect(fake.state.sorted(fake.state.zoneByDns("example.com"))).toEqual(before);
@@ -119,7 +150,9 @@ describe("gcloud fake: changes", () => {
     expect(r.status).toBe(409);
     expect(r.json.error.errors[0].reason).toBe("cnameResourceRecordSetConflict");
     expect((await change({ additions: [rr("a.example.com", "A", 300, ["192.0.2.1"])] })).status).toBe(400);
-    expect((await change({ additions: [rr("a.example.com.", "CNAME", 300, ["relative.example.net"])] })).status).toBe(400);
+    expect((await change({ additions: [rr("a.example.com.", "CNAME", 300, ["relative.example.net"])] })).status).toBe(
+      400,
+    );
   });
 
   it("refuses a change above the per-change quota", async () => {
@@ -135,7 +168,12 @@ describe("gcloud fake: faults", () => {
     fake.faults.throttleNext(1, { retryAfterSeconds: 7 });
     fake.faults.throttleNext(1, { status: 403 });
     const a = await api("GET", "/managedZones");
-    expect([a.status, a.headers.get("retry-after"), a.json.error.status, a.json.error.errors[0].reason]).toEqual([429, "7", "RESOURCE_EXHAUSTED", "rateLimitExceeded"]);
+    expect([a.status, a.headers.get("retry-after"), a.json.error.status, a.json.error.errors[0].reason]).toEqual([
+      429,
+      "7",
+      "RESOURCE_EXHAUSTED",
+      "rateLimitExceeded",
+    ]);
     const b = await api("GET", "/managedZones");
     expect([b.status, b.json.error.errors[0].reason]).toEqual([403, "rateLimitExceeded"]);
     expect((await api("GET", "/managedZones")).status).toBe(200);
@@ -143,16 +181,23 @@ describe("gcloud fake: faults", () => {
 
   it("loses an answer after committing the change, and drops a connection before doing anything", async () => {
     fake.faults.loseAnswerNext(1, "createChange");
-    await expect(api("POST", "/managedZones/example-com/changes", { additions: [rr("n.example.com.", "A", 300, ["192.0.2.3"])] })).rejects.toThrow();
+    await expect(
+      api("POST", "/managedZones/example-com/changes", { additions: [rr("n.example.com.", "A", 300, ["192.0.2.3"])] }),
+    ).rejects.toThrow();
     expect(fake.state.zoneByDns("example.com").rrsets.has("n.example.com. A")).toBe(true);
     fake.faults.dropNext(1, "createChange");
-    await expect(api("POST", "/managedZones/example-com/changes", { additions: [rr("m.example.com.", "A", 300, ["192.0.2.3"])] })).rejects.toThrow();
+    await expect(
+      api("POST", "/managedZones/example-com/changes", { additions: [rr("m.example.com.", "A", 300, ["192.0.2.3"])] }),
+    ).rejects.toThrow();
     expect(fake.state.zoneByDns("example.com").rrsets.has("m.example.com. A")).toBe(false);
   });
 
   it("accepts a stalled request and never answers it", async () => {
     fake.faults.stallNext(1, "listZones");
-    const res = fetch(`${fake.endpoint}/dns/v1/projects/${P}/managedZones`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(300) });
+    const res = fetch(`${fake.endpoint}/dns/v1/projects/${P}/managedZones`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(300),
+    });
     await expect(res).rejects.toThrow(/timeout|aborted/i);
     expect(fake.log.at(-1)?.status).toBe(-2);
   });
@@ -166,7 +211,11 @@ describe("gcloud fake: command line", () => {
       await fake.stop();
       const cli = await buildCli(dir);
       const keyFile = path.join(dir, "key.json");
-      const child = spawn(process.execPath, [cli, "--port", String(port), "--project", P, "--zone", "cli.example", "--key-out", keyFile], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(
+        process.execPath,
+        [cli, "--port", String(port), "--project", P, "--zone", "cli.example", "--key-out", keyFile],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
       try {
         const out = await new Promise<string>((resolve, reject) => {
           let buf = "";
@@ -179,7 +228,9 @@ describe("gcloud fake: command line", () => {
         expect(out).toContain(`http://127.0.0.1:${port}`);
         const k = JSON.parse(await readFile(keyFile, "utf8")) as ServiceAccountKeyFile;
         const t = await tokenFor(k, `http://127.0.0.1:${port}/token`);
-        const res = await fetch(`http://127.0.0.1:${port}/dns/v1/projects/${P}/managedZones`, { headers: { authorization: `Bearer ${t}` } });
+        const res = await fetch(`http://127.0.0.1:${port}/dns/v1/projects/${P}/managedZones`, {
+          headers: { authorization: `Bearer ${t}` },
+        });
         expect(((await res.json()) as any).managedZones.map((z: any) => z.dnsName)).toEqual(["cli.example."]);
       } finally {
         child.kill();
@@ -202,7 +253,9 @@ async function buildCli(dir: string): Promise<string> {
   await symlink(path.resolve("node_modules"), path.join(out, "node_modules"), "dir");
   for (const file of ["cli", "server", "state"]) {
     const source = await readFile(path.resolve(`test/fakes/gcloud/${file}.ts`), "utf8");
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } });
+    const js = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+    });
     await writeFile(path.join(out, `${file}.js`), js.outputText);
   }
   return path.join(out, "cli.js");

@@ -25,10 +25,15 @@ let logs: string;
 beforeAll(async () => {
   gh = await startFakeGitHub({ token: TOKEN, owner: "acme", repo: "dns" });
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-action-"));
-  for (const part of ["dkim.zones.yaml", "zones", "m365"]) await fs.cp(path.join(root, part), path.join(dir, part), { recursive: true });
+  for (const part of ["dkim.zones.yaml", "zones", "m365"])
+    await fs.cp(path.join(root, part), path.join(dir, part), { recursive: true });
   // 150 comments by people first: the action's comment lands on the second page of 100.
-  for (let i = 0; i < 150; i++) gh.comments.push({ id: i + 1, issue: 7, body: `looks good ${i}`, user: { login: "someone" } });
-  await fs.writeFile(path.join(dir, "event-pr.json"), JSON.stringify({ action: "synchronize", number: 7, pull_request: { number: 7 } }));
+  for (let i = 0; i < 150; i++)
+    gh.comments.push({ id: i + 1, issue: 7, body: `looks good ${i}`, user: { login: "someone" } });
+  await fs.writeFile(
+    path.join(dir, "event-pr.json"),
+    JSON.stringify({ action: "synchronize", number: 7, pull_request: { number: 7 } }),
+  );
   await fs.writeFile(path.join(dir, "event-push.json"), JSON.stringify({ ref: "refs/heads/main" }));
 });
 afterAll(async () => {
@@ -92,7 +97,9 @@ describe("the action on a pull request", () => {
     expect(ours(config)).toHaveLength(1);
     const comment = ours(config)[0];
     expect(comment?.body).toContain("### ⛔ dkimsync plan: 1 conflict");
-    expect(comment?.body).toContain("**3 to create, 2 to update, 2 to delete, 4 unchanged, 1 conflict, 2 warnings, 0 errors**");
+    expect(comment?.body).toContain(
+      "**3 to create, 2 to update, 2 to delete, 4 unchanged, 1 conflict, 2 warnings, 0 errors**",
+    );
 
     const summary = await fs.readFile(path.join(dir, "summary.md"), "utf8");
     expect(summary).toContain("### ⛔ dkimsync plan: 1 conflict");
@@ -179,7 +186,9 @@ describe("the action on a pull request", () => {
 
   it("does not call GitHub outside a pull request, or with comment: false", async () => {
     const count = gh.requests.length;
-    expect((await run({ GITHUB_EVENT_NAME: "push", GITHUB_EVENT_PATH: path.join(dir, "event-push.json") })).comment).toBeUndefined();
+    expect(
+      (await run({ GITHUB_EVENT_NAME: "push", GITHUB_EVENT_PATH: path.join(dir, "event-push.json") })).comment,
+    ).toBeUndefined();
     expect((await run({ INPUT_COMMENT: "false" })).comment).toBeUndefined();
     expect(gh.requests.length).toBe(count);
     expect(await fs.readFile(path.join(dir, "summary.md"), "utf8")).toContain("dkimsync plan");
@@ -209,9 +218,14 @@ describe("the action on a pull request", () => {
   it("runs verify and apply too, writing their Markdown to the summary", async () => {
     const work = path.join(dir, "apply");
     await fs.mkdir(work);
-    for (const part of ["dkim.zones.yaml", "zones", "m365"]) await fs.cp(path.join(root, part), path.join(work, part), { recursive: true });
+    for (const part of ["dkim.zones.yaml", "zones", "m365"])
+      await fs.cp(path.join(root, part), path.join(work, part), { recursive: true });
     // The example holds a conflict: apply refuses it (exit 1) and the refusal is the report.
-    const r = await run({ INPUT_COMMAND: "apply", INPUT_CONFIG: path.join(work, "dkim.zones.yaml"), INPUT_COMMENT: "false" });
+    const r = await run({
+      INPUT_COMMAND: "apply",
+      INPUT_CONFIG: path.join(work, "dkim.zones.yaml"),
+      INPUT_COMMENT: "false",
+    });
     expect(r.exitCode).toBe(1);
     const summary = await fs.readFile(path.join(dir, "summary.md"), "utf8");
     expect(summary.length).toBeGreaterThan(0);
@@ -230,7 +244,8 @@ describe("a plan too large for one comment", () => {
       const d = `d${String(i).padStart(4, "0")}.example`;
       lines.push(`  ${d}: { provider: zones }`);
       // The last ones hold an old TXT key at selector1: findings at the end of the list.
-      const txt = i >= 4995 ? `selector1._domainkey:\n  type: TXT\n  value: "v=DKIM1; p=old<img src=x>|${i}"\n` : "--- {}\n";
+      const txt =
+        i >= 4995 ? `selector1._domainkey:\n  type: TXT\n  value: "v=DKIM1; p=old<img src=x>|${i}"\n` : "--- {}\n";
       await fs.writeFile(path.join(zones, `${d}.yaml`), txt);
     }
     lines.push("  nozone.test: { provider: zones }", "");
@@ -243,10 +258,14 @@ describe("a plan too large for one comment", () => {
     const body = ours(config)[0]?.body ?? "";
     expect(body.length).toBeLessThanOrEqual(65_536);
     expect(body.length).toBeGreaterThan(50_000); // it fills the room, it does not give up
-    expect(body).toContain("**9995 to create, 0 to update, 0 to delete, 0 unchanged, 5 conflicts, 5000 warnings, 1 error**");
+    expect(body).toContain(
+      "**9995 to create, 0 to update, 0 to delete, 0 unchanged, 5 conflicts, 5000 warnings, 1 error**",
+    );
     expect(body).toContain("nozone.test");
     for (let i = 4995; i < 5000; i++) expect(body).toContain(`d${i}.example`);
-    expect(body).toMatch(/✂️ \d+ of 5000 zones are not shown here, to stay under \d+ characters\. The full plan is in the job summary/);
+    expect(body).toMatch(
+      /✂️ \d+ of 5000 zones are not shown here, to stay under \d+ characters\. The full plan is in the job summary/,
+    );
     walkMarkdown(withoutMarker(body));
     const summary = await fs.readFile(path.join(dir, "summary.md"));
     expect(summary.length).toBeLessThanOrEqual(1024 * 1024);
@@ -254,11 +273,36 @@ describe("a plan too large for one comment", () => {
 
   it("zones with warnings go before zones with only changes", () => {
     const zone = (i: number, over: Partial<ZonePlan> = {}): ZonePlan => ({
-      provider: "cf", zone: `z${i}.example`, domains: [`z${i}.example`], names: [], fingerprint: "0", unchanged: [], warnings: [], conflicts: [],
-      changes: [{ action: "create", name: `selector1._domainkey.z${i}.example`, type: "CNAME", before: null, after: { name: `selector1._domainkey.z${i}.example`, type: "CNAME", ttl: 3600, values: [`selector1-z${i}-example._domainkey.contoso.onmicrosoft.com`] } }],
+      provider: "cf",
+      zone: `z${i}.example`,
+      domains: [`z${i}.example`],
+      names: [],
+      fingerprint: "0",
+      unchanged: [],
+      warnings: [],
+      conflicts: [],
+      changes: [
+        {
+          action: "create",
+          name: `selector1._domainkey.z${i}.example`,
+          type: "CNAME",
+          before: null,
+          after: {
+            name: `selector1._domainkey.z${i}.example`,
+            type: "CNAME",
+            ttl: 3600,
+            values: [`selector1-z${i}-example._domainkey.contoso.onmicrosoft.com`],
+          },
+        },
+      ],
       ...over,
     });
-    const plan: Plan = { zones: Array.from({ length: 5000 }, (_, i) => zone(i, i === 4999 ? { warnings: ["DKIM fails for every selector in this zone"] } : {})), errors: [] };
+    const plan: Plan = {
+      zones: Array.from({ length: 5000 }, (_, i) =>
+        zone(i, i === 4999 ? { warnings: ["DKIM fails for every selector in this zone"] } : {}),
+      ),
+      errors: [],
+    };
     const md = renderMarkdown(plan, { maxChars: 20_000, fullPlan: "the job summary" });
     expect(md.length).toBeLessThanOrEqual(20_000);
     expect(md.split("\n")[0]).toBe("### ⚠️ dkimsync plan: 1 warning");
@@ -269,7 +313,9 @@ describe("a plan too large for one comment", () => {
 
 describe("pieces", () => {
   it("reads rel=next from a Link header", () => {
-    expect(nextLink('<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"')).toBe("https://api.github.com/x?page=2");
+    expect(
+      nextLink('<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"'),
+    ).toBe("https://api.github.com/x?page=2");
     expect(nextLink('<https://api.github.com/x?page=1>; rel="prev"')).toBeUndefined();
     expect(nextLink(undefined)).toBeUndefined();
   });

@@ -71,7 +71,17 @@ export async function startFakeGitHub(opts: { token: string; owner: string; repo
         }
       }
       const tooLong = () =>
-        send(422, { message: "Validation Failed", errors: [{ resource: "IssueComment", code: "custom", field: "body", message: `body is too long (maximum is ${LIMIT} characters)` }] });
+        send(422, {
+          message: "Validation Failed",
+          errors: [
+            {
+              resource: "IssueComment",
+              code: "custom",
+              field: "body",
+              message: `body is too long (maximum is ${LIMIT} characters)`,
+            },
+          ],
+        });
       if (list && req.method === "GET") {
         const issue = Number(list[1]);
         const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get("per_page") ?? 30)));
@@ -88,9 +98,17 @@ export async function startFakeGitHub(opts: { token: string; owner: string; repo
       if (list && req.method === "POST") {
         if (typeof body.body !== "string") return send(422, { message: "Validation Failed" });
         if (body.body.length > LIMIT) return tooLong();
-        const c: FakeComment = { id: nextId++, issue: Number(list[1]), body: body.body, user: { login: "github-actions[bot]" } };
+        const c: FakeComment = {
+          id: nextId++,
+          issue: Number(list[1]),
+          body: body.body,
+          user: { login: "github-actions[bot]" },
+        };
         comments.push(c);
-        return send(201, { ...c, html_url: `https://github.example/${opts.owner}/${opts.repo}/pull/${c.issue}#issuecomment-${c.id}` });
+        return send(201, {
+          ...c,
+          html_url: `https://github.example/${opts.owner}/${opts.repo}/pull/${c.issue}#issuecomment-${c.id}`,
+        });
       }
       if (one && req.method === "PATCH") {
         const c = comments.find((x) => x.id === Number(one[1]));
@@ -98,7 +116,10 @@ export async function startFakeGitHub(opts: { token: string; owner: string; repo
         if (typeof body.body !== "string") return send(422, { message: "Validation Failed" });
         if (body.body.length > LIMIT) return tooLong();
         c.body = body.body;
-        return send(200, { ...c, html_url: `https://github.example/${opts.owner}/${opts.repo}/pull/${c.issue}#issuecomment-${c.id}` });
+        return send(200, {
+          ...c,
+          html_url: `https://github.example/${opts.owner}/${opts.repo}/pull/${c.issue}#issuecomment-${c.id}`,
+        });
       }
       return send(404, { message: "Not Found" });
     });

@@ -53,7 +53,9 @@ describe("the documented workflow", () => {
     for (const [name, job] of Object.entries(workflow.jobs)) {
       expect(job.permissions, `${name} states its permissions`).toBeDefined();
       const commenting = dkimsyncSteps(job).some((s) => String(s.with?.comment ?? "true") === "true");
-      expect(job.permissions, name).toEqual(commenting ? { contents: "read", "pull-requests": "write" } : { contents: "read" });
+      expect(job.permissions, name).toEqual(
+        commenting ? { contents: "read", "pull-requests": "write" } : { contents: "read" },
+      );
     }
   });
 
@@ -76,7 +78,8 @@ describe("the documented workflow", () => {
       for (const step of dkimsyncSteps(job)) {
         seen++;
         expect(step.uses).toMatch(/^<owner>\/dkimsync@v1$/);
-        for (const key of Object.keys(step.with ?? {})) expect(Object.keys(action.inputs), `input ${key}`).toContain(key);
+        for (const key of Object.keys(step.with ?? {}))
+          expect(Object.keys(action.inputs), `input ${key}`).toContain(key);
         // Secrets only by reference to the repository's secrets.
         for (const value of Object.values(step.env ?? {})) expect(value).toMatch(/^\$\{\{ secrets\.[A-Z_]+ \}\}$/);
       }
@@ -93,7 +96,14 @@ describe("the documented workflow", () => {
 
 describe("action.yml", () => {
   it("has the inputs and outputs the documentation lists", () => {
-    expect(Object.keys(action.inputs).sort()).toEqual(["command", "comment", "config", "detailed-exitcode", "github-token", "working-directory"]);
+    expect(Object.keys(action.inputs).sort()).toEqual([
+      "command",
+      "comment",
+      "config",
+      "detailed-exitcode",
+      "github-token",
+      "working-directory",
+    ]);
     expect(Object.keys(action.outputs).sort()).toEqual(["exit-code", "has-changes", "plan-file"]);
     for (const name of Object.keys(action.inputs)) expect(doc).toContain(`| \`${name}\` |`);
     for (const name of Object.keys(action.outputs)) expect(doc).toContain(`| \`${name}\` |`);

@@ -11,15 +11,26 @@ import type { RecordSet } from "../../src/core/types.js";
 import { createZone, startPowerDns, type PdnsServer } from "../servers/pdns.js";
 
 export const TENANT = "contoso.onmicrosoft.com";
-export const target = (sel: string, domain: string, suffix = TENANT) => `${sel}-${domain.replace(/\./g, "-")}._domainkey.${suffix}`;
+export const target = (sel: string, domain: string, suffix = TENANT) =>
+  `${sel}-${domain.replace(/\./g, "-")}._domainkey.${suffix}`;
 
 function rsa(bits: number): string {
   const { publicKey } = generateKeyPairSync("rsa", { modulusLength: bits });
   return `v=DKIM1; k=rsa; p=${publicKey.export({ format: "der", type: "spki" }).toString("base64")}`;
 }
 
-const cname = (sel: string, domain: string, value = target(sel, domain)): RecordSet => ({ name: `${sel}._domainkey.${domain}`, type: "CNAME", ttl: 3600, values: [value] });
-const key = (sel: string, domain: string, bits = 2048): RecordSet => ({ name: target(sel, domain), type: "TXT", ttl: 3600, values: [rsa(bits)] });
+const cname = (sel: string, domain: string, value = target(sel, domain)): RecordSet => ({
+  name: `${sel}._domainkey.${domain}`,
+  type: "CNAME",
+  ttl: 3600,
+  values: [value],
+});
+const key = (sel: string, domain: string, bits = 2048): RecordSet => ({
+  name: target(sel, domain),
+  type: "TXT",
+  ttl: 3600,
+  values: [rsa(bits)],
+});
 
 export interface Journey {
   server: PdnsServer;
@@ -74,38 +85,60 @@ export async function startJourney(): Promise<Journey> {
     key("selector1", "moved.test"),
   ]);
   await createZone(server, "contoso.a-v1.dkim.mail.microsoft", [
-    { name: target("selector1", "moved.test", "contoso.a-v1.dkim.mail.microsoft"), type: "TXT", ttl: 3600, values: [rsa(2048)] },
+    {
+      name: target("selector1", "moved.test", "contoso.a-v1.dkim.mail.microsoft"),
+      type: "TXT",
+      ttl: 3600,
+      values: [rsa(2048)],
+    },
   ]);
 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-journey-"));
-  await fs.writeFile(path.join(dir, "dkim.json"), JSON.stringify([
-    { Domain: "nokeys.test", Status: "NoDKIMKeys", Enabled: false, Selector1CNAME: null, Selector2CNAME: null },
-    entry("notyet.test", { Status: "CnameMissing", Enabled: false }),
-    entry("half.test", { Status: "CnameMissing", Enabled: false }),
-    entry("ready.test", { Status: "CnameMissing", Enabled: false }),
-    entry("xn--bcher-kva.test", { Status: "CnameMissing", Enabled: false }),
-    entry("weak.test", { Status: "Valid", Enabled: true, Selector1KeySize: 1024, Selector2KeySize: 1024 }),
-    entry("signing.test", { Status: "Valid", Enabled: true }),
-    entry("moved.test", {
-      Status: "Valid",
-      Enabled: true,
-      Selector1CNAME: target("selector1", "moved.test", "contoso.a-v1.dkim.mail.microsoft"),
-      Selector2CNAME: target("selector2", "moved.test", "contoso.a-v1.dkim.mail.microsoft"),
-    }),
-    { Domain: TENANT, Status: "Valid", Enabled: true, Selector1CNAME: null, Selector2CNAME: null },
-  ]));
+  await fs.writeFile(
+    path.join(dir, "dkim.json"),
+    JSON.stringify([
+      { Domain: "nokeys.test", Status: "NoDKIMKeys", Enabled: false, Selector1CNAME: null, Selector2CNAME: null },
+      entry("notyet.test", { Status: "CnameMissing", Enabled: false }),
+      entry("half.test", { Status: "CnameMissing", Enabled: false }),
+      entry("ready.test", { Status: "CnameMissing", Enabled: false }),
+      entry("xn--bcher-kva.test", { Status: "CnameMissing", Enabled: false }),
+      entry("weak.test", { Status: "Valid", Enabled: true, Selector1KeySize: 1024, Selector2KeySize: 1024 }),
+      entry("signing.test", { Status: "Valid", Enabled: true }),
+      entry("moved.test", {
+        Status: "Valid",
+        Enabled: true,
+        Selector1CNAME: target("selector1", "moved.test", "contoso.a-v1.dkim.mail.microsoft"),
+        Selector2CNAME: target("selector2", "moved.test", "contoso.a-v1.dkim.mail.microsoft"),
+      }),
+      { Domain: TENANT, Status: "Valid", Enabled: true, Selector1CNAME: null, Selector2CNAME: null },
+    ]),
+  );
   const domain = (d: string, extra: string[] = []) => [`  ${d}:`, "    provider: zones", ...extra];
   const configFile = path.join(dir, "dkim.zones.yaml");
-  await fs.writeFile(configFile, [
-    "tenant: contoso",
-    "signing_config: dkim.json",
-    "providers:", "  zones:", "    type: yaml", "    directory: ./zones",
-    "domains:",
-    ...domain("nokeys.test"), ...domain("notyet.test"), ...domain("half.test"), ...domain("ready.test"),
-    ...domain("bücher.test"), ...domain("weak.test"), ...domain("signing.test"),
-    ...domain("moved.test", [`    selector1: ${target("selector1", "moved.test")}`, `    selector2: ${target("selector2", "moved.test")}`]),
-    "",
-  ].join("\n"));
+  await fs.writeFile(
+    configFile,
+    [
+      "tenant: contoso",
+      "signing_config: dkim.json",
+      "providers:",
+      "  zones:",
+      "    type: yaml",
+      "    directory: ./zones",
+      "domains:",
+      ...domain("nokeys.test"),
+      ...domain("notyet.test"),
+      ...domain("half.test"),
+      ...domain("ready.test"),
+      ...domain("bücher.test"),
+      ...domain("weak.test"),
+      ...domain("signing.test"),
+      ...domain("moved.test", [
+        `    selector1: ${target("selector1", "moved.test")}`,
+        `    selector2: ${target("selector2", "moved.test")}`,
+      ]),
+      "",
+    ].join("\n"),
+  );
   return {
     server,
     dir,

@@ -1,8 +1,18 @@
 /** Small builders the provider tests share: record sets, changes, and a caught failure. */
 import type { Change, RecordSet } from "../../src/core/types.js";
 
-export const cname = (name: string, target: string, ttl = 3600): RecordSet => ({ name, type: "CNAME", ttl, values: [target] });
-export const txt = (name: string, value: string, ttl = 3600): RecordSet => ({ name, type: "TXT", ttl, values: [value] });
+export const cname = (name: string, target: string, ttl = 3600): RecordSet => ({
+  name,
+  type: "CNAME",
+  ttl,
+  values: [target],
+});
+export const txt = (name: string, value: string, ttl = 3600): RecordSet => ({
+  name,
+  type: "TXT",
+  ttl,
+  values: [value],
+});
 
 /** What a real Microsoft 365 zone holds beside the selectors: dkimsync must never touch these. */
 export function foreignRecords(zone: string): RecordSet[] {
@@ -16,9 +26,27 @@ export function foreignRecords(zone: string): RecordSet[] {
   ];
 }
 
-export const create = (after: RecordSet): Change => ({ action: "create", name: after.name, type: after.type, before: null, after });
-export const update = (before: RecordSet, after: RecordSet): Change => ({ action: "update", name: after.name, type: after.type, before, after });
-export const remove = (before: RecordSet): Change => ({ action: "delete", name: before.name, type: before.type, before, after: null });
+export const create = (after: RecordSet): Change => ({
+  action: "create",
+  name: after.name,
+  type: after.type,
+  before: null,
+  after,
+});
+export const update = (before: RecordSet, after: RecordSet): Change => ({
+  action: "update",
+  name: after.name,
+  type: after.type,
+  before,
+  after,
+});
+export const remove = (before: RecordSet): Change => ({
+  action: "delete",
+  name: before.name,
+  type: before.type,
+  before,
+  after: null,
+});
 
 /** The error a promise rejects with, so a test can look at more than the message. */
 export async function failure<E extends Error = Error>(p: Promise<unknown>): Promise<E> {

@@ -60,13 +60,19 @@ describe("editing dkim.zones.yaml in place", () => {
       // `Contoso.com` in the file matches case-insensitively; its quoted values are equal.
       { domain: "contoso.com", action: "unchanged", key: "Contoso.com" },
       {
-        domain: "fabrikam.com", action: "update", key: "fabrikam.com", changes: [
+        domain: "fabrikam.com",
+        action: "update",
+        key: "fabrikam.com",
+        changes: [
           { selector: "selector1", before: FABRIKAM.selector1.replace(".r-v1.", ".x-v1."), after: FABRIKAM.selector1 },
           { selector: "selector2", before: FABRIKAM.selector2.replace(".r-v1.", ".x-v1."), after: FABRIKAM.selector2 },
         ],
       },
       {
-        domain: MARKETING.domain, action: "update", key: MARKETING.domain, changes: [
+        domain: MARKETING.domain,
+        action: "update",
+        key: MARKETING.domain,
+        changes: [
           { selector: "selector1", after: MARKETING.selector1 },
           { selector: "selector2", after: MARKETING.selector2 },
         ],
@@ -75,7 +81,11 @@ describe("editing dkim.zones.yaml in place", () => {
   });
 
   it("keeps the quote style of a replaced value and matches IDN keys by their A-label", async () => {
-    const changed = { ...CONTOSO, selector1: CONTOSO.selector1.replace("contoso.onm", "contosocorp.onm"), selector2: CONTOSO.selector2.replace("contoso.onm", "contosocorp.onm") };
+    const changed = {
+      ...CONTOSO,
+      selector1: CONTOSO.selector1.replace("contoso.onm", "contosocorp.onm"),
+      selector2: CONTOSO.selector2.replace("contoso.onm", "contosocorp.onm"),
+    };
     const idn: ImportTargets = {
       domain: "xn--bcher-kva.example",
       selector1: "selector1-xn--bcher-kva-example._domainkey.contoso.a-v1.dkim.mail.microsoft",
@@ -86,7 +96,9 @@ describe("editing dkim.zones.yaml in place", () => {
     expect(text).toContain(`    selector1: "${changed.selector1}"   # from the portal\n`);
     expect(text).toContain(`    selector2: '${changed.selector2}'\n`);
     // The flow mapping stays on its line.
-    expect(text).toContain(`  bücher.example: { provider: zones, selector1: ${idn.selector1}, selector2: ${idn.selector2} }\n`);
+    expect(text).toContain(
+      `  bücher.example: { provider: zones, selector1: ${idn.selector1}, selector2: ${idn.selector2} }\n`,
+    );
   });
 
   it("is idempotent: a second run changes nothing and leaves the bytes identical", async () => {
@@ -114,7 +126,9 @@ describe("editing dkim.zones.yaml in place", () => {
     const before = await fs.readFile(config, "utf8");
     const result = await importInto([NEW]);
     expect(result.changed).toBe(false);
-    expect(result.outcomes).toEqual([{ domain: NEW.domain, action: "skip", reason: "not in the config; use --add --provider P to add it" }]);
+    expect(result.outcomes).toEqual([
+      { domain: NEW.domain, action: "skip", reason: "not in the config; use --add --provider P to add it" },
+    ]);
     expect(await fs.readFile(config, "utf8")).toBe(before);
   });
 
@@ -122,8 +136,10 @@ describe("editing dkim.zones.yaml in place", () => {
     const before = await fs.readFile(config, "utf8");
     const result = await importInto([NEW], { add: true, provider: "aws" });
     expect(result.outcomes[0]).toMatchObject({ domain: NEW.domain, action: "add", provider: "aws" });
-    expect(await fs.readFile(config, "utf8")).toBe(before +
-      `  northwind.example:\n    provider: aws\n    selector1: ${NEW.selector1}\n    selector2: ${NEW.selector2}\n`);
+    expect(await fs.readFile(config, "utf8")).toBe(
+      before +
+        `  northwind.example:\n    provider: aws\n    selector1: ${NEW.selector1}\n    selector2: ${NEW.selector2}\n`,
+    );
   });
 
   it("refuses --provider that is not under providers:, naming the config line", async () => {
@@ -135,7 +151,9 @@ describe("editing dkim.zones.yaml in place", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(InputError);
-    expect((err as InputError).message).toBe("dkim.zones.yaml:7: --provider cloudflare is not defined under providers:");
+    expect((err as InputError).message).toBe(
+      "dkim.zones.yaml:7: --provider cloudflare is not defined under providers:",
+    );
     expect((err as InputError).hint).toBe("use one of: zones, aws");
   });
 
@@ -146,36 +164,61 @@ describe("editing dkim.zones.yaml in place", () => {
   it("creates domains: when the config has none, and inserts selector2 right after selector1", () => {
     const src = "providers:\n  zones:\n    type: yaml\n";
     const added = editConfigTargets(src, "c.yaml", [NEW], { add: true, provider: "zones" });
-    expect(added.text).toBe(`${src}domains:\n  northwind.example:\n    provider: zones\n    selector1: ${NEW.selector1}\n    selector2: ${NEW.selector2}\n`);
+    expect(added.text).toBe(
+      `${src}domains:\n  northwind.example:\n    provider: zones\n    selector1: ${NEW.selector1}\n    selector2: ${NEW.selector2}\n`,
+    );
 
     const half = `domains:\n  contoso.com:\n    selector1: ${CONTOSO.selector1}  # kept\n    provider: zones\n`;
-    expect(editConfigTargets(half, "c.yaml", [CONTOSO], { add: false }).text)
-      .toBe(`domains:\n  contoso.com:\n    selector1: ${CONTOSO.selector1}  # kept\n    selector2: ${CONTOSO.selector2}\n    provider: zones\n`);
+    expect(editConfigTargets(half, "c.yaml", [CONTOSO], { add: false }).text).toBe(
+      `domains:\n  contoso.com:\n    selector1: ${CONTOSO.selector1}  # kept\n    selector2: ${CONTOSO.selector2}\n    provider: zones\n`,
+    );
   });
 
   it("fills an empty `selector1:` and adds selector2 on the next line (two edits at one offset)", () => {
     const src = "domains:\n  contoso.com:\n    provider: zones\n    selector1:\n";
-    expect(editConfigTargets(src, "c.yaml", [CONTOSO], { add: false }).text)
-      .toBe(`domains:\n  contoso.com:\n    provider: zones\n    selector1: ${CONTOSO.selector1}\n    selector2: ${CONTOSO.selector2}\n`);
+    expect(editConfigTargets(src, "c.yaml", [CONTOSO], { add: false }).text).toBe(
+      `domains:\n  contoso.com:\n    provider: zones\n    selector1: ${CONTOSO.selector1}\n    selector2: ${CONTOSO.selector2}\n`,
+    );
   });
 
   it("keeps CRLF line endings", () => {
     const src = "domains:\r\n  contoso.com:\r\n    provider: zones\r\n";
-    expect(editConfigTargets(src, "c.yaml", [CONTOSO], { add: false }).text)
-      .toBe(`domains:\r\n  contoso.com:\r\n    provider: zones\r\n    selector1: ${CONTOSO.selector1}\r\n    selector2: ${CONTOSO.selector2}\r\n`);
+    expect(editConfigTargets(src, "c.yaml", [CONTOSO], { add: false }).text).toBe(
+      `domains:\r\n  contoso.com:\r\n    provider: zones\r\n    selector1: ${CONTOSO.selector1}\r\n    selector2: ${CONTOSO.selector2}\r\n`,
+    );
   });
 
   it("names file and line of a YAML error and writes nothing", () => {
-    expect(() => editConfigTargets("domains:\n  a.com:\n    provider: x\n  a.com:\n    provider: y\n", "c.yaml", [CONTOSO], { add: false }))
-      .toThrow(/^c\.yaml:4: is not valid YAML/);
+    expect(() =>
+      editConfigTargets("domains:\n  a.com:\n    provider: x\n  a.com:\n    provider: y\n", "c.yaml", [CONTOSO], {
+        add: false,
+      }),
+    ).toThrow(/^c\.yaml:4: is not valid YAML/);
   });
 });
 
 describe("the shared YAML splicer (src/util/yaml-splice.ts)", () => {
   it("refuses overlapping edits and keeps inserts at one offset in the order given", () => {
-    expect(() => applySplices("abcdef", [{ at: 1, end: 4, insert: "X" }, { at: 3, end: 5, insert: "Y" }])).toThrow(OverlappingSplicesError);
-    expect(() => applySplices("abcdef", [{ at: 1, end: 4, insert: "X" }, { at: 2, end: 2, insert: "Y" }])).toThrow(OverlappingSplicesError);
-    expect(applySplices("abcdef", [{ at: 2, end: 2, insert: "1" }, { at: 2, end: 2, insert: "2" }, { at: 2, end: 4, insert: "R" }, { at: 6, end: 6, insert: "!" }])).toBe("ab12Ref!");
+    expect(() =>
+      applySplices("abcdef", [
+        { at: 1, end: 4, insert: "X" },
+        { at: 3, end: 5, insert: "Y" },
+      ]),
+    ).toThrow(OverlappingSplicesError);
+    expect(() =>
+      applySplices("abcdef", [
+        { at: 1, end: 4, insert: "X" },
+        { at: 2, end: 2, insert: "Y" },
+      ]),
+    ).toThrow(OverlappingSplicesError);
+    expect(
+      applySplices("abcdef", [
+        { at: 2, end: 2, insert: "1" },
+        { at: 2, end: 2, insert: "2" },
+        { at: 2, end: 4, insert: "R" },
+        { at: 6, end: 6, insert: "!" },
+      ]),
+    ).toBe("ab12Ref!");
   });
 });
 
@@ -183,8 +226,15 @@ describe("import at scale", { timeout: 300_000 }, () => {
   /** An export of n domains and a config holding half of them. */
   function input(n: number): { json: string; config: string } {
     const lines = ["tenant: contoso", "providers:", "  zones:", "    type: yaml", "    directory: ./zones", "domains:"];
-    for (let i = 0; i < n / 2; i++) lines.push(`  d${i}.example:`, "    provider: zones", `    selector1: old${i}.example.net`);
-    const entries = Array.from({ length: n }, (_, i) => ({ Domain: `d${i}.example`, Selector1CNAME: `selector1-d${i}-example._domainkey.contoso.onmicrosoft.com`, Selector2CNAME: `selector2-d${i}-example._domainkey.contoso.onmicrosoft.com`, Enabled: true, Status: "Valid" }));
+    for (let i = 0; i < n / 2; i++)
+      lines.push(`  d${i}.example:`, "    provider: zones", `    selector1: old${i}.example.net`);
+    const entries = Array.from({ length: n }, (_, i) => ({
+      Domain: `d${i}.example`,
+      Selector1CNAME: `selector1-d${i}-example._domainkey.contoso.onmicrosoft.com`,
+      Selector2CNAME: `selector2-d${i}-example._domainkey.contoso.onmicrosoft.com`,
+      Enabled: true,
+      Status: "Valid",
+    }));
     return { json: JSON.stringify(entries, null, 2), config: `${lines.join("\n")}\n` };
   }
 
@@ -192,7 +242,11 @@ describe("import at scale", { timeout: 300_000 }, () => {
     const { json, config } = input(n);
     const start = process.cpuUsage();
     const parsed = parseImport(json, "dkim.json");
-    const targets = parsed.entries.map((e) => ({ domain: e.domain, selector1: e.selector1 as string, selector2: e.selector2 as string }));
+    const targets = parsed.entries.map((e) => ({
+      domain: e.domain,
+      selector1: e.selector1 as string,
+      selector2: e.selector2 as string,
+    }));
     const result = editConfigTargets(config, "dkim.zones.yaml", targets, { add: true, provider: "zones" });
     const used = process.cpuUsage(start);
     return { micros: used.user + used.system, outcomes: result.outcomes.length };
@@ -209,4 +263,3 @@ describe("import at scale", { timeout: 300_000 }, () => {
     expect(large.micros / small.micros).toBeLessThan(8);
   });
 });
-

@@ -43,17 +43,28 @@ describe("ConvertTo-Json", () => {
   it("reads an array: new-format targets, IDN domains as A-labels, null targets kept absent", async () => {
     const parsed = parseImport(await fixture("signing-config-array.json"), "all.json");
     expect(parsed.entries.map((e) => [e.domain, e.selector1, e.selector2, e.status])).toEqual([
-      ["contoso.onmicrosoft.com", "selector1-contoso-onmicrosoft-com._domainkey.contoso.onmicrosoft.com",
-        "selector2-contoso-onmicrosoft-com._domainkey.contoso.onmicrosoft.com", "Valid"],
+      [
+        "contoso.onmicrosoft.com",
+        "selector1-contoso-onmicrosoft-com._domainkey.contoso.onmicrosoft.com",
+        "selector2-contoso-onmicrosoft-com._domainkey.contoso.onmicrosoft.com",
+        "Valid",
+      ],
       [FABRIKAM.domain, FABRIKAM.selector1, FABRIKAM.selector2, "CnameMissing"],
-      ["xn--bcher-kva.example", "selector1-xn--bcher-kva-example._domainkey.contoso.a-v1.dkim.mail.microsoft",
-        "selector2-xn--bcher-kva-example._domainkey.contoso.a-v1.dkim.mail.microsoft", "CnameMissing"],
+      [
+        "xn--bcher-kva.example",
+        "selector1-xn--bcher-kva-example._domainkey.contoso.a-v1.dkim.mail.microsoft",
+        "selector2-xn--bcher-kva-example._domainkey.contoso.a-v1.dkim.mail.microsoft",
+        "CnameMissing",
+      ],
       ["wingtiptoys.com", undefined, undefined, "NoDKIMKeys"],
     ]);
   });
 
   it("accepts a UTF-8 BOM", async () => {
-    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), await fs.readFile(path.join(FIXTURES, "signing-config-one.json"))]);
+    const bytes = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      await fs.readFile(path.join(FIXTURES, "signing-config-one.json")),
+    ]);
     expect(parseImport(decodeInput(bytes), "bom.json").entries[0]?.selector1).toBe(CONTOSO.selector1);
   });
 
@@ -69,8 +80,13 @@ describe("ConvertTo-Json", () => {
   });
 
   it("keeps an object without targets (NoDKIMKeys) with no selectors, for the command to skip", () => {
-    const parsed = parseImport('{ "Domain": "contoso.com", "Selector1CNAME": null, "Selector2CNAME": null, "Status": "NoDKIMKeys" }', "none.json");
-    expect(parsed.entries).toEqual([{ domain: "contoso.com", status: "NoDKIMKeys", where: { file: "none.json", line: 1 } }]);
+    const parsed = parseImport(
+      '{ "Domain": "contoso.com", "Selector1CNAME": null, "Selector2CNAME": null, "Status": "NoDKIMKeys" }',
+      "none.json",
+    );
+    expect(parsed.entries).toEqual([
+      { domain: "contoso.com", status: "NoDKIMKeys", where: { file: "none.json", line: 1 } },
+    ]);
   });
 });
 
@@ -87,12 +103,20 @@ describe("Format-List", () => {
   it("reads several domains separated by blank lines, with empty targets for NoDKIMKeys", async () => {
     const parsed = parseImport(await fixture("format-list-multi.txt"), "fl.txt");
     expect(parsed.entries.map((e) => [e.domain, e.selector1, e.selector2, e.status])).toEqual([
-      ["contoso.onmicrosoft.com", "selector1-contoso-onmicrosoft-com._domainkey.contoso.onmicrosoft.com",
-        "selector2-contoso-onmicrosoft-com._domainkey.contoso.onmicrosoft.com", "Valid"],
+      [
+        "contoso.onmicrosoft.com",
+        "selector1-contoso-onmicrosoft-com._domainkey.contoso.onmicrosoft.com",
+        "selector2-contoso-onmicrosoft-com._domainkey.contoso.onmicrosoft.com",
+        "Valid",
+      ],
       [CONTOSO.domain, CONTOSO.selector1, CONTOSO.selector2, "Valid"],
       [FABRIKAM.domain, FABRIKAM.selector1, FABRIKAM.selector2, "CnameMissing"],
-      ["marketing.tailspintoys.com", "selector1-marketing-tailspintoys-com._domainkey.contoso.y-v1.dkim.mail.microsoft",
-        "selector2-marketing-tailspintoys-com._domainkey.contoso.y-v1.dkim.mail.microsoft", "CnameMissing"],
+      [
+        "marketing.tailspintoys.com",
+        "selector1-marketing-tailspintoys-com._domainkey.contoso.y-v1.dkim.mail.microsoft",
+        "selector2-marketing-tailspintoys-com._domainkey.contoso.y-v1.dkim.mail.microsoft",
+        "CnameMissing",
+      ],
       ["wingtiptoys.com", undefined, undefined, "NoDKIMKeys"],
     ]);
   });
@@ -119,7 +143,12 @@ describe("Format-List", () => {
   });
 
   it("names the line that is neither a key line nor a continuation", () => {
-    const text = ["Domain         : contoso.com", `Selector1CNAME : ${CONTOSO.selector1}`, "garbage here", `Selector2CNAME : ${CONTOSO.selector2}`].join("\n");
+    const text = [
+      "Domain         : contoso.com",
+      `Selector1CNAME : ${CONTOSO.selector1}`,
+      "garbage here",
+      `Selector2CNAME : ${CONTOSO.selector2}`,
+    ].join("\n");
     expect(parseError(text, "x.txt").message).toMatch(/^x\.txt:3: is neither/);
   });
 
@@ -172,15 +201,28 @@ describe("validation and unknown input", () => {
   });
 
   it("refuses targets that are not Microsoft's, naming the domain", () => {
-    const text = JSON.stringify({ Domain: "contoso.com", Selector1CNAME: "selector1-contoso-com._domainkey.contoso.example.net", Selector2CNAME: CONTOSO.selector2 });
+    const text = JSON.stringify({
+      Domain: "contoso.com",
+      Selector1CNAME: "selector1-contoso-com._domainkey.contoso.example.net",
+      Selector2CNAME: CONTOSO.selector2,
+    });
     // The JSON is read (and validated) by m365.parseSigningConfig: its message names the domain.
-    expect(parseError(text, "x.json").message).toMatch(/^x\.json(:\d+)?: .*contoso\.com.*selector1 target .* must end in/);
+    expect(parseError(text, "x.json").message).toMatch(
+      /^x\.json(:\d+)?: .*contoso\.com.*selector1 target .* must end in/,
+    );
   });
 
   it("refuses swapped selectors and targets of two different suffixes in every format", () => {
-    const swapped = ["Domain         : contoso.com", `Selector1CNAME : ${CONTOSO.selector2}`, `Selector2CNAME : ${CONTOSO.selector1}`].join("\n");
-    expect(parseError(swapped, "fl.txt").message).toMatch(/^fl\.txt:1: contoso\.com: selector1 target .* must start with "selector1-/);
-    const mixed = `Domain Name : fabrikam.com Host Name : selector1._domainkey Points to address or value: ${FABRIKAM.selector1} ` +
+    const swapped = [
+      "Domain         : contoso.com",
+      `Selector1CNAME : ${CONTOSO.selector2}`,
+      `Selector2CNAME : ${CONTOSO.selector1}`,
+    ].join("\n");
+    expect(parseError(swapped, "fl.txt").message).toMatch(
+      /^fl\.txt:1: contoso\.com: selector1 target .* must start with "selector1-/,
+    );
+    const mixed =
+      `Domain Name : fabrikam.com Host Name : selector1._domainkey Points to address or value: ${FABRIKAM.selector1} ` +
       `Host Name : selector2._domainkey Points to address or value: ${FABRIKAM.selector2.replace(".r-v1.", ".a-v1.")}`;
     expect(parseError(mixed, "err.txt").message).toContain("same suffix");
     expect(parseError(mixed, "err.txt").hint).toContain("nothing was written");
@@ -188,7 +230,11 @@ describe("validation and unknown input", () => {
 
   it("refuses one domain listed twice with different targets", () => {
     const a = { Domain: "contoso.com", Selector1CNAME: CONTOSO.selector1, Selector2CNAME: CONTOSO.selector2 };
-    const b = { ...a, Selector1CNAME: a.Selector1CNAME.replace("contoso.onm", "contoso2.onm"), Selector2CNAME: a.Selector2CNAME.replace("contoso.onm", "contoso2.onm") };
+    const b = {
+      ...a,
+      Selector1CNAME: a.Selector1CNAME.replace("contoso.onm", "contoso2.onm"),
+      Selector2CNAME: a.Selector2CNAME.replace("contoso.onm", "contoso2.onm"),
+    };
     expect(parseError(JSON.stringify([a, b]), "dup.json").message).toContain("listed twice");
     expect(parseImport(JSON.stringify([a, a]), "same.json").entries).toHaveLength(1);
   });

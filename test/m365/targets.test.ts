@@ -19,14 +19,21 @@ import {
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "m365");
 const fixture = (name: string) => fs.readFileSync(path.join(fixtures, name), "utf8");
 
-const legacy = (d: string, tenant = "contoso") => [1, 2].map((n) => `selector${n}-${d}._domainkey.${tenant}.onmicrosoft.com`) as [string, string];
-const modern = (d: string, letter = "r") => [1, 2].map((n) => `selector${n}-${d}._domainkey.contoso.${letter}-v1.dkim.mail.microsoft`) as [string, string];
+const legacy = (d: string, tenant = "contoso") =>
+  [1, 2].map((n) => `selector${n}-${d}._domainkey.${tenant}.onmicrosoft.com`) as [string, string];
+const modern = (d: string, letter = "r") =>
+  [1, 2].map((n) => `selector${n}-${d}._domainkey.contoso.${letter}-v1.dkim.mail.microsoft`) as [string, string];
 
 describe("validateTargets", () => {
   const valid: [string, string, string, string][] = [
     ["legacy", "contoso.com", ...legacy("contoso-com")],
     ["new format", "fabrikam.com", ...modern("fabrikam-com", "y")],
-    ["trailing dots and upper case", "contoso.com", "SELECTOR1-contoso-com._domainkey.Contoso.onmicrosoft.com.", "selector2-contoso-com._domainkey.contoso.ONMICROSOFT.com."],
+    [
+      "trailing dots and upper case",
+      "contoso.com",
+      "SELECTOR1-contoso-com._domainkey.Contoso.onmicrosoft.com.",
+      "selector2-contoso-com._domainkey.contoso.ONMICROSOFT.com.",
+    ],
     // Microsoft shortens or varies the dashed part for hyphenated and long names: valid, warned.
     ["dashed part differs from the domain", "my-shop.com", ...legacy("myshop-com")],
   ];
@@ -37,33 +44,77 @@ describe("validateTargets", () => {
   const invalid: [string, string, string, RegExp][] = [
     ["mismatched suffix (two tenants)", legacy("contoso-com")[0], legacy("contoso-com", "fabrikam")[1], /same suffix/],
     ["mixed formats between the selectors", legacy("contoso-com")[0], modern("contoso-com")[1], /same suffix/],
-    ["selector1 with selector2's prefix", legacy("contoso-com")[1], legacy("contoso-com")[1], /selector1 target .* must start with "selector1-/],
-    ["selector2 with a wrong prefix", legacy("contoso-com")[0], "key2-contoso-com._domainkey.contoso.onmicrosoft.com", /selector2 target .* must start with "selector2-/],
+    [
+      "selector1 with selector2's prefix",
+      legacy("contoso-com")[1],
+      legacy("contoso-com")[1],
+      /selector1 target .* must start with "selector1-/,
+    ],
+    [
+      "selector2 with a wrong prefix",
+      legacy("contoso-com")[0],
+      "key2-contoso-com._domainkey.contoso.onmicrosoft.com",
+      /selector2 target .* must start with "selector2-/,
+    ],
     ["bad letter partition ab-v1", ...modern("contoso-com", "ab"), /must end in/],
     ["digit partition 1-v1", ...modern("contoso-com", "1"), /must end in/],
-    ["unknown suffix", "selector1-contoso-com._domainkey.contoso.example.net", "selector2-contoso-com._domainkey.contoso.example.net", /must end in/],
-    ["no _domainkey part", "selector1-contoso-com.contoso.onmicrosoft.com", "selector2-contoso-com.contoso.onmicrosoft.com", /no "\._domainkey\." part/],
+    [
+      "unknown suffix",
+      "selector1-contoso-com._domainkey.contoso.example.net",
+      "selector2-contoso-com._domainkey.contoso.example.net",
+      /must end in/,
+    ],
+    [
+      "no _domainkey part",
+      "selector1-contoso-com.contoso.onmicrosoft.com",
+      "selector2-contoso-com.contoso.onmicrosoft.com",
+      /no "\._domainkey\." part/,
+    ],
     ["overlong label", ...legacy("a".repeat(60) + "-com"), /label of 74 octets; at most 63/],
-    ["empty label", "selector1-contoso-com._domainkey..contoso.onmicrosoft.com", legacy("contoso-com")[1], /empty label/],
+    [
+      "empty label",
+      "selector1-contoso-com._domainkey..contoso.onmicrosoft.com",
+      legacy("contoso-com")[1],
+      /empty label/,
+    ],
     ["values of two domains", legacy("contoso-com")[0], legacy("fabrikam-com")[1], /name the same domain/],
-    ["nothing after the prefix", "selector1-._domainkey.contoso.onmicrosoft.com", "selector2-._domainkey.contoso.onmicrosoft.com", /must start with/],
+    [
+      "nothing after the prefix",
+      "selector1-._domainkey.contoso.onmicrosoft.com",
+      "selector2-._domainkey.contoso.onmicrosoft.com",
+      /must start with/,
+    ],
   ];
   it.each(invalid)("rejects %s", (_, s1, s2, message) => {
     expect(validateTargets("contoso.com", s1, s2)).toMatch(message);
   });
 
   it("warns when the dashed part does not spell the domain, and only then", () => {
-    expect(targetWarnings("my-shop.com", legacy("myshop-com")[0])).toEqual([expect.stringMatching(/name "myshop-com", not "my-shop-com".*Get-DkimSigningConfig -Identity my-shop.com/)]);
+    expect(targetWarnings("my-shop.com", legacy("myshop-com")[0])).toEqual([
+      expect.stringMatching(/name "myshop-com", not "my-shop-com".*Get-DkimSigningConfig -Identity my-shop.com/),
+    ]);
     expect(targetWarnings("contoso.com", legacy("contoso-com")[0])).toEqual([]);
   });
 });
 
 describe("deriveLegacyTargets", () => {
   it.each([
-    ["contoso.com", "selector1-contoso-com._domainkey.contoso.onmicrosoft.com", "selector2-contoso-com._domainkey.contoso.onmicrosoft.com"],
-    ["marketing.contoso.com", "selector1-marketing-contoso-com._domainkey.contoso.onmicrosoft.com", "selector2-marketing-contoso-com._domainkey.contoso.onmicrosoft.com"],
+    [
+      "contoso.com",
+      "selector1-contoso-com._domainkey.contoso.onmicrosoft.com",
+      "selector2-contoso-com._domainkey.contoso.onmicrosoft.com",
+    ],
+    [
+      "marketing.contoso.com",
+      "selector1-marketing-contoso-com._domainkey.contoso.onmicrosoft.com",
+      "selector2-marketing-contoso-com._domainkey.contoso.onmicrosoft.com",
+    ],
     // 63 octets exactly: "selector1-" (10) + 53.
-    [`${"a".repeat(49)}.com`, `selector1-${"a".repeat(49)}-com._domainkey.contoso.onmicrosoft.com`, `selector2-${"a".repeat(49)}-com._domainkey.contoso.onmicrosoft.com`],
+    [
+      `${"a".repeat(49)}.com`,
+      `selector1-${"a".repeat(49)}-com._domainkey.contoso.onmicrosoft.com`,
+      `selector2-${"a".repeat(49)}-com._domainkey.contoso.onmicrosoft.com`,
+    ],
   ])("derives %s", (domain, selector1, selector2) => {
     expect(deriveLegacyTargets(domain, "contoso")).toEqual({ selector1, selector2 });
   });
@@ -153,12 +204,18 @@ describe("parseSigningConfig", () => {
   });
 
   it("takes the domain from Name, else Identity", () => {
-    expect(parseSigningConfig(fixture("name-only.json"), "x.json").map((e) => e.domain)).toEqual(["tailspin.example", "woodgrove.example"]);
+    expect(parseSigningConfig(fixture("name-only.json"), "x.json").map((e) => e.domain)).toEqual([
+      "tailspin.example",
+      "woodgrove.example",
+    ]);
   });
 
   it("names the file and the entry that has no domain", () => {
     expect(() => parseSigningConfig(fixture("no-domain.json"), "m365/dkim.json")).toThrowError(
-      expect.objectContaining({ name: "InputError", message: "m365/dkim.json: entry 2 of 2 has no Domain, Name or Identity" }),
+      expect.objectContaining({
+        name: "InputError",
+        message: "m365/dkim.json: entry 2 of 2 has no Domain, Name or Identity",
+      }),
     );
   });
 
@@ -177,7 +234,11 @@ describe("parseSigningConfig", () => {
 
   it("rejects an entry that is not an object and targets that are not Microsoft's", () => {
     expect(() => parseSigningConfig("[1]", "f.json")).toThrow(/^f\.json: the entry is not an object/);
-    const bad = JSON.stringify({ Domain: "contoso.com", Selector1CNAME: legacy("contoso-com")[0], Selector2CNAME: modern("contoso-com")[1] });
+    const bad = JSON.stringify({
+      Domain: "contoso.com",
+      Selector1CNAME: legacy("contoso-com")[0],
+      Selector2CNAME: modern("contoso-com")[1],
+    });
     // Only that entry is unusable: its domain is reported when planned, the other entries still count.
     const [entry] = parseSigningConfig(bad, "f.json");
     expect(entry?.problem).toMatch(/^f\.json: the entry \(contoso\.com\): .*same suffix/);
@@ -196,17 +257,36 @@ describe("activeSelector", () => {
     expect(activeSelector(entry, new Date("2024-06-01T00:00:00Z"))).toBe("selector2");
   });
   it("is unknown without a date unless both fields agree", () => {
-    expect(activeSelector({ domain: "contoso.com", selectorBeforeRotateOnDate: "selector1", selectorAfterRotateOnDate: "selector2" }, new Date())).toBeUndefined();
-    expect(activeSelector({ domain: "contoso.com", selectorBeforeRotateOnDate: "selector2", selectorAfterRotateOnDate: "selector2" }, new Date())).toBe("selector2");
+    expect(
+      activeSelector(
+        { domain: "contoso.com", selectorBeforeRotateOnDate: "selector1", selectorAfterRotateOnDate: "selector2" },
+        new Date(),
+      ),
+    ).toBeUndefined();
+    expect(
+      activeSelector(
+        { domain: "contoso.com", selectorBeforeRotateOnDate: "selector2", selectorAfterRotateOnDate: "selector2" },
+        new Date(),
+      ),
+    ).toBe("selector2");
     expect(activeSelector({ domain: "contoso.com" }, new Date())).toBeUndefined();
   });
 });
 
 describe("resolveTargets", () => {
   const where = { file: "dkim.zones.yaml", line: 7 };
-  const domain = (name: string, extra: Partial<DomainConfig> = {}): DomainConfig => ({ name, providers: ["zones"], ensure: "present", where, ...extra });
+  const domain = (name: string, extra: Partial<DomainConfig> = {}): DomainConfig => ({
+    name,
+    providers: ["zones"],
+    ensure: "present",
+    where,
+    ...extra,
+  });
   const entries = new Map<string, SigningConfigEntry>([
-    ["contoso.com", { domain: "contoso.com", selector1: modern("contoso-com", "a")[0], selector2: modern("contoso-com", "a")[1] }],
+    [
+      "contoso.com",
+      { domain: "contoso.com", selector1: modern("contoso-com", "a")[0], selector2: modern("contoso-com", "a")[1] },
+    ],
     ["new.contoso.com", { domain: "new.contoso.com", status: "NoDKIMKeys" }],
   ]);
   const config = (extra: Partial<Config> = {}): Config => ({
@@ -223,21 +303,34 @@ describe("resolveTargets", () => {
 
   it("prefers explicit targets over the export and derivation", () => {
     const [s1, s2] = legacy("contoso-com", "explicit");
-    expect(resolveTargets(full, domain("contoso.com", { selector1: s1, selector2: s2 }))).toEqual({ selector1: s1, selector2: s2, source: "config" });
+    expect(resolveTargets(full, domain("contoso.com", { selector1: s1, selector2: s2 }))).toEqual({
+      selector1: s1,
+      selector2: s2,
+      source: "config",
+    });
   });
 
   it("prefers the export over derivation", () => {
-    expect(resolveTargets(full, domain("contoso.com"))).toEqual({ selector1: modern("contoso-com", "a")[0], selector2: modern("contoso-com", "a")[1], source: "signing_config" });
+    expect(resolveTargets(full, domain("contoso.com"))).toEqual({
+      selector1: modern("contoso-com", "a")[0],
+      selector2: modern("contoso-com", "a")[1],
+      source: "signing_config",
+    });
   });
 
   it("derives from the tenant when nothing else applies", () => {
-    expect(resolveTargets(full, domain("marketing.contoso.com"))).toEqual({ ...deriveLegacyTargets("marketing.contoso.com", "contoso"), source: "derived" });
+    expect(resolveTargets(full, domain("marketing.contoso.com"))).toEqual({
+      ...deriveLegacyTargets("marketing.contoso.com", "contoso"),
+      source: "derived",
+    });
   });
 
   it("does not derive past an export entry without keys, and says to create them", () => {
     expect(() => resolveTargets(full, domain("new.contoso.com"))).toThrowError(
       expect.objectContaining({
-        message: expect.stringMatching(/^dkim\.zones\.yaml:7: domain "new\.contoso\.com": the signing_config export \/work\/m365\/dkim\.json has no DKIM keys for it yet \(Status NoDKIMKeys/),
+        message: expect.stringMatching(
+          /^dkim\.zones\.yaml:7: domain "new\.contoso\.com": the signing_config export \/work\/m365\/dkim\.json has no DKIM keys for it yet \(Status NoDKIMKeys/,
+        ),
         hint: expect.stringContaining("New-DkimSigningConfig -DomainName new.contoso.com -Enabled $false"),
       }),
     );
@@ -246,13 +339,17 @@ describe("resolveTargets", () => {
   it("explains why a hyphenated domain has no targets and how to get them", () => {
     expect(() => resolveTargets(full, domain("my-shop.com"))).toThrowError(
       expect.objectContaining({
-        message: expect.stringMatching(/^dkim\.zones\.yaml:7: domain "my-shop\.com": no selector targets: .*contains a hyphen.*\/work\/m365\/dkim\.json has no entry for it/),
+        message: expect.stringMatching(
+          /^dkim\.zones\.yaml:7: domain "my-shop\.com": no selector targets: .*contains a hyphen.*\/work\/m365\/dkim\.json has no entry for it/,
+        ),
         hint: expect.stringContaining("Get-DkimSigningConfig -Identity my-shop.com | Format-List"),
       }),
     );
   });
 
   it("says there is no tenant and no signing_config", () => {
-    expect(() => resolveTargets(config(), domain("contoso.com"))).toThrow(/no selector targets: .*no tenant is set to derive them from; no signing_config is set/);
+    expect(() => resolveTargets(config(), domain("contoso.com"))).toThrow(
+      /no selector targets: .*no tenant is set to derive them from; no signing_config is set/,
+    );
   });
 });

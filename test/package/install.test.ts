@@ -31,10 +31,15 @@ function sh(cmd: string, args: string[], cwd: string, timeoutMs = 300_000): Prom
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^npm_(package|lifecycle)_/i.test(k)) env[k] = v;
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd, env: { ...env, NO_COLOR: "1" }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    execFile(
+      cmd,
+      args,
+      { cwd, env: { ...env, NO_COLOR: "1" }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
   });
 }
 
@@ -48,20 +53,31 @@ function sh(cmd: string, args: string[], cwd: string, timeoutMs = 300_000): Prom
 function consumerLock(spec: string, integrity: string): object {
   const packages: Record<string, unknown> = {
     "": { name: "consumer", version: "1.0.0", dependencies: { dkimsync: spec } },
-    "node_modules/dkimsync": { version: pkg.version, resolved: spec, integrity, license: "MIT", dependencies: pkg.dependencies, bin: { dkimsync: "bin/dkimsync.js" }, engines: { node: ">=20" } },
+    "node_modules/dkimsync": {
+      version: pkg.version,
+      resolved: spec,
+      integrity,
+      license: "MIT",
+      dependencies: pkg.dependencies,
+      bin: { dkimsync: "bin/dkimsync.js" },
+      engines: { node: ">=20" },
+    },
   };
   for (const [key, entry] of Object.entries(lock.packages)) {
     if (key === "" || entry.dev === true) continue;
     // This repository's lockfile may leave out registry URLs (omit-lockfile-registry-resolved);
     // with the URL and the integrity npm takes the tarball from its cache without metadata.
     const name = key.slice(key.lastIndexOf("node_modules/") + "node_modules/".length);
-    const resolved = entry.resolved ?? `${registry.replace(/\/+$/, "")}/${name}/-/${name.split("/").pop()}-${entry.version}.tgz`;
+    const resolved =
+      entry.resolved ?? `${registry.replace(/\/+$/, "")}/${name}/-/${name.split("/").pop()}-${entry.version}.tgz`;
     packages[key] = { ...entry, resolved };
   }
   return { name: "consumer", version: "1.0.0", lockfileVersion: 3, requires: true, packages };
 }
 
-const lock = JSON.parse(await fs.readFile(path.join(root, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean; version?: string; resolved?: string }> };
+const lock = JSON.parse(await fs.readFile(path.join(root, "package-lock.json"), "utf8")) as {
+  packages: Record<string, { dev?: boolean; version?: string; resolved?: string }>;
+};
 let registry = "https://registry.npmjs.org/";
 
 let work: string;
@@ -75,13 +91,28 @@ beforeAll(async () => {
   const src = path.join(work, "src-copy");
   await fs.mkdir(src);
   // What a clean checkout has (no dist/), plus the installed dependencies to build with.
-  for (const entry of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.package.json", "src", "providers", "bin", "schema", "README.md", "LICENSE"]) {
+  for (const entry of [
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+    "tsconfig.package.json",
+    "src",
+    "providers",
+    "bin",
+    "schema",
+    "README.md",
+    "LICENSE",
+  ]) {
     await fs.cp(path.join(root, entry), path.join(src, entry), { recursive: true });
   }
   await fs.symlink(path.join(root, "node_modules"), path.join(src, "node_modules"), "dir");
   const pack = await sh("npm", ["pack", "--json", "--pack-destination", work], src, 600_000);
   expect(pack.code, `npm pack failed:\n${pack.stderr}`).toBe(0);
-  const info = JSON.parse(pack.stdout.slice(pack.stdout.indexOf("["))) as { filename: string; integrity: string; files: { path: string }[] }[];
+  const info = JSON.parse(pack.stdout.slice(pack.stdout.indexOf("["))) as {
+    filename: string;
+    integrity: string;
+    files: { path: string }[];
+  }[];
   const packed = info[0] as (typeof info)[number];
   tarball = path.join(work, packed.filename);
   listing = packed.files.map((f) => f.path);
@@ -89,11 +120,21 @@ beforeAll(async () => {
   project = path.join(work, "consumer");
   await fs.mkdir(project);
   const spec = `file:../${packed.filename}`;
-  await fs.writeFile(path.join(project, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true, dependencies: { dkimsync: spec } }));
-  await fs.writeFile(path.join(project, "package-lock.json"), JSON.stringify(consumerLock(spec, packed.integrity), null, 2));
+  await fs.writeFile(
+    path.join(project, "package.json"),
+    JSON.stringify({ name: "consumer", version: "1.0.0", private: true, dependencies: { dkimsync: spec } }),
+  );
+  await fs.writeFile(
+    path.join(project, "package-lock.json"),
+    JSON.stringify(consumerLock(spec, packed.integrity), null, 2),
+  );
   const install = await sh("npm", ["install", "--offline", "--no-audit", "--no-fund"], project, 600_000);
-  expect(install.code, `npm install of the tarball failed (is the npm cache warm? run npm ci once):\n${install.stderr}`).toBe(0);
-  for (const part of ["dkim.zones.yaml", "zones", "m365"]) await fs.cp(path.join(root, part), path.join(project, part), { recursive: true });
+  expect(
+    install.code,
+    `npm install of the tarball failed (is the npm cache warm? run npm ci once):\n${install.stderr}`,
+  ).toBe(0);
+  for (const part of ["dkim.zones.yaml", "zones", "m365"])
+    await fs.cp(path.join(root, part), path.join(project, part), { recursive: true });
 }, 900_000);
 
 afterAll(async () => {
@@ -102,10 +143,24 @@ afterAll(async () => {
 
 describe("the packed package", () => {
   it("ships the built CLI, the schema, README and LICENSE, and no test, bench or source maps", () => {
-    for (const f of ["bin/dkimsync.js", "dist/src/cli.js", "dist/providers/index.js", "dist/providers/yaml/index.js", "schema/dkim.zones.schema.json", "README.md", "LICENSE", "package.json"]) {
+    for (const f of [
+      "bin/dkimsync.js",
+      "dist/src/cli.js",
+      "dist/providers/index.js",
+      "dist/providers/yaml/index.js",
+      "schema/dkim.zones.schema.json",
+      "README.md",
+      "LICENSE",
+      "package.json",
+    ]) {
       expect(listing, f).toContain(f);
     }
-    expect(listing.filter((f) => /^(test|bench|dist\/test|dist\/bench|src|providers)\//.test(f) || f.endsWith(".map") || f.endsWith(".ts"))).toEqual([]);
+    expect(
+      listing.filter(
+        (f) =>
+          /^(test|bench|dist\/test|dist\/bench|src|providers)\//.test(f) || f.endsWith(".map") || f.endsWith(".ts"),
+      ),
+    ).toEqual([]);
   });
 
   it("has no test-only package among its runtime dependencies", () => {

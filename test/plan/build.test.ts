@@ -54,10 +54,19 @@ describe("buildPlan", () => {
   });
 
   it("limits the plan with --provider and --domain", async () => {
-    expect((await plan(TWO_PROVIDERS, { providers: ["secondary"] })).zones.map((z) => z.zone)).toEqual(["example.com", "example.org"]);
-    expect((await plan(TWO_PROVIDERS, { domains: ["EXAMPLE.ORG."] })).zones.map((z) => `${z.provider}/${z.zone}`)).toEqual(["secondary/example.org"]);
-    await expect(plan(TWO_PROVIDERS, { providers: ["tertiary"] })).rejects.toThrow(/--provider tertiary: no provider of that name/);
-    await expect(plan(TWO_PROVIDERS, { domains: ["example.net"] })).rejects.toThrow(/--domain example.net: not configured/);
+    expect((await plan(TWO_PROVIDERS, { providers: ["secondary"] })).zones.map((z) => z.zone)).toEqual([
+      "example.com",
+      "example.org",
+    ]);
+    expect(
+      (await plan(TWO_PROVIDERS, { domains: ["EXAMPLE.ORG."] })).zones.map((z) => `${z.provider}/${z.zone}`),
+    ).toEqual(["secondary/example.org"]);
+    await expect(plan(TWO_PROVIDERS, { providers: ["tertiary"] })).rejects.toThrow(
+      /--provider tertiary: no provider of that name/,
+    );
+    await expect(plan(TWO_PROVIDERS, { domains: ["example.net"] })).rejects.toThrow(
+      /--domain example.net: not configured/,
+    );
   });
 
   it("keeps a provider's failure with its own domains; the rest of the plan stands", async () => {
@@ -81,14 +90,23 @@ describe("buildPlan", () => {
     const one = renderJson(await plan(TWO_PROVIDERS));
     const two = renderJson(await plan(TWO_PROVIDERS));
     expect(two).toBe(one);
-    expect(summarise(await plan(TWO_PROVIDERS))).toEqual({ create: 6, update: 0, delete: 0, unchanged: 0, conflicts: 0 });
+    expect(summarise(await plan(TWO_PROVIDERS))).toEqual({
+      create: 6,
+      update: 0,
+      delete: 0,
+      unchanged: 0,
+      conflicts: 0,
+    });
   });
 
   it("fingerprints what it read, so a change at a managed name changes the fingerprint and nothing else does", async () => {
     const before = (await plan(TWO_PROVIDERS)).zones[0]?.fingerprint;
     await fs.appendFile(path.join(dir, "a", "example.com.yaml"), "www:\n  type: CNAME\n  value: example.net.\n");
     expect((await plan(TWO_PROVIDERS)).zones[0]?.fingerprint).toBe(before);
-    await fs.appendFile(path.join(dir, "a", "example.com.yaml"), "selector1._domainkey:\n  type: TXT\n  value: v=DKIM1\\; p=x\n");
+    await fs.appendFile(
+      path.join(dir, "a", "example.com.yaml"),
+      "selector1._domainkey:\n  type: TXT\n  value: v=DKIM1\\; p=x\n",
+    );
     expect((await plan(TWO_PROVIDERS)).zones[0]?.fingerprint).not.toBe(before);
   });
 });

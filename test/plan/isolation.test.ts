@@ -15,7 +15,8 @@ import type { RecordSet } from "../../src/core/types.js";
 import { createZone, readZone, startPowerDns, type PdnsServer } from "../servers/pdns.js";
 
 const legacy = (sel: string, d: string) => `${sel}-${d.replace(/\./g, "-")}._domainkey.contoso.onmicrosoft.com`;
-const modern = (sel: string, d: string) => `${sel}-${d.replace(/\./g, "-")}._domainkey.contoso.q-v1.dkim.mail.microsoft`;
+const modern = (sel: string, d: string) =>
+  `${sel}-${d.replace(/\./g, "-")}._domainkey.contoso.q-v1.dkim.mail.microsoft`;
 const OLD_KEY = "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP";
 
 let pdns: PdnsServer;
@@ -26,9 +27,14 @@ const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..
 /** The built CLI in a child process, as users run it (npm test builds it first). */
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: "", FORCE_COLOR: "", ISOLATION_PDNS_KEY: pdns.apiKey } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: dir, env: { ...process.env, NO_COLOR: "", FORCE_COLOR: "", ISOLATION_PDNS_KEY: pdns.apiKey } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -40,35 +46,50 @@ beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-isolation-"));
   await fs.mkdir(path.join(dir, "zones"));
   for (const z of ["a.example", "c.example"]) await fs.writeFile(path.join(dir, "zones", `${z}.yaml`), "--- {}\n");
-  await fs.writeFile(path.join(dir, "zones", "b.example.yaml"), `---\nselector1._domainkey:\n  type: TXT\n  ttl: 3600\n  value: ${OLD_KEY.replaceAll(";", "\\;")}\n`);
-  await fs.writeFile(path.join(dir, "dkim.json"), JSON.stringify([
-    { Domain: "d.example", Status: "CnameMissing", Enabled: false, Selector1CNAME: modern("selector1", "d.example"), Selector2CNAME: modern("selector2", "d.example") },
-    { Domain: "e.example", Status: "NoDKIMKeys", Enabled: false, Selector1CNAME: null, Selector2CNAME: null },
-  ]));
-  await fs.writeFile(path.join(dir, "dkim.zones.yaml"), [
-    "tenant: contoso",
-    "signing_config: dkim.json",
-    "providers:",
-    "  zones:",
-    "    type: yaml",
-    "    directory: ./zones",
-    "  pdns:",
-    "    type: powerdns",
-    `    url: ${pdns.apiUrl}`,
-    "    api_key: env/ISOLATION_PDNS_KEY",
-    "domains:",
-    "  a.example: { provider: zones }", //                                  derived
-    "  b.example: { provider: zones }", //                                  derived, old TXT key: conflict
-    "  c.example:", //                                                      a bad explicit target
-    "    provider: zones",
-    `    selector1: ${legacy("selector1", "c.example")}`,
-    `    selector2: ${legacy("selector1", "c.example")}`,
-    "  d.example: { provider: pdns }", //                                   signing_config
-    "  e.example: { provider: pdns }", //                                   NoDKIMKeys
-    "  f.example: { provider: pdns }", //                                   derived
-    "  g.example: { provider: pdns }", //                                   no zone at the provider
-    "",
-  ].join("\n"));
+  await fs.writeFile(
+    path.join(dir, "zones", "b.example.yaml"),
+    `---\nselector1._domainkey:\n  type: TXT\n  ttl: 3600\n  value: ${OLD_KEY.replaceAll(";", "\\;")}\n`,
+  );
+  await fs.writeFile(
+    path.join(dir, "dkim.json"),
+    JSON.stringify([
+      {
+        Domain: "d.example",
+        Status: "CnameMissing",
+        Enabled: false,
+        Selector1CNAME: modern("selector1", "d.example"),
+        Selector2CNAME: modern("selector2", "d.example"),
+      },
+      { Domain: "e.example", Status: "NoDKIMKeys", Enabled: false, Selector1CNAME: null, Selector2CNAME: null },
+    ]),
+  );
+  await fs.writeFile(
+    path.join(dir, "dkim.zones.yaml"),
+    [
+      "tenant: contoso",
+      "signing_config: dkim.json",
+      "providers:",
+      "  zones:",
+      "    type: yaml",
+      "    directory: ./zones",
+      "  pdns:",
+      "    type: powerdns",
+      `    url: ${pdns.apiUrl}`,
+      "    api_key: env/ISOLATION_PDNS_KEY",
+      "domains:",
+      "  a.example: { provider: zones }", //                                  derived
+      "  b.example: { provider: zones }", //                                  derived, old TXT key: conflict
+      "  c.example:", //                                                      a bad explicit target
+      "    provider: zones",
+      `    selector1: ${legacy("selector1", "c.example")}`,
+      `    selector2: ${legacy("selector1", "c.example")}`,
+      "  d.example: { provider: pdns }", //                                   signing_config
+      "  e.example: { provider: pdns }", //                                   NoDKIMKeys
+      "  f.example: { provider: pdns }", //                                   derived
+      "  g.example: { provider: pdns }", //                                   no zone at the provider
+      "",
+    ].join("\n"),
+  );
 });
 
 afterAll(async () => {
@@ -77,20 +98,36 @@ afterAll(async () => {
 });
 
 const cfg = () => path.join(dir, "dkim.zones.yaml");
-const cnames = (sets: RecordSet[]) => sets.filter((s) => s.type === "CNAME").map((s) => `${s.name} ${s.values.join(",")}`).sort();
+const cnames = (sets: RecordSet[]) =>
+  sets
+    .filter((s) => s.type === "CNAME")
+    .map((s) => `${s.name} ${s.values.join(",")}`)
+    .sort();
 
 describe("per-domain isolation across providers", () => {
   it("plans every other domain, reports each problem on its domain, and exits 1; provenance and warnings in all four outputs", async () => {
     const text = await cli(["plan", "-c", cfg()]);
     expect(text.code).toBe(1);
-    expect(text.stdout).toContain(`+ selector1._domainkey.a.example  CNAME  3600  ${legacy("selector1", "a.example")}  [derived]`);
-    expect(text.stdout).toContain(`+ selector1._domainkey.d.example  CNAME  3600  ${modern("selector1", "d.example")}  [signing_config]`);
-    expect(text.stdout).toContain(`+ selector2._domainkey.f.example  CNAME  3600  ${legacy("selector2", "f.example")}  [derived]`);
-    expect(text.stdout).toMatch(/! a\.example: targets derived from tenant, not confirmed by signing_config.*May 2025.*Get-DkimSigningConfig -Identity a\.example/);
+    expect(text.stdout).toContain(
+      `+ selector1._domainkey.a.example  CNAME  3600  ${legacy("selector1", "a.example")}  [derived]`,
+    );
+    expect(text.stdout).toContain(
+      `+ selector1._domainkey.d.example  CNAME  3600  ${modern("selector1", "d.example")}  [signing_config]`,
+    );
+    expect(text.stdout).toContain(
+      `+ selector2._domainkey.f.example  CNAME  3600  ${legacy("selector2", "f.example")}  [derived]`,
+    );
+    expect(text.stdout).toMatch(
+      /! a\.example: targets derived from tenant, not confirmed by signing_config.*May 2025.*Get-DkimSigningConfig -Identity a\.example/,
+    );
     expect(text.stdout).not.toMatch(/! d\.example/);
     expect(text.stdout).toMatch(/✗ conflict selector1\._domainkey\.b\.example {2}TXT/);
-    expect(text.stdout).toMatch(/\[zones\] c\.example: .*dkim\.zones\.yaml:17: domain "c\.example": selector2 target .* must start with "selector2-/);
-    expect(text.stdout).toMatch(/\[pdns\] e\.example: .*no DKIM keys for it yet \(Status NoDKIMKeys.*New-DkimSigningConfig -DomainName e\.example -Enabled \$false/);
+    expect(text.stdout).toMatch(
+      /\[zones\] c\.example: .*dkim\.zones\.yaml:17: domain "c\.example": selector2 target .* must start with "selector2-/,
+    );
+    expect(text.stdout).toMatch(
+      /\[pdns\] e\.example: .*no DKIM keys for it yet \(Status NoDKIMKeys.*New-DkimSigningConfig -DomainName e\.example -Enabled \$false/,
+    );
     expect(text.stdout).toMatch(/\[pdns\] g\.example: no zone at provider "pdns" contains g\.example/);
 
     const md = await cli(["plan", "-c", cfg(), "--format", "markdown"]);
@@ -99,14 +136,22 @@ describe("per-domain isolation across providers", () => {
 
     const json = JSON.parse((await cli(["plan", "-c", cfg(), "--format", "json"])).stdout);
     expect(json.changes.filter((c: { source?: string }) => c.source === undefined)).toEqual([]);
-    expect(json.warnings.map((w: { domain?: string }) => w.domain).sort()).toEqual(["a.example", "b.example", "f.example"]);
+    expect(json.warnings.map((w: { domain?: string }) => w.domain).sort()).toEqual([
+      "a.example",
+      "b.example",
+      "f.example",
+    ]);
     expect(json.errors.map((e: { domain: string }) => e.domain)).toEqual(["e.example", "g.example", "c.example"]);
 
     const planFile = path.join(dir, "plan.json");
     expect((await cli(["plan", "-c", cfg(), "--out", planFile])).code).toBe(1);
     const saved = JSON.parse(await fs.readFile(planFile, "utf8"));
-    expect(saved.zones.flatMap((z: { changes: { source?: string }[] }) => z.changes.map((c) => c.source))).not.toContain(undefined);
-    expect(saved.zones.find((z: { zone: string }) => z.zone === "a.example").notes[0].message).toMatch(/derived from tenant/);
+    expect(
+      saved.zones.flatMap((z: { changes: { source?: string }[] }) => z.changes.map((c) => c.source)),
+    ).not.toContain(undefined);
+    expect(saved.zones.find((z: { zone: string }) => z.zone === "a.example").notes[0].message).toMatch(
+      /derived from tenant/,
+    );
     expect(saved.warnings.map((w: { domain?: string }) => w.domain)).toContain("a.example");
   });
 
@@ -115,10 +160,14 @@ describe("per-domain isolation across providers", () => {
     const r = await cli(["apply", "-c", cfg()]);
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-    expect(r.stdout).toMatch(/✗ zones · b\.example: not written: a TXT record at selector1\._domainkey\.b\.example blocks the selector CNAME/);
+    expect(r.stdout).toMatch(
+      /✗ zones · b\.example: not written: a TXT record at selector1\._domainkey\.b\.example blocks the selector CNAME/,
+    );
     expect(await fs.readFile(path.join(dir, "zones", "b.example.yaml"), "utf8")).toBe(bBefore);
     expect(await fs.readFile(path.join(dir, "zones", "c.example.yaml"), "utf8")).toBe("--- {}\n");
-    expect(await fs.readFile(path.join(dir, "zones", "a.example.yaml"), "utf8")).toContain(legacy("selector2", "a.example"));
+    expect(await fs.readFile(path.join(dir, "zones", "a.example.yaml"), "utf8")).toContain(
+      legacy("selector2", "a.example"),
+    );
     expect(cnames(await readZone(pdns, "d.example"))).toEqual([
       `selector1._domainkey.d.example ${modern("selector1", "d.example")}`,
       `selector2._domainkey.d.example ${modern("selector2", "d.example")}`,
@@ -129,7 +178,10 @@ describe("per-domain isolation across providers", () => {
 
   it("apply --domain and --provider limit the run; replace: [TXT] on b.example then lets its old key go", async () => {
     const text = await fs.readFile(cfg(), "utf8");
-    await fs.writeFile(cfg(), text.replace("  b.example: { provider: zones }", "  b.example: { provider: zones, replace: [TXT] }"));
+    await fs.writeFile(
+      cfg(),
+      text.replace("  b.example: { provider: zones }", "  b.example: { provider: zones, replace: [TXT] }"),
+    );
     const wrongProvider = await cli(["apply", "-c", cfg(), "--domain", "b.example", "--provider", "pdns"]);
     expect(wrongProvider.stdout).toContain("Apply: 0 change(s) written in 0 zone(s).");
     const r = await cli(["apply", "-c", cfg(), "--domain", "b.example"]);

@@ -25,13 +25,16 @@ afterEach(async () => {
 
 async function planWith(progress: Progress, timeoutMs: number) {
   const file = path.join(dir, "dkim.zones.yaml");
-  await fs.writeFile(file, `tenant: contoso
+  await fs.writeFile(
+    file,
+    `tenant: contoso
 providers:
   cf: { type: cloudflare, token: env/CF_TOKEN, base_url: "${fake.baseURL}", timeout_ms: ${timeoutMs}, max_attempts: 1 }
 domains:
   example.com:
     provider: cf
-`);
+`,
+  );
   const config = loadConfig(file);
   progress.start();
   try {
@@ -54,14 +57,19 @@ describe("progress while waiting", () => {
     expect(plan.errors[0]?.message).toContain("did not answer within 1500 ms while reading the selector names");
     expect(lines.length).toBeGreaterThanOrEqual(2);
     for (const l of lines) expect(l.endsWith("\n")).toBe(true);
-    expect(lines.at(-1)).toMatch(/^dkimsync: 0\/1 zones read, [12] request\(s\) in flight; waiting \d+ s for \[cf\] zone example\.com: reading 2 name\(s\)\n$/);
+    expect(lines.at(-1)).toMatch(
+      /^dkimsync: 0\/1 zones read, [12] request\(s\) in flight; waiting \d+ s for \[cf\] zone example\.com: reading 2 name\(s\)\n$/,
+    );
   });
 
   it("while apply writes, counts zones written and names the write waited for", async () => {
     const lines: string[] = [];
     const progress = new Progress((s) => lines.push(s), { tty: false, intervalMs: 100 });
     const file = path.join(dir, "dkim.zones.yaml");
-    await fs.writeFile(file, `tenant: contoso\nproviders:\n  cf: { type: cloudflare, token: env/CF_TOKEN, base_url: "${fake.baseURL}", timeout_ms: 700, max_attempts: 1 }\ndomains:\n  example.com:\n    provider: cf\n`);
+    await fs.writeFile(
+      file,
+      `tenant: contoso\nproviders:\n  cf: { type: cloudflare, token: env/CF_TOKEN, base_url: "${fake.baseURL}", timeout_ms: 700, max_attempts: 1 }\ndomains:\n  example.com:\n    provider: cf\n`,
+    );
     const { plan, providers } = await buildPlan({ config: loadConfig(file), env: { CF_TOKEN: fake.token }, progress });
     fake.faults.stall("batch");
     progress.phase = "zones written";
@@ -75,7 +83,13 @@ describe("progress while waiting", () => {
       progress.stop();
       await closeProviders(providers);
     }
-    expect(lines.some((l) => /^dkimsync: 0\/1 zones written, 1 request\(s\) in flight; waiting \d+ s for \[cf\] zone example\.com: writing 2 change\(s\)\n$/.test(l))).toBe(true);
+    expect(
+      lines.some((l) =>
+        /^dkimsync: 0\/1 zones written, 1 request\(s\) in flight; waiting \d+ s for \[cf\] zone example\.com: writing 2 change\(s\)\n$/.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
     expect(progress.done).toBe(1);
   });
 
@@ -90,7 +104,9 @@ describe("progress while waiting", () => {
     fake.faults.stall("listRecords");
     const writes: string[] = [];
     await planWith(new Progress((s) => writes.push(s), { tty: true, intervalMs: 100 }), 800);
-    expect(writes.some((w) => /^\r\u001b\[Kdkimsync: 0\/1 zones read, .* for \[cf\] zone example\.com: /.test(w))).toBe(true);
+    expect(writes.some((w) => /^\r\u001b\[Kdkimsync: 0\/1 zones read, .* for \[cf\] zone example\.com: /.test(w))).toBe(
+      true,
+    );
     expect(writes.every((w) => !w.includes("\n"))).toBe(true);
     expect(writes.at(-1)).toBe("\r\u001b[K");
   });

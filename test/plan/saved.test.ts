@@ -60,7 +60,10 @@ async function refusal(run: () => unknown): Promise<DkimsyncError> {
 describe("saved plans", () => {
   it("load what was saved: the same zones, changes, fingerprints and errors, and the config hash", async () => {
     const { config, plan } = await makePlan();
-    expect(plan.zones.map((z) => [z.zone, z.changes.length])).toEqual([["example.com", 2], ["example.org", 0]]);
+    expect(plan.zones.map((z) => [z.zone, z.changes.length])).toEqual([
+      ["example.com", 2],
+      ["example.org", 0],
+    ]);
     expect(plan.errors.map((e) => e.domain)).toEqual(["missing.example"]);
     const file = path.join(dir, "plan.json");
     await savePlan(file, plan, "hash-1", new Date("2026-01-02T03:04:05Z"));
@@ -106,7 +109,9 @@ describe("saved plans", () => {
     await fs.writeFile(file, JSON.stringify(saved));
     const { plan: loaded, saved: forged } = await loadPlan(file);
     const err = await refusal(() => checkSavedPlan(loaded, config, file, forged));
-    expect(err.message).toMatch(new RegExp(`^refusing to apply ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .*nothing was written`));
+    expect(err.message).toMatch(
+      new RegExp(`^refusing to apply ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .*nothing was written`),
+    );
     expect(err.message).toContain("its changes and conflicts lists (what a reviewer reads) do not match its zones");
     expect(err.hint).toMatch(/dkimsync plan -c .* --out/);
   });

@@ -27,11 +27,14 @@ afterEach(async () => {
 
 async function plan(domains: string, extra = "") {
   const file = path.join(dir, "dkim.zones.yaml");
-  await fs.writeFile(file, `tenant: contoso
+  await fs.writeFile(
+    file,
+    `tenant: contoso
 providers:
   cf: { type: cloudflare, token: env/CF_TOKEN, base_url: "${fake.baseURL}"${extra} }
 domains:
-${domains}`);
+${domains}`,
+  );
   const { plan: p, providers } = await buildPlan({ config: loadConfig(file), env: { CF_TOKEN: fake.token } });
   await closeProviders(providers);
   return p;
@@ -42,7 +45,9 @@ describe("provider TTL limits at plan time", () => {
     const p = await plan("  example.com:\n    provider: cf\n    ttl: 45\n  example.org:\n    provider: cf\n");
     expect(p.errors).toHaveLength(1);
     expect(p.errors[0]).toMatchObject({ provider: "cf", domain: "example.com", zone: "example.com" });
-    expect(p.errors[0]?.message).toMatch(/dkim\.zones\.yaml:5: ttl 45 is outside what provider "cf" accepts \(60-86400 s\): Cloudflare refuses TTLs under 60/);
+    expect(p.errors[0]?.message).toMatch(
+      /dkim\.zones\.yaml:5: ttl 45 is outside what provider "cf" accepts \(60-86400 s\): Cloudflare refuses TTLs under 60/,
+    );
     expect(p.errors[0]?.message).toContain("set ttl: under domain example.com to a value from 60 to 86400");
     expect(p.zones.map((z) => z.zone)).toEqual(["example.org"]);
     // Nothing was read for the refused domain: the check needs no request.
@@ -52,7 +57,10 @@ describe("provider TTL limits at plan time", () => {
 
   it("names the top-level ttl when that is where the value comes from", async () => {
     const file = path.join(dir, "dkim.zones.yaml");
-    await fs.writeFile(file, `tenant: contoso\nttl: 90000\nproviders:\n  cf: { type: cloudflare, token: env/CF_TOKEN, base_url: "${fake.baseURL}" }\ndomains:\n  example.com:\n    provider: cf\n`);
+    await fs.writeFile(
+      file,
+      `tenant: contoso\nttl: 90000\nproviders:\n  cf: { type: cloudflare, token: env/CF_TOKEN, base_url: "${fake.baseURL}" }\ndomains:\n  example.com:\n    provider: cf\n`,
+    );
     const { plan: p, providers } = await buildPlan({ config: loadConfig(file), env: { CF_TOKEN: fake.token } });
     await closeProviders(providers);
     expect(p.errors[0]?.message).toMatch(/ttl 90000 is outside .*; set the top-level ttl: to a value from 60 to 86400/);

@@ -56,7 +56,13 @@ beforeEach(async () => {
           name: ZONE,
           records: [
             { name: "www.example.com", type: "A", content: "192.0.2.1", ttl: 300 },
-            { name: "example.com", type: "MX", content: "example-com.mail.protection.outlook.com", priority: 0, ttl: 3600 },
+            {
+              name: "example.com",
+              type: "MX",
+              content: "example-com.mail.protection.outlook.com",
+              priority: 0,
+              ttl: 3600,
+            },
             { name: "google._domainkey.example.com", type: "TXT", content: "v=DKIM1; p=foreign", ttl: 3600 },
           ],
         },
@@ -115,13 +121,23 @@ describe("cloudflare provider: reading", () => {
   });
 
   it("reads a zone's selector names in one filtered call, never the whole zone", async () => {
-    fake.state.createRecord(fake.state.zone(ZONE), { name: S1, type: "CNAME", content: `${T1.toUpperCase()}.`, ttl: 3600 });
+    fake.state.createRecord(fake.state.zone(ZONE), {
+      name: S1,
+      type: "CNAME",
+      content: `${T1.toUpperCase()}.`,
+      ttl: 3600,
+    });
     const p = provider();
     const sets = await p.list(ZONE, [S1, `${S2.toUpperCase()}.`]);
     expect(sets).toEqual([cname(S1, T1)]);
     const reads = fake.log.filter((l) => l.operation === "listRecords");
     expect(reads).toHaveLength(1);
-    expect(reads[0]?.query).toMatchObject({ "name.startswith": "selector", "name.endswith": "._domainkey.example.com", match: "all", per_page: "5000" });
+    expect(reads[0]?.query).toMatchObject({
+      "name.startswith": "selector",
+      "name.endswith": "._domainkey.example.com",
+      match: "all",
+      per_page: "5000",
+    });
     expect(reads[0]?.query["name.exact"]).toBeUndefined();
   });
 
@@ -129,18 +145,38 @@ describe("cloudflare provider: reading", () => {
     const zone = fake.state.zone(ZONE);
     const domains = ["example.com", "mkt.example.com", "eu.mkt.example.com"];
     for (const d of domains) {
-      fake.state.createRecord(zone, { name: `selector1._domainkey.${d}`, type: "CNAME", content: `s1.${d}.example.net`, ttl: 3600 });
+      fake.state.createRecord(zone, {
+        name: `selector1._domainkey.${d}`,
+        type: "CNAME",
+        content: `s1.${d}.example.net`,
+        ttl: 3600,
+      });
     }
     // Pass the filter but are not asked for: an unmanaged domain's selector, a longer name.
-    fake.state.createRecord(zone, { name: "selector1._domainkey.other.example.com", type: "CNAME", content: "x.example.net", ttl: 3600 });
-    fake.state.createRecord(zone, { name: "selector1x._domainkey.example.com", type: "TXT", content: "v=DKIM1; p=x", ttl: 3600 });
+    fake.state.createRecord(zone, {
+      name: "selector1._domainkey.other.example.com",
+      type: "CNAME",
+      content: "x.example.net",
+      ttl: 3600,
+    });
+    fake.state.createRecord(zone, {
+      name: "selector1x._domainkey.example.com",
+      type: "TXT",
+      content: "v=DKIM1; p=x",
+      ttl: 3600,
+    });
     const names = domains.flatMap((d) => [`selector1._domainkey.${d}`, `selector2._domainkey.${d}`]);
     const sets = await provider().list(ZONE, names);
     expect(sets.map((s) => s.name)).toEqual([
-      "selector1._domainkey.eu.mkt.example.com", "selector1._domainkey.example.com", "selector1._domainkey.mkt.example.com",
+      "selector1._domainkey.eu.mkt.example.com",
+      "selector1._domainkey.example.com",
+      "selector1._domainkey.mkt.example.com",
     ]);
     expect(fake.counts["listRecords"]).toBe(1);
-    expect(fake.log.find((l) => l.operation === "listRecords")?.query).toMatchObject({ "name.startswith": "selector", "name.endswith": ".example.com" });
+    expect(fake.log.find((l) => l.operation === "listRecords")?.query).toMatchObject({
+      "name.startswith": "selector",
+      "name.endswith": ".example.com",
+    });
   });
 
   it("reads one name with name.exact", async () => {
@@ -155,7 +191,12 @@ describe("cloudflare provider: reading", () => {
     // A SaaS-shaped zone: the selectors of 2600 customer subdomains nobody asked for.
     for (let i = 0; i < 2600; i++) {
       for (const sel of ["selector1", "selector2"]) {
-        fake.state.createRecord(zone, { name: `${sel}._domainkey.c${String(i).padStart(4, "0")}.example.com`, type: "CNAME", content: "t.example.net", ttl: 3600 });
+        fake.state.createRecord(zone, {
+          name: `${sel}._domainkey.c${String(i).padStart(4, "0")}.example.com`,
+          type: "CNAME",
+          content: "t.example.net",
+          ttl: 3600,
+        });
       }
     }
     // Sorts after every c#### name, so it is on the second page.
@@ -175,14 +216,27 @@ describe("cloudflare provider: reading", () => {
   });
 
   it("reports a flattened CNAME as drift", async () => {
-    fake.state.createRecord(fake.state.zone(ZONE), { name: S1, type: "CNAME", content: T1, ttl: 3600, settings: { flatten_cname: true } });
+    fake.state.createRecord(fake.state.zone(ZONE), {
+      name: S1,
+      type: "CNAME",
+      content: T1,
+      ttl: 3600,
+      settings: { flatten_cname: true },
+    });
     const [set] = await provider().list(ZONE, [S1]);
     expect(set?.drift).toEqual(["flattened"]);
   });
 
   it("reports a TXT at a selector name with its strings joined", async () => {
-    fake.state.createRecord(fake.state.zone(ZONE), { name: S2, type: "TXT", content: '"v=DKIM1; k=rsa; " "p=MIIB"', ttl: 3600 });
-    expect(await provider().list(ZONE, [S2])).toEqual([{ name: S2, type: "TXT", ttl: 3600, values: ["v=DKIM1; k=rsa; p=MIIB"] }]);
+    fake.state.createRecord(fake.state.zone(ZONE), {
+      name: S2,
+      type: "TXT",
+      content: '"v=DKIM1; k=rsa; " "p=MIIB"',
+      ttl: 3600,
+    });
+    expect(await provider().list(ZONE, [S2])).toEqual([
+      { name: S2, type: "TXT", ttl: 3600, values: ["v=DKIM1; k=rsa; p=MIIB"] },
+    ]);
   });
 
   it("warns about zone-wide flatten all CNAMEs, and only there", async () => {
@@ -203,7 +257,12 @@ describe("cloudflare provider: writing", () => {
   it("writes create, update and delete of one zone in one batch call", async () => {
     const zone = fake.state.zone(ZONE);
     fake.state.createRecord(zone, { name: S1, type: "CNAME", content: "old.example.net", ttl: 300 });
-    fake.state.createRecord(zone, { name: "selector1._domainkey.retired.example.com", type: "CNAME", content: "gone.example.net", ttl: 3600 });
+    fake.state.createRecord(zone, {
+      name: "selector1._domainkey.retired.example.com",
+      type: "CNAME",
+      content: "gone.example.net",
+      ttl: 3600,
+    });
     const p = provider();
     const names = [S1, S2, "selector1._domainkey.retired.example.com"];
     const existing = await p.list(ZONE, names);
@@ -220,22 +279,39 @@ describe("cloudflare provider: writing", () => {
 
     expect(fake.counts).toEqual({ batch: 1 });
     const [s1] = recordsAt(S1);
-    expect(s1).toMatchObject({ content: T1, ttl: 3600, proxied: false, settings: { flatten_cname: false }, comment: "managed by dkimsync" });
+    expect(s1).toMatchObject({
+      content: T1,
+      ttl: 3600,
+      proxied: false,
+      settings: { flatten_cname: false },
+      comment: "managed by dkimsync",
+    });
     expect(recordsAt(S2)).toMatchObject([{ content: T2, ttl: 3600, proxied: false }]);
     expect(recordsAt("selector1._domainkey.retired.example.com")).toEqual([]);
     // Foreign records stay as they were.
-    expect(fake.state.zone(ZONE).records.map((r) => r.name)).toEqual(expect.arrayContaining(["www.example.com", "google._domainkey.example.com", "example.com"]));
+    expect(fake.state.zone(ZONE).records.map((r) => r.name)).toEqual(
+      expect.arrayContaining(["www.example.com", "google._domainkey.example.com", "example.com"]),
+    );
     expect(await p.list(ZONE, [S1, S2])).toEqual([cname(S1, T1), cname(S2, T2)]);
   });
 
   it("fixes a proxied, flattened CNAME with an update in place", async () => {
     const zone = fake.state.zone(ZONE);
-    const rec = fake.state.createRecord(zone, { name: S1, type: "CNAME", content: T1, ttl: 3600, proxied: true, settings: { flatten_cname: true } });
+    const rec = fake.state.createRecord(zone, {
+      name: S1,
+      type: "CNAME",
+      content: T1,
+      ttl: 3600,
+      proxied: true,
+      settings: { flatten_cname: true },
+    });
     const p = provider();
     const [before] = await p.list(ZONE, [S1]);
     expect(before?.drift).toEqual(["proxied (must be DNS only)", "flattened"]);
     await p.apply(ZONE, [{ action: "update", name: S1, type: "CNAME", before: before!, after: cname(S1, T1) }]);
-    expect(recordsAt(S1)).toMatchObject([{ id: rec.id, proxied: false, ttl: 3600, settings: { flatten_cname: false } }]);
+    expect(recordsAt(S1)).toMatchObject([
+      { id: rec.id, proxied: false, ttl: 3600, settings: { flatten_cname: false } },
+    ]);
     expect(await p.list(ZONE, [S1])).toEqual([cname(S1, T1)]);
   });
 
@@ -246,7 +322,14 @@ describe("cloudflare provider: writing", () => {
     fake.resetCounts();
     await p.apply(ZONE, [
       { action: "delete", name: S1, type: "TXT", before: txt!, after: null },
-      { action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1), reason: "replaces conflicting TXT (--force)" },
+      {
+        action: "create",
+        name: S1,
+        type: "CNAME",
+        before: null,
+        after: cname(S1, T1),
+        reason: "replaces conflicting TXT (--force)",
+      },
     ]);
     expect(fake.counts).toEqual({ batch: 1 });
     expect(recordsAt(S1).map((r) => r.type)).toEqual(["CNAME"]);
@@ -267,7 +350,10 @@ describe("cloudflare provider: writing", () => {
     const domains = ["a", "b", "c", "d", "e"].map((d) => `selector1._domainkey.${d}.example.com`);
     await p.list(ZONE, domains);
     fake.resetCounts();
-    await p.apply(ZONE, domains.map((n) => ({ action: "create" as const, name: n, type: "CNAME", before: null, after: cname(n, T1) })));
+    await p.apply(
+      ZONE,
+      domains.map((n) => ({ action: "create" as const, name: n, type: "CNAME", before: null, after: cname(n, T1) })),
+    );
     expect(fake.counts).toEqual({ batch: 3 });
     expect(domains.every((n) => recordsAt(n).length === 1)).toBe(true);
     expect(p.logs).toContain("[cf] zone example.com: batch 3 of 3");
@@ -278,22 +364,48 @@ describe("cloudflare provider: writing", () => {
     const names = ["a", "b", "c", "d", "e"].map((d) => `selector1._domainkey.${d}.example.com`);
     await p.list(ZONE, names);
     // A TXT appears at the last name after the plan: the third batch is refused (81053).
-    fake.state.createRecord(fake.state.zone(ZONE), { name: names[4]!, type: "TXT", content: "v=DKIM1; p=late", ttl: 3600 });
-    const err = await p.apply(ZONE, names.map((n) => ({ action: "create" as const, name: n, type: "CNAME", before: null, after: cname(n, T1) }))).catch((e: unknown) => e);
+    fake.state.createRecord(fake.state.zone(ZONE), {
+      name: names[4]!,
+      type: "TXT",
+      content: "v=DKIM1; p=late",
+      ttl: 3600,
+    });
+    const err = await p
+      .apply(
+        ZONE,
+        names.map((n) => ({ action: "create" as const, name: n, type: "CNAME", before: null, after: cname(n, T1) })),
+      )
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(recordsAt(names[0]!)).toHaveLength(1);
-    expect((err as ProviderError).message).toMatch(/^\[cf\] zone example.com: batch 3 of 3 was not written; batches 1-2 \(4 records\) were written: a record already holds that name/);
+    expect((err as ProviderError).message).toMatch(
+      /^\[cf\] zone example.com: batch 3 of 3 was not written; batches 1-2 \(4 records\) were written: a record already holds that name/,
+    );
     expect((err as ProviderError).hint).toMatch(/plan again/);
     // The same facts as fields, for callers that do not parse text.
-    expect(err).toMatchObject({ provider: "cf", zone: ZONE, written: 4, operation: "writing the batch", status: "400", retryable: false });
-    expect((err as ProviderError).detail).toMatch(/^batch 3 of 3 was not written; batches 1-2 \(4 records\) were written: a record/);
+    expect(err).toMatchObject({
+      provider: "cf",
+      zone: ZONE,
+      written: 4,
+      operation: "writing the batch",
+      status: "400",
+      retryable: false,
+    });
+    expect((err as ProviderError).detail).toMatch(
+      /^batch 3 of 3 was not written; batches 1-2 \(4 records\) were written: a record/,
+    );
   });
 
   it("says to lower batch_size when Cloudflare refuses a batch as too large", async () => {
     const p = provider({ batch_size: 300 });
     const names = Array.from({ length: 250 }, (_, i) => `selector1._domainkey.d${i}.example.com`);
     await p.list(ZONE, names);
-    const err = await p.apply(ZONE, names.map((n) => ({ action: "create" as const, name: n, type: "CNAME", before: null, after: cname(n, T1) }))).catch((e: unknown) => e);
+    const err = await p
+      .apply(
+        ZONE,
+        names.map((n) => ({ action: "create" as const, name: n, type: "CNAME", before: null, after: cname(n, T1) })),
+      )
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).message).toContain("HTTP 400");
     expect((err as ProviderError).hint).toContain("batch_size");
@@ -304,10 +416,12 @@ describe("cloudflare provider: writing", () => {
     const p = provider({ max_retries: 0 });
     await p.list(ZONE, [S1, S2]);
     fake.faults.failNext(1, 500, "batch");
-    const err = await p.apply(ZONE, [
-      { action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) },
-      { action: "create", name: S2, type: "CNAME", before: null, after: cname(S2, T2) },
-    ]).catch((e: unknown) => e);
+    const err = await p
+      .apply(ZONE, [
+        { action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) },
+        { action: "create", name: S2, type: "CNAME", before: null, after: cname(S2, T2) },
+      ])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).message).toMatch(/^\[cf\] zone example.com: Cloudflare answered HTTP 500/);
     expect((err as ProviderError).transient).toBe(true);
@@ -319,7 +433,9 @@ describe("cloudflare provider: writing", () => {
     const p = provider();
     await p.list(ZONE, [S1]);
     fake.state.createRecord(fake.state.zone(ZONE), { name: S1, type: "TXT", content: "v=DKIM1; p=late", ttl: 3600 });
-    const err = await p.apply(ZONE, [{ action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) }]).catch((e: unknown) => e);
+    const err = await p
+      .apply(ZONE, [{ action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) }])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).message).toContain("a record already holds that name");
     expect((err as ProviderError).message).toContain("81053");
@@ -339,7 +455,9 @@ describe("cloudflare provider: limits and credentials", () => {
 
   it("gives up after max_retries with a rate-limit error", async () => {
     fake.faults.rateLimitNext(10, 0);
-    const err = await provider({ max_retries: 2 }).zones().catch((e: unknown) => e);
+    const err = await provider({ max_retries: 2 })
+      .zones()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).message).toMatch(/rate limited by Cloudflare .* after 2 retries: .*code 971/);
     expect((err as ProviderError).transient).toBe(true);
@@ -356,7 +474,9 @@ describe("cloudflare provider: limits and credentials", () => {
     const took = Date.now() - started;
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).transient).toBe(true);
-    expect((err as ProviderError).message).toMatch(/^\[cf\] zone example\.com: the Cloudflare API at http:\/\/127\.0\.0\.1:\d+\/client\/v4 did not answer within 300 ms while reading the selector names, 2 attempt\(s\)/);
+    expect((err as ProviderError).message).toMatch(
+      /^\[cf\] zone example\.com: the Cloudflare API at http:\/\/127\.0\.0\.1:\d+\/client\/v4 did not answer within 300 ms while reading the selector names, 2 attempt\(s\)/,
+    );
     expect(fake.counts["listRecords"]).toBe(2);
     // A bound, not a benchmark: the documented worst case plus generous slack for a busy machine.
     expect(took).toBeLessThan(worstCaseMs({ maxRetries: 1, timeoutMs: 300 }) + 5000);
@@ -366,8 +486,12 @@ describe("cloudflare provider: limits and credentials", () => {
     const p = provider({ timeout_ms: 200, max_attempts: 1 });
     await p.list(ZONE, [S1]);
     fake.faults.stall();
-    const err = await p.apply(ZONE, [{ action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) }]).catch((e: unknown) => e);
-    expect((err as ProviderError).message).toContain("did not answer within 200 ms while writing the batch, 1 attempt(s)");
+    const err = await p
+      .apply(ZONE, [{ action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) }])
+      .catch((e: unknown) => e);
+    expect((err as ProviderError).message).toContain(
+      "did not answer within 200 ms while writing the batch, 1 attempt(s)",
+    );
     expect((err as ProviderError).hint).toContain("reads the records again");
   });
 
@@ -378,7 +502,9 @@ describe("cloudflare provider: limits and credentials", () => {
     const started = Date.now();
     const err = await p.list(ZONE, [S1]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
-    expect((err as ProviderError).message).toMatch(/^\[cf\] zone example\.com: the Cloudflare API at .* did not (finish its answer|answer) within 300 ms while reading the selector names/);
+    expect((err as ProviderError).message).toMatch(
+      /^\[cf\] zone example\.com: the Cloudflare API at .* did not (finish its answer|answer) within 300 ms while reading the selector names/,
+    );
     expect(Date.now() - started).toBeLessThan(worstCaseMs({ maxRetries: 0, timeoutMs: 300 }) + 5000);
   });
 
@@ -388,9 +514,21 @@ describe("cloudflare provider: limits and credentials", () => {
     // The body the real API sends for tags over a Free zone's quota (1004 "DNS Validation
     // Error" with error_chain 9300). dkimsync never sends tags itself, so the fake is told to
     // fail the batch with that body.
-    fake.faults.failNext(1, 400, "batch", { errors: [{ code: 1004, message: "DNS Validation Error", error_chain: [{ code: 9300, message: "DNS record has 1 tags, exceeding the quota of 0." }] }] });
-    const err = await p.apply(ZONE, [{ action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) }]).catch((e: unknown) => e);
-    expect((err as ProviderError).message).toContain("DNS Validation Error (code 1004): DNS record has 1 tags, exceeding the quota of 0. (code 9300)");
+    fake.faults.failNext(1, 400, "batch", {
+      errors: [
+        {
+          code: 1004,
+          message: "DNS Validation Error",
+          error_chain: [{ code: 9300, message: "DNS record has 1 tags, exceeding the quota of 0." }],
+        },
+      ],
+    });
+    const err = await p
+      .apply(ZONE, [{ action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) }])
+      .catch((e: unknown) => e);
+    expect((err as ProviderError).message).toContain(
+      "DNS Validation Error (code 1004): DNS record has 1 tags, exceeding the quota of 0. (code 9300)",
+    );
   });
 
   it("refuses max_attempts together with max_retries", () => {
@@ -399,7 +537,9 @@ describe("cloudflare provider: limits and credentials", () => {
 
   it("reports a refused token without printing it", async () => {
     const secret = "wrong-token-value-1234567890";
-    const err = await provider({}, { CF_TEST_TOKEN: secret }).zones().catch((e: unknown) => e);
+    const err = await provider({}, { CF_TEST_TOKEN: secret })
+      .zones()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     const text = `${(err as ProviderError).message}\n${(err as ProviderError).hint}`;
     expect(text).toContain("9109");
@@ -422,9 +562,15 @@ describe("cloudflare provider: limits and credentials", () => {
 describe("cloudflare provider: the read filter and paging rule", () => {
   it("filters on the prefix and suffix all names share, or the exact name for one", () => {
     expect(nameFilter([S1, S2])).toEqual({ startswith: "selector", endswith: "._domainkey.example.com" });
-    expect(nameFilter([S1, "selector2._domainkey.a.example.com", "selector1._domainkey.b.example.com"])).toEqual({ startswith: "selector", endswith: ".example.com" });
+    expect(nameFilter([S1, "selector2._domainkey.a.example.com", "selector1._domainkey.b.example.com"])).toEqual({
+      startswith: "selector",
+      endswith: ".example.com",
+    });
     // Affixes are strings, not labels: ab.example.com and b.example.com share "b.example.com".
-    expect(nameFilter(["selector1._domainkey.ab.example.com", "selector1._domainkey.b.example.com"])).toEqual({ startswith: "selector1._domainkey.", endswith: "b.example.com" });
+    expect(nameFilter(["selector1._domainkey.ab.example.com", "selector1._domainkey.b.example.com"])).toEqual({
+      startswith: "selector1._domainkey.",
+      endswith: "b.example.com",
+    });
     expect(nameFilter([S1, `${S1.toUpperCase()}.`])).toEqual({ exact: S1 });
     expect(nameFilter(["www.example.com", "mail.example.com"])).toEqual({ endswith: ".example.com" });
     expect(nameFilter([])).toEqual({});

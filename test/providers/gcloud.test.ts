@@ -49,23 +49,38 @@ beforeEach(() => {
 
 function reader(values: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): OptionsReader {
   return new OptionsReader({
-    provider: "gdns", type: "gcloud", values,
+    provider: "gdns",
+    type: "gcloud",
+    values,
     where: { file: "dkim.zones.yaml", line: 7 },
     lineOf: (k) => (k in values ? 8 : undefined),
-    configDir: tmp, env,
+    configDir: tmp,
+    env,
   });
 }
 
 function provider(extra: Record<string, unknown> = {}, k: ServiceAccountKeyFile = key, ctx = {}): GcloudProvider {
   const env = { GCLOUD_TEST_KEY: JSON.stringify(k) };
-  return createGcloudProvider(reader({
-    credentials: "env/GCLOUD_TEST_KEY", endpoint: fake.endpoint, token_url: fake.tokenUrl,
-    timeout_ms: 2000, max_attempts: 3, ...extra,
-  }, env), ctx) as GcloudProvider;
+  return createGcloudProvider(
+    reader(
+      {
+        credentials: "env/GCLOUD_TEST_KEY",
+        endpoint: fake.endpoint,
+        token_url: fake.tokenUrl,
+        timeout_ms: 2000,
+        max_attempts: 3,
+        ...extra,
+      },
+      env,
+    ),
+    ctx,
+  ) as GcloudProvider;
 }
 
 const wire = (r: RecordSet) => ({
-  name: r.name, type: r.type, ttl: r.ttl,
+  name: r.name,
+  type: r.type,
+  ttl: r.ttl,
   rrdatas: r.values.map((v) => (r.type === "CNAME" ? `${v}.` : r.type === "TXT" ? `"${v}"` : v)),
 });
 
@@ -92,12 +107,16 @@ describe("provider gcloud: zones and reads", () => {
     fake.state.createZone(PROJECT, ZONE, { name: "example-com-internal", visibility: "private" });
     expect(await provider().list(ZONE, [S1])).toEqual([]);
     const err = await failure<ProviderError>(provider({ private_zones: true }).list(ZONE, [S1]));
-    expect(err.message).toBe(`[gdns] zone ${ZONE}: 2 managed zones have this DNS name: example-com, example-com-internal (private)`);
+    expect(err.message).toBe(
+      `[gdns] zone ${ZONE}: 2 managed zones have this DNS name: example-com, example-com-internal (private)`,
+    );
   });
 
   it("reads only the selector names, one name-filtered rrsets.list each, every type there", async () => {
     seed(ZONE, [
-      cname(S1, T1), txt(S2, "v=DKIM1; k=rsa; p=MIGf"), txt(ZONE, "v=spf1 -all"),
+      cname(S1, T1),
+      txt(S2, "v=DKIM1; k=rsa; p=MIGf"),
+      txt(ZONE, "v=spf1 -all"),
       cname(`s1._domainkey.${ZONE}`, "s1.example.net"),
     ]);
     const p = provider();
@@ -110,13 +129,18 @@ describe("provider gcloud: zones and reads", () => {
 
   it("with read: zone, reads the whole zone in one paged listing and keeps only the selector names", async () => {
     const z = seed(ZONE, [cname(S1, T1), txt(S2, "v=DKIM1; p=MIGf")]);
-    for (let i = 0; i < 250; i++) fake.state.put(z, { name: `h${i}.${ZONE}`, type: "A", ttl: 300, rrdatas: ["192.0.2.1"] });
+    for (let i = 0; i < 250; i++)
+      fake.state.put(z, { name: `h${i}.${ZONE}`, type: "A", ttl: 300, rrdatas: ["192.0.2.1"] });
     const p = provider({ read: "zone" });
     expect(p.capabilities.readsOnlyNames.can).toBe(false);
     expect(await p.list(ZONE, [S1, S2])).toEqual([cname(S1, T1), txt(S2, "v=DKIM1; p=MIGf")]);
     // 254 rrsets (SOA, NS, 2 selectors, 250 hosts) at the server's page of 100: three pages.
     const reads = fake.log.filter((e) => e.operation === "listRrsets");
-    expect(reads.map((e) => [e.query["name"], e.query["pageToken"] === undefined])).toEqual([[undefined, true], [undefined, false], [undefined, false]]);
+    expect(reads.map((e) => [e.query["name"], e.query["pageToken"] === undefined])).toEqual([
+      [undefined, true],
+      [undefined, false],
+      [undefined, false],
+    ]);
     await p.apply(ZONE, [update(cname(S1, T1), cname(S1, T2))]);
     expect(await p.list(ZONE, [S1])).toEqual([cname(S1, T2)]);
   });
@@ -138,7 +162,13 @@ describe("provider gcloud: zones and reads", () => {
 describe("provider gcloud: conversions", () => {
   it("writes names and CNAME targets absolute, TXT as quoted strings of at most 255 octets", () => {
     const long = "v=DKIM1; k=rsa; p=" + "A".repeat(400);
-    expect(toRrset(cname(S1, T1))).toEqual({ kind: "dns#resourceRecordSet", name: `${S1}.`, type: "CNAME", ttl: 3600, rrdatas: [`${T1}.`] });
+    expect(toRrset(cname(S1, T1))).toEqual({
+      kind: "dns#resourceRecordSet",
+      name: `${S1}.`,
+      type: "CNAME",
+      ttl: 3600,
+      rrdatas: [`${T1}.`],
+    });
     const [rrdata] = toRrset(txt(S1, long)).rrdatas ?? [];
     expect(rrdata?.match(/"[^"]*"/g)?.map((q) => q.length - 2)).toEqual([255, long.length - 255]);
     expect(fromRrset(toRrset(txt(S1, long))).values).toEqual([long]);
@@ -168,11 +198,15 @@ describe("provider gcloud: writing", () => {
     expect({ ...fake.counts }).toEqual({ createChange: 1 });
     const [change] = z.changes;
     // The deletion is the rrset as Cloud DNS holds it (case and all), so it matches exactly.
-    expect(change?.deletions.map((d) => [d.name, d.rrdatas]).sort()).toEqual([
-      [`${S1}.`, ["OLD.Example.NET."]], [`selector1._domainkey.old.${ZONE}.`, [`${T1}.`]],
-    ].sort());
+    expect(change?.deletions.map((d) => [d.name, d.rrdatas]).sort()).toEqual(
+      [
+        [`${S1}.`, ["OLD.Example.NET."]],
+        [`selector1._domainkey.old.${ZONE}.`, [`${T1}.`]],
+      ].sort(),
+    );
     expect(change?.additions.map((a) => [a.name, a.type, a.ttl, a.rrdatas])).toEqual([
-      [`${S1}.`, "CNAME", 3600, [`${T1}.`]], [`${S2}.`, "CNAME", 3600, [`${T2}.`]],
+      [`${S1}.`, "CNAME", 3600, [`${T1}.`]],
+      [`${S2}.`, "CNAME", 3600, [`${T2}.`]],
     ]);
     expect(await p.list(ZONE, [S1, S2])).toEqual([cname(S1, T1), cname(S2, T2)]);
   });
@@ -190,10 +224,19 @@ describe("provider gcloud: writing", () => {
     const p = provider();
     const [old] = await p.list(ZONE, [S1]);
     fake.state.put(z, { name: S1, type: "CNAME", ttl: 60, rrdatas: ["someone-else.example.net."] });
-    const err = await failure<ProviderError>(p.apply(ZONE, [update(old as RecordSet, cname(S1, T1)), create(cname(S2, T2))]));
-    expect(err.message).toMatch(/^\[gdns\] zone example\.com: writing 2 change\(s\) \(changes\.create\): a record set to delete or replace no longer matches what was read.*nothing was written.*conditionNotMet/);
+    const err = await failure<ProviderError>(
+      p.apply(ZONE, [update(old as RecordSet, cname(S1, T1)), create(cname(S2, T2))]),
+    );
+    expect(err.message).toMatch(
+      /^\[gdns\] zone example\.com: writing 2 change\(s\) \(changes\.create\): a record set to delete or replace no longer matches what was read.*nothing was written.*conditionNotMet/,
+    );
     expect(err.hint).toMatch(/run plan again/);
-    expect(fake.state.sorted(z).filter((r) => r.name.startsWith("selector")).map((r) => [r.name, r.rrdatas])).toEqual([[`${S1}.`, ["someone-else.example.net."]]]);
+    expect(
+      fake.state
+        .sorted(z)
+        .filter((r) => r.name.startsWith("selector"))
+        .map((r) => [r.name, r.rrdatas]),
+    ).toEqual([[`${S1}.`, ["someone-else.example.net."]]]);
   });
 
   it("reports a record added behind its back as 409 alreadyExists", async () => {
@@ -236,7 +279,9 @@ describe("provider gcloud: retries, faults and time limits", () => {
     seed(ZONE);
     fake.faults.throttleNext(5, { retryAfterSeconds: 0, op: "listRrsets" });
     const err = await failure<ProviderError>(provider({ max_attempts: 2 }).list(ZONE, [S1]));
-    expect(err.message).toMatch(/^\[gdns\] zone example\.com: reading selector1\._domainkey\.example\.com \(resourceRecordSets\.list\): still rate limited by Cloud DNS after 2 attempts/);
+    expect(err.message).toMatch(
+      /^\[gdns\] zone example\.com: reading selector1\._domainkey\.example\.com \(resourceRecordSets\.list\): still rate limited by Cloud DNS after 2 attempts/,
+    );
     expect(err.transient).toBe(true);
     expect(fake.counts["listRrsets"]).toBe(2);
   });
@@ -258,7 +303,9 @@ describe("provider gcloud: retries, faults and time limits", () => {
     // The bound: 2 attempts x timeout_ms plus one backoff of at most 500 ms (with slack for a
     // loaded machine; a provider without time limits would never end at all).
     expect(Date.now() - started).toBeLessThan(2 * 1000 + 500 + 1500);
-    expect(err.message).toMatch(/^\[gdns\] zone example\.com: writing 1 change\(s\) \(changes\.create\): no answer within 1000 ms from http:\/\/127\.0\.0\.1:\d+ \(2 attempts, timeout_ms 1000\)/);
+    expect(err.message).toMatch(
+      /^\[gdns\] zone example\.com: writing 1 change\(s\) \(changes\.create\): no answer within 1000 ms from http:\/\/127\.0\.0\.1:\d+ \(2 attempts, timeout_ms 1000\)/,
+    );
     expect(fake.counts["createChange"]).toBe(2);
   });
 
@@ -266,7 +313,9 @@ describe("provider gcloud: retries, faults and time limits", () => {
     seed(ZONE);
     fake.faults.stallNext(10, "token");
     const err = await failure<ProviderError>(provider({ timeout_ms: 1000, max_attempts: 2 }).zones());
-    expect(err.message).toMatch(/^\[gdns\] listing managed zones \(managedZones\.list\): no answer within 1000 ms while obtaining an access token from http:\/\/127\.0\.0\.1:\d+\/token \(2 attempts, timeout_ms 1000\)/);
+    expect(err.message).toMatch(
+      /^\[gdns\] listing managed zones \(managedZones\.list\): no answer within 1000 ms while obtaining an access token from http:\/\/127\.0\.0\.1:\d+\/token \(2 attempts, timeout_ms 1000\)/,
+    );
     expect(fake.counts["token"]).toBe(2);
     expect(fake.counts["listZones"]).toBeUndefined();
   });
@@ -296,7 +345,10 @@ describe("provider gcloud: credentials, projects and permissions", () => {
     await fs.writeFile(file, JSON.stringify(key));
     process.env["GOOGLE_APPLICATION_CREDENTIALS"] = file;
     try {
-      const p = createGcloudProvider(reader({ endpoint: fake.endpoint, token_url: fake.tokenUrl, timeout_ms: 2000 }), {}) as GcloudProvider;
+      const p = createGcloudProvider(
+        reader({ endpoint: fake.endpoint, token_url: fake.tokenUrl, timeout_ms: 2000 }),
+        {},
+      ) as GcloudProvider;
       expect(await p.list(ZONE, [S1])).toEqual([cname(S1, T1)]);
       expect(fake.counts["token"]).toBe(1);
     } finally {
@@ -306,20 +358,33 @@ describe("provider gcloud: credentials, projects and permissions", () => {
 
   it("says how to set up credentials when ADC finds none", async () => {
     seed(ZONE);
-    const keep = { HOME: process.env["HOME"], GAC: process.env["GOOGLE_APPLICATION_CREDENTIALS"], MSD: process.env["METADATA_SERVER_DETECTION"], CFG: process.env["CLOUDSDK_CONFIG"] };
+    const keep = {
+      HOME: process.env["HOME"],
+      GAC: process.env["GOOGLE_APPLICATION_CREDENTIALS"],
+      MSD: process.env["METADATA_SERVER_DETECTION"],
+      CFG: process.env["CLOUDSDK_CONFIG"],
+    };
     delete process.env["GOOGLE_APPLICATION_CREDENTIALS"];
     process.env["HOME"] = tmp;
     process.env["CLOUDSDK_CONFIG"] = path.join(tmp, "no-gcloud");
     // No metadata server here: gcp-metadata's documented switch skips probing 169.254.169.254.
     process.env["METADATA_SERVER_DETECTION"] = "none";
     try {
-      const p = createGcloudProvider(reader({ project: PROJECT, endpoint: fake.endpoint, token_url: fake.tokenUrl, timeout_ms: 2000 }), {}) as GcloudProvider;
+      const p = createGcloudProvider(
+        reader({ project: PROJECT, endpoint: fake.endpoint, token_url: fake.tokenUrl, timeout_ms: 2000 }),
+        {},
+      ) as GcloudProvider;
       const err = await failure<ProviderError>(p.zones());
       expect(err.message).toBe("[gdns] listing managed zones (managedZones.list): no Google credentials found");
       expect(err.hint).toMatch(/credentials: env\/NAME.*Application Default Credentials/);
       expect(fake.counts["listZones"]).toBeUndefined();
     } finally {
-      for (const [k, v] of [["HOME", keep.HOME], ["GOOGLE_APPLICATION_CREDENTIALS", keep.GAC], ["METADATA_SERVER_DETECTION", keep.MSD], ["CLOUDSDK_CONFIG", keep.CFG]] as const) {
+      for (const [k, v] of [
+        ["HOME", keep.HOME],
+        ["GOOGLE_APPLICATION_CREDENTIALS", keep.GAC],
+        ["METADATA_SERVER_DETECTION", keep.MSD],
+        ["CLOUDSDK_CONFIG", keep.CFG],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
@@ -332,7 +397,9 @@ describe("provider gcloud: credentials, projects and permissions", () => {
     const forged = { ...key, private_key: other.private_key };
     const err = await failure<ProviderError>(provider({}, forged).list(ZONE, [S1]));
     // Zone discovery is the first call; the planner files it under each domain of this provider.
-    expect(err.message).toMatch(/^\[gdns\] listing managed zones \(managedZones\.list\): Google refused the credentials \(invalid_grant: Invalid JWT Signature\.\)/);
+    expect(err.message).toMatch(
+      /^\[gdns\] listing managed zones \(managedZones\.list\): Google refused the credentials \(invalid_grant: Invalid JWT Signature\.\)/,
+    );
     expect(err.hint).toMatch(/GCLOUD_TEST_KEY/);
     const shown = `${err.message} ${err.hint ?? ""}`;
     expect(shown).not.toContain("PRIVATE KEY");
@@ -357,16 +424,28 @@ describe("provider gcloud: credentials, projects and permissions", () => {
     try {
       createGcloudProvider(reader({ credentials: leak }), {});
     } catch (err) {
-      expect((err as Error).message).toMatch(/^dkim\.zones\.yaml:8: provider "gdns" \(gcloud\): option "credentials" looks like an inline secret/);
+      expect((err as Error).message).toMatch(
+        /^dkim\.zones\.yaml:8: provider "gdns" \(gcloud\): option "credentials" looks like an inline secret/,
+      );
       expect((err as Error).message).not.toContain("MIIEv");
     }
-    expect(() => createGcloudProvider(reader({ credentials: "env/NOT_JSON" }, { NOT_JSON: "secret-bytes-123" }), {})).toThrow(/refers to NOT_JSON, which does not hold JSON/);
-    expect(() => createGcloudProvider(reader({ credentials: "env/NOT_SA" }, { NOT_SA: '{"type":"authorized_user"}' }), {})).toThrow(/not a service account key/);
-    expect(() => createGcloudProvider(reader({ private_key: "x" }), {})).toThrow(/option "private_key" is not supported/);
+    expect(() =>
+      createGcloudProvider(reader({ credentials: "env/NOT_JSON" }, { NOT_JSON: "secret-bytes-123" }), {}),
+    ).toThrow(/refers to NOT_JSON, which does not hold JSON/);
+    expect(() =>
+      createGcloudProvider(reader({ credentials: "env/NOT_SA" }, { NOT_SA: '{"type":"authorized_user"}' }), {}),
+    ).toThrow(/not a service account key/);
+    expect(() => createGcloudProvider(reader({ private_key: "x" }), {})).toThrow(
+      /option "private_key" is not supported/,
+    );
     expect(() => createGcloudProvider(reader({ project: "My Project" }), {})).toThrow(/must be a project id/);
     expect(() => createGcloudProvider(reader({ timeout_ms: 10 }), {})).toThrow(/timeout_ms" must be at least 100/);
-    expect(() => createGcloudProvider(reader({ zone: "x" }), {})).toThrow(/option "zone" is not an option of provider type gcloud/);
-    expect(() => createGcloudProvider(reader({ read: "all" }), {})).toThrow(/option "read" must be one of names, zone, not "all"/);
+    expect(() => createGcloudProvider(reader({ zone: "x" }), {})).toThrow(
+      /option "zone" is not an option of provider type gcloud/,
+    );
+    expect(() => createGcloudProvider(reader({ read: "all" }), {})).toThrow(
+      /option "read" must be one of names, zone, not "all"/,
+    );
   });
 
   it("declares atomic writes and name-only reads as capabilities", () => {

@@ -16,12 +16,18 @@ import { startHttpProxy, type HttpProxy } from "../servers/http-proxy.js";
 import { createZone, putRecordSet, startPowerDns, type PdnsServer } from "../servers/pdns.js";
 
 const KEY_VAR = "TEST_PDNS_KEY";
-const target = (sel: string, domain: string): string => `${sel}-${domain.replaceAll(".", "-")}._domainkey.contoso.onmicrosoft.com`;
+const target = (sel: string, domain: string): string =>
+  `${sel}-${domain.replaceAll(".", "-")}._domainkey.contoso.onmicrosoft.com`;
 
 function provider(url: string, key: string, extra: Record<string, unknown> = {}): Provider {
   const reader = new OptionsReader({
-    provider: "pdns", type: "powerdns", values: { url, api_key: `env/${KEY_VAR}`, ...extra },
-    where: { file: "dkim.zones.yaml", line: 1 }, lineOf: () => undefined, configDir: "/tmp", env: { [KEY_VAR]: key },
+    provider: "pdns",
+    type: "powerdns",
+    values: { url, api_key: `env/${KEY_VAR}`, ...extra },
+    where: { file: "dkim.zones.yaml", line: 1 },
+    lineOf: () => undefined,
+    configDir: "/tmp",
+    env: { [KEY_VAR]: key },
   });
   return createPowerDnsProvider(reader, {});
 }
@@ -40,7 +46,13 @@ async function counted(server: PdnsServer): Promise<Counted> {
     onRequest(method, url) {
       const p = url.split("?")[0] ?? "";
       if (method === "PATCH") patched.push(p);
-      kinds.push(p.endsWith("/search-data") ? "search" : /\/zones\/[^/]+$/.test(p) ? `${method} zone` : `${method} ${p.split("/").pop()}`);
+      kinds.push(
+        p.endsWith("/search-data")
+          ? "search"
+          : /\/zones\/[^/]+$/.test(p)
+            ? `${method} zone`
+            : `${method} ${p.split("/").pop()}`,
+      );
       return undefined;
     },
   });
@@ -48,7 +60,8 @@ async function counted(server: PdnsServer): Promise<Counted> {
 }
 
 const names = (zone: string): string[] => [`selector1._domainkey.${zone}`, `selector2._domainkey.${zone}`];
-const byName = (sets: RecordSet[]): RecordSet[] => [...sets].sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`));
+const byName = (sets: RecordSet[]): RecordSet[] =>
+  [...sets].sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`));
 
 for (const backend of ["gsqlite3", "lmdb"] as const) {
   describe(`powerdns read: auto on ${backend}`, () => {
@@ -59,12 +72,39 @@ for (const backend of ["gsqlite3", "lmdb"] as const) {
       for (const z of zones) await createZone(server, z, []);
       // a.example: both selectors; b.example: a conflicting TXT and a disabled CNAME;
       // c.example: foreign records only, one of them a selector of an unconfigured subdomain.
-      await putRecordSet(server, "a.example", cname(`selector1._domainkey.a.example`, target("selector1", "a.example")));
-      await putRecordSet(server, "a.example", cname(`selector2._domainkey.a.example`, target("selector2", "a.example")));
-      await putRecordSet(server, "b.example", { name: "selector1._domainkey.b.example", type: "TXT", ttl: 300, values: ["v=DKIM1; p=old"] });
-      await putRecordSet(server, "b.example", cname(`selector2._domainkey.b.example`, target("selector2", "b.example")), { disabled: true });
-      await putRecordSet(server, "c.example", cname(`selector1._domainkey.other.c.example`, target("selector1", "other.c.example")));
-      await putRecordSet(server, "c.example", { name: "google._domainkey.c.example", type: "TXT", ttl: 300, values: ["v=DKIM1; p=g"] });
+      await putRecordSet(
+        server,
+        "a.example",
+        cname(`selector1._domainkey.a.example`, target("selector1", "a.example")),
+      );
+      await putRecordSet(
+        server,
+        "a.example",
+        cname(`selector2._domainkey.a.example`, target("selector2", "a.example")),
+      );
+      await putRecordSet(server, "b.example", {
+        name: "selector1._domainkey.b.example",
+        type: "TXT",
+        ttl: 300,
+        values: ["v=DKIM1; p=old"],
+      });
+      await putRecordSet(
+        server,
+        "b.example",
+        cname(`selector2._domainkey.b.example`, target("selector2", "b.example")),
+        { disabled: true },
+      );
+      await putRecordSet(
+        server,
+        "c.example",
+        cname(`selector1._domainkey.other.c.example`, target("selector1", "other.c.example")),
+      );
+      await putRecordSet(server, "c.example", {
+        name: "google._domainkey.c.example",
+        type: "TXT",
+        ttl: 300,
+        values: ["v=DKIM1; p=g"],
+      });
     });
     afterAll(async () => {
       await server?.stop();
@@ -94,7 +134,10 @@ for (const backend of ["gsqlite3", "lmdb"] as const) {
         // Disabled records are seen in both ways of reading, and reported as drift.
         expect(byName(got?.get("b.example") ?? [])).toEqual([
           { name: "selector1._domainkey.b.example", type: "TXT", ttl: 300, values: ["v=DKIM1; p=old"] },
-          { ...cname("selector2._domainkey.b.example", target("selector2", "b.example")), drift: ["disabled in PowerDNS (not served)"] },
+          {
+            ...cname("selector2._domainkey.b.example", target("selector2", "b.example")),
+            drift: ["disabled in PowerDNS (not served)"],
+          },
         ]);
         // Foreign names, even selectors of an unconfigured subdomain, never come back.
         expect(got?.get("c.example")).toEqual([]);
@@ -131,7 +174,8 @@ describe("powerdns search answers cut at max", () => {
     // limit of 1,000, so the answer comes back cut and must be asked again.
     const records: RecordSet[] = [];
     for (let i = 0; i < 600; i++) {
-      for (const sel of ["selector1", "selector2"]) records.push(cname(`${sel}._domainkey.d${i}.big.example`, target(sel, `d${i}.big.example`)));
+      for (const sel of ["selector1", "selector2"])
+        records.push(cname(`${sel}._domainkey.d${i}.big.example`, target(sel, `d${i}.big.example`)));
     }
     await createZone(server, "big.example", records);
   });
@@ -179,10 +223,15 @@ describe("powerdns time limits", () => {
 
 describe("searchPatterns", () => {
   it("covers both selectors of every domain with one pattern", () => {
-    expect(searchPatterns(["selector1._domainkey.a.example", "selector2._domainkey.b.c.example"])).toEqual(["selector?._domainkey.*"]);
+    expect(searchPatterns(["selector1._domainkey.a.example", "selector2._domainkey.b.c.example"])).toEqual([
+      "selector?._domainkey.*",
+    ]);
   });
   it("adds a pattern for any other two-label prefix", () => {
-    expect(searchPatterns(["selector1._domainkey.a.example", "x._dmarc.a.example"])).toEqual(["selector?._domainkey.*", "x._dmarc.*"]);
+    expect(searchPatterns(["selector1._domainkey.a.example", "x._dmarc.a.example"])).toEqual([
+      "selector?._domainkey.*",
+      "x._dmarc.*",
+    ]);
   });
 });
 
@@ -191,7 +240,10 @@ describe("powerdns plan and apply through the planner, on a searching backend", 
   const zones = Array.from({ length: 30 }, (_, i) => `z${i}.bulk.example`);
   beforeAll(async () => {
     server = await startPowerDns({ backend: "gsqlite3" });
-    for (const z of zones) await createZone(server, z, [{ name: `google._domainkey.${z}`, type: "TXT", ttl: 300, values: ["v=DKIM1; p=g"] }]);
+    for (const z of zones)
+      await createZone(server, z, [
+        { name: `google._domainkey.${z}`, type: "TXT", ttl: 300, values: ["v=DKIM1; p=g"] },
+      ]);
   });
   afterAll(async () => {
     await server?.stop();
@@ -209,7 +261,10 @@ describe("powerdns plan and apply through the planner, on a searching backend", 
     try {
       const file = path.join(dir, "dkim.zones.yaml");
       const domains = zones.map((z) => `  ${z}:\n    provider: pdns\n`).join("");
-      await fs.writeFile(file, `tenant: contoso\nproviders:\n  pdns:\n    type: powerdns\n    url: ${c.proxy.url}\n    api_key: env/${KEY_VAR}\ndomains:\n${domains}`);
+      await fs.writeFile(
+        file,
+        `tenant: contoso\nproviders:\n  pdns:\n    type: powerdns\n    url: ${c.proxy.url}\n    api_key: env/${KEY_VAR}\ndomains:\n${domains}`,
+      );
       const env = { [KEY_VAR]: server.apiKey };
       const config = loadConfig(file, { env });
       const planned = await buildPlan({ config, env });
@@ -218,7 +273,12 @@ describe("powerdns plan and apply through the planner, on a searching backend", 
         // The zone listing, the search (nothing yet), and the apex probe that proves search works.
         expect(c.kinds.sort()).toEqual(["GET zones", "search", "search"]);
         c.kinds.length = 0;
-        const result = await applyPlan({ plan: planned.plan, providers: planned.providers, force: false, checkStale: false });
+        const result = await applyPlan({
+          plan: planned.plan,
+          providers: planned.providers,
+          force: false,
+          checkStale: false,
+        });
         expect(isApplyFailure(result)).toBe(false);
         expect(result.zones.every((z) => z.outcome === "applied")).toBe(true);
         // One PATCH per zone (gsqlite3 may answer a concurrent one "database is locked", and
@@ -255,7 +315,22 @@ describe("powerdns plan and apply through the planner, on a searching backend", 
       },
     };
     const result = await applyPlan({
-      plan: { zones: [{ provider: "pdns", zone, domains: [zone], changes: [{ action: "update", name, type: "CNAME", before: cname(name, "old.example"), after: wanted }], conflicts: [], unchanged: [], warnings: [], names: [name], fingerprint: "" }], errors: [] },
+      plan: {
+        zones: [
+          {
+            provider: "pdns",
+            zone,
+            domains: [zone],
+            changes: [{ action: "update", name, type: "CNAME", before: cname(name, "old.example"), after: wanted }],
+            conflicts: [],
+            unchanged: [],
+            warnings: [],
+            names: [name],
+            fingerprint: "",
+          },
+        ],
+        errors: [],
+      },
       providers: new Map([["pdns", wrapped]]),
       force: false,
       checkStale: false,

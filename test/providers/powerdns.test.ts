@@ -22,7 +22,9 @@ const LINES: Record<string, number> = { url: 11, api_key: 12, server_id: 13, tim
 
 function reader(values: Record<string, unknown>, env: Record<string, string>): OptionsReader {
   return new OptionsReader({
-    provider: "pdns", type: "powerdns", values,
+    provider: "pdns",
+    type: "powerdns",
+    values,
     where: { file: "dkim.zones.yaml", line: 10 },
     lineOf: (key) => LINES[key],
     configDir: "/tmp",
@@ -30,11 +32,16 @@ function reader(values: Record<string, unknown>, env: Record<string, string>): O
   });
 }
 
-function provider(server: PdnsServer, extra: Record<string, unknown> = {}, env: Record<string, string> = { [KEY_VAR]: server.apiKey }): Provider {
+function provider(
+  server: PdnsServer,
+  extra: Record<string, unknown> = {},
+  env: Record<string, string> = { [KEY_VAR]: server.apiKey },
+): Provider {
   return createPowerDnsProvider(reader({ url: server.apiUrl, api_key: `env/${KEY_VAR}`, ...extra }, env), {});
 }
 
-const sortSets = (sets: RecordSet[]): RecordSet[] => [...sets].sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`));
+const sortSets = (sets: RecordSet[]): RecordSet[] =>
+  [...sets].sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`));
 
 async function caught(p: Promise<unknown>): Promise<Error> {
   try {
@@ -50,7 +57,11 @@ let zoneCounter = 0;
 /** A fresh zone per test, so tests do not see each other's records. */
 async function freshZone(records: RecordSet[] = []): Promise<string> {
   const zone = `z${++zoneCounter}.example.com`;
-  await createZone(server, zone, records.map((r) => ({ ...r, name: r.name.replace("{z}", zone) })));
+  await createZone(
+    server,
+    zone,
+    records.map((r) => ({ ...r, name: r.name.replace("{z}", zone) })),
+  );
   return zone;
 }
 
@@ -70,7 +81,9 @@ describe("powerdns provider against a real PowerDNS", () => {
     expect(zones).toContain("_sub.example.org");
     expect(zones).toContain(zone);
     expect(zones.every((z) => !z.endsWith(".") && z === z.toLowerCase())).toBe(true);
-    expect(await p.list("_sub.example.org", ["selector1._domainkey._sub.example.org"])).toEqual([cname("selector1._domainkey._sub.example.org", T1)]);
+    expect(await p.list("_sub.example.org", ["selector1._domainkey._sub.example.org"])).toEqual([
+      cname("selector1._domainkey._sub.example.org", T1),
+    ]);
     // Without zones() first, the provider looks the zone up by name (?zone=) and gets the id.
     expect(await provider(server).list("_sub.example.org", ["selector1._domainkey._sub.example.org"])).toHaveLength(1);
   });
@@ -83,11 +96,19 @@ describe("powerdns provider against a real PowerDNS", () => {
       { name: "_dmarc.{z}", type: "TXT", ttl: 300, values: ["v=DMARC1; p=none"] },
     ]);
     // The server really holds the key as two strings: joining is the provider's job.
-    const raw = (await pdnsRequest(server, "GET", `/zones/${zone}.`)) as { rrsets: { type: string; records: { content: string }[] }[] };
-    expect(raw.rrsets.find((r) => r.type === "TXT" && r.records[0]?.content.includes("BBB"))?.records[0]?.content).toMatch(/^"v=DKIM1[^"]*" "B+"$/);
+    const raw = (await pdnsRequest(server, "GET", `/zones/${zone}.`)) as {
+      rrsets: { type: string; records: { content: string }[] }[];
+    };
+    expect(
+      raw.rrsets.find((r) => r.type === "TXT" && r.records[0]?.content.includes("BBB"))?.records[0]?.content,
+    ).toMatch(/^"v=DKIM1[^"]*" "B+"$/);
 
     const p = provider(server);
-    const listed = await p.list(zone, [`selector1._domainkey.${zone}`, `selector2._domainkey.${zone}`, `nothing-here.${zone}`]);
+    const listed = await p.list(zone, [
+      `selector1._domainkey.${zone}`,
+      `selector2._domainkey.${zone}`,
+      `nothing-here.${zone}`,
+    ]);
     expect(listed).toEqual([
       cname(`selector1._domainkey.${zone}`, T1),
       { name: `selector2._domainkey.${zone}`, type: "TXT", ttl: 300, values: [OLD_KEY] },
@@ -141,7 +162,9 @@ describe("powerdns provider against a real PowerDNS", () => {
     const [listed] = await p.list(zone, [s1]);
     expect(listed).toEqual({ ...cname(s1, T1), drift: ["disabled in PowerDNS (not served)"] });
 
-    await p.apply(zone, [{ action: "update", name: s1, type: "CNAME", before: listed ?? null, after: cname(s1, T1), reason: "disabled" }]);
+    await p.apply(zone, [
+      { action: "update", name: s1, type: "CNAME", before: listed ?? null, after: cname(s1, T1), reason: "disabled" },
+    ]);
     expect(await p.list(zone, [s1])).toEqual([cname(s1, T1)]);
   });
 
@@ -173,7 +196,9 @@ describe("powerdns provider against a real PowerDNS", () => {
   });
 
   it("names a missing zone", async () => {
-    const err = await caught(provider(server).list("not-there.example.net", ["selector1._domainkey.not-there.example.net"]));
+    const err = await caught(
+      provider(server).list("not-there.example.net", ["selector1._domainkey.not-there.example.net"]),
+    );
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.message).toBe("[pdns] zone not-there.example.net: zone not found on the PowerDNS server");
   });
@@ -189,10 +214,15 @@ describe("powerdns provider against a real PowerDNS", () => {
 
   it("says the URL is not reachable when nothing listens there", async () => {
     const port = await freePort();
-    const p = createPowerDnsProvider(reader({ url: `http://127.0.0.1:${port}`, api_key: `env/${KEY_VAR}` }, { [KEY_VAR]: "k" }), {});
+    const p = createPowerDnsProvider(
+      reader({ url: `http://127.0.0.1:${port}`, api_key: `env/${KEY_VAR}` }, { [KEY_VAR]: "k" }),
+      {},
+    );
     const err = await caught(p.zones());
     expect(err).toBeInstanceOf(ProviderError);
-    expect(err.message).toBe(`[pdns] the PowerDNS API at http://127.0.0.1:${port} is not reachable (connection refused) (list zones)`);
+    expect(err.message).toBe(
+      `[pdns] the PowerDNS API at http://127.0.0.1:${port} is not reachable (connection refused) (list zones)`,
+    );
     expect(err.cause).toBeDefined();
   });
 
@@ -225,13 +255,22 @@ describe("powerdns provider against a real PowerDNS", () => {
     await new Promise<void>((resolve) => trouble.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(trouble.address() as AddressInfo).port}`;
     try {
-      const failing = await caught(createPowerDnsProvider(reader({ url, api_key: `env/${KEY_VAR}` }, { [KEY_VAR]: "k" }), {}).zones());
+      const failing = await caught(
+        createPowerDnsProvider(reader({ url, api_key: `env/${KEY_VAR}` }, { [KEY_VAR]: "k" }), {}).zones(),
+      );
       expect(failing).toBeInstanceOf(ProviderError);
-      expect(failing.message).toBe("[pdns] PowerDNS failed to list zones (HTTP 500): Backend error: database is locked");
+      expect(failing.message).toBe(
+        "[pdns] PowerDNS failed to list zones (HTTP 500): Backend error: database is locked",
+      );
       expect((failing as ProviderError).transient).toBe(true);
       expect(hits).toBe(3);
 
-      const slow = await caught(createPowerDnsProvider(reader({ url: `${url}/hang`, api_key: `env/${KEY_VAR}`, timeout_ms: 100 }, { [KEY_VAR]: "k" }), {}).zones());
+      const slow = await caught(
+        createPowerDnsProvider(
+          reader({ url: `${url}/hang`, api_key: `env/${KEY_VAR}`, timeout_ms: 100 }, { [KEY_VAR]: "k" }),
+          {},
+        ).zones(),
+      );
       expect(slow.message).toContain("within 100 ms");
       expect((slow as ProviderError).transient).toBe(true);
     } finally {
@@ -250,10 +289,17 @@ describe("powerdns provider against a real PowerDNS", () => {
     await new Promise<void>((resolve) => flaky.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`;
     try {
-      expect(await createPowerDnsProvider(reader({ url, api_key: `env/${KEY_VAR}` }, { [KEY_VAR]: "k" }), {}).zones()).toEqual(["a.test"]);
+      expect(
+        await createPowerDnsProvider(reader({ url, api_key: `env/${KEY_VAR}` }, { [KEY_VAR]: "k" }), {}).zones(),
+      ).toEqual(["a.test"]);
       expect(hits).toBe(2);
       hits = 0;
-      const once = await caught(createPowerDnsProvider(reader({ url, api_key: `env/${KEY_VAR}`, max_attempts: 1 }, { [KEY_VAR]: "k" }), {}).zones());
+      const once = await caught(
+        createPowerDnsProvider(
+          reader({ url, api_key: `env/${KEY_VAR}`, max_attempts: 1 }, { [KEY_VAR]: "k" }),
+          {},
+        ).zones(),
+      );
       expect(once.message).toBe("[pdns] PowerDNS failed to list zones (HTTP 503): busy");
       expect(hits).toBe(1);
     } finally {
@@ -276,10 +322,15 @@ describe("powerdns provider against a real PowerDNS", () => {
   it("changes nothing when the server rejects the PATCH after receiving it (conformance failNextWrite)", async () => {
     const backend = await powerdnsTarget.start();
     try {
-      await backend.createZone("example.com", [{ name: "www.example.com", type: "A", ttl: 300, values: ["192.0.2.1"] }]);
+      await backend.createZone("example.com", [
+        { name: "www.example.com", type: "A", ttl: 300, values: ["192.0.2.1"] },
+      ]);
       const before = sortSets(await backend.readZone("example.com"));
       const p = createPowerDnsProvider(reader(backend.providerOptions, backend.env ?? {}), {});
-      const changes = [create(cname("selector1._domainkey.example.com", T1)), create(cname("selector2._domainkey.example.com", T2))];
+      const changes = [
+        create(cname("selector1._domainkey.example.com", T1)),
+        create(cname("selector2._domainkey.example.com", T2)),
+      ];
       await backend.failNextWrite?.("example.com");
       const err = await caught(p.apply("example.com", changes));
       expect(err).toBeInstanceOf(ProviderError);
@@ -287,7 +338,9 @@ describe("powerdns provider against a real PowerDNS", () => {
       expect(sortSets(await backend.readZone("example.com"))).toEqual(before);
       // Only the next write fails.
       await p.apply("example.com", changes);
-      expect(await p.list("example.com", ["selector1._domainkey.example.com", "selector2._domainkey.example.com"])).toHaveLength(2);
+      expect(
+        await p.list("example.com", ["selector1._domainkey.example.com", "selector2._domainkey.example.com"]),
+      ).toHaveLength(2);
     } finally {
       await backend.close();
     }
@@ -296,13 +349,20 @@ describe("powerdns provider against a real PowerDNS", () => {
 
 describe("powerdns options", () => {
   const env = { [KEY_VAR]: "k" };
-  const make = (values: Record<string, unknown>, e: Record<string, string> = env) => () => createPowerDnsProvider(reader(values, e), {});
+  const make =
+    (values: Record<string, unknown>, e: Record<string, string> = env) =>
+    () =>
+      createPowerDnsProvider(reader(values, e), {});
 
   it("names an unknown option with file and line", () => {
     expect(make({ url: "http://127.0.0.1:8081", api_key: `env/${KEY_VAR}`, urll: "x" })).toThrow(
-      new InputError({ file: "dkim.zones.yaml", line: 15 }, 'provider "pdns" (powerdns): option "urll" is not an option of provider type powerdns; did you mean "url"?', {
-        hint: "options of powerdns: api_key, max_attempts, read, server_id, timeout_ms, url",
-      }),
+      new InputError(
+        { file: "dkim.zones.yaml", line: 15 },
+        'provider "pdns" (powerdns): option "urll" is not an option of provider type powerdns; did you mean "url"?',
+        {
+          hint: "options of powerdns: api_key, max_attempts, read, server_id, timeout_ms, url",
+        },
+      ),
     );
   });
 
@@ -336,7 +396,9 @@ describe("powerdns options", () => {
     expect(make({ api_key: `env/${KEY_VAR}` })).toThrow('option "url" is required');
     expect(make({ url: "http://127.0.0.1:8081" })).toThrow('option "api_key" is required');
     expect(make({ url: "127.0.0.1:8081", api_key: `env/${KEY_VAR}` })).toThrow(/option "url" must/);
-    expect(make({ url: "http://127.0.0.1:8081", api_key: `env/${KEY_VAR}`, timeout_ms: 0 })).toThrow('option "timeout_ms" must be at least 1');
+    expect(make({ url: "http://127.0.0.1:8081", api_key: `env/${KEY_VAR}`, timeout_ms: 0 })).toThrow(
+      'option "timeout_ms" must be at least 1',
+    );
   });
 });
 
@@ -356,10 +418,21 @@ describe("powerdns convert", () => {
   });
 
   it("puts deletes first and writes names and CNAME targets with a trailing dot", () => {
-    const txt: RecordSet = { name: "selector1._domainkey.example.com", type: "TXT", ttl: 3600, values: ["v=DKIM1; p="] };
+    const txt: RecordSet = {
+      name: "selector1._domainkey.example.com",
+      type: "TXT",
+      ttl: 3600,
+      values: ["v=DKIM1; p="],
+    };
     expect(toRRsetPatches([create(cname("selector1._domainkey.example.com", T1)), remove(txt)])).toEqual([
       { name: "selector1._domainkey.example.com.", type: "TXT", changetype: "DELETE" },
-      { name: "selector1._domainkey.example.com.", type: "CNAME", changetype: "REPLACE", ttl: 3600, records: [{ content: `${T1}.`, disabled: false }] },
+      {
+        name: "selector1._domainkey.example.com.",
+        type: "CNAME",
+        changetype: "REPLACE",
+        ttl: 3600,
+        records: [{ content: `${T1}.`, disabled: false }],
+      },
     ]);
   });
 });

@@ -36,7 +36,8 @@ import { startAzureFake, type AzureFake } from "../fakes/azure/server.js";
 import { wireData } from "../fakes/azure/state.js";
 
 const TENANT = "contoso";
-const target = (sel: 1 | 2, domain: string) => `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
+const target = (sel: 1 | 2, domain: string) =>
+  `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
 const cname = (name: string, value: string): RecordSet => ({ name, type: "CNAME", ttl: 3600, values: [value] });
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
@@ -55,7 +56,12 @@ function foreign(zone: string): RecordSet[] {
     { name: zone, type: "MX", ttl: 3600, values: [`10 ${zone.replace(/\./g, "-")}.mail.protection.outlook.com`] },
     { name: zone, type: "TXT", ttl: 3600, values: ["v=spf1 include:spf.protection.outlook.com -all"] },
     { name: `_dmarc.${zone}`, type: "TXT", ttl: 3600, values: ["v=DMARC1; p=none"] },
-    { name: `google._domainkey.${zone}`, type: "TXT", ttl: 3600, values: ["v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC"] },
+    {
+      name: `google._domainkey.${zone}`,
+      type: "TXT",
+      ttl: 3600,
+      values: ["v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC"],
+    },
     { name: `www.${zone}`, type: "A", ttl: 300, values: ["192.0.2.80"] },
   ];
 }
@@ -71,16 +77,26 @@ function layout(): Layout {
     const records = foreign(zone);
     for (const sub of ["", "eu.", "mkt.", "news.", "shop."]) domains.set(`${sub}${zone}`, "present");
     if (i === 0) {
-      for (let k = 0; k < 400; k++) records.push({ name: `k${pad(k, 3)}._domainkey.mkt.${zone}`, type: "TXT", ttl: 3600, values: [`v=DKIM1; p=other${k}`] });
+      for (let k = 0; k < 400; k++)
+        records.push({
+          name: `k${pad(k, 3)}._domainkey.mkt.${zone}`,
+          type: "TXT",
+          ttl: 3600,
+          values: [`v=DKIM1; p=other${k}`],
+        });
     }
     if (i === 1) {
       for (let c = 0; c < 2600; c++) {
         const customer = `c${pad(c, 4)}.${zone}`;
-        records.push(cname(`selector1._domainkey.${customer}`, target(1, customer)), cname(`selector2._domainkey.${customer}`, target(2, customer)));
+        records.push(
+          cname(`selector1._domainkey.${customer}`, target(1, customer)),
+          cname(`selector2._domainkey.${customer}`, target(2, customer)),
+        );
       }
     }
     if (i === 2) {
-      for (let h = 0; h < 1000; h++) records.push({ name: `h${pad(h, 4)}.${zone}`, type: "A", ttl: 300, values: [`192.0.2.${h % 250}`] });
+      for (let h = 0; h < 1000; h++)
+        records.push({ name: `h${pad(h, 4)}.${zone}`, type: "A", ttl: 300, values: [`192.0.2.${h % 250}`] });
     }
     zones.set(zone, records);
     configuredZones.push(zone);
@@ -91,16 +107,29 @@ function layout(): Layout {
     const retired = `news.${zone}`;
     domains.set(zone, "present");
     domains.set(retired, "absent");
-    zones.set(zone, [...foreign(zone), cname(`selector1._domainkey.${retired}`, target(1, retired)), cname(`selector2._domainkey.${retired}`, target(2, retired))]);
+    zones.set(zone, [
+      ...foreign(zone),
+      cname(`selector1._domainkey.${retired}`, target(1, retired)),
+      cname(`selector2._domainkey.${retired}`, target(2, retired)),
+    ]);
     configuredZones.push(zone);
     changedZones.push(zone);
   }
   for (let i = 0; i < 10; i++) {
     const zone = `s${pad(i)}.example`;
     domains.set(zone, "present");
-    const selectors = i < 5
-      ? [cname(`selector1._domainkey.${zone}`, target(1, zone)), cname(`selector2._domainkey.${zone}`, target(2, zone))]
-      : [cname(`selector1._domainkey.${zone}`, `selector1-${zone.replace(/\./g, "-")}._domainkey.fabrikam.onmicrosoft.com`)];
+    const selectors =
+      i < 5
+        ? [
+            cname(`selector1._domainkey.${zone}`, target(1, zone)),
+            cname(`selector2._domainkey.${zone}`, target(2, zone)),
+          ]
+        : [
+            cname(
+              `selector1._domainkey.${zone}`,
+              `selector1-${zone.replace(/\./g, "-")}._domainkey.fabrikam.onmicrosoft.com`,
+            ),
+          ];
     zones.set(zone, [...foreign(zone), ...selectors]);
     configuredZones.push(zone);
     if (i >= 5) changedZones.push(zone);
@@ -117,14 +146,24 @@ interface Backend {
 }
 
 async function writeConfig(dir: string, l: Layout, b: Backend): Promise<string> {
-  const opts = Object.entries(b.options).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join("\n");
-  const doms = [...l.domains].map(([d, ensure]) => `  ${d}:\n    provider: dns${ensure === "absent" ? "\n    ensure: absent" : ""}`).join("\n");
+  const opts = Object.entries(b.options)
+    .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
+    .join("\n");
+  const doms = [...l.domains]
+    .map(([d, ensure]) => `  ${d}:\n    provider: dns${ensure === "absent" ? "\n    ensure: absent" : ""}`)
+    .join("\n");
   const file = path.join(dir, "dkim.zones.yaml");
-  await fs.writeFile(file, `tenant: ${TENANT}\nttl: 3600\nproviders:\n  dns:\n    type: ${b.type}\n${opts}\ndomains:\n${doms}\n`);
+  await fs.writeFile(
+    file,
+    `tenant: ${TENANT}\nttl: 3600\nproviders:\n  dns:\n    type: ${b.type}\n${opts}\ndomains:\n${doms}\n`,
+  );
   return file;
 }
 
-async function plan(file: string, env: Record<string, string>): Promise<{ plan: Plan; close: () => Promise<void>; providers: Awaited<ReturnType<typeof buildPlan>>["providers"] }> {
+async function plan(
+  file: string,
+  env: Record<string, string>,
+): Promise<{ plan: Plan; close: () => Promise<void>; providers: Awaited<ReturnType<typeof buildPlan>>["providers"] }> {
   const fullEnv = { ...process.env, ...env };
   const config = loadConfig(file, { env: fullEnv });
   const { plan: p, providers } = await buildPlan({ config, env: fullEnv });
@@ -171,7 +210,11 @@ describe("request budget: route53", () => {
   });
 
   it("plans with one read per zone, applies with one batch per changed zone, and re-plans empty", async () => {
-    const file = await writeConfig(dir, l, { type: "route53", options: { endpoint: fake.endpoint, region: "us-east-1", max_rps: 100, max_attempts: 2 }, env: {} });
+    const file = await writeConfig(dir, l, {
+      type: "route53",
+      options: { endpoint: fake.endpoint, region: "us-east-1", max_rps: 100, max_attempts: 2 },
+      env: {},
+    });
     // 105 zones at 100 a page (ListHostedZonesByName).
     const discoveryPages = 2;
     // Record sets are listed 300 a page in reversed-label order; a page ends inside a gap of
@@ -187,19 +230,34 @@ describe("request budget: route53", () => {
       expect(first.plan.zones).toHaveLength(40);
       expect(summarise(first.plan)).toEqual(FIRST_SUMMARY);
       expect({ ...fake.counts }).toEqual({
-        ListHostedZones: 0, ListHostedZonesByName: discoveryPages, GetHostedZone: 0,
-        ListResourceRecordSets: zoneReads, ChangeResourceRecordSets: 0, GetChange: 0, Unknown: 0,
+        ListHostedZones: 0,
+        ListHostedZonesByName: discoveryPages,
+        GetHostedZone: 0,
+        ListResourceRecordSets: zoneReads,
+        ChangeResourceRecordSets: 0,
+        GetChange: 0,
+        Unknown: 0,
       });
 
       fake.counts.reset();
       const result = await applyPlan({ plan: first.plan, providers: first.providers, force: false, checkStale: false });
       expect(isApplyFailure(result)).toBe(false);
-      expect(result.zones.filter((z) => z.outcome === "applied").map((z) => z.zone).sort()).toEqual([...l.changedZones].sort());
+      expect(
+        result.zones
+          .filter((z) => z.outcome === "applied")
+          .map((z) => z.zone)
+          .sort(),
+      ).toEqual([...l.changedZones].sort());
       // One batch per changed zone; apply's own verification reads each written zone back once
       // (the three big zones with their extra page; all three have changes).
       expect({ ...fake.counts }).toEqual({
-        ListHostedZones: 0, ListHostedZonesByName: 0, GetHostedZone: 0,
-        ListResourceRecordSets: l.changedZones.length + 3, ChangeResourceRecordSets: l.changedZones.length, GetChange: 0, Unknown: 0,
+        ListHostedZones: 0,
+        ListHostedZonesByName: 0,
+        GetHostedZone: 0,
+        ListResourceRecordSets: l.changedZones.length + 3,
+        ChangeResourceRecordSets: l.changedZones.length,
+        GetChange: 0,
+        Unknown: 0,
       });
     } finally {
       await first.close();
@@ -233,7 +291,14 @@ describe("request budget: cloudflare", () => {
       for (const r of records) {
         for (const v of r.values) {
           const [priority, exchange] = v.split(" ");
-          if (r.type === "MX") fake.state.createRecord(z, { name: r.name, type: "MX", content: exchange, priority: Number(priority), ttl: r.ttl });
+          if (r.type === "MX")
+            fake.state.createRecord(z, {
+              name: r.name,
+              type: "MX",
+              content: exchange,
+              priority: Number(priority),
+              ttl: r.ttl,
+            });
           else fake.state.createRecord(z, { name: r.name, type: r.type, content: v, ttl: r.ttl });
         }
       }
@@ -258,7 +323,11 @@ describe("request budget: cloudflare", () => {
 
   it("plans with one filtered read per zone, applies with one batch per changed zone, and re-plans empty", async () => {
     const env = { CF_BUDGET_TOKEN: fake.token };
-    const file = await writeConfig(dir, l, { type: "cloudflare", options: { token: "env/CF_BUDGET_TOKEN", base_url: fake.baseURL }, env });
+    const file = await writeConfig(dir, l, {
+      type: "cloudflare",
+      options: { token: "env/CF_BUDGET_TOKEN", base_url: fake.baseURL },
+      env,
+    });
     // 105 zones at 50 a page (List Zones maximum), stopped by result_info.total_pages.
     const discoveryPages = 3;
     // The read filters on `name.startswith=selector`, so f00's 400 other DKIM keys and f02's
@@ -275,12 +344,21 @@ describe("request budget: cloudflare", () => {
       expect(readsPerZone()).toEqual(expectedReads(l.configuredZones));
       // getDnsSettings: the zone-wide "flatten all CNAMEs" check, one per configured zone; not
       // a record read, but part of the plan's requests.
-      expect({ ...fake.counts }).toEqual({ listZones: discoveryPages, listRecords: l.configuredZones.length + 1, getDnsSettings: l.configuredZones.length });
+      expect({ ...fake.counts }).toEqual({
+        listZones: discoveryPages,
+        listRecords: l.configuredZones.length + 1,
+        getDnsSettings: l.configuredZones.length,
+      });
 
       fake.resetCounts();
       const result = await applyPlan({ plan: first.plan, providers: first.providers, force: false, checkStale: false });
       expect(isApplyFailure(result)).toBe(false);
-      expect(result.zones.filter((z) => z.outcome === "applied").map((z) => z.zone).sort()).toEqual([...l.changedZones].sort());
+      expect(
+        result.zones
+          .filter((z) => z.outcome === "applied")
+          .map((z) => z.zone)
+          .sort(),
+      ).toEqual([...l.changedZones].sort());
       // One batch per changed zone, no reads before writing (the plan's read kept the record
       // ids), and apply's verification reads each written zone back once (f01: two pages).
       expect(readsPerZone()).toEqual(expectedReads(l.changedZones));
@@ -295,7 +373,11 @@ describe("request budget: cloudflare", () => {
       expect(second.plan.errors).toEqual([]);
       expect(hasChanges(second.plan)).toBe(false);
       expect(summarise(second.plan)).toEqual({ create: 0, update: 0, delete: 0, unchanged: 240, conflicts: 0 });
-      expect({ ...fake.counts }).toEqual({ listZones: discoveryPages, listRecords: l.configuredZones.length + 1, getDnsSettings: l.configuredZones.length });
+      expect({ ...fake.counts }).toEqual({
+        listZones: discoveryPages,
+        listRecords: l.configuredZones.length + 1,
+        getDnsSettings: l.configuredZones.length,
+      });
     } finally {
       await second.close();
     }
@@ -316,14 +398,22 @@ for (const read of ["names", "zone"] as const) {
     beforeAll(async () => {
       fake = await startGcloudFake();
       dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-budget-gc-"));
-      env = { GC_BUDGET_KEY: JSON.stringify(fake.createServiceAccount(`budget@${PROJECT}.iam.gserviceaccount.com`, { projects: [PROJECT] })) };
+      env = {
+        GC_BUDGET_KEY: JSON.stringify(
+          fake.createServiceAccount(`budget@${PROJECT}.iam.gserviceaccount.com`, { projects: [PROJECT] }),
+        ),
+      };
       // Changes are done at once, so apply's read-back never races a pending change.
       fake.state.pendingGets = 0;
       for (const [zone, records] of l.zones) {
         fake.state.createZone(PROJECT, zone, {
           rrsets: records.map((r) => ({
-            name: r.name, type: r.type, ttl: r.ttl,
-            rrdatas: r.values.map((v) => (r.type === "CNAME" ? `${v}.` : r.type === "TXT" ? `"${v}"` : r.type === "MX" ? `${v}.` : v)),
+            name: r.name,
+            type: r.type,
+            ttl: r.ttl,
+            rrdatas: r.values.map((v) =>
+              r.type === "CNAME" ? `${v}.` : r.type === "TXT" ? `"${v}"` : r.type === "MX" ? `${v}.` : v,
+            ),
           })),
         });
       }
@@ -342,12 +432,24 @@ for (const read of ["names", "zone"] as const) {
      * paging, at the server's page of 100 rrsets, counted on the zone as it is now.
      */
     function expectedReads(zones: readonly string[]): number {
-      if (read === "names") return [...l.domains.keys()].filter((d) => zones.some((z) => d === z || d.endsWith(`.${z}`))).length * 2;
+      if (read === "names")
+        return [...l.domains.keys()].filter((d) => zones.some((z) => d === z || d.endsWith(`.${z}`))).length * 2;
       return zones.reduce((n, z) => n + Math.max(1, Math.ceil(fake.state.zoneByDns(z).rrsets.size / 100)), 0);
     }
 
     it("plans within the read budget, applies with one change per changed zone, and re-plans empty", async () => {
-      const file = await writeConfig(dir, l, { type: "gcloud", options: { project: PROJECT, credentials: "env/GC_BUDGET_KEY", endpoint: fake.endpoint, token_url: fake.tokenUrl, max_attempts: 2, read }, env });
+      const file = await writeConfig(dir, l, {
+        type: "gcloud",
+        options: {
+          project: PROJECT,
+          credentials: "env/GC_BUDGET_KEY",
+          endpoint: fake.endpoint,
+          token_url: fake.tokenUrl,
+          max_attempts: 2,
+          read,
+        },
+        env,
+      });
       // 105 zones at the server's page of 100 (managedZones.list, nextPageToken).
       const discoveryPages = 2;
       const readNames = () => new Set(fake.log.filter((e) => e.operation === "listRrsets").map((e) => e.query["name"]));
@@ -360,16 +462,30 @@ for (const read of ["names", "zone"] as const) {
         expect(first.plan.zones).toHaveLength(40);
         expect(summarise(first.plan)).toEqual(FIRST_SUMMARY);
         expect({ ...fake.counts }).toEqual({ token: 1, listZones: discoveryPages, listRrsets: planReads });
-        if (read === "names") expect([...readNames()].every((n) => /^selector[12]\._domainkey\./.test(n ?? ""))).toBe(true);
+        if (read === "names")
+          expect([...readNames()].every((n) => /^selector[12]\._domainkey\./.test(n ?? ""))).toBe(true);
         else expect(readNames()).toEqual(new Set([undefined]));
 
         fake.resetCounts();
-        const result = await applyPlan({ plan: first.plan, providers: first.providers, force: false, checkStale: false });
+        const result = await applyPlan({
+          plan: first.plan,
+          providers: first.providers,
+          force: false,
+          checkStale: false,
+        });
         expect(isApplyFailure(result)).toBe(false);
-        expect(result.zones.filter((z) => z.outcome === "applied").map((z) => z.zone).sort()).toEqual([...l.changedZones].sort());
+        expect(
+          result.zones
+            .filter((z) => z.outcome === "applied")
+            .map((z) => z.zone)
+            .sort(),
+        ).toEqual([...l.changedZones].sort());
         // One change per changed zone, no read before writing (the plan's read is kept), and
         // apply's verification reads each written zone back once.
-        expect({ ...fake.counts }).toEqual({ createChange: l.changedZones.length, listRrsets: expectedReads(l.changedZones) });
+        expect({ ...fake.counts }).toEqual({
+          createChange: l.changedZones.length,
+          listRrsets: expectedReads(l.changedZones),
+        });
       } finally {
         await first.close();
       }
@@ -380,7 +496,11 @@ for (const read of ["names", "zone"] as const) {
         expect(second.plan.errors).toEqual([]);
         expect(hasChanges(second.plan)).toBe(false);
         expect(summarise(second.plan)).toEqual({ create: 0, update: 0, delete: 0, unchanged: 240, conflicts: 0 });
-        expect({ ...fake.counts }).toEqual({ token: 1, listZones: discoveryPages, listRrsets: expectedReads(l.configuredZones) });
+        expect({ ...fake.counts }).toEqual({
+          token: 1,
+          listZones: discoveryPages,
+          listRrsets: expectedReads(l.configuredZones),
+        });
       } finally {
         await second.close();
       }
@@ -399,7 +519,11 @@ describe("request budget: azure", () => {
     await fs.writeFile(path.join(dir, "ca.pem"), fake.ca);
     for (const [zone, records] of l.zones) {
       const z = fake.state.createZone(fake.subscriptionId, zone.startsWith("idle") ? "idle-rg" : "dns-rg", zone);
-      for (const r of records) fake.state.put(z, r.name === zone ? "@" : r.name.slice(0, -(zone.length + 1)), r.type, { ttl: r.ttl, data: wireData(r.type, r.values) });
+      for (const r of records)
+        fake.state.put(z, r.name === zone ? "@" : r.name.slice(0, -(zone.length + 1)), r.type, {
+          ttl: r.ttl,
+          data: wireData(r.type, r.values),
+        });
     }
   });
 
@@ -423,8 +547,14 @@ describe("request budget: azure", () => {
     const file = await writeConfig(dir, l, {
       type: "azure",
       options: {
-        subscription_id: fake.subscriptionId, tenant_id: fake.tenantId, client_id: fake.clientId, client_secret: "env/AZ_BUDGET_SECRET",
-        endpoint: fake.endpoint, authority_host: fake.authorityHost, ca_file: path.join(dir, "ca.pem"), max_attempts: 2,
+        subscription_id: fake.subscriptionId,
+        tenant_id: fake.tenantId,
+        client_id: fake.clientId,
+        client_secret: "env/AZ_BUDGET_SECRET",
+        endpoint: fake.endpoint,
+        authority_host: fake.authorityHost,
+        ca_file: path.join(dir, "ca.pem"),
+        max_attempts: 2,
       },
       env,
     });
@@ -435,7 +565,8 @@ describe("request budget: azure", () => {
     // and p zones hold selectors of the apex and of subdomains, which share no label suffix, so
     // they are read whole: f00 407 record sets (5 pages), f01 5207 (53), f02 1007 (11), the
     // others under 100 (1); each stays in its page count once its 10 selectors are written.
-    const pages = (zone: string) => ({ "f00.example": 5, "f01.example": 53, "f02.example": 11 } as Record<string, number>)[zone] ?? 1;
+    const pages = (zone: string) =>
+      (({ "f00.example": 5, "f01.example": 53, "f02.example": 11 }) as Record<string, number>)[zone] ?? 1;
     const expectedReads = (zones: readonly string[]) => new Map(zones.map((z) => [z, pages(z)]));
     const total = (zones: readonly string[]) => zones.reduce((n, z) => n + pages(z), 0);
 
@@ -446,18 +577,36 @@ describe("request budget: azure", () => {
       expect(first.plan.zones).toHaveLength(40);
       expect(summarise(first.plan)).toEqual(FIRST_SUMMARY);
       expect(readsPerZone()).toEqual(expectedReads(l.configuredZones));
-      expect({ ...fake.counts }).toEqual({ openidConfiguration: 1, token: 1, listZones: discoveryPages, listRecordSets: total(l.configuredZones) });
+      expect({ ...fake.counts }).toEqual({
+        openidConfiguration: 1,
+        token: 1,
+        listZones: discoveryPages,
+        listRecordSets: total(l.configuredZones),
+      });
 
       fake.resetCounts();
       const result = await applyPlan({ plan: first.plan, providers: first.providers, force: false, checkStale: false });
       expect(isApplyFailure(result)).toBe(false);
-      expect(result.zones.filter((z) => z.outcome === "applied").map((z) => z.zone).sort()).toEqual([...l.changedZones].sort());
+      expect(
+        result.zones
+          .filter((z) => z.outcome === "applied")
+          .map((z) => z.zone)
+          .sort(),
+      ).toEqual([...l.changedZones].sort());
       // Azure DNS writes one record set per request: 225 creates and 5 updates (PUT), 20
       // deletes (DELETE), no read before writing (the plan's read kept the etags), and apply's
       // verification reads each written zone back once.
       expect(readsPerZone()).toEqual(expectedReads(l.changedZones));
-      expect({ ...fake.counts }).toEqual({ putRecordSet: 230, deleteRecordSet: 20, listRecordSets: total(l.changedZones) });
-      expect(fake.log.filter((e) => e.operation === "putRecordSet" || e.operation === "deleteRecordSet").every((e) => e.ifMatch !== undefined || e.ifNoneMatch === "*")).toBe(true);
+      expect({ ...fake.counts }).toEqual({
+        putRecordSet: 230,
+        deleteRecordSet: 20,
+        listRecordSets: total(l.changedZones),
+      });
+      expect(
+        fake.log
+          .filter((e) => e.operation === "putRecordSet" || e.operation === "deleteRecordSet")
+          .every((e) => e.ifMatch !== undefined || e.ifNoneMatch === "*"),
+      ).toBe(true);
     } finally {
       await first.close();
     }
@@ -468,10 +617,17 @@ describe("request budget: azure", () => {
       expect(second.plan.errors).toEqual([]);
       expect(hasChanges(second.plan)).toBe(false);
       expect(summarise(second.plan)).toEqual({ create: 0, update: 0, delete: 0, unchanged: 240, conflicts: 0 });
-      expect({ ...fake.counts }).toEqual({ openidConfiguration: 1, token: 1, listZones: discoveryPages, listRecordSets: total(l.configuredZones) });
+      expect({ ...fake.counts }).toEqual({
+        openidConfiguration: 1,
+        token: 1,
+        listZones: discoveryPages,
+        listRecordSets: total(l.configuredZones),
+      });
     } finally {
       await second.close();
     }
-    expect(fake.state.zone(fake.subscriptionId, "dns-rg", "f01.example").sets.filter((s) => s.name.includes(".c")).length).toBe(5200);
+    expect(
+      fake.state.zone(fake.subscriptionId, "dns-rg", "f01.example").sets.filter((s) => s.name.includes(".c")).length,
+    ).toBe(5200);
   }, 120_000);
 });

@@ -45,10 +45,13 @@ afterAll(async () => {
 
 function reader(values: Record<string, unknown>): OptionsReader {
   return new OptionsReader({
-    provider: "aws", type: "route53", values,
+    provider: "aws",
+    type: "route53",
+    values,
     where: { file: "dkim.zones.yaml", line: 7 },
     lineOf: (key) => (key in values ? 8 : undefined),
-    configDir: tmp, env: process.env,
+    configDir: tmp,
+    env: process.env,
   });
 }
 
@@ -56,8 +59,6 @@ const logs: string[] = [];
 function provider(fake: Route53Fake, extra: Record<string, unknown> = {}): Provider {
   return createRoute53Provider(reader({ endpoint: fake.endpoint, ...extra }), { log: (m) => logs.push(m) });
 }
-
-
 
 describe("provider route53", () => {
   let fake: Route53Fake;
@@ -127,11 +128,16 @@ describe("provider route53", () => {
       pinned.pinZoneId?.("a.split.example", "ZSPLITPRIV");
       expect(await pinned.zoneOf?.("a.split.example")).toBe("split.example");
       expect(await pinned.zoneOf?.("b.split.example")).toBe("split.example");
-      const read = await pinned.list("split.example", ["selector1._domainkey.a.split.example", "selector1._domainkey.b.split.example"]);
-      expect(read).toEqual(expect.arrayContaining([
-        cname("selector1._domainkey.a.split.example", "inside.example.net"),
-        cname("selector1._domainkey.b.split.example", "public.example.net"),
-      ]));
+      const read = await pinned.list("split.example", [
+        "selector1._domainkey.a.split.example",
+        "selector1._domainkey.b.split.example",
+      ]);
+      expect(read).toEqual(
+        expect.arrayContaining([
+          cname("selector1._domainkey.a.split.example", "inside.example.net"),
+          cname("selector1._domainkey.b.split.example", "public.example.net"),
+        ]),
+      );
       await pinned.apply("split.example", [
         create(cname("selector2._domainkey.a.split.example", T2)),
         create(cname("selector2._domainkey.b.split.example", T2)),
@@ -151,8 +157,12 @@ describe("provider route53", () => {
     try {
       pinned.pinZoneId?.("d1.example.com", "ZOTHER");
       const err = await failure(pinned.zoneOf!("d1.example.com"));
-      expect(err.message).toBe("[aws] zone_id ZOTHER of domain d1.example.com is the hosted zone other.example, which cannot hold d1.example.com");
-      expect((err as ProviderError).hint).toContain("set zone_id to the id of a hosted zone named d1.example.com or one of its parents");
+      expect(err.message).toBe(
+        "[aws] zone_id ZOTHER of domain d1.example.com is the hosted zone other.example, which cannot hold d1.example.com",
+      );
+      expect((err as ProviderError).hint).toContain(
+        "set zone_id to the id of a hosted zone named d1.example.com or one of its parents",
+      );
       expect(await pinned.zoneOf?.("d2.example.com")).toBe("example.com");
     } finally {
       await pinned.close?.();
@@ -162,20 +172,37 @@ describe("provider route53", () => {
   it("plans the zone_id error at the domain's line in dkim.zones.yaml, and the other domains normally", async () => {
     fake.state.createZone("other.example", { id: "ZOTHER" });
     const file = path.join(tmp, "dkim.zones.yaml");
-    await fs.writeFile(file, `tenant: contoso\nproviders:\n  aws: { type: route53, endpoint: "${fake.endpoint}" }\ndomains:\n  d1.example.com:\n    provider: aws\n    zone_id: ZOTHER\n  d2.example.com:\n    provider: aws\n`);
+    await fs.writeFile(
+      file,
+      `tenant: contoso\nproviders:\n  aws: { type: route53, endpoint: "${fake.endpoint}" }\ndomains:\n  d1.example.com:\n    provider: aws\n    zone_id: ZOTHER\n  d2.example.com:\n    provider: aws\n`,
+    );
     const { plan, providers } = await buildPlan({ config: loadConfig(file) });
     await closeProviders(providers);
     expect(plan.errors).toHaveLength(1);
     expect(plan.errors[0]?.domain).toBe("d1.example.com");
-    expect(plan.errors[0]?.message).toMatch(/dkim\.zones\.yaml:5: cannot find the zone of d1\.example\.com: zone_id ZOTHER of domain d1\.example\.com is the hosted zone other\.example/);
+    expect(plan.errors[0]?.message).toMatch(
+      /dkim\.zones\.yaml:5: cannot find the zone of d1\.example\.com: zone_id ZOTHER of domain d1\.example\.com is the hosted zone other\.example/,
+    );
     expect(plan.zones.map((z) => `${z.zone} ${z.domains.join(",")}`)).toEqual(["example.com d2.example.com"]);
   });
 
   it("reads an alias record set at a selector name as drift and replaces it, deleting it with its AliasTarget", async () => {
     const name = "selector1._domainkey.d1.example.com";
-    fake.state.put(zoneId, { name, type: "CNAME", ttl: 0, values: [], alias: { hostedZoneId: zoneId, dnsName: "elsewhere.example.com.", evaluateTargetHealth: false } });
+    fake.state.put(zoneId, {
+      name,
+      type: "CNAME",
+      ttl: 0,
+      values: [],
+      alias: { hostedZoneId: zoneId, dnsName: "elsewhere.example.com.", evaluateTargetHealth: false },
+    });
     const [read] = await p.list(ZONE, [name]);
-    expect(read).toEqual({ name, type: "CNAME", ttl: 0, values: ["elsewhere.example.com"], drift: ["alias to elsewhere.example.com"] });
+    expect(read).toEqual({
+      name,
+      type: "CNAME",
+      ttl: 0,
+      values: ["elsewhere.example.com"],
+      drift: ["alias to elsewhere.example.com"],
+    });
     await p.apply(ZONE, [update(read as RecordSet, cname(name, T1))]);
     const now = fake.state.get(zoneId, name, "CNAME");
     expect(now).toMatchObject({ ttl: 3600, values: [`${T1}.`] });
@@ -184,21 +211,46 @@ describe("provider route53", () => {
 
   it("deletes a conflicting alias A record at a selector name exactly (--force)", async () => {
     const name = "selector2._domainkey.d1.example.com";
-    fake.state.put(zoneId, { name, type: "A", ttl: 0, values: [], alias: { hostedZoneId: "Z2FDTNDATAQYW2", dnsName: "d111.cloudfront.net.", evaluateTargetHealth: false } });
+    fake.state.put(zoneId, {
+      name,
+      type: "A",
+      ttl: 0,
+      values: [],
+      alias: { hostedZoneId: "Z2FDTNDATAQYW2", dnsName: "d111.cloudfront.net.", evaluateTargetHealth: false },
+    });
     const [read] = await p.list(ZONE, [name]);
     // The conflict carries ttl and values, not the drift: still matched to the alias as read.
-    await p.apply(ZONE, [remove({ name, type: "A", ttl: read?.ttl ?? -1, values: read?.values ?? [] }), create(cname(name, T2))]);
+    await p.apply(ZONE, [
+      remove({ name, type: "A", ttl: read?.ttl ?? -1, values: read?.values ?? [] }),
+      create(cname(name, T2)),
+    ]);
     expect(fake.state.get(zoneId, name, "A")).toBeUndefined();
     expect(fake.state.get(zoneId, name, "CNAME")?.values).toEqual([`${T2}.`]);
   });
 
   it("refuses weighted record sets at a selector name with a message saying which and what to do", async () => {
     const name = "selector1._domainkey.d1.example.com";
-    fake.state.put(zoneId, { name, type: "CNAME", ttl: 300, values: ["a.example.net."], setIdentifier: "blue", weight: 10 });
-    fake.state.put(zoneId, { name, type: "CNAME", ttl: 300, values: ["b.example.net."], setIdentifier: "green", weight: 90 });
+    fake.state.put(zoneId, {
+      name,
+      type: "CNAME",
+      ttl: 300,
+      values: ["a.example.net."],
+      setIdentifier: "blue",
+      weight: 10,
+    });
+    fake.state.put(zoneId, {
+      name,
+      type: "CNAME",
+      ttl: 300,
+      values: ["b.example.net."],
+      setIdentifier: "green",
+      weight: 90,
+    });
     const err = await failure(p.list(ZONE, [name, "selector2._domainkey.d1.example.com"]));
     expect(err).toBeInstanceOf(ProviderError);
-    expect(err.message).toBe(`[aws] zone example.com: routing-policy record sets at selector names: ${name} CNAME (SetIdentifier blue, weight 10), ${name} CNAME (SetIdentifier green, weight 90); dkimsync writes one simple CNAME per selector and does not replace routing-policy records`);
+    expect(err.message).toBe(
+      `[aws] zone example.com: routing-policy record sets at selector names: ${name} CNAME (SetIdentifier blue, weight 10), ${name} CNAME (SetIdentifier green, weight 90); dkimsync writes one simple CNAME per selector and does not replace routing-policy records`,
+    );
     expect((err as ProviderError).hint).toContain("naming SetIdentifier");
     // Nothing was written.
     expect(fake.counts.ChangeResourceRecordSets).toBe(0);
@@ -227,13 +279,29 @@ describe("provider route53", () => {
 
   it("lists every type at the requested names only, in one ranged read per zone", async () => {
     // Foreign records sort before (a*) and after (h*) the selectors of d1 and d2.
-    for (let i = 0; i < 200; i++) fake.state.put(zoneId, { name: `a${i}.example.com`, type: "A", ttl: 60, values: ["192.0.2.1"] });
-    for (let i = 0; i < 400; i++) fake.state.put(zoneId, { name: `h${i}.example.com`, type: "A", ttl: 60, values: ["192.0.2.1"] });
-    fake.state.put(zoneId, { name: "selector1._domainkey.d1.example.com", type: "CNAME", ttl: 3600, values: [`${T1.toUpperCase()}.`] });
-    fake.state.put(zoneId, { name: "selector2._domainkey.d2.example.com", type: "TXT", ttl: 300, values: ['"v=DKIM1; k=rsa; " "p=MIGf"'] });
+    for (let i = 0; i < 200; i++)
+      fake.state.put(zoneId, { name: `a${i}.example.com`, type: "A", ttl: 60, values: ["192.0.2.1"] });
+    for (let i = 0; i < 400; i++)
+      fake.state.put(zoneId, { name: `h${i}.example.com`, type: "A", ttl: 60, values: ["192.0.2.1"] });
+    fake.state.put(zoneId, {
+      name: "selector1._domainkey.d1.example.com",
+      type: "CNAME",
+      ttl: 3600,
+      values: [`${T1.toUpperCase()}.`],
+    });
+    fake.state.put(zoneId, {
+      name: "selector2._domainkey.d2.example.com",
+      type: "TXT",
+      ttl: 300,
+      values: ['"v=DKIM1; k=rsa; " "p=MIGf"'],
+    });
     fake.state.put(zoneId, { name: "other._domainkey.d1.example.com", type: "TXT", ttl: 300, values: ['"foreign"'] });
-    const names = ["selector2._domainkey.d2.example.com", "selector1._domainkey.d1.example.com",
-      "selector2._domainkey.d1.example.com", "Selector1._domainkey.D2.example.com."];
+    const names = [
+      "selector2._domainkey.d2.example.com",
+      "selector1._domainkey.d1.example.com",
+      "selector2._domainkey.d1.example.com",
+      "Selector1._domainkey.D2.example.com.",
+    ];
     const got = await p.list(ZONE, names);
     expect(got).toEqual([
       { name: "selector1._domainkey.d1.example.com", type: "CNAME", ttl: 3600, values: [T1] },
@@ -254,7 +322,8 @@ describe("provider route53", () => {
   });
 
   it("skips a long run of foreign records between wanted names instead of paging through it", async () => {
-    for (let i = 0; i < 700; i++) fake.state.put(zoneId, { name: `m${i}.example.com`, type: "A", ttl: 60, values: ["192.0.2.1"] });
+    for (let i = 0; i < 700; i++)
+      fake.state.put(zoneId, { name: `m${i}.example.com`, type: "A", ttl: 60, values: ["192.0.2.1"] });
     fake.state.put(zoneId, cname("selector1._domainkey.z.example.com", "t.example.net."));
     const got = await p.list(ZONE, ["selector1._domainkey.a.example.com", "selector1._domainkey.z.example.com"]);
     expect(got.map((r) => r.name)).toEqual(["selector1._domainkey.z.example.com"]);
@@ -268,7 +337,12 @@ describe("provider route53", () => {
     await p.apply(ZONE, [create(s1), create(s2)]);
     expect(fake.counts.ChangeResourceRecordSets).toBe(1);
     // Written as absolute names with the trailing dot.
-    expect(fake.state.get(zoneId, s1.name, "CNAME")).toEqual({ name: `${s1.name}.`, type: "CNAME", ttl: 3600, values: [`${T1}.`] });
+    expect(fake.state.get(zoneId, s1.name, "CNAME")).toEqual({
+      name: `${s1.name}.`,
+      type: "CNAME",
+      ttl: 3600,
+      values: [`${T1}.`],
+    });
     expect(await p.list(ZONE, [s1.name, s2.name])).toEqual([s1, s2]);
 
     const s1b = cname(s1.name, T1.replace("contoso.onmicrosoft.com", "contoso.y-v1.dkim.mail.microsoft"), 600);
@@ -278,7 +352,12 @@ describe("provider route53", () => {
   });
 
   it("deletes a record exactly as Route 53 holds it, whatever case and dots it was sent with", async () => {
-    fake.state.put(zoneId, { name: "selector1._domainkey.d1.example.com", type: "CNAME", ttl: 3600, values: [T1.toUpperCase()] });
+    fake.state.put(zoneId, {
+      name: "selector1._domainkey.d1.example.com",
+      type: "CNAME",
+      ttl: 3600,
+      values: [T1.toUpperCase()],
+    });
     const [before] = await p.list(ZONE, ["selector1._domainkey.d1.example.com"]);
     expect(before).toEqual(cname("selector1._domainkey.d1.example.com", T1));
     await p.apply(ZONE, [update(before as RecordSet, cname(before!.name, T2))]);
@@ -286,22 +365,33 @@ describe("provider route53", () => {
   });
 
   it("splits an apply over 1000 values, or over 32000 characters, into several batches", async () => {
-    const short = Array.from({ length: 1200 }, (_, i) => create(cname(`selector1._domainkey.d${i}.example.com`, "t.example.net")));
+    const short = Array.from({ length: 1200 }, (_, i) =>
+      create(cname(`selector1._domainkey.d${i}.example.com`, "t.example.net")),
+    );
     await p.apply(ZONE, short);
     expect(fake.counts.ChangeResourceRecordSets).toBe(2);
     expect(fake.state.get(zoneId, "selector1._domainkey.d1199.example.com", "CNAME")).toBeDefined();
     expect(logs.join("\n")).toContain("writing 2 batches");
 
     // 100-character targets: 320 values reach 32000 characters (the trailing dot counts too).
-    const long = Array.from({ length: 700 }, (_, i) => create(cname(`selector2._domainkey.d${i}.example.com`, `${"x".repeat(87)}.example.net`)));
+    const long = Array.from({ length: 700 }, (_, i) =>
+      create(cname(`selector2._domainkey.d${i}.example.com`, `${"x".repeat(87)}.example.net`)),
+    );
     await p.apply(ZONE, long);
     expect(fake.counts.ChangeResourceRecordSets).toBe(2 + 3);
     expect(fake.state.sorted(zoneId).filter((r) => r.name.startsWith("selector2."))).toHaveLength(700);
   });
 
   it("does not claim 'nothing was written' when a later batch of a split apply fails", async () => {
-    fake.state.put(zoneId, { name: "selector1._domainkey.d1100.example.com", type: "TXT", ttl: 300, values: ['"v=DKIM1; p=old"'] });
-    const changes = Array.from({ length: 1200 }, (_, i) => create(cname(`selector1._domainkey.d${i}.example.com`, "t.example.net")));
+    fake.state.put(zoneId, {
+      name: "selector1._domainkey.d1100.example.com",
+      type: "TXT",
+      ttl: 300,
+      values: ['"v=DKIM1; p=old"'],
+    });
+    const changes = Array.from({ length: 1200 }, (_, i) =>
+      create(cname(`selector1._domainkey.d${i}.example.com`, "t.example.net")),
+    );
     const err = await failure(p.apply(ZONE, changes));
     expect(err).toBeInstanceOf(ProviderError);
     // The first batch (d0..d999) landed; only the second was rejected as a whole.
@@ -321,7 +411,11 @@ describe("provider route53", () => {
   });
 
   it("retries PriorRequestNotComplete (400) like throttling, so a busy zone does not fail the apply", async () => {
-    fake.faults.failNext(2, 400, { op: "ChangeResourceRecordSets", code: "PriorRequestNotComplete", message: "The request was rejected because Route 53 was still processing a prior request." });
+    fake.faults.failNext(2, 400, {
+      op: "ChangeResourceRecordSets",
+      code: "PriorRequestNotComplete",
+      message: "The request was rejected because Route 53 was still processing a prior request.",
+    });
     await p.apply(ZONE, [create(cname("selector1._domainkey.d1.example.com", T1))]);
     expect(fake.counts.ChangeResourceRecordSets).toBe(3);
     expect(fake.state.get(zoneId, "selector1._domainkey.d1.example.com", "CNAME")?.values).toEqual([`${T1}.`]);
@@ -351,7 +445,9 @@ describe("provider route53", () => {
       const took = Date.now() - started;
       expect(err).toBeInstanceOf(ProviderError);
       expect((err as ProviderError).transient).toBe(true);
-      expect(err.message).toMatch(/^\[aws\] zone example\.com: reading records \(ListResourceRecordSets\): Route 53 at http:\/\/127\.0\.0\.1:\d+ did not answer within 300 ms, 2 attempt\(s\)/);
+      expect(err.message).toMatch(
+        /^\[aws\] zone example\.com: reading records \(ListResourceRecordSets\): Route 53 at http:\/\/127\.0\.0\.1:\d+ did not answer within 300 ms, 2 attempt\(s\)/,
+      );
       // Both attempts reached the server: the limit is per attempt, and retries are bounded.
       expect(fake.counts.ListResourceRecordSets).toBe(2);
       // A bound, not a benchmark: the documented worst case plus generous slack for a busy machine.
@@ -368,7 +464,9 @@ describe("provider route53", () => {
       fake.faults.stallBody();
       const started = Date.now();
       const err = await failure(stalled.list(ZONE, ["selector1._domainkey.d1.example.com"]));
-      expect(err.message).toMatch(/^\[aws\] zone example\.com: reading records \(ListResourceRecordSets\): Route 53 at .* did not answer within 300 ms/);
+      expect(err.message).toMatch(
+        /^\[aws\] zone example\.com: reading records \(ListResourceRecordSets\): Route 53 at .* did not answer within 300 ms/,
+      );
       expect(Date.now() - started).toBeLessThan(worstCaseMs({ timeoutMs: 300, maxAttempts: 1 }) + 5000);
     } finally {
       await stalled.close?.();
@@ -451,17 +549,28 @@ describe("provider route53", () => {
     fake.state.put(zoneId, cname(s1.name, "someone-else.example.net."));
     const err = await failure(p.apply(ZONE, [update(read as RecordSet, cname(s1.name, T2)), create(s2)]));
     expect(err).toBeInstanceOf(ProviderError);
-    expect(err.message).toContain("[aws] zone example.com: Route 53 rejected the change batch (update selector1._domainkey.d1.example.com CNAME, create selector2._domainkey.d1.example.com CNAME), nothing was written");
-    expect(err.message).toContain("Tried to delete resource record set [name='selector1._domainkey.d1.example.com.', type='CNAME'] but the values provided do not match the current values");
+    expect(err.message).toContain(
+      "[aws] zone example.com: Route 53 rejected the change batch (update selector1._domainkey.d1.example.com CNAME, create selector2._domainkey.d1.example.com CNAME), nothing was written",
+    );
+    expect(err.message).toContain(
+      "Tried to delete resource record set [name='selector1._domainkey.d1.example.com.', type='CNAME'] but the values provided do not match the current values",
+    );
     expect((err as ProviderError).hint).toContain("changed since they were read");
     expect(fake.state.get(zoneId, s1.name, "CNAME")?.values).toEqual(["someone-else.example.net."]);
     expect(fake.state.get(zoneId, s2.name, "CNAME")).toBeUndefined();
   });
 
   it("reports a TXT blocking the CNAME as a conflict (RFC 1034 3.6.2)", async () => {
-    fake.state.put(zoneId, { name: "selector1._domainkey.d1.example.com", type: "TXT", ttl: 300, values: ['"v=DKIM1; p=old"'] });
+    fake.state.put(zoneId, {
+      name: "selector1._domainkey.d1.example.com",
+      type: "TXT",
+      ttl: 300,
+      values: ['"v=DKIM1; p=old"'],
+    });
     const err = await failure(p.apply(ZONE, [create(cname("selector1._domainkey.d1.example.com", T1))]));
-    expect(err.message).toContain("RRSet of type CNAME with DNS name selector1._domainkey.d1.example.com. is not permitted as it conflicts with other records");
+    expect(err.message).toContain(
+      "RRSet of type CNAME with DNS name selector1._domainkey.d1.example.com. is not permitted as it conflicts with other records",
+    );
     expect((err as ProviderError).hint).toContain("RFC 1034 3.6.2");
   });
 
@@ -487,7 +596,10 @@ describe("provider route53", () => {
   });
 
   it("turns AccessDenied and a vanished hosted zone into errors that say what to do", async () => {
-    fake.faults.failNext(1, 403, { code: "AccessDenied", message: "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: route53:ListHostedZonesByName" });
+    fake.faults.failNext(1, 403, {
+      code: "AccessDenied",
+      message: "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: route53:ListHostedZonesByName",
+    });
     const denied = await failure(p.zones());
     expect(denied).toBeInstanceOf(ProviderError);
     expect(denied.message).toContain("[aws] listing hosted zones (ListHostedZonesByName): access denied");
@@ -496,7 +608,9 @@ describe("provider route53", () => {
     await p.zones();
     fake.state.zones.delete(zoneId);
     const gone = await failure(p.list(ZONE, ["selector1._domainkey.d1.example.com"]));
-    expect(gone.message).toBe(`[aws] zone example.com: reading records (ListResourceRecordSets): No hosted zone found with ID: ${zoneId}`);
+    expect(gone.message).toBe(
+      `[aws] zone example.com: reading records (ListResourceRecordSets): No hosted zone found with ID: ${zoneId}`,
+    );
   });
 
   it("says how to provide credentials when the AWS chain finds none", async () => {
@@ -527,15 +641,21 @@ describe("provider route53", () => {
       throw new Error("expected an InputError");
     })();
     expect(err).toBeInstanceOf(InputError);
-    expect(err.message).toBe('dkim.zones.yaml:8: provider "aws" (route53): option "access_key_id" is not supported: Route 53 credentials come only from the standard AWS chain');
+    expect(err.message).toBe(
+      'dkim.zones.yaml:8: provider "aws" (route53): option "access_key_id" is not supported: Route 53 credentials come only from the standard AWS chain',
+    );
     expect(err.hint).toContain("AWS_ACCESS_KEY_ID");
     expect(`${err.message} ${err.hint}`).not.toContain("AKIAREALLOOKINGKEY");
   });
 
   it("validates its options", () => {
     expect(() => createRoute53Provider(reader({ max_rps: "fast" }), {})).toThrow(/option "max_rps" must be a number/);
-    expect(() => createRoute53Provider(reader({ zone_id: "not a zone" }), {})).toThrow(/option "zone_id" must be a hosted zone id/);
-    expect(() => createRoute53Provider(reader({ zoneid: "Z1" }), {})).toThrow(/option "zoneid" is not an option of provider type route53/);
+    expect(() => createRoute53Provider(reader({ zone_id: "not a zone" }), {})).toThrow(
+      /option "zone_id" must be a hosted zone id/,
+    );
+    expect(() => createRoute53Provider(reader({ zoneid: "Z1" }), {})).toThrow(
+      /option "zoneid" is not an option of provider type route53/,
+    );
   });
 
   it("declares atomic writes and name-only reads as capabilities", () => {

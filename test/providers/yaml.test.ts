@@ -93,8 +93,6 @@ async function writeZone(text: string, zone = ZONE): Promise<string> {
   return file;
 }
 
-
-
 describe("options", () => {
   it("resolves directory from the config folder", async () => {
     await fs.mkdir(path.join(dir, "zones"));
@@ -107,7 +105,9 @@ describe("options", () => {
 
   it("requires directory", () => {
     expect(() => createYamlProvider(reader({}), {})).toThrow(InputError);
-    expect(() => createYamlProvider(reader({}), {})).toThrow(/dkim\.zones\.yaml:6: provider "zones" \(yaml\): option "directory" is required/);
+    expect(() => createYamlProvider(reader({}), {})).toThrow(
+      /dkim\.zones\.yaml:6: provider "zones" \(yaml\): option "directory" is required/,
+    );
   });
 
   it("rejects an unknown option, naming it and its line", () => {
@@ -139,19 +139,36 @@ describe("zones", () => {
 
   it("a missing zone file is an error naming the file", async () => {
     const err = await failure(provider().list(ZONE, [`www.${ZONE}`]));
-    expect(err.message).toBe(`[zones] zone example.com: zone file ${path.join(dir, "example.com.yaml")} does not exist`);
+    expect(err.message).toBe(
+      `[zones] zone example.com: zone file ${path.join(dir, "example.com.yaml")} does not exist`,
+    );
   });
 });
 
 describe("list", () => {
   it("returns every type at the asked names and nothing else", async () => {
     await writeZone(REALISTIC);
-    const sets = await provider().list(ZONE, [ZONE, `selector2._domainkey.${ZONE}`, `selector1._domainkey.${ZONE}`, `_dmarc.${ZONE}`]);
+    const sets = await provider().list(ZONE, [
+      ZONE,
+      `selector2._domainkey.${ZONE}`,
+      `selector1._domainkey.${ZONE}`,
+      `_dmarc.${ZONE}`,
+    ]);
     expect(sets).toEqual([
       { name: ZONE, type: "MX", ttl: 3600, values: ["0 example-com.mail.protection.outlook.com"] },
-      { name: ZONE, type: "TXT", ttl: 300, values: ["v=spf1 include:spf.protection.outlook.com -all", "MS=ms12345678"] },
+      {
+        name: ZONE,
+        type: "TXT",
+        ttl: 300,
+        values: ["v=spf1 include:spf.protection.outlook.com -all", "MS=ms12345678"],
+      },
       // `\;` in the file is octoDNS's escape for `;`.
-      { name: `_dmarc.${ZONE}`, type: "TXT", ttl: 3600, values: ["v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com"] },
+      {
+        name: `_dmarc.${ZONE}`,
+        type: "TXT",
+        ttl: 3600,
+        values: ["v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com"],
+      },
       cname(`selector2._domainkey.${ZONE}`, S2.replace("contoso", "fabrikam"), 300),
     ]);
   });
@@ -171,7 +188,11 @@ describe("list", () => {
         "",
       ].join("\n"),
     );
-    const sets = await provider().list(ZONE, [`selector1._domainkey.${ZONE}`, `selector2._domainkey.${ZONE}`, `autodiscover.${ZONE}`]);
+    const sets = await provider().list(ZONE, [
+      `selector1._domainkey.${ZONE}`,
+      `selector2._domainkey.${ZONE}`,
+      `autodiscover.${ZONE}`,
+    ]);
     expect(sets).toEqual([
       cname(`selector1._domainkey.${ZONE}`, S1),
       // An absolute key (ending with the zone and a dot) names itself, not a name below it.
@@ -185,15 +206,21 @@ describe("list", () => {
     const file = await writeZone("www:\n  type: CNAME\n  value: [example.com.\nmail:\n  type: A\n");
     const err = await failure(provider().list(ZONE, [`www.${ZONE}`]));
     expect(err).toBeInstanceOf(ProviderError);
-    expect(err.message).toMatch(new RegExp(`^\\[zones\\] zone example\\.com: ${file.replace(/[.]/g, "\\.")}:4: YAML syntax error: `));
+    expect(err.message).toMatch(
+      new RegExp(`^\\[zones\\] zone example\\.com: ${file.replace(/[.]/g, "\\.")}:4: YAML syntax error: `),
+    );
     expect(err.cause).toBeDefined();
   });
 
   it("reports a record without a type, and a name written twice with one type, at their lines", async () => {
     await writeZone("www:\n  value: example.com.\n");
-    expect((await failure(provider().list(ZONE, []))).message).toMatch(/example\.com\.yaml:2: the record at www\.example\.com has no type$/);
+    expect((await failure(provider().list(ZONE, []))).message).toMatch(
+      /example\.com\.yaml:2: the record at www\.example\.com has no type$/,
+    );
     await writeZone("www:\n  type: A\n  value: 192.0.2.1\nWWW:\n  type: A\n  value: 192.0.2.2\n");
-    expect((await failure(provider().list(ZONE, []))).message).toMatch(/example\.com\.yaml:5: A at www\.example\.com is written twice \(also at line 2\)/);
+    expect((await failure(provider().list(ZONE, []))).message).toMatch(
+      /example\.com\.yaml:5: A at www\.example\.com is written twice \(also at line 2\)/,
+    );
   });
 });
 
@@ -203,25 +230,37 @@ describe("apply", () => {
     const p = provider();
     const [old, sel2] = await p.list(ZONE, [`selector1._domainkey.old.${ZONE}`, `selector2._domainkey.${ZONE}`]);
     if (!old || !sel2) throw new Error("fixture lacks the selector records");
-    await p.apply(ZONE, [remove(old), create(cname(`selector1._domainkey.${ZONE}`, S1)), update(sel2, cname(sel2.name, S2))]);
+    await p.apply(ZONE, [
+      remove(old),
+      create(cname(`selector1._domainkey.${ZONE}`, S1)),
+      update(sel2, cname(sel2.name, S2)),
+    ]);
 
     // The old selector goes with one of its blank separator lines; the new one takes its sorted
     // place above the comment block of selector2; selector2 keeps its comments.
     const expected = REALISTIC.replace(
       "selector1._domainkey.old:\n  type: CNAME\n  value: selector1-old-example-com._domainkey.contoso.onmicrosoft.com.\n\n",
       `selector1._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S1}.\n\n`,
-    ).replace("  ttl: 300  # lowered for the migration\n  type: CNAME\n  value: selector2-example-com._domainkey.fabrikam.onmicrosoft.com.", `  ttl: 3600  # lowered for the migration\n  type: CNAME\n  value: ${S2}.`);
+    ).replace(
+      "  ttl: 300  # lowered for the migration\n  type: CNAME\n  value: selector2-example-com._domainkey.fabrikam.onmicrosoft.com.",
+      `  ttl: 3600  # lowered for the migration\n  type: CNAME\n  value: ${S2}.`,
+    );
     expect(expected).not.toBe(REALISTIC);
     expect(await fs.readFile(file, "utf8")).toBe(expected);
-    expect(await p.list(ZONE, [`selector1._domainkey.${ZONE}`, `selector2._domainkey.${ZONE}`, `selector1._domainkey.old.${ZONE}`])).toEqual([
-      cname(`selector1._domainkey.${ZONE}`, S1),
-      cname(`selector2._domainkey.${ZONE}`, S2),
-    ]);
+    expect(
+      await p.list(ZONE, [
+        `selector1._domainkey.${ZONE}`,
+        `selector2._domainkey.${ZONE}`,
+        `selector1._domainkey.old.${ZONE}`,
+      ]),
+    ).toEqual([cname(`selector1._domainkey.${ZONE}`, S1), cname(`selector2._domainkey.${ZONE}`, S2)]);
     expect(await fs.readdir(dir)).toEqual(["example.com.yaml"]);
   });
 
   it("appends at the end of a file whose keys are not sorted, keeping its separator style", async () => {
-    const file = await writeZone("www:\n  type: CNAME\n  value: example.com.\n_dmarc:\n  type: TXT\n  value: v=DMARC1\\; p=none\n");
+    const file = await writeZone(
+      "www:\n  type: CNAME\n  value: example.com.\n_dmarc:\n  type: TXT\n  value: v=DMARC1\\; p=none\n",
+    );
     await provider().apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]);
     expect(await fs.readFile(file, "utf8")).toBe(
       `www:\n  type: CNAME\n  value: example.com.\n_dmarc:\n  type: TXT\n  value: v=DMARC1\\; p=none\nselector1._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S1}.\n`,
@@ -231,21 +270,29 @@ describe("apply", () => {
   it("writes into an empty zone (`--- {}`) and uses the file's indentation", async () => {
     const empty = await writeZone("--- {}\n");
     await provider().apply(ZONE, [create(cname(`selector2._domainkey.${ZONE}`, S2))]);
-    expect(await fs.readFile(empty, "utf8")).toBe(`---\nselector2._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S2}.\n`);
+    expect(await fs.readFile(empty, "utf8")).toBe(
+      `---\nselector2._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S2}.\n`,
+    );
 
     const four = await writeZone("www:\n    type: CNAME\n    value: example.com.\n", "example.org");
     await provider().apply("example.org", [create(cname("selector1._domainkey.example.org", "s1.example.net"))]);
-    expect(await fs.readFile(four, "utf8")).toBe("selector1._domainkey:\n    ttl: 3600\n    type: CNAME\n    value: s1.example.net.\nwww:\n    type: CNAME\n    value: example.com.\n");
+    expect(await fs.readFile(four, "utf8")).toBe(
+      "selector1._domainkey:\n    ttl: 3600\n    type: CNAME\n    value: s1.example.net.\nwww:\n    type: CNAME\n    value: example.com.\n",
+    );
   });
 
   it("adds a ttl in octoDNS key order, and leaves a default ttl implicit", async () => {
-    const file = await writeZone(`selector1._domainkey:\n  type: CNAME\n  value: old.example.net.\nselector2._domainkey:\n  type: CNAME  # keep\n  value: ${S2}.\n`);
+    const file = await writeZone(
+      `selector1._domainkey:\n  type: CNAME\n  value: old.example.net.\nselector2._domainkey:\n  type: CNAME  # keep\n  value: ${S2}.\n`,
+    );
     const p = provider();
     await p.apply(ZONE, [
       update(cname(`selector1._domainkey.${ZONE}`, "old.example.net"), cname(`selector1._domainkey.${ZONE}`, S1)),
       update(cname(`selector2._domainkey.${ZONE}`, S2), cname(`selector2._domainkey.${ZONE}`, S2, 600)),
     ]);
-    expect(await fs.readFile(file, "utf8")).toBe(`selector1._domainkey:\n  type: CNAME\n  value: ${S1}.\nselector2._domainkey:\n  ttl: 600\n  type: CNAME  # keep\n  value: ${S2}.\n`);
+    expect(await fs.readFile(file, "utf8")).toBe(
+      `selector1._domainkey:\n  type: CNAME\n  value: ${S1}.\nselector2._domainkey:\n  ttl: 600\n  type: CNAME  # keep\n  value: ${S2}.\n`,
+    );
   });
 
   it("adds to a list, converts a single record to a list, and deletes one type out of a list", async () => {
@@ -269,26 +316,36 @@ describe("apply", () => {
   });
 
   it("replaces a conflicting TXT with the CNAME when the plan deletes it first (--force)", async () => {
-    const file = await writeZone("# old on-premises key\nselector1._domainkey:\n  type: TXT\n  value: v=DKIM1\\; p=MIGf\nwww:\n  type: CNAME\n  value: example.com.\n");
+    const file = await writeZone(
+      "# old on-premises key\nselector1._domainkey:\n  type: TXT\n  value: v=DKIM1\\; p=MIGf\nwww:\n  type: CNAME\n  value: example.com.\n",
+    );
     await provider().apply(ZONE, [
       remove({ name: `selector1._domainkey.${ZONE}`, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=MIGf"] }),
       create(cname(`selector1._domainkey.${ZONE}`, S1)),
     ]);
     // The CNAME takes the TXT's place, under the comment that was written above it.
-    expect(await fs.readFile(file, "utf8")).toBe(`# old on-premises key\nselector1._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S1}.\nwww:\n  type: CNAME\n  value: example.com.\n`);
+    expect(await fs.readFile(file, "utf8")).toBe(
+      `# old on-premises key\nselector1._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S1}.\nwww:\n  type: CNAME\n  value: example.com.\n`,
+    );
   });
 
   it("deletes a whole name with its own lines, keeping the comment above it apart from the next name", async () => {
-    const file = await writeZone(`_dmarc:\n  type: TXT\n  value: v=DMARC1\\; p=none\n\n# retired domain\nselector1._domainkey:\n  type: CNAME  # old\n  value: ${S1}.\n\nwww:\n  type: CNAME\n  value: example.com.\n`);
+    const file = await writeZone(
+      `_dmarc:\n  type: TXT\n  value: v=DMARC1\\; p=none\n\n# retired domain\nselector1._domainkey:\n  type: CNAME  # old\n  value: ${S1}.\n\nwww:\n  type: CNAME\n  value: example.com.\n`,
+    );
     await provider().apply(ZONE, [remove(cname(`selector1._domainkey.${ZONE}`, S1))]);
-    expect(await fs.readFile(file, "utf8")).toBe("_dmarc:\n  type: TXT\n  value: v=DMARC1\\; p=none\n\n# retired domain\n\nwww:\n  type: CNAME\n  value: example.com.\n");
+    expect(await fs.readFile(file, "utf8")).toBe(
+      "_dmarc:\n  type: TXT\n  value: v=DMARC1\\; p=none\n\n# retired domain\n\nwww:\n  type: CNAME\n  value: example.com.\n",
+    );
   });
 
   it("refuses a CNAME beside another type at one name (RFC 1034 3.6.2) and writes nothing", async () => {
     const text = "selector1._domainkey:\n  type: TXT\n  value: v=DKIM1\\; p=MIGf\n";
     const file = await writeZone(text);
     const err = await failure(provider().apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]));
-    expect(err.message).toBe("[zones] zone example.com: selector1._domainkey.example.com would hold a CNAME beside TXT records (RFC 1034 3.6.2)");
+    expect(err.message).toBe(
+      "[zones] zone example.com: selector1._domainkey.example.com would hold a CNAME beside TXT records (RFC 1034 3.6.2)",
+    );
     // The command that replaces them is apply --force; plan has no --force.
     expect((err as ProviderError).hint).toContain("dkimsync apply --force");
     expect(await fs.readFile(file, "utf8")).toBe(text);
@@ -298,9 +355,15 @@ describe("apply", () => {
     const text = `selector1._domainkey:\n  ttl: 60\n  type: CNAME\n  value: ${S1}.\n`;
     const file = await writeZone(text);
     const p = provider();
-    const stale = await failure(p.apply(ZONE, [update(cname(`selector1._domainkey.${ZONE}`, S1, 300), cname(`selector1._domainkey.${ZONE}`, S1))]));
+    const stale = await failure(
+      p.apply(ZONE, [
+        update(cname(`selector1._domainkey.${ZONE}`, S1, 300), cname(`selector1._domainkey.${ZONE}`, S1)),
+      ]),
+    );
     expect(stale).toBeInstanceOf(ProviderError);
-    expect(stale.message).toMatch(/CNAME selector1\._domainkey\.example\.com changed in .*example\.com\.yaml since the plan was made \(expected ttl 300 .*, found ttl 60 /);
+    expect(stale.message).toMatch(
+      /CNAME selector1\._domainkey\.example\.com changed in .*example\.com\.yaml since the plan was made \(expected ttl 300 .*, found ttl 60 /,
+    );
     expect((stale as ProviderError).hint).toMatch(/run dkimsync plan again/);
     const exists = await failure(p.apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]));
     expect(exists.message).toMatch(/since the plan was made \(it now exists: ttl 60 /);
@@ -310,9 +373,15 @@ describe("apply", () => {
   });
 
   it("rewrites a flow-style record in block style, leaving the rest of the file alone", async () => {
-    const file = await writeZone(`# head\nselector1._domainkey: {type: CNAME, value: old.example.net.}\nwww:  # web\n  type: CNAME\n  value: example.com.\n`);
-    await provider().apply(ZONE, [update(cname(`selector1._domainkey.${ZONE}`, "old.example.net"), cname(`selector1._domainkey.${ZONE}`, S1))]);
-    expect(await fs.readFile(file, "utf8")).toBe(`# head\nselector1._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S1}.\nwww:  # web\n  type: CNAME\n  value: example.com.\n`);
+    const file = await writeZone(
+      `# head\nselector1._domainkey: {type: CNAME, value: old.example.net.}\nwww:  # web\n  type: CNAME\n  value: example.com.\n`,
+    );
+    await provider().apply(ZONE, [
+      update(cname(`selector1._domainkey.${ZONE}`, "old.example.net"), cname(`selector1._domainkey.${ZONE}`, S1)),
+    ]);
+    expect(await fs.readFile(file, "utf8")).toBe(
+      `# head\nselector1._domainkey:\n  ttl: 3600\n  type: CNAME\n  value: ${S1}.\nwww:  # web\n  type: CNAME\n  value: example.com.\n`,
+    );
   });
 
   it("writes atomically: a failed rename leaves the file as it was and no temporary file behind", async () => {
@@ -320,12 +389,16 @@ describe("apply", () => {
     try {
       execFileSync("chattr", ["+i", file]);
     } catch (err) {
-      throw new Error(`chattr +i failed (${String(err)}): install e2fsprogs (apt-get install -y e2fsprogs) and use a TMPDIR on ext4/xfs/btrfs as root`);
+      throw new Error(
+        `chattr +i failed (${String(err)}): install e2fsprogs (apt-get install -y e2fsprogs) and use a TMPDIR on ext4/xfs/btrfs as root`,
+      );
     }
     try {
       const err = await failure(provider().apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]));
       expect(err).toBeInstanceOf(ProviderError);
-      expect(err.message).toMatch(/^\[zones\] zone example\.com: cannot write .*example\.com\.yaml: EPERM.*; the file is unchanged$/);
+      expect(err.message).toMatch(
+        /^\[zones\] zone example\.com: cannot write .*example\.com\.yaml: EPERM.*; the file is unchanged$/,
+      );
     } finally {
       execFileSync("chattr", ["-i", file]);
     }
@@ -364,7 +437,11 @@ describe("YAML features octoDNS reads (PyYAML SafeLoader)", () => {
         "",
       ].join("\n"),
     );
-    const sets = await provider().list(ZONE, [`selector1._domainkey.${ZONE}`, `selector2._domainkey.${ZONE}`, `www.${ZONE}`]);
+    const sets = await provider().list(ZONE, [
+      `selector1._domainkey.${ZONE}`,
+      `selector2._domainkey.${ZONE}`,
+      `www.${ZONE}`,
+    ]);
     expect(sets).toEqual([
       cname(`selector1._domainkey.${ZONE}`, S1),
       // The merged mapping supplies type and ttl; its own value wins over the merged one.
@@ -398,7 +475,15 @@ describe("YAML features octoDNS reads (PyYAML SafeLoader)", () => {
   });
 
   it("refuses to delete a record whose anchor another record still uses, and writes nothing", async () => {
-    const text = ["selector1._domainkey:", "  type: CNAME", `  value: &t ${S1}.`, "x._domainkey:", "  type: CNAME", "  value: *t", ""].join("\n");
+    const text = [
+      "selector1._domainkey:",
+      "  type: CNAME",
+      `  value: &t ${S1}.`,
+      "x._domainkey:",
+      "  type: CNAME",
+      "  value: *t",
+      "",
+    ].join("\n");
     const file = await writeZone(text);
     const p = provider();
     const [sel1] = await p.list(ZONE, [`selector1._domainkey.${ZONE}`]);
@@ -414,7 +499,9 @@ describe("YAML features octoDNS reads (PyYAML SafeLoader)", () => {
     const file = await writeZone(text);
     await provider().apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]);
     const out = await fs.readFile(file, "utf8");
-    expect(out).toBe(`---\r\n'':\r\n  type: A\r\n  value: 192.0.2.1\r\nselector1._domainkey:\r\n  ttl: 3600\r\n  type: CNAME\r\n  value: ${S1}.\r\nwww:\r\n  type: A\r\n  value: 192.0.2.1\r\n`);
+    expect(out).toBe(
+      `---\r\n'':\r\n  type: A\r\n  value: 192.0.2.1\r\nselector1._domainkey:\r\n  ttl: 3600\r\n  type: CNAME\r\n  value: ${S1}.\r\nwww:\r\n  type: A\r\n  value: 192.0.2.1\r\n`,
+    );
   });
 });
 
@@ -442,7 +529,9 @@ describe("internationalised zones", () => {
 
   it("reads a record key written in UTF-8 as its A-label name", async () => {
     await writeZone(`selector1._domainkey.bücher:\n  type: CNAME\n  value: ${S1}.\n`);
-    expect(await provider().list(ZONE, [`selector1._domainkey.xn--bcher-kva.${ZONE}`])).toEqual([cname(`selector1._domainkey.xn--bcher-kva.${ZONE}`, S1)]);
+    expect(await provider().list(ZONE, [`selector1._domainkey.xn--bcher-kva.${ZONE}`])).toEqual([
+      cname(`selector1._domainkey.xn--bcher-kva.${ZONE}`, S1),
+    ]);
   });
 
   it("refuses a zone written both as a UTF-8 and as an IDNA file name", async () => {
@@ -457,8 +546,24 @@ describe("internationalised zones", () => {
 
 describe("naturalCompare", () => {
   it("orders keys like octoDNS's natsort: digit runs as numbers", () => {
-    const keys = ["www", "selector10._domainkey", "", "selector2._domainkey", "_dmarc", "autodiscover", "selector1._domainkey"];
-    expect([...keys].sort(naturalCompare)).toEqual(["", "_dmarc", "autodiscover", "selector1._domainkey", "selector2._domainkey", "selector10._domainkey", "www"]);
+    const keys = [
+      "www",
+      "selector10._domainkey",
+      "",
+      "selector2._domainkey",
+      "_dmarc",
+      "autodiscover",
+      "selector1._domainkey",
+    ];
+    expect([...keys].sort(naturalCompare)).toEqual([
+      "",
+      "_dmarc",
+      "autodiscover",
+      "selector1._domainkey",
+      "selector2._domainkey",
+      "selector10._domainkey",
+      "www",
+    ]);
   });
 });
 
@@ -473,7 +578,9 @@ describe("several changes against one parse (providers/yaml/batch.ts)", () => {
   };
 
   it("writes several new names at one sorted place in key order, in one parse", async () => {
-    const file = await writeZone(`mail:\n  type: A\n  value: 192.0.2.2\n\n# web shop\nshop:\n  type: A\n  value: 192.0.2.3\n\nzz:\n  type: A\n  value: 192.0.2.4\n`);
+    const file = await writeZone(
+      `mail:\n  type: A\n  value: 192.0.2.2\n\n# web shop\nshop:\n  type: A\n  value: 192.0.2.3\n\nzz:\n  type: A\n  value: 192.0.2.4\n`,
+    );
     const t = (name: string, v: string) => cname(`${name}.${ZONE}`, v);
     // Out of key order on purpose: one at a time puts each before the first larger key.
     const changes = [
@@ -503,13 +610,16 @@ describe("several changes against one parse (providers/yaml/batch.ts)", () => {
     const text = "www:\n  type: A\n  value: 192.0.2.1\n'':\n  type: A\n  value: 192.0.2.1\n";
     const changes = [create(cname(`b.${ZONE}`, "b.example.net")), create(cname(`a.${ZONE}`, "a.example.net"))];
     const one = editZone(text, parseZone(text, ZONE), changes, ctx);
-    expect(one.text).toBe(`${text}b:\n  ttl: 3600\n  type: CNAME\n  value: b.example.net.\na:\n  ttl: 3600\n  type: CNAME\n  value: a.example.net.\n`);
+    expect(one.text).toBe(
+      `${text}b:\n  ttl: 3600\n  type: CNAME\n  value: b.example.net.\na:\n  ttl: 3600\n  type: CNAME\n  value: a.example.net.\n`,
+    );
     expect(one.parses).toBe(1);
   });
 
   it("parses again between edits that touch the same lines, and names the change that breaks the file", () => {
     // Two neighbours deleted: each removal reads the blank line the other may remove.
-    const text = "a:\n  type: A\n  value: 192.0.2.1\n\nb:\n  type: A\n  value: 192.0.2.2\n\nc:\n  type: A\n  value: 192.0.2.3\n";
+    const text =
+      "a:\n  type: A\n  value: 192.0.2.1\n\nb:\n  type: A\n  value: 192.0.2.2\n\nc:\n  type: A\n  value: 192.0.2.3\n";
     const a = { name: `a.${ZONE}`, type: "A", ttl: 3600, values: ["192.0.2.1"] };
     const b = { name: `b.${ZONE}`, type: "A", ttl: 3600, values: ["192.0.2.2"] };
     const out = editZone(text, parseZone(text, ZONE), [remove(a), remove(b)], ctx);
@@ -517,8 +627,16 @@ describe("several changes against one parse (providers/yaml/batch.ts)", () => {
     expect(out.parses).toBe(2);
 
     const anchored = `s1:\n  type: CNAME\n  value: &t ${S1}.\ns2:\n  type: CNAME\n  value: *t\nwww:\n  type: A\n  value: 192.0.2.1\n`;
-    const changes = [update({ name: `www.${ZONE}`, type: "A", ttl: 3600, values: ["192.0.2.1"] }, { name: `www.${ZONE}`, type: "A", ttl: 60, values: ["192.0.2.1"] }), remove(cname(`s1.${ZONE}`, S1))];
-    expect(edit(editZone, anchored, changes)).toEqual({ error: expect.stringContaining(`writing delete CNAME s1.${ZONE} would leave the file invalid`) });
+    const changes = [
+      update(
+        { name: `www.${ZONE}`, type: "A", ttl: 3600, values: ["192.0.2.1"] },
+        { name: `www.${ZONE}`, type: "A", ttl: 60, values: ["192.0.2.1"] },
+      ),
+      remove(cname(`s1.${ZONE}`, S1)),
+    ];
+    expect(edit(editZone, anchored, changes)).toEqual({
+      error: expect.stringContaining(`writing delete CNAME s1.${ZONE} would leave the file invalid`),
+    });
   });
 
   it("gives the same text (or the same error) as one change at a time, for generated zone files", () => {
@@ -530,9 +648,32 @@ describe("several changes against one parse (providers/yaml/batch.ts)", () => {
       t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
-    const pick = <T,>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
-    const keys = ["", "_dmarc", "a", "host2", "host10", "mail", "news", "selector1._domainkey", "selector2._domainkey", "selector1._domainkey.mail", "selector2._domainkey.mail", "shop", "www", "zeta"];
-    const fresh = ["selector1._domainkey.news", "selector2._domainkey.news", "selector1._domainkey.shop", "b", "host3", "zz", "0first"];
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+    const keys = [
+      "",
+      "_dmarc",
+      "a",
+      "host2",
+      "host10",
+      "mail",
+      "news",
+      "selector1._domainkey",
+      "selector2._domainkey",
+      "selector1._domainkey.mail",
+      "selector2._domainkey.mail",
+      "shop",
+      "www",
+      "zeta",
+    ];
+    const fresh = [
+      "selector1._domainkey.news",
+      "selector2._domainkey.news",
+      "selector1._domainkey.shop",
+      "b",
+      "host3",
+      "zz",
+      "0first",
+    ];
     let cases = 0;
     let fewer = 0;
     for (let n = 0; n < 500; n++) {
@@ -560,10 +701,18 @@ describe("several changes against one parse (providers/yaml/batch.ts)", () => {
           return `${comment}${label}: {type: A, value: 192.0.2.9}\n`;
         }
         if (shape < 0.4) {
-          sets.push({ name, type: "A", ttl: 3600, values: ["192.0.2.7"] }, { name, type: "TXT", ttl: 3600, values: ["v=spf1 -all"] });
+          sets.push(
+            { name, type: "A", ttl: 3600, values: ["192.0.2.7"] },
+            { name, type: "TXT", ttl: 3600, values: ["v=spf1 -all"] },
+          );
           return `${comment}${label}:\n${sp}- type: A\n${sp}  value: 192.0.2.7\n${sp}- type: TXT\n${sp}  value: v=spf1 -all\n`;
         }
-        const set = { name, type: shape < 0.6 ? "TXT" : "A", ttl: 3600, values: [shape < 0.6 ? "v=DKIM1; p=MIGf" : "192.0.2.8"] };
+        const set = {
+          name,
+          type: shape < 0.6 ? "TXT" : "A",
+          ttl: 3600,
+          values: [shape < 0.6 ? "v=DKIM1; p=MIGf" : "192.0.2.8"],
+        };
         sets.push(set);
         return `${comment}${label}:\n${sp}type: ${set.type}\n${sp}value: ${set.type === "TXT" ? "v=DKIM1\\; p=MIGf" : set.values[0]}\n`;
       });
@@ -578,14 +727,25 @@ describe("several changes against one parse (providers/yaml/batch.ts)", () => {
       for (const set of sets) {
         const r = random();
         if (set.type === "CNAME") {
-          if (r < 0.3) changes.push(update(set, cname(set.name, r < 0.15 ? set.values[0] as string : `new-${set.values[0]}`, r < 0.15 ? 600 : set.ttl)));
+          if (r < 0.3)
+            changes.push(
+              update(
+                set,
+                cname(
+                  set.name,
+                  r < 0.15 ? (set.values[0] as string) : `new-${set.values[0]}`,
+                  r < 0.15 ? 600 : set.ttl,
+                ),
+              ),
+            );
           else if (r < 0.5) changes.push(remove(set));
         } else if (r < 0.25 && set.type === "TXT" && !sets.some((s) => s !== set && s.name === set.name)) {
           changes.push(remove(set), create(cname(set.name, "forced.example.net")));
         } else if (r < 0.35) changes.push(remove(set));
         else if (r < 0.45 && set.type === "A" && !sets.some((s) => s.name === set.name && s.type === "AAAA")) {
           changes.push(create({ name: set.name, type: "AAAA", ttl: 3600, values: ["2001:db8::1"] }));
-        } else if (r < 0.47) changes.push(update(cname(set.name, "stale.example.net", 60), cname(set.name, "x.example.net")));
+        } else if (r < 0.47)
+          changes.push(update(cname(set.name, "stale.example.net", 60), cname(set.name, "x.example.net")));
       }
       for (const key of fresh) if (random() < 0.4) changes.push(create(cname(`${key}.${ZONE}`, `${key}.example.net`)));
       if (changes.length === 0) continue;
@@ -610,6 +770,8 @@ describe("several changes against one parse (providers/yaml/batch.ts)", () => {
     const p = provider();
     await p.apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]);
     await fs.writeFile(file, (await fs.readFile(file, "utf8")).replace(`${S1}.`, "edited.example.net."));
-    expect(await p.list(ZONE, [`selector1._domainkey.${ZONE}`])).toEqual([cname(`selector1._domainkey.${ZONE}`, "edited.example.net")]);
+    expect(await p.list(ZONE, [`selector1._domainkey.${ZONE}`])).toEqual([
+      cname(`selector1._domainkey.${ZONE}`, "edited.example.net"),
+    ]);
   });
 });

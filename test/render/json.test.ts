@@ -28,14 +28,16 @@ beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "dkimsync-json-"));
   fake = await startCloudflareFake({
     seed: {
-      zones: [{
-        name: "example.com",
-        records: [
-          // As octoDNS or the dashboard leave them: automatic TTL and proxied; and flattened only.
-          { name: S1, type: "CNAME", content: T1, ttl: 1, proxied: true },
-          { name: S2, type: "CNAME", content: T2, ttl: 3600, settings: { flatten_cname: true } },
-        ],
-      }],
+      zones: [
+        {
+          name: "example.com",
+          records: [
+            // As octoDNS or the dashboard leave them: automatic TTL and proxied; and flattened only.
+            { name: S1, type: "CNAME", content: T1, ttl: 1, proxied: true },
+            { name: S2, type: "CNAME", content: T2, ttl: 3600, settings: { flatten_cname: true } },
+          ],
+        },
+      ],
     },
   });
 });
@@ -45,16 +47,37 @@ afterEach(async () => {
 });
 
 async function planOfZone(): Promise<Plan> {
-  const p = createCloudflareProvider(new OptionsReader({
-    provider: "cf", type: "cloudflare", values: { token: "env/T", base_url: fake.baseURL },
-    where: { file: "dkim.zones.yaml", line: 1 }, lineOf: () => undefined, configDir: dir, env: { T: fake.token },
-  }), {});
+  const p = createCloudflareProvider(
+    new OptionsReader({
+      provider: "cf",
+      type: "cloudflare",
+      values: { token: "env/T", base_url: fake.baseURL },
+      where: { file: "dkim.zones.yaml", line: 1 },
+      lineOf: () => undefined,
+      configDir: dir,
+      env: { T: fake.token },
+    }),
+    {},
+  );
   const existing = await p.list("example.com", [S1, S2]);
   const diff = diffZone(existing, [
     { record: { name: S1, type: "CNAME", ttl: 3600, values: [T1] }, ensure: "present" },
     { record: { name: S2, type: "CNAME", ttl: 3600, values: [T2] }, ensure: "present" },
   ]);
-  return { zones: [{ provider: "cf", zone: "example.com", domains: ["example.com"], ...diff, warnings: [], names: [S1, S2], fingerprint: "" }], errors: [] };
+  return {
+    zones: [
+      {
+        provider: "cf",
+        zone: "example.com",
+        domains: ["example.com"],
+        ...diff,
+        warnings: [],
+        names: [S1, S2],
+        fingerprint: "",
+      },
+    ],
+    errors: [],
+  };
 }
 
 describe("JSON plan", () => {

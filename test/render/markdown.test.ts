@@ -15,15 +15,35 @@ import type { Plan, RecordSet, ZonePlan } from "../../src/core/types.js";
 import { HOSTILE, readable, walkMarkdown } from "./gfm.js";
 
 const NAME = "selector1._domainkey.example.com";
-const desired: RecordSet = { name: NAME, type: "CNAME", ttl: 3600, values: ["selector1-example-com._domainkey.contoso.onmicrosoft.com"] };
+const desired: RecordSet = {
+  name: NAME,
+  type: "CNAME",
+  ttl: 3600,
+  values: ["selector1-example-com._domainkey.contoso.onmicrosoft.com"],
+};
 
 function zone(over: Partial<ZonePlan> = {}): ZonePlan {
-  return { provider: "zones", zone: "example.com", domains: ["example.com"], changes: [], conflicts: [], unchanged: [], warnings: [], names: [NAME], fingerprint: "0", ...over };
+  return {
+    provider: "zones",
+    zone: "example.com",
+    domains: ["example.com"],
+    changes: [],
+    conflicts: [],
+    unchanged: [],
+    warnings: [],
+    names: [NAME],
+    fingerprint: "0",
+    ...over,
+  };
 }
 
 function planWithTxt(value: string, message = "boom"): Plan {
   return {
-    zones: [zone({ conflicts: [{ name: NAME, type: "TXT", ttl: 300, values: [value], reason: "blocks the CNAME", desired }] })],
+    zones: [
+      zone({
+        conflicts: [{ name: NAME, type: "TXT", ttl: 300, values: [value], reason: "blocks the CNAME", desired }],
+      }),
+    ],
     errors: [{ provider: "zones", domain: "example.org", message }],
   };
 }
@@ -33,9 +53,19 @@ const summary = (md: string) => md.split("\n")[2] as string;
 
 describe("plan Markdown heading and summary", () => {
   it("heads a plan whose only finding is a zone warning with ⚠️ and counts the warning", () => {
-    const md = renderMarkdown({ zones: [zone({ warnings: ["CNAME flattening is on for all records: DKIM fails for every selector in this zone"], unchanged: [desired] })], errors: [] });
+    const md = renderMarkdown({
+      zones: [
+        zone({
+          warnings: ["CNAME flattening is on for all records: DKIM fails for every selector in this zone"],
+          unchanged: [desired],
+        }),
+      ],
+      errors: [],
+    });
     expect(heading(md)).toBe("### ⚠️ dkimsync plan: 1 warning");
-    expect(summary(md)).toBe("**0 to create, 0 to update, 0 to delete, 1 unchanged, 0 conflicts, 1 warning, 0 errors**");
+    expect(summary(md)).toBe(
+      "**0 to create, 0 to update, 0 to delete, 1 unchanged, 0 conflicts, 1 warning, 0 errors**",
+    );
     // Listed before the zones, not only inside the zone block.
     const list = md.indexOf("#### ⚠️ Warnings");
     expect(list).toBeGreaterThan(0);
@@ -47,11 +77,25 @@ describe("plan Markdown heading and summary", () => {
     const create = { action: "create" as const, name: NAME, type: "CNAME", before: null, after: desired };
     const conflict = { name: NAME, type: "TXT", ttl: 300, values: ["v=DKIM1"], reason: "blocks", desired };
     const err = { provider: "zones", domain: "x.example", message: "zone not served" };
-    expect(heading(renderMarkdown({ zones: [zone({ changes: [create], conflicts: [conflict], warnings: ["w"] })], errors: [err] }))).toBe("### ❌ dkimsync plan: 1 error");
-    expect(heading(renderMarkdown({ zones: [zone({ changes: [create], conflicts: [conflict], warnings: ["w"] })], errors: [] }))).toBe("### ⛔ dkimsync plan: 1 conflict");
-    expect(heading(renderMarkdown({ zones: [zone({ changes: [create], warnings: ["w", "v"] })], errors: [] }))).toBe("### ⚠️ dkimsync plan: 2 warnings");
-    expect(heading(renderMarkdown({ zones: [zone({ changes: [create] })], errors: [] }))).toBe("### 📝 dkimsync plan: changes pending");
-    expect(heading(renderMarkdown({ zones: [zone({ unchanged: [desired] })], errors: [] }))).toBe("### ✅ dkimsync plan: no changes");
+    expect(
+      heading(
+        renderMarkdown({ zones: [zone({ changes: [create], conflicts: [conflict], warnings: ["w"] })], errors: [err] }),
+      ),
+    ).toBe("### ❌ dkimsync plan: 1 error");
+    expect(
+      heading(
+        renderMarkdown({ zones: [zone({ changes: [create], conflicts: [conflict], warnings: ["w"] })], errors: [] }),
+      ),
+    ).toBe("### ⛔ dkimsync plan: 1 conflict");
+    expect(heading(renderMarkdown({ zones: [zone({ changes: [create], warnings: ["w", "v"] })], errors: [] }))).toBe(
+      "### ⚠️ dkimsync plan: 2 warnings",
+    );
+    expect(heading(renderMarkdown({ zones: [zone({ changes: [create] })], errors: [] }))).toBe(
+      "### 📝 dkimsync plan: changes pending",
+    );
+    expect(heading(renderMarkdown({ zones: [zone({ unchanged: [desired] })], errors: [] }))).toBe(
+      "### ✅ dkimsync plan: no changes",
+    );
     const errors = renderMarkdown({ zones: [zone({ changes: [create] })], errors: [err, err] });
     expect(summary(errors)).toContain(", 2 errors**");
     expect(errors.indexOf("#### ❌ Errors")).toBeLessThan(errors.indexOf("<details"));
@@ -90,7 +134,8 @@ describe("every Markdown output keeps hostile values as text", () => {
       expect(tables).toHaveLength(1);
       expect(tables[0]?.rows).toHaveLength(1);
       const flat = text.replace(/\s+/g, " ");
-      for (const shown of [`warn ${value}`, `reason ${value}`, `error ${value}`, `z${value}`]) expect(flat).toContain(readable(shown).replace(/\s+/g, " "));
+      for (const shown of [`warn ${value}`, `reason ${value}`, `error ${value}`, `z${value}`])
+        expect(flat).toContain(readable(shown).replace(/\s+/g, " "));
       // A TXT value is shown whole when short; the table cell holds it as stored.
       const cell = tables[0]?.rows[0]?.[4];
       expect(cell?.tokens.map((t) => ("text" in t ? t.text : "")).join("")).toBe(readable(value));
@@ -99,7 +144,12 @@ describe("every Markdown output keeps hostile values as text", () => {
     it(`apply: ${JSON.stringify(value)}`, () => {
       const md = renderApply(
         { zones: [], errors: [] },
-        { zones: [{ provider: `p${value}`, zone: "example.com", outcome: "failed", changes: [], message: `failed: ${value}` }], planErrors: [{ provider: "zones", domain: "x.example", message: `not served ${value}` }] } as never,
+        {
+          zones: [
+            { provider: `p${value}`, zone: "example.com", outcome: "failed", changes: [], message: `failed: ${value}` },
+          ],
+          planErrors: [{ provider: "zones", domain: "x.example", message: `not served ${value}` }],
+        } as never,
         "markdown",
         plain,
       );
@@ -112,14 +162,21 @@ describe("every Markdown output keeps hostile values as text", () => {
 
     it(`verify: ${JSON.stringify(value)}`, () => {
       const md = renderVerifyMarkdown({
-        domains: [{ domain: `d${value}`, ensure: "present", checks: [{ domain: "example.com", check: `check ${value}`, status: "fail", message: `answer ${value}` }] }],
+        domains: [
+          {
+            domain: `d${value}`,
+            ensure: "present",
+            checks: [{ domain: "example.com", check: `check ${value}`, status: "fail", message: `answer ${value}` }],
+          },
+        ],
         summary: { pass: 0, warn: 0, info: 0, fail: 1 },
         unreachable: `no server ${value}`,
       } as never);
       const { text, tables } = walkMarkdown(md);
       expect(tables[0]?.rows).toHaveLength(1);
       const flat = text.replace(/\s+/g, " ");
-      for (const shown of [`answer ${value}`, `no server ${value}`, `d${value}`]) expect(flat).toContain(readable(shown).replace(/\s+/g, " "));
+      for (const shown of [`answer ${value}`, `no server ${value}`, `d${value}`])
+        expect(flat).toContain(readable(shown).replace(/\s+/g, " "));
     });
   }
 
@@ -138,7 +195,14 @@ describe("every Markdown output keeps hostile values as text", () => {
     const { text, tables } = walkMarkdown(md);
     const sigs = tables.find((t) => t.header[0]?.text === "d=");
     expect(sigs?.rows).toHaveLength(1);
-    const row = sigs?.rows[0]?.map((c) => c.tokens.map((t) => ("text" in t ? t.text : "")).join("").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&"));
+    const row = sigs?.rows[0]?.map((c) =>
+      c.tokens
+        .map((t) => ("text" in t ? t.text : ""))
+        .join("")
+        .replace(/&lt;/g, "<")
+        .replace(/&gt;/g, ">")
+        .replace(/&amp;/g, "&"),
+    );
     expect(row?.slice(0, 3)).toEqual(["ex|ample.com", "sel`<!-- x -->", evil]);
     expect(text).toContain(evil);
   });

@@ -23,7 +23,10 @@ function quiet(zone: string): ZonePlan {
 
 describe("renderText", () => {
   it("collapses each unchanged zone to one line; --verbose shows it in full", () => {
-    const plan: Plan = { zones: Array.from({ length: 30 }, (_, i) => quiet(`d${String(i).padStart(2, "0")}.example`)), errors: [] };
+    const plan: Plan = {
+      zones: Array.from({ length: 30 }, (_, i) => quiet(`d${String(i).padStart(2, "0")}.example`)),
+      errors: [],
+    };
     const text = renderText(plan);
     expect(text.split("\n")).toHaveLength(30 + 1 + 1 + 1);
     expect(text).toContain("zones · d00.example  (d00.example)  = no changes (2 up to date)\n");
@@ -32,7 +35,16 @@ describe("renderText", () => {
 
   it("tags every written target with its source and shows each domain's warning, also on a collapsed zone", () => {
     const z = quiet("xn--bcher-kva.example");
-    z.changes = [{ action: "create", name: "selector1._domainkey.xn--bcher-kva.example", type: "CNAME", before: null, after: cname("selector1._domainkey.xn--bcher-kva.example", "t"), source: "derived" }];
+    z.changes = [
+      {
+        action: "create",
+        name: "selector1._domainkey.xn--bcher-kva.example",
+        type: "CNAME",
+        before: null,
+        after: cname("selector1._domainkey.xn--bcher-kva.example", "t"),
+        source: "derived",
+      },
+    ];
     z.notes = [{ domain: "xn--bcher-kva.example", message: "targets derived from tenant" }];
     const q = quiet("quiet.example");
     q.notes = [{ domain: "quiet.example", message: "targets derived from tenant" }];
@@ -40,14 +52,21 @@ describe("renderText", () => {
     expect(text).toContain("zones · bücher.example (xn--bcher-kva.example)  (bücher.example (xn--bcher-kva.example))");
     expect(text).toContain("  + selector1._domainkey.xn--bcher-kva.example  CNAME  3600  t  [derived]");
     expect(text).toContain("  ! bücher.example (xn--bcher-kva.example): targets derived from tenant");
-    expect(text).toContain("zones · quiet.example  (quiet.example)  = no changes (2 up to date)\n  ! quiet.example: targets derived from tenant\n");
+    expect(text).toContain(
+      "zones · quiet.example  (quiet.example)  = no changes (2 up to date)\n  ! quiet.example: targets derived from tenant\n",
+    );
     // The same warning, and the source, in Markdown and JSON.
     const md = renderMarkdown({ zones: [z, q], errors: [] });
     expect(md).toContain("> ⚠️ `quiet.example`: targets derived from tenant");
     expect(md).toContain("| `t` (derived) |");
     const json = planToJson({ zones: [z, q], errors: [] });
     expect(json.changes[0]?.source).toBe("derived");
-    expect(json.warnings).toContainEqual({ provider: "zones", zone: "quiet.example", domain: "quiet.example", message: "targets derived from tenant" });
+    expect(json.warnings).toContainEqual({
+      provider: "zones",
+      zone: "quiet.example",
+      domain: "quiet.example",
+      message: "targets derived from tenant",
+    });
   });
 
   it("reports one provider failure once, naming every zone and domain it affected", () => {
@@ -60,12 +79,23 @@ describe("renderText", () => {
 
   it("does not suggest --force to a run that uses it", () => {
     const z = quiet("a.example");
-    z.conflicts = [{ name: "selector1._domainkey.a.example", type: "TXT", ttl: 3600, values: ["v=DKIM1; p=x"], reason: "a TXT record blocks the CNAME; apply --force replaces it with the CNAME", desired: cname("selector1._domainkey.a.example", "t") }];
+    z.conflicts = [
+      {
+        name: "selector1._domainkey.a.example",
+        type: "TXT",
+        ttl: 3600,
+        values: ["v=DKIM1; p=x"],
+        reason: "a TXT record blocks the CNAME; apply --force replaces it with the CNAME",
+        desired: cname("selector1._domainkey.a.example", "t"),
+      },
+    ];
     const plan = { zones: [z], errors: [] };
     expect(renderText(plan)).toContain("or apply --force replaces them");
     expect(renderText(plan, undefined, { force: true })).not.toContain("run apply --force");
     expect(renderText(plan, undefined, { force: true })).not.toContain("or apply --force");
     expect(renderText(plan, undefined, { force: true })).not.toContain("apply --force replaces");
-    expect(renderText(plan, undefined, { force: true })).toContain("a TXT record blocks the CNAME; --force replaces it with the CNAME in this run");
+    expect(renderText(plan, undefined, { force: true })).toContain(
+      "a TXT record blocks the CNAME; --force replaces it with the CNAME in this run",
+    );
   });
 });

@@ -24,7 +24,12 @@ export interface Run {
 export async function run(args: string[]): Promise<Run> {
   let stdout = "";
   let stderr = "";
-  const io: Io = { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), color: false, progress: () => undefined };
+  const io: Io = {
+    stdout: (s) => void (stdout += s),
+    stderr: (s) => void (stderr += s),
+    color: false,
+    progress: () => undefined,
+  };
   const code = await main(args, io);
   return { code, stdout, stderr };
 }
@@ -32,7 +37,10 @@ export async function run(args: string[]): Promise<Run> {
 /** Every record set in canonical, sorted form: two zones are equal when these are. */
 export function sortedZone(sets: RecordSet[]): string[] {
   return sets
-    .map((s) => `${canonical(s.name)} ${s.type} ${s.ttl} ${[...(s.type === "CNAME" ? s.values.map(canonical) : s.values)].sort().join(" | ")}`)
+    .map(
+      (s) =>
+        `${canonical(s.name)} ${s.type} ${s.ttl} ${[...(s.type === "CNAME" ? s.values.map(canonical) : s.values)].sort().join(" | ")}`,
+    )
     .sort();
 }
 
@@ -41,20 +49,36 @@ export async function tempDir(label: string): Promise<string> {
 }
 
 export const TENANT = "contoso";
-export const target = (sel: 1 | 2, domain: string) => `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
+export const target = (sel: 1 | 2, domain: string) =>
+  `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
 
 /** A dkim.zones.yaml with one provider `p` and these domains (explicit targets). */
-export async function writeConfig(dir: string, type: string, options: Record<string, unknown>, domains: string[], name = "dkim.zones.yaml"): Promise<string> {
-  const opts = Object.entries(options).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join("\n");
-  const doms = domains.map((d) => `  ${d}:\n    provider: p\n    selector1: ${target(1, d)}\n    selector2: ${target(2, d)}`).join("\n");
+export async function writeConfig(
+  dir: string,
+  type: string,
+  options: Record<string, unknown>,
+  domains: string[],
+  name = "dkim.zones.yaml",
+): Promise<string> {
+  const opts = Object.entries(options)
+    .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
+    .join("\n");
+  const doms = domains
+    .map((d) => `  ${d}:\n    provider: p\n    selector1: ${target(1, d)}\n    selector2: ${target(2, d)}`)
+    .join("\n");
   const file = path.join(dir, name);
-  await fs.writeFile(file, `tenant: ${TENANT}\nttl: 3600\nproviders:\n  p:\n    type: ${type}\n${opts}\ndomains:\n${doms}\n`);
+  await fs.writeFile(
+    file,
+    `tenant: ${TENANT}\nttl: 3600\nproviders:\n  p:\n    type: ${type}\n${opts}\ndomains:\n${doms}\n`,
+  );
   return file;
 }
 
 function toWireValue(type: string, value: string): string {
   if (type !== "TXT") return value;
-  return (value.match(/[\s\S]{1,255}/g) ?? [""]).map((c) => `"${c.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`).join(" ");
+  return (value.match(/[\s\S]{1,255}/g) ?? [""])
+    .map((c) => `"${c.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)
+    .join(" ");
 }
 
 function unquoteTxt(value: string): string {
@@ -63,7 +87,9 @@ function unquoteTxt(value: string): string {
 }
 
 function fromFake(r: FakeRecordSet): RecordSet {
-  const values = r.values.map((v) => (r.type === "CNAME" ? canonical(v) : r.type === "TXT" ? unquoteTxt(v) : r.type === "MX" ? v.replace(/\.$/, "") : v));
+  const values = r.values.map((v) =>
+    r.type === "CNAME" ? canonical(v) : r.type === "TXT" ? unquoteTxt(v) : r.type === "MX" ? v.replace(/\.$/, "") : v,
+  );
   return { name: canonical(decodeWireName(r.name)), type: r.type, ttl: r.ttl, values: values.sort() };
 }
 
@@ -79,7 +105,12 @@ export const route53Unthrottled: ConformanceTarget = {
       if (!z) throw new Error(`no zone ${zone}`);
       return z.id;
     };
-    const toFake = (r: RecordSet): FakeRecordSet => ({ name: r.name, type: r.type, ttl: r.ttl, values: r.values.map((v) => toWireValue(r.type, v)) });
+    const toFake = (r: RecordSet): FakeRecordSet => ({
+      name: r.name,
+      type: r.type,
+      ttl: r.ttl,
+      values: r.values.map((v) => toWireValue(r.type, v)),
+    });
     return {
       providerOptions: { endpoint: fake.endpoint, region: "us-east-1", max_attempts: 2, max_rps: 100 },
       async createZone(zone, records) {

@@ -36,12 +36,37 @@ const DOMAINS = [ZONE, `sub.${ZONE}`] as const;
 
 /** Foreign names (relative): near misses of the managed names, wildcards, case variants. */
 const FOREIGN_NAMES = [
-  "", "www", "WWW.Shop", "*", "*._domainkey", "*.sub", "_domainkey", "google._domainkey", "selector3._domainkey",
-  "selector1-old._domainkey", "x.selector1._domainkey", "selector1", "selector1.sub", "Selector1._DomainKey.www",
-  "SELECTOR2._domainkey.other", "selector1._domainkey.selector1", "s1._domainkey", "_dmarc", "mail", "sub",
+  "",
+  "www",
+  "WWW.Shop",
+  "*",
+  "*._domainkey",
+  "*.sub",
+  "_domainkey",
+  "google._domainkey",
+  "selector3._domainkey",
+  "selector1-old._domainkey",
+  "x.selector1._domainkey",
+  "selector1",
+  "selector1.sub",
+  "Selector1._DomainKey.www",
+  "SELECTOR2._domainkey.other",
+  "selector1._domainkey.selector1",
+  "s1._domainkey",
+  "_dmarc",
+  "mail",
+  "sub",
 ] as const;
 
-type Style = "plain" | "single" | "double" | "literal-keep" | "literal-strip" | "literal-clip" | "folded-strip" | "folded-keep";
+type Style =
+  | "plain"
+  | "single"
+  | "double"
+  | "literal-keep"
+  | "literal-strip"
+  | "literal-clip"
+  | "folded-strip"
+  | "folded-keep";
 
 interface ForeignRecord {
   type: "A" | "AAAA" | "TXT" | "MX" | "SRV" | "CAA" | "NS" | "CNAME";
@@ -63,7 +88,14 @@ interface ForeignEntry {
   alias: boolean;
 }
 
-type SelectorState = "none" | "correct" | "wrong-target" | "wrong-ttl" | "conflict-txt" | "anchored-used" | "anchored-unused";
+type SelectorState =
+  | "none"
+  | "correct"
+  | "wrong-target"
+  | "wrong-ttl"
+  | "conflict-txt"
+  | "anchored-used"
+  | "anchored-unused";
 
 interface Scenario {
   entries: ForeignEntry[];
@@ -83,14 +115,27 @@ const foreignRecord = fc.record<ForeignRecord>({
   type: fc.constantFrom("A", "AAAA", "TXT", "TXT", "MX", "SRV", "CAA", "NS", "CNAME"),
   ttl: fc.option(fc.constantFrom(60, 300, 3600, 86400), { nil: undefined }),
   n: fc.integer({ min: 1, max: 250 }),
-  style: fc.constantFrom<Style>("plain", "single", "double", "literal-keep", "literal-strip", "literal-clip", "folded-strip", "folded-keep"),
+  style: fc.constantFrom<Style>(
+    "plain",
+    "single",
+    "double",
+    "literal-keep",
+    "literal-strip",
+    "literal-clip",
+    "folded-strip",
+    "folded-keep",
+  ),
   latin1: fc.boolean(),
 });
 
 const foreignEntry = fc.record<ForeignEntry>({
   name: fc.constantFrom(...FOREIGN_NAMES),
-  records: fc.uniqueArray(foreignRecord, { minLength: 1, maxLength: 2, selector: (r) => r.type }).map((rs) => (rs.some((r) => r.type === "CNAME") ? rs.slice(0, 1) : rs)),
-  comment: fc.option(fc.constantFrom("# kept by hand", "# selector1 of the old provider", "#   odd   spacing"), { nil: undefined }),
+  records: fc
+    .uniqueArray(foreignRecord, { minLength: 1, maxLength: 2, selector: (r) => r.type })
+    .map((rs) => (rs.some((r) => r.type === "CNAME") ? rs.slice(0, 1) : rs)),
+  comment: fc.option(fc.constantFrom("# kept by hand", "# selector1 of the old provider", "#   odd   spacing"), {
+    nil: undefined,
+  }),
   anchor: fc.boolean(),
   merge: fc.boolean(),
   alias: fc.boolean(),
@@ -98,9 +143,24 @@ const foreignEntry = fc.record<ForeignEntry>({
 
 const scenario: fc.Arbitrary<Scenario> = fc.record({
   entries: fc.uniqueArray(foreignEntry, { maxLength: 10, selector: (e) => e.name.toLowerCase() }),
-  selectors: fc.array(fc.constantFrom<SelectorState>("none", "none", "correct", "wrong-target", "wrong-ttl", "conflict-txt", "anchored-used", "anchored-unused"), { minLength: 4, maxLength: 4 }),
+  selectors: fc.array(
+    fc.constantFrom<SelectorState>(
+      "none",
+      "none",
+      "correct",
+      "wrong-target",
+      "wrong-ttl",
+      "conflict-txt",
+      "anchored-used",
+      "anchored-unused",
+    ),
+    { minLength: 4, maxLength: 4 },
+  ),
   positions: fc.array(fc.nat(), { minLength: 4, maxLength: 4 }),
-  config: fc.array(fc.constantFrom<"unmanaged" | "present" | "absent">("unmanaged", "present", "present", "absent"), { minLength: 2, maxLength: 2 }),
+  config: fc.array(fc.constantFrom<"unmanaged" | "present" | "absent">("unmanaged", "present", "present", "absent"), {
+    minLength: 2,
+    maxLength: 2,
+  }),
   force: fc.boolean(),
   blankLines: fc.boolean(),
   header: fc.constantFrom<Scenario["header"]>("none", "dashes", "latin1-comment", "bom"),
@@ -118,24 +178,45 @@ function txtValue(r: ForeignRecord): string {
 /** The value lines of one record, already indented by `ind` (the `value:` key's column). */
 function valueLines(r: ForeignRecord, ind: string): string[] {
   switch (r.type) {
-    case "A": return [`value: 192.0.2.${r.n}`];
-    case "AAAA": return [`value: 2001:db8::${r.n.toString(16)}`];
-    case "NS": return [`value: ns${r.n}.example.net.`];
-    case "CNAME": return [`value: target${r.n}.example.net.`];
-    case "MX": return ["value:", `${ind}  exchange: mx${r.n}.example.net.`, `${ind}  preference: ${r.n}`];
-    case "SRV": return ["value:", `${ind}  port: 5060`, `${ind}  priority: ${r.n}`, `${ind}  target: sip${r.n}.example.net.`, `${ind}  weight: 1`];
-    case "CAA": return ["value:", `${ind}  flags: 0`, `${ind}  tag: issue`, `${ind}  value: ca${r.n}.example.net`];
+    case "A":
+      return [`value: 192.0.2.${r.n}`];
+    case "AAAA":
+      return [`value: 2001:db8::${r.n.toString(16)}`];
+    case "NS":
+      return [`value: ns${r.n}.example.net.`];
+    case "CNAME":
+      return [`value: target${r.n}.example.net.`];
+    case "MX":
+      return ["value:", `${ind}  exchange: mx${r.n}.example.net.`, `${ind}  preference: ${r.n}`];
+    case "SRV":
+      return [
+        "value:",
+        `${ind}  port: 5060`,
+        `${ind}  priority: ${r.n}`,
+        `${ind}  target: sip${r.n}.example.net.`,
+        `${ind}  weight: 1`,
+      ];
+    case "CAA":
+      return ["value:", `${ind}  flags: 0`, `${ind}  tag: issue`, `${ind}  value: ca${r.n}.example.net`];
     case "TXT": {
       const v = txtValue(r);
       switch (r.style) {
-        case "plain": return [`value: ${v.replace(/;/g, "\\;")}`];
-        case "single": return [`value: '${v}'`];
-        case "double": return [`value: "${v}"`];
-        case "literal-keep": return ["value: |+", `${ind}  ${v}`, ""];
-        case "literal-strip": return ["value: |-", `${ind}  ${v}`];
-        case "literal-clip": return ["value: |", `${ind}  ${v}`];
-        case "folded-strip": return ["value: >-", `${ind}  ${v}`, `${ind}  second line`];
-        case "folded-keep": return ["value: >+", `${ind}  ${v}`, ""];
+        case "plain":
+          return [`value: ${v.replace(/;/g, "\\;")}`];
+        case "single":
+          return [`value: '${v}'`];
+        case "double":
+          return [`value: "${v}"`];
+        case "literal-keep":
+          return ["value: |+", `${ind}  ${v}`, ""];
+        case "literal-strip":
+          return ["value: |-", `${ind}  ${v}`];
+        case "literal-clip":
+          return ["value: |", `${ind}  ${v}`];
+        case "folded-strip":
+          return ["value: >-", `${ind}  ${v}`, `${ind}  second line`];
+        case "folded-keep":
+          return ["value: >+", `${ind}  ${v}`, ""];
       }
     }
   }
@@ -170,7 +251,8 @@ function render(s: Scenario): Rendered {
       const lines = [`${key}:`];
       if (state === "conflict-txt") lines.push("  type: TXT", "  value: v=DKIM1\\; k=rsa\\; p=MIGfOLDKEY");
       else if (state === "correct") lines.push("  ttl: 3600", "  type: CNAME", `  value: ${good}`);
-      else if (state === "wrong-target") lines.push("  type: CNAME", `  value: old-${sel}.example.net.  # previous tenant`);
+      else if (state === "wrong-target")
+        lines.push("  type: CNAME", `  value: old-${sel}.example.net.  # previous tenant`);
       else if (state === "wrong-ttl") lines.push("  ttl: 300", "  type: CNAME", `  value: ${good}`);
       else {
         const a = `s${i}`;
@@ -232,7 +314,10 @@ function render(s: Scenario): Rendered {
   if (s.header === "dashes") text = `---\n${text}`;
   if (s.header === "latin1-comment") text = `# Zone f\xfcr M\xfcller\n${text}`;
   if (s.crlf) text = text.replace(/\n/g, "\r\n");
-  const bytes = s.header === "bom" ? Buffer.concat([Buffer.from("\ufeff", "utf8"), Buffer.from(text, "latin1")]) : Buffer.from(text, "latin1");
+  const bytes =
+    s.header === "bom"
+      ? Buffer.concat([Buffer.from("\ufeff", "utf8"), Buffer.from(text, "latin1")])
+      : Buffer.from(text, "latin1");
   const managed = new Set<string>();
   DOMAINS.forEach((domain, d) => {
     if (s.config[d] !== "unmanaged") for (const sel of [1, 2] as const) managed.add(selectorKey(domain, sel));
@@ -271,7 +356,8 @@ function outsideManaged(b: Buffer, managed: Set<string>): string {
       if (!isScalar(item.key) || !managed.has(norm(String((item.key as Scalar).value ?? "")))) continue;
       const start = text.lastIndexOf("\n", (item.key as Scalar).range![0] - 1) + 1;
       const valueEnd = (item.value as { range?: [number, number, number] }).range![2];
-      const nl = valueEnd === 0 || text[valueEnd - 1] === "\n" ? valueEnd : text.indexOf("\n", valueEnd) + 1 || text.length;
+      const nl =
+        valueEnd === 0 || text[valueEnd - 1] === "\n" ? valueEnd : text.indexOf("\n", valueEnd) + 1 || text.length;
       cut.push([start, nl]);
     }
   }
@@ -282,10 +368,13 @@ function outsideManaged(b: Buffer, managed: Set<string>): string {
     pos = z;
   }
   out += text.slice(pos);
-  return (bom ? "BOM\n" : "") + out
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .join("\n");
+  return (
+    (bom ? "BOM\n" : "") +
+    out
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .join("\n")
+  );
 }
 
 function describeScenario(s: Scenario, before: Buffer, after: Buffer, outcome: string): string {
@@ -316,13 +405,31 @@ describe("ownership property: provider yaml", { timeout: 600_000 }, () => {
         const { bytes: before, managed } = render(s);
         const file = path.join(zones, `${ZONE}.yaml`);
         await fs.writeFile(file, before);
-        const domains = DOMAINS.flatMap((d, i) => (s.config[i] === "unmanaged" ? [] : [`  ${d}:`, "    provider: zones", ...(s.config[i] === "absent" ? ["    ensure: absent"] : [])]));
+        const domains = DOMAINS.flatMap((d, i) =>
+          s.config[i] === "unmanaged"
+            ? []
+            : [`  ${d}:`, "    provider: zones", ...(s.config[i] === "absent" ? ["    ensure: absent"] : [])],
+        );
         const config = path.join(root, "dkim.zones.yaml");
-        await fs.writeFile(config, [`tenant: ${TENANT}`, "providers:", "  zones:", "    type: yaml", "    directory: ./zones", "domains:", ...(domains.length ? domains : ["  unused.example.org:", "    provider: zones"])].join("\n") + "\n");
+        await fs.writeFile(
+          config,
+          [
+            `tenant: ${TENANT}`,
+            "providers:",
+            "  zones:",
+            "    type: yaml",
+            "    directory: ./zones",
+            "domains:",
+            ...(domains.length ? domains : ["  unused.example.org:", "    provider: zones"]),
+          ].join("\n") + "\n",
+        );
         let outcome: string;
         try {
           const { plan, result } = await planApply(config, s.force);
-          outcome = JSON.stringify({ zones: result.zones.map((z) => [z.outcome, z.message]), errors: plan.errors.map((e) => e.message) });
+          outcome = JSON.stringify({
+            zones: result.zones.map((z) => [z.outcome, z.message]),
+            errors: plan.errors.map((e) => e.message),
+          });
           if (result.zones.some((z) => z.outcome === "applied")) counts.applied++;
           else if (result.zones.some((z) => z.outcome === "failed")) counts.refused++;
           else counts.unchanged++;
@@ -336,14 +443,19 @@ describe("ownership property: provider yaml", { timeout: 600_000 }, () => {
         // 1. Every foreign record reads exactly as before (js-yaml, aliases and merges resolved).
         const was = loadData(before);
         const now = loadData(after);
-        for (const [k, v] of Object.entries(was)) if (!managed.has(norm(k))) expect(now[k], `foreign ${k}\n${info}`).toEqual(v);
-        for (const k of Object.keys(now)) if (!managed.has(norm(k))) expect(k in was, `new foreign key ${k}\n${info}`).toBe(true);
+        for (const [k, v] of Object.entries(was))
+          if (!managed.has(norm(k))) expect(now[k], `foreign ${k}\n${info}`).toEqual(v);
+        for (const k of Object.keys(now))
+          if (!managed.has(norm(k))) expect(k in was, `new foreign key ${k}\n${info}`).toBe(true);
         // 2. Outside the managed entries, every non-blank line is byte for byte as it was.
         expect(outsideManaged(after, managed), info).toBe(outsideManaged(before, managed));
         // 3. A run that wrote nothing to the zone left its bytes alone.
         if (!outcome.includes('"applied"')) expect(asText(after), info).toBe(asText(before));
         // 4. No temporary or lock file is left.
-        expect((await fs.readdir(zones)).filter((n) => n.startsWith(".")), info).toEqual([]);
+        expect(
+          (await fs.readdir(zones)).filter((n) => n.startsWith(".")),
+          info,
+        ).toEqual([]);
         await fs.rm(root, { recursive: true, force: true });
       }),
       { numRuns: RUNS ?? 100, seed: SEED, endOnFailure: true },
@@ -361,27 +473,53 @@ describe("ownership property: provider yaml", { timeout: 600_000 }, () => {
 type ApiState = "none" | "correct" | "wrong-target" | "wrong-ttl" | "conflict-txt";
 
 const apiRecord = (zone: string) =>
-  fc.record({
-    name: fc.constantFrom("", "www", "WWW.Shop", "*", "*._domainkey", "_domainkey", "google._domainkey", "selector3._domainkey", "selector1-old._domainkey", "x.selector1._domainkey", "selector1", "Selector1._DomainKey.www", "selector1._domainkey.selector1", "mail"),
-    type: fc.constantFrom("A", "AAAA", "TXT", "MX", "CNAME"),
-    n: fc.integer({ min: 1, max: 250 }),
-    ttl: fc.constantFrom(60, 300, 3600),
-  }).map((r): RecordSet => {
-    const name = r.name === "" ? zone : `${r.name.toLowerCase()}.${zone}`;
-    const values =
-      r.type === "A" ? [`192.0.2.${r.n}`]
-      : r.type === "AAAA" ? [`2001:db8::${r.n.toString(16)}`]
-      : r.type === "TXT" ? [`v=spf1 ip4:192.0.2.${r.n} -all`]
-      : r.type === "MX" ? [`${r.n} mx${r.n}.example.net`]
-      : [`target${r.n}.example.net`];
-    return { name, type: r.type, ttl: r.ttl, values };
-  });
+  fc
+    .record({
+      name: fc.constantFrom(
+        "",
+        "www",
+        "WWW.Shop",
+        "*",
+        "*._domainkey",
+        "_domainkey",
+        "google._domainkey",
+        "selector3._domainkey",
+        "selector1-old._domainkey",
+        "x.selector1._domainkey",
+        "selector1",
+        "Selector1._DomainKey.www",
+        "selector1._domainkey.selector1",
+        "mail",
+      ),
+      type: fc.constantFrom("A", "AAAA", "TXT", "MX", "CNAME"),
+      n: fc.integer({ min: 1, max: 250 }),
+      ttl: fc.constantFrom(60, 300, 3600),
+    })
+    .map((r): RecordSet => {
+      const name = r.name === "" ? zone : `${r.name.toLowerCase()}.${zone}`;
+      const values =
+        r.type === "A"
+          ? [`192.0.2.${r.n}`]
+          : r.type === "AAAA"
+            ? [`2001:db8::${r.n.toString(16)}`]
+            : r.type === "TXT"
+              ? [`v=spf1 ip4:192.0.2.${r.n} -all`]
+              : r.type === "MX"
+                ? [`${r.n} mx${r.n}.example.net`]
+                : [`target${r.n}.example.net`];
+      return { name, type: r.type, ttl: r.ttl, values };
+    });
 
 function apiScenario(zone: string) {
   return fc.record({
     // A CNAME owns its name alone (RFC 1034 3.6.2): one record set per name.
-    foreign: fc.uniqueArray(apiRecord(zone), { maxLength: 8, selector: (r) => r.name }).map((rs) => rs.filter((r) => !(r.name === zone && r.type === "CNAME"))),
-    selectors: fc.array(fc.constantFrom<ApiState>("none", "correct", "wrong-target", "wrong-ttl", "conflict-txt"), { minLength: 2, maxLength: 2 }),
+    foreign: fc
+      .uniqueArray(apiRecord(zone), { maxLength: 8, selector: (r) => r.name })
+      .map((rs) => rs.filter((r) => !(r.name === zone && r.type === "CNAME"))),
+    selectors: fc.array(fc.constantFrom<ApiState>("none", "correct", "wrong-target", "wrong-ttl", "conflict-txt"), {
+      minLength: 2,
+      maxLength: 2,
+    }),
     ensure: fc.constantFrom<"present" | "absent">("present", "present", "absent"),
     force: fc.boolean(),
   });
@@ -409,22 +547,41 @@ function apiProperty(t: ConformanceTarget, runs: number): void {
         fc.asyncProperty(apiScenario("ZONE.invalid"), async (s) => {
           run++;
           const zone = zoneOf();
-          const foreign = s.foreign.map((r) => ({ ...r, name: r.name.replace(/ZONE\.invalid$/, zone), values: [...r.values] }));
+          const foreign = s.foreign.map((r) => ({
+            ...r,
+            name: r.name.replace(/ZONE\.invalid$/, zone),
+            values: [...r.values],
+          }));
           const managedNames = new Set([1, 2].map((n) => `selector${n}._domainkey.${zone}`));
           const initial: RecordSet[] = [];
           s.selectors.forEach((state, i) => {
             const sel = (i + 1) as 1 | 2;
             const name = `selector${sel}._domainkey.${zone}`;
             if (state === "correct") initial.push({ name, type: "CNAME", ttl: 3600, values: [target(sel, zone)] });
-            if (state === "wrong-target") initial.push({ name, type: "CNAME", ttl: 3600, values: [`old-${sel}.example.net`] });
+            if (state === "wrong-target")
+              initial.push({ name, type: "CNAME", ttl: 3600, values: [`old-${sel}.example.net`] });
             if (state === "wrong-ttl") initial.push({ name, type: "CNAME", ttl: 300, values: [target(sel, zone)] });
-            if (state === "conflict-txt") initial.push({ name, type: "TXT", ttl: 3600, values: ["v=DKIM1; k=rsa; p=MIGfOLDKEY"] });
+            if (state === "conflict-txt")
+              initial.push({ name, type: "TXT", ttl: 3600, values: ["v=DKIM1; k=rsa; p=MIGfOLDKEY"] });
           });
           await backend.createZone(zone, [...foreign, ...initial]);
           const before = (await backend.readZone(zone)).filter((r) => !managedNames.has(r.name));
           const opts = Object.entries(backend.providerOptions).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`);
           const config = path.join(dir, `run${run}.zones.yaml`);
-          await fs.writeFile(config, [`tenant: ${TENANT}`, "providers:", "  under_test:", `    type: ${t.type}`, ...opts, "domains:", `  ${zone}:`, "    provider: under_test", ...(s.ensure === "absent" ? ["    ensure: absent"] : [])].join("\n") + "\n");
+          await fs.writeFile(
+            config,
+            [
+              `tenant: ${TENANT}`,
+              "providers:",
+              "  under_test:",
+              `    type: ${t.type}`,
+              ...opts,
+              "domains:",
+              `  ${zone}:`,
+              "    provider: under_test",
+              ...(s.ensure === "absent" ? ["    ensure: absent"] : []),
+            ].join("\n") + "\n",
+          );
           let outcome = "";
           try {
             const { result } = await planApply(config, s.force, backend.env ?? {});
@@ -437,9 +594,18 @@ function apiProperty(t: ConformanceTarget, runs: number): void {
           // The SOA serial is the server's own bookkeeping: PowerDNS raises it on every change
           // made through its API (SOA-EDIT-API, RFC 1982 serial arithmetic); the rest of the SOA
           // must stay.
-          const soa = (rs: RecordSet[]) => rs.map((r) => (r.type === "SOA" ? { ...r, values: r.values.map((v) => v.replace(/^(\S+ \S+) \d+ /, "$1 SERIAL ")) } : r));
-          const sort = (rs: RecordSet[]) => rs.map((r) => ({ ...r, values: [...r.values].sort() })).sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`));
-          expect(sort(soa(after)), `seed ${SEED}, run ${run}, zone ${zone}: ${JSON.stringify(s)}\noutcome ${outcome}`).toEqual(sort(soa(before)));
+          const soa = (rs: RecordSet[]) =>
+            rs.map((r) =>
+              r.type === "SOA" ? { ...r, values: r.values.map((v) => v.replace(/^(\S+ \S+) \d+ /, "$1 SERIAL ")) } : r,
+            );
+          const sort = (rs: RecordSet[]) =>
+            rs
+              .map((r) => ({ ...r, values: [...r.values].sort() }))
+              .sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`));
+          expect(
+            sort(soa(after)),
+            `seed ${SEED}, run ${run}, zone ${zone}: ${JSON.stringify(s)}\noutcome ${outcome}`,
+          ).toEqual(sort(soa(before)));
         }),
         { numRuns: runs, seed: SEED, endOnFailure: true },
       );

@@ -37,11 +37,31 @@ function xmlEscape(s: string): string {
 }
 
 function body(flavour: Flavour, style: Style, status: number, text: string): { type: string; data: string } {
-  if (style === "raw") return { type: "text/html", data: `<html><body><h1>${status}</h1><pre>${text}</pre></body></html>` };
+  if (style === "raw")
+    return { type: "text/html", data: `<html><body><h1>${status}</h1><pre>${text}</pre></body></html>` };
   if (flavour === "powerdns") return { type: "application/json", data: JSON.stringify({ error: text }) };
-  if (flavour === "cloudflare") return { type: "application/json", data: JSON.stringify({ success: false, errors: [{ code: 1000 + status, message: text }], messages: [], result: null }) };
-  const code = status === 403 ? "AccessDenied" : status === 404 ? "NoSuchHostedZone" : status >= 500 ? "ServiceUnavailable" : "InvalidInput";
-  return { type: "text/xml", data: `<?xml version="1.0"?>\n<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(text)}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>` };
+  if (flavour === "cloudflare")
+    return {
+      type: "application/json",
+      data: JSON.stringify({
+        success: false,
+        errors: [{ code: 1000 + status, message: text }],
+        messages: [],
+        result: null,
+      }),
+    };
+  const code =
+    status === 403
+      ? "AccessDenied"
+      : status === 404
+        ? "NoSuchHostedZone"
+        : status >= 500
+          ? "ServiceUnavailable"
+          : "InvalidInput";
+  return {
+    type: "text/xml",
+    data: `<?xml version="1.0"?>\n<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(text)}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`,
+  };
 }
 
 export async function startReflectProxy(target: string, flavour: Flavour): Promise<ReflectProxy> {
@@ -59,8 +79,16 @@ export async function startReflectProxy(target: string, flavour: Flavour): Promi
           state.reflected++;
           // Credential headers first: the worst case, ahead of any length cap on messages.
           const sensitive = (k: string) => (/auth|key|token|security/i.test(k) ? 0 : 1);
-          const reflected = Object.entries(req.headers).sort(([a], [b]) => sensitive(a) - sensitive(b)).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`).join("; ");
-          const b = body(flavour, a.style, a.status, `request rejected; you sent ${method} ${url} with headers ${reflected}`);
+          const reflected = Object.entries(req.headers)
+            .sort(([a], [b]) => sensitive(a) - sensitive(b))
+            .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`)
+            .join("; ");
+          const b = body(
+            flavour,
+            a.style,
+            a.status,
+            `request rejected; you sent ${method} ${url} with headers ${reflected}`,
+          );
           res.writeHead(a.status, { "content-type": b.type, "retry-after": "0" });
           res.end(b.data);
           return;
@@ -69,11 +97,16 @@ export async function startReflectProxy(target: string, flavour: Flavour): Promi
         for (const [k, v] of Object.entries(req.headers)) {
           if (typeof v === "string" && !["host", "content-length", "connection"].includes(k)) headers[k] = v;
         }
-        const upstream = await fetch(`${target}${url}`, { method, headers, body: chunks.length > 0 ? Buffer.concat(chunks) : null });
+        const upstream = await fetch(`${target}${url}`, {
+          method,
+          headers,
+          body: chunks.length > 0 ? Buffer.concat(chunks) : null,
+        });
         const answer = Buffer.from(await upstream.arrayBuffer());
         const out: Record<string, string> = {};
         upstream.headers.forEach((v, k) => {
-          if (!["content-length", "connection", "transfer-encoding", "content-encoding", "keep-alive"].includes(k)) out[k] = v;
+          if (!["content-length", "connection", "transfer-encoding", "content-encoding", "keep-alive"].includes(k))
+            out[k] = v;
         });
         res.writeHead(upstream.status, out);
         res.end(answer);

@@ -30,7 +30,10 @@ interface Setup {
 
 const SETUPS: Setup[] = [
   {
-    target: powerdnsTarget, flavour: "powerdns", urlKey: "url", noRetry: { max_attempts: 1 },
+    target: powerdnsTarget,
+    flavour: "powerdns",
+    urlKey: "url",
+    noRetry: { max_attempts: 1 },
     paths: {
       zones: ["GET", /\/api\/v1\/servers\/[^/]+\/zones$/],
       records: ["GET", /\/api\/v1\/servers\/[^/]+\/zones\/[^/]+$/],
@@ -38,12 +41,26 @@ const SETUPS: Setup[] = [
     },
   },
   {
-    target: cloudflareTarget, flavour: "cloudflare", urlKey: "base_url", noRetry: { max_retries: 0 },
-    paths: { zones: ["GET", /\/zones$/], records: ["GET", /\/zones\/[^/]+\/dns_records$/], write: ["POST", /\/zones\/[^/]+\/dns_records\/batch$/] },
+    target: cloudflareTarget,
+    flavour: "cloudflare",
+    urlKey: "base_url",
+    noRetry: { max_retries: 0 },
+    paths: {
+      zones: ["GET", /\/zones$/],
+      records: ["GET", /\/zones\/[^/]+\/dns_records$/],
+      write: ["POST", /\/zones\/[^/]+\/dns_records\/batch$/],
+    },
   },
   {
-    target: route53Unthrottled, flavour: "route53", urlKey: "endpoint", noRetry: { max_attempts: 1 },
-    paths: { zones: ["GET", /\/2013-04-01\/hostedzonesbyname$/], records: ["GET", /\/2013-04-01\/hostedzone\/[^/]+\/rrset$/], write: ["POST", /\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/] },
+    target: route53Unthrottled,
+    flavour: "route53",
+    urlKey: "endpoint",
+    noRetry: { max_attempts: 1 },
+    paths: {
+      zones: ["GET", /\/2013-04-01\/hostedzonesbyname$/],
+      records: ["GET", /\/2013-04-01\/hostedzone\/[^/]+\/rrset$/],
+      write: ["POST", /\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/],
+    },
   },
 ];
 
@@ -84,10 +101,18 @@ for (const setup of SETUPS) {
         // The Route 53 backend put test credentials into process.env; add a session token, as
         // temporary (STS) credentials have one, sent as X-Amz-Security-Token.
         setEnv("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEXAMPLEsessionTOKENvalue0123456789abcdef");
-        secrets.push(process.env.AWS_ACCESS_KEY_ID as string, process.env.AWS_SECRET_ACCESS_KEY as string, process.env.AWS_SESSION_TOKEN as string);
+        secrets.push(
+          process.env.AWS_ACCESS_KEY_ID as string,
+          process.env.AWS_SECRET_ACCESS_KEY as string,
+          process.env.AWS_SESSION_TOKEN as string,
+        );
       }
       dir = await tempDir(`secrets-${setup.flavour}`);
-      options = { ...backend.providerOptions, ...setup.noRetry, [setup.urlKey]: `${proxy.url}${upstream.pathname.replace(/\/$/, "")}` };
+      options = {
+        ...backend.providerOptions,
+        ...setup.noRetry,
+        [setup.urlKey]: `${proxy.url}${upstream.pathname.replace(/\/$/, "")}`,
+      };
     }, 60_000);
 
     afterAll(async () => {
@@ -98,40 +123,49 @@ for (const setup of SETUPS) {
         else process.env[k] = v;
       }
       if (dir) await fs.rm(dir, { recursive: true, force: true });
-      process.stderr.write(`secrets ${setup.flavour}: ${reflections} reflected error answers, [redacted] shown in ${redactedSeen} outputs\n`);
+      process.stderr.write(
+        `secrets ${setup.flavour}: ${reflections} reflected error answers, [redacted] shown in ${redactedSeen} outputs\n`,
+      );
     });
 
-    const cases = (Object.keys(SETUPS[0]?.paths ?? {}) as (keyof Setup["paths"])[]).flatMap((op) => STATUSES.flatMap((status) => STYLES.map((style) => ({ op, status, style }))));
+    const cases = (Object.keys(SETUPS[0]?.paths ?? {}) as (keyof Setup["paths"])[]).flatMap((op) =>
+      STATUSES.flatMap((status) => STYLES.map((style) => ({ op, status, style }))),
+    );
 
-    it.each(cases)("$op answers $status ($style): no secret in any output or file", async ({ op, status, style }) => {
-      const [method, re] = setup.paths[op];
-      // A zone of its own, so every case has changes to write.
-      const zone = `s${++n}-secrets.example`;
-      const seed: RecordSet[] = [{ name: `www.${zone}`, type: "A", ttl: 3600, values: ["192.0.2.1"] }];
-      await backend.createZone(zone, seed);
-      const caseDir = path.join(dir, `case${n}`);
-      await fs.mkdir(caseDir);
-      const config = await writeConfig(caseDir, setup.target.type, options, [zone]);
-      const outputs: string[] = [];
-      const planFile = path.join(dir, `plan-${op}-${status}-${style}.json`);
-      for (const args of [
-        ["plan", "-c", config, "--format", "json", "--out", planFile],
-        ["plan", "-c", config, "--format", "markdown"],
-        ["apply", "-c", config, "--format", "json"],
-        ["apply", "-c", config],
-      ]) {
-        proxy.arm({ method, path: re, status, style });
-        const r = await run(args);
-        reflections += proxy.reflected;
-        proxy.arm(undefined);
-        outputs.push(r.stdout, r.stderr);
-        expect(r.stdout + r.stderr).not.toMatch(/internal error/);
-      }
-      outputs.push(await fs.readFile(planFile, "utf8").catch(() => ""));
-      const all = outputs.join("\n");
-      if (all.includes("[redacted]")) redactedSeen++;
-      for (const s of secrets) for (const f of forms(s)) expect(all, `secret form ${f.slice(0, 4)}... leaked`).not.toContain(f);
-    }, 60_000);
+    it.each(cases)(
+      "$op answers $status ($style): no secret in any output or file",
+      async ({ op, status, style }) => {
+        const [method, re] = setup.paths[op];
+        // A zone of its own, so every case has changes to write.
+        const zone = `s${++n}-secrets.example`;
+        const seed: RecordSet[] = [{ name: `www.${zone}`, type: "A", ttl: 3600, values: ["192.0.2.1"] }];
+        await backend.createZone(zone, seed);
+        const caseDir = path.join(dir, `case${n}`);
+        await fs.mkdir(caseDir);
+        const config = await writeConfig(caseDir, setup.target.type, options, [zone]);
+        const outputs: string[] = [];
+        const planFile = path.join(dir, `plan-${op}-${status}-${style}.json`);
+        for (const args of [
+          ["plan", "-c", config, "--format", "json", "--out", planFile],
+          ["plan", "-c", config, "--format", "markdown"],
+          ["apply", "-c", config, "--format", "json"],
+          ["apply", "-c", config],
+        ]) {
+          proxy.arm({ method, path: re, status, style });
+          const r = await run(args);
+          reflections += proxy.reflected;
+          proxy.arm(undefined);
+          outputs.push(r.stdout, r.stderr);
+          expect(r.stdout + r.stderr).not.toMatch(/internal error/);
+        }
+        outputs.push(await fs.readFile(planFile, "utf8").catch(() => ""));
+        const all = outputs.join("\n");
+        if (all.includes("[redacted]")) redactedSeen++;
+        for (const s of secrets)
+          for (const f of forms(s)) expect(all, `secret form ${f.slice(0, 4)}... leaked`).not.toContain(f);
+      },
+      60_000,
+    );
 
     it("the reflection reached dkimsync's output somewhere (the checks above are not vacuous)", () => {
       expect(reflections).toBeGreaterThan(cases.length);

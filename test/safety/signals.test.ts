@@ -36,7 +36,12 @@ describe("signals and closed stdout during apply", () => {
     dir = await tempDir("signals");
     creds = useTestCredentials(dir, "signals");
     for (const z of ZONES) fake.state.createZone(z);
-    config = await writeConfig(dir, "route53", { endpoint: fake.endpoint, region: "us-east-1", max_attempts: 1, max_rps: 100 }, ZONES);
+    config = await writeConfig(
+      dir,
+      "route53",
+      { endpoint: fake.endpoint, region: "us-east-1", max_attempts: 1, max_rps: 100 },
+      ZONES,
+    );
   });
   afterEach(async () => {
     await fake.stop();
@@ -52,13 +57,23 @@ describe("signals and closed stdout during apply", () => {
       const sets = fake.state.sorted((hz as { id: string }).id).filter((s) => s.type === "CNAME");
       const want = [target(1, z), target(2, z)].map((t) => `${t}.`);
       const have = sets.map((s) => s.values[0]?.replace(/\.?$/, "."));
-      out.set(z, sets.length === 0 ? "untouched" : sets.length === 2 && want.every((w) => have.includes(w)) ? "applied" : "partial");
+      out.set(
+        z,
+        sets.length === 0
+          ? "untouched"
+          : sets.length === 2 && want.every((w) => have.includes(w))
+            ? "applied"
+            : "partial",
+      );
     }
     return out;
   }
 
   function start(args: string[], opts: { closeStdout?: boolean } = {}) {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const result: Child = { code: null, stdout: "", stderr: "" };
     if (opts.closeStdout) child.stdout.destroy();
     else child.stdout.on("data", (d: Buffer) => void (result.stdout += d.toString()));
@@ -71,7 +86,8 @@ describe("signals and closed stdout during apply", () => {
     it(`${sig} half-way: zones in flight finish, no other starts, exit 3, stderr lists what was written`, async () => {
       const { child, done } = start(["apply", "-c", config]);
       // Wait until the first write has reached the server, then interrupt.
-      for (let i = 0; i < 600 && fake.counts.ChangeResourceRecordSets === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 600 && fake.counts.ChangeResourceRecordSets === 0; i++)
+        await new Promise((r) => setTimeout(r, 25));
       expect(fake.counts.ChangeResourceRecordSets).toBeGreaterThan(0);
       child.kill(sig);
       const r = await done;

@@ -21,7 +21,12 @@ import { route53Unthrottled, run, sortedZone, target, tempDir, writeConfig } fro
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
-const cnameSet = (name: string, value: string, ttl = 3600): RecordSet => ({ name, type: "CNAME", ttl, values: [value] });
+const cnameSet = (name: string, value: string, ttl = 3600): RecordSet => ({
+  name,
+  type: "CNAME",
+  ttl,
+  values: [value],
+});
 const txtSet = (name: string, value: string): RecordSet => ({ name, type: "TXT", ttl: 3600, values: [value] });
 
 /**
@@ -41,7 +46,8 @@ function seed(zone: string): RecordSet[] {
   ];
 }
 const domainsOf = (zone: string) => [zone, `sub.${zone}`, `ok.${zone}`];
-const selectorNames = (zone: string) => domainsOf(zone).flatMap((d) => [`selector1._domainkey.${d}`, `selector2._domainkey.${d}`]);
+const selectorNames = (zone: string) =>
+  domainsOf(zone).flatMap((d) => [`selector1._domainkey.${d}`, `selector2._domainkey.${d}`]);
 
 /**
  * What an untampered apply --force leaves: foreign records as they were, the six CNAMEs as
@@ -51,7 +57,10 @@ const selectorNames = (zone: string) => domainsOf(zone).flatMap((d) => [`selecto
 function expected(zone: string, before: RecordSet[]): string[] {
   const managed = new Set(selectorNames(zone));
   const kept = before.filter((s) => !managed.has(s.name) && s.type !== "SOA");
-  const want = domainsOf(zone).flatMap((d) => [cnameSet(`selector1._domainkey.${d}`, target(1, d)), cnameSet(`selector2._domainkey.${d}`, target(2, d))]);
+  const want = domainsOf(zone).flatMap((d) => [
+    cnameSet(`selector1._domainkey.${d}`, target(1, d)),
+    cnameSet(`selector2._domainkey.${d}`, target(2, d)),
+  ]);
   return sortedZone([...kept, ...want]);
 }
 
@@ -91,14 +100,29 @@ function setAt(obj: Json, p: (string | number)[], v: Json): void {
 
 /** A different value of the same kind, chosen so an attacker gains from it where possible. */
 function replacement(old: Json, key: string | number, zone: string, n: number): Json {
-  if (Array.isArray(old)) return n % 2 === 0 && old.length > 0 ? old.slice(0, -1) : [...old, old[0] ?? `_dmarc.${zone}`];
-  if (old === null) return { name: zone, type: "MX", ttl: 3600, values: [`10 ${zone.replace(/\./g, "-")}.mail.protection.outlook.com`] };
-  if (typeof old === "number") return [old + 1, 0, 1, 2147483647][n % 4] === old ? old + 7 : [old + 1, 0, 1, 2147483647][n % 4];
+  if (Array.isArray(old))
+    return n % 2 === 0 && old.length > 0 ? old.slice(0, -1) : [...old, old[0] ?? `_dmarc.${zone}`];
+  if (old === null)
+    return {
+      name: zone,
+      type: "MX",
+      ttl: 3600,
+      values: [`10 ${zone.replace(/\./g, "-")}.mail.protection.outlook.com`],
+    };
+  if (typeof old === "number")
+    return [old + 1, 0, 1, 2147483647][n % 4] === old ? old + 7 : [old + 1, 0, 1, 2147483647][n % 4];
   if (typeof old === "string") {
     if (key === "action") return old === "create" ? "update" : old === "update" ? "delete" : "create";
     if (key === "type") return ["TXT", "MX", "A", "CNAME"].find((t) => t !== old);
     if (key === "fingerprint") return `${old.slice(0, -1)}${old.endsWith("0") ? "1" : "0"}`;
-    const attacks = [`_dmarc.${zone}`, `www.${zone}`, zone, "attacker.example.net", `SELECTOR1._domainkey.${zone}`, "x y.example.net"];
+    const attacks = [
+      `_dmarc.${zone}`,
+      `www.${zone}`,
+      zone,
+      "attacker.example.net",
+      `SELECTOR1._domainkey.${zone}`,
+      "x y.example.net",
+    ];
     const pick = attacks[n % attacks.length] as string;
     return pick === old ? `${old}.attacker.example.net` : pick;
   }
@@ -138,7 +162,15 @@ function generated(sample: Json, zone: string): Mutation[] {
     }
   }
   // Top-level fields: what people read and the file's metadata.
-  for (const p of leafPaths({ created_at: 1, config_hash: 1, version: 1, summary: sample.summary, changes: sample.changes, conflicts: sample.conflicts, plan_errors: sample.plan_errors })) {
+  for (const p of leafPaths({
+    created_at: 1,
+    config_hash: 1,
+    version: 1,
+    summary: sample.summary,
+    changes: sample.changes,
+    conflicts: sample.conflicts,
+    plan_errors: sample.plan_errors,
+  })) {
     if (p.length === 0) continue;
     const key = p[p.length - 1] as string | number;
     const top = p[0] as string;
@@ -146,7 +178,12 @@ function generated(sample: Json, zone: string): Mutation[] {
     // summary counts only inform.
     const decisive = top === "changes" || top === "conflicts" || top === "version";
     const i = n++;
-    out.push({ label: p.join("."), decisive, topLevel: top === "changes" || top === "conflicts" || top === "summary", apply: (plan, z) => setAt(plan, p, replacement(getAt(plan, p), key, z, i)) });
+    out.push({
+      label: p.join("."),
+      decisive,
+      topLevel: top === "changes" || top === "conflicts" || top === "summary",
+      apply: (plan, z) => setAt(plan, p, replacement(getAt(plan, p), key, z, i)),
+    });
   }
   void zone;
   return out;
@@ -160,7 +197,14 @@ function named(): Mutation[] {
       label: "issue 8.1: a conflict for _dmarc with a desired CNAME to attacker.example.net",
       decisive: true,
       apply(plan, zone) {
-        zoneOf(plan).conflicts.push({ name: `_dmarc.${zone}`, type: "TXT", ttl: 3600, values: ["v=DMARC1; p=reject"], reason: "x", desired: cnameSet(`_dmarc.${zone}`, "attacker.example.net") });
+        zoneOf(plan).conflicts.push({
+          name: `_dmarc.${zone}`,
+          type: "TXT",
+          ttl: 3600,
+          values: ["v=DMARC1; p=reject"],
+          reason: "x",
+          desired: cnameSet(`_dmarc.${zone}`, "attacker.example.net"),
+        });
         resummarise(plan);
       },
       resummarises: true,
@@ -170,7 +214,14 @@ function named(): Mutation[] {
       decisive: true,
       apply(plan, zone) {
         zoneOf(plan).names.push(`www.${zone}`);
-        zoneOf(plan).conflicts.push({ name: `www.${zone}`, type: "A", ttl: 3600, values: ["192.0.2.10"], reason: "x", desired: cnameSet(`www.${zone}`, "attacker.example.net") });
+        zoneOf(plan).conflicts.push({
+          name: `www.${zone}`,
+          type: "A",
+          ttl: 3600,
+          values: ["192.0.2.10"],
+          reason: "x",
+          desired: cnameSet(`www.${zone}`, "attacker.example.net"),
+        });
         resummarise(plan);
       },
       resummarises: true,
@@ -181,7 +232,12 @@ function named(): Mutation[] {
       apply(plan, zone) {
         const c = zoneOf(plan).changes.find((x: Json) => x.action === "create");
         c.action = "update";
-        c.before = { name: zone, type: "MX", ttl: 3600, values: [`10 ${zone.replace(/\./g, "-")}.mail.protection.outlook.com`] };
+        c.before = {
+          name: zone,
+          type: "MX",
+          ttl: 3600,
+          values: [`10 ${zone.replace(/\./g, "-")}.mail.protection.outlook.com`],
+        };
         resummarise(plan);
       },
       resummarises: true,
@@ -202,7 +258,13 @@ function named(): Mutation[] {
       label: "a delete of the apex MX, named as such",
       decisive: true,
       apply(plan, zone) {
-        zoneOf(plan).changes.push({ action: "delete", name: zone, type: "MX", before: { name: zone, type: "MX", ttl: 3600, values: ["10 x.example"] }, after: null });
+        zoneOf(plan).changes.push({
+          action: "delete",
+          name: zone,
+          type: "MX",
+          before: { name: zone, type: "MX", ttl: 3600, values: ["10 x.example"] },
+          after: null,
+        });
         zoneOf(plan).names.push(zone);
         resummarise(plan);
       },
@@ -320,7 +382,10 @@ function tamperSuite(t: ConformanceTarget, opts: { sample?: number } = {}): void
       await backend?.close();
       if (dir) await fs.rm(dir, { recursive: true, force: true });
       const f = figures[t.type];
-      if (f) process.stderr.write(`tamper figures ${t.type}: ${f.cases} tampered plans applied, ${f.refused} refused, ${f.accepted} accepted (cosmetic fields only)\n`);
+      if (f)
+        process.stderr.write(
+          `tamper figures ${t.type}: ${f.cases} tampered plans applied, ${f.refused} refused, ${f.accepted} accepted (cosmetic fields only)\n`,
+        );
     });
 
     /** A fresh zone and config, and a saved plan for it. */
@@ -343,7 +408,9 @@ function tamperSuite(t: ConformanceTarget, opts: { sample?: number } = {}): void
       const r = await run(["apply", "-c", c.config, "--plan", c.planFile, "--force"]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
-      expect(sortedZone((await backend.readZone(c.zone)).filter((x) => x.type !== "SOA"))).toEqual(expected(c.zone, before));
+      expect(sortedZone((await backend.readZone(c.zone)).filter((x) => x.type !== "SOA"))).toEqual(
+        expected(c.zone, before),
+      );
     }, 30_000);
 
     it("a record that appeared at a selector name after the plan refuses the zone, nothing written", async () => {
@@ -383,14 +450,19 @@ function tamperSuite(t: ConformanceTarget, opts: { sample?: number } = {}): void
         if (r.code === 0) f.accepted++;
         else f.refused++;
         const untouched = JSON.stringify(after) === JSON.stringify(sortedZone(before));
-        const asPlanned = JSON.stringify(after.filter((l) => !/^\S+ SOA /.test(l))) === JSON.stringify(expected(c.zone, before));
+        const asPlanned =
+          JSON.stringify(after.filter((l) => !/^\S+ SOA /.test(l))) === JSON.stringify(expected(c.zone, before));
         const problems: string[] = [];
         if (!untouched && !asPlanned) problems.push(`zone holds something no fresh plan writes:\n${after.join("\n")}`);
         if (m.decisive && r.code !== 1) problems.push(`exit ${r.code}, expected 1 (refused)`);
         if (m.decisive && !untouched) problems.push("the zone was written although the plan was tampered with");
-        if (/internal error|\n\s+at /.test(r.stdout + r.stderr)) problems.push(`internal error or stack trace: ${r.stderr}`);
+        if (/internal error|\n\s+at /.test(r.stdout + r.stderr))
+          problems.push(`internal error or stack trace: ${r.stderr}`);
         if (r.code !== 0 && r.code !== 1) problems.push(`exit code ${r.code}`);
-        if (problems.length > 0) failures.push(`${m.label}: ${problems.join("; ")}\n  stdout: ${r.stdout.slice(0, 400)}\n  stderr: ${r.stderr.slice(0, 400)}`);
+        if (problems.length > 0)
+          failures.push(
+            `${m.label}: ${problems.join("; ")}\n  stdout: ${r.stdout.slice(0, 400)}\n  stderr: ${r.stderr.slice(0, 400)}`,
+          );
       }
       expect(failures).toEqual([]);
       // The table is a real table: it must have run a substantial number of tampered applies.

@@ -22,8 +22,13 @@ const cases: { type: string; key: string; values: Record<string, unknown> }[] = 
 describe("endpoint options refuse user info", () => {
   it.each(cases.map((c) => [`${c.type} ${c.key}`, c] as const))("%s", async (_label, c) => {
     const reader = new OptionsReader({
-      provider: "p", type: c.type, values: { ...c.values, [c.key]: `https://admin:${SECRET}@127.0.0.1:8443` },
-      where: { file: "dkim.zones.yaml", line: 3 }, lineOf: () => 7, configDir: "/tmp", env: { K: "a-token-value-that-is-long" },
+      provider: "p",
+      type: c.type,
+      values: { ...c.values, [c.key]: `https://admin:${SECRET}@127.0.0.1:8443` },
+      where: { file: "dkim.zones.yaml", line: 3 },
+      lineOf: () => 7,
+      configDir: "/tmp",
+      env: { K: "a-token-value-that-is-long" },
     });
     const factory = await (providerTypes[c.type] as NonNullable<(typeof providerTypes)[string]>).load();
     let err: unknown;

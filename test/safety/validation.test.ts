@@ -19,7 +19,7 @@ describe("hostNameProblem (CNAME targets)", () => {
   });
   it.each([
     ["a space", "sel ector1.contoso.onmicrosoft.com"],
-    ["a quote", "sel\"ector1.contoso.onmicrosoft.com"],
+    ["a quote", 'sel"ector1.contoso.onmicrosoft.com'],
     ["a backslash-escaped semicolon", "sel\\;ector1.contoso.onmicrosoft.com"],
     ["NUL", "sel\u0000ector1.contoso.onmicrosoft.com"],
     ["#", "sel#ector1.contoso.onmicrosoft.com"],
@@ -37,10 +37,23 @@ describe("hostNameProblem (CNAME targets)", () => {
 });
 
 describe("normaliseDomain", () => {
-  it.each([["bücher.example", "xn--bcher-kva.example"], ["Example.COM.", "example.com"], ["xn--bcher-kva.example", "xn--bcher-kva.example"]])("%s -> %s", (input, out) => {
+  it.each([
+    ["bücher.example", "xn--bcher-kva.example"],
+    ["Example.COM.", "example.com"],
+    ["xn--bcher-kva.example", "xn--bcher-kva.example"],
+  ])("%s -> %s", (input, out) => {
     expect(normaliseDomain(input)).toEqual({ name: out });
   });
-  it.each(["xn--zz.example.com", "xn--a.com", "123.456", "1.2.3.4", "example.123", "_dmarc.example.com", "exa mple.com", "ex\u0000ample.com"])("refuses %j", (input) => {
+  it.each([
+    "xn--zz.example.com",
+    "xn--a.com",
+    "123.456",
+    "1.2.3.4",
+    "example.123",
+    "_dmarc.example.com",
+    "exa mple.com",
+    "ex\u0000ample.com",
+  ])("refuses %j", (input) => {
     expect(normaliseDomain(input)).toHaveProperty("error");
   });
 });
@@ -49,7 +62,7 @@ describe("excerpt", () => {
   it("quotes at most 80 characters and escapes controls and non-ASCII", () => {
     const e = excerpt(`${"x".repeat(200)}`);
     expect(e.length).toBeLessThan(90);
-    expect(excerpt("a\u0000b\u001b[31mc\u202ed")).toBe("\"a\\u0000b\\u001b[31mc\\u202ed\"");
+    expect(excerpt("a\u0000b\u001b[31mc\u202ed")).toBe('"a\\u0000b\\u001b[31mc\\u202ed"');
   });
 });
 
@@ -75,26 +88,87 @@ describe("redact", () => {
 
 describe("guardWrites (the last check before a provider is called)", () => {
   const zone: ZonePlan = {
-    provider: "p", zone: "contoso.com", domains: ["contoso.com"], changes: [], conflicts: [], unchanged: [], warnings: [],
-    names: ["selector1._domainkey.contoso.com", "selector2._domainkey.contoso.com"], fingerprint: "x",
+    provider: "p",
+    zone: "contoso.com",
+    domains: ["contoso.com"],
+    changes: [],
+    conflicts: [],
+    unchanged: [],
+    warnings: [],
+    names: ["selector1._domainkey.contoso.com", "selector2._domainkey.contoso.com"],
+    fingerprint: "x",
   };
   const good = "selector1-contoso-com._domainkey.contoso.onmicrosoft.com";
   const cname = (name: string, value = good) => ({ name, type: "CNAME", ttl: 3600, values: [value] });
-  const ok: Change = { action: "create", name: "selector1._domainkey.contoso.com", type: "CNAME", before: null, after: cname("selector1._domainkey.contoso.com") };
+  const ok: Change = {
+    action: "create",
+    name: "selector1._domainkey.contoso.com",
+    type: "CNAME",
+    before: null,
+    after: cname("selector1._domainkey.contoso.com"),
+  };
 
   it("passes the selector CNAME", () => {
     expect(guardWrites(zone, [ok], { force: false })).toEqual([]);
   });
   it.each<[string, Change, boolean]>([
-    ["a CNAME at _dmarc", { ...ok, name: "_dmarc.contoso.com", after: cname("_dmarc.contoso.com", "attacker.example.net") }, true],
-    ["a delete of www", { action: "delete", name: "www.contoso.com", type: "A", before: { name: "www.contoso.com", type: "A", ttl: 1, values: ["192.0.2.1"] }, after: null }, true],
-    ["an update whose before is the apex MX", { action: "update", name: "selector1._domainkey.contoso.com", type: "CNAME", before: { name: "contoso.com", type: "MX", ttl: 1, values: ["10 mx"] }, after: cname("selector1._domainkey.contoso.com") }, true],
-    ["a TXT write at a selector", { action: "create", name: "selector1._domainkey.contoso.com", type: "TXT", before: null, after: { name: "selector1._domainkey.contoso.com", type: "TXT", ttl: 1, values: ["x"] } }, true],
-    ["a TXT delete without --force", { action: "delete", name: "selector1._domainkey.contoso.com", type: "TXT", before: { name: "selector1._domainkey.contoso.com", type: "TXT", ttl: 1, values: ["x"] }, after: null }, false],
+    [
+      "a CNAME at _dmarc",
+      { ...ok, name: "_dmarc.contoso.com", after: cname("_dmarc.contoso.com", "attacker.example.net") },
+      true,
+    ],
+    [
+      "a delete of www",
+      {
+        action: "delete",
+        name: "www.contoso.com",
+        type: "A",
+        before: { name: "www.contoso.com", type: "A", ttl: 1, values: ["192.0.2.1"] },
+        after: null,
+      },
+      true,
+    ],
+    [
+      "an update whose before is the apex MX",
+      {
+        action: "update",
+        name: "selector1._domainkey.contoso.com",
+        type: "CNAME",
+        before: { name: "contoso.com", type: "MX", ttl: 1, values: ["10 mx"] },
+        after: cname("selector1._domainkey.contoso.com"),
+      },
+      true,
+    ],
+    [
+      "a TXT write at a selector",
+      {
+        action: "create",
+        name: "selector1._domainkey.contoso.com",
+        type: "TXT",
+        before: null,
+        after: { name: "selector1._domainkey.contoso.com", type: "TXT", ttl: 1, values: ["x"] },
+      },
+      true,
+    ],
+    [
+      "a TXT delete without --force",
+      {
+        action: "delete",
+        name: "selector1._domainkey.contoso.com",
+        type: "TXT",
+        before: { name: "selector1._domainkey.contoso.com", type: "TXT", ttl: 1, values: ["x"] },
+        after: null,
+      },
+      false,
+    ],
     ["a target with a newline", { ...ok, after: cname(ok.name, "a.example.net\nwww IN A 192.0.2.1") }, true],
     ["two targets", { ...ok, after: { ...cname(ok.name), values: [good, good] } }, true],
     ["a negative ttl", { ...ok, after: { ...cname(ok.name), ttl: -1 } }, true],
-    ["a selector of an unconfigured domain", { ...ok, name: "selector1._domainkey.evil.contoso.com", after: cname("selector1._domainkey.evil.contoso.com") }, true],
+    [
+      "a selector of an unconfigured domain",
+      { ...ok, name: "selector1._domainkey.evil.contoso.com", after: cname("selector1._domainkey.evil.contoso.com") },
+      true,
+    ],
   ])("refuses %s", (_what, change, force) => {
     expect(guardWrites(zone, [change], { force }).length).toBeGreaterThan(0);
   });

@@ -61,7 +61,11 @@ afterEach(async () => {
 function expectSelectors(data: Data, label: string, zone: string): void {
   const domain = `${label}.${zone}`;
   for (const sel of [1, 2] as const) {
-    expect(data[`selector${sel}._domainkey.${label}`], `${zone}: selector${sel} of ${domain}`).toEqual({ ttl: 3600, type: "CNAME", value: `${target(sel, domain)}.` });
+    expect(data[`selector${sel}._domainkey.${label}`], `${zone}: selector${sel} of ${domain}`).toEqual({
+      ttl: 3600,
+      type: "CNAME",
+      value: `${target(sel, domain)}.`,
+    });
   }
 }
 
@@ -87,7 +91,8 @@ describe("concurrent runs over the same zone files (built CLI, child processes)"
       for (let i = 0; i < ZONES; i++) {
         const data = await load(path.join(zones, `${zoneName(i)}.yaml`));
         expectForeign(data, zoneName(i));
-        for (let past = 0; past <= round; past++) for (const l of [`a${past}`, `b${past}`]) expectSelectors(data, l, zoneName(i));
+        for (let past = 0; past <= round; past++)
+          for (const l of [`a${past}`, `b${past}`]) expectSelectors(data, l, zoneName(i));
       }
     }
     expect((await fs.readdir(zones)).filter((n) => n.startsWith("."))).toEqual([]);
@@ -112,9 +117,13 @@ describe("concurrent runs over the same zone files (built CLI, child processes)"
         n++;
         setTimeout(next, 1);
       })();`;
-    const appender = spawn(process.execPath, ["-e", script, zones, String(ZONES)], { stdio: ["pipe", "pipe", "inherit"] });
+    const appender = spawn(process.execPath, ["-e", script, zones, String(ZONES)], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
     let appended = "";
-    appender.stdout.on("data", (d: Buffer) => { appended += d.toString(); });
+    appender.stdout.on("data", (d: Buffer) => {
+      appended += d.toString();
+    });
     const done = new Promise<void>((resolve) => appender.on("exit", () => resolve()));
     const first = await runCli(dir, ["apply", "-c", config]);
     appender.stdin.write("stop\n");
@@ -131,9 +140,13 @@ describe("concurrent runs over the same zone files (built CLI, child processes)"
       expectForeign(data, zoneName(i));
       expectSelectors(data, "mail", zoneName(i));
       for (let n = i; n < count; n += ZONES) {
-        const why = () => `${zoneName(i)}: appended record ${n} of ${count}\n${first.stdout}${first.stderr}\n--- file\n${Object.keys(data).join(" ")}`;
+        const why = () =>
+          `${zoneName(i)}: appended record ${n} of ${count}\n${first.stdout}${first.stderr}\n--- file\n${Object.keys(data).join(" ")}`;
         if (data[`zz-appended-${n}`] === undefined) expect.fail(why());
-        expect(data[`zz-appended-${n}`], `${zoneName(i)}: appended record ${n}`).toEqual({ type: "A", value: `192.0.2.${n % 250}` });
+        expect(data[`zz-appended-${n}`], `${zoneName(i)}: appended record ${n}`).toEqual({
+          type: "A",
+          value: `192.0.2.${n % 250}`,
+        });
         found++;
       }
     }
@@ -146,7 +159,11 @@ describe("concurrent runs over the same zone files (built CLI, child processes)"
     // The new files: what one uninterrupted apply writes, from a copy of the same zones.
     const copy = path.join(dir, "copy");
     await fs.cp(zones, copy, { recursive: true });
-    const full = await runCli(dir, ["apply", "-c", await writeConfig(path.join(dir, "copy.zones.yaml"), copy, domains)]);
+    const full = await runCli(dir, [
+      "apply",
+      "-c",
+      await writeConfig(path.join(dir, "copy.zones.yaml"), copy, domains),
+    ]);
     expect(full.code, full.stderr).toBe(0);
     const newText = new Map<string, string>();
     const oldText = new Map<string, string>();
@@ -157,19 +174,28 @@ describe("concurrent runs over the same zone files (built CLI, child processes)"
     const config = await writeConfig(path.join(dir, "dkim.zones.yaml"), zones, domains);
     // Seeded, so a failure can be replayed: the kill delays in milliseconds.
     let seed = Number(process.env.DKIMSYNC_TEST_SEED ?? 20261129);
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const kills = 6;
     let interrupted = 0;
     for (let k = 0; k < kills; k++) {
-      for (let i = 0; i < ZONES; i++) await fs.writeFile(path.join(zones, `${zoneName(i)}.yaml`), zoneText(zoneName(i)));
+      for (let i = 0; i < ZONES; i++)
+        await fs.writeFile(path.join(zones, `${zoneName(i)}.yaml`), zoneText(zoneName(i)));
       const child = spawnCli(dir, ["apply", "-c", config]);
       const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
       // Kill once the run has started writing (the first zone file changed), plus a random delay.
       const started = Date.now();
       for (;;) {
-        const changed = await fs.readFile(path.join(zones, `${zoneName(0)}.yaml`), "utf8").then((t) => t !== oldText.get(zoneName(0)));
+        const changed = await fs
+          .readFile(path.join(zones, `${zoneName(0)}.yaml`), "utf8")
+          .then((t) => t !== oldText.get(zoneName(0)));
         const names = await fs.readdir(zones);
-        if (changed || names.some((n) => n.includes(".tmp-") || n.endsWith(".lock")) || Date.now() - started > 30_000 || child.exitCode !== null) break;
+        if (
+          changed ||
+          names.some((n) => n.includes(".tmp-") || n.endsWith(".lock")) ||
+          Date.now() - started > 30_000 ||
+          child.exitCode !== null
+        )
+          break;
         await new Promise((r) => setTimeout(r, 1));
       }
       await new Promise((r) => setTimeout(r, Math.floor(random() * 40)));
@@ -181,14 +207,21 @@ describe("concurrent runs over the same zone files (built CLI, child processes)"
         const text = await fs.readFile(path.join(zones, `${zoneName(i)}.yaml`), "utf8");
         const isOld = text === oldText.get(zoneName(i));
         if (isOld) olds++;
-        expect(isOld || text === newText.get(zoneName(i)), `seed ${process.env.DKIMSYNC_TEST_SEED ?? 20261129}, kill ${k}: ${zoneName(i)} is neither old nor new:\n${text}`).toBe(true);
+        expect(
+          isOld || text === newText.get(zoneName(i)),
+          `seed ${process.env.DKIMSYNC_TEST_SEED ?? 20261129}, kill ${k}: ${zoneName(i)} is neither old nor new:\n${text}`,
+        ).toBe(true);
       }
       // Leave a stale temporary file behind as a kill between write and rename does.
       await fs.writeFile(path.join(zones, `.${zoneName(3)}.yaml.tmp-4194305-deadbeef0000`), "partial");
       const again = await runCli(dir, ["apply", "-c", config]);
       expect(again.code, `${again.stdout}${again.stderr}`).toBe(0);
-      for (let i = 0; i < ZONES; i++) expect(await fs.readFile(path.join(zones, `${zoneName(i)}.yaml`), "utf8")).toBe(newText.get(zoneName(i)));
-      expect((await fs.readdir(zones)).filter((n) => n.startsWith(".")), `kill ${k} (${olds} zones old)`).toEqual([]);
+      for (let i = 0; i < ZONES; i++)
+        expect(await fs.readFile(path.join(zones, `${zoneName(i)}.yaml`), "utf8")).toBe(newText.get(zoneName(i)));
+      expect(
+        (await fs.readdir(zones)).filter((n) => n.startsWith(".")),
+        `kill ${k} (${olds} zones old)`,
+      ).toEqual([]);
     }
     // At least some kills must have landed while the apply was still running.
     expect(interrupted).toBeGreaterThan(0);

@@ -56,7 +56,9 @@ describe("defect 3: anchors and merge keys on selector records", () => {
     const r = await planApply(config);
     const [o] = outcomes(r);
     expect(o?.outcome).toBe("failed");
-    expect(o?.message).toContain(`${file}:8: writing update CNAME selector1._domainkey.${D} would also change CNAME legacy.${D}`);
+    expect(o?.message).toContain(
+      `${file}:8: writing update CNAME selector1._domainkey.${D} would also change CNAME legacy.${D}`,
+    );
     expect(o?.message).toContain("nothing was written");
     expect(o?.message).toContain("anchor (&name)");
     expect(await fs.readFile(file, "utf8")).toBe(text);
@@ -107,12 +109,24 @@ describe("defect 3: anchors and merge keys on selector records", () => {
     await writeConfig(config, zones, { [D]: {} });
     const r = await planApply(config);
     expect(outcomes(r)[0]?.outcome).toBe("failed");
-    expect(outcomes(r)[0]?.message).toContain(`would also change A www.${D} (ttl 300 ["192.0.2.2"] -> ttl 3600 ["192.0.2.2"])`);
+    expect(outcomes(r)[0]?.message).toContain(
+      `would also change A www.${D} (ttl 300 ["192.0.2.2"] -> ttl 3600 ["192.0.2.2"])`,
+    );
     expect(await fs.readFile(file, "utf8")).toBe(text);
   });
 
   it("updates a selector whose anchor nothing else uses", async () => {
-    const file = await zone(["selector1._domainkey:", "  type: CNAME", "  value: &t old-target.example.net.", "selector2._domainkey:", "  type: CNAME", `  value: ${S2}`, ""].join("\n"));
+    const file = await zone(
+      [
+        "selector1._domainkey:",
+        "  type: CNAME",
+        "  value: &t old-target.example.net.",
+        "selector2._domainkey:",
+        "  type: CNAME",
+        `  value: ${S2}`,
+        "",
+      ].join("\n"),
+    );
     await writeConfig(config, zones, { [D]: {} });
     const r = await planApply(config);
     expect(outcomes(r)[0]?.outcome).toBe("applied");
@@ -151,24 +165,50 @@ describe("defect 5: bytes that are not UTF-8", () => {
 
   it("import keeps a Latin-1 comment in dkim.zones.yaml", async () => {
     const cfg = Buffer.concat([
-      Buffer.from("# Konfiguration f\xfcr M\xfcller\ntenant: contoso\nproviders:\n  zones:\n    type: yaml\n    directory: ./zones\ndomains:\n  example.com:\n    provider: zones\n", "latin1"),
+      Buffer.from(
+        "# Konfiguration f\xfcr M\xfcller\ntenant: contoso\nproviders:\n  zones:\n    type: yaml\n    directory: ./zones\ndomains:\n  example.com:\n    provider: zones\n",
+        "latin1",
+      ),
     ]);
     await fs.writeFile(config, cfg);
     const input = path.join(dir, "dkim.json");
-    await fs.writeFile(input, JSON.stringify([{ Domain: D, Selector1CNAME: target(1, D), Selector2CNAME: target(2, D), Enabled: true, Status: "Valid" }]));
+    await fs.writeFile(
+      input,
+      JSON.stringify([
+        { Domain: D, Selector1CNAME: target(1, D), Selector2CNAME: target(2, D), Enabled: true, Status: "Valid" },
+      ]),
+    );
     let out = "";
-    const io: Io = { stdout: (s) => { out += s; }, stderr: (s) => { out += s; }, color: false };
+    const io: Io = {
+      stdout: (s) => {
+        out += s;
+      },
+      stderr: (s) => {
+        out += s;
+      },
+      color: false,
+    };
     expect(await importCommand({ file: input, config, add: false }, io)).toBe(0);
     const after = await fs.readFile(config);
     expect(after.subarray(0, cfg.length).equals(cfg)).toBe(true);
-    expect(after.subarray(cfg.length).toString("latin1")).toBe(`    selector1: ${target(1, D)}\n    selector2: ${target(2, D)}\n`);
+    expect(after.subarray(cfg.length).toString("latin1")).toBe(
+      `    selector1: ${target(1, D)}\n    selector2: ${target(2, D)}\n`,
+    );
   });
 });
 
 describe("defect 6: ensure: absent next to a |+ block scalar", () => {
   it("keeps the blank lines a foreign |+ block holds, and removes only the selector lines", async () => {
     const head = ["motd:", "  type: TXT", "  value: |+", "    hello", "", "", ""].join("\n");
-    const tail = ["selector1._domainkey:", "  type: CNAME", `  value: ${S1}`, "selector2._domainkey:", "  type: CNAME", `  value: ${S2}`, ""].join("\n");
+    const tail = [
+      "selector1._domainkey:",
+      "  type: CNAME",
+      `  value: ${S1}`,
+      "selector2._domainkey:",
+      "  type: CNAME",
+      `  value: ${S2}`,
+      "",
+    ].join("\n");
     const file = await zone(head + tail);
     await writeConfig(config, zones, { [D]: { ensure: "absent" } });
     const r = await planApply(config);
@@ -216,7 +256,10 @@ describe("permissions, owner and temporary files", () => {
   });
 
   it("keeps the zone file's owner and group", async () => {
-    if (process.getuid?.() !== 0) throw new Error("this test gives the zone file another owner with chown(2): run the tests as root (the CI container does)");
+    if (process.getuid?.() !== 0)
+      throw new Error(
+        "this test gives the zone file another owner with chown(2): run the tests as root (the CI container does)",
+      );
     const file = await zone("www:\n  type: A\n  value: 192.0.2.1\n");
     await fs.chown(file, 4321, 4322);
     await writeConfig(config, zones, { [D]: {} });
@@ -236,7 +279,10 @@ describe("permissions, owner and temporary files", () => {
     await fs.writeFile(path.join(zones, live), "being written");
     await fs.writeFile(path.join(zones, ".gitkeep"), "");
     // A lock left by a killed run is stale too: its pid no longer runs on this host.
-    await fs.writeFile(path.join(zones, `.${D}.yaml.lock`), JSON.stringify({ pid: 4194305, host: (await import("node:os")).hostname(), since: "x", token: "dead" }));
+    await fs.writeFile(
+      path.join(zones, `.${D}.yaml.lock`),
+      JSON.stringify({ pid: 4194305, host: (await import("node:os")).hostname(), since: "x", token: "dead" }),
+    );
     await writeConfig(config, zones, { [D]: {} });
     expect(outcomes(await planApply(config)).map((o) => o.outcome)).toEqual(["applied"]);
     expect((await fs.readdir(zones)).sort()).toEqual([".gitkeep", live, `${D}.yaml`].sort());
@@ -247,10 +293,22 @@ describe("permissions, owner and temporary files", () => {
 describe("import: symbolic links and locks", () => {
   it("keeps a symlinked config a link and writes the file it points to", async () => {
     const real = path.join(dir, "real.zones.yaml");
-    await fs.writeFile(real, `tenant: contoso\nproviders:\n  zones:\n    type: yaml\n    directory: ./zones\ndomains:\n  ${D}:\n    provider: zones\n`);
+    await fs.writeFile(
+      real,
+      `tenant: contoso\nproviders:\n  zones:\n    type: yaml\n    directory: ./zones\ndomains:\n  ${D}:\n    provider: zones\n`,
+    );
     await fs.symlink("real.zones.yaml", config);
     const input = path.join(dir, "dkim.json");
-    await fs.writeFile(input, JSON.stringify({ Domain: D, Selector1CNAME: target(1, D), Selector2CNAME: target(2, D), Enabled: true, Status: "Valid" }));
+    await fs.writeFile(
+      input,
+      JSON.stringify({
+        Domain: D,
+        Selector1CNAME: target(1, D),
+        Selector2CNAME: target(2, D),
+        Enabled: true,
+        Status: "Valid",
+      }),
+    );
     const io: Io = { stdout: () => undefined, stderr: () => undefined, color: false };
     expect(await importCommand({ file: input, config, add: false }, io)).toBe(0);
     expect((await fs.lstat(config)).isSymbolicLink()).toBe(true);
@@ -262,16 +320,38 @@ describe("import: symbolic links and locks", () => {
     const text = `tenant: contoso\nproviders:\n  zones:\n    type: yaml\n    directory: ./zones\ndomains:\n  ${D}:\n    provider: zones\n`;
     await fs.writeFile(config, text);
     const input = path.join(dir, "dkim.json");
-    await fs.writeFile(input, JSON.stringify({ Domain: D, Selector1CNAME: target(1, D), Selector2CNAME: target(2, D), Enabled: true, Status: "Valid" }));
+    await fs.writeFile(
+      input,
+      JSON.stringify({
+        Domain: D,
+        Selector1CNAME: target(1, D),
+        Selector2CNAME: target(2, D),
+        Enabled: true,
+        Status: "Valid",
+      }),
+    );
     // A live holder: this very process, under another token.
-    await fs.writeFile(path.join(dir, ".dkim.zones.yaml.lock"), JSON.stringify({ pid: process.pid, host: (await import("node:os")).hostname(), since: "2026-01-01T00:00:00Z", token: "someone-else" }));
+    await fs.writeFile(
+      path.join(dir, ".dkim.zones.yaml.lock"),
+      JSON.stringify({
+        pid: process.pid,
+        host: (await import("node:os")).hostname(),
+        since: "2026-01-01T00:00:00Z",
+        token: "someone-else",
+      }),
+    );
     const io: Io = { stdout: () => undefined, stderr: () => undefined, color: false };
     const saved = process.env.DKIMSYNC_LOCK_TIMEOUT;
     process.env.DKIMSYNC_LOCK_TIMEOUT = "0.3";
     try {
-      const err = await importCommand({ file: input, config, add: false }, io).then(() => undefined, (e: unknown) => e);
+      const err = await importCommand({ file: input, config, add: false }, io).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(InputError);
-      expect((err as Error).message).toContain(`is locked: ${path.join(dir, ".dkim.zones.yaml.lock")} is held by pid ${process.pid}`);
+      expect((err as Error).message).toContain(
+        `is locked: ${path.join(dir, ".dkim.zones.yaml.lock")} is held by pid ${process.pid}`,
+      );
     } finally {
       if (saved === undefined) delete process.env.DKIMSYNC_LOCK_TIMEOUT;
       else process.env.DKIMSYNC_LOCK_TIMEOUT = saved;

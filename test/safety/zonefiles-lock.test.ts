@@ -50,7 +50,10 @@ describe("advisory lock per file", { timeout: 300_000 }, () => {
   });
 
   it("takes over a lock whose process is gone, once, even when many processes find it at once", async () => {
-    await fs.writeFile(path.join(dir, ".zone.yaml.lock"), JSON.stringify({ pid: 4194305, host: os.hostname(), since: "2026-01-01T00:00:00Z", token: "dead" }));
+    await fs.writeFile(
+      path.join(dir, ".zone.yaml.lock"),
+      JSON.stringify({ pid: 4194305, host: os.hostname(), since: "2026-01-01T00:00:00Z", token: "dead" }),
+    );
     const codes = await Promise.all(Array.from({ length: 6 }, () => worker(5)));
     expect(codes).toEqual([0, 0, 0, 0, 0, 0]);
     expect(await fs.readFile(file, "utf8")).toBe("30\n");
@@ -59,17 +62,34 @@ describe("advisory lock per file", { timeout: 300_000 }, () => {
 
   it("waits for a live holder up to the limit, then names it; a lock of another host is never taken over", async () => {
     const lock = await acquireLock(file);
-    const err = await acquireLock(file, { timeoutMs: 200 }).then(() => undefined, (e: unknown) => e);
+    const err = await acquireLock(file, { timeoutMs: 200 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(LockTimeoutError);
-    expect((err as Error).message).toMatch(new RegExp(`\\.zone\\.yaml\\.lock is held by pid ${process.pid} on ${os.hostname().replace(/\./g, "\\.")} since .*; waited 0 s`));
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `\\.zone\\.yaml\\.lock is held by pid ${process.pid} on ${os.hostname().replace(/\./g, "\\.")} since .*; waited 0 s`,
+      ),
+    );
     await lock.release();
-    await fs.writeFile(path.join(dir, ".zone.yaml.lock"), JSON.stringify({ pid: 4194305, host: "elsewhere.invalid", since: "2026-01-01T00:00:00Z", token: "remote" }));
-    const remote = await acquireLock(file, { timeoutMs: 100 }).then(() => undefined, (e: unknown) => e);
+    await fs.writeFile(
+      path.join(dir, ".zone.yaml.lock"),
+      JSON.stringify({ pid: 4194305, host: "elsewhere.invalid", since: "2026-01-01T00:00:00Z", token: "remote" }),
+    );
+    const remote = await acquireLock(file, { timeoutMs: 100 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((remote as Error).message).toContain("held by pid 4194305 on elsewhere.invalid");
   });
 
   it("is released when the work throws, and a removed lock is noticed before writing", async () => {
-    await expect(withFileLock(file, async () => { throw new Error("boom"); })).rejects.toThrow("boom");
+    await expect(
+      withFileLock(file, async () => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
     expect(await fs.readdir(dir)).toEqual(["zone.yaml"]);
     const lock = await acquireLock(file);
     await fs.rm(lock.lockFile);
@@ -81,7 +101,10 @@ describe("advisory lock per file", { timeout: 300_000 }, () => {
     await fs.symlink("zone.yaml", link);
     const lock = await acquireLock(link);
     expect(lock.lockFile).toBe(path.join(await fs.realpath(dir), ".zone.yaml.lock"));
-    const err = await acquireLock(file, { timeoutMs: 50 }).then(() => undefined, (e: unknown) => e);
+    const err = await acquireLock(file, { timeoutMs: 50 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(LockTimeoutError);
     await lock.release();
   });

@@ -17,7 +17,8 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const bin = path.join(root, "bin", "dkimsync.js");
 export const TENANT = "contoso";
 
-export const target = (sel: 1 | 2, domain: string) => `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
+export const target = (sel: 1 | 2, domain: string) =>
+  `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
 
 export interface DomainSpec {
   ensure?: "absent";
@@ -31,8 +32,21 @@ export async function tempDir(prefix: string): Promise<string> {
 }
 
 /** Write a config serving every domain from provider `zones` (type yaml, folder `zonesDir`). */
-export async function writeConfig(file: string, zonesDir: string, domains: Record<string, DomainSpec>, ttl = 3600): Promise<string> {
-  const lines = [`tenant: ${TENANT}`, `ttl: ${ttl}`, "providers:", "  zones:", "    type: yaml", `    directory: ${JSON.stringify(zonesDir)}`, "domains:"];
+export async function writeConfig(
+  file: string,
+  zonesDir: string,
+  domains: Record<string, DomainSpec>,
+  ttl = 3600,
+): Promise<string> {
+  const lines = [
+    `tenant: ${TENANT}`,
+    `ttl: ${ttl}`,
+    "providers:",
+    "  zones:",
+    "    type: yaml",
+    `    directory: ${JSON.stringify(zonesDir)}`,
+    "domains:",
+  ];
   for (const [d, s] of Object.entries(domains)) {
     lines.push(`  ${d}:`, "    provider: zones");
     if (s.ensure) lines.push(`    ensure: ${s.ensure}`);
@@ -45,7 +59,11 @@ export async function writeConfig(file: string, zonesDir: string, domains: Recor
 }
 
 /** Plan and apply a config through dkimsync's own code path. */
-export async function planApply(file: string, force = false, extraEnv: Record<string, string> = {}): Promise<{ plan: Plan; result: ApplyResult }> {
+export async function planApply(
+  file: string,
+  force = false,
+  extraEnv: Record<string, string> = {},
+): Promise<{ plan: Plan; result: ApplyResult }> {
   const env = { ...process.env, ...extraEnv };
   const config = loadConfig(file, { env });
   const { plan, providers } = await buildPlan({ config, env });
@@ -65,20 +83,34 @@ export interface CliResult {
 /** Run the built CLI (npm test builds it first). */
 export function runCli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 export function spawnCli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return spawn(process.execPath, [bin, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 /** Fail loudly when the CLI has not been built (npm test runs `npm run build` first). */
 export async function requireBuild(): Promise<void> {
   const built = path.join(root, "dist", "src", "cli.js");
-  if (!(await fs.stat(built).then(() => true, () => false))) {
+  if (
+    !(await fs.stat(built).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     throw new Error(`${built} is missing: these tests run the built CLI; run "npm run build" (npm test does) first`);
   }
 }

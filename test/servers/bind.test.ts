@@ -7,7 +7,12 @@ import { tcpFree, udpFree } from "./ports.js";
 describe("startBind", () => {
   it("serves the zones it was given, takes signed updates, adds zones, and stops cleanly", async () => {
     const server = await startBind({
-      zones: [{ name: "example.com", records: [{ name: "www.example.com", type: "TXT", ttl: 300, values: ['a "quoted" value'] }] }],
+      zones: [
+        {
+          name: "example.com",
+          records: [{ name: "www.example.com", type: "TXT", ttl: 300, values: ['a "quoted" value'] }],
+        },
+      ],
     });
     try {
       const resolver = new Resolver();
@@ -16,7 +21,12 @@ describe("startBind", () => {
       expect(soa.nsname).toBe("ns1.example.com");
       expect(await resolver.resolveTxt("www.example.com")).toEqual([['a "quoted" value']]);
 
-      await putRecordSet(server, "example.com", { name: "sel.example.com", type: "CNAME", ttl: 600, values: ["target.example.net"] });
+      await putRecordSet(server, "example.com", {
+        name: "sel.example.com",
+        type: "CNAME",
+        ttl: 600,
+        values: ["target.example.net"],
+      });
       const zone = await digAxfr(server, "example.com");
       expect(zone).toContainEqual({ name: "sel.example.com", type: "CNAME", ttl: 600, values: ["target.example.net"] });
       expect(zone).toContainEqual({ name: "www.example.com", type: "TXT", ttl: 300, values: ['a "quoted" value'] });

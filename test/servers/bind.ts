@@ -123,7 +123,9 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
   }
   await writeConf();
 
-  const child = spawn(NAMED_BIN, ["-g", "-4", "-n", "1", "-c", path.join(dir, "named.conf")], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(NAMED_BIN, ["-g", "-4", "-n", "1", "-c", path.join(dir, "named.conf")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   running.add(child);
   let stderr = "";
   const traps = new Map<string, { saved: boolean; fired: Promise<void>; fire: () => void; from: number }>();
@@ -139,11 +141,13 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
     }
   });
   let exited = false;
-  const exitPromise = new Promise<void>((resolve) => child.once("exit", () => {
-    exited = true;
-    running.delete(child);
-    resolve();
-  }));
+  const exitPromise = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      running.delete(child);
+      resolve();
+    }),
+  );
 
   let stopped = false;
   const stop = async () => {
@@ -164,7 +168,10 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
       for (;;) {
         if (exited) throw new Error(`named exited before it served ${zone}:\n${stderr.slice(-4000)}`);
         if (await answersSoa(port, zone)) break;
-        if (Date.now() > deadline) throw new Error(`named did not serve ${zone} on 127.0.0.1:${port} within ${READY_TIMEOUT_MS} ms:\n${stderr.slice(-4000)}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `named did not serve ${zone} on 127.0.0.1:${port} within ${READY_TIMEOUT_MS} ms:\n${stderr.slice(-4000)}`,
+          );
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -201,7 +208,10 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
       if (pendingTraps.length === 0) return;
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`named did not fail the armed update within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`named did not fail the armed update within ${READY_TIMEOUT_MS} ms`)),
+          READY_TIMEOUT_MS,
+        );
       });
       try {
         await Promise.race([Promise.all(pendingTraps), deadline]);
@@ -244,7 +254,9 @@ function namedConf(dir: string, port: number, tsig: BindTsig, other: BindTsig, z
     keyStatement(tsig),
     keyStatement(other),
     ...zones.map((z) => {
-      const update = z.updatePolicy ? `update-policy { ${z.updatePolicy.map((r) => `${r};`).join(" ")} };` : `allow-update { key "${tsig.name}"; };`;
+      const update = z.updatePolicy
+        ? `update-policy { ${z.updatePolicy.map((r) => `${r};`).join(" ")} };`
+        : `allow-update { key "${tsig.name}"; };`;
       return `zone "${z.name}" { type primary; file ${q(zoneFile(dir, z.name))}; ${update} allow-transfer { key "${tsig.name}"; }; };`;
     }),
     "",
@@ -276,7 +288,12 @@ export function masterRdata(type: string, value: string): string {
       const bytes = Buffer.from(value, "utf8");
       const parts: string[] = [];
       for (let at = 0; at < bytes.length || parts.length === 0; at += 255) {
-        parts.push(`"${bytes.subarray(at, at + 255).toString("utf8").replace(/["\\]/g, (c) => `\\${c}`)}"`);
+        parts.push(
+          `"${bytes
+            .subarray(at, at + 255)
+            .toString("utf8")
+            .replace(/["\\]/g, (c) => `\\${c}`)}"`,
+        );
       }
       return parts.join(" ");
     }
@@ -317,14 +334,19 @@ export function answersSoa(port: number, zone: string): Promise<boolean> {
         const answer = dnsPacket.decode(raw);
         if (answer.id !== id) return;
         const isVersion = zone === "version.bind";
-        done(isVersion || ((answer as { rcode?: string }).rcode === "NOERROR" && (answer.answers ?? []).some((a) => a.type === "SOA")));
+        done(
+          isVersion ||
+            ((answer as { rcode?: string }).rcode === "NOERROR" &&
+              (answer.answers ?? []).some((a) => a.type === "SOA")),
+        );
       } catch {
         done(false);
       }
     });
-    const query = zone === "version.bind"
-      ? dnsPacket.encode({ type: "query", id, questions: [{ name: zone, type: "TXT", class: "CH" }] })
-      : dnsPacket.encode({ type: "query", id, questions: [{ name: zone, type: "SOA" }] });
+    const query =
+      zone === "version.bind"
+        ? dnsPacket.encode({ type: "query", id, questions: [{ name: zone, type: "TXT", class: "CH" }] })
+        : dnsPacket.encode({ type: "query", id, questions: [{ name: zone, type: "SOA" }] });
     socket.send(query, port, "127.0.0.1");
   });
 }
@@ -377,8 +399,19 @@ const NAME_RDATA = new Set(["CNAME", "NS", "PTR", "DNAME"]);
 /** The whole zone via `dig AXFR` signed with the key, as canonical RecordSets (SOA included once). */
 export async function digAxfr(server: Pick<BindServer, "port" | "tsig">, zone: string): Promise<RecordSet[]> {
   const k = server.tsig;
-  const { stdout } = await run(DIG_BIN, ["@127.0.0.1", "-p", String(server.port), "-y", `${k.algorithm}:${k.name}:${k.secret}`, "AXFR", `${zone}.`, "+noall", "+answer"]);
-  if (/Transfer failed|communications error|; TSIG error/i.test(stdout)) throw new Error(`dig AXFR ${zone} failed:\n${stdout}`);
+  const { stdout } = await run(DIG_BIN, [
+    "@127.0.0.1",
+    "-p",
+    String(server.port),
+    "-y",
+    `${k.algorithm}:${k.name}:${k.secret}`,
+    "AXFR",
+    `${zone}.`,
+    "+noall",
+    "+answer",
+  ]);
+  if (/Transfer failed|communications error|; TSIG error/i.test(stdout))
+    throw new Error(`dig AXFR ${zone} failed:\n${stdout}`);
   const sets = new Map<string, RecordSet>();
   for (const line of stdout.split("\n")) {
     if (line.trim() === "" || line.startsWith(";")) continue;
@@ -388,7 +421,10 @@ export async function digAxfr(server: Pick<BindServer, "port" | "tsig">, zone: s
     const type = m[3] as string;
     const rdata = m[4] as string;
     let value: string;
-    if (type === "TXT") value = tokens(rdata).map((t) => t.text).join("");
+    if (type === "TXT")
+      value = tokens(rdata)
+        .map((t) => t.text)
+        .join("");
     else if (NAME_RDATA.has(type)) value = rdata.trim().toLowerCase().replace(/\.$/, "");
     else if (type === "MX") value = rdata.trim().toLowerCase().replace(/\.$/, "");
     else value = rdata.trim();
@@ -402,14 +438,22 @@ export async function digAxfr(server: Pick<BindServer, "port" | "tsig">, zone: s
 }
 
 /** Run an `nsupdate` script (without `server`/`send`, which are added) signed with the key. */
-export async function nsupdate(server: Pick<BindServer, "port" | "tsig">, zone: string, commands: string[]): Promise<void> {
+export async function nsupdate(
+  server: Pick<BindServer, "port" | "tsig">,
+  zone: string,
+  commands: string[],
+): Promise<void> {
   const k = server.tsig;
   const script = [`server 127.0.0.1 ${server.port}`, `zone ${zone}.`, ...commands, "send", ""].join("\n");
   await run(NSUPDATE_BIN, ["-y", `${k.algorithm}:${k.name}:${k.secret}`], script);
 }
 
 /** Replace a record set behind dkimsync's back with nsupdate. */
-export async function putRecordSet(server: Pick<BindServer, "port" | "tsig">, zone: string, rs: RecordSet): Promise<void> {
+export async function putRecordSet(
+  server: Pick<BindServer, "port" | "tsig">,
+  zone: string,
+  rs: RecordSet,
+): Promise<void> {
   await nsupdate(server, zone, [
     `update delete ${rs.name}. ${rs.type}`,
     ...rs.values.map((v) => `update add ${rs.name}. ${rs.ttl} ${rs.type} ${masterRdata(rs.type, v)}`),

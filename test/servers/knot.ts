@@ -88,7 +88,12 @@ function newKey(name: string): BindTsig {
 async function startOnce(opts: { zones: KnotZone[] }): Promise<KnotServer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-knot-"));
   const port = await freePort();
-  const keys = { tsig: newKey("dkimsync"), updateOnly: newKey("update-only"), transferOnly: newKey("transfer-only"), otherTsig: newKey("other-dkimsync") };
+  const keys = {
+    tsig: newKey("dkimsync"),
+    updateOnly: newKey("update-only"),
+    transferOnly: newKey("transfer-only"),
+    otherTsig: newKey("other-dkimsync"),
+  };
   const zones: KnotZone[] = [];
   const conf = path.join(dir, "knot.conf");
   const socket = path.join(dir, "knot.sock");
@@ -108,11 +113,13 @@ async function startOnce(opts: { zones: KnotZone[] }): Promise<KnotServer> {
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
   let exited = false;
-  const exitPromise = new Promise<void>((resolve) => child.once("exit", () => {
-    exited = true;
-    running.delete(child);
-    resolve();
-  }));
+  const exitPromise = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      running.delete(child);
+      resolve();
+    }),
+  );
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -131,7 +138,10 @@ async function startOnce(opts: { zones: KnotZone[] }): Promise<KnotServer> {
       for (;;) {
         if (exited) throw new Error(`knotd exited before it served ${zone}:\n${output.slice(-4000)}`);
         if (await answersSoa(port, zone)) break;
-        if (Date.now() > deadline) throw new Error(`knotd did not serve ${zone} on 127.0.0.1:${port} within ${READY_TIMEOUT_MS} ms:\n${output.slice(-4000)}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `knotd did not serve ${zone} on 127.0.0.1:${port} within ${READY_TIMEOUT_MS} ms:\n${output.slice(-4000)}`,
+          );
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -160,7 +170,12 @@ async function startOnce(opts: { zones: KnotZone[] }): Promise<KnotServer> {
   };
 }
 
-function knotConf(dir: string, port: number, keys: Record<"tsig" | "updateOnly" | "transferOnly" | "otherTsig", BindTsig>, zones: KnotZone[]): string {
+function knotConf(
+  dir: string,
+  port: number,
+  keys: Record<"tsig" | "updateOnly" | "transferOnly" | "otherTsig", BindTsig>,
+  zones: KnotZone[],
+): string {
   const q = (s: string) => JSON.stringify(s);
   const lines = [
     "server:",
@@ -176,7 +191,11 @@ function knotConf(dir: string, port: number, keys: Record<"tsig" | "updateOnly" 
     "database:",
     `  storage: ${q(dir)}`,
     "key:",
-    ...Object.values(keys).flatMap((k) => [`  - id: ${k.name}`, `    algorithm: ${k.algorithm}`, `    secret: ${k.secret}`]),
+    ...Object.values(keys).flatMap((k) => [
+      `  - id: ${k.name}`,
+      `    algorithm: ${k.algorithm}`,
+      `    secret: ${k.secret}`,
+    ]),
     "acl:",
     `  - id: full`,
     `    key: ${keys.tsig.name}`,

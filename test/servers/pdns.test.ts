@@ -10,7 +10,9 @@ const LONG_KEY = `v=DKIM1; k=rsa; p=${"A".repeat(400)}`;
 describe("startPowerDns", () => {
   it("serves its API and DNS on loopback, then stops and frees its ports", async () => {
     const server = await startPowerDns({
-      zones: { "example.com": [{ name: "selector1._domainkey.example.com", type: "CNAME", ttl: 3600, values: [TARGET] }] },
+      zones: {
+        "example.com": [{ name: "selector1._domainkey.example.com", type: "CNAME", ttl: 3600, values: [TARGET] }],
+      },
     });
     const webPort = Number(new URL(server.apiUrl).port);
     try {
@@ -22,14 +24,24 @@ describe("startPowerDns", () => {
       expect(await resolver.resolveCname("selector1._domainkey.example.com")).toEqual([TARGET]);
 
       // A TXT longer than 255 octets must be split into several character-strings on write.
-      await putRecordSet(server, "example.com", { name: "selector2._domainkey.example.com", type: "TXT", ttl: 300, values: [LONG_KEY] });
+      await putRecordSet(server, "example.com", {
+        name: "selector2._domainkey.example.com",
+        type: "TXT",
+        ttl: 300,
+        values: [LONG_KEY],
+      });
       const chunks = await resolver.resolveTxt("selector2._domainkey.example.com");
       expect(chunks).toHaveLength(1);
       expect(chunks[0]?.length).toBe(2);
       expect(chunks[0]?.join("")).toBe(LONG_KEY);
 
       const zone = await readZone(server, "example.com");
-      expect(zone).toContainEqual({ name: "selector2._domainkey.example.com", type: "TXT", ttl: 300, values: [LONG_KEY] });
+      expect(zone).toContainEqual({
+        name: "selector2._domainkey.example.com",
+        type: "TXT",
+        ttl: 300,
+        values: [LONG_KEY],
+      });
       expect(zone.map((r) => r.type).sort()).toEqual(["CNAME", "NS", "SOA", "TXT"]);
     } finally {
       await server.stop();
@@ -43,13 +55,24 @@ describe("startPowerDns", () => {
     const server = await startPowerDns();
     try {
       await createZone(server, "example.org", []);
-      await putRecordSet(server, "example.org", { name: "off.example.org", type: "CNAME", ttl: 60, values: ["t.example.net"] }, { disabled: true });
+      await putRecordSet(
+        server,
+        "example.org",
+        { name: "off.example.org", type: "CNAME", ttl: 60, values: ["t.example.net"] },
+        { disabled: true },
+      );
       expect(await readZone(server, "example.org")).toContainEqual({
-        name: "off.example.org", type: "CNAME", ttl: 60, values: ["t.example.net"], drift: ["disabled"],
+        name: "off.example.org",
+        type: "CNAME",
+        ttl: 60,
+        values: ["t.example.net"],
+        drift: ["disabled"],
       });
       const resolver = new Resolver();
       resolver.setServers([`127.0.0.1:${server.dnsPort}`]);
-      await expect(resolver.resolveCname("off.example.org")).rejects.toMatchObject({ code: expect.stringMatching(/ENOTFOUND|ENODATA/) });
+      await expect(resolver.resolveCname("off.example.org")).rejects.toMatchObject({
+        code: expect.stringMatching(/ENOTFOUND|ENODATA/),
+      });
     } finally {
       await server.stop();
     }
@@ -65,8 +88,12 @@ describe("startPowerDns", () => {
       await createZone(server, "example.net", []);
       await setMeta(server, "example.net", "TSIG-ALLOW-DNSUPDATE", [key.name]);
       await nsupdate({ port: server.dnsPort, tsig: key }, "example.net", ["update add u.example.net. 60 TXT ok"]);
-      await expect(nsupdate({ port: server.dnsPort, tsig: other }, "example.net", ["update add v.example.net. 60 TXT no"])).rejects.toThrow(/REFUSED/);
-      expect((await readZone(server, "example.net")).filter((r) => r.type === "TXT")).toEqual([{ name: "u.example.net", type: "TXT", ttl: 60, values: ["ok"] }]);
+      await expect(
+        nsupdate({ port: server.dnsPort, tsig: other }, "example.net", ["update add v.example.net. 60 TXT no"]),
+      ).rejects.toThrow(/REFUSED/);
+      expect((await readZone(server, "example.net")).filter((r) => r.type === "TXT")).toEqual([
+        { name: "u.example.net", type: "TXT", ttl: 60, values: ["ok"] },
+      ]);
     } finally {
       await server.stop();
     }

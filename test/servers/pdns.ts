@@ -18,7 +18,8 @@ import { freePort } from "./ports.js";
 
 export const PDNS_SERVER_BIN = "/usr/sbin/pdns_server";
 const INSTALL_HINT = "PowerDNS is not installed: apt-get install -y pdns-server pdns-backend-lmdb";
-const SQLITE_HINT = "PowerDNS with the gsqlite3 backend needs pdns-backend-sqlite3 and sqlite3: apt-get install -y pdns-backend-sqlite3 sqlite3";
+const SQLITE_HINT =
+  "PowerDNS with the gsqlite3 backend needs pdns-backend-sqlite3 and sqlite3: apt-get install -y pdns-backend-sqlite3 sqlite3";
 export const SQLITE_BIN = "/usr/bin/sqlite3";
 const SQLITE_SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql";
 const READY_TIMEOUT_MS = 10_000;
@@ -75,7 +76,8 @@ export async function startPowerDns(opts: StartPowerDnsOptions = {}): Promise<Pd
   const bin = opts.bin ?? PDNS_SERVER_BIN;
   await assertInstalled(bin);
   if (opts.dnsupdate || opts.backend === "gsqlite3") {
-    if (!(await backendPresent("libgsqlite3backend.so"))) throw new Error(`${SQLITE_HINT} (libgsqlite3backend.so not found under /usr/lib/*/pdns)`);
+    if (!(await backendPresent("libgsqlite3backend.so")))
+      throw new Error(`${SQLITE_HINT} (libgsqlite3backend.so not found under /usr/lib/*/pdns)`);
     for (const file of [SQLITE_BIN, SQLITE_SCHEMA]) {
       try {
         await fs.access(file);
@@ -112,13 +114,15 @@ async function assertInstalled(bin: string): Promise<void> {
   } catch {
     throw new Error(`${INSTALL_HINT} (${bin} not found)`);
   }
-  if (!(await backendPresent("liblmdbbackend.so"))) throw new Error(`${INSTALL_HINT} (liblmdbbackend.so not found under /usr/lib/*/pdns)`);
+  if (!(await backendPresent("liblmdbbackend.so")))
+    throw new Error(`${INSTALL_HINT} (liblmdbbackend.so not found under /usr/lib/*/pdns)`);
 }
 
 /** Debian puts backends in /usr/lib/<multiarch triplet>/pdns; look in every triplet. */
 async function backendPresent(file: string): Promise<boolean> {
   const dirs = ["/usr/lib/pdns"];
-  for (const entry of await fs.readdir("/usr/lib").catch(() => [] as string[])) dirs.push(path.join("/usr/lib", entry, "pdns"));
+  for (const entry of await fs.readdir("/usr/lib").catch(() => [] as string[]))
+    dirs.push(path.join("/usr/lib", entry, "pdns"));
   for (const dir of dirs) {
     try {
       await fs.access(path.join(dir, file));
@@ -143,7 +147,8 @@ async function startOnce(bin: string, opts: StartPowerDnsOptions): Promise<PdnsS
   if (sqlite) await runSqlite(sqlite, `.read ${SQLITE_SCHEMA}`);
   const backend = sqlite
     ? [
-        "--launch=gsqlite3", `--gsqlite3-database=${sqlite}`,
+        "--launch=gsqlite3",
+        `--gsqlite3-database=${sqlite}`,
         // gsqlite3 has no busy timeout: a concurrent write is answered 500 "database is locked"
         // (observed on 4.7.3); no fsync is fine for throwaway data.
         "--gsqlite3-pragma-synchronous=0",
@@ -158,18 +163,31 @@ async function startOnce(bin: string, opts: StartPowerDnsOptions): Promise<PdnsS
     : [
         // lmdb: no schema to load, and no "database is locked" 500s under concurrent PATCHes
         // (observed with the sqlite backend); nosync is fine for throwaway data.
-        "--launch=lmdb", `--lmdb-filename=${path.join(dir, "pdns.lmdb")}`, "--lmdb-shards=1", "--lmdb-sync-mode=nosync",
+        "--launch=lmdb",
+        `--lmdb-filename=${path.join(dir, "pdns.lmdb")}`,
+        "--lmdb-shards=1",
+        "--lmdb-sync-mode=nosync",
       ];
   const args = [
-    "--daemon=no", "--guardian=no", "--write-pid=no", "--disable-syslog",
-    `--config-dir=${dir}`, `--socket-dir=${dir}`,
+    "--daemon=no",
+    "--guardian=no",
+    "--write-pid=no",
+    "--disable-syslog",
+    `--config-dir=${dir}`,
+    `--socket-dir=${dir}`,
     ...backend,
-    `--local-address=${dnsHost}`, `--local-port=${dnsPort}`,
-    "--api=yes", `--api-key=${apiKey}`,
-    "--webserver=yes", "--webserver-address=127.0.0.1", `--webserver-port=${webPort}`,
+    `--local-address=${dnsHost}`,
+    `--local-port=${dnsPort}`,
+    "--api=yes",
+    `--api-key=${apiKey}`,
+    "--webserver=yes",
+    "--webserver-address=127.0.0.1",
+    `--webserver-port=${webPort}`,
     "--webserver-allow-from=127.0.0.1/32",
     // With caches on, a name asked before its zone existed kept answering REFUSED.
-    "--cache-ttl=0", "--query-cache-ttl=0", "--negquery-cache-ttl=0",
+    "--cache-ttl=0",
+    "--query-cache-ttl=0",
+    "--negquery-cache-ttl=0",
     // No security-status query to secpoll.powerdns.com: tests stay on loopback.
     "--security-poll-suffix=",
     ...extraArgs,
@@ -213,7 +231,8 @@ async function startOnce(bin: string, opts: StartPowerDnsOptions): Promise<PdnsS
   while (Date.now() < deadline) {
     if (exitCode !== undefined) {
       await stop();
-      if (/Unable to bind|Address already in use/i.test(output)) throw new PortTakenError(`PowerDNS could not bind its ports:\n${output}`);
+      if (/Unable to bind|Address already in use/i.test(output))
+        throw new PortTakenError(`PowerDNS could not bind its ports:\n${output}`);
       if (/Unable to load module/i.test(output)) throw new Error(`${INSTALL_HINT}\n${output}`);
       throw new Error(`pdns_server exited with code ${String(exitCode)} before its API answered:\n${output}`);
     }
@@ -237,10 +256,15 @@ async function startOnce(bin: string, opts: StartPowerDnsOptions): Promise<PdnsS
 
 function runSqlite(db: string, input: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(SQLITE_BIN, ["-bail", "-cmd", ".timeout 5000", db], { timeout: 15_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`sqlite3 ${db} failed: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
+    const child = execFile(
+      SQLITE_BIN,
+      ["-bail", "-cmd", ".timeout 5000", db],
+      { timeout: 15_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`sqlite3 ${db} failed: ${err.message}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
     child.stdin?.end(`${input}\n`);
   });
 }
@@ -252,8 +276,14 @@ export function sql(server: Pick<PdnsServer, "sqlite">, statements: string): Pro
 }
 
 /** A TSIG key as PowerDNS stores it (`pdnsutil import-tsig-key NAME ALGORITHM SECRET` does the same). */
-export async function addTsigKey(server: Pick<PdnsServer, "sqlite">, key: { name: string; algorithm: string; secret: string }): Promise<void> {
-  await sql(server, `INSERT INTO tsigkeys(name, algorithm, secret) VALUES(${quote(key.name)}, ${quote(key.algorithm)}, ${quote(key.secret)});`);
+export async function addTsigKey(
+  server: Pick<PdnsServer, "sqlite">,
+  key: { name: string; algorithm: string; secret: string },
+): Promise<void> {
+  await sql(
+    server,
+    `INSERT INTO tsigkeys(name, algorithm, secret) VALUES(${quote(key.name)}, ${quote(key.algorithm)}, ${quote(key.secret)});`,
+  );
 }
 
 /**
@@ -261,12 +291,22 @@ export async function addTsigKey(server: Pick<PdnsServer, "sqlite">, key: { name
  * TSIG-ALLOW-DNSUPDATE, TSIG-ALLOW-AXFR, ALLOW-DNSUPDATE-FROM ("Domain Metadata" in the PowerDNS
  * docs). Read at once: the server runs with zone-metadata-cache-ttl=0.
  */
-export async function setMeta(server: Pick<PdnsServer, "sqlite">, zone: string, kind: string, values: string[]): Promise<void> {
+export async function setMeta(
+  server: Pick<PdnsServer, "sqlite">,
+  zone: string,
+  kind: string,
+  values: string[],
+): Promise<void> {
   const id = `(SELECT id FROM domains WHERE name = ${quote(zone)})`;
-  await sql(server, [
-    `DELETE FROM domainmetadata WHERE domain_id = ${id} AND kind = ${quote(kind)};`,
-    ...values.map((v) => `INSERT INTO domainmetadata(domain_id, kind, content) VALUES(${id}, ${quote(kind)}, ${quote(v)});`),
-  ].join("\n"));
+  await sql(
+    server,
+    [
+      `DELETE FROM domainmetadata WHERE domain_id = ${id} AND kind = ${quote(kind)};`,
+      ...values.map(
+        (v) => `INSERT INTO domainmetadata(domain_id, kind, content) VALUES(${id}, ${quote(kind)}, ${quote(v)});`,
+      ),
+    ].join("\n"),
+  );
 }
 
 function quote(text: string): string {
@@ -274,7 +314,12 @@ function quote(text: string): string {
 }
 
 /** One API call; throws with the server's error text unless the status is 2xx. */
-export async function pdnsRequest(server: Pick<PdnsServer, "apiUrl" | "apiKey">, method: string, apiPath: string, body?: unknown): Promise<unknown> {
+export async function pdnsRequest(
+  server: Pick<PdnsServer, "apiUrl" | "apiKey">,
+  method: string,
+  apiPath: string,
+  body?: unknown,
+): Promise<unknown> {
   const res = await fetch(`${server.apiUrl}/api/v1/servers/localhost${apiPath}`, {
     method,
     headers: { "X-API-Key": server.apiKey, Accept: "application/json", "Content-Type": "application/json" },
@@ -292,10 +337,19 @@ const zonePath = (zone: string): string => `/zones/${encodeURIComponent(`${zone}
  * added at the apex unless `records` has them. Their host names sit under `.test` (RFC 6761):
  * PowerDNS refuses an NS like `ns1._sub.example.org.` ("non-hostname content", observed on 4.7.3).
  */
-export async function createZone(server: Pick<PdnsServer, "apiUrl" | "apiKey">, zone: string, records: RecordSet[]): Promise<void> {
+export async function createZone(
+  server: Pick<PdnsServer, "apiUrl" | "apiKey">,
+  zone: string,
+  records: RecordSet[],
+): Promise<void> {
   const all = [...records];
   if (!records.some((r) => r.name === zone && r.type === "SOA")) {
-    all.push({ name: zone, type: "SOA", ttl: 3600, values: ["ns1.dkimsync.test. hostmaster.dkimsync.test. 1 10800 3600 604800 3600"] });
+    all.push({
+      name: zone,
+      type: "SOA",
+      ttl: 3600,
+      values: ["ns1.dkimsync.test. hostmaster.dkimsync.test. 1 10800 3600 604800 3600"],
+    });
   }
   if (!records.some((r) => r.name === zone && r.type === "NS")) {
     all.push({ name: zone, type: "NS", ttl: 3600, values: ["ns1.dkimsync.test"] });
@@ -304,17 +358,35 @@ export async function createZone(server: Pick<PdnsServer, "apiUrl" | "apiKey">, 
     name: `${zone}.`,
     kind: "Native",
     nameservers: [],
-    rrsets: all.map((r) => ({ name: `${r.name}.`, type: r.type, ttl: r.ttl, records: r.values.map((v) => ({ content: encodeContent(r.type, v), disabled: false })) })),
+    rrsets: all.map((r) => ({
+      name: `${r.name}.`,
+      type: r.type,
+      ttl: r.ttl,
+      records: r.values.map((v) => ({ content: encodeContent(r.type, v), disabled: false })),
+    })),
   });
 }
 
 /** Add or replace one record set (a change made behind dkimsync's back). */
-export async function putRecordSet(server: Pick<PdnsServer, "apiUrl" | "apiKey">, zone: string, record: RecordSet, opts: { disabled?: boolean } = {}): Promise<void> {
+export async function putRecordSet(
+  server: Pick<PdnsServer, "apiUrl" | "apiKey">,
+  zone: string,
+  record: RecordSet,
+  opts: { disabled?: boolean } = {},
+): Promise<void> {
   await pdnsRequest(server, "PATCH", zonePath(zone), {
-    rrsets: [{
-      name: `${record.name}.`, type: record.type, ttl: record.ttl, changetype: "REPLACE",
-      records: record.values.map((v) => ({ content: encodeContent(record.type, v), disabled: opts.disabled ?? false })),
-    }],
+    rrsets: [
+      {
+        name: `${record.name}.`,
+        type: record.type,
+        ttl: record.ttl,
+        changetype: "REPLACE",
+        records: record.values.map((v) => ({
+          content: encodeContent(record.type, v),
+          disabled: opts.disabled ?? false,
+        })),
+      },
+    ],
   });
 }
 

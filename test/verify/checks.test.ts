@@ -14,7 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { headersCommand } from "../../src/commands/headers.js";
 import { verifyCommand } from "../../src/commands/verify.js";
 import { loadConfig } from "../../src/config/load.js";
-import { parseHostPort, queryAuthoritative, verifyConfig, type Check, type VerifyReport } from "../../src/verify/checks.js";
+import {
+  parseHostPort,
+  queryAuthoritative,
+  verifyConfig,
+  type Check,
+  type VerifyReport,
+} from "../../src/verify/checks.js";
 import type { RecordSet } from "../../src/core/types.js";
 import { createZone, startPowerDns, type PdnsServer } from "../servers/pdns.js";
 import { freePort } from "../servers/ports.js";
@@ -24,7 +30,10 @@ const target = (sel: string, domain: string) => `${sel}-${domain.replace(/\./g, 
 
 function rsa(bits: number) {
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: bits });
-  return { p: publicKey.export({ format: "der", type: "spki" }).toString("base64"), pem: privateKey.export({ format: "pem", type: "pkcs8" }).toString() };
+  return {
+    p: publicKey.export({ format: "der", type: "spki" }).toString("base64"),
+    pem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
+  };
 }
 
 const KEY2048 = rsa(2048);
@@ -33,8 +42,18 @@ const KEY_REVOKED_SIGNER = rsa(2048);
 
 function cnames(domain: string, opts: { ttl2?: number; target1?: string } = {}): RecordSet[] {
   return [
-    { name: `selector1._domainkey.${domain}`, type: "CNAME", ttl: 3600, values: [opts.target1 ?? target("selector1", domain)] },
-    { name: `selector2._domainkey.${domain}`, type: "CNAME", ttl: opts.ttl2 ?? 3600, values: [target("selector2", domain)] },
+    {
+      name: `selector1._domainkey.${domain}`,
+      type: "CNAME",
+      ttl: 3600,
+      values: [opts.target1 ?? target("selector1", domain)],
+    },
+    {
+      name: `selector2._domainkey.${domain}`,
+      type: "CNAME",
+      ttl: opts.ttl2 ?? 3600,
+      values: [target("selector2", domain)],
+    },
   ];
 }
 
@@ -45,7 +64,10 @@ let dir: string;
 let configFile: string;
 const io = () => {
   const out = { stdout: "", stderr: "" };
-  return { out, io: { stdout: (s: string) => void (out.stdout += s), stderr: (s: string) => void (out.stderr += s), color: false } };
+  return {
+    out,
+    io: { stdout: (s: string) => void (out.stdout += s), stderr: (s: string) => void (out.stderr += s), color: false },
+  };
 };
 
 beforeAll(async () => {
@@ -53,11 +75,18 @@ beforeAll(async () => {
   // good.test: right CNAMEs; selector1 (active per signing_config) has a 2048-bit key, selector2 none yet.
   await createZone(server, "good.test", cnames("good.test"));
   // mixed.test: selector1 points elsewhere, selector2 has TTL 300; keys 1024-bit and testing.
-  await createZone(server, "mixed.test", cnames("mixed.test", { ttl2: 300, target1: "selector1-other-test._domainkey.fabrikam.onmicrosoft.com" }));
+  await createZone(
+    server,
+    "mixed.test",
+    cnames("mixed.test", { ttl2: 300, target1: "selector1-other-test._domainkey.fabrikam.onmicrosoft.com" }),
+  );
   await createZone(server, "revoked.test", cnames("revoked.test"));
   await createZone(server, "nokeys.test", cnames("nokeys.test"));
   // oldkey.test: an on-premises TXT key where the CNAME should be.
-  await createZone(server, "oldkey.test", [txt("selector1._domainkey.oldkey.test", `v=DKIM1; k=rsa; p=${KEY1024.p}`), cnames("oldkey.test")[1] as RecordSet]);
+  await createZone(server, "oldkey.test", [
+    txt("selector1._domainkey.oldkey.test", `v=DKIM1; k=rsa; p=${KEY1024.p}`),
+    cnames("oldkey.test")[1] as RecordSet,
+  ]);
   await createZone(server, "gone.test", []);
   // hashes.test: keys that limit their hash algorithms (h=).
   await createZone(server, "hashes.test", cnames("hashes.test"));
@@ -73,28 +102,52 @@ beforeAll(async () => {
 
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-verify-"));
   await fs.mkdir(path.join(dir, "zones"));
-  await fs.writeFile(path.join(dir, "dkim.json"), JSON.stringify([{
-    Domain: "good.test",
-    Selector1CNAME: target("selector1", "good.test"),
-    Selector2CNAME: target("selector2", "good.test"),
-    Selector1KeySize: 2048,
-    Selector2KeySize: 2048,
-    Enabled: true,
-    Status: "Valid",
-    RotateOnDate: "2025-01-01T00:00:00Z",
-    SelectorBeforeRotateOnDate: "selector2",
-    SelectorAfterRotateOnDate: "selector1",
-  }]));
-  const domain = (d: string) => [`  ${d}:`, "    provider: zones", `    selector1: ${target("selector1", d)}`, `    selector2: ${target("selector2", d)}`];
+  await fs.writeFile(
+    path.join(dir, "dkim.json"),
+    JSON.stringify([
+      {
+        Domain: "good.test",
+        Selector1CNAME: target("selector1", "good.test"),
+        Selector2CNAME: target("selector2", "good.test"),
+        Selector1KeySize: 2048,
+        Selector2KeySize: 2048,
+        Enabled: true,
+        Status: "Valid",
+        RotateOnDate: "2025-01-01T00:00:00Z",
+        SelectorBeforeRotateOnDate: "selector2",
+        SelectorAfterRotateOnDate: "selector1",
+      },
+    ]),
+  );
+  const domain = (d: string) => [
+    `  ${d}:`,
+    "    provider: zones",
+    `    selector1: ${target("selector1", d)}`,
+    `    selector2: ${target("selector2", d)}`,
+  ];
   configFile = path.join(dir, "dkim.zones.yaml");
-  await fs.writeFile(configFile, [
-    "signing_config: dkim.json",
-    "providers:", "  zones:", "    type: yaml", "    directory: ./zones",
-    "domains:",
-    "  good.test:", "    provider: zones",
-    ...domain("mixed.test"), ...domain("revoked.test"), ...domain("nokeys.test"), ...domain("oldkey.test"), ...domain("hashes.test"),
-    "  gone.test:", "    provider: zones", "    ensure: absent", "",
-  ].join("\n"));
+  await fs.writeFile(
+    configFile,
+    [
+      "signing_config: dkim.json",
+      "providers:",
+      "  zones:",
+      "    type: yaml",
+      "    directory: ./zones",
+      "domains:",
+      "  good.test:",
+      "    provider: zones",
+      ...domain("mixed.test"),
+      ...domain("revoked.test"),
+      ...domain("nokeys.test"),
+      ...domain("oldkey.test"),
+      ...domain("hashes.test"),
+      "  gone.test:",
+      "    provider: zones",
+      "    ensure: absent",
+      "",
+    ].join("\n"),
+  );
 });
 
 afterAll(async () => {
@@ -106,7 +159,12 @@ const dnsAt = () => `127.0.0.1:${server.dnsPort}`;
 
 async function run(domains?: string[]): Promise<VerifyReport> {
   const hp = parseHostPort(dnsAt(), "--nameserver");
-  return verifyConfig(loadConfig(configFile), { nameserver: hp, resolver: hp, ...(domains ? { domains } : {}), now: new Date("2025-06-01T00:00:00Z") });
+  return verifyConfig(loadConfig(configFile), {
+    nameserver: hp,
+    resolver: hp,
+    ...(domains ? { domains } : {}),
+    now: new Date("2025-06-01T00:00:00Z"),
+  });
 }
 
 function statuses(report: VerifyReport, domain: string): Record<string, string> {
@@ -123,7 +181,11 @@ describe("queryAuthoritative (dns-packet over UDP, TCP after truncation)", () =>
   it("reads the CNAME with its TTL, and tells NXDOMAIN from REFUSED", async () => {
     const hp = parseHostPort(dnsAt(), "x");
     const a = await queryAuthoritative(hp, "selector2._domainkey.mixed.test", "CNAME");
-    expect(a).toMatchObject({ rcode: "NOERROR", aa: true, records: [{ type: "CNAME", ttl: 300, data: target("selector2", "mixed.test") }] });
+    expect(a).toMatchObject({
+      rcode: "NOERROR",
+      aa: true,
+      records: [{ type: "CNAME", ttl: 300, data: target("selector2", "mixed.test") }],
+    });
     expect((await queryAuthoritative(hp, "selector1._domainkey.gone.test", "CNAME")).rcode).toBe("NXDOMAIN");
     expect((await queryAuthoritative(hp, "selector1._domainkey.elsewhere.example", "CNAME")).rcode).toBe("REFUSED");
   });
@@ -160,7 +222,9 @@ describe("verify against PowerDNS", () => {
       "selector2 key": "warn",
       "signing config": "info",
     });
-    expect(message(report, "mixed.test", "selector1 cname (authoritative)")).toMatch(/points to selector1-other-test\._domainkey\.fabrikam\.onmicrosoft\.com/);
+    expect(message(report, "mixed.test", "selector1 cname (authoritative)")).toMatch(
+      /points to selector1-other-test\._domainkey\.fabrikam\.onmicrosoft\.com/,
+    );
     expect(message(report, "mixed.test", "selector2 cname (authoritative)")).toMatch(/TTL 300, expected 3600/);
     expect(message(report, "mixed.test", "selector1 key")).toMatch(/1024-bit/);
     expect(message(report, "mixed.test", "selector2 key")).toMatch(/t=y/);
@@ -177,13 +241,19 @@ describe("verify against PowerDNS", () => {
   });
 
   it("warns when neither selector has a key and the active one is unknown", () => {
-    expect(statuses(report, "nokeys.test")).toMatchObject({ "selector1 key": "warn", "selector2 key": "warn", "selector1 cname (authoritative)": "pass" });
+    expect(statuses(report, "nokeys.test")).toMatchObject({
+      "selector1 key": "warn",
+      "selector2 key": "warn",
+      "selector1 cname (authoritative)": "pass",
+    });
     expect(message(report, "nokeys.test", "selector1 key")).toMatch(/DKIM not yet enabled in Microsoft 365\?/);
   });
 
   it("reports a TXT record at the selector name as wrong, not as missing", () => {
     expect(statuses(report, "oldkey.test")["selector1 cname (authoritative)"]).toBe("fail");
-    expect(message(report, "oldkey.test", "selector1 cname (authoritative)")).toMatch(/a TXT record is published there/);
+    expect(message(report, "oldkey.test", "selector1 cname (authoritative)")).toMatch(
+      /a TXT record is published there/,
+    );
   });
 
   it("passes ensure: absent when both names are gone", () => {
@@ -210,9 +280,23 @@ describe("verify against PowerDNS", () => {
 describe("verifyCommand exit codes", () => {
   it("exits 0 when every check of the chosen domains passes (info and warnings allowed)", async () => {
     const { out, io: sink } = io();
-    const code = await verifyCommand({ config: configFile, domains: ["GOOD.test."], nameserver: dnsAt(), resolver: dnsAt(), format: "json", now: new Date("2025-06-01T00:00:00Z") }, sink);
+    const code = await verifyCommand(
+      {
+        config: configFile,
+        domains: ["GOOD.test."],
+        nameserver: dnsAt(),
+        resolver: dnsAt(),
+        format: "json",
+        now: new Date("2025-06-01T00:00:00Z"),
+      },
+      sink,
+    );
     expect(code).toBe(0);
-    const json = JSON.parse(out.stdout) as { version: number; domains: { domain: string }[]; summary: Record<string, number> };
+    const json = JSON.parse(out.stdout) as {
+      version: number;
+      domains: { domain: string }[];
+      summary: Record<string, number>;
+    };
     expect(json.version).toBe(1);
     expect(json.domains.map((d) => d.domain)).toEqual(["good.test"]);
     expect(json.summary.fail).toBe(0);
@@ -220,22 +304,40 @@ describe("verifyCommand exit codes", () => {
 
   it("exits 2 when a check fails, and prints a text and a markdown report", async () => {
     const text = io();
-    expect(await verifyCommand({ config: configFile, domains: [], nameserver: dnsAt(), resolver: dnsAt(), format: "text" }, text.io)).toBe(2);
+    expect(
+      await verifyCommand(
+        { config: configFile, domains: [], nameserver: dnsAt(), resolver: dnsAt(), format: "text" },
+        text.io,
+      ),
+    ).toBe(2);
     expect(text.out.stdout).toMatch(/✗ fail\s+selector1 cname \(authoritative\)\s+points to/);
     const md = io();
-    expect(await verifyCommand({ config: configFile, domains: ["mixed.test"], nameserver: dnsAt(), resolver: dnsAt(), format: "markdown" }, md.io)).toBe(2);
+    expect(
+      await verifyCommand(
+        { config: configFile, domains: ["mixed.test"], nameserver: dnsAt(), resolver: dnsAt(), format: "markdown" },
+        md.io,
+      ),
+    ).toBe(2);
     expect(md.out.stdout).toMatch(/^### ❌ dkimsync verify/);
     expect(md.out.stdout).toMatch(/\| ❌ \| selector1 cname \(authoritative\) \|/);
   });
 
   it("throws for a domain that is not configured", async () => {
-    await expect(verifyCommand({ config: configFile, domains: ["other.test"], nameserver: dnsAt(), resolver: dnsAt(), format: "text" }, io().io)).rejects.toThrow(/--domain other.test is not configured/);
+    await expect(
+      verifyCommand(
+        { config: configFile, domains: ["other.test"], nameserver: dnsAt(), resolver: dnsAt(), format: "text" },
+        io().io,
+      ),
+    ).rejects.toThrow(/--domain other.test is not configured/);
   });
 
   it("exits 1 when the resolver and nameserver do not answer at all", async () => {
     const dead = `127.0.0.1:${await freePort()}`;
     const { out, io: sink } = io();
-    const code = await verifyCommand({ config: configFile, domains: ["good.test"], nameserver: dead, resolver: dead, format: "text", timeoutMs: 300 }, sink);
+    const code = await verifyCommand(
+      { config: configFile, domains: ["good.test"], nameserver: dead, resolver: dead, format: "text", timeoutMs: 300 },
+      sink,
+    );
     expect(code).toBe(1);
     expect(out.stderr).toMatch(/could not verify: the resolver 127\.0\.0\.1:\d+ did not answer/);
   });
@@ -246,7 +348,17 @@ describe("--resolver given as a host name", () => {
   // "internal error: Invalid IP address". /etc/hosts maps localhost to loopback.
   it("verify looks the name up and asks its address", async () => {
     const { out, io: sink } = io();
-    const code = await verifyCommand({ config: configFile, domains: ["good.test"], nameserver: dnsAt(), resolver: `localhost:${server.dnsPort}`, format: "json", now: new Date("2025-06-01T00:00:00Z") }, sink);
+    const code = await verifyCommand(
+      {
+        config: configFile,
+        domains: ["good.test"],
+        nameserver: dnsAt(),
+        resolver: `localhost:${server.dnsPort}`,
+        format: "json",
+        now: new Date("2025-06-01T00:00:00Z"),
+      },
+      sink,
+    );
     const json = JSON.parse(out.stdout) as { domains: { checks: Check[] }[] };
     expect(json.domains[0]?.checks.find((c) => c.check === "selector1 cname (resolver)")?.status).toBe("pass");
     expect(code).toBe(0);
@@ -274,7 +386,8 @@ describe("verify: published but not yet visible", () => {
 
 describe("headers --verify against PowerDNS", () => {
   const body = "Hello,\r\n\r\nThe numbers are attached.\r\n";
-  const head = "From: Adele <adele@good.test>\r\nTo: bob@example.org\r\nSubject: Numbers\r\nDate: Sun, 01 Jun 2025 00:00:00 +0000\r\nMessage-ID: <1@good.test>\r\n";
+  const head =
+    "From: Adele <adele@good.test>\r\nTo: bob@example.org\r\nSubject: Numbers\r\nDate: Sun, 01 Jun 2025 00:00:00 +0000\r\nMessage-ID: <1@good.test>\r\n";
 
   async function signed(domain: string, pem: string): Promise<string> {
     const msg = head.replace(/good\.test/g, domain) + "\r\n" + body;
@@ -286,11 +399,16 @@ describe("headers --verify against PowerDNS", () => {
     return res.signatures + msg;
   }
 
-  async function check(message: string): Promise<{ code: number; json: { verified: { result: string; domain: string; comment?: string }[] } }> {
+  async function check(
+    message: string,
+  ): Promise<{ code: number; json: { verified: { result: string; domain: string; comment?: string }[] } }> {
     const file = path.join(dir, `m-${Math.random().toString(36).slice(2)}.eml`);
     await fs.writeFile(file, message);
     const { out, io: sink } = io();
-    const code = await headersCommand({ message: file, config: configFile, verify: true, resolver: dnsAt(), format: "json" }, sink);
+    const code = await headersCommand(
+      { message: file, config: configFile, verify: true, resolver: dnsAt(), format: "json" },
+      sink,
+    );
     return { code, json: JSON.parse(out.stdout) };
   }
 
@@ -310,14 +428,19 @@ describe("headers --verify against PowerDNS", () => {
     const file = path.join(dir, `m-${Math.random().toString(36).slice(2)}.eml`);
     await fs.writeFile(file, await signed("good.test", KEY2048.pem));
     const { out, io: sink } = io();
-    const code = await headersCommand({ message: file, config: configFile, verify: true, resolver: `localhost:${server.dnsPort}`, format: "json" }, sink);
+    const code = await headersCommand(
+      { message: file, config: configFile, verify: true, resolver: `localhost:${server.dnsPort}`, format: "json" },
+      sink,
+    );
     expect((JSON.parse(out.stdout) as { verified: { result: string }[] }).verified).toMatchObject([{ result: "pass" }]);
     expect(code).toBe(0);
   });
 
   it("reports a revoked key as a permanent error", async () => {
     const { code, json } = await check(await signed("revoked.test", KEY_REVOKED_SIGNER.pem));
-    expect(json.verified).toMatchObject([{ result: "permerror", domain: "revoked.test", comment: "key revoked (empty p=)" }]);
+    expect(json.verified).toMatchObject([
+      { result: "permerror", domain: "revoked.test", comment: "key revoked (empty p=)" },
+    ]);
     expect(code).toBe(2);
   });
 });
@@ -340,7 +463,12 @@ describe("queryAuthoritative falls back to TCP when the UDP answer is truncated"
     // The key record alone is about 750 bytes: over 512, under PowerDNS's 1232-byte threshold.
     expect(KEY_TXT.length).toBeGreaterThan(512);
     const small = await queryAuthoritative(hp, "key.big.test", "TXT", { udpPayloadSize: 512 });
-    expect(small).toMatchObject({ rcode: "NOERROR", aa: true, transport: "tcp", records: [{ type: "TXT", ttl: 3600, data: KEY_TXT }] });
+    expect(small).toMatchObject({
+      rcode: "NOERROR",
+      aa: true,
+      transport: "tcp",
+      records: [{ type: "TXT", ttl: 3600, data: KEY_TXT }],
+    });
     const normal = await queryAuthoritative(hp, "key.big.test", "TXT");
     expect(normal).toMatchObject({ transport: "udp", records: [{ data: KEY_TXT }] });
   });
@@ -355,13 +483,29 @@ describe("queryAuthoritative falls back to TCP when the UDP answer is truncated"
 
   it("reports an oversized TXT at a selector name as a TXT conflict, not as NODATA", async () => {
     const file = path.join(dir, "big.zones.yaml");
-    await fs.writeFile(file, ["providers:", "  zones:", "    type: yaml", "    directory: ./zones", "domains:", ...[
-      "  big.test:", "    provider: zones", `    selector1: ${target("selector1", "big.test")}`, `    selector2: ${target("selector2", "big.test")}`,
-    ], ""].join("\n"));
+    await fs.writeFile(
+      file,
+      [
+        "providers:",
+        "  zones:",
+        "    type: yaml",
+        "    directory: ./zones",
+        "domains:",
+        ...[
+          "  big.test:",
+          "    provider: zones",
+          `    selector1: ${target("selector1", "big.test")}`,
+          `    selector2: ${target("selector2", "big.test")}`,
+        ],
+        "",
+      ].join("\n"),
+    );
     const hp = parseHostPort(dnsAt(), "x");
     const r = await verifyConfig(loadConfig(file), { nameserver: hp, resolver: hp });
     expect(statuses(r, "big.test")["selector1 cname (authoritative)"]).toBe("fail");
-    expect(message(r, "big.test", "selector1 cname (authoritative)")).toMatch(/a TXT record is published there instead of the CNAME/);
+    expect(message(r, "big.test", "selector1 cname (authoritative)")).toMatch(
+      /a TXT record is published there instead of the CNAME/,
+    );
   });
 
   it("says TCP failed when the UDP answer is truncated and nothing listens on TCP", async () => {
@@ -376,7 +520,9 @@ describe("queryAuthoritative falls back to TCP when the UDP answer is truncated"
       reply.writeUInt16BE(0, 10);
       udp.send(reply, from.port, from.address);
     });
-    const port = await new Promise<number>((resolve) => udp.bind({ address: "127.0.0.1", port: 0 }, () => resolve(udp.address().port)));
+    const port = await new Promise<number>((resolve) =>
+      udp.bind({ address: "127.0.0.1", port: 0 }, () => resolve(udp.address().port)),
+    );
     try {
       const a = await queryAuthoritative({ host: "127.0.0.1", port }, "many.big.test", "TXT", { timeoutMs: 500 });
       expect(a).toMatchObject({ rcode: "NETWORK", transport: "tcp" });
@@ -401,12 +547,19 @@ async function freeLoopbackAddress(avoid: string[] = []): Promise<string> {
     const tcp = udp === "ok" ? await bindable(address, "tcp") : udp;
     if (tcp === "ok") return address;
     if (tcp === "EADDRNOTAVAIL") {
-      throw new Error(`cannot bind ${address}: this test needs every 127.0.0.0/8 address to be local, as on Linux (on other systems add it: ip addr add ${address}/8 dev lo)`);
+      throw new Error(
+        `cannot bind ${address}: this test needs every 127.0.0.0/8 address to be local, as on Linux (on other systems add it: ip addr add ${address}/8 dev lo)`,
+      );
     }
-    if (tcp === "EACCES" || tcp === "EPERM") throw new Error(`binding ${address}:53 was refused (${tcp}): run the tests as root, or give node CAP_NET_BIND_SERVICE`);
+    if (tcp === "EACCES" || tcp === "EPERM")
+      throw new Error(
+        `binding ${address}:53 was refused (${tcp}): run the tests as root, or give node CAP_NET_BIND_SERVICE`,
+      );
     problems.push(`${address}:53 ${tcp}`);
   }
-  throw new Error(`no free loopback address for port 53 (${problems.join("; ")}): is a DNS server listening on 0.0.0.0:53?`);
+  throw new Error(
+    `no free loopback address for port 53 (${problems.join("; ")}): is a DNS server listening on 0.0.0.0:53?`,
+  );
 }
 
 function bindable(address: string, proto: "udp" | "tcp"): Promise<string> {
@@ -458,12 +611,27 @@ describe("verify without --nameserver finds the authoritative servers through NS
       },
     });
     expect(auth.dnsHost).toBe(address);
-    const domain = (d: string) => [`  ${d}:`, "    provider: zones", `    selector1: ${target("selector1", d)}`, `    selector2: ${target("selector2", d)}`];
+    const domain = (d: string) => [
+      `  ${d}:`,
+      "    provider: zones",
+      `    selector1: ${target("selector1", d)}`,
+      `    selector2: ${target("selector2", d)}`,
+    ];
     file = path.join(dir, "disco.zones.yaml");
-    await fs.writeFile(file, [
-      "providers:", "  zones:", "    type: yaml", "    directory: ./zones",
-      "domains:", ...domain("disco.test"), ...domain("marketing.disco.test"), ...domain("lame.test"), "",
-    ].join("\n"));
+    await fs.writeFile(
+      file,
+      [
+        "providers:",
+        "  zones:",
+        "    type: yaml",
+        "    directory: ./zones",
+        "domains:",
+        ...domain("disco.test"),
+        ...domain("marketing.disco.test"),
+        ...domain("lame.test"),
+        "",
+      ].join("\n"),
+    );
   });
 
   afterAll(async () => {
@@ -472,20 +640,28 @@ describe("verify without --nameserver finds the authoritative servers through NS
 
   it("asks the NS record's address on port 53 and passes (exit 0)", async () => {
     const { out, io: sink } = io();
-    const code = await verifyCommand({ config: file, domains: ["disco.test", "marketing.disco.test"], resolver: `${address}:53`, format: "json" }, sink);
+    const code = await verifyCommand(
+      { config: file, domains: ["disco.test", "marketing.disco.test"], resolver: `${address}:53`, format: "json" },
+      sink,
+    );
     const json = JSON.parse(out.stdout) as VerifyReport;
     expect(json.summary.fail).toBe(0);
     expect(code).toBe(0);
     for (const d of json.domains) {
       const authChecks = d.checks.filter((c) => c.check.endsWith("cname (authoritative)"));
       expect(authChecks.map((c) => c.status)).toEqual(["pass", "pass"]);
-      for (const c of authChecks) expect(c.details?.servers).toMatchObject([{ server: `${address}:53`, status: "pass" }]);
+      for (const c of authChecks)
+        expect(c.details?.servers).toMatchObject([{ server: `${address}:53`, status: "pass" }]);
       expect(d.checks.some((c) => c.check === "nameservers")).toBe(false);
     }
   });
 
   it("fails a domain whose NS address does not answer, naming that server", async () => {
-    const r = await verifyConfig(loadConfig(file), { domains: ["lame.test"], resolver: { host: address, port: 53 }, timeoutMs: 300 });
+    const r = await verifyConfig(loadConfig(file), {
+      domains: ["lame.test"],
+      resolver: { host: address, port: 53 },
+      timeoutMs: 300,
+    });
     expect(r.unreachable).toBeUndefined();
     expect(statuses(r, "lame.test")).toMatchObject({
       "selector1 cname (authoritative)": "fail",
@@ -493,6 +669,8 @@ describe("verify without --nameserver finds the authoritative servers through NS
       // The resolver still sees what the zone holds: only the delegation is broken.
       "selector1 cname (resolver)": "pass",
     });
-    expect(message(r, "lame.test", "selector1 cname (authoritative)")).toBe(`no answer from ${dead}:53 (no answer within 300 ms)`);
+    expect(message(r, "lame.test", "selector1 cname (authoritative)")).toBe(
+      `no answer from ${dead}:53 (no answer within 300 ms)`,
+    );
   });
 });

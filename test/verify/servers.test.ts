@@ -27,9 +27,19 @@ describe("verify asks an rfc2136 provider's server as the authoritative one", ()
   let dir: string;
 
   beforeAll(async () => {
-    const cname = (n: 1 | 2): RecordSet => ({ name: `selector${n}._domainkey.${DOMAIN}`, type: "CNAME", ttl: 3600, values: [target(n)] });
+    const cname = (n: 1 | 2): RecordSet => ({
+      name: `selector${n}._domainkey.${DOMAIN}`,
+      type: "CNAME",
+      ttl: 3600,
+      values: [target(n)],
+    });
     const key = (n: 1 | 2): RecordSet => ({ name: target(n), type: "TXT", ttl: 3600, values: [dkimKey()] });
-    bind = await startBind({ zones: [{ name: DOMAIN, records: [cname(1), cname(2)] }, { name: TARGET_ZONE, records: [key(1), key(2)] }] });
+    bind = await startBind({
+      zones: [
+        { name: DOMAIN, records: [cname(1), cname(2)] },
+        { name: TARGET_ZONE, records: [key(1), key(2)] },
+      ],
+    });
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-verify-servers-"));
   });
   afterAll(async () => {
@@ -39,7 +49,10 @@ describe("verify asks an rfc2136 provider's server as the authoritative one", ()
 
   async function config(providerBlock: string) {
     const file = path.join(dir, `dkim-${Math.random().toString(36).slice(2)}.zones.yaml`);
-    await fs.writeFile(file, `tenant: contoso\nproviders:\n${providerBlock}\ndomains:\n  ${DOMAIN}:\n    provider: dns\n`);
+    await fs.writeFile(
+      file,
+      `tenant: contoso\nproviders:\n${providerBlock}\ndomains:\n  ${DOMAIN}:\n    provider: dns\n`,
+    );
     return loadConfig(file, { env: { ...process.env, VERIFY_TSIG: bind.tsig.secret } });
   }
 
@@ -55,7 +68,9 @@ describe("verify asks an rfc2136 provider's server as the authoritative one", ()
   it("without such a provider it follows NS records, which here lead nowhere (the contrast)", async () => {
     const cfg = await config(`  dns:\n    type: yaml\n    directory: ./zones`);
     const report = await verifyConfig(cfg, { resolver: { host: "127.0.0.1", port: bind.port }, timeoutMs: 500 });
-    const auth = report.domains[0]?.checks.filter((c) => c.check.endsWith("cname (authoritative)") || c.check === "nameservers");
+    const auth = report.domains[0]?.checks.filter(
+      (c) => c.check.endsWith("cname (authoritative)") || c.check === "nameservers",
+    );
     expect(auth?.some((c) => c.status === "fail")).toBe(true);
   });
 });

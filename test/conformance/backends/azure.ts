@@ -36,8 +36,15 @@ export const azureTarget: ConformanceTarget = {
     const put = (zone: string, r: RecordSet) =>
       fake.state.put(zoneOf(zone), relative(r.name, zone), r.type, { ttl: r.ttl, data: wireData(r.type, r.values) });
     const fromFake = (zone: string, s: FakeRecordSet): RecordSet => {
-      const values = wireValues(s).map((v) => (s.type === "CNAME" || s.type === "NS" ? canonical(v) : s.type === "MX" ? v.replace(/\.$/, "") : v));
-      return { name: s.name === "@" ? zone : `${s.name.toLowerCase()}.${zone}`, type: s.type, ttl: s.ttl, values: values.sort() };
+      const values = wireValues(s).map((v) =>
+        s.type === "CNAME" || s.type === "NS" ? canonical(v) : s.type === "MX" ? v.replace(/\.$/, "") : v,
+      );
+      return {
+        name: s.name === "@" ? zone : `${s.name.toLowerCase()}.${zone}`,
+        type: s.type,
+        ttl: s.ttl,
+        values: values.sort(),
+      };
     };
 
     return {
@@ -58,7 +65,9 @@ export const azureTarget: ConformanceTarget = {
         for (const r of records) put(zone, r);
       },
       async readZone(zone) {
-        return zoneOf(zone).sets.filter((s) => s.type !== "SOA").map((s) => fromFake(zone, s));
+        return zoneOf(zone)
+          .sets.filter((s) => s.type !== "SOA")
+          .map((s) => fromFake(zone, s));
       },
       async put(zone, record) {
         put(zone, record);

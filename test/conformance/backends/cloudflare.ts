@@ -36,9 +36,11 @@ function fromRecords(records: readonly FakeRecord[]): RecordSet[] {
     const name = canonical(r.name);
     const key = `${name} ${r.type}`;
     const value =
-      r.type === "CNAME" ? canonical(r.content)
-      : r.type === "MX" ? `${r.priority ?? 0} ${canonical(r.content)}`
-      : r.content;
+      r.type === "CNAME"
+        ? canonical(r.content)
+        : r.type === "MX"
+          ? `${r.priority ?? 0} ${canonical(r.content)}`
+          : r.content;
     const set = sets.get(key);
     if (set) {
       set.values.push(value);
@@ -74,7 +76,9 @@ export const cloudflareTarget: ConformanceTarget = {
         const z = zoneOf(zone);
         // Behind dkimsync's back, like a person in the dashboard: replace what is at the name
         // and type. Through the state's own rules, so CNAME exclusivity still holds.
-        for (const r of z.records.filter((x) => canonical(x.name) === canonical(record.name) && x.type === record.type)) {
+        for (const r of z.records.filter(
+          (x) => canonical(x.name) === canonical(record.name) && x.type === record.type,
+        )) {
           fake.state.deleteRecord(z, r.id);
         }
         for (const r of toSeedRecords(record)) fake.state.createRecord(z, r);

@@ -27,7 +27,10 @@ export function toSeedRrset(r: RecordSet): SeedRrset {
       const [pref, host] = v.split(" ");
       return `${pref} ${abs(host ?? "")}`;
     }
-    if (r.type === "TXT") return (v.match(/[\s\S]{1,255}/g) ?? [""]).map((c) => `"${c.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`).join(" ");
+    if (r.type === "TXT")
+      return (v.match(/[\s\S]{1,255}/g) ?? [""])
+        .map((c) => `"${c.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)
+        .join(" ");
     return v;
   });
   return { name: r.name, type: r.type, ttl: r.ttl, rrdatas };
@@ -41,10 +44,14 @@ function unquote(v: string): string {
 
 function fromFake(r: FakeRrset): RecordSet {
   const values = r.rrdatas.map((v) =>
-    r.type === "CNAME" || r.type === "NS" ? canonical(v)
-    : r.type === "TXT" ? unquote(v)
-    : r.type === "MX" ? v.replace(/\.$/, "")
-    : v);
+    r.type === "CNAME" || r.type === "NS"
+      ? canonical(v)
+      : r.type === "TXT"
+        ? unquote(v)
+        : r.type === "MX"
+          ? v.replace(/\.$/, "")
+          : v,
+  );
   return { name: canonical(r.name), type: r.type, ttl: r.ttl, values: values.sort() };
 }
 
@@ -57,7 +64,14 @@ export const gcloudTarget: ConformanceTarget = {
     const key = fake.createServiceAccount(`dkimsync@${PROJECT}.iam.gserviceaccount.com`, { projects: [PROJECT] });
     const zone = (name: string) => fake.state.zoneByDns(name, PROJECT);
     return {
-      providerOptions: { project: PROJECT, credentials: `env/${ENV_NAME}`, endpoint: fake.endpoint, token_url: fake.tokenUrl, max_attempts: MAX_ATTEMPTS, timeout_ms: 10000 },
+      providerOptions: {
+        project: PROJECT,
+        credentials: `env/${ENV_NAME}`,
+        endpoint: fake.endpoint,
+        token_url: fake.tokenUrl,
+        max_attempts: MAX_ATTEMPTS,
+        timeout_ms: 10000,
+      },
       env: { [ENV_NAME]: JSON.stringify(key) },
       async createZone(name, records) {
         fake.state.createZone(PROJECT, name, { rrsets: records.map(toSeedRrset) });

@@ -31,7 +31,15 @@ import type { RecordSet } from "../../../src/core/types.js";
 import type { ConformanceBackend, ConformanceTarget } from "../backend.js";
 import { digAxfr, putRecordSet, startBind } from "../../servers/bind.js";
 import { startKnot } from "../../servers/knot.js";
-import { addTsigKey, createZone as pdnsCreateZone, putRecordSet as pdnsPut, readZone as pdnsReadZone, setMeta, sql, startPowerDns } from "../../servers/pdns.js";
+import {
+  addTsigKey,
+  createZone as pdnsCreateZone,
+  putRecordSet as pdnsPut,
+  readZone as pdnsReadZone,
+  setMeta,
+  sql,
+  startPowerDns,
+} from "../../servers/pdns.js";
 
 const ENV_NAME = "DKIMSYNC_TEST_TSIG_SECRET";
 
@@ -131,7 +139,10 @@ export const powerdnsDnsupdateTarget: ConformanceTarget = {
       async failNextWrite(zone) {
         armed = true;
         const id = `(SELECT id FROM domains WHERE name = '${zone.replace(/'/g, "''")}')`;
-        await sql(server, `CREATE TRIGGER dkimsync_fail_next_write BEFORE INSERT ON records WHEN NEW.domain_id = ${id} BEGIN SELECT RAISE(ABORT, 'failure injected by the conformance backend'); END;`);
+        await sql(
+          server,
+          `CREATE TRIGGER dkimsync_fail_next_write BEFORE INSERT ON records WHEN NEW.domain_id = ${id} BEGIN SELECT RAISE(ABORT, 'failure injected by the conformance backend'); END;`,
+        );
       },
       close: () => server.stop(),
     };

@@ -40,10 +40,8 @@ function unquoteTxt(value: string): string {
 
 function fromFake(r: FakeRecordSet): RecordSet {
   const values = r.values.map((v) =>
-    r.type === "CNAME" ? canonical(v)
-    : r.type === "TXT" ? unquoteTxt(v)
-    : r.type === "MX" ? v.replace(/\.$/, "")
-    : v);
+    r.type === "CNAME" ? canonical(v) : r.type === "TXT" ? unquoteTxt(v) : r.type === "MX" ? v.replace(/\.$/, "") : v,
+  );
   return { name: canonical(decodeWireName(r.name)), type: r.type, ttl: r.ttl, values: values.sort() };
 }
 
@@ -61,7 +59,10 @@ export const route53Target: ConformanceTarget = {
       return z.id;
     };
     const toFake = (r: RecordSet): FakeRecordSet => ({
-      name: r.name, type: r.type, ttl: r.ttl, values: r.values.map((v) => toWireValue(r.type, v)),
+      name: r.name,
+      type: r.type,
+      ttl: r.ttl,
+      values: r.values.map((v) => toWireValue(r.type, v)),
     });
 
     return {

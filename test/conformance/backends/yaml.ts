@@ -36,7 +36,9 @@ export function toOctodns(set: RecordSet): FileRecord {
     }
     return v;
   });
-  return values.length === 1 ? { ttl: set.ttl, type: set.type, value: values[0] } : { ttl: set.ttl, type: set.type, values };
+  return values.length === 1
+    ? { ttl: set.ttl, type: set.type, value: values[0] }
+    : { ttl: set.ttl, type: set.type, values };
 }
 
 /** octoDNS file data -> canonical record sets; an independent reading of the format. */
@@ -101,7 +103,8 @@ export const yamlTarget: ConformanceTarget = {
     }
 
     const read = async (zone: string) => (jsYaml.load(await fs.readFile(fileOf(zone), "utf8")) ?? {}) as ZoneData;
-    const write = (zone: string, data: ZoneData) => fs.writeFile(fileOf(zone), `---\n${stringify(data, { lineWidth: 0 })}`);
+    const write = (zone: string, data: ZoneData) =>
+      fs.writeFile(fileOf(zone), `---\n${stringify(data, { lineWidth: 0 })}`);
 
     return {
       providerOptions: { directory: dir },
@@ -118,7 +121,9 @@ export const yamlTarget: ConformanceTarget = {
         const key = relativeName(record.name, zone);
         const data = await read(zone);
         const prev = data[key];
-        const others = (prev === undefined ? [] : Array.isArray(prev) ? prev : [prev]).filter((r) => String(r.type).toUpperCase() !== record.type);
+        const others = (prev === undefined ? [] : Array.isArray(prev) ? prev : [prev]).filter(
+          (r) => String(r.type).toUpperCase() !== record.type,
+        );
         const next = [...others, toOctodns(record)];
         data[key] = next.length === 1 ? (next[0] as FileRecord) : next;
         await write(zone, data);

@@ -30,7 +30,9 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  process.stdout.write("usage: cli.js [--port 8443] [--seed zones.yaml] [--ca-out FILE] [--subscription ID] [--tenant ID]\n");
+  process.stdout.write(
+    "usage: cli.js [--port 8443] [--seed zones.yaml] [--ca-out FILE] [--subscription ID] [--tenant ID]\n",
+  );
   process.exit(0);
 }
 
@@ -39,7 +41,8 @@ const fake = await startAzureFake({
   ...(values.subscription ? { subscriptionId: values.subscription } : {}),
   ...(values.tenant ? { tenantId: values.tenant } : {}),
 });
-const seed = values.seed === undefined ? undefined : (parse(await readFile(values.seed, "utf8")) as { zones?: SeedZone[] });
+const seed =
+  values.seed === undefined ? undefined : (parse(await readFile(values.seed, "utf8")) as { zones?: SeedZone[] });
 for (const z of seed?.zones ?? []) {
   const zone = fake.state.createZone(fake.subscriptionId, z.resource_group ?? "dns-rg", z.name);
   for (const r of z.records ?? []) {
@@ -48,24 +51,28 @@ for (const z of seed?.zones ?? []) {
   }
 }
 await writeFile(values["ca-out"] as string, fake.ca);
-process.stdout.write([
-  `Azure DNS fake listening on ${fake.endpoint} (CA certificate written to ${values["ca-out"]})`,
-  `tenant ${fake.tenantId}, subscription ${fake.subscriptionId}, client ${fake.clientId}`,
-  ...fake.state.zones.map((z) => `zone ${z.name} in resource group ${z.resourceGroup} (${z.sets.length} record sets)`),
-  "",
-  "Provider block for dkim.zones.yaml (export AZURE_FAKE_SECRET first):",
-  `  export AZURE_FAKE_SECRET='${fake.clientSecret}'`,
-  "  azure:",
-  "    type: azure",
-  `    subscription_id: ${fake.subscriptionId}`,
-  `    tenant_id: ${fake.tenantId}`,
-  `    client_id: ${fake.clientId}`,
-  "    client_secret: env/AZURE_FAKE_SECRET",
-  `    endpoint: ${fake.endpoint}`,
-  `    authority_host: ${fake.authorityHost}`,
-  `    ca_file: ${values["ca-out"]}`,
-  "",
-].join("\n"));
+process.stdout.write(
+  [
+    `Azure DNS fake listening on ${fake.endpoint} (CA certificate written to ${values["ca-out"]})`,
+    `tenant ${fake.tenantId}, subscription ${fake.subscriptionId}, client ${fake.clientId}`,
+    ...fake.state.zones.map(
+      (z) => `zone ${z.name} in resource group ${z.resourceGroup} (${z.sets.length} record sets)`,
+    ),
+    "",
+    "Provider block for dkim.zones.yaml (export AZURE_FAKE_SECRET first):",
+    `  export AZURE_FAKE_SECRET='${fake.clientSecret}'`,
+    "  azure:",
+    "    type: azure",
+    `    subscription_id: ${fake.subscriptionId}`,
+    `    tenant_id: ${fake.tenantId}`,
+    `    client_id: ${fake.clientId}`,
+    "    client_secret: env/AZURE_FAKE_SECRET",
+    `    endpoint: ${fake.endpoint}`,
+    `    authority_host: ${fake.authorityHost}`,
+    `    ca_file: ${values["ca-out"]}`,
+    "",
+  ].join("\n"),
+);
 
 const stop = () => void fake.stop().then(() => process.exit(0));
 process.on("SIGINT", stop);

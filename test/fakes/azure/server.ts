@@ -28,8 +28,14 @@ import { testCertificate } from "./tls.js";
 export const API_VERSION = "2018-05-01";
 
 export type AzureOperation =
-  | "openidConfiguration" | "token"
-  | "listZones" | "getZone" | "listRecordSets" | "getRecordSet" | "putRecordSet" | "deleteRecordSet"
+  | "openidConfiguration"
+  | "token"
+  | "listZones"
+  | "getZone"
+  | "listRecordSets"
+  | "getRecordSet"
+  | "putRecordSet"
+  | "deleteRecordSet"
   | "unknown";
 
 export interface AzureFakeOptions {
@@ -126,22 +132,53 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
   const forbidden: RegExp[] = [];
   const stalled = new Set<IncomingMessage>();
   const sockets = new Set<Socket>();
-  const budget = { reads: opts.budget?.reads ?? 12000, writes: opts.budget?.writes ?? 1200, windowMs: opts.budget?.windowMs ?? 3_600_000 };
+  const budget = {
+    reads: opts.budget?.reads ?? 12000,
+    writes: opts.budget?.writes ?? 1200,
+    windowMs: opts.budget?.windowMs ?? 3_600_000,
+  };
   let reads = budget.reads;
   let writes = budget.writes;
   let windowStart = Date.now();
 
   const fake: AzureFake = {
-    endpoint: "", authorityHost: "", port: 0, tenantId, subscriptionId, clientId, clientSecret, ca: cert, state,
-    counts, log, issuedTokens: [], abandoned: 0, federatedToken,
+    endpoint: "",
+    authorityHost: "",
+    port: 0,
+    tenantId,
+    subscriptionId,
+    clientId,
+    clientSecret,
+    ca: cert,
+    state,
+    counts,
+    log,
+    issuedTokens: [],
+    abandoned: 0,
+    federatedToken,
     faults: {
-      throttleNext(n, retryAfter = 1, operation) { faults.push({ kind: "throttle", n, retryAfter, ...(operation ? { operation } : {}) }); },
-      failNext(n, status = 500, operation) { faults.push({ kind: "fail", n, status, ...(operation ? { operation } : {}) }); },
-      dropNext(n, operation, o = {}) { faults.push({ kind: "drop", n, afterApply: o.afterApply ?? false, ...(operation ? { operation } : {}) }); },
-      stallNext(n, operation) { faults.push({ kind: "stall", n, ...(operation ? { operation } : {}) }); },
-      delayNext(n, ms, operation) { faults.push({ kind: "delay", n, ms, ...(operation ? { operation } : {}) }); },
-      forbid(action) { forbidden.push(action); },
-      clear() { faults.length = 0; forbidden.length = 0; },
+      throttleNext(n, retryAfter = 1, operation) {
+        faults.push({ kind: "throttle", n, retryAfter, ...(operation ? { operation } : {}) });
+      },
+      failNext(n, status = 500, operation) {
+        faults.push({ kind: "fail", n, status, ...(operation ? { operation } : {}) });
+      },
+      dropNext(n, operation, o = {}) {
+        faults.push({ kind: "drop", n, afterApply: o.afterApply ?? false, ...(operation ? { operation } : {}) });
+      },
+      stallNext(n, operation) {
+        faults.push({ kind: "stall", n, ...(operation ? { operation } : {}) });
+      },
+      delayNext(n, ms, operation) {
+        faults.push({ kind: "delay", n, ms, ...(operation ? { operation } : {}) });
+      },
+      forbid(action) {
+        forbidden.push(action);
+      },
+      clear() {
+        faults.length = 0;
+        forbidden.length = 0;
+      },
     },
     resetCounts() {
       for (const k of Object.keys(counts)) delete counts[k];
@@ -168,7 +205,8 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       void handle(req, res, Buffer.concat(chunks).toString("utf8")).catch((err: unknown) => {
-        if (!res.headersSent) send(res, 500, { error: { code: "InternalServerError", message: `fake server error: ${String(err)}` } });
+        if (!res.headersSent)
+          send(res, 500, { error: { code: "InternalServerError", message: `fake server error: ${String(err)}` } });
       });
     });
   });
@@ -184,7 +222,11 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
     const route = routeOf(method, url.pathname);
     counts[route.operation] = (counts[route.operation] ?? 0) + 1;
     const entry: LoggedRequest = {
-      method, operation: route.operation, path: url.pathname, query, status: 0,
+      method,
+      operation: route.operation,
+      path: url.pathname,
+      query,
+      status: 0,
       ...(typeof req.headers["if-match"] === "string" ? { ifMatch: req.headers["if-match"] } : {}),
       ...(typeof req.headers["if-none-match"] === "string" ? { ifNoneMatch: req.headers["if-none-match"] } : {}),
     };
@@ -216,11 +258,19 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
       send(res, status, payload, headers);
     };
     const armError = (e: ArmError, headers: Record<string, string> = {}) =>
-      reply(e.status, { error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } }, headers);
+      reply(
+        e.status,
+        { error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } },
+        headers,
+      );
 
     // Microsoft Entra ID.
     if (route.operation === "openidConfiguration" || route.operation === "token") {
-      if (fault?.kind === "fail") return reply(fault.status, { error: "temporarily_unavailable", error_description: "AADSTS50196: fake server fault" });
+      if (fault?.kind === "fail")
+        return reply(fault.status, {
+          error: "temporarily_unavailable",
+          error_description: "AADSTS50196: fake server fault",
+        });
       return identity(route, body, reply);
     }
     if (route.operation === "unknown") {
@@ -230,15 +280,36 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
     // ARM: authentication first, as the real front door does.
     const auth = req.headers.authorization;
     const token = typeof auth === "string" && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, "") : undefined;
-    const challenge = { "WWW-Authenticate": `Bearer authorization_uri="${fake.authorityHost}/${tenantId}", error="invalid_token", error_description="The authentication failed"` };
-    if (token === undefined) return armError(new ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."), challenge);
+    const challenge = {
+      "WWW-Authenticate": `Bearer authorization_uri="${fake.authorityHost}/${tenantId}", error="invalid_token", error_description="The authentication failed"`,
+    };
+    if (token === undefined)
+      return armError(
+        new ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."),
+        challenge,
+      );
     const known = tokens.get(token);
-    if (!known) return armError(new ArmError(401, "InvalidAuthenticationToken", "The access token is invalid."), challenge);
-    if (known.expires < Date.now()) return armError(new ArmError(401, "ExpiredAuthenticationToken", "The access token expiry UTC time is earlier than current UTC time."), challenge);
+    if (!known)
+      return armError(new ArmError(401, "InvalidAuthenticationToken", "The access token is invalid."), challenge);
+    if (known.expires < Date.now())
+      return armError(
+        new ArmError(
+          401,
+          "ExpiredAuthenticationToken",
+          "The access token expiry UTC time is earlier than current UTC time.",
+        ),
+        challenge,
+      );
 
     if (query["api-version"] !== API_VERSION) {
       // Code and wording are a guess; ARM refuses api-versions a resource provider does not offer.
-      return armError(new ArmError(400, "InvalidApiVersionParameter", `The api-version '${query["api-version"] ?? ""}' is invalid. The supported versions are '${API_VERSION}'.`));
+      return armError(
+        new ArmError(
+          400,
+          "InvalidApiVersionParameter",
+          `The api-version '${query["api-version"] ?? ""}' is invalid. The supported versions are '${API_VERSION}'.`,
+        ),
+      );
     }
     const isWrite = method === "PUT" || method === "DELETE";
     if (Date.now() - windowStart >= budget.windowMs) {
@@ -249,22 +320,53 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
     const left = isWrite ? writes : reads;
     if (left <= 0) {
       const retryAfter = Math.max(1, Math.ceil((windowStart + budget.windowMs - Date.now()) / 1000));
-      return armError(new ArmError(429, "SubscriptionRequestsThrottled", `Number of '${isWrite ? "write" : "read"}' requests for subscription '${route.sub}' actor '${clientId}' exceeded. Please try again after '${retryAfter}' seconds after additional tokens are available.`), { "Retry-After": String(retryAfter) });
+      return armError(
+        new ArmError(
+          429,
+          "SubscriptionRequestsThrottled",
+          `Number of '${isWrite ? "write" : "read"}' requests for subscription '${route.sub}' actor '${clientId}' exceeded. Please try again after '${retryAfter}' seconds after additional tokens are available.`,
+        ),
+        { "Retry-After": String(retryAfter) },
+      );
     }
-    if (isWrite) writes--; else reads--;
-    const remaining = { [isWrite ? "x-ms-ratelimit-remaining-subscription-writes" : "x-ms-ratelimit-remaining-subscription-reads"]: String(isWrite ? writes : reads) };
+    if (isWrite) writes--;
+    else reads--;
+    const remaining = {
+      [isWrite ? "x-ms-ratelimit-remaining-subscription-writes" : "x-ms-ratelimit-remaining-subscription-reads"]:
+        String(isWrite ? writes : reads),
+    };
     if (fault?.kind === "throttle") {
       // ARM throttling: 429, code SubscriptionRequestsThrottled, Retry-After in seconds
       // (Azure Resource Manager docs, "Understand how Azure Resource Manager throttles requests").
-      return armError(new ArmError(429, "SubscriptionRequestsThrottled", `Number of '${isWrite ? "write" : "read"}' requests for subscription '${route.sub}' actor '${clientId}' exceeded. Please try again after '${fault.retryAfter}' seconds after additional tokens are available.`), { "Retry-After": String(fault.retryAfter), ...remaining });
+      return armError(
+        new ArmError(
+          429,
+          "SubscriptionRequestsThrottled",
+          `Number of '${isWrite ? "write" : "read"}' requests for subscription '${route.sub}' actor '${clientId}' exceeded. Please try again after '${fault.retryAfter}' seconds after additional tokens are available.`,
+        ),
+        { "Retry-After": String(fault.retryAfter), ...remaining },
+      );
     }
     if (fault?.kind === "fail") {
-      return armError(new ArmError(fault.status, fault.status === 503 ? "ServiceUnavailable" : "InternalServerError", "The server encountered an internal error (injected fault)."), remaining);
+      return armError(
+        new ArmError(
+          fault.status,
+          fault.status === 503 ? "ServiceUnavailable" : "InternalServerError",
+          "The server encountered an internal error (injected fault).",
+        ),
+        remaining,
+      );
     }
     const action = actionOf(route, method);
     if (forbidden.some((re) => re.test(action))) {
-      return armError(new ArmError(403, "AuthorizationFailed",
-        `The client '${clientId}' with object id '${clientId}' does not have authorization to perform action '${action}' over scope '${url.pathname}' or the scope is invalid. If access was recently granted, please refresh your credentials.`), remaining);
+      return armError(
+        new ArmError(
+          403,
+          "AuthorizationFailed",
+          `The client '${clientId}' with object id '${clientId}' does not have authorization to perform action '${action}' over scope '${url.pathname}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+        ),
+        remaining,
+      );
     }
     try {
       const [status, payload] = arm(route, method, url, body, req);
@@ -278,7 +380,11 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
   function identity(route: Route, body: string, reply: (status: number, payload: unknown) => void): void {
     const base = `${fake.authorityHost}/${route.tenant}`;
     if (route.tenant !== tenantId) {
-      return reply(400, { error: "invalid_request", error_description: `AADSTS90002: Tenant '${route.tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`, error_codes: [90002] });
+      return reply(400, {
+        error: "invalid_request",
+        error_description: `AADSTS90002: Tenant '${route.tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+        error_codes: [90002],
+      });
     }
     if (route.operation === "openidConfiguration") {
       return reply(200, {
@@ -296,31 +402,48 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
     const form = new URLSearchParams(body);
     const id = form.get("client_id") ?? "";
     if (form.get("grant_type") !== "client_credentials") {
-      return reply(400, { error: "unsupported_grant_type", error_description: "AADSTS70003: The app requested an unsupported grant type.", error_codes: [70003] });
+      return reply(400, {
+        error: "unsupported_grant_type",
+        error_description: "AADSTS70003: The app requested an unsupported grant type.",
+        error_codes: [70003],
+      });
     }
     if (!(id in clients)) {
-      return reply(400, { error: "unauthorized_client", error_description: `AADSTS700016: Application with identifier '${id}' was not found in the directory '${tenantId}'.`, error_codes: [700016] });
+      return reply(400, {
+        error: "unauthorized_client",
+        error_description: `AADSTS700016: Application with identifier '${id}' was not found in the directory '${tenantId}'.`,
+        error_codes: [700016],
+      });
     }
     const assertion = form.get("client_assertion");
     const ok = assertion !== null ? assertion === federatedToken : form.get("client_secret") === clients[id];
     if (!ok) {
       return reply(401, {
         error: "invalid_client",
-        error_description: assertion !== null
-          ? "AADSTS700213: No matching federated identity record found for presented assertion subject."
-          : `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${id}'.`,
+        error_description:
+          assertion !== null
+            ? "AADSTS700213: No matching federated identity record found for presented assertion subject."
+            : `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${id}'.`,
         error_codes: [assertion !== null ? 700213 : 7000215],
       });
     }
     const scope = form.get("scope") ?? "";
     if (!scope.endsWith("/.default")) {
-      return reply(400, { error: "invalid_scope", error_description: `AADSTS1002012: The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.` });
+      return reply(400, {
+        error: "invalid_scope",
+        error_description: `AADSTS1002012: The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.`,
+      });
     }
     const lifetime = opts.tokenLifetime ?? 3600;
     const accessToken = `fake-access-${randomBytes(24).toString("base64url")}`;
     tokens.set(accessToken, { expires: Date.now() + lifetime * 1000 });
     fake.issuedTokens.push(accessToken);
-    return reply(200, { token_type: "Bearer", expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken });
+    return reply(200, {
+      token_type: "Bearer",
+      expires_in: lifetime,
+      ext_expires_in: lifetime,
+      access_token: accessToken,
+    });
   }
 
   function arm(route: Route, method: string, url: URL, body: string, req: IncomingMessage): [number, unknown] {
@@ -337,13 +460,24 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
         const suffix = url.searchParams.get("$recordsetnamesuffix") ?? undefined;
         const sets = state.list(zone, { ...(suffix ? { suffix } : {}), ...(route.type ? { type: route.type } : {}) });
         // Page size: $top, default 100 (REST reference).
-        return [200, page(sets.map((s) => setJson(zone, s)), url)];
+        return [
+          200,
+          page(
+            sets.map((s) => setJson(zone, s)),
+            url,
+          ),
+        ];
       }
       case "getRecordSet": {
         const zone = state.zone(sub, route.rg as string, route.zone as string);
         const set = state.find(zone, route.name as string, route.type as string);
         // Code and wording are a guess.
-        if (!set) throw new ArmError(404, "NotFound", `The resource record '${route.name}' does not exist in resource group '${route.rg}' of subscription '${sub}'.`);
+        if (!set)
+          throw new ArmError(
+            404,
+            "NotFound",
+            `The resource record '${route.name}' does not exist in resource group '${route.rg}' of subscription '${sub}'.`,
+          );
         return [200, setJson(zone, set)];
       }
       case "putRecordSet": {
@@ -353,31 +487,51 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
         try {
           parsed = JSON.parse(body) as typeof parsed;
         } catch {
-          throw new ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.");
+          throw new ArmError(
+            400,
+            "InvalidRequestContent",
+            "The request content was invalid and could not be deserialized.",
+          );
         }
         const props = parsed.properties ?? {};
         const ttl = props["TTL"];
         if (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 0 || ttl > 2147483647) {
-          throw new ArmError(400, "BadRequest", "The value for the record set TTL must be an integer between 0 and 2147483647.");
+          throw new ArmError(
+            400,
+            "BadRequest",
+            "The value for the record set TTL must be an integer between 0 and 2147483647.",
+          );
         }
         const prop = DATA_PROPERTY[type];
         if (!prop || props[prop] === undefined) {
           // Wording is a guess.
-          throw new ArmError(400, "BadRequest", `A record set of type '${type}' must contain the property '${prop ?? type}'.`);
+          throw new ArmError(
+            400,
+            "BadRequest",
+            `A record set of type '${type}' must contain the property '${prop ?? type}'.`,
+          );
         }
         const metadata = props["metadata"] as Record<string, string> | undefined;
         const cond = {
           ...(typeof req.headers["if-match"] === "string" ? { ifMatch: req.headers["if-match"] } : {}),
           ...(typeof req.headers["if-none-match"] === "string" ? { ifNoneMatch: req.headers["if-none-match"] } : {}),
         };
-        const { set, created } = state.put(zone, route.name as string, type, { ttl, data: { [prop]: props[prop] }, ...(metadata ? { metadata } : {}) }, cond);
+        const { set, created } = state.put(
+          zone,
+          route.name as string,
+          type,
+          { ttl, data: { [prop]: props[prop] }, ...(metadata ? { metadata } : {}) },
+          cond,
+        );
         return [created ? 201 : 200, setJson(zone, set)];
       }
       case "deleteRecordSet": {
         const zone = state.zone(sub, route.rg as string, route.zone as string);
         const cond = typeof req.headers["if-match"] === "string" ? { ifMatch: req.headers["if-match"] } : {};
         // 204 for a record set that was not there (a guess following ARM's DELETE convention).
-        return state.delete(zone, route.name as string, route.type as string, cond) ? [200, undefined] : [204, undefined];
+        return state.delete(zone, route.name as string, route.type as string, cond)
+          ? [200, undefined]
+          : [204, undefined];
       }
       default:
         throw new ArmError(405, "MethodNotAllowed", `The method '${method}' is not supported here.`);
@@ -391,13 +545,18 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
     if (!Number.isInteger(top) || top < 1 || top > 1000) {
       // Azure DNS's answer to Zones - List with $top=1001 (MicrosoftDocs/feedback issue 1111);
       // that record set listings share the bound is a guess.
-      throw new ArmError(400, "BadRequest", `Invalid $top value: '${raw}'. It must be a number between '1' and '1000'.`);
+      throw new ArmError(
+        400,
+        "BadRequest",
+        `Invalid $top value: '${raw}'. It must be a number between '1' and '1000'.`,
+      );
     }
     const skip = Number(url.searchParams.get("$skipToken") ?? 0) || 0;
     const value = items.slice(skip, skip + top);
     if (skip + top >= items.length) return { value };
     const next = new URL(url.pathname, fake.endpoint);
-    for (const [k, v] of url.searchParams) if (k !== "$skipToken" && !next.searchParams.has(k)) next.searchParams.set(k, v);
+    for (const [k, v] of url.searchParams)
+      if (k !== "$skipToken" && !next.searchParams.has(k)) next.searchParams.set(k, v);
     next.searchParams.set("$skipToken", String(skip + top));
     return { value, nextLink: next.toString() };
   }
@@ -408,10 +567,18 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
 
   function zoneJson(z: FakeZone): unknown {
     return {
-      id: zoneId(z), name: z.name, type: "Microsoft.Network/dnszones", etag: z.etag, location: "global", tags: {},
+      id: zoneId(z),
+      name: z.name,
+      type: "Microsoft.Network/dnszones",
+      etag: z.etag,
+      location: "global",
+      tags: {},
       properties: {
-        maxNumberOfRecordSets: 10000, maxNumberOfRecordsPerRecordSet: null, numberOfRecordSets: z.sets.length,
-        nameServers: ["ns1-01.azure-dns.com.", "ns2-01.azure-dns.net."], zoneType: z.zoneType,
+        maxNumberOfRecordSets: 10000,
+        maxNumberOfRecordsPerRecordSet: null,
+        numberOfRecordSets: z.sets.length,
+        nameServers: ["ns1-01.azure-dns.com.", "ns2-01.azure-dns.net."],
+        zoneType: z.zoneType,
       },
     };
   }
@@ -419,8 +586,18 @@ export async function startAzureFake(opts: AzureFakeOptions = {}): Promise<Azure
   function setJson(z: FakeZone, s: FakeRecordSet): unknown {
     const fqdn = s.name === "@" ? `${z.name}.` : `${s.name}.${z.name}.`;
     return {
-      id: `${zoneId(z)}/${s.type}/${s.name}`, name: s.name, type: `Microsoft.Network/dnszones/${s.type}`, etag: s.etag,
-      properties: { metadata: s.metadata ?? {}, TTL: s.ttl, fqdn, provisioningState: "Succeeded", targetResource: {}, ...s.data },
+      id: `${zoneId(z)}/${s.type}/${s.name}`,
+      name: s.name,
+      type: `Microsoft.Network/dnszones/${s.type}`,
+      etag: s.etag,
+      properties: {
+        metadata: s.metadata ?? {},
+        TTL: s.ttl,
+        fqdn,
+        provisioningState: "Succeeded",
+        targetResource: {},
+        ...s.data,
+      },
     };
   }
 
@@ -456,20 +633,33 @@ function routeOf(method: string, path: string): Route {
   if (m && method === "POST") return { operation: "token", tenant: m[1] as string };
   const dec = (s: string | undefined) => (s === undefined ? undefined : decodeURIComponent(s));
   m = new RegExp(`^${ZONES}$`, "i").exec(path);
-  if (m && method === "GET") return { operation: "listZones", sub: m[1] as string, ...(m[2] ? { rg: dec(m[2]) as string } : {}) };
+  if (m && method === "GET")
+    return { operation: "listZones", sub: m[1] as string, ...(m[2] ? { rg: dec(m[2]) as string } : {}) };
   m = new RegExp(`^${ZONES}/([^/]+)$`, "i").exec(path);
-  if (m && m[2] && method === "GET") return { operation: "getZone", sub: m[1] as string, rg: dec(m[2]) as string, zone: dec(m[3]) as string };
+  if (m && m[2] && method === "GET")
+    return { operation: "getZone", sub: m[1] as string, rg: dec(m[2]) as string, zone: dec(m[3]) as string };
   m = new RegExp(`^${ZONES}/([^/]+)/([A-Za-z]+)$`, "i").exec(path);
   if (m && m[2] && method === "GET") {
     const what = (m[4] as string).toLowerCase();
     return {
-      operation: "listRecordSets", sub: m[1] as string, rg: dec(m[2]) as string, zone: dec(m[3]) as string,
-      ...(what === "all" || what === "recordsets" ? { across: what as "all" | "recordsets" } : { type: what.toUpperCase() }),
+      operation: "listRecordSets",
+      sub: m[1] as string,
+      rg: dec(m[2]) as string,
+      zone: dec(m[3]) as string,
+      ...(what === "all" || what === "recordsets"
+        ? { across: what as "all" | "recordsets" }
+        : { type: what.toUpperCase() }),
     };
   }
   m = new RegExp(`^${ZONES}/([^/]+)/([A-Za-z]+)/([^/]+)$`, "i").exec(path);
   if (m && m[2]) {
-    const base = { sub: m[1] as string, rg: dec(m[2]) as string, zone: dec(m[3]) as string, type: (m[4] as string).toUpperCase(), name: dec(m[5]) as string };
+    const base = {
+      sub: m[1] as string,
+      rg: dec(m[2]) as string,
+      zone: dec(m[3]) as string,
+      type: (m[4] as string).toUpperCase(),
+      name: dec(m[5]) as string,
+    };
     if (method === "GET") return { operation: "getRecordSet", ...base };
     if (method === "PUT") return { operation: "putRecordSet", ...base };
     if (method === "DELETE") return { operation: "deleteRecordSet", ...base };
@@ -486,7 +676,9 @@ function actionOf(route: Route, method: string): string {
     case "listRecordSets":
       // "Microsoft.Network/dnszones/all/read: Gets DNS record sets across types" (Azure resource
       // provider operations, Microsoft.Network), and the same under recordsets/read.
-      return route.type ? `Microsoft.Network/dnszones/${route.type}/read` : `Microsoft.Network/dnszones/${route.across}/read`;
+      return route.type
+        ? `Microsoft.Network/dnszones/${route.type}/read`
+        : `Microsoft.Network/dnszones/${route.across}/read`;
     case "getRecordSet":
       return `Microsoft.Network/dnszones/${route.type}/read`;
     case "putRecordSet":

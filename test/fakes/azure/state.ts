@@ -38,28 +38,54 @@ export interface FakeZone {
 
 /** An ARM error: HTTP status and the `CloudError` body `{ error: { code, message } }`. */
 export class ArmError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: { code: string; message: string }[]) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: { code: string; message: string }[],
+  ) {
     super(message);
   }
 }
 
 /** The wire property that holds each type's data (Azure DNS REST reference, RecordSet). */
 export const DATA_PROPERTY: Record<string, string> = {
-  A: "ARecords", AAAA: "AAAARecords", MX: "MXRecords", NS: "NSRecords", PTR: "PTRRecords",
-  SRV: "SRVRecords", TXT: "TXTRecords", CNAME: "CNAMERecord", SOA: "SOARecord", CAA: "caaRecords",
+  A: "ARecords",
+  AAAA: "AAAARecords",
+  MX: "MXRecords",
+  NS: "NSRecords",
+  PTR: "PTRRecords",
+  SRV: "SRVRecords",
+  TXT: "TXTRecords",
+  CNAME: "CNAMERecord",
+  SOA: "SOARecord",
+  CAA: "caaRecords",
 };
 
 /** Canonical values (as dkimsync's tests write them) as wire record data. */
 export function wireData(type: string, values: readonly string[]): Record<string, unknown> {
   switch (type) {
-    case "CNAME": return { CNAMERecord: { cname: values[0] } };
-    case "TXT": return { TXTRecords: values.map((v) => ({ value: (v.match(/[\s\S]{1,255}/g) ?? [""]) })) };
-    case "A": return { ARecords: values.map((v) => ({ ipv4Address: v })) };
-    case "AAAA": return { AAAARecords: values.map((v) => ({ ipv6Address: v })) };
-    case "MX": return { MXRecords: values.map((v) => { const [p, e] = v.split(" "); return { preference: Number(p), exchange: e }; }) };
-    case "NS": return { NSRecords: values.map((v) => ({ nsdname: v })) };
-    case "PTR": return { PTRRecords: values.map((v) => ({ ptrdname: v })) };
-    default: throw new Error(`azure fake: no wire form for ${type}`);
+    case "CNAME":
+      return { CNAMERecord: { cname: values[0] } };
+    case "TXT":
+      return { TXTRecords: values.map((v) => ({ value: v.match(/[\s\S]{1,255}/g) ?? [""] })) };
+    case "A":
+      return { ARecords: values.map((v) => ({ ipv4Address: v })) };
+    case "AAAA":
+      return { AAAARecords: values.map((v) => ({ ipv6Address: v })) };
+    case "MX":
+      return {
+        MXRecords: values.map((v) => {
+          const [p, e] = v.split(" ");
+          return { preference: Number(p), exchange: e };
+        }),
+      };
+    case "NS":
+      return { NSRecords: values.map((v) => ({ nsdname: v })) };
+    case "PTR":
+      return { PTRRecords: values.map((v) => ({ ptrdname: v })) };
+    default:
+      throw new Error(`azure fake: no wire form for ${type}`);
   }
 }
 
@@ -67,14 +93,24 @@ export function wireData(type: string, values: readonly string[]): Record<string
 export function wireValues(set: FakeRecordSet): string[] {
   const d = set.data as Record<string, any>;
   switch (set.type) {
-    case "CNAME": return d["CNAMERecord"]?.cname ? [String(d["CNAMERecord"].cname)] : [];
-    case "TXT": return (d["TXTRecords"] ?? []).map((t: { value: string[] }) => t.value.join(""));
-    case "A": return (d["ARecords"] ?? []).map((a: { ipv4Address: string }) => a.ipv4Address);
-    case "AAAA": return (d["AAAARecords"] ?? []).map((a: { ipv6Address: string }) => a.ipv6Address);
-    case "MX": return (d["MXRecords"] ?? []).map((m: { preference: number; exchange: string }) => `${m.preference} ${m.exchange}`);
-    case "NS": return (d["NSRecords"] ?? []).map((n: { nsdname: string }) => n.nsdname);
-    case "PTR": return (d["PTRRecords"] ?? []).map((p: { ptrdname: string }) => p.ptrdname);
-    default: return [];
+    case "CNAME":
+      return d["CNAMERecord"]?.cname ? [String(d["CNAMERecord"].cname)] : [];
+    case "TXT":
+      return (d["TXTRecords"] ?? []).map((t: { value: string[] }) => t.value.join(""));
+    case "A":
+      return (d["ARecords"] ?? []).map((a: { ipv4Address: string }) => a.ipv4Address);
+    case "AAAA":
+      return (d["AAAARecords"] ?? []).map((a: { ipv6Address: string }) => a.ipv6Address);
+    case "MX":
+      return (d["MXRecords"] ?? []).map(
+        (m: { preference: number; exchange: string }) => `${m.preference} ${m.exchange}`,
+      );
+    case "NS":
+      return (d["NSRecords"] ?? []).map((n: { nsdname: string }) => n.nsdname);
+    case "PTR":
+      return (d["PTRRecords"] ?? []).map((p: { ptrdname: string }) => p.ptrdname);
+    default:
+      return [];
   }
 }
 
@@ -92,15 +128,47 @@ export class AzureState {
   }
 
   /** A zone with the SOA and NS record sets Azure DNS creates with every zone. */
-  createZone(subscription: string, resourceGroup: string, name: string, opts: { zoneType?: "Public" | "Private" } = {}): FakeZone {
+  createZone(
+    subscription: string,
+    resourceGroup: string,
+    name: string,
+    opts: { zoneType?: "Public" | "Private" } = {},
+  ): FakeZone {
     this.addSubscription(subscription);
     this.resourceGroups.get(subscription.toLowerCase())!.add(resourceGroup.toLowerCase());
     const zone: FakeZone = {
-      name: name.toLowerCase(), subscription: subscription.toLowerCase(), resourceGroup, zoneType: opts.zoneType ?? "Public", etag: etag(), sets: [],
+      name: name.toLowerCase(),
+      subscription: subscription.toLowerCase(),
+      resourceGroup,
+      zoneType: opts.zoneType ?? "Public",
+      etag: etag(),
+      sets: [],
     };
     zone.sets.push(
-      { name: "@", type: "SOA", ttl: 3600, etag: etag(), data: { SOARecord: { host: "ns1-01.azure-dns.com.", email: "azuredns-hostmaster.microsoft.com", serialNumber: 1, refreshTime: 3600, retryTime: 300, expireTime: 2419200, minimumTTL: 300 } } },
-      { name: "@", type: "NS", ttl: 172800, etag: etag(), data: { NSRecords: ["ns1-01.azure-dns.com.", "ns2-01.azure-dns.net."].map((nsdname) => ({ nsdname })) } },
+      {
+        name: "@",
+        type: "SOA",
+        ttl: 3600,
+        etag: etag(),
+        data: {
+          SOARecord: {
+            host: "ns1-01.azure-dns.com.",
+            email: "azuredns-hostmaster.microsoft.com",
+            serialNumber: 1,
+            refreshTime: 3600,
+            retryTime: 300,
+            expireTime: 2419200,
+            minimumTTL: 300,
+          },
+        },
+      },
+      {
+        name: "@",
+        type: "NS",
+        ttl: 172800,
+        etag: etag(),
+        data: { NSRecords: ["ns1-01.azure-dns.com.", "ns2-01.azure-dns.net."].map((nsdname) => ({ nsdname })) },
+      },
     );
     this.zones.push(zone);
     return zone;
@@ -109,9 +177,15 @@ export class AzureState {
   /** The zone, or the ARM 404 for the first missing level of subscription / group / zone. */
   zone(subscription: string, resourceGroup: string, name: string): FakeZone {
     this.resourceGroupExists(subscription, resourceGroup);
-    const z = this.zones.find((x) => same(x.subscription, subscription) && same(x.resourceGroup, resourceGroup) && same(x.name, name));
+    const z = this.zones.find(
+      (x) => same(x.subscription, subscription) && same(x.resourceGroup, resourceGroup) && same(x.name, name),
+    );
     if (!z) {
-      throw new ArmError(404, "ResourceNotFound", `The Resource 'Microsoft.Network/dnszones/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+      throw new ArmError(
+        404,
+        "ResourceNotFound",
+        `The Resource 'Microsoft.Network/dnszones/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+      );
     }
     return z;
   }
@@ -134,7 +208,10 @@ export class AzureState {
     if (resourceGroup === undefined) this.subscriptionExists(subscription);
     else this.resourceGroupExists(subscription, resourceGroup);
     return this.zones
-      .filter((z) => same(z.subscription, subscription) && (resourceGroup === undefined || same(z.resourceGroup, resourceGroup)))
+      .filter(
+        (z) =>
+          same(z.subscription, subscription) && (resourceGroup === undefined || same(z.resourceGroup, resourceGroup)),
+      )
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -149,12 +226,22 @@ export class AzureState {
   list(zone: FakeZone, opts: { suffix?: string; type?: string } = {}): FakeRecordSet[] {
     const suffix = opts.suffix?.toLowerCase();
     return zone.sets
-      .filter((s) => (suffix === undefined || s.name.toLowerCase().endsWith(`.${suffix}`)) && (opts.type === undefined || s.type === opts.type))
+      .filter(
+        (s) =>
+          (suffix === undefined || s.name.toLowerCase().endsWith(`.${suffix}`)) &&
+          (opts.type === undefined || s.type === opts.type),
+      )
       .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()) || a.type.localeCompare(b.type));
   }
 
   /** Create or replace, honouring the preconditions and the CNAME rules. */
-  put(zone: FakeZone, name: string, type: string, body: { ttl: number; metadata?: Record<string, string>; data: Record<string, unknown> }, cond: { ifMatch?: string; ifNoneMatch?: string } = {}): { set: FakeRecordSet; created: boolean } {
+  put(
+    zone: FakeZone,
+    name: string,
+    type: string,
+    body: { ttl: number; metadata?: Record<string, string>; data: Record<string, unknown> },
+    cond: { ifMatch?: string; ifNoneMatch?: string } = {},
+  ): { set: FakeRecordSet; created: boolean } {
     type = type.toUpperCase();
     const existing = this.find(zone, name, type);
     this.precondition(existing, cond);
@@ -166,16 +253,40 @@ export class AzureState {
       const other = zone.sets.find((s) => same(s.name, name) && s.type !== "CNAME");
       if (other) {
         // Wording is a guess, the mirror image of the documented message below.
-        throw new ArmError(409, "Conflict", "The CNAME record could not be created because another record with the same name already exists in this zone.",
-          [{ code: "CannotCreateRecordDueToCNameNamingRestriction", message: "The CNAME record could not be created because another record with the same name already exists in this zone." }]);
+        throw new ArmError(
+          409,
+          "Conflict",
+          "The CNAME record could not be created because another record with the same name already exists in this zone.",
+          [
+            {
+              code: "CannotCreateRecordDueToCNameNamingRestriction",
+              message:
+                "The CNAME record could not be created because another record with the same name already exists in this zone.",
+            },
+          ],
+        );
       }
     } else if (zone.sets.some((s) => same(s.name, name) && s.type === "CNAME")) {
       // Azure's wording, as it answers a TXT written where a CNAME is.
-      throw new ArmError(409, "Conflict", "The record could not be created because a CNAME record with the same name already exists in this zone.",
-        [{ code: "CannotCreateRecordDueToCNameNamingRestriction", message: "The record could not be created because a CNAME record with the same name already exists in this zone." }]);
+      throw new ArmError(
+        409,
+        "Conflict",
+        "The record could not be created because a CNAME record with the same name already exists in this zone.",
+        [
+          {
+            code: "CannotCreateRecordDueToCNameNamingRestriction",
+            message:
+              "The record could not be created because a CNAME record with the same name already exists in this zone.",
+          },
+        ],
+      );
     }
     const set: FakeRecordSet = {
-      name: existing?.name ?? name, type, ttl: body.ttl, etag: etag(), data: body.data,
+      name: existing?.name ?? name,
+      type,
+      ttl: body.ttl,
+      etag: etag(),
+      data: body.data,
       ...(body.metadata ? { metadata: body.metadata } : {}),
     };
     if (existing) zone.sets.splice(zone.sets.indexOf(existing), 1, set);
@@ -199,12 +310,20 @@ export class AzureState {
   private precondition(existing: FakeRecordSet | undefined, cond: { ifMatch?: string; ifNoneMatch?: string }): void {
     // RFC 9110 13.1.1/13.1.2; ARM answers 412 with code PreconditionFailed (message is a guess).
     if (cond.ifNoneMatch === "*" && existing) {
-      throw new ArmError(412, "PreconditionFailed", "The condition 'If-None-Match: *' was not met: the record set already exists.");
+      throw new ArmError(
+        412,
+        "PreconditionFailed",
+        "The condition 'If-None-Match: *' was not met: the record set already exists.",
+      );
     }
     if (cond.ifMatch !== undefined) {
       const tag = cond.ifMatch.replace(/^W\//, "").replace(/^"|"$/g, "");
       if (!existing || (tag !== "*" && tag !== existing.etag)) {
-        throw new ArmError(412, "PreconditionFailed", `The condition 'If-Match: ${cond.ifMatch}' was not met: the record set ${existing ? "has changed" : "does not exist"}.`);
+        throw new ArmError(
+          412,
+          "PreconditionFailed",
+          `The condition 'If-Match: ${cond.ifMatch}' was not met: the record set ${existing ? "has changed" : "does not exist"}.`,
+        );
       }
     }
   }

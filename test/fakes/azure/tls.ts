@@ -23,17 +23,40 @@ export function testCertificate(): TestCertificate {
   const dir = mkdtempSync(path.join(os.tmpdir(), "dkimsync-azure-tls-"));
   try {
     try {
-      execFileSync("openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"), "-days", "2",
-        "-subj", "/CN=dkimsync azure test server",
-        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-      ], { stdio: ["ignore", "ignore", "pipe"] });
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-keyout",
+          path.join(dir, "key.pem"),
+          "-out",
+          path.join(dir, "cert.pem"),
+          "-days",
+          "2",
+          "-subj",
+          "/CN=dkimsync azure test server",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1,DNS:localhost",
+          "-addext",
+          "basicConstraints=critical,CA:TRUE",
+        ],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
     } catch (err) {
-      throw new Error(`the Azure test server needs the openssl command to make its TLS certificate (${(err as Error).message}); install it: apt-get install openssl`);
+      throw new Error(
+        `the Azure test server needs the openssl command to make its TLS certificate (${(err as Error).message}); install it: apt-get install openssl`,
+      );
     }
-    cached = { cert: readFileSync(path.join(dir, "cert.pem"), "utf8"), key: readFileSync(path.join(dir, "key.pem"), "utf8") };
+    cached = {
+      cert: readFileSync(path.join(dir, "cert.pem"), "utf8"),
+      key: readFileSync(path.join(dir, "key.pem"), "utf8"),
+    };
     return cached;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -20,12 +20,15 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  process.stdout.write("usage: cli.js [--port 8787] [--seed seed.json|seed.yaml] [--token TOKEN]... [--rate-limit N-per-5-min]\n");
+  process.stdout.write(
+    "usage: cli.js [--port 8787] [--seed seed.json|seed.yaml] [--token TOKEN]... [--rate-limit N-per-5-min]\n",
+  );
   process.exit(0);
 }
 
 // YAML is a superset of JSON, so one parser reads both seed formats.
-const seed = values.seed === undefined ? undefined : (parse(await readFile(values.seed, "utf8")) as { zones?: SeedZone[] });
+const seed =
+  values.seed === undefined ? undefined : (parse(await readFile(values.seed, "utf8")) as { zones?: SeedZone[] });
 const fake = await startCloudflareFake({
   port: Number(values.port),
   ...(values.token ? { tokens: values.token } : {}),

@@ -23,9 +23,18 @@ export interface CloudflareFakeOptions {
 
 /** Operation names used by `counts` and by `faults.failNext(n, status, operation)`. */
 export type CfOperation =
-  | "listZones" | "getZone" | "getDnsSettings" | "getZoneSetting"
-  | "listRecords" | "getRecord" | "createRecord" | "patchRecord" | "putRecord" | "deleteRecord"
-  | "batch" | "unknown";
+  | "listZones"
+  | "getZone"
+  | "getDnsSettings"
+  | "getZoneSetting"
+  | "listRecords"
+  | "getRecord"
+  | "createRecord"
+  | "patchRecord"
+  | "putRecord"
+  | "deleteRecord"
+  | "batch"
+  | "unknown";
 
 export interface LoggedRequest {
   method: string;
@@ -43,7 +52,12 @@ export interface CloudflareFaults {
    * received, changing nothing. `retryAfterSeconds` adds a `retry-after` header (0 makes the
    * SDK retry at once instead of backing off 0.5 s, 1 s, 2 s...).
    */
-  failNext(n: number, status?: number, operation?: CfOperation, opts?: { retryAfterSeconds?: number; errors?: unknown[] }): void;
+  failNext(
+    n: number,
+    status?: number,
+    operation?: CfOperation,
+    opts?: { retryAfterSeconds?: number; errors?: unknown[] },
+  ): void;
   /** Hold the next response for ms milliseconds. */
   delayNext(ms: number): void;
   /** Close the connection of the next n requests without answering. */
@@ -77,7 +91,13 @@ export interface CloudflareFake {
 const PREFIX = "/client/v4";
 const WINDOW_MS = 5 * 60 * 1000;
 
-interface Fail { n: number; status: number; operation?: CfOperation; retryAfterSeconds?: number; errors?: unknown[] }
+interface Fail {
+  n: number;
+  status: number;
+  operation?: CfOperation;
+  retryAfterSeconds?: number;
+  errors?: unknown[];
+}
 
 export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Promise<CloudflareFake> {
   const state = new CloudflareState();
@@ -97,15 +117,38 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
   let stalledBody: CfOperation | boolean = false;
 
   const faults: CloudflareFaults = {
-    rateLimitNext(n, retryAfterSeconds = 1) { rateLimited = { n, retryAfter: retryAfterSeconds }; },
-    failNext(n, status = 500, operation, o = {}) {
-      fails.push({ n, status, ...(operation ? { operation } : {}), ...(o.retryAfterSeconds !== undefined ? { retryAfterSeconds: o.retryAfterSeconds } : {}), ...(o.errors ? { errors: o.errors } : {}) });
+    rateLimitNext(n, retryAfterSeconds = 1) {
+      rateLimited = { n, retryAfter: retryAfterSeconds };
     },
-    delayNext(ms) { delays.push(ms); },
-    dropNext(n) { drops += n; },
-    stall(operation) { stalled = operation ?? true; },
-    stallBody(operation) { stalledBody = operation ?? true; },
-    clear() { rateLimited = { n: 0, retryAfter: 1 }; fails.length = 0; delays = []; drops = 0; stalled = false; stalledBody = false; },
+    failNext(n, status = 500, operation, o = {}) {
+      fails.push({
+        n,
+        status,
+        ...(operation ? { operation } : {}),
+        ...(o.retryAfterSeconds !== undefined ? { retryAfterSeconds: o.retryAfterSeconds } : {}),
+        ...(o.errors ? { errors: o.errors } : {}),
+      });
+    },
+    delayNext(ms) {
+      delays.push(ms);
+    },
+    dropNext(n) {
+      drops += n;
+    },
+    stall(operation) {
+      stalled = operation ?? true;
+    },
+    stallBody(operation) {
+      stalledBody = operation ?? true;
+    },
+    clear() {
+      rateLimited = { n: 0, retryAfter: 1 };
+      fails.length = 0;
+      delays = [];
+      drops = 0;
+      stalled = false;
+      stalledBody = false;
+    },
   };
 
   const server = http.createServer((req, res) => {
@@ -169,7 +212,9 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
 
     if (rateLimited.n > 0) {
       rateLimited.n--;
-      return reply(429, envelopeError(971, "Please wait and consider throttling your request speed"), { "retry-after": String(rateLimited.retryAfter) });
+      return reply(429, envelopeError(971, "Please wait and consider throttling your request speed"), {
+        "retry-after": String(rateLimited.retryAfter),
+      });
     }
     const now = Date.now();
     const times = (seen.get(token) ?? []).filter((t) => t > now - windowMs);
@@ -177,7 +222,9 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
       seen.set(token, times);
       remaining = 0;
       const wait = Math.max(1, Math.ceil(((times[0] ?? now) + windowMs - now) / 1000));
-      return reply(429, envelopeError(971, "Please wait and consider throttling your request speed"), { "retry-after": String(wait) });
+      return reply(429, envelopeError(971, "Please wait and consider throttling your request speed"), {
+        "retry-after": String(wait),
+      });
     }
     times.push(now);
     seen.set(token, times);
@@ -188,9 +235,15 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
     if (fail) {
       fail.n--;
       if (fail.n <= 0) fails.splice(fails.indexOf(fail), 1);
-      const headers: Record<string, string> = fail.retryAfterSeconds !== undefined ? { "retry-after": String(fail.retryAfterSeconds) } : {};
-      if (fail.errors) return reply(fail.status, { success: false, errors: fail.errors, messages: [], result: null }, headers);
-      return reply(fail.status, envelopeError(fail.status >= 500 ? 1000 : 1004, `injected failure (HTTP ${fail.status})`), headers);
+      const headers: Record<string, string> =
+        fail.retryAfterSeconds !== undefined ? { "retry-after": String(fail.retryAfterSeconds) } : {};
+      if (fail.errors)
+        return reply(fail.status, { success: false, errors: fail.errors, messages: [], result: null }, headers);
+      return reply(
+        fail.status,
+        envelopeError(fail.status >= 500 ? 1000 : 1004, `injected failure (HTTP ${fail.status})`),
+        headers,
+      );
     }
 
     try {
@@ -208,12 +261,19 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
     return z;
   }
 
-  function dispatch(route: Route, method: string, query: Record<string, string>, body: string, path: string): { status: number; payload: unknown } {
+  function dispatch(
+    route: Route,
+    method: string,
+    query: Record<string, string>,
+    body: string,
+    path: string,
+  ): { status: number; payload: unknown } {
     const p = route.params;
     switch (route.operation) {
       case "listZones": {
         let zones = state.zones.slice().sort((a, b) => a.name.localeCompare(b.name));
-        if (query["name"] !== undefined) zones = zones.filter((z) => z.name === query["name"]!.toLowerCase().replace(/\.$/, ""));
+        if (query["name"] !== undefined)
+          zones = zones.filter((z) => z.name === query["name"]!.toLowerCase().replace(/\.$/, ""));
         if (query["account.id"] !== undefined) zones = zones.filter((z) => z.account.id === query["account.id"]);
         // List Zones: per_page 5..50, default 20 (Cloudflare API reference).
         return paged(zones.map(zoneView), query, { def: 20, min: 5, max: 50 });
@@ -222,17 +282,34 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
         return ok(zoneView(zoneOr404(p.zone!, path)));
       case "getDnsSettings": {
         const z = zoneOr404(p.zone!, path);
-        return ok({ flatten_all_cnames: z.flatten_all_cnames, foundation_dns: false, multi_provider: false, ns_ttl: 86400, secondary_overrides: false, zone_mode: "standard", nameservers: { type: "cloudflare.standard" } });
+        return ok({
+          flatten_all_cnames: z.flatten_all_cnames,
+          foundation_dns: false,
+          multi_provider: false,
+          ns_ttl: 86400,
+          secondary_overrides: false,
+          zone_mode: "standard",
+          nameservers: { type: "cloudflare.standard" },
+        });
       }
       case "getZoneSetting": {
         const z = zoneOr404(p.zone!, path);
-        if (p.setting !== "cname_flattening") throw new CfApiError(404, 1003, `Invalid or missing zone setting: ${p.setting}`);
+        if (p.setting !== "cname_flattening")
+          throw new CfApiError(404, 1003, `Invalid or missing zone setting: ${p.setting}`);
         // Deprecated zone setting (2025-03-21), still served: the same switch as dns_settings.
-        return ok({ id: "cname_flattening", value: z.flatten_all_cnames ? "flatten_all" : "flatten_at_root", editable: true, modified_on: null });
+        return ok({
+          id: "cname_flattening",
+          value: z.flatten_all_cnames ? "flatten_all" : "flatten_at_root",
+          editable: true,
+          modified_on: null,
+        });
       }
       case "listRecords": {
         const z = zoneOr404(p.zone!, path);
-        const records = z.records.filter((r) => matches(r, query)).sort(byNameTypeContent).map(recordView);
+        const records = z.records
+          .filter((r) => matches(r, query))
+          .sort(byNameTypeContent)
+          .map(recordView);
         // List DNS Records: per_page 1..5000000, default 100 (Cloudflare OpenAPI schema
         // `dns-records_per_page`; the retired reference said a minimum of 5).
         return paged(records, query, { def: 100, min: 1, max: 5_000_000 });
@@ -289,24 +366,38 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions = {}): Pro
   };
 }
 
-interface Route { operation: CfOperation; params: { zone?: string; record?: string; setting?: string } }
+interface Route {
+  operation: CfOperation;
+  params: { zone?: string; record?: string; setting?: string };
+}
 
 function routeOf(method: string, pathname: string): Route {
   if (!pathname.startsWith(`${PREFIX}/`)) return { operation: "unknown", params: {} };
-  const parts = pathname.slice(PREFIX.length + 1).split("/").filter((s) => s !== "").map(decodeURIComponent);
+  const parts = pathname
+    .slice(PREFIX.length + 1)
+    .split("/")
+    .filter((s) => s !== "")
+    .map(decodeURIComponent);
   const [a, zone, b, c, d] = parts;
   const n = parts.length;
   if (a !== "zones") return { operation: "unknown", params: {} };
   if (n === 1 && method === "GET") return { operation: "listZones", params: {} };
   if (n === 2 && method === "GET") return { operation: "getZone", params: { zone: zone! } };
-  if (n === 3 && b === "dns_settings" && method === "GET") return { operation: "getDnsSettings", params: { zone: zone! } };
-  if (n === 4 && b === "settings" && method === "GET") return { operation: "getZoneSetting", params: { zone: zone!, setting: c! } };
+  if (n === 3 && b === "dns_settings" && method === "GET")
+    return { operation: "getDnsSettings", params: { zone: zone! } };
+  if (n === 4 && b === "settings" && method === "GET")
+    return { operation: "getZoneSetting", params: { zone: zone!, setting: c! } };
   if (b !== "dns_records" || d !== undefined) return { operation: "unknown", params: {} };
   if (n === 3 && method === "GET") return { operation: "listRecords", params: { zone: zone! } };
   if (n === 3 && method === "POST") return { operation: "createRecord", params: { zone: zone! } };
   if (n === 4 && c === "batch" && method === "POST") return { operation: "batch", params: { zone: zone! } };
   if (n === 4) {
-    const op: Record<string, CfOperation> = { GET: "getRecord", PATCH: "patchRecord", PUT: "putRecord", DELETE: "deleteRecord" };
+    const op: Record<string, CfOperation> = {
+      GET: "getRecord",
+      PATCH: "patchRecord",
+      PUT: "putRecord",
+      DELETE: "deleteRecord",
+    };
     const operation = op[method];
     if (operation) return { operation, params: { zone: zone!, record: c! } };
   }
@@ -381,7 +472,12 @@ function ok(result: unknown) {
 }
 
 function envelopeError(code: number, message: string, chain: { code: number; message: string }[] = []) {
-  return { success: false, errors: [{ code, message, ...(chain.length > 0 ? { error_chain: chain } : {}) }], messages: [], result: null };
+  return {
+    success: false,
+    errors: [{ code, message, ...(chain.length > 0 ? { error_chain: chain } : {}) }],
+    messages: [],
+    result: null,
+  };
 }
 
 function parseBody(body: string): Record<string, unknown> {
@@ -395,7 +491,16 @@ function parseBody(body: string): Record<string, unknown> {
 }
 
 function zoneView(z: FakeZone) {
-  return { id: z.id, name: z.name, status: z.status, paused: false, type: "full", account: z.account, name_servers: ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"], plan: { name: "Free Website" } };
+  return {
+    id: z.id,
+    name: z.name,
+    status: z.status,
+    paused: false,
+    type: "full",
+    account: z.account,
+    name_servers: ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"],
+    plan: { name: "Free Website" },
+  };
 }
 
 function recordView(r: FakeRecord) {

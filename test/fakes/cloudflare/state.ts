@@ -109,8 +109,27 @@ export const DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef";
 
 // Types the records endpoint accepts (the SDK's RecordListParams.type union).
 const KNOWN_TYPES = new Set([
-  "A", "AAAA", "CAA", "CERT", "CNAME", "DNSKEY", "DS", "HTTPS", "LOC", "MX", "NAPTR", "NS",
-  "OPENPGPKEY", "PTR", "SMIMEA", "SRV", "SSHFP", "SVCB", "TLSA", "TXT", "URI",
+  "A",
+  "AAAA",
+  "CAA",
+  "CERT",
+  "CNAME",
+  "DNSKEY",
+  "DS",
+  "HTTPS",
+  "LOC",
+  "MX",
+  "NAPTR",
+  "NS",
+  "OPENPGPKEY",
+  "PTR",
+  "SMIMEA",
+  "SRV",
+  "SSHFP",
+  "SVCB",
+  "TLSA",
+  "TXT",
+  "URI",
 ]);
 // Only these can go through Cloudflare's proxy (Cloudflare docs, "Proxy status").
 const PROXIABLE = new Set(["A", "AAAA", "CNAME"]);
@@ -212,7 +231,11 @@ export class CloudflareState {
     const total = deletes.length + patches.length + puts.length + posts.length;
     if (total > this.maxBatchRecords) {
       // The real code for this is not documented; 1004 is Cloudflare's generic validation code.
-      throw new CfApiError(400, 1004, `Batch contains ${total} records; the limit for this zone is ${this.maxBatchRecords}.`);
+      throw new CfApiError(
+        400,
+        1004,
+        `Batch contains ${total} records; the limit for this zone is ${this.maxBatchRecords}.`,
+      );
     }
     const saved = zone.records.map((r) => ({ ...r, settings: { ...r.settings }, tags: [...r.tags] }));
     try {
@@ -249,10 +272,16 @@ export class CloudflareState {
     const name = absoluteName(input.name, zone.name);
     // CAA and SRV may be sent as structured `data` instead of `content` (API reference, DNS
     // records, "CAA Record" / "SRV Record" bodies); the API derives `content` from it.
-    const structured = (type === "CAA" || type === "SRV") && input.data !== undefined && input.data !== null
-      ? fromData(type, input.data) : undefined;
+    const structured =
+      (type === "CAA" || type === "SRV") && input.data !== undefined && input.data !== null
+        ? fromData(type, input.data)
+        : undefined;
     if (structured) {
-      input = { ...input, content: structured.content, ...(structured.priority !== undefined ? { priority: structured.priority } : {}) };
+      input = {
+        ...input,
+        content: structured.content,
+        ...(structured.priority !== undefined ? { priority: structured.priority } : {}),
+      };
     }
     if (typeof input.content !== "string" || input.content === "") {
       throw new CfApiError(400, 9007, "Content for the record is required.");
@@ -260,7 +289,8 @@ export class CloudflareState {
     // Cloudflare stores host names in CNAME, MX and NS content without the trailing dot, so
     // `mx.example.net.` reads back as `mx.example.net` (a client that compares what it sent with
     // what it reads sees a difference unless it strips the dot too).
-    const content = type === "CNAME" || type === "MX" || type === "NS" ? input.content.trim().replace(/\.$/, "") : input.content;
+    const content =
+      type === "CNAME" || type === "MX" || type === "NS" ? input.content.trim().replace(/\.$/, "") : input.content;
     if (type === "CNAME" && content.toLowerCase() === name) {
       throw new CfApiError(400, 9039, "CNAME content cannot reference itself.");
     }
@@ -289,7 +319,12 @@ export class CloudflareState {
     }
     let priority: { priority?: number } = {};
     if (type === "MX" || type === "SRV" || type === "URI") {
-      if (typeof input.priority !== "number" || !Number.isInteger(input.priority) || input.priority < 0 || input.priority > 65535) {
+      if (
+        typeof input.priority !== "number" ||
+        !Number.isInteger(input.priority) ||
+        input.priority < 0 ||
+        input.priority > 65535
+      ) {
         throw new CfApiError(400, 9100, `${type} records need a priority from 0 to 65535.`);
       }
       priority = { priority: input.priority };
@@ -300,14 +335,20 @@ export class CloudflareState {
     // tags); the API answers 1004 with error_chain 9300 "... exceeding the quota of 0." The quota
     // of paid plans is not modelled (a guess would be needed): any number is accepted there.
     if (tags.length > 0 && zone.plan === "free") {
-      throw new CfApiError(400, 1004, "DNS Validation Error", [{ code: 9300, message: `DNS record has ${tags.length} tags, exceeding the quota of 0.` }]);
+      throw new CfApiError(400, 1004, "DNS Validation Error", [
+        { code: 9300, message: `DNS record has ${tags.length} tags, exceeding the quota of 0.` },
+      ]);
     }
     const data = structured ? { data: structured.data } : {};
     return { name, type, content, ttl, proxied, proxiable, ...priority, comment, tags, settings, ...data };
   }
 
   /** CNAME exclusivity (RFC 1034 3.6.2, RFC 2181 10.1) and duplicates, with Cloudflare's codes. */
-  private checkCoexistence(zone: FakeZone, rec: { name: string; type: string; content: string }, selfId: string | null): void {
+  private checkCoexistence(
+    zone: FakeZone,
+    rec: { name: string; type: string; content: string },
+    selfId: string | null,
+  ): void {
     const others = zone.records.filter((r) => r.id !== selfId && r.name === rec.name);
     if (rec.type === "CNAME" && others.length > 0) {
       throw new CfApiError(400, 81053, "An A, AAAA, or CNAME record with that host already exists.");
@@ -331,7 +372,8 @@ function fromData(type: string, raw: unknown): { content: string; priority?: num
   const d = raw as Record<string, unknown>;
   const num = (k: string, max: number) => {
     const v = d[k];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) throw new CfApiError(400, 9005, `${type} data.${k} must be a whole number from 0 to ${max}.`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max)
+      throw new CfApiError(400, 9005, `${type} data.${k} must be a whole number from 0 to ${max}.`);
     return v;
   };
   const str = (k: string) => {
@@ -361,7 +403,17 @@ function absoluteName(input: string, zone: string): string {
 }
 
 function pickFields(r: FakeRecord): RecordInput {
-  return { name: r.name, type: r.type, content: r.content, ttl: r.ttl, proxied: r.proxied, priority: r.priority, comment: r.comment, settings: r.settings, tags: r.tags };
+  return {
+    name: r.name,
+    type: r.type,
+    content: r.content,
+    ttl: r.ttl,
+    proxied: r.proxied,
+    priority: r.priority,
+    comment: r.comment,
+    settings: r.settings,
+    tags: r.tags,
+  };
 }
 
 function definedOnly(input: RecordInput): RecordInput {
@@ -379,6 +431,7 @@ function listOf(v: unknown, key: string): unknown[] {
 
 function idOf(v: unknown): string {
   const id = v && typeof v === "object" ? (v as { id?: unknown }).id : undefined;
-  if (typeof id !== "string" || id === "") throw new CfApiError(400, 9207, "Request body is invalid: every delete, patch and put needs an id.");
+  if (typeof id !== "string" || id === "")
+    throw new CfApiError(400, 9207, "Request body is invalid: every delete, patch and put needs an id.");
   return id;
 }

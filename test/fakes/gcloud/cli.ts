@@ -30,9 +30,14 @@ for (const z of values.zone ?? []) fake.state.createZone(project, z);
 const key = fake.createServiceAccount(`dkimsync@${project}.iam.gserviceaccount.com`, { project });
 await writeFile(values["key-out"] as string, JSON.stringify(key, null, 2), { mode: 0o600 });
 process.stdout.write(`Cloud DNS fake listening on ${fake.endpoint}\n`);
-process.stdout.write(`service account key written to ${values["key-out"]} (export GCLOUD_KEY="$(cat ${values["key-out"]})")\n`);
-process.stdout.write(`provider options: type: gcloud, project: ${project}, credentials: env/GCLOUD_KEY, endpoint: ${fake.endpoint}, token_url: ${fake.tokenUrl}\n`);
-for (const z of fake.state.project(project).zones.values()) process.stdout.write(`zone ${z.dnsName} (managed zone ${z.name})\n`);
+process.stdout.write(
+  `service account key written to ${values["key-out"]} (export GCLOUD_KEY="$(cat ${values["key-out"]})")\n`,
+);
+process.stdout.write(
+  `provider options: type: gcloud, project: ${project}, credentials: env/GCLOUD_KEY, endpoint: ${fake.endpoint}, token_url: ${fake.tokenUrl}\n`,
+);
+for (const z of fake.state.project(project).zones.values())
+  process.stdout.write(`zone ${z.dnsName} (managed zone ${z.name})\n`);
 
 const stop = () => void fake.stop().then(() => process.exit(0));
 process.on("SIGINT", stop);

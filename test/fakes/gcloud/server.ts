@@ -21,8 +21,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { GcApiError, GcloudState, pageToken, readPageToken, type FakeZone } from "./state.js";
 
-export type GcOperation =
-  | "token" | "listZones" | "getZone" | "listRrsets" | "createChange" | "getChange" | "unknown";
+export type GcOperation = "token" | "listZones" | "getZone" | "listRrsets" | "createChange" | "getChange" | "unknown";
 
 export interface LoggedRequest {
   method: string;
@@ -108,13 +107,33 @@ export async function startGcloudFake(opts: { port?: number } = {}): Promise<Gcl
   };
 
   const faultApi: GcloudFaults = {
-    throttleNext(n, o = {}) { faults.push({ kind: "throttle", n, status: o.status ?? 429, ...(o.retryAfterSeconds !== undefined ? { retryAfterSeconds: o.retryAfterSeconds } : {}), ...(o.op ? { op: o.op } : {}) }); },
-    failNext(n, status = 500, op) { faults.push({ kind: "fail", n, status, ...(op ? { op } : {}) }); },
-    loseAnswerNext(n, op) { faults.push({ kind: "lose", n, ...(op ? { op } : {}) }); },
-    dropNext(n, op) { faults.push({ kind: "drop", n, ...(op ? { op } : {}) }); },
-    delayNext(ms, op) { faults.push({ kind: "delay", n: 1, ms, ...(op ? { op } : {}) }); },
-    stallNext(n, op) { faults.push({ kind: "stall", n, ...(op ? { op } : {}) }); },
-    clear() { faults.length = 0; },
+    throttleNext(n, o = {}) {
+      faults.push({
+        kind: "throttle",
+        n,
+        status: o.status ?? 429,
+        ...(o.retryAfterSeconds !== undefined ? { retryAfterSeconds: o.retryAfterSeconds } : {}),
+        ...(o.op ? { op: o.op } : {}),
+      });
+    },
+    failNext(n, status = 500, op) {
+      faults.push({ kind: "fail", n, status, ...(op ? { op } : {}) });
+    },
+    loseAnswerNext(n, op) {
+      faults.push({ kind: "lose", n, ...(op ? { op } : {}) });
+    },
+    dropNext(n, op) {
+      faults.push({ kind: "drop", n, ...(op ? { op } : {}) });
+    },
+    delayNext(ms, op) {
+      faults.push({ kind: "delay", n: 1, ms, ...(op ? { op } : {}) });
+    },
+    stallNext(n, op) {
+      faults.push({ kind: "stall", n, ...(op ? { op } : {}) });
+    },
+    clear() {
+      faults.length = 0;
+    },
   };
 
   const server = http.createServer((req, res) => {
@@ -122,7 +141,8 @@ export async function startGcloudFake(opts: { port?: number } = {}): Promise<Gcl
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       void handle(req, res, Buffer.concat(chunks).toString("utf8")).catch((err: unknown) => {
-        if (!res.headersSent && !res.destroyed) send(res, 500, new GcApiError(500, "backendError", `fake server error: ${String(err)}`).body());
+        if (!res.headersSent && !res.destroyed)
+          send(res, 500, new GcApiError(500, "backendError", `fake server error: ${String(err)}`).body());
       });
     });
   });
@@ -166,8 +186,17 @@ export async function startGcloudFake(opts: { port?: number } = {}): Promise<Gcl
       return reply(401, {
         error: {
           code: 401,
-          message: "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
-          errors: [{ message: "Invalid Credentials", domain: "global", reason: "authError", locationType: "header", location: "Authorization" }],
+          message:
+            "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+          errors: [
+            {
+              message: "Invalid Credentials",
+              domain: "global",
+              reason: "authError",
+              locationType: "header",
+              location: "Authorization",
+            },
+          ],
           status: "UNAUTHENTICATED",
         },
       });
@@ -175,10 +204,17 @@ export async function startGcloudFake(opts: { port?: number } = {}): Promise<Gcl
 
     const throttle = take(route.operation, ["throttle"]);
     if (throttle) {
-      const headers: Record<string, string> = throttle.retryAfterSeconds !== undefined ? { "retry-after": String(throttle.retryAfterSeconds) } : {};
-      const e = throttle.status === 403
-        ? new GcApiError(403, "rateLimitExceeded", "Rate Limit Exceeded", "PERMISSION_DENIED")
-        : new GcApiError(429, "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'dns.googleapis.com'.", "RESOURCE_EXHAUSTED");
+      const headers: Record<string, string> =
+        throttle.retryAfterSeconds !== undefined ? { "retry-after": String(throttle.retryAfterSeconds) } : {};
+      const e =
+        throttle.status === 403
+          ? new GcApiError(403, "rateLimitExceeded", "Rate Limit Exceeded", "PERMISSION_DENIED")
+          : new GcApiError(
+              429,
+              "rateLimitExceeded",
+              "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'dns.googleapis.com'.",
+              "RESOURCE_EXHAUSTED",
+            );
       return reply(e.status, e.body(), headers);
     }
     const fail = take(route.operation, ["fail"]);
@@ -208,8 +244,12 @@ export async function startGcloudFake(opts: { port?: number } = {}): Promise<Gcl
 
   function tokenGrant(body: string): { status: number; payload: unknown } {
     const form = new URLSearchParams(body);
-    const bad = (description: string, error = "invalid_grant") => ({ status: 400, payload: { error, error_description: description } });
-    if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:jwt-bearer") return bad("Invalid grant_type", "unsupported_grant_type");
+    const bad = (description: string, error = "invalid_grant") => ({
+      status: 400,
+      payload: { error, error_description: description },
+    });
+    if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:jwt-bearer")
+      return bad("Invalid grant_type", "unsupported_grant_type");
     const parts = (form.get("assertion") ?? "").split(".");
     if (parts.length !== 3) return bad("Invalid JWT: Token must be a short-lived token and in a reasonable timeframe");
     const [h, p, s] = parts as [string, string, string];
@@ -230,7 +270,9 @@ export async function startGcloudFake(opts: { port?: number } = {}): Promise<Gcl
     const now = Math.floor(Date.now() / 1000);
     if (claims.aud !== GOOGLE_TOKEN_AUD) return bad("Invalid JWT: aud must be the token endpoint");
     if (typeof claims.exp !== "number" || claims.exp < now || (claims.iat ?? now) > now + 300) {
-      return bad("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.");
+      return bad(
+        "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.",
+      );
     }
     if (!claims.scope) return bad("Invalid JWT: no scope", "invalid_scope");
     const token = `ya29.fake-${randomBytes(24).toString("base64url")}`;
@@ -245,13 +287,15 @@ export async function startGcloudFake(opts: { port?: number } = {}): Promise<Gcl
     }
     const p = state.projects.get(project);
     // Guess: the status of an unknown project id (a 403 would also be plausible).
-    if (!p) throw new GcApiError(404, "notFound", `The 'parameters.project' resource named '${project}' does not exist.`);
+    if (!p)
+      throw new GcApiError(404, "notFound", `The 'parameters.project' resource named '${project}' does not exist.`);
     return p;
   }
 
   function zoneOr404(project: string, zone: string): FakeZone {
     const z = state.zone(project, zone);
-    if (!z) throw new GcApiError(404, "notFound", `The 'parameters.managedZone' resource named '${zone}' does not exist.`);
+    if (!z)
+      throw new GcApiError(404, "notFound", `The 'parameters.managedZone' resource named '${zone}' does not exist.`);
     return z;
   }
 
@@ -267,7 +311,11 @@ export async function startGcloudFake(opts: { port?: number } = {}): Promise<Gcl
           zones = zones.filter((z) => z.dnsName === (want.endsWith(".") ? want : `${want}.`));
         }
         const page = paged(zones.map(zoneView), q, "listZones");
-        return { kind: "dns#managedZonesListResponse", managedZones: page.items, ...(page.next ? { nextPageToken: page.next } : {}) };
+        return {
+          kind: "dns#managedZonesListResponse",
+          managedZones: page.items,
+          ...(page.next ? { nextPageToken: page.next } : {}),
+        };
       }
       case "getZone":
         return zoneView(zoneOr404(p.id, zone!));
@@ -282,8 +330,16 @@ export async function startGcloudFake(opts: { port?: number } = {}): Promise<Gcl
           rrsets = rrsets.filter((r) => r.name === (want.endsWith(".") ? want : `${want}.`));
         }
         if (q["type"] !== undefined) rrsets = rrsets.filter((r) => r.type === q["type"]!.toUpperCase());
-        const page = paged(rrsets.map((r) => ({ ...r, rrdatas: [...r.rrdatas] })), q, "listRrsets");
-        return { kind: "dns#resourceRecordSetsListResponse", rrsets: page.items, ...(page.next ? { nextPageToken: page.next } : {}) };
+        const page = paged(
+          rrsets.map((r) => ({ ...r, rrdatas: [...r.rrdatas] })),
+          q,
+          "listRrsets",
+        );
+        return {
+          kind: "dns#resourceRecordSetsListResponse",
+          rrsets: page.items,
+          ...(page.next ? { nextPageToken: page.next } : {}),
+        };
       }
       case "createChange":
         return changeView(state.applyChange(zoneOr404(p.id, zone!), parseBody(body)));
@@ -315,7 +371,10 @@ export async function startGcloudFake(opts: { port?: number } = {}): Promise<Gcl
     },
     createServiceAccount(email, o = {}) {
       const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-      accounts.set(email, { publicKey: createPublicKey(publicKey.export({ type: "spki", format: "pem" })), ...(o.projects ? { projects: new Set(o.projects) } : {}) });
+      accounts.set(email, {
+        publicKey: createPublicKey(publicKey.export({ type: "spki", format: "pem" })),
+        ...(o.projects ? { projects: new Set(o.projects) } : {}),
+      });
       return {
         type: "service_account",
         project_id: o.project ?? o.projects?.[0] ?? "fake-project",
@@ -336,20 +395,30 @@ export async function startGcloudFake(opts: { port?: number } = {}): Promise<Gcl
   };
 }
 
-interface Route { operation: GcOperation; params: { project?: string; zone?: string; change?: string } }
+interface Route {
+  operation: GcOperation;
+  params: { project?: string; zone?: string; change?: string };
+}
 
 function routeOf(method: string, pathname: string): Route {
   if (pathname === "/token" && method === "POST") return { operation: "token", params: {} };
   if (!pathname.startsWith(PREFIX)) return { operation: "unknown", params: {} };
-  const parts = pathname.slice(PREFIX.length).split("/").filter((s) => s !== "").map(decodeURIComponent);
+  const parts = pathname
+    .slice(PREFIX.length)
+    .split("/")
+    .filter((s) => s !== "")
+    .map(decodeURIComponent);
   const [project, a, zone, b, change] = parts;
   const n = parts.length;
   if (a !== "managedZones") return { operation: "unknown", params: {} };
   if (n === 2 && method === "GET") return { operation: "listZones", params: { project: project! } };
   if (n === 3 && method === "GET") return { operation: "getZone", params: { project: project!, zone: zone! } };
-  if (n === 4 && b === "rrsets" && method === "GET") return { operation: "listRrsets", params: { project: project!, zone: zone! } };
-  if (n === 4 && b === "changes" && method === "POST") return { operation: "createChange", params: { project: project!, zone: zone! } };
-  if (n === 5 && b === "changes" && method === "GET") return { operation: "getChange", params: { project: project!, zone: zone!, change: change! } };
+  if (n === 4 && b === "rrsets" && method === "GET")
+    return { operation: "listRrsets", params: { project: project!, zone: zone! } };
+  if (n === 4 && b === "changes" && method === "POST")
+    return { operation: "createChange", params: { project: project!, zone: zone! } };
+  if (n === 5 && b === "changes" && method === "GET")
+    return { operation: "getChange", params: { project: project!, zone: zone!, change: change! } };
   return { operation: "unknown", params: {} };
 }
 
@@ -357,7 +426,8 @@ function paged<T>(items: T[], q: Record<string, string>, what: string): { items:
   let size = 100;
   if (q["maxResults"] !== undefined) {
     const n = Number(q["maxResults"]);
-    if (!Number.isInteger(n) || n < 1) throw new GcApiError(400, "invalid", `Invalid value for 'maxResults': ${q["maxResults"]}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new GcApiError(400, "invalid", `Invalid value for 'maxResults': ${q["maxResults"]}`);
     size = Math.min(n, 1000);
   }
   const shape = JSON.stringify({ what, name: q["name"] ?? "", type: q["type"] ?? "", dnsName: q["dnsName"] ?? "" });
@@ -368,11 +438,34 @@ function paged<T>(items: T[], q: Record<string, string>, what: string): { items:
 }
 
 function zoneView(z: FakeZone) {
-  return { kind: z.kind, name: z.name, dnsName: z.dnsName, id: z.id, description: z.description, visibility: z.visibility, creationTime: z.creationTime, nameServers: z.nameServers };
+  return {
+    kind: z.kind,
+    name: z.name,
+    dnsName: z.dnsName,
+    id: z.id,
+    description: z.description,
+    visibility: z.visibility,
+    creationTime: z.creationTime,
+    nameServers: z.nameServers,
+  };
 }
 
-function changeView(c: { kind: string; id: string; startTime: string; status: string; additions: unknown[]; deletions: unknown[] }) {
-  return { kind: c.kind, id: c.id, startTime: c.startTime, status: c.status, additions: c.additions, deletions: c.deletions };
+function changeView(c: {
+  kind: string;
+  id: string;
+  startTime: string;
+  status: string;
+  additions: unknown[];
+  deletions: unknown[];
+}) {
+  return {
+    kind: c.kind,
+    id: c.id,
+    startTime: c.startTime,
+    status: c.status,
+    additions: c.additions,
+    deletions: c.deletions,
+  };
 }
 
 function parseBody(body: string): unknown {
@@ -385,6 +478,10 @@ function parseBody(body: string): unknown {
 
 function send(res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(payload);
-  res.writeHead(status, { "content-type": "application/json; charset=UTF-8", "content-length": Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=UTF-8",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }

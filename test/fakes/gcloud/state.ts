@@ -30,13 +30,36 @@ export class GcApiError extends Error {
   }
 
   body(): unknown {
-    return { error: { code: this.status, message: this.message, errors: [{ message: this.message, domain: "global", reason: this.reason }], status: this.statusText } };
+    return {
+      error: {
+        code: this.status,
+        message: this.message,
+        errors: [{ message: this.message, domain: "global", reason: this.reason }],
+        status: this.statusText,
+      },
+    };
   }
 }
 
 /** google.rpc.Code names Google APIs put in `error.status`. */
 function statusName(status: number): string {
-  return ({ 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 409: "ALREADY_EXISTS", 412: "FAILED_PRECONDITION", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED" } as Record<number, string>)[status] ?? "UNKNOWN";
+  return (
+    (
+      {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        409: "ALREADY_EXISTS",
+        412: "FAILED_PRECONDITION",
+        429: "RESOURCE_EXHAUSTED",
+        500: "INTERNAL",
+        502: "UNAVAILABLE",
+        503: "UNAVAILABLE",
+        504: "DEADLINE_EXCEEDED",
+      } as Record<number, string>
+    )[status] ?? "UNKNOWN"
+  );
 }
 
 export interface FakeRrset {
@@ -113,18 +136,42 @@ export class GcloudState {
     return p;
   }
 
-  createZone(project: string, dnsName: string, opts: { name?: string; visibility?: "public" | "private"; rrsets?: SeedRrset[] } = {}): FakeZone {
+  createZone(
+    project: string,
+    dnsName: string,
+    opts: { name?: string; visibility?: "public" | "private"; rrsets?: SeedRrset[] } = {},
+  ): FakeZone {
     const p = this.project(project);
     const dns = absolute(dnsName);
     const name = opts.name ?? dns.slice(0, -1).replace(/\./g, "-");
     if (p.zones.has(name)) throw new Error(`fake: zone ${name} exists`);
     const z: FakeZone = {
-      kind: "dns#managedZone", name, dnsName: dns, id: String(this.nextZoneId++), description: "", visibility: opts.visibility ?? "public",
-      creationTime: new Date().toISOString(), nameServers: ["ns-cloud-a1.googledomains.com."], rrsets: new Map(), changes: [],
+      kind: "dns#managedZone",
+      name,
+      dnsName: dns,
+      id: String(this.nextZoneId++),
+      description: "",
+      visibility: opts.visibility ?? "public",
+      creationTime: new Date().toISOString(),
+      nameServers: ["ns-cloud-a1.googledomains.com."],
+      rrsets: new Map(),
+      changes: [],
     };
     // Every managed zone starts with its SOA and NS rrsets (Cloud DNS docs, "Create a zone").
-    z.rrsets.set(key(dns, "SOA"), { kind: "dns#resourceRecordSet", name: dns, type: "SOA", ttl: 21600, rrdatas: ["ns-cloud-a1.googledomains.com. cloud-dns-hostmaster.google.com. 1 21600 3600 259200 300"] });
-    z.rrsets.set(key(dns, "NS"), { kind: "dns#resourceRecordSet", name: dns, type: "NS", ttl: 21600, rrdatas: ["ns-cloud-a1.googledomains.com."] });
+    z.rrsets.set(key(dns, "SOA"), {
+      kind: "dns#resourceRecordSet",
+      name: dns,
+      type: "SOA",
+      ttl: 21600,
+      rrdatas: ["ns-cloud-a1.googledomains.com. cloud-dns-hostmaster.google.com. 1 21600 3600 259200 300"],
+    });
+    z.rrsets.set(key(dns, "NS"), {
+      kind: "dns#resourceRecordSet",
+      name: dns,
+      type: "NS",
+      ttl: 21600,
+      rrdatas: ["ns-cloud-a1.googledomains.com."],
+    });
     for (const r of opts.rrsets ?? []) this.put(z, r);
     p.zones.set(name, z);
     return z;
@@ -148,12 +195,20 @@ export class GcloudState {
   /** Add or replace an rrset behind the API's back (seeding, concurrent edits). */
   put(z: FakeZone, r: SeedRrset): void {
     const name = absolute(r.name);
-    z.rrsets.set(key(name, r.type), { kind: "dns#resourceRecordSet", name, type: r.type.toUpperCase(), ttl: r.ttl ?? 300, rrdatas: [...r.rrdatas] });
+    z.rrsets.set(key(name, r.type), {
+      kind: "dns#resourceRecordSet",
+      name,
+      type: r.type.toUpperCase(),
+      ttl: r.ttl ?? 300,
+      rrdatas: [...r.rrdatas],
+    });
   }
 
   /** Rrsets in list order: by name, then type (guess: the API does not document an order). */
   sorted(z: FakeZone): FakeRrset[] {
-    return [...z.rrsets.values()].sort((a, b) => (a.name === b.name ? a.type.localeCompare(b.type) : a.name.localeCompare(b.name)));
+    return [...z.rrsets.values()].sort((a, b) =>
+      a.name === b.name ? a.type.localeCompare(b.type) : a.name.localeCompare(b.name),
+    );
   }
 
   /**
@@ -170,7 +225,11 @@ export class GcloudState {
     if (additions.length > this.perChangeLimit || deletions.length > this.perChangeLimit) {
       // Guess: status and reason of a change above the per-change quotas.
       const metric = additions.length > this.perChangeLimit ? "rrsetAdditionsPerChange" : "rrsetDeletionsPerChange";
-      throw new GcApiError(403, "quotaExceeded", `Quota exceeded for quota metric '${metric}' (limit ${this.perChangeLimit}).`);
+      throw new GcApiError(
+        403,
+        "quotaExceeded",
+        `Quota exceeded for quota metric '${metric}' (limit ${this.perChangeLimit}).`,
+      );
     }
     const next = new Map(z.rrsets);
     deletions.forEach((d, i) => {
@@ -178,7 +237,11 @@ export class GcloudState {
       const cur = next.get(k);
       if (!cur) {
         // Guess: a deletion of an rrset that is not there.
-        throw new GcApiError(404, "notFound", `The 'entity.change.deletions[${i}]' resource named '${d.name} (${d.type})' does not exist.`);
+        throw new GcApiError(
+          404,
+          "notFound",
+          `The 'entity.change.deletions[${i}]' resource named '${d.name} (${d.type})' does not exist.`,
+        );
       }
       if (cur.ttl !== d.ttl || !sameData(d.type, cur.rrdatas, d.rrdatas)) {
         throw new GcApiError(412, "conditionNotMet", `Precondition not met for 'entity.change.deletions[${i}]'`);
@@ -187,19 +250,32 @@ export class GcloudState {
     });
     additions.forEach((a, i) => {
       const k = key(a.name, a.type);
-      if (next.has(k)) throw new GcApiError(409, "alreadyExists", `The resource 'entity.change.additions[${i}]' named '${a.name} (${a.type})' already exists`);
+      if (next.has(k))
+        throw new GcApiError(
+          409,
+          "alreadyExists",
+          `The resource 'entity.change.additions[${i}]' named '${a.name} (${a.type})' already exists`,
+        );
       const others = [...next.values()].filter((r) => r.name === a.name);
       if ((a.type === "CNAME" && others.length > 0) || (a.type !== "CNAME" && others.some((r) => r.type === "CNAME"))) {
         // Guess: status and reason of a CNAME sharing its name (RFC 1034 3.6.2 forbids it).
-        throw new GcApiError(409, "cnameResourceRecordSetConflict",
-          `The resource 'entity.change.additions[${i}]' named '${a.name} (${a.type})' conflicts with an existing rrset at that name: a CNAME cannot share its name with other record types`);
+        throw new GcApiError(
+          409,
+          "cnameResourceRecordSetConflict",
+          `The resource 'entity.change.additions[${i}]' named '${a.name} (${a.type})' conflicts with an existing rrset at that name: a CNAME cannot share its name with other record types`,
+        );
       }
       next.set(k, a);
     });
     z.rrsets = next;
     const change: FakeChange = {
-      kind: "dns#change", id: String(z.changes.length + 1), startTime: new Date().toISOString(),
-      status: this.pendingGets > 0 ? "pending" : "done", additions, deletions, pendingGets: this.pendingGets,
+      kind: "dns#change",
+      id: String(z.changes.length + 1),
+      startTime: new Date().toISOString(),
+      status: this.pendingGets > 0 ? "pending" : "done",
+      additions,
+      deletions,
+      pendingGets: this.pendingGets,
     };
     z.changes.push(change);
     return change;
@@ -207,31 +283,44 @@ export class GcloudState {
 
   private rrsetList(v: unknown, field: string, z: FakeZone): FakeRrset[] {
     if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) throw new GcApiError(400, "invalid", `Invalid value for 'entity.change.${field}': must be a list`);
+    if (!Array.isArray(v))
+      throw new GcApiError(400, "invalid", `Invalid value for 'entity.change.${field}': must be a list`);
     const seen = new Set<string>();
     return v.map((raw, i) => {
       const r = (raw ?? {}) as Record<string, unknown>;
       const at = `entity.change.${field}[${i}]`;
       if (typeof r["name"] !== "string" || !r["name"].endsWith(".")) {
-        throw new GcApiError(400, "invalid", `Invalid value for '${at}.name': '${String(r["name"])}' (names must be absolute, ending with a dot)`);
+        throw new GcApiError(
+          400,
+          "invalid",
+          `Invalid value for '${at}.name': '${String(r["name"])}' (names must be absolute, ending with a dot)`,
+        );
       }
       const name = r["name"].toLowerCase();
       if (name !== z.dnsName && !name.endsWith(`.${z.dnsName}`)) {
         throw new GcApiError(400, "invalid", `Invalid value for '${at}.name': '${name}' is not in zone ${z.dnsName}`);
       }
-      if (typeof r["type"] !== "string" || r["type"] === "") throw new GcApiError(400, "required", `Required value: '${at}.type'`);
+      if (typeof r["type"] !== "string" || r["type"] === "")
+        throw new GcApiError(400, "required", `Required value: '${at}.type'`);
       const type = r["type"].toUpperCase();
-      if (typeof r["ttl"] !== "number" || !Number.isInteger(r["ttl"]) || r["ttl"] < 0) throw new GcApiError(400, "invalid", `Invalid value for '${at}.ttl'`);
+      if (typeof r["ttl"] !== "number" || !Number.isInteger(r["ttl"]) || r["ttl"] < 0)
+        throw new GcApiError(400, "invalid", `Invalid value for '${at}.ttl'`);
       const rrdatas = r["rrdatas"];
       if (!Array.isArray(rrdatas) || rrdatas.length === 0 || rrdatas.some((d) => typeof d !== "string" || d === "")) {
         throw new GcApiError(400, "required", `Required value: '${at}.rrdatas'`);
       }
-      if (type === "CNAME" && rrdatas.length !== 1) throw new GcApiError(400, "invalid", `Invalid value for '${at}.rrdatas': a CNAME rrset holds one record`);
+      if (type === "CNAME" && rrdatas.length !== 1)
+        throw new GcApiError(400, "invalid", `Invalid value for '${at}.rrdatas': a CNAME rrset holds one record`);
       if (NAME_TYPES.has(type) && rrdatas.some((d: string) => !d.endsWith("."))) {
-        throw new GcApiError(400, "invalid", `Invalid value for '${at}.rrdatas': '${rrdatas[0]}' (domain names must be absolute, ending with a dot)`);
+        throw new GcApiError(
+          400,
+          "invalid",
+          `Invalid value for '${at}.rrdatas': '${rrdatas[0]}' (domain names must be absolute, ending with a dot)`,
+        );
       }
       const k = key(name, type);
-      if (seen.has(k)) throw new GcApiError(400, "invalid", `The ${field} of one change name '${name} (${type})' twice`);
+      if (seen.has(k))
+        throw new GcApiError(400, "invalid", `The ${field} of one change name '${name} (${type})' twice`);
       seen.add(k);
       return { kind: "dns#resourceRecordSet", name, type, ttl: r["ttl"], rrdatas: [...rrdatas] as string[] };
     });

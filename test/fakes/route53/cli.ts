@@ -9,7 +9,9 @@ import { startRoute53Fake, type Route53FakeOptions } from "./server.js";
 import type { Seed } from "./state.js";
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: cli.js [--port N] [--seed FILE.json|yaml] [--rps N] [--burst N] [--no-rate-limit]\n`);
+  process.stderr.write(
+    `${message}\nusage: cli.js [--port N] [--seed FILE.json|yaml] [--rps N] [--burst N] [--no-rate-limit]\n`,
+  );
   process.exit(2);
 }
 
@@ -41,7 +43,8 @@ async function main(argv: string[]): Promise<void> {
   opts.rateLimit = limited ? { rps, burst } : false;
   const fake = await startRoute53Fake(opts);
   process.stdout.write(`route53 fake listening on ${fake.endpoint} (${fake.state.zones.size} zones)\n`);
-  for (const z of fake.state.sortedZones()) process.stdout.write(`  ${z.id} ${z.name}${z.private ? " (private)" : ""}\n`);
+  for (const z of fake.state.sortedZones())
+    process.stdout.write(`  ${z.id} ${z.name}${z.private ? " (private)" : ""}\n`);
   const stop = (): void => {
     void fake.stop().then(() => process.exit(0));
   };

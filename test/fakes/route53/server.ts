@@ -8,14 +8,27 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import {
-  FakeApiError, Route53State, compareWire, wireName,
-  type ChangeAction, type FakeChange, type FakeChangeRequest, type FakeRecordSet, type FakeZone, type Seed,
+  FakeApiError,
+  Route53State,
+  compareWire,
+  wireName,
+  type ChangeAction,
+  type FakeChange,
+  type FakeChangeRequest,
+  type FakeRecordSet,
+  type FakeZone,
+  type Seed,
 } from "./state.js";
 import { NS, child, childText, escapeXml, parseXml, xmlDocument, type XmlNode } from "./xml.js";
 
 export type Route53Operation =
-  | "ListHostedZones" | "ListHostedZonesByName" | "GetHostedZone"
-  | "ListResourceRecordSets" | "ChangeResourceRecordSets" | "GetChange" | "Unknown";
+  | "ListHostedZones"
+  | "ListHostedZonesByName"
+  | "GetHostedZone"
+  | "ListResourceRecordSets"
+  | "ChangeResourceRecordSets"
+  | "GetChange"
+  | "Unknown";
 
 export interface Route53FakeOptions {
   /** Default 0: a free port. Always on 127.0.0.1. */
@@ -106,10 +119,22 @@ export class Route53Faults {
 export type Route53Counts = Record<Route53Operation, number> & { reset(): void };
 
 function newCounts(): Route53Counts {
-  const ops: Route53Operation[] = ["ListHostedZones", "ListHostedZonesByName", "GetHostedZone",
-    "ListResourceRecordSets", "ChangeResourceRecordSets", "GetChange", "Unknown"];
+  const ops: Route53Operation[] = [
+    "ListHostedZones",
+    "ListHostedZonesByName",
+    "GetHostedZone",
+    "ListResourceRecordSets",
+    "ChangeResourceRecordSets",
+    "GetChange",
+    "Unknown",
+  ];
   const counts = Object.fromEntries(ops.map((o) => [o, 0])) as unknown as Route53Counts;
-  Object.defineProperty(counts, "reset", { enumerable: false, value: () => { for (const o of ops) counts[o] = 0; } });
+  Object.defineProperty(counts, "reset", {
+    enumerable: false,
+    value: () => {
+      for (const o of ops) counts[o] = 0;
+    },
+  });
   return counts;
 }
 
@@ -127,7 +152,10 @@ export interface Route53Fake {
 class TokenBucket {
   private tokens: number;
   private last = Date.now();
-  constructor(private readonly rps: number, private readonly burst: number) {
+  constructor(
+    private readonly rps: number,
+    private readonly burst: number,
+  ) {
     this.tokens = burst;
   }
   take(): boolean {
@@ -146,15 +174,22 @@ function route(method: string, path: string): { op: Route53Operation; id?: strin
   if (!path.startsWith(`${PREFIX}/`)) return { op: "Unknown" };
   // botocore sends `.../rrset/` (its service model's requestUri ends in a slash), the JS SDK
   // `.../rrset`; Route 53 answers both.
-  const parts = path.slice(PREFIX.length + 1).replace(/\/+$/, "").split("/").map(decodeURIComponent);
+  const parts = path
+    .slice(PREFIX.length + 1)
+    .replace(/\/+$/, "")
+    .split("/")
+    .map(decodeURIComponent);
   if (method === "GET" && parts.length === 1 && parts[0] === "hostedzone") return { op: "ListHostedZones" };
-  if (method === "GET" && parts.length === 1 && parts[0] === "hostedzonesbyname") return { op: "ListHostedZonesByName" };
-  if (parts[0] === "hostedzone" && parts.length === 2 && method === "GET") return { op: "GetHostedZone", id: parts[1] as string };
+  if (method === "GET" && parts.length === 1 && parts[0] === "hostedzonesbyname")
+    return { op: "ListHostedZonesByName" };
+  if (parts[0] === "hostedzone" && parts.length === 2 && method === "GET")
+    return { op: "GetHostedZone", id: parts[1] as string };
   if (parts[0] === "hostedzone" && parts.length === 3 && parts[2] === "rrset") {
     if (method === "GET") return { op: "ListResourceRecordSets", id: parts[1] as string };
     if (method === "POST") return { op: "ChangeResourceRecordSets", id: parts[1] as string };
   }
-  if (method === "GET" && parts[0] === "change" && parts.length === 2) return { op: "GetChange", id: parts[1] as string };
+  if (method === "GET" && parts[0] === "change" && parts.length === 2)
+    return { op: "GetChange", id: parts[1] as string };
   return { op: "Unknown" };
 }
 
@@ -184,8 +219,18 @@ function rrsetXml(r: FakeRecordSet): XmlNode {
     Type: r.type,
     SetIdentifier: r.setIdentifier,
     Weight: r.weight,
-    ...(r.alias ? {} : { TTL: r.ttl, ResourceRecords: { item: "ResourceRecord", values: r.values.map((v) => ({ Value: v })) } }),
-    ...(r.alias ? { AliasTarget: { HostedZoneId: r.alias.hostedZoneId, DNSName: r.alias.dnsName, EvaluateTargetHealth: r.alias.evaluateTargetHealth } } : {}),
+    ...(r.alias
+      ? {}
+      : { TTL: r.ttl, ResourceRecords: { item: "ResourceRecord", values: r.values.map((v) => ({ Value: v })) } }),
+    ...(r.alias
+      ? {
+          AliasTarget: {
+            HostedZoneId: r.alias.hostedZoneId,
+            DNSName: r.alias.dnsName,
+            EvaluateTargetHealth: r.alias.evaluateTargetHealth,
+          },
+        }
+      : {}),
   };
 }
 
@@ -193,7 +238,25 @@ function changeInfoXml(c: FakeChange, status: "PENDING" | "INSYNC"): XmlNode {
   return { Id: `/change/${c.id}`, Status: status, SubmittedAt: c.submittedAt.toISOString(), Comment: c.comment };
 }
 
-const RECORD_TYPES = new Set(["SOA", "A", "TXT", "NS", "CNAME", "MX", "NAPTR", "PTR", "SRV", "SPF", "AAAA", "CAA", "DS", "TLSA", "SSHFP", "SVCB", "HTTPS"]);
+const RECORD_TYPES = new Set([
+  "SOA",
+  "A",
+  "TXT",
+  "NS",
+  "CNAME",
+  "MX",
+  "NAPTR",
+  "PTR",
+  "SRV",
+  "SPF",
+  "AAAA",
+  "CAA",
+  "DS",
+  "TLSA",
+  "SSHFP",
+  "SVCB",
+  "HTTPS",
+]);
 
 function parseChangeBatch(body: string): { changes: FakeChangeRequest[]; comment?: string } {
   let root;
@@ -204,49 +267,80 @@ function parseChangeBatch(body: string): { changes: FakeChangeRequest[]; comment
   }
   const batch = root.name === "ChangeResourceRecordSetsRequest" ? child(root, "ChangeBatch") : undefined;
   const list = batch ? child(batch, "Changes") : undefined;
-  if (!batch || !list) throw new FakeApiError(400, "InvalidInput", "The request must contain a ChangeBatch with Changes");
-  const changes = list.children.filter((c) => c.name === "Change").map((c, i): FakeChangeRequest => {
-    const action = childText(c, "Action");
-    const rr = child(c, "ResourceRecordSet");
-    if (action !== "CREATE" && action !== "DELETE" && action !== "UPSERT") {
-      throw new FakeApiError(400, "InvalidInput", `Invalid XML ; Action of change ${i + 1} must be CREATE, DELETE or UPSERT, not '${action ?? ""}'`);
-    }
-    if (!rr) throw new FakeApiError(400, "InvalidInput", `Invalid XML ; change ${i + 1} has no ResourceRecordSet`);
-    const name = childText(rr, "Name");
-    const type = childText(rr, "Type");
-    const ttlText = childText(rr, "TTL");
-    const values = (child(rr, "ResourceRecords")?.children ?? []).map((r) => childText(r, "Value") ?? "");
-    if (!name || !type || !RECORD_TYPES.has(type)) throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1} needs a Name and a valid Type`);
-    const setIdentifier = childText(rr, "SetIdentifier");
-    const weightText = childText(rr, "Weight");
-    // API reference, ResourceRecordSet: SetIdentifier is required with a routing policy (Weight
-    // here) and allowed only with one. The fake knows weighted routing only (a guess is not needed:
-    // other policies are simply refused as unsupported).
-    if ((setIdentifier === undefined) !== (weightText === undefined)) {
-      throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1}: SetIdentifier and Weight go together (the fake supports weighted routing only)`);
-    }
-    const routing = setIdentifier === undefined ? {} : { setIdentifier, weight: Number(weightText) };
-    const aliasNode = child(rr, "AliasTarget");
-    const setId = `SetIdentifier=${setIdentifier ?? "null"}`;
-    if (aliasNode) {
-      if (ttlText !== undefined || values.length > 0) {
-        throw new FakeApiError(400, "InvalidInput", `Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found more than one in Change with [Action=${action}, Name=${name}, Type=${type}, ${setId}]`);
+  if (!batch || !list)
+    throw new FakeApiError(400, "InvalidInput", "The request must contain a ChangeBatch with Changes");
+  const changes = list.children
+    .filter((c) => c.name === "Change")
+    .map((c, i): FakeChangeRequest => {
+      const action = childText(c, "Action");
+      const rr = child(c, "ResourceRecordSet");
+      if (action !== "CREATE" && action !== "DELETE" && action !== "UPSERT") {
+        throw new FakeApiError(
+          400,
+          "InvalidInput",
+          `Invalid XML ; Action of change ${i + 1} must be CREATE, DELETE or UPSERT, not '${action ?? ""}'`,
+        );
       }
-      const alias = {
-        hostedZoneId: childText(aliasNode, "HostedZoneId") ?? "",
-        dnsName: childText(aliasNode, "DNSName") ?? "",
-        evaluateTargetHealth: childText(aliasNode, "EvaluateTargetHealth") === "true",
-      };
-      if (!alias.hostedZoneId || !alias.dnsName) throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1}: AliasTarget needs HostedZoneId and DNSName`);
-      return { action, rrset: { name, type, ttl: 0, values: [], alias, ...routing } };
-    }
-    if (ttlText === undefined || !/^\d+$/.test(ttlText)) throw new FakeApiError(400, "InvalidInput", `Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=${action}, Name=${name}, Type=${type}, ${setId}]`);
-    if (values.length === 0) throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1} has no ResourceRecords`);
-    if (type === "CNAME" && values.length > 1) {
-      throw new FakeApiError(400, "InvalidChangeBatch", `[RRSet of type CNAME with DNS name ${wireName(name)} has more than one value]`);
-    }
-    return { action, rrset: { name, type, ttl: Number(ttlText), values, ...routing } };
-  });
+      if (!rr) throw new FakeApiError(400, "InvalidInput", `Invalid XML ; change ${i + 1} has no ResourceRecordSet`);
+      const name = childText(rr, "Name");
+      const type = childText(rr, "Type");
+      const ttlText = childText(rr, "TTL");
+      const values = (child(rr, "ResourceRecords")?.children ?? []).map((r) => childText(r, "Value") ?? "");
+      if (!name || !type || !RECORD_TYPES.has(type))
+        throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1} needs a Name and a valid Type`);
+      const setIdentifier = childText(rr, "SetIdentifier");
+      const weightText = childText(rr, "Weight");
+      // API reference, ResourceRecordSet: SetIdentifier is required with a routing policy (Weight
+      // here) and allowed only with one. The fake knows weighted routing only (a guess is not needed:
+      // other policies are simply refused as unsupported).
+      if ((setIdentifier === undefined) !== (weightText === undefined)) {
+        throw new FakeApiError(
+          400,
+          "InvalidInput",
+          `Invalid request: change ${i + 1}: SetIdentifier and Weight go together (the fake supports weighted routing only)`,
+        );
+      }
+      const routing = setIdentifier === undefined ? {} : { setIdentifier, weight: Number(weightText) };
+      const aliasNode = child(rr, "AliasTarget");
+      const setId = `SetIdentifier=${setIdentifier ?? "null"}`;
+      if (aliasNode) {
+        if (ttlText !== undefined || values.length > 0) {
+          throw new FakeApiError(
+            400,
+            "InvalidInput",
+            `Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found more than one in Change with [Action=${action}, Name=${name}, Type=${type}, ${setId}]`,
+          );
+        }
+        const alias = {
+          hostedZoneId: childText(aliasNode, "HostedZoneId") ?? "",
+          dnsName: childText(aliasNode, "DNSName") ?? "",
+          evaluateTargetHealth: childText(aliasNode, "EvaluateTargetHealth") === "true",
+        };
+        if (!alias.hostedZoneId || !alias.dnsName)
+          throw new FakeApiError(
+            400,
+            "InvalidInput",
+            `Invalid request: change ${i + 1}: AliasTarget needs HostedZoneId and DNSName`,
+          );
+        return { action, rrset: { name, type, ttl: 0, values: [], alias, ...routing } };
+      }
+      if (ttlText === undefined || !/^\d+$/.test(ttlText))
+        throw new FakeApiError(
+          400,
+          "InvalidInput",
+          `Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=${action}, Name=${name}, Type=${type}, ${setId}]`,
+        );
+      if (values.length === 0)
+        throw new FakeApiError(400, "InvalidInput", `Invalid request: change ${i + 1} has no ResourceRecords`);
+      if (type === "CNAME" && values.length > 1) {
+        throw new FakeApiError(
+          400,
+          "InvalidChangeBatch",
+          `[RRSet of type CNAME with DNS name ${wireName(name)} has more than one value]`,
+        );
+      }
+      return { action, rrset: { name, type, ttl: Number(ttlText), values, ...routing } };
+    });
   if (changes.length === 0) throw new FakeApiError(400, "InvalidInput", "The request must contain at least one Change");
   const comment = childText(batch, "Comment");
   return { changes, ...(comment ? { comment } : {}) };
@@ -264,8 +358,9 @@ function send(res: http.ServerResponse, status: number, body: string): void {
 
 function sendError(res: http.ServerResponse, status: number, code: string, message: string): void {
   const type = status >= 500 ? "Receiver" : "Sender";
-  const body = `<?xml version="1.0"?>\n<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${escapeXml(code)}</Code>`
-    + `<Message>${escapeXml(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
+  const body =
+    `<?xml version="1.0"?>\n<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${escapeXml(code)}</Code>` +
+    `<Message>${escapeXml(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
   send(res, status, body);
 }
 
@@ -275,7 +370,8 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
   const faults = new Route53Faults();
   const counts = newCounts();
   const throttled = { count: 0 };
-  const rate = opts.rateLimit === false ? undefined : new TokenBucket(opts.rateLimit?.rps ?? 5, opts.rateLimit?.burst ?? 5);
+  const rate =
+    opts.rateLimit === false ? undefined : new TokenBucket(opts.rateLimit?.rps ?? 5, opts.rateLimit?.burst ?? 5);
   const insyncAfterPolls = opts.insyncAfterPolls ?? 1;
 
   function handle(op: Route53Operation, id: string | undefined, q: URLSearchParams, body: string): string {
@@ -306,10 +402,13 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
         const all = state.sortedZones();
         // dnsname only positions the listing (Route 53 API reference, ListHostedZonesByName).
         const from = dnsName === null ? undefined : { name: wireName(dnsName) };
-        const start = from === undefined ? 0 : all.findIndex((z) => {
-          const c = compareWire(z, from);
-          return c > 0 || (c === 0 && (zoneId === null || z.id >= zoneId));
-        });
+        const start =
+          from === undefined
+            ? 0
+            : all.findIndex((z) => {
+                const c = compareWire(z, from);
+                return c > 0 || (c === 0 && (zoneId === null || z.id >= zoneId));
+              });
         const begin = start < 0 ? all.length : start;
         const page = all.slice(begin, begin + max);
         const next = all[begin + max];
@@ -334,8 +433,10 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
         const max = maxItems(q, 300);
         const name = q.get("name");
         const type = q.get("type");
-        if (type !== null && name === null) throw new FakeApiError(400, "InvalidInput", "Invalid input: type requires name");
-        if (type !== null && !RECORD_TYPES.has(type)) throw new FakeApiError(400, "InvalidInput", `Invalid type: ${type}`);
+        if (type !== null && name === null)
+          throw new FakeApiError(400, "InvalidInput", "Invalid input: type requires name");
+        if (type !== null && !RECORD_TYPES.has(type))
+          throw new FakeApiError(400, "InvalidInput", `Invalid type: ${type}`);
         const all = state.sorted(z.id);
         const from = name === null ? undefined : { name: wireName(name), ...(type === null ? {} : { type }) };
         const start = from === undefined ? 0 : all.findIndex((r) => compareWire(r, from) >= 0);
@@ -357,11 +458,13 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
       }
       case "GetChange": {
         const c = state.changes.get(id as string);
-        if (!c) throw new FakeApiError(404, "NoSuchChange", `A change with the specified change ID does not exist: ${id}`);
+        if (!c)
+          throw new FakeApiError(404, "NoSuchChange", `A change with the specified change ID does not exist: ${id}`);
         c.polls += 1;
-        const insync = opts.insyncAfterMs !== undefined
-          ? Date.now() - c.submittedAt.getTime() >= opts.insyncAfterMs
-          : c.polls > insyncAfterPolls;
+        const insync =
+          opts.insyncAfterMs !== undefined
+            ? Date.now() - c.submittedAt.getTime() >= opts.insyncAfterMs
+            : c.polls > insyncAfterPolls;
         return xmlDocument("GetChangeResponse", { ChangeInfo: changeInfoXml(c, insync ? "INSYNC" : "PENDING") });
       }
       default:
@@ -406,8 +509,12 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
         }
         const fail = faults.takeFail(op);
         if (fail) {
-          sendError(res, fail.status, fail.code ?? (fail.status >= 500 ? "InternalFailure" : "InvalidInput"),
-            fail.message ?? (fail.status >= 500 ? "An internal error occurred" : "Injected failure"));
+          sendError(
+            res,
+            fail.status,
+            fail.code ?? (fail.status >= 500 ? "InternalFailure" : "InvalidInput"),
+            fail.message ?? (fail.status >= 500 ? "An internal error occurred" : "Injected failure"),
+          );
           return;
         }
         try {
@@ -438,10 +545,11 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
     faults,
     counts,
     throttled,
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

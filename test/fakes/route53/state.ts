@@ -48,7 +48,11 @@ export interface FakeChangeRequest {
 
 /** A rejected request, turned into the standard error body by the server. */
 export class FakeApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -126,7 +130,8 @@ function key(name: string, type: string, setIdentifier?: string): string {
 
 /** DELETE must name the record set exactly: routing fields and alias target included. */
 function sameExtras(a: FakeRecordSet, b: FakeRecordSet): boolean {
-  const alias = (r: FakeRecordSet) => (r.alias ? `${wireName(r.alias.dnsName)} ${r.alias.hostedZoneId} ${r.alias.evaluateTargetHealth}` : "");
+  const alias = (r: FakeRecordSet) =>
+    r.alias ? `${wireName(r.alias.dnsName)} ${r.alias.hostedZoneId} ${r.alias.evaluateTargetHealth}` : "";
   return alias(a) === alias(b) && a.weight === b.weight && a.setIdentifier === b.setIdentifier;
 }
 
@@ -165,7 +170,9 @@ export class Route53State {
       const ns = ["ns-1.awsdns-01.org.", "ns-2.awsdns-02.co.uk.", "ns-3.awsdns-03.com.", "ns-4.awsdns-04.net."];
       this.put(zone.id, { name: zone.name, type: "NS", ttl: 172800, values: ns });
       this.put(zone.id, {
-        name: zone.name, type: "SOA", ttl: 900,
+        name: zone.name,
+        type: "SOA",
+        ttl: 900,
         values: ["ns-1.awsdns-01.org. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400"],
       });
     }
@@ -178,8 +185,8 @@ export class Route53State {
       for (const r of z.records ?? []) {
         const plain = r.name.replace(/\.$/, "").toLowerCase();
         const zonePlain = zone.name.replace(/\.$/, "");
-        const absolute = plain === "" || plain === "@" ? zonePlain
-          : inZone(plain, zonePlain) ? plain : `${plain}.${zonePlain}`;
+        const absolute =
+          plain === "" || plain === "@" ? zonePlain : inZone(plain, zonePlain) ? plain : `${plain}.${zonePlain}`;
         this.put(zone.id, { name: absolute, type: r.type.toUpperCase(), ttl: r.ttl, values: [...r.values] });
       }
     }
@@ -227,7 +234,12 @@ export class Route53State {
    */
   applyBatch(zoneId: string, changes: FakeChangeRequest[], comment?: string): FakeChange {
     const zone = this.zone(zoneId);
-    if (changes.length === 0) throw new FakeApiError(400, "InvalidInput", "1 validation error detected: Value '[]' at 'changeBatch.changes' failed to satisfy constraint: Member must have length greater than or equal to 1");
+    if (changes.length === 0)
+      throw new FakeApiError(
+        400,
+        "InvalidInput",
+        "1 validation error detected: Value '[]' at 'changeBatch.changes' failed to satisfy constraint: Member must have length greater than or equal to 1",
+      );
     let values = 0;
     let chars = 0;
     for (const c of changes) {
@@ -239,7 +251,11 @@ export class Route53State {
       throw new FakeApiError(400, "InvalidChangeBatch", `[Number of records limit of ${MAX_BATCH_VALUES} exceeded.]`);
     }
     if (chars > MAX_BATCH_CHARS) {
-      throw new FakeApiError(400, "InvalidChangeBatch", `[Number of characters in request limit of ${MAX_BATCH_CHARS} exceeded.]`);
+      throw new FakeApiError(
+        400,
+        "InvalidChangeBatch",
+        `[Number of characters in request limit of ${MAX_BATCH_CHARS} exceeded.]`,
+      );
     }
 
     const work = new Map(zone.records);
@@ -264,8 +280,14 @@ export class Route53State {
         }
       } else if (c.action === "DELETE") {
         if (!current) problems.push(`Tried to delete resource record set ${label} but it was not found`);
-        else if (current.ttl !== c.rrset.ttl || !sameValues(current.values, c.rrset.values) || !sameExtras(current, c.rrset)) {
-          problems.push(`Tried to delete resource record set ${label} but the values provided do not match the current values`);
+        else if (
+          current.ttl !== c.rrset.ttl ||
+          !sameValues(current.values, c.rrset.values) ||
+          !sameExtras(current, c.rrset)
+        ) {
+          problems.push(
+            `Tried to delete resource record set ${label} but the values provided do not match the current values`,
+          );
         } else work.delete(k);
       } else {
         work.set(k, rrset);
@@ -279,9 +301,11 @@ export class Route53State {
       const types = new Set([...work.values()].filter((r) => r.name === name).map((r) => r.type));
       if (!types.has("CNAME") || types.size < 2) continue;
       const zonePlain = zone.name.replace(/\.$/, "");
-      problems.push(type === "CNAME"
-        ? `RRSet of type CNAME with DNS name ${name} is not permitted as it conflicts with other records with the same DNS name in zone ${zonePlain}.`
-        : `RRSet of type ${type} with DNS name ${name} is not permitted because a conflicting RRSet of type CNAME with the same DNS name already exists in zone ${zonePlain}.`);
+      problems.push(
+        type === "CNAME"
+          ? `RRSet of type CNAME with DNS name ${name} is not permitted as it conflicts with other records with the same DNS name in zone ${zonePlain}.`
+          : `RRSet of type ${type} with DNS name ${name} is not permitted because a conflicting RRSet of type CNAME with the same DNS name already exists in zone ${zonePlain}.`,
+      );
     }
     if (problems.length > 0) throw new FakeApiError(400, "InvalidChangeBatch", `[${problems.join(", ")}]`);
 

@@ -12,7 +12,12 @@ export interface XmlElement {
 }
 
 export function escapeXml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&apos;");
 }
 
 function unescapeXml(s: string): string {
@@ -28,7 +33,10 @@ function unescapeXml(s: string): string {
 
 /** Parse a document into its root element. Throws on malformed input. */
 export function parseXml(doc: string): XmlElement {
-  const src = doc.replace(/^\uFEFF/, "").replace(/<\?xml[^?]*\?>/, "").trim();
+  const src = doc
+    .replace(/^\uFEFF/, "")
+    .replace(/<\?xml[^?]*\?>/, "")
+    .trim();
   const tag = /<(\/?)([A-Za-z_][\w.:-]*)((?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/g;
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
@@ -83,13 +91,17 @@ function render(name: string, value: XmlValue | XmlList): string {
   if (value === undefined) return "";
   if (isList(value)) return `<${name}>${value.values.map((v) => render(value.item, v)).join("")}</${name}>`;
   if (typeof value === "object") {
-    return `<${name}>${Object.entries(value).map(([k, v]) => render(k, v)).join("")}</${name}>`;
+    return `<${name}>${Object.entries(value)
+      .map(([k, v]) => render(k, v))
+      .join("")}</${name}>`;
   }
   return `<${name}>${escapeXml(String(value))}</${name}>`;
 }
 
 /** A response document with the Route 53 namespace on its root element. */
 export function xmlDocument(root: string, body: XmlNode): string {
-  const inner = Object.entries(body).map(([k, v]) => render(k, v)).join("");
+  const inner = Object.entries(body)
+    .map(([k, v]) => render(k, v))
+    .join("");
   return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${NS}">${inner}</${root}>`;
 }

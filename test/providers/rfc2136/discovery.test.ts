@@ -23,17 +23,26 @@ import { DIG_BIN, digAxfr, startBind, type BindServer, type BindTsig } from "../
 import { cname } from "../../helpers/records.js";
 
 const TENANT = "contoso";
-const target = (sel: 1 | 2, domain: string) => `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
+const target = (sel: 1 | 2, domain: string) =>
+  `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
 
 function reader(values: Record<string, unknown>, env: Record<string, string> = {}): OptionsReader {
   return new OptionsReader({
-    provider: "bind", type: "rfc2136", values, where: { file: "dkim.zones.yaml", line: 7 },
-    lineOf: () => undefined, configDir: "/tmp", env,
+    provider: "bind",
+    type: "rfc2136",
+    values,
+    where: { file: "dkim.zones.yaml", line: 7 },
+    lineOf: () => undefined,
+    configDir: "/tmp",
+    env,
   });
 }
 
 /** A provider for the server without `zones`: discovery is on. */
-function discovering(port: number, opts: { tsig?: BindTsig | null; secret?: string; timeoutMs?: number } = {}): Provider {
+function discovering(
+  port: number,
+  opts: { tsig?: BindTsig | null; secret?: string; timeoutMs?: number } = {},
+): Provider {
   const values: Record<string, unknown> = { server: `127.0.0.1:${port}` };
   if (opts.timeoutMs !== undefined) values.timeout_ms = opts.timeoutMs;
   const key = opts.tsig === undefined ? server.tsig : opts.tsig;
@@ -42,7 +51,10 @@ function discovering(port: number, opts: { tsig?: BindTsig | null; secret?: stri
 }
 
 async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ProviderError);
   return err as ProviderError;
 }
@@ -51,15 +63,38 @@ async function failure(p: Promise<unknown>): Promise<ProviderError> {
 async function dig(name: string): Promise<{ status: string; aa: boolean; answer: string[]; authority: string[] }> {
   const k = server.tsig;
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(DIG_BIN, ["@127.0.0.1", "-p", String(server.port), "-y", `${k.algorithm}:${k.name}:${k.secret}`, "+norec", "+nocookie", `${name}.`, "SOA"], (err, out) =>
-      err ? reject(err) : resolve(out),
+    execFile(
+      DIG_BIN,
+      [
+        "@127.0.0.1",
+        "-p",
+        String(server.port),
+        "-y",
+        `${k.algorithm}:${k.name}:${k.secret}`,
+        "+norec",
+        "+nocookie",
+        `${name}.`,
+        "SOA",
+      ],
+      (err, out) => (err ? reject(err) : resolve(out)),
     );
   });
   const status = /status: ([A-Z]+)/.exec(stdout)?.[1] ?? "?";
   const aa = /\baa\b/.test(/;; flags:([^;]*);/.exec(stdout)?.[1] ?? "");
   const section = (title: string) => {
     const m = new RegExp(`;; ${title} SECTION:\\n([\\s\\S]*?)(?:\\n\\n|$)`).exec(stdout);
-    return (m?.[1] ?? "").split("\n").filter((l) => l.trim() !== "").map((l) => l.split(/\s+/).slice(0, 4).filter((_, i) => i !== 1 && i !== 2).join(" ").replace(/\. /, " ").toLowerCase());
+    return (m?.[1] ?? "")
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) =>
+        l
+          .split(/\s+/)
+          .slice(0, 4)
+          .filter((_, i) => i !== 1 && i !== 2)
+          .join(" ")
+          .replace(/\. /, " ")
+          .toLowerCase(),
+      );
   };
   return { status, aa, answer: section("ANSWER"), authority: section("AUTHORITY") };
 }
@@ -98,12 +133,22 @@ describe("zoneOf by SOA query, against named", () => {
   });
 
   it("a name that does not exist: NXDOMAIN with the zone's SOA in the authority section", async () => {
-    expect(await dig("marketing.example.com")).toMatchObject({ status: "NXDOMAIN", aa: true, answer: [], authority: ["example.com soa"] });
+    expect(await dig("marketing.example.com")).toMatchObject({
+      status: "NXDOMAIN",
+      aa: true,
+      answer: [],
+      authority: ["example.com soa"],
+    });
     expect(await discovering(server.port).zoneOf?.("marketing.example.com")).toBe("example.com");
   });
 
   it("an existing name below the apex: NODATA with the zone's SOA in the authority section", async () => {
-    expect(await dig("www.example.com")).toMatchObject({ status: "NOERROR", aa: true, answer: [], authority: ["example.com soa"] });
+    expect(await dig("www.example.com")).toMatchObject({
+      status: "NOERROR",
+      aa: true,
+      answer: [],
+      authority: ["example.com soa"],
+    });
     expect(await discovering(server.port).zoneOf?.("www.example.com")).toBe("example.com");
   });
 
@@ -113,8 +158,16 @@ describe("zoneOf by SOA query, against named", () => {
   });
 
   it("a child zone on the same server: the most specific zone wins", async () => {
-    expect(await dig("sub.example.com")).toMatchObject({ status: "NOERROR", aa: true, answer: ["sub.example.com soa"] });
-    expect(await dig("mail.sub.example.com")).toMatchObject({ status: "NXDOMAIN", aa: true, authority: ["sub.example.com soa"] });
+    expect(await dig("sub.example.com")).toMatchObject({
+      status: "NOERROR",
+      aa: true,
+      answer: ["sub.example.com soa"],
+    });
+    expect(await dig("mail.sub.example.com")).toMatchObject({
+      status: "NXDOMAIN",
+      aa: true,
+      authority: ["sub.example.com soa"],
+    });
     const p = discovering(server.port);
     expect(await p.zoneOf?.("sub.example.com")).toBe("sub.example.com");
     expect(await p.zoneOf?.("mail.sub.example.com")).toBe("sub.example.com");
@@ -122,16 +175,35 @@ describe("zoneOf by SOA query, against named", () => {
 
   it("a name that owns a CNAME (or matches a wildcard CNAME): the zone of its parent", async () => {
     // named answers the CNAME alone: no SOA anywhere in the message.
-    expect(await dig("alias.example.com")).toMatchObject({ status: "NOERROR", aa: true, answer: ["alias.example.com cname"], authority: [] });
-    expect(await dig("shop.wild.example.com")).toMatchObject({ status: "NOERROR", aa: true, answer: ["shop.wild.example.com cname"], authority: [] });
+    expect(await dig("alias.example.com")).toMatchObject({
+      status: "NOERROR",
+      aa: true,
+      answer: ["alias.example.com cname"],
+      authority: [],
+    });
+    expect(await dig("shop.wild.example.com")).toMatchObject({
+      status: "NOERROR",
+      aa: true,
+      answer: ["shop.wild.example.com cname"],
+      authority: [],
+    });
     const p = discovering(server.port);
     expect(await p.zoneOf?.("alias.example.com")).toBe("example.com");
     expect(await p.zoneOf?.("shop.wild.example.com")).toBe("example.com");
   });
 
   it("a name delegated to other servers: a referral is an error that names the child zone and its servers", async () => {
-    expect(await dig("partner.example.com")).toMatchObject({ status: "NOERROR", aa: false, answer: [], authority: ["partner.example.com ns"] });
-    expect(await dig("eu.partner.example.com")).toMatchObject({ status: "NOERROR", aa: false, authority: ["partner.example.com ns"] });
+    expect(await dig("partner.example.com")).toMatchObject({
+      status: "NOERROR",
+      aa: false,
+      answer: [],
+      authority: ["partner.example.com ns"],
+    });
+    expect(await dig("eu.partner.example.com")).toMatchObject({
+      status: "NOERROR",
+      aa: false,
+      authority: ["partner.example.com ns"],
+    });
     for (const name of ["partner.example.com", "eu.partner.example.com"]) {
       const err = await failure(discovering(server.port).zoneOf?.(name) as Promise<unknown>);
       expect(err.message).toBe(
@@ -144,25 +216,45 @@ describe("zoneOf by SOA query, against named", () => {
 
   it("works unsigned, and with a key the zones do not allow to update (queries are open)", async () => {
     expect(await discovering(server.port, { tsig: null }).zoneOf?.("www.example.com")).toBe("example.com");
-    expect(await discovering(server.port, { tsig: server.otherTsig }).zoneOf?.("mail.sub.example.com")).toBe("sub.example.com");
+    expect(await discovering(server.port, { tsig: server.otherTsig }).zoneOf?.("mail.sub.example.com")).toBe(
+      "sub.example.com",
+    );
   });
 
   it("signs the query: a wrong secret is BADSIG, an unknown key BADKEY", async () => {
-    const bad = await failure(discovering(server.port, { secret: Buffer.alloc(32, 7).toString("base64") }).zoneOf?.("example.com") as Promise<unknown>);
-    expect(bad.message).toMatch(/^\[bind\] SOA query for example.com failed: the server answered NOTAUTH\/BADSIG, unsigned: it knows key "dkimsync" but the signature did not verify/);
-    const unknown = await failure(discovering(server.port, { tsig: { ...server.tsig, name: "nobody" } }).zoneOf?.("example.com") as Promise<unknown>);
-    expect(unknown.message).toMatch(/answered NOTAUTH\/BADKEY, unsigned: it does not know key "nobody" with algorithm hmac-sha256/);
+    const bad = await failure(
+      discovering(server.port, { secret: Buffer.alloc(32, 7).toString("base64") }).zoneOf?.(
+        "example.com",
+      ) as Promise<unknown>,
+    );
+    expect(bad.message).toMatch(
+      /^\[bind\] SOA query for example.com failed: the server answered NOTAUTH\/BADSIG, unsigned: it knows key "dkimsync" but the signature did not verify/,
+    );
+    const unknown = await failure(
+      discovering(server.port, { tsig: { ...server.tsig, name: "nobody" } }).zoneOf?.(
+        "example.com",
+      ) as Promise<unknown>,
+    );
+    expect(unknown.message).toMatch(
+      /answered NOTAUTH\/BADKEY, unsigned: it does not know key "nobody" with algorithm hmac-sha256/,
+    );
   });
 
   it("with zones configured, answers from the list and sends nothing", async () => {
     // A socket that never answers: any query would time out.
-    await withFakeServer(() => undefined, async (port) => {
-      const p = createRfc2136Provider(reader({ server: `127.0.0.1:${port}`, zones: ["example.com", "Sub.Example.com."], timeout_ms: 200 }), {});
-      expect(p).toBeInstanceOf(Rfc2136Provider);
-      expect(await p.zoneOf?.("mail.sub.example.com")).toBe("sub.example.com");
-      expect(await p.zoneOf?.("marketing.example.com")).toBe("example.com");
-      expect(await p.zoneOf?.("fabrikam.net")).toBeUndefined();
-    });
+    await withFakeServer(
+      () => undefined,
+      async (port) => {
+        const p = createRfc2136Provider(
+          reader({ server: `127.0.0.1:${port}`, zones: ["example.com", "Sub.Example.com."], timeout_ms: 200 }),
+          {},
+        );
+        expect(p).toBeInstanceOf(Rfc2136Provider);
+        expect(await p.zoneOf?.("mail.sub.example.com")).toBe("sub.example.com");
+        expect(await p.zoneOf?.("marketing.example.com")).toBe("example.com");
+        expect(await p.zoneOf?.("fabrikam.net")).toBeUndefined();
+      },
+    );
   });
 
   it("without zones, zones() still says how to configure them", async () => {
@@ -173,7 +265,10 @@ describe("zoneOf by SOA query, against named", () => {
 });
 
 /** A loopback UDP server answering each query with `reply(query)` (undefined: stay silent). */
-async function withFakeServer(reply: (q: dnsPacket.Packet) => Buffer | undefined, run: (port: number) => Promise<void>): Promise<void> {
+async function withFakeServer(
+  reply: (q: dnsPacket.Packet) => Buffer | undefined,
+  run: (port: number) => Promise<void>,
+): Promise<void> {
   const socket = dgram.createSocket("udp4");
   socket.on("message", (raw, from) => {
     const answer = reply(dnsPacket.decode(raw));
@@ -188,14 +283,31 @@ async function withFakeServer(reply: (q: dnsPacket.Packet) => Buffer | undefined
 }
 
 const soa = (name: string): dnsPacket.Answer => ({
-  name, type: "SOA", ttl: 60,
-  data: { mname: `ns1.${name}`, rname: `hostmaster.${name}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60 },
+  name,
+  type: "SOA",
+  ttl: 60,
+  data: {
+    mname: `ns1.${name}`,
+    rname: `hostmaster.${name}`,
+    serial: 1,
+    refresh: 3600,
+    retry: 600,
+    expire: 86400,
+    minimum: 60,
+  },
 });
 
 describe("zoneOf with answers named does not give", () => {
   it("an unsigned NOERROR to a signed query cannot be trusted: a forged answer must not choose the zone written to", async () => {
     await withFakeServer(
-      (q) => dnsPacket.encode({ type: "response", id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [soa("example.com")] }),
+      (q) =>
+        dnsPacket.encode({
+          type: "response",
+          id: q.id,
+          flags: dnsPacket.AUTHORITATIVE_ANSWER,
+          questions: q.questions,
+          answers: [soa("example.com")],
+        }),
       async (port) => {
         const err = await failure(discovering(port).zoneOf?.("example.com") as Promise<unknown>);
         expect(err.message).toMatch(/SOA query for example.com: the server's answer cannot be trusted/);
@@ -205,7 +317,13 @@ describe("zoneOf with answers named does not give", () => {
 
   it("an unsigned REFUSED to a signed query means no zone here (Knot 3.2 does not sign it); a forged one can only fail the plan", async () => {
     await withFakeServer(
-      (q) => dnsPacket.encode({ type: "response", id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER | 5, questions: q.questions }),
+      (q) =>
+        dnsPacket.encode({
+          type: "response",
+          id: q.id,
+          flags: dnsPacket.AUTHORITATIVE_ANSWER | 5,
+          questions: q.questions,
+        }),
       async (port) => {
         expect(await discovering(port).zoneOf?.("example.com")).toBeUndefined();
       },
@@ -217,7 +335,9 @@ describe("zoneOf with answers named does not give", () => {
       (q) => dnsPacket.encode({ type: "response", id: q.id, flags: 9, questions: q.questions }),
       async (port) => {
         const err = await failure(discovering(port).zoneOf?.("example.com") as Promise<unknown>);
-        expect(err.message).toMatch(/SOA query for example.com failed: the server answered NOTAUTH, unsigned: it did not accept key "dkimsync"; PowerDNS answers a wrong secret, an unknown key name and a wrong algorithm alike/);
+        expect(err.message).toMatch(
+          /SOA query for example.com failed: the server answered NOTAUTH, unsigned: it did not accept key "dkimsync"; PowerDNS answers a wrong secret, an unknown key name and a wrong algorithm alike/,
+        );
         expect(err.hint).toMatch(/pdnsutil import-tsig-key dkimsync hmac-sha256/);
       },
     );
@@ -225,10 +345,19 @@ describe("zoneOf with answers named does not give", () => {
 
   it("a non-authoritative answer (a resolver, not the primary) is an error, not a zone", async () => {
     await withFakeServer(
-      (q) => dnsPacket.encode({ type: "response", id: q.id, flags: 0, questions: q.questions, answers: [soa("example.com")] }),
+      (q) =>
+        dnsPacket.encode({
+          type: "response",
+          id: q.id,
+          flags: 0,
+          questions: q.questions,
+          answers: [soa("example.com")],
+        }),
       async (port) => {
         const err = await failure(discovering(port, { tsig: null }).zoneOf?.("example.com") as Promise<unknown>);
-        expect(err.message).toMatch(/cannot tell the zone of example.com from the answer to SOA query for example.com \(NOERROR\): the answer is not authoritative/);
+        expect(err.message).toMatch(
+          /cannot tell the zone of example.com from the answer to SOA query for example.com \(NOERROR\): the answer is not authoritative/,
+        );
         expect(err.hint).toMatch(/primary/);
       },
     );
@@ -236,7 +365,14 @@ describe("zoneOf with answers named does not give", () => {
 
   it("an authoritative SOA of a zone that does not contain the name is rejected", async () => {
     await withFakeServer(
-      (q) => dnsPacket.encode({ type: "response", id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER | 3, questions: q.questions, authorities: [soa("other.test")] }),
+      (q) =>
+        dnsPacket.encode({
+          type: "response",
+          id: q.id,
+          flags: dnsPacket.AUTHORITATIVE_ANSWER | 3,
+          questions: q.questions,
+          authorities: [soa("other.test")],
+        }),
       async (port) => {
         const err = await failure(discovering(port, { tsig: null }).zoneOf?.("www.example.com") as Promise<unknown>);
         expect(err.message).toMatch(/the SOA in the answer is of other.test, which does not contain www.example.com/);
@@ -256,11 +392,18 @@ describe("zoneOf with answers named does not give", () => {
   });
 
   it("no answer at all is a transient timeout", async () => {
-    await withFakeServer(() => undefined, async (port) => {
-      const err = await failure(discovering(port, { tsig: null, timeoutMs: 200 }).zoneOf?.("example.com") as Promise<unknown>);
-      expect(err.message).toMatch(/^\[bind\] SOA query for example.com failed: no answer from 127.0.0.1:\d+ within 200 ms/);
-      expect(err.transient).toBe(true);
-    });
+    await withFakeServer(
+      () => undefined,
+      async (port) => {
+        const err = await failure(
+          discovering(port, { tsig: null, timeoutMs: 200 }).zoneOf?.("example.com") as Promise<unknown>,
+        );
+        expect(err.message).toMatch(
+          /^\[bind\] SOA query for example.com failed: no answer from 127.0.0.1:\d+ within 200 ms/,
+        );
+        expect(err.transient).toBe(true);
+      },
+    );
   });
 });
 
@@ -331,10 +474,19 @@ describe("end to end without zones: dkim.zones.yaml -> plan -> apply -> plan", (
     expect(again.errors).toEqual([]);
     expect(summarise(again)).toMatchObject({ create: 0, update: 0, delete: 0, conflicts: 0 });
 
-    const selectors = (sets: RecordSet[]) => sets.filter((s) => s.name.includes("._domainkey.")).sort((a, b) => a.name.localeCompare(b.name));
-    const expected = (ds: string[]) => ds.flatMap((d) => [cname(`selector1._domainkey.${d}`, target(1, d)), cname(`selector2._domainkey.${d}`, target(2, d))]).sort((a, b) => a.name.localeCompare(b.name));
+    const selectors = (sets: RecordSet[]) =>
+      sets.filter((s) => s.name.includes("._domainkey.")).sort((a, b) => a.name.localeCompare(b.name));
+    const expected = (ds: string[]) =>
+      ds
+        .flatMap((d) => [
+          cname(`selector1._domainkey.${d}`, target(1, d)),
+          cname(`selector2._domainkey.${d}`, target(2, d)),
+        ])
+        .sort((a, b) => a.name.localeCompare(b.name));
     expect(selectors(await digAxfr(e2e, "example.com"))).toEqual(expected(["example.com", "marketing.example.com"]));
-    expect(selectors(await digAxfr(e2e, "sub.example.com"))).toEqual(expected(["eu.sub.example.com", "sub.example.com"]));
+    expect(selectors(await digAxfr(e2e, "sub.example.com"))).toEqual(
+      expected(["eu.sub.example.com", "sub.example.com"]),
+    );
   });
 
   it("a domain in no zone on the server is a plan error; the other domains still plan", async () => {

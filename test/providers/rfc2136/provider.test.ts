@@ -18,22 +18,43 @@ const LONG_KEY = `v=DKIM1; k=rsa; p=${"M".repeat(400)}`;
 
 function reader(values: Record<string, unknown>, env: Record<string, string> = {}): OptionsReader {
   return new OptionsReader({
-    provider: "bind", type: "rfc2136", values, where: { file: "dkim.zones.yaml", line: 7 },
-    lineOf: () => undefined, configDir: "/tmp", env,
+    provider: "bind",
+    type: "rfc2136",
+    values,
+    where: { file: "dkim.zones.yaml", line: 7 },
+    lineOf: () => undefined,
+    configDir: "/tmp",
+    env,
   });
 }
 
-function provider(server: BindServer, opts: { tsig?: BindTsig | null; secret?: string; extra?: Record<string, unknown> } = {}): Provider {
+function provider(
+  server: BindServer,
+  opts: { tsig?: BindTsig | null; secret?: string; extra?: Record<string, unknown> } = {},
+): Provider {
   const key = opts.tsig === undefined ? server.tsig : opts.tsig;
-  const values: Record<string, unknown> = { server: `127.0.0.1:${server.port}`, zones: [ZONE, "other.test"], ...opts.extra };
+  const values: Record<string, unknown> = {
+    server: `127.0.0.1:${server.port}`,
+    zones: [ZONE, "other.test"],
+    ...opts.extra,
+  };
   if (key) values.tsig = { name: key.name, algorithm: key.algorithm, secret: "env/TSIG_SECRET" };
   return createRfc2136Provider(reader(values, { TSIG_SECRET: opts.secret ?? key?.secret ?? "" }), {});
 }
 
-const del = (before: RecordSet): Change => ({ action: "delete", name: before.name, type: before.type, before, after: null });
+const del = (before: RecordSet): Change => ({
+  action: "delete",
+  name: before.name,
+  type: before.type,
+  before,
+  after: null,
+});
 
 async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ProviderError);
   return err as ProviderError;
 }
@@ -60,14 +81,27 @@ afterAll(async () => {
 describe("options", () => {
   it("requires server and names the provider and option", () => {
     expect(() => createRfc2136Provider(reader({}), {})).toThrow(InputError);
-    expect(() => createRfc2136Provider(reader({}), {})).toThrow(/provider "bind" \(rfc2136\): option "server" is required/);
+    expect(() => createRfc2136Provider(reader({}), {})).toThrow(
+      /provider "bind" \(rfc2136\): option "server" is required/,
+    );
   });
   it("refuses an inline secret, a non-base64 secret, an unknown algorithm and unknown keys", () => {
-    expect(() => createRfc2136Provider(reader({ server: "ns1", tsig: { name: "k", secret: "c2VjcmV0" } }), {})).toThrow(/inline secret/);
-    expect(() => createRfc2136Provider(reader({ server: "ns1", tsig: { name: "k", secret: "env/S" } }, { S: "no way!" }), {})).toThrow(/not base64/);
-    expect(() => createRfc2136Provider(reader({ server: "ns1", tsig: { name: "k", algorithm: "hmac-md5", secret: "env/S" } }, { S: "c2VjcmV0" }), {})).toThrow(/hmac-sha256, hmac-sha512/);
+    expect(() => createRfc2136Provider(reader({ server: "ns1", tsig: { name: "k", secret: "c2VjcmV0" } }), {})).toThrow(
+      /inline secret/,
+    );
+    expect(() =>
+      createRfc2136Provider(reader({ server: "ns1", tsig: { name: "k", secret: "env/S" } }, { S: "no way!" }), {}),
+    ).toThrow(/not base64/);
+    expect(() =>
+      createRfc2136Provider(
+        reader({ server: "ns1", tsig: { name: "k", algorithm: "hmac-md5", secret: "env/S" } }, { S: "c2VjcmV0" }),
+        {},
+      ),
+    ).toThrow(/hmac-sha256, hmac-sha512/);
     expect(() => createRfc2136Provider(reader({ server: "ns1", zone: "x" }), {})).toThrow(/"zone" is not an option/);
-    expect(() => createRfc2136Provider(reader({ server: "ns1:99999" }), {})).toThrow(/option "server" has port 99999, which is not 1-65535/);
+    expect(() => createRfc2136Provider(reader({ server: "ns1:99999" }), {})).toThrow(
+      /option "server" has port 99999, which is not 1-65535/,
+    );
   });
   it("declares atomic writes, and whole-zone reads with AXFR", () => {
     const p = provider(server);
@@ -91,7 +125,11 @@ describe("zones", () => {
 describe.each(["axfr", "query"])("list with transfer: %s", (transfer) => {
   it("returns every type at the asked names only, canonical, TXT strings joined", async () => {
     const p = provider(server, { extra: { transfer } });
-    const sets = await p.list(ZONE, ["selector1._domainkey.sub.example.com", "WWW.example.com.", "nothing.example.com"]);
+    const sets = await p.list(ZONE, [
+      "selector1._domainkey.sub.example.com",
+      "WWW.example.com.",
+      "nothing.example.com",
+    ]);
     expect(sets).toEqual([
       { name: "selector1._domainkey.sub.example.com", type: "TXT", ttl: 3600, values: [LONG_KEY] },
       { name: "www.example.com", type: "A", ttl: 300, values: ["192.0.2.1"] },
@@ -113,7 +151,12 @@ describe("apply against named", () => {
     await p.apply(ZONE, [del(cname(S1, newT1)), del(cname(S2, T2, 300))]);
     expect(await p.list(ZONE, [S1, S2])).toEqual([]);
     // Foreign records are untouched.
-    expect(await digAxfr(server, ZONE)).toContainEqual({ name: "www.example.com", type: "A", ttl: 300, values: ["192.0.2.1"] });
+    expect(await digAxfr(server, ZONE)).toContainEqual({
+      name: "www.example.com",
+      type: "A",
+      ttl: 300,
+      values: ["192.0.2.1"],
+    });
   });
 
   it("writes and reads back a long, mixed-case TXT exactly (split into 255-octet strings)", async () => {
@@ -174,10 +217,14 @@ describe("apply against named", () => {
     const other = "selector2._domainkey.legacy.example.com";
     await putRecordSet(server, ZONE, { name, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] });
     const err = await failure(provider(server).apply(ZONE, [create(cname(name, T1)), create(cname(other, T2))]));
-    expect(err.message).toMatch(/update failed: the server answered YXDOMAIN, signed: selector1._domainkey.legacy.example.com holds TXT, written since the plan read the zone; .*RFC 1034 3.6.2\), so nothing was written/);
+    expect(err.message).toMatch(
+      /update failed: the server answered YXDOMAIN, signed: selector1._domainkey.legacy.example.com holds TXT, written since the plan read the zone; .*RFC 1034 3.6.2\), so nothing was written/,
+    );
     expect(err.hint).toMatch(/run plan again: the records show as a conflict/);
     // The update is atomic: the other selector was not written either.
-    expect((await digAxfr(server, ZONE)).filter((s) => s.name === name || s.name === other)).toEqual([{ name, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] }]);
+    expect((await digAxfr(server, ZONE)).filter((s) => s.name === name || s.name === other)).toEqual([
+      { name, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] },
+    ]);
   });
 
   it("replaces a conflicting TXT with the CNAME in one UPDATE (the --force path)", async () => {
@@ -186,16 +233,30 @@ describe("apply against named", () => {
     await putRecordSet(server, ZONE, txt);
     const p = provider(server);
     const [read] = await p.list(ZONE, [name]);
-    await p.apply(ZONE, [{ ...del(read as RecordSet), reason: "replaced by CNAME (--force)" }, create(cname(name, T1))]);
+    await p.apply(ZONE, [
+      { ...del(read as RecordSet), reason: "replaced by CNAME (--force)" },
+      create(cname(name, T1)),
+    ]);
     const zone = await digAxfr(server, ZONE);
     expect(zone.filter((s) => s.name === name)).toEqual([cname(name, T1)]);
   });
 
   it("reads a zone that takes several AXFR messages (RFC 8945 5.3.1 MAC chaining)", async () => {
     const zone = "big.test";
-    const records = Array.from({ length: 1500 }, (_, i) => ({ name: `r${i}.${zone}`, type: "TXT", ttl: 60, values: [`${i} ${"x".repeat(100)}`] }));
+    const records = Array.from({ length: 1500 }, (_, i) => ({
+      name: `r${i}.${zone}`,
+      type: "TXT",
+      ttl: 60,
+      values: [`${i} ${"x".repeat(100)}`],
+    }));
     await server.addZone({ name: zone, records });
-    const p = createRfc2136Provider(reader({ server: `127.0.0.1:${server.port}`, zones: [zone], tsig: { name: server.tsig.name, secret: "env/S" } }, { S: server.tsig.secret }), {});
+    const p = createRfc2136Provider(
+      reader(
+        { server: `127.0.0.1:${server.port}`, zones: [zone], tsig: { name: server.tsig.name, secret: "env/S" } },
+        { S: server.tsig.secret },
+      ),
+      {},
+    );
     expect(await p.list(zone, ["r0.big.test", "r1499.big.test"])).toEqual([records[0], records[1499]]);
   });
 });
@@ -208,9 +269,18 @@ describe("least privilege with update-policy", () => {
     await server.addZone({
       name: zone,
       records: [{ name: s1, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] }],
-      updatePolicy: [`grant ${server.tsig.name} name ${s1}. CNAME TXT`, `grant ${server.tsig.name} name ${s2}. CNAME TXT`],
+      updatePolicy: [
+        `grant ${server.tsig.name} name ${s1}. CNAME TXT`,
+        `grant ${server.tsig.name} name ${s2}. CNAME TXT`,
+      ],
     });
-    const p = createRfc2136Provider(reader({ server: `127.0.0.1:${server.port}`, zones: [zone], tsig: { name: server.tsig.name, secret: "env/S" } }, { S: server.tsig.secret }), {});
+    const p = createRfc2136Provider(
+      reader(
+        { server: `127.0.0.1:${server.port}`, zones: [zone], tsig: { name: server.tsig.name, secret: "env/S" } },
+        { S: server.tsig.secret },
+      ),
+      {},
+    );
     const [old] = await p.list(zone, [s1]);
     await p.apply(zone, [del(old as RecordSet), create(cname(s1, T1)), create(cname(s2, T2))]);
     expect(await p.list(zone, [s1, s2])).toEqual([cname(s1, T1), cname(s2, T2)]);
@@ -223,15 +293,23 @@ describe("errors from named", () => {
   const change = () => [create(cname("selector1._domainkey.errors.example.com", T1))];
 
   it("wrong secret: BADSIG", async () => {
-    const err = await failure(provider(server, { secret: Buffer.alloc(32, 7).toString("base64") }).apply(ZONE, change()));
-    expect(err.message).toMatch(/the server answered NOTAUTH\/BADSIG, unsigned: it knows key "dkimsync" but the signature did not verify, so tsig.secret is not that key's secret/);
+    const err = await failure(
+      provider(server, { secret: Buffer.alloc(32, 7).toString("base64") }).apply(ZONE, change()),
+    );
+    expect(err.message).toMatch(
+      /the server answered NOTAUTH\/BADSIG, unsigned: it knows key "dkimsync" but the signature did not verify, so tsig.secret is not that key's secret/,
+    );
     expect(err.hint).toMatch(/tsig.secret/);
   });
 
   it("unknown key name: BADKEY", async () => {
     const err = await failure(provider(server, { tsig: { ...server.tsig, name: "nobody" } }).apply(ZONE, change()));
-    expect(err.message).toMatch(/answered NOTAUTH\/BADKEY, unsigned; a signed SOA query for example.com then got NOTAUTH\/BADKEY, unsigned: it does not know key "nobody" with algorithm hmac-sha256/);
-    expect(err.hint).toMatch(/BIND key "nobody" \{ algorithm hmac-sha256;.*Knot key:.*PowerDNS pdnsutil import-tsig-key/);
+    expect(err.message).toMatch(
+      /answered NOTAUTH\/BADKEY, unsigned; a signed SOA query for example.com then got NOTAUTH\/BADKEY, unsigned: it does not know key "nobody" with algorithm hmac-sha256/,
+    );
+    expect(err.hint).toMatch(
+      /BIND key "nobody" \{ algorithm hmac-sha256;.*Knot key:.*PowerDNS pdnsutil import-tsig-key/,
+    );
     expect(`${err.message} ${err.hint}`).not.toMatch(/tsig.secret/);
   });
 
@@ -240,7 +318,9 @@ describe("errors from named", () => {
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 1_000_000 });
     try {
       const err = await failure(provider(server).apply(ZONE, change()));
-      expect(err.message).toMatch(/\(NOTAUTH\/BADTIME, signed\): clock skew \(this machine's clock is (99\d|100\d) s ahead of the server's\)/);
+      expect(err.message).toMatch(
+        /\(NOTAUTH\/BADTIME, signed\): clock skew \(this machine's clock is (99\d|100\d) s ahead of the server's\)/,
+      );
       expect(err.hint).toMatch(/synchronise this machine's clock/);
     } finally {
       vi.useRealTimers();
@@ -249,26 +329,40 @@ describe("errors from named", () => {
 
   it("a key the zone does not allow: REFUSED, signed; the key verified, so the settings of each server, not the secret", async () => {
     const err = await failure(provider(server, { tsig: server.otherTsig }).apply(ZONE, change()));
-    expect(err.message).toMatch(/the server answered REFUSED, signed, though it serves zone example.com and accepts key "other-dkimsync" \(a signed SOA query verified\): the key may not update the zone/);
-    expect(err.hint).toMatch(/BIND: allow-update \{ key "other-dkimsync"; \};.*Knot: an acl with key: other-dkimsync and action: update.*PowerDNS: pdnsutil set-meta example.com TSIG-ALLOW-DNSUPDATE other-dkimsync/);
+    expect(err.message).toMatch(
+      /the server answered REFUSED, signed, though it serves zone example.com and accepts key "other-dkimsync" \(a signed SOA query verified\): the key may not update the zone/,
+    );
+    expect(err.hint).toMatch(
+      /BIND: allow-update \{ key "other-dkimsync"; \};.*Knot: an acl with key: other-dkimsync and action: update.*PowerDNS: pdnsutil set-meta example.com TSIG-ALLOW-DNSUPDATE other-dkimsync/,
+    );
     expect(`${err.message} ${err.hint}`).not.toMatch(/tsig.secret/);
   });
 
   it("an unsigned update: REFUSED, asking for a key", async () => {
     const err = await failure(provider(server, { tsig: null }).apply(ZONE, change()));
-    expect(err.message).toMatch(/answered REFUSED: the request was not signed, and the server takes no unsigned update for zone example.com/);
+    expect(err.message).toMatch(
+      /answered REFUSED: the request was not signed, and the server takes no unsigned update for zone example.com/,
+    );
     expect(err.hint).toMatch(/tsig:/);
   });
 
   it("a zone transfer with a key that may not transfer: REFUSED, with the allow-transfer line", async () => {
     const err = await failure(provider(server, { tsig: server.otherTsig }).list(ZONE, [S1]));
-    expect(err.message).toMatch(/zone transfer failed: the server answered REFUSED, signed, though it serves zone example.com and accepts key "other-dkimsync".*: the key may not transfer the zone/);
-    expect(err.hint).toMatch(/allow-transfer \{ key "other-dkimsync"; \};.*TSIG-ALLOW-AXFR other-dkimsync.*or set transfer: query/);
+    expect(err.message).toMatch(
+      /zone transfer failed: the server answered REFUSED, signed, though it serves zone example.com and accepts key "other-dkimsync".*: the key may not transfer the zone/,
+    );
+    expect(err.hint).toMatch(
+      /allow-transfer \{ key "other-dkimsync"; \};.*TSIG-ALLOW-AXFR other-dkimsync.*or set transfer: query/,
+    );
   });
 
   it("a zone the server does not serve: NOTAUTH", async () => {
-    const err = await failure(provider(server).apply("not-here.test", [create(cname("selector1._domainkey.not-here.test", T1))]));
-    expect(err.message).toMatch(/answered NOTAUTH, signed, and REFUSED, signed to an SOA query for not-here.test: it does not serve zone not-here.test, so no zone at provider "bind" contains not-here.test/);
+    const err = await failure(
+      provider(server).apply("not-here.test", [create(cname("selector1._domainkey.not-here.test", T1))]),
+    );
+    expect(err.message).toMatch(
+      /answered NOTAUTH, signed, and REFUSED, signed to an SOA query for not-here.test: it does not serve zone not-here.test, so no zone at provider "bind" contains not-here.test/,
+    );
   });
 
   it("a failure inside the server after it received the UPDATE: SERVFAIL, transient, nothing written", async () => {
@@ -288,13 +382,45 @@ describe("errors from named", () => {
     // A loopback server speaking DNS over TCP: the first AXFR message opens with the SOA and holds
     // a TXT at the selector name, the second says SERVFAIL. Reading only the first would hide the
     // TXT and plan a CNAME create next to it.
-    const soa: dnsPacket.Answer = { name: ZONE, type: "SOA", ttl: 60, data: { mname: `ns1.${ZONE}`, rname: `hostmaster.${ZONE}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60 } };
+    const soa: dnsPacket.Answer = {
+      name: ZONE,
+      type: "SOA",
+      ttl: 60,
+      data: {
+        mname: `ns1.${ZONE}`,
+        rname: `hostmaster.${ZONE}`,
+        serial: 1,
+        refresh: 3600,
+        retry: 600,
+        expire: 86400,
+        minimum: 60,
+      },
+    };
     const fake = net.createServer((socket) => {
       socket.once("data", (chunk: Buffer) => {
         const q = dnsPacket.decode(chunk.subarray(2));
         const frame = (m: Buffer) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]);
-        socket.write(frame(dnsPacket.encode({ type: "response", id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [soa, { name: S1, type: "TXT", ttl: 3600, data: "v=DKIM1; p=old" }] })));
-        socket.write(frame(dnsPacket.encode({ type: "response", id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER | 2, questions: q.questions })));
+        socket.write(
+          frame(
+            dnsPacket.encode({
+              type: "response",
+              id: q.id,
+              flags: dnsPacket.AUTHORITATIVE_ANSWER,
+              questions: q.questions,
+              answers: [soa, { name: S1, type: "TXT", ttl: 3600, data: "v=DKIM1; p=old" }],
+            }),
+          ),
+        );
+        socket.write(
+          frame(
+            dnsPacket.encode({
+              type: "response",
+              id: q.id,
+              flags: dnsPacket.AUTHORITATIVE_ANSWER | 2,
+              questions: q.questions,
+            }),
+          ),
+        );
       });
     });
     await new Promise<void>((r) => fake.listen(0, "127.0.0.1", () => r()));
@@ -311,12 +437,14 @@ describe("errors from named", () => {
   it("a refusal the follow-up SOA query cannot explain (it times out): every cause that fits, no guess", async () => {
     // A loopback server: TCP answers any request with a bare REFUSED header (QR, opcode UPDATE,
     // RCODE 5); UDP never answers, so the SOA probe times out.
-    const tcp = net.createServer((socket) => socket.once("data", (chunk: Buffer) => {
-      const answer = Buffer.alloc(12);
-      chunk.copy(answer, 0, 2, 4);
-      answer.writeUInt16BE(0x8000 | (5 << 11) | 5, 2);
-      socket.end(Buffer.concat([Buffer.from([0, 12]), answer]));
-    }));
+    const tcp = net.createServer((socket) =>
+      socket.once("data", (chunk: Buffer) => {
+        const answer = Buffer.alloc(12);
+        chunk.copy(answer, 0, 2, 4);
+        answer.writeUInt16BE(0x8000 | (5 << 11) | 5, 2);
+        socket.end(Buffer.concat([Buffer.from([0, 12]), answer]));
+      }),
+    );
     await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", () => r()));
     const port = (tcp.address() as net.AddressInfo).port;
     const silent = dgram.createSocket("udp4");
@@ -324,7 +452,9 @@ describe("errors from named", () => {
     try {
       const p = createRfc2136Provider(reader({ server: `127.0.0.1:${port}`, zones: [ZONE], timeout_ms: 200 }), {});
       const err = await failure(p.apply(ZONE, [create(cname(S1, T1))]));
-      expect(err.message).toMatch(/update failed: the server answered REFUSED, and no usable answer \(no answer from 127.0.0.1:\d+ within 200 ms \(UDP\)\) to an SOA query for example.com, which does not tell why; it may be that the server does not serve zone example.com, or it takes no unsigned requests, or the key may not update the zone/);
+      expect(err.message).toMatch(
+        /update failed: the server answered REFUSED, and no usable answer \(no answer from 127.0.0.1:\d+ within 200 ms \(UDP\)\) to an SOA query for example.com, which does not tell why; it may be that the server does not serve zone example.com, or it takes no unsigned requests, or the key may not update the zone/,
+      );
       expect(err.hint).toMatch(/configure tsig:.*BIND: allow-update/);
     } finally {
       silent.close();
@@ -342,11 +472,36 @@ describe("errors from named", () => {
     const open = new Set<net.Socket>();
     tcp.on("connection", (s) => open.add(s));
     try {
-      const make = (transfer: string) => createRfc2136Provider(reader({ server: `127.0.0.1:${port}`, zones: [ZONE], transfer, timeout_ms: 200, tsig: { name: "k", secret: "env/S" } }, { S: server.tsig.secret }), {});
+      const make = (transfer: string) =>
+        createRfc2136Provider(
+          reader(
+            {
+              server: `127.0.0.1:${port}`,
+              zones: [ZONE],
+              transfer,
+              timeout_ms: 200,
+              tsig: { name: "k", secret: "env/S" },
+            },
+            { S: server.tsig.secret },
+          ),
+          {},
+        );
       const cases: [string, () => Promise<unknown>, RegExp][] = [
-        ["update", () => make("axfr").apply(ZONE, [create(cname(S1, T1))]), /^\[bind\] zone example.com: update failed: no complete answer from 127.0.0.1:\d+ within 200 ms \(TCP\)/],
-        ["axfr", () => make("axfr").list(ZONE, [S1]), /^\[bind\] zone example.com: zone transfer failed: no complete answer from 127.0.0.1:\d+ within 200 ms \(TCP\)/],
-        ["query", () => make("query").list(ZONE, [S1]), /^\[bind\] zone example.com: query \w+ selector1._domainkey.example.com failed: no (complete )?answer from 127.0.0.1:\d+ within 200 ms/],
+        [
+          "update",
+          () => make("axfr").apply(ZONE, [create(cname(S1, T1))]),
+          /^\[bind\] zone example.com: update failed: no complete answer from 127.0.0.1:\d+ within 200 ms \(TCP\)/,
+        ],
+        [
+          "axfr",
+          () => make("axfr").list(ZONE, [S1]),
+          /^\[bind\] zone example.com: zone transfer failed: no complete answer from 127.0.0.1:\d+ within 200 ms \(TCP\)/,
+        ],
+        [
+          "query",
+          () => make("query").list(ZONE, [S1]),
+          /^\[bind\] zone example.com: query \w+ selector1._domainkey.example.com failed: no (complete )?answer from 127.0.0.1:\d+ within 200 ms/,
+        ],
       ];
       for (const [, run, message] of cases) {
         const err = await failure(run());

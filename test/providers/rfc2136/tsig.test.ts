@@ -17,7 +17,9 @@ let server: BindServer;
 let key: TsigKey;
 
 beforeAll(async () => {
-  server = await startBind({ zones: [{ name: "example.com", records: [{ name: "t.example.com", type: "TXT", ttl: 60, values: ["hello"] }] }] });
+  server = await startBind({
+    zones: [{ name: "example.com", records: [{ name: "t.example.com", type: "TXT", ttl: 60, values: ["hello"] }] }],
+  });
   key = { name: server.tsig.name, algorithm: "hmac-sha256", secret: decodeSecret(server.tsig.secret) as Buffer };
 });
 afterAll(async () => {
@@ -51,7 +53,14 @@ describe("signRequest / verifyRequest", () => {
     const { message, mac, time } = signRequest(plain, key, { time: 1_700_000_000 });
     expect(message.readUInt16BE(10)).toBe(1);
     const t = verifyRequest(message, key);
-    expect(t).toMatchObject({ keyName: key.name, algorithm: "hmac-sha256", time: 1_700_000_000, fudge: 300, originalId: 1, error: 0 });
+    expect(t).toMatchObject({
+      keyName: key.name,
+      algorithm: "hmac-sha256",
+      time: 1_700_000_000,
+      fudge: 300,
+      originalId: 1,
+      error: 0,
+    });
     expect(t.mac).toEqual(mac);
     expect(mac.length).toBe(32);
     expect(t.unsigned).toEqual(plain);
@@ -66,7 +75,10 @@ describe("signRequest / verifyRequest", () => {
   });
 
   it("uses a 64-octet MAC for hmac-sha512", () => {
-    const { mac } = signRequest(encodeQuery({ id: 1, name: "example.com", type: "SOA" }), { ...key, algorithm: "hmac-sha512" });
+    const { mac } = signRequest(encodeQuery({ id: 1, name: "example.com", type: "SOA" }), {
+      ...key,
+      algorithm: "hmac-sha512",
+    });
     expect(mac.length).toBe(64);
   });
 });

@@ -30,7 +30,9 @@ const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
 
 describe("encodeName", () => {
   it("writes lowercase length-prefixed labels ending in the root label (RFC 1035 3.1)", () => {
-    expect(encodeName("Sel._DomainKey.example.com")).toEqual(hex("03 73656c 0a 5f646f6d61696e6b6579 07 6578616d706c65 03 636f6d 00"));
+    expect(encodeName("Sel._DomainKey.example.com")).toEqual(
+      hex("03 73656c 0a 5f646f6d61696e6b6579 07 6578616d706c65 03 636f6d 00"),
+    );
     expect(encodeName("example.com.")).toEqual(encodeName("example.com"));
     expect(encodeName("")).toEqual(hex("00"));
   });
@@ -81,16 +83,27 @@ describe("encodeUpdate", () => {
       id: 7,
       zone: "example.com",
       prerequisites: rrsetExistsWithValues("s.example.com", "TXT", [encodeTxt("old")]),
-      updates: [deleteRecord("s.example.com", "TXT", encodeTxt("old")), addRecord("s.example.com", "TXT", 300, encodeTxt("new"))],
+      updates: [
+        deleteRecord("s.example.com", "TXT", encodeTxt("old")),
+        addRecord("s.example.com", "TXT", 300, encodeTxt("new")),
+      ],
     });
     // @types/dns-packet leaves out opcode, class and ttl, which dns-packet does decode.
     type Rr = { name: string; type: string; class: string; ttl: number; data: unknown };
-    const d = dnsPacket.decode(msg) as unknown as { opcode: string; questions: unknown[]; answers?: Rr[]; authorities?: Rr[] };
+    const d = dnsPacket.decode(msg) as unknown as {
+      opcode: string;
+      questions: unknown[];
+      answers?: Rr[];
+      authorities?: Rr[];
+    };
     expect(d.opcode).toBe("UPDATE");
     expect(d.questions).toEqual([{ name: "example.com", type: "SOA", class: "IN" }]);
     expect(d.answers?.map((a) => [a.name, a.type, a.class, a.ttl])).toEqual([["s.example.com", "TXT", "IN", 0]]);
     const auth = d.authorities ?? [];
-    expect(auth.map((a) => [a.type, a.class, a.ttl])).toEqual([["TXT", "UNKNOWN_254", 0], ["TXT", "IN", 300]]);
+    expect(auth.map((a) => [a.type, a.class, a.ttl])).toEqual([
+      ["TXT", "UNKNOWN_254", 0],
+      ["TXT", "IN", 300],
+    ]);
     expect((auth[1]?.data as Buffer[]).map(String)).toEqual(["new"]);
   });
 
@@ -129,7 +142,9 @@ async function captureNsupdate(script: string[], key: TsigKey): Promise<Buffer> 
   await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
   const port = socket.address().port;
   const packet = new Promise<Buffer>((resolve) => socket.once("message", (m) => resolve(m)));
-  const child = spawn("/usr/bin/nsupdate", ["-y", `${key.algorithm}:${key.name}:${key.secret.toString("base64")}`], { stdio: ["pipe", "ignore", "ignore"] });
+  const child = spawn("/usr/bin/nsupdate", ["-y", `${key.algorithm}:${key.name}:${key.secret.toString("base64")}`], {
+    stdio: ["pipe", "ignore", "ignore"],
+  });
   child.stdin.end([`server 127.0.0.1 ${port}`, "zone example.com.", ...script, "send", ""].join("\n"));
   try {
     return await Promise.race([
@@ -144,7 +159,8 @@ async function captureNsupdate(script: string[], key: TsigKey): Promise<Buffer> 
 
 /** A record with names inside RDATA expanded, so compressed and uncompressed forms compare equal. */
 function normalise(msg: Buffer, r: ParsedRecord) {
-  const rdata = r.type === 5 && r.rdata.length > 0 ? encodeName(readName(msg, r.rdataOffset).name) : Buffer.from(r.rdata);
+  const rdata =
+    r.type === 5 && r.rdata.length > 0 ? encodeName(readName(msg, r.rdataOffset).name) : Buffer.from(r.rdata);
   return { name: r.name, type: r.type, class: r.class, ttl: r.ttl, rdata: rdata.toString("hex") };
 }
 
@@ -171,7 +187,13 @@ describe.each<TsigAlgorithm>(["hmac-sha256", "hmac-sha512"])("the same UPDATE as
       zone: "example.com",
       prerequisites: [
         rrsetDoesNotExist("sel.example.com", "CNAME"),
-        { name: "old.example.com", type: 16, class: CLASS_IN, ttl: 0, rdata: Buffer.concat([hex("03"), Buffer.from("abc"), hex("03"), Buffer.from("def")]) },
+        {
+          name: "old.example.com",
+          type: 16,
+          class: CLASS_IN,
+          ttl: 0,
+          rdata: Buffer.concat([hex("03"), Buffer.from("abc"), hex("03"), Buffer.from("def")]),
+        },
       ],
       updates: [
         deleteRRset("old.example.com", "TXT"),
@@ -184,7 +206,9 @@ describe.each<TsigAlgorithm>(["hmac-sha256", "hmac-sha512"])("the same UPDATE as
     expect(b.flags).toBe(a.flags);
     expect(b.questions).toEqual(a.questions);
     for (const s of [0, 1, 2] as const) {
-      expect(b.sections[s].map((r) => normalise(ours, r))).toEqual(a.sections[s].map((r) => normalise(tsig.unsigned, r)));
+      expect(b.sections[s].map((r) => normalise(ours, r))).toEqual(
+        a.sections[s].map((r) => normalise(tsig.unsigned, r)),
+      );
     }
     expect(b.sections[1].map((r) => r.class)).toEqual([CLASS_ANY, CLASS_NONE, CLASS_IN]);
     // The name-not-in-use form nsupdate writes for "prereq nxdomain".
