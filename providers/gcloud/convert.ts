@@ -53,7 +53,7 @@ export function parseTxtRrdata(rrdata: string): string {
 /** A TXT value as quoted character-strings of at most 255 octets (RFC 1035 3.3.14). */
 export const formatTxtRrdata = (value: string): string => formatCharacterStrings(value, "decimal");
 
-function valueOf(type: string, rrdata: string): string {
+function rrdataValue(type: string, rrdata: string): string {
   switch (type) {
     case "CNAME":
     case "NS":
@@ -79,7 +79,7 @@ export function fromRrset(rr: GcRrset): RecordSet {
     name: canonical(rr.name),
     type,
     ttl: rr.ttl ?? 0,
-    values: (rr.rrdatas ?? []).map((d) => valueOf(type, d)).sort(),
+    values: (rr.rrdatas ?? []).map((d) => rrdataValue(type, d)).sort(),
     ...(drift.length > 0 ? { drift } : {}),
   };
 }

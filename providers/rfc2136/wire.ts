@@ -185,7 +185,7 @@ function header(id: number, flags: number, counts: [number, number, number, numb
   const h = Buffer.alloc(12);
   h.writeUInt16BE(id, 0);
   h.writeUInt16BE(flags, 2);
-  counts.forEach((c, i) => h.writeUInt16BE(c, 4 + i * 2));
+  for (const [i, c] of counts.entries()) h.writeUInt16BE(c, 4 + i * 2);
   return h;
 }
 

@@ -9,9 +9,9 @@ export type OctetEscape = "decimal" | "octal";
 
 const DIGITS: Record<OctetEscape, RegExp> = { decimal: /^\d{3}/, octal: /^[0-7]{3}/ };
 
-export function parseCharacterStrings(text: string, escape: OctetEscape): string {
+export function parseCharacterStrings(text: string, base: OctetEscape): string {
   const bytes: number[] = [];
-  const octet = DIGITS[escape];
+  const octet = DIGITS[base];
   let i = 0;
   while (i < text.length) {
     const c = text[i] as string;
@@ -27,7 +27,7 @@ export function parseCharacterStrings(text: string, escape: OctetEscape): string
       if (ch === "\\" && i + 1 < text.length) {
         const digits = octet.exec(text.slice(i + 1, i + 4));
         if (digits) {
-          bytes.push(parseInt(digits[0], escape === "octal" ? 8 : 10) & 0xff);
+          bytes.push(parseInt(digits[0], base === "octal" ? 8 : 10) & 0xff);
           i += 4;
           continue;
         }
@@ -49,12 +49,12 @@ export function parseCharacterStrings(text: string, escape: OctetEscape): string
  * Quoted character-strings of at most 255 octets each; `"` and `\` escaped, octets outside
  * printable ASCII as a three-digit escape in the given base.
  */
-export function formatCharacterStrings(value: string, escape: OctetEscape): string {
+export function formatCharacterStrings(value: string, base: OctetEscape): string {
   const bytes = Buffer.from(value, "utf8");
   const chunks: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += 255) chunks.push(bytes.subarray(i, i + 255));
   if (chunks.length === 0) chunks.push(bytes);
-  const code = (b: number) => (escape === "octal" ? b.toString(8) : String(b)).padStart(3, "0");
+  const code = (b: number) => (base === "octal" ? b.toString(8) : String(b)).padStart(3, "0");
   return chunks
     .map((chunk) => {
       let out = "";

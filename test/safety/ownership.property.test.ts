@@ -295,12 +295,13 @@ function render(s: Scenario): Rendered {
         recordAnchors.push(a);
         head = "  ";
       }
-      body.forEach((l, j) => lines.push(l === "" ? "" : j === 0 ? `${head}${l}` : `${ind}${l}`));
+      for (const [j, l] of body.entries()) lines.push(l === "" ? "" : j === 0 ? `${head}${l}` : `${ind}${l}`);
     });
     blocks.push(lines);
   }
   // Foreign records that use a selector's anchor.
-  selectorAnchors.forEach((a, i) => blocks.push([`uses-selector-${i}:`, "  type: CNAME", `  value: *${a}`]));
+  for (const [i, a] of selectorAnchors.entries())
+    blocks.push([`uses-selector-${i}:`, "  type: CNAME", `  value: *${a}`]);
   // Aliases must come after their anchors: a selector block goes before every foreign block
   // when a foreign block uses its anchor, else at its random place.
   for (const sb of selectorBlocks) {

@@ -104,7 +104,7 @@ describe("encodeUpdate", () => {
       ["TXT", "UNKNOWN_254", 0],
       ["TXT", "IN", 300],
     ]);
-    expect((auth[1]?.data as Buffer[]).map(String)).toEqual(["new"]);
+    expect(((auth[1]?.data ?? []) as Buffer[]).map(String)).toEqual(["new"]);
   });
 
   it("encodes a query with RD clear", () => {
