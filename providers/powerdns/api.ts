@@ -226,12 +226,13 @@ export class PdnsClient {
           limit.release(outcome);
         }
       } catch (err) {
-        // gsqlite3 answers a write that meets another writer with 500 "database is locked" (it
-        // has no busy timeout, observed on 4.7.3): nothing was written, and the lock clears in
-        // milliseconds, so such a write gets a few more tries than other failures.
-        const locked = err instanceof ProviderError && /database is locked/i.test(err.message);
-        if (!(err instanceof ProviderError) || !err.transient || attempt >= (locked ? Math.max(attempts, 8) : attempts))
-          throw err;
+        // gsqlite3 answers a write that meets another writer with HTTP 500 (its log says
+        // "database is locked"; the API body only "Internal Server Error", observed on 4.7.3; it
+        // has no busy timeout). Nothing was written, the PATCH is atomic and idempotent, and the
+        // lock clears in milliseconds, so a write that failed with a 5xx gets up to 8 tries.
+        const answered5xx = err instanceof ProviderError && /\(HTTP 5\d\d\)/.test(err.message);
+        const patience = limit !== undefined && answered5xx ? Math.max(attempts, 8) : attempts;
+        if (!(err instanceof ProviderError) || !err.transient || attempt >= patience) throw err;
         this.opts.onRequest?.("retry");
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2000, 100 * 2 ** attempt)));
       }
