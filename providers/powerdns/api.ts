@@ -171,12 +171,17 @@ export class PdnsClient {
 
   /** One PATCH: PowerDNS applies all rrsets in one transaction, or none (204 on success). */
   async patchZone(id: string, zone: string, rrsets: PdnsRRsetPatch[]): Promise<void> {
-    await this.request("PATCH", `/zones/${encodeURIComponent(id)}`, {
-      zone,
-      operation: "write the zone",
-      body: { rrsets },
-      ...this.zoneNotFound(),
-    });
+    await this.request(
+      "PATCH",
+      `/zones/${encodeURIComponent(id)}`,
+      {
+        zone,
+        operation: "write the zone",
+        body: { rrsets },
+        ...this.zoneNotFound(),
+      },
+      this.writes,
+    );
   }
 
   private serverNotFound(): Pick<RequestOptions, "notFound" | "notFoundHint"> {

@@ -339,3 +339,62 @@ describe("powerdns plan and apply through the planner, on a searching backend", 
     expect(result.zones[0]?.message).toContain(name);
   });
 });
+
+describe("powerdns write concurrency", () => {
+  it("sends PATCHes one at a time, grows only on clean answers, and comes back to one after a 500", async () => {
+    // A loopback server that behaves as gsqlite3 does (observed on PowerDNS 4.7.3): a write that
+    // meets another write in flight is answered 500 "Internal Server Error". The real server
+    // cannot be made to show how many writes it had in flight; this one counts them.
+    const http = await import("node:http");
+    let inflight = 0;
+    let most = 0;
+    let refused = 0;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        if (req.method !== "PATCH") {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify([{ id: "z.example.", name: "z.example." }]));
+          return;
+        }
+        inflight++;
+        most = Math.max(most, inflight);
+        const clash = inflight > 1;
+        if (clash) refused++;
+        setTimeout(() => {
+          inflight--;
+          res.writeHead(clash ? 500 : 204, { "content-type": "application/json" });
+          res.end(clash ? JSON.stringify({ error: "Internal Server Error" }) : "");
+        }, 3);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const p = provider(url, "k");
+      await p.zones();
+      const zones = Array.from({ length: 120 }, (_, i) => `z${i}.example`);
+      // Four zones at once, as applyPlan writes them.
+      const results = await Promise.allSettled(
+        zones.map((z) =>
+          p.apply(z, [
+            {
+              action: "create",
+              name: `selector1._domainkey.${z}`,
+              type: "CNAME",
+              before: null,
+              after: cname(`selector1._domainkey.${z}`, "t.example"),
+            },
+          ]),
+        ),
+      );
+      expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+      // Growth to two after a run of clean answers meets one 500; then one at a time again.
+      expect(most).toBeLessThanOrEqual(2);
+      expect(refused).toBeLessThanOrEqual(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
