@@ -10,7 +10,6 @@ import path from "node:path";
 import { parseDocument, stringify } from "yaml";
 import { closeProviders } from "../src/plan/build.js";
 import { relativeName } from "../src/core/names.js";
-import type { RecordSet } from "../src/core/types.js";
 import { configYaml, expectedChanges, makeDataset, type Dataset, type DatasetShape } from "./dataset.js";
 import { MB, measurePeak } from "./memory.js";
 import { changeCount, planAndClose, runProblems, timedApply, timedPlan } from "./pipeline.js";

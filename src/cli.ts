@@ -9,7 +9,7 @@ import { Command, CommanderError, Option } from "commander";
 import { applyPlan, filterPlan, isApplyFailure, NOT_STARTED, type ApplyResult } from "./plan/apply.js";
 import { desiredState } from "./core/desired.js";
 import { loadConfigChecked } from "./config/load.js";
-import { providerTypes, type ProviderContext } from "../providers/index.js";
+import type { ProviderContext } from "../providers/index.js";
 import type { Config } from "./config/types.js";
 import { DkimsyncError, redact } from "./core/errors.js";
 import { checkSavedPlan, loadPlan, savePlan } from "./plan/saved.js";
@@ -21,7 +21,6 @@ import {
   closeProviders,
   hasChanges,
   selectDomains,
-  trackProvider,
   type ProviderSet,
 } from "./plan/build.js";
 import { renderApply } from "./render/apply.js";
@@ -131,7 +130,7 @@ function renderPlan(plan: Plan, format: Format, io: Io, text: TextOptions = {}):
 
 /** The config with every provider's options checked too, so one run shows every problem. */
 function loadChecked(file: string): Promise<Config> {
-  return loadConfigChecked(file, checkProviderOptions, { knownTypes: Object.keys(providerTypes) });
+  return loadConfigChecked(file, checkProviderOptions);
 }
 
 async function planCommand(

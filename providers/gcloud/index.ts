@@ -14,6 +14,7 @@ import {
   type Change,
   type Provider,
   type RecordSet,
+  waitForChange,
 } from "../../src/provider-kit.js";
 import type { ProviderContext, ProviderFactory } from "../types.js";
 import { DEFAULT_ENDPOINT, GOOGLE_TOKEN_URL, GcloudApi, type GcManagedZone, type ServiceAccountKey } from "./api.js";
@@ -310,30 +311,21 @@ export class GcloudProvider implements Provider {
   }
 
   private async waitDone(zone: string, zoneName: string, id: string): Promise<void> {
-    const deadline = Date.now() + this.opts.waitTimeoutMs;
-    let delay = 500;
-    for (;;) {
-      let status: string;
-      try {
-        status = (await this.api.getChange(zoneName, id)).status;
-      } catch (err) {
-        throw this.api.toProviderError(err, `waiting for change ${id} (changes.get)`, zone);
-      }
-      if (status === "done") return;
-      if (Date.now() + delay > deadline) {
-        throw new ProviderError(
-          this.name,
-          `change ${id} is still ${status} after ${Math.round(this.opts.waitTimeoutMs / 1000)} s`,
-          {
-            zone,
-            transient: true,
-            hint: "Cloud DNS accepted the change and will serve it once done; run verify later",
-          },
-        );
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 10_000);
-    }
+    await waitForChange({
+      provider: this.name,
+      zone,
+      id,
+      timeoutMs: this.opts.waitTimeoutMs,
+      done: "done",
+      status: async () => {
+        try {
+          return (await this.api.getChange(zoneName, id)).status;
+        } catch (err) {
+          throw this.api.toProviderError(err, `waiting for change ${id} (changes.get)`, zone);
+        }
+      },
+      hint: "Cloud DNS accepted the change and will serve it once done; run verify later",
+    });
   }
 }
 

@@ -13,6 +13,7 @@ import {
   type Change,
   type Provider,
   type RecordSet,
+  waitForChange,
 } from "../../src/provider-kit.js";
 import type { ProviderContext, ProviderFactory } from "../types.js";
 import { Route53Api, attemptsOf, awsError } from "./api.js";
@@ -488,30 +489,21 @@ export class Route53Provider implements Provider {
   }
 
   private async waitInsync(zone: string, changeId: string): Promise<void> {
-    const deadline = Date.now() + this.opts.waitTimeoutMs;
-    let delay = 500;
-    for (;;) {
-      let status: string;
-      try {
-        status = await this.api.changeStatus(changeId);
-      } catch (err) {
-        throw this.api.toProviderError(err, `waiting for change ${changeId} (GetChange)`, zone);
-      }
-      if (status === "INSYNC") return;
-      if (Date.now() + delay > deadline) {
-        throw new ProviderError(
-          this.name,
-          `change ${changeId} is still ${status} after ${Math.round(this.opts.waitTimeoutMs / 1000)} s`,
-          {
-            zone,
-            transient: true,
-            hint: "Route 53 accepted the records and will serve them once INSYNC; run verify later",
-          },
-        );
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 10_000);
-    }
+    await waitForChange({
+      provider: this.name,
+      zone,
+      id: changeId,
+      timeoutMs: this.opts.waitTimeoutMs,
+      done: "INSYNC",
+      status: async () => {
+        try {
+          return await this.api.changeStatus(changeId);
+        } catch (err) {
+          throw this.api.toProviderError(err, `waiting for change ${changeId} (GetChange)`, zone);
+        }
+      },
+      hint: "Route 53 accepted the records and will serve them once INSYNC; run verify later",
+    });
   }
 
   async close(): Promise<void> {

@@ -28,13 +28,10 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** The file name shown in messages; default: the path as given. */
   displayFile?: string;
-  /** Provider types that exist (providers/index.ts); passed in to avoid an import cycle. */
-  knownTypes?: readonly string[];
-  /** Receives the config as far as it was built, even when it has problems (loadConfigChecked). */
-  keepPartial?: (config: Config) => void;
   /**
-   * Called with what could be read before problems are thrown, so `dkimsync validate` can also
-   * check the provider blocks of a file that has other problems, and report everything at once.
+   * Called with what could be read before problems are thrown, so loadConfigChecked and
+   * `dkimsync validate` can also check the provider blocks of a file that has other problems,
+   * and report everything at once.
    */
   onPartial?: (config: Config) => void;
 }
@@ -84,7 +81,7 @@ export async function loadConfigChecked(
   let config: Config | undefined;
   let problems: ConfigProblem[] = [];
   try {
-    config = loadConfig(file, { ...opts, keepPartial: (partial) => (config = partial) });
+    config = loadConfig(file, { ...opts, onPartial: (partial) => (config = partial) });
   } catch (err) {
     if (!(err instanceof ConfigError) || config === undefined) throw err;
     problems = err.problems.map((e, i) => ({ line: (err as ConfigError).lines[i], error: e }));
@@ -179,13 +176,12 @@ function buildConfig(bytes: Buffer, absFile: string, opts: LoadOptions & { displ
     top.get("providers"),
     lineOfTop("providers"),
     config,
-    opts.knownTypes ?? DEFAULT_PROVIDER_TYPES,
+    DEFAULT_PROVIDER_TYPES,
   );
   readDomains(p, data.domains, top.get("domains"), lineOfTop("domains"), config, declared);
 
   // A domain without a usable target source is not a problem of the file: it is reported on that
   // domain (see desiredDomain), and every other domain is still planned and applied.
-  opts.keepPartial?.(config);
   opts.onPartial?.(config);
   p.throwIfAny();
   return config;

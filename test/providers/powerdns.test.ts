@@ -6,7 +6,7 @@ import { createPowerDnsProvider } from "../../providers/powerdns/index.js";
 import { formatTxtContent, parseTxtContent, toRRsetPatches } from "../../providers/powerdns/convert.js";
 import { InputError, ProviderError } from "../../src/core/errors.js";
 import { OptionsReader } from "../../src/config/options.js";
-import type { Change, Provider, RecordSet } from "../../src/core/types.js";
+import type { Provider, RecordSet } from "../../src/core/types.js";
 import { powerdnsTarget } from "../conformance/backends/powerdns.js";
 import { createZone, pdnsRequest, putRecordSet, readZone, startPowerDns, type PdnsServer } from "../servers/pdns.js";
 import { freePort } from "../servers/ports.js";

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { InputError, ProviderError } from "../../src/core/errors.js";
 import { OptionsReader } from "../../src/config/options.js";
-import type { Change, Provider, RecordSet } from "../../src/core/types.js";
+import type { Provider, RecordSet } from "../../src/core/types.js";
 import { createRoute53Provider } from "../../providers/route53/index.js";
 import { loadConfig } from "../../src/config/load.js";
 import { buildPlan, closeProviders } from "../../src/plan/build.js";
