@@ -103,9 +103,13 @@ class AdaptiveLimit {
       this.limit++;
       this.streak = 0;
     }
-    const next = this.active <= this.limit ? this.waiting.shift() : undefined;
-    if (next) next();
-    else this.active--;
+    // The finished write's slot is freed, then every slot the limit now allows is handed on: a
+    // limit that grew lets more than one waiting write go at once.
+    this.active--;
+    while (this.active < this.limit && this.waiting.length > 0) {
+      this.active++;
+      this.waiting.shift()?.();
+    }
   }
 }
 
