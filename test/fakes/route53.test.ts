@@ -431,22 +431,22 @@ describe("Route 53 fake through the real SDK", () => {
   });
 
   it("holds every response for latencyMs, so concurrent requests overlap instead of queueing", async () => {
-    const slow = await startRoute53Fake({ rateLimit: false, latencyMs: 150 });
+    const slow = await startRoute53Fake({ rateLimit: false, latencyMs: 300 });
     const c = client(slow);
     try {
       const id = slow.state.createZone(ZONE).id;
       const t0 = Date.now();
       await c.send(new ListResourceRecordSetsCommand({ HostedZoneId: id }));
       const one = Date.now() - t0;
-      expect(one).toBeGreaterThanOrEqual(140);
-      // Four at once: every one waits its own 150 ms in parallel, well under 4 x 150 ms in all.
+      expect(one).toBeGreaterThanOrEqual(290);
+      // Four at once: every one waits its own 300 ms in parallel, well under 4 x 300 ms in all.
       const t1 = Date.now();
       await Promise.all(
         Array.from({ length: 4 }, () => c.send(new ListResourceRecordSetsCommand({ HostedZoneId: id }))),
       );
       const four = Date.now() - t1;
-      expect(four).toBeGreaterThanOrEqual(140);
-      expect(four).toBeLessThan(4 * 140);
+      expect(four).toBeGreaterThanOrEqual(290);
+      expect(four).toBeLessThan(4 * 290);
       expect(slow.counts.ListResourceRecordSets).toBe(5);
     } finally {
       c.destroy();

@@ -257,8 +257,10 @@ describe("import at scale", { timeout: 300_000 }, () => {
   // 16x (a ratio, not a time: it holds on a slow or busy machine).
   it("grows linearly with the number of domains (CPU time of 8,000 vs 2,000 domains)", () => {
     cpuOf(500); // warm up the JIT
-    const small = cpuOf(2000);
-    const large = cpuOf(8000);
+    // The least of three runs of each size: a collection or a busy neighbour only ever adds time.
+    const least = (n: number) => [cpuOf(n), cpuOf(n), cpuOf(n)].reduce((a, b) => (b.micros < a.micros ? b : a));
+    const small = least(2000);
+    const large = least(8000);
     expect([small.outcomes, large.outcomes]).toEqual([2000, 8000]);
     expect(large.micros / small.micros).toBeLessThan(8);
   });
