@@ -6,7 +6,7 @@
  * The helpers digAxfr() and nsupdate() use BIND's own tools (`dig`, `nsupdate`), never dkimsync's
  * encoder, so tests can set up and inspect zones independently of the code under test.
  */
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { spawn, execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
 import { constants as fsConstants, existsSync, mkdirSync, renameSync, rmdirSync } from "node:fs";
@@ -15,14 +15,13 @@ import os from "node:os";
 import path from "node:path";
 import dnsPacket from "dns-packet";
 import type { RecordSet } from "../../src/core/types.js";
+import { READY_TIMEOUT_MS, supervise } from "./daemon.js";
 import { freePort } from "./ports.js";
 
 export const NAMED_BIN = "/usr/sbin/named";
 export const DIG_BIN = "/usr/bin/dig";
 export const NSUPDATE_BIN = "/usr/bin/nsupdate";
 const INSTALL_HINT = "BIND is not installed: apt-get install -y bind9 bind9-dnsutils";
-const READY_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 const PORT_ATTEMPTS = 3;
 
 export interface BindTsig {
@@ -66,11 +65,6 @@ export interface BindServer {
   /** Kills named and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
 }
-
-const running = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-});
 
 export interface BindOptions {
   zones: BindZone[];
@@ -126,7 +120,6 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
   const child = spawn(NAMED_BIN, ["-g", "-4", "-n", "1", "-c", path.join(dir, "named.conf")], {
     stdio: ["ignore", "ignore", "pipe"],
   });
-  running.add(child);
   let stderr = "";
   const traps = new Map<string, { saved: boolean; fired: Promise<void>; fire: () => void; from: number }>();
   child.stderr?.on("data", (chunk: Buffer) => {
@@ -140,49 +133,8 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
       trap.fire();
     }
   });
-  let exited = false;
-  const exitPromise = new Promise<void>((resolve) =>
-    child.once("exit", () => {
-      exited = true;
-      running.delete(child);
-      resolve();
-    }),
-  );
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    if (!exited) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-      await exitPromise;
-      clearTimeout(timer);
-    }
-    await fs.rm(dir, { recursive: true, force: true });
-  };
-
-  const waitFor = async (zoneNames: string[]) => {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (const zone of zoneNames) {
-      for (;;) {
-        if (exited) throw new Error(`named exited before it served ${zone}:\n${stderr.slice(-4000)}`);
-        if (await answersSoa(port, zone)) break;
-        if (Date.now() > deadline)
-          throw new Error(
-            `named did not serve ${zone} on 127.0.0.1:${port} within ${READY_TIMEOUT_MS} ms:\n${stderr.slice(-4000)}`,
-          );
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-  };
-
-  try {
-    await waitFor(zones.length > 0 ? zones.map((z) => z.name) : ["version.bind"]);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const { stop, waitFor, ready } = supervise(child, { label: "named", port, dir, log: () => stderr });
+  await ready(zones.map((z) => z.name));
 
   return {
     host: "127.0.0.1",

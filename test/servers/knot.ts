@@ -10,21 +10,20 @@
  * Zones are set up and inspected with BIND's `dig` and `nsupdate` (digAxfr, putRecordSet from
  * bind.ts: plain RFC 5936 / RFC 2136 clients), never with dkimsync's encoder.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { RecordSet } from "../../src/core/types.js";
-import { DIG_BIN, NSUPDATE_BIN, answersSoa, masterRdata, run, type BindTsig } from "./bind.js";
+import { DIG_BIN, NSUPDATE_BIN, masterRdata, run, type BindTsig } from "./bind.js";
+import { supervise } from "./daemon.js";
 import { freePort } from "./ports.js";
 
 export const KNOTD_BIN = "/usr/sbin/knotd";
 export const KNOTC_BIN = "/usr/sbin/knotc";
 const INSTALL_HINT = "Knot DNS is not installed: apt-get install -y knot knot-dnsutils bind9-dnsutils";
-const READY_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 const PORT_ATTEMPTS = 3;
 
 export interface KnotZone {
@@ -54,11 +53,6 @@ export interface KnotServer {
   addZone(zone: KnotZone): Promise<void>;
   stop(): Promise<void>;
 }
-
-const running = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-});
 
 export async function startKnot(opts: { zones: KnotZone[] }): Promise<KnotServer> {
   for (const bin of [KNOTD_BIN, KNOTC_BIN, DIG_BIN, NSUPDATE_BIN]) {
@@ -105,54 +99,15 @@ async function startOnce(opts: { zones: KnotZone[] }): Promise<KnotServer> {
   await writeConf();
 
   const child = spawn(KNOTD_BIN, ["-c", conf, "-s", socket], { stdio: ["ignore", "pipe", "pipe"] });
-  running.add(child);
   let output = "";
   const collect = (chunk: Buffer) => {
     output += chunk.toString();
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
-  let exited = false;
-  const exitPromise = new Promise<void>((resolve) =>
-    child.once("exit", () => {
-      exited = true;
-      running.delete(child);
-      resolve();
-    }),
-  );
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    if (!exited) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-      await exitPromise;
-      clearTimeout(timer);
-    }
-    await fs.rm(dir, { recursive: true, force: true });
-  };
-  const waitFor = async (zoneNames: string[]) => {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (const zone of zoneNames) {
-      for (;;) {
-        if (exited) throw new Error(`knotd exited before it served ${zone}:\n${output.slice(-4000)}`);
-        if (await answersSoa(port, zone)) break;
-        if (Date.now() > deadline)
-          throw new Error(
-            `knotd did not serve ${zone} on 127.0.0.1:${port} within ${READY_TIMEOUT_MS} ms:\n${output.slice(-4000)}`,
-          );
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-  };
-  try {
-    // knotd answers `version.bind CH TXT` as soon as it listens (identity/version defaults).
-    await waitFor(zones.length > 0 ? zones.map((z) => z.name) : ["version.bind"]);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const { stop, waitFor, ready } = supervise(child, { label: "knotd", port, dir, log: () => output });
+  await ready(zones.map((z) => z.name));
+
   return {
     host: "127.0.0.1",
     port,
