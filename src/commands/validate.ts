@@ -15,10 +15,10 @@ import { providerTypes } from "../../providers/index.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { desiredState } from "../core/desired.js";
 import type { Config } from "../config/types.js";
-import { DkimsyncError, InputError, errorMessage } from "../core/errors.js";
+import { DkimsyncError, errorMessage } from "../core/errors.js";
 import { findZone, selectorName } from "../core/names.js";
 import type { Provider } from "../core/types.js";
-import { createProvider } from "../plan/build.js";
+import { checkProviderOptions, createProvider } from "../plan/build.js";
 
 export interface ValidateIo {
   stdout: (s: string) => void;
@@ -90,20 +90,18 @@ export async function validateConfig(file: string, opts: { zoneFiles?: boolean }
   if (config !== undefined) {
     const env = placeholderEnv(secrets);
     for (const pc of config.providers.values()) {
-      let provider: Provider;
-      try {
-        provider = await createProvider(pc, config, env, {});
-      } catch (err) {
-        if (err instanceof InputError) {
-          problems.push(problemOf(err));
-          continue;
-        }
-        throw err;
+      // The same check every run makes when it loads the config: the type's options reader,
+      // which loads no SDK. Only providers whose records are local files are created, to read them.
+      const problem = await checkProviderOptions(pc, config, env);
+      if (problem !== undefined) {
+        problems.push(problemOf(problem));
+        continue;
       }
+      // Only the yaml provider is local; every other type needs its API (and credentials).
+      if (providerTypes[pc.type]?.localRecords !== true || opts.zoneFiles === false) continue;
+      const provider = await createProvider(pc, config, env, {});
       try {
-        // Only the yaml provider is local; every other type needs its API (and credentials).
-        if (providerTypes[pc.type]?.localRecords === true && opts.zoneFiles !== false)
-          zoneFiles += await checkZoneFiles(provider, config, complete, problems);
+        zoneFiles += await checkZoneFiles(provider, config, complete, problems);
       } finally {
         await provider.close?.();
       }
