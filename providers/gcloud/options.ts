@@ -68,7 +68,10 @@ export function readGcloudOptions(o: OptionsReader): GcloudOptions {
   const secret = o.secret("credentials");
   let key: ServiceAccountKey | undefined;
   const keyRef = typeof rawCreds === "string" ? rawCreds.trim().replace(/^env\//, "") : undefined;
-  if (secret !== undefined) {
+  // Only checking (a run's config check, `validate`) with the variable unset, secret() returns a
+  // stand-in that is no key: only a value really set is held to the key's format.
+  const standIn = o.src.checkOnly === true && keyRef !== undefined && !o.src.env[keyRef];
+  if (secret !== undefined && !standIn) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(secret);
