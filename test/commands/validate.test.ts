@@ -84,7 +84,9 @@ describe("dkimsync validate", () => {
     const r = await run(["validate", "-c", file]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("secrets referenced (not read): DKIMSYNC_TEST_UNSET_TOKEN, GC_KEY_UNSET, PDNS_KEY_UNSET, TSIG_UNSET");
+    expect(r.stdout).toContain(
+      "secrets referenced (not read): DKIMSYNC_TEST_UNSET_TOKEN, GC_KEY_UNSET, PDNS_KEY_UNSET, TSIG_UNSET",
+    );
   });
 
   it("reports every problem at once, each with file:line, and exits 1", async () => {
