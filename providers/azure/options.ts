@@ -3,6 +3,7 @@
  * file:line). Kept apart from the provider (index.ts) so that checking a config, which every run
  * and `validate` do for every provider block, loads no SDK: this module imports none.
  */
+import { accessSync, constants } from "node:fs";
 import type { OptionsReader } from "../../src/provider-kit.js";
 // Type only: api.ts imports the Azure SDK, which this module must not load.
 import type { AzureApiOptions } from "./api.js";
@@ -68,6 +69,19 @@ export function readAzureOptions(o: OptionsReader): AzureOptions {
     };
   }
   const caFile = o.path("ca_file");
+  // Read when the provider is created; a path that cannot be read is a problem of the config,
+  // named at its line when the config is checked (every run, and validate), not a crash later.
+  if (caFile !== undefined) {
+    try {
+      accessSync(caFile, constants.R_OK);
+    } catch (err) {
+      o.fail(
+        "ca_file",
+        `names ${caFile}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})`,
+        "give the path of a PEM file of CA certificates, relative to the config file's folder",
+      );
+    }
+  }
   const options: AzureOptions = {
     subscriptionId,
     ...(resourceGroup ? { resourceGroup } : {}),
