@@ -5,7 +5,8 @@
  * that run is not timed), on
  * - the bundled example (dkim.zones.yaml and zones/ at the repository root), and
  * - 10,000 domains in 100 zone files, plus one Cloudflare provider block no domain uses (a
- *   config that names a cloud provider, in a run that needs only the zone files).
+ *   config that names a cloud provider, in a run that needs only the zone files): `plan`, and
+ *   `plan --domain` of one domain (the whole config loaded and checked, one zone read).
  * Each run is repeated and the median CPU / largest peak RSS kept. With `--baseline DIR` (a
  * checkout of another commit, built) the same runs of that build alternate with this one's, so
  * before and after are measured in the same run on the same machine.
@@ -120,6 +121,13 @@ export async function benchStartup(
         name: "10,000 domains + a cloudflare block: plan",
         cwd: big,
         args: ["plan"],
+        env: { DKIMSYNC_BENCH_CF_TOKEN: "unused" },
+      },
+      {
+        // The whole config is loaded and checked, one zone is read: start-up, nearly alone.
+        name: "10,000 domains + a cloudflare block: plan --domain (one)",
+        cwd: big,
+        args: ["plan", "--domain", "d000.zone000.example"],
         env: { DKIMSYNC_BENCH_CF_TOKEN: "unused" },
       },
     ];
