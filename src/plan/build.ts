@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { providerTypes, type ProviderContext, type ProviderType } from "../../providers/index.js";
 import type { Config, ProviderConfig } from "../config/types.js";
-import { desiredState, domainOfSelectorName, type DesiredDomain } from "../core/desired.js";
+import { desiredDomain, domainOfSelectorName, type DesiredDomain } from "../core/desired.js";
 import { diffZone, normaliseSet, type DesiredRecord } from "../core/diff.js";
 import { DkimsyncError, InputError, ProviderError, errorWithHint, formatWhere } from "../core/errors.js";
 import { canonical, normaliseDomain } from "../core/names.js";
@@ -187,11 +187,11 @@ export async function closeProviders(providers: ProviderSet): Promise<void> {
 }
 
 /** The desired domains selected by --domain / --provider, with clear errors for unknown ones. */
-export function selectDomains(
+export function selectDomains<T extends { domain: string; providers: string[] }>(
   config: Config,
-  desired: DesiredDomain[],
+  desired: T[],
   opts: Pick<PlanOptions, "domains" | "providers">,
-): DesiredDomain[] {
+): T[] {
   let out = desired;
   if (opts.providers && opts.providers.length > 0) {
     for (const p of opts.providers) {
@@ -285,7 +285,17 @@ function annotate(zp: ZonePlan, w: ZoneWork, config: Config): ZonePlan {
 export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; providers: ProviderSet }> {
   const { config } = opts;
   const env = opts.env ?? process.env;
-  const chosen = selectDomains(config, desiredState(config), opts);
+  // The desired records of the selected domains only: --domain on a large config builds one.
+  const picked = selectDomains(
+    config,
+    config.domains.map((dc) => ({ domain: dc.name, providers: dc.providers, dc })),
+    opts,
+  );
+  const chosen = picked.map(({ dc, providers }) => {
+    const d = desiredDomain(config, dc);
+    d.providers = providers;
+    return d;
+  });
   // A domain with a problem of its own (no usable targets) is reported, not planned; the others are.
   const selected = chosen.filter((d) => d.problem === undefined);
   const problemErrors: PlanError[] = chosen
