@@ -28,6 +28,8 @@ export interface BenchResult {
   targets?: { target: string; measured: string; met: boolean }[];
   /** cloud-scale: one entry per provider, layout, size and scenario. */
   cloudScale?: unknown[];
+  /** startup: one entry per build and scenario. */
+  startup?: unknown[];
   /** rate-limits: one entry per provider. */
   rateLimits?: unknown[];
 }

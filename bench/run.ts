@@ -7,10 +7,11 @@
  * zone beyond paging, writes beyond the zones with changes, a second plan that is not empty.
  *
  * Options: --json (the same data as JSON), --only PHASE[,PHASE] (yaml, route53, cloudflare,
- * concurrency, powerdns, pdns-scale, cloud-scale, rate-limits, gcloud, azure), --sizes N[,N]
+ * concurrency, powerdns, pdns-scale, cloud-scale, rate-limits, gcloud, azure, startup), --sizes N[,N]
  * (pdns-scale and cloud-scale: domains; default 500,5000,10000), --backends B[,B] (pdns-scale:
  * gsqlite3, lmdb; default both), --providers P[,P] (cloud-scale: route53, cloudflare, yaml;
- * default all), --layouts L[,L] (cloud-scale: own, shared; default both).
+ * default all), --layouts L[,L] (cloud-scale: own, shared; default both), --baseline DIR
+ * (startup: also measure the built checkout in DIR, e.g. the commit before a change).
  */
 import os from "node:os";
 import { benchAzureScale } from "./azure.js";
@@ -24,6 +25,7 @@ import { benchYaml } from "./yaml.js";
 import { benchGcloudScale } from "./gcloud.js";
 import { CLOUD_PROVIDERS, benchCloudScale, type CloudProvider, type Layout } from "./cloud-scale.js";
 import { benchRateLimits } from "./rate-limits.js";
+import { benchStartup } from "./startup.js";
 
 /** 410 domains in 150 zones: enough requests for a stable ratio, short at concurrency 1. */
 const CONCURRENCY_SHAPE: DatasetShape = {
@@ -45,6 +47,7 @@ const PHASES = [
   "rate-limits",
   "gcloud",
   "azure",
+  "startup",
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -55,6 +58,7 @@ interface Args {
   backends: Backend[];
   providers: CloudProvider[];
   layouts: Layout[];
+  baseline?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -64,6 +68,7 @@ function parseArgs(argv: string[]): Args {
   let backends: Backend[] = ["gsqlite3", "lmdb"];
   let providers: CloudProvider[] = [...CLOUD_PROVIDERS];
   let layouts: Layout[] = ["own", "shared"];
+  let baseline: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") json = true;
@@ -89,9 +94,12 @@ function parseArgs(argv: string[]): Args {
       const list = (argv[++i] ?? "").split(",");
       if (list.some((l) => l !== "own" && l !== "shared")) throw new Error("--layouts takes own and/or shared");
       layouts = list as Layout[];
+    } else if (a === "--baseline") {
+      baseline = argv[++i];
+      if (!baseline) throw new Error("--baseline takes the folder of a built dkimsync checkout");
     } else throw new Error(`unknown argument ${a}; use --json and --only ${PHASES.join(",")}`);
   }
-  return { json, only, sizes, backends, providers, layouts };
+  return { json, only, sizes, backends, providers, layouts, ...(baseline ? { baseline } : {}) };
 }
 
 async function concurrencySection(log: (m: string) => void): Promise<Section> {
@@ -118,7 +126,7 @@ async function concurrencySection(log: (m: string) => void): Promise<Section> {
 }
 
 async function main(): Promise<number> {
-  const { json, only, sizes, backends, providers, layouts } = parseArgs(process.argv.slice(2));
+  const { json, only, sizes, backends, providers, layouts, baseline } = parseArgs(process.argv.slice(2));
   const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
   const result: BenchResult = {
     startedAt: new Date().toISOString(),
@@ -168,6 +176,11 @@ async function main(): Promise<number> {
   });
   await phase("gcloud", () => benchGcloudScale(SCALE_SHAPE, log));
   await phase("azure", () => benchAzureScale(SCALE_SHAPE, log));
+  await phase("startup", async () => {
+    const out = await benchStartup(baseline, log);
+    result.startup = out.results;
+    return out;
+  });
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
   process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderText(result));

@@ -15,7 +15,6 @@ import {
   ProviderError,
   canonical,
   pool,
-  type OptionsReader,
   type Capabilities,
   type Change,
   type Provider,
@@ -26,28 +25,9 @@ import type { ProviderFactory } from "../types.js";
 import { PdnsClient, type PdnsSearchRecord } from "./api.js";
 import { fromPdnsRRset, type PdnsRRset, toRRsetPatches } from "./convert.js";
 
-export interface PowerDnsOptions {
-  /** Base URL of the PowerDNS webserver, e.g. `http://127.0.0.1:8081`. Required. */
-  url: string;
-  /** The API key (`api_key: env/NAME`). Required. */
-  apiKey: string;
-  /** Default `localhost`, the only server id PowerDNS Authoritative has. */
-  serverId: string;
-  /** Per-request timeout in milliseconds. Default 10000. */
-  timeoutMs: number;
-  /**
-   * `auto` (default): `search` where the server's backend answers it, else `zone`.
-   * `search`: every zone's selector names in a few `search-data` requests for the whole server
-   * (SQL backends; refused where the backend cannot search).
-   * `zone`: one GET of the whole zone, which also shows disabled records (reported as drift).
-   * `names`: one `rrset_name=` GET per selector name, so only managed names are read.
-   */
-  read: ReadMode;
-  /** Attempts for a transient failure (5xx, timeout); default 3. */
-  maxAttempts: number;
-}
+import { readPowerDnsOptions, type ReadMode } from "./options.js";
 
-export type ReadMode = "auto" | "search" | "zone" | "names";
+export { readPowerDnsOptions, type PowerDnsOptions, type ReadMode } from "./options.js";
 
 export function capabilitiesFor(read: ReadMode): Capabilities {
   return read === "names"
@@ -87,22 +67,6 @@ export const capabilities: Capabilities = {
     source: "PowerDNS HTTP API zones endpoint; observed on PowerDNS 4.7.3",
   },
 };
-
-export function readPowerDnsOptions(options: OptionsReader): PowerDnsOptions {
-  if (options.src.values["url"] === undefined || options.src.values["url"] === null)
-    options.fail("url", "is required", "the PowerDNS webserver address, e.g. http://127.0.0.1:8081");
-  // The shared URL rule: http(s), no user:password@ (never echoed), no query or fragment.
-  const parsed = new URL(options.url("url", { example: "http://127.0.0.1:8081" }) as string);
-  // Accept the URL with or without the API prefix; the client adds /api/v1 itself.
-  const url = parsed.href.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
-  const apiKey = options.secret("api_key", { required: true });
-  const serverId = options.string("server_id", { default: "localhost" }) ?? "localhost";
-  const timeoutMs = options.number("timeout_ms", { default: 10_000, min: 1, integer: true });
-  const read = options.oneOf("read", ["auto", "search", "zone", "names"] as const, { default: "auto" });
-  const maxAttempts = options.number("max_attempts", { default: 3, min: 1, max: 10, integer: true });
-  options.done();
-  return { url, apiKey, serverId, timeoutMs, read, maxAttempts };
-}
 
 export const createPowerDnsProvider: ProviderFactory = (options) => {
   const name = options.src.provider;

@@ -5,12 +5,10 @@
  * finds each domain's zone by asking the server for the domain's SOA (discovery.ts).
  */
 import {
-  parseHostPort,
   canonical,
   findZone,
   ProviderError,
   errorMessage,
-  type OptionsReader,
   type Capabilities,
   type Change,
   type Provider,
@@ -18,61 +16,20 @@ import {
 } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { DnsClient, DnsTransportError, type DnsResponse, type ReceivedRecord } from "./api.js";
-import { RdataMemory, changesToUpdate, toRecordSets, validKeyName } from "./convert.js";
+import { RdataMemory, changesToUpdate, toRecordSets } from "./convert.js";
 import { parentName, readSoaAnswer } from "./discovery.js";
-import { TSIG_ALGORITHMS, TSIG_ERRORS, TsigError, decodeSecret, type TsigKey } from "./tsig.js";
+import { TSIG_ERRORS, TsigError, type TsigKey } from "./tsig.js";
 import { CLASS_NONE, RCODES, TYPES, type WireRecord } from "./wire.js";
 
-/** Options of `type: rfc2136` in dkim.zones.yaml. */
-export interface Rfc2136Options {
-  /** `host` or `host:port` (`[v6]:port`); port 53 by default. */
-  server: { host: string; port: number };
-  /**
-   * The zones to manage on this server. Optional: without it each domain's zone is found with an
-   * SOA query to the server (zoneOf). With it, no query is sent and a domain outside the list is
-   * not managed here.
-   */
-  zones?: string[];
-  /** The TSIG key; without it every request is unsigned (servers normally refuse such updates). */
-  tsig?: TsigKey;
-  /** `axfr` (default): one signed zone transfer per zone; `query`: per-name queries. */
-  transfer: "axfr" | "query";
-  /** Per request, default 5000. */
-  timeoutMs: number;
-}
+import { readRfc2136Options, type Rfc2136Options } from "./options.js";
+
+export { readRfc2136Options, type Rfc2136Options } from "./options.js";
 
 /**
  * The types asked for in `transfer: query` mode. ANY is not used: RFC 8482 lets servers answer it
  * with one arbitrary RRset. These cover the selector CNAME and what commonly blocks it.
  */
 export const QUERY_TYPES = ["CNAME", "TXT", "A", "AAAA", "MX", "NS", "SRV", "PTR"] as const;
-
-export function readRfc2136Options(o: OptionsReader): Rfc2136Options {
-  const parsed = parseHostPort(o.string("server", { required: true }));
-  if ("error" in parsed) o.fail("server", `${parsed.error}`, "for example server: 127.0.0.1:53");
-  const server = parsed;
-  const zoneList = o.stringList("zones")?.map(canonical);
-  let tsig: TsigKey | undefined;
-  const t = o.object("tsig");
-  if (t) {
-    const name = canonical(t.string("name", { required: true }));
-    if (!validKeyName(name)) t.fail("name", `"${name}" is not a valid key name`);
-    const algorithm = t.oneOf("algorithm", TSIG_ALGORITHMS, { default: "hmac-sha256" });
-    const secret =
-      decodeSecret(t.secret("secret", { required: true })) ??
-      t.fail(
-        "secret",
-        "is not base64",
-        "use the secret from the key file that `tsig-keygen -a hmac-sha256 NAME` printed",
-      );
-    t.done();
-    tsig = { name, algorithm, secret };
-  }
-  const transfer = o.oneOf("transfer", ["axfr", "query"] as const, { default: "axfr" });
-  const timeoutMs = o.number("timeout_ms", { default: 5000, min: 100, max: 120_000, integer: true });
-  o.done();
-  return { server, zones: zoneList, tsig, transfer, timeoutMs };
-}
 
 export const createRfc2136Provider: ProviderFactory = (reader) => {
   const options = readRfc2136Options(reader);

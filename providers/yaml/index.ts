@@ -19,7 +19,6 @@ import {
   removeStaleFiles,
   removeStaleTemps,
   writeFileAtomic,
-  type OptionsReader,
   type Change,
   type Provider,
   type RecordSet,
@@ -32,16 +31,9 @@ import { parseZone, sameRecords, ZoneFileError } from "./convert.js";
 import type { ParsedZone } from "./convert.js";
 import { readZoneBytes, zoneFileNames } from "./files.js";
 
-export interface YamlOptions {
-  /** Folder of the zone files, resolved from the config file's folder. Required. */
-  directory: string;
-}
+import { readYamlOptions } from "./options.js";
 
-export function readYamlOptions(options: OptionsReader): YamlOptions {
-  const directory = options.path("directory", { required: true });
-  options.done();
-  return { directory };
-}
+export { readYamlOptions, type YamlOptions } from "./options.js";
 
 export const createYamlProvider: ProviderFactory = (options) => {
   const { directory } = readYamlOptions(options);

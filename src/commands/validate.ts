@@ -15,10 +15,10 @@ import { providerTypes } from "../../providers/index.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { desiredState } from "../core/desired.js";
 import type { Config } from "../config/types.js";
-import { DkimsyncError, InputError, errorMessage } from "../core/errors.js";
+import { DkimsyncError, errorMessage } from "../core/errors.js";
 import { findZone, selectorName } from "../core/names.js";
 import type { Provider } from "../core/types.js";
-import { createProvider } from "../plan/build.js";
+import { checkProviderOptions, createProvider } from "../plan/build.js";
 
 export interface ValidateIo {
   stdout: (s: string) => void;
@@ -47,16 +47,15 @@ export interface ValidateResult {
 }
 
 /**
- * A stand-in environment: every `env/NAME` reference resolves to a placeholder (valid base64,
- * since a TSIG secret is decoded while options are read) and the names are recorded, so the
- * options are checked exactly as `plan` checks them without any secret being present.
+ * An environment that records every `env/NAME` a provider block refers to and holds none of
+ * them: the options are checked exactly as every run checks them when it loads the config (a
+ * secret that is not set gets the reader's stand-in), and no secret is read.
  */
-function placeholderEnv(seen: Set<string>): NodeJS.ProcessEnv {
+function recordingEnv(seen: Set<string>): NodeJS.ProcessEnv {
   return new Proxy({} as NodeJS.ProcessEnv, {
     get(_target, key) {
-      if (typeof key !== "string") return undefined;
-      seen.add(key);
-      return "ZGtpbXN5bmMtdmFsaWRhdGU=";
+      if (typeof key === "string") seen.add(key);
+      return undefined;
     },
   });
 }
@@ -88,22 +87,20 @@ export async function validateConfig(file: string, opts: { zoneFiles?: boolean }
     for (const d of desiredState(config)) if (d.problem !== undefined) problems.push(problemOf(d.problem));
   }
   if (config !== undefined) {
-    const env = placeholderEnv(secrets);
+    const env = recordingEnv(secrets);
     for (const pc of config.providers.values()) {
-      let provider: Provider;
-      try {
-        provider = await createProvider(pc, config, env, {});
-      } catch (err) {
-        if (err instanceof InputError) {
-          problems.push(problemOf(err));
-          continue;
-        }
-        throw err;
+      // The same check every run makes when it loads the config: the type's options reader,
+      // which loads no SDK. Only providers whose records are local files are created, to read them.
+      const problem = await checkProviderOptions(pc, config, env);
+      if (problem !== undefined) {
+        problems.push(problemOf(problem));
+        continue;
       }
+      // Only the yaml provider is local; every other type needs its API (and credentials).
+      if (providerTypes[pc.type]?.localRecords !== true || opts.zoneFiles === false) continue;
+      const provider = await createProvider(pc, config, env, {});
       try {
-        // Only the yaml provider is local; every other type needs its API (and credentials).
-        if (providerTypes[pc.type]?.localRecords === true && opts.zoneFiles !== false)
-          zoneFiles += await checkZoneFiles(provider, config, complete, problems);
+        zoneFiles += await checkZoneFiles(provider, config, complete, problems);
       } finally {
         await provider.close?.();
       }

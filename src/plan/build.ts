@@ -4,9 +4,9 @@
  * can be refused when the zone changed since.
  */
 import { createHash } from "node:crypto";
-import { providerTypes, type ProviderContext } from "../../providers/index.js";
+import { providerTypes, type ProviderContext, type ProviderType } from "../../providers/index.js";
 import type { Config, ProviderConfig } from "../config/types.js";
-import { desiredState, domainOfSelectorName, type DesiredDomain } from "../core/desired.js";
+import { desiredDomain, domainOfSelectorName, type DesiredDomain } from "../core/desired.js";
 import { diffZone, normaliseSet, type DesiredRecord } from "../core/diff.js";
 import { DkimsyncError, InputError, ProviderError, errorWithHint, formatWhere } from "../core/errors.js";
 import { canonical, normaliseDomain } from "../core/names.js";
@@ -124,20 +124,19 @@ export interface PlanOptions {
 /** Instantiated providers by name; close them when done. */
 export type ProviderSet = Map<string, Provider>;
 
-export async function createProvider(
-  pc: ProviderConfig,
-  config: Config,
-  env: NodeJS.ProcessEnv,
-  context: ProviderContext,
-  checkOnly = false,
-): Promise<Provider> {
-  const load = providerTypes[pc.type]?.load;
-  if (!load) {
+/** The registry entry of `pc`'s type, or the error that names the block and the known types. */
+function typeOf(pc: ProviderConfig): ProviderType {
+  const t = providerTypes[pc.type];
+  if (!t) {
     throw new InputError(pc.where, `provider "${pc.name}": unknown type "${pc.type}"`, {
       hint: `use one of: ${Object.keys(providerTypes).sort().join(", ")}`,
     });
   }
-  const reader = new OptionsReader({
+  return t;
+}
+
+function readerOf(pc: ProviderConfig, config: Config, env: NodeJS.ProcessEnv, checkOnly: boolean): OptionsReader {
+  return new OptionsReader({
     provider: pc.name,
     type: pc.type,
     values: pc.options,
@@ -147,18 +146,35 @@ export async function createProvider(
     env,
     ...(checkOnly ? { checkOnly: true } : {}),
   });
-  return (await load())(reader, context);
+}
+
+/** Create a provider for a run: this is what loads its module and SDK. */
+export async function createProvider(
+  pc: ProviderConfig,
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  context: ProviderContext,
+): Promise<Provider> {
+  const load = typeOf(pc).load;
+  return (await load())(readerOf(pc, config, env, false), context);
 }
 
 /**
- * A provider block's options, checked by the provider's own factory (through the registry) when
- * the config is loaded: every provider's settings are reported in the same run as the domains'
- * problems, not one provider per run. Factories do no I/O while constructing (providers/types.ts).
+ * A provider block's options, checked when the config is loaded (every run, and `validate`) by
+ * the type's own options reader, the one its factory reads them with: every provider's settings
+ * are reported in the same run as the domains' problems, not one provider per run. The reader
+ * imports no SDK, so checking a block costs nothing a run does not use (a cloud SDK costs up to a
+ * second of CPU and tens of MB just to load); only createProvider loads one. A secret's env/NAME
+ * need not be set here: a run limited with --provider needs only its own.
  */
-export async function checkProviderOptions(pc: ProviderConfig, config: Config): Promise<InputError | undefined> {
+export async function checkProviderOptions(
+  pc: ProviderConfig,
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<InputError | undefined> {
   try {
-    const provider = await createProvider(pc, config, process.env, {}, true);
-    await provider.close?.();
+    const read = await typeOf(pc).options();
+    read(readerOf(pc, config, env, true));
     return undefined;
   } catch (err) {
     if (err instanceof InputError) return err;
@@ -171,11 +187,11 @@ export async function closeProviders(providers: ProviderSet): Promise<void> {
 }
 
 /** The desired domains selected by --domain / --provider, with clear errors for unknown ones. */
-export function selectDomains(
+export function selectDomains<T extends { domain: string; providers: string[] }>(
   config: Config,
-  desired: DesiredDomain[],
+  desired: T[],
   opts: Pick<PlanOptions, "domains" | "providers">,
-): DesiredDomain[] {
+): T[] {
   let out = desired;
   if (opts.providers && opts.providers.length > 0) {
     for (const p of opts.providers) {
@@ -269,7 +285,17 @@ function annotate(zp: ZonePlan, w: ZoneWork, config: Config): ZonePlan {
 export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; providers: ProviderSet }> {
   const { config } = opts;
   const env = opts.env ?? process.env;
-  const chosen = selectDomains(config, desiredState(config), opts);
+  // The desired records of the selected domains only: --domain on a large config builds one.
+  const picked = selectDomains(
+    config,
+    config.domains.map((dc) => ({ domain: dc.name, providers: dc.providers, dc })),
+    opts,
+  );
+  const chosen = picked.map(({ dc, providers }) => {
+    const d = desiredDomain(config, dc);
+    d.providers = providers;
+    return d;
+  });
   // A domain with a problem of its own (no usable targets) is reported, not planned; the others are.
   const selected = chosen.filter((d) => d.problem === undefined);
   const problemErrors: PlanError[] = chosen

@@ -72,9 +72,10 @@ describe("dkimsync validate", () => {
         "    server: 127.0.0.1:53",
         "    tsig: { name: k, secret: env/TSIG_UNSET }",
         "  aws: { type: route53 }",
+        "  gc: { type: gcloud, credentials: env/GC_KEY_UNSET }",
         "domains:",
         "  example.com:",
-        "    providers: [cf, pdns, bind, aws]",
+        "    providers: [cf, pdns, bind, aws, gc]",
         "    selector1: selector1-example-com._domainkey.contoso.onmicrosoft.com",
         "    selector2: selector2-example-com._domainkey.contoso.onmicrosoft.com",
         "",
@@ -83,7 +84,9 @@ describe("dkimsync validate", () => {
     const r = await run(["validate", "-c", file]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("secrets referenced (not read): DKIMSYNC_TEST_UNSET_TOKEN, PDNS_KEY_UNSET, TSIG_UNSET");
+    expect(r.stdout).toContain(
+      "secrets referenced (not read): DKIMSYNC_TEST_UNSET_TOKEN, GC_KEY_UNSET, PDNS_KEY_UNSET, TSIG_UNSET",
+    );
   });
 
   it("reports every problem at once, each with file:line, and exits 1", async () => {

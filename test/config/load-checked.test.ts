@@ -83,4 +83,46 @@ describe("loadConfigChecked", () => {
     const config = await loadConfigChecked(write(ok), checkProviderOptions);
     expect([...config.providers.keys()]).toEqual(["zones", "cf", "pdns"]);
   });
+
+  it("names an azure ca_file that cannot be read at its line, as a problem of the config", async () => {
+    const text = [
+      "providers:",
+      "  az:",
+      "    type: azure",
+      "    subscription_id: 00000000-0000-0000-0000-000000000000",
+      "    ca_file: ./no-such-ca.pem",
+      "domains: {}",
+      "",
+    ].join("\n");
+    const err = await problems(text);
+    expect(err.message).toContain(
+      `dkim.zones.yaml:5: provider "az" (azure): option "ca_file" names ${path.join(dir, "no-such-ca.pem")}, which cannot be read (ENOENT)`,
+    );
+    fs.writeFileSync(path.join(dir, "no-such-ca.pem"), "");
+    try {
+      const config = await loadConfigChecked(write(text), checkProviderOptions);
+      expect([...config.providers.keys()]).toEqual(["az"]);
+    } finally {
+      fs.rmSync(path.join(dir, "no-such-ca.pem"));
+    }
+  });
+
+  it("does not hold a secret's stand-in to the secret's format: an unset gcloud key is not a problem", async () => {
+    const text = (ref: string) =>
+      ["providers:", "  gc:", "    type: gcloud", `    credentials: env/${ref}`, "domains: {}", ""].join("\n");
+    delete process.env.DKIMSYNC_TEST_GC_KEY_UNSET;
+    const config = await loadConfigChecked(write(text("DKIMSYNC_TEST_GC_KEY_UNSET")), checkProviderOptions);
+    expect([...config.providers.keys()]).toEqual(["gc"]);
+    // A variable that is set is checked as the provider will read it.
+    process.env.DKIMSYNC_TEST_GC_KEY_SET = "not json";
+    try {
+      const err = await problems(text("DKIMSYNC_TEST_GC_KEY_SET"));
+      expect(err.message).toContain(
+        'dkim.zones.yaml:4: provider "gc" (gcloud): option "credentials" refers to DKIMSYNC_TEST_GC_KEY_SET, which does not hold JSON',
+      );
+      expect(err.message).not.toContain("not json");
+    } finally {
+      delete process.env.DKIMSYNC_TEST_GC_KEY_SET;
+    }
+  });
 });
