@@ -573,7 +573,11 @@ describe("cloudflare provider: limits and credentials", () => {
     // The fake counts a request when it handles it; delayNext holds the first request before
     // that, like a slow connection. A limiter that counted from the moment it let the request go
     // would send the second one a window later, while the fake still counts the first (429).
-    const limited = await startCloudflareFake({ rateLimit: 1, rateLimitWindowMs: 1000, seed: { zones: [{ name: ZONE }] } });
+    const limited = await startCloudflareFake({
+      rateLimit: 1,
+      rateLimitWindowMs: 1000,
+      seed: { zones: [{ name: ZONE }] },
+    });
     const api = new CloudflareApi({
       provider: "cf",
       token: limited.token,
@@ -594,7 +598,11 @@ describe("cloudflare provider: limits and credentials", () => {
   });
 
   it("30 requests through the real API client and SDK under a window of 5, some slow to arrive: none refused", async () => {
-    const limited = await startCloudflareFake({ rateLimit: 5, rateLimitWindowMs: 500, seed: { zones: [{ name: ZONE }] } });
+    const limited = await startCloudflareFake({
+      rateLimit: 5,
+      rateLimitWindowMs: 500,
+      seed: { zones: [{ name: ZONE }] },
+    });
     const api = new CloudflareApi({
       provider: "cf",
       token: limited.token,

@@ -130,8 +130,7 @@ for (const target of [rfc2136Target, knotTarget, powerdnsDnsupdateTarget] as Con
       it("writes: a SERVFAIL from inside the server halves the limit and lowers the ceiling; the UPDATE is sent once", async () => {
         const p = provider();
         // Grow the limit first: 16 clean writes, one after another.
-        for (let i = 0; i < 16; i++)
-          await p.apply(zone, [create(cname(`selector2._domainkey.g${i}.${zone}`, T1))]);
+        for (let i = 0; i < 16; i++) await p.apply(zone, [create(cname(`selector2._domainkey.g${i}.${zone}`, T1))]);
         const grown = p.client.writes.state.limit;
         expect(grown).toBe(3);
         await backend.failNextWrite?.(zone);
@@ -151,7 +150,11 @@ describe("bounded tries on a server that only fails", () => {
     udp.on("message", (msg, rinfo) => {
       queries++;
       const q = dnsPacket.decode(msg);
-      udp.send(dnsPacket.encode({ type: "response", id: q.id, flags: 2, questions: q.questions }), rinfo.port, rinfo.address);
+      udp.send(
+        dnsPacket.encode({ type: "response", id: q.id, flags: 2, questions: q.questions }),
+        rinfo.port,
+        rinfo.address,
+      );
     });
     await new Promise<void>((r) => udp.bind(0, "127.0.0.1", () => r()));
     try {
@@ -174,7 +177,9 @@ describe("bounded tries on a server that only fails", () => {
     await new Promise<void>((r) => probe.close(() => r()));
     const p = make({ server: `127.0.0.1:${port}`, zones: ["limits.test"] });
     const err = await failure(p.list("limits.test", ["selector1._domainkey.limits.test"]));
-    expect(err.message).toMatch(/^\[dns\] zone limits\.test: zone transfer failed: cannot reach 127\.0\.0\.1:\d+: .*\(3 attempts\)$/);
+    expect(err.message).toMatch(
+      /^\[dns\] zone limits\.test: zone transfer failed: cannot reach 127\.0\.0\.1:\d+: .*\(3 attempts\)$/,
+    );
     expect(err.transient).toBe(true);
     expect(p.client.reads.state).toMatchObject({ overloaded: READ_ATTEMPTS, ok: 0 });
   });
