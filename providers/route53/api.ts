@@ -76,7 +76,7 @@ export class RateLimiter {
   private pausedUntil = 0;
   private chain: Promise<void> = Promise.resolve();
   /** The request let go and not yet written: the next one waits for it. */
-  private unwritten: { done: Promise<void>; resolve: () => void } | undefined;
+  private unwritten: { done: Promise<void>; written: () => void } | undefined;
   /** Requests let go, and throttle answers seen: counts for tests and benchmarks. */
   readonly stats = { sent: 0, throttled: 0 };
   constructor(rps: number) {
@@ -112,25 +112,25 @@ export class RateLimiter {
         this.stats.sent++;
         let resolve = (): void => undefined;
         const done = new Promise<void>((r) => (resolve = r));
-        const mine = { done, resolve };
-        this.unwritten = mine;
-        return () => {
-          if (this.unwritten !== mine) return;
+        const written = (): void => {
+          if (this.unwritten?.done !== done) return;
           this.unwritten = undefined;
           this.last = Math.max(this.last, Date.now());
           resolve();
         };
+        this.unwritten = { done, written };
+        return written;
       }
       await new Promise((r) => setTimeout(r, due - now));
     }
   }
-  /** The request let go last has been written to its socket. */
-  written(): void {
-    if (!this.unwritten) return;
-    const { resolve } = this.unwritten;
-    this.unwritten = undefined;
-    this.last = Math.max(this.last, Date.now());
-    resolve();
+  /**
+   * The `written` callback of the request let go last, for the HTTP request that has just been
+   * started for it (a no-op when there is none): a late event of an earlier request can then
+   * never count as this one's.
+   */
+  current(): () => void {
+    return this.unwritten?.written ?? (() => undefined);
   }
   /** The server said "slow down": halve the rate and hold every request for one new gap. */
   throttled(): void {
@@ -160,7 +160,9 @@ function watchWrites(): void {
     const request = (message as { request?: http.ClientRequest & { agent?: object } }).request;
     const limiter = request?.agent ? agentLimiters.get(request.agent) : undefined;
     if (!request || !limiter) return;
-    request.once("finish", () => limiter.written());
+    // Only one request of a limiter is between being let go and being written at any time, so
+    // the one starting now is the current one.
+    request.once("finish", limiter.current());
   });
 }
 
