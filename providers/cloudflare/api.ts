@@ -21,6 +21,8 @@ export interface CloudflareApiOptions {
   maxRetries: number;
   /** Time limit of one attempt, in ms (the SDK's `timeout`, enforced with an AbortSignal). */
   timeoutMs: number;
+  /** The limiter's window, in ms: Cloudflare's 5 minutes; shorter only in tests. */
+  limitWindowMs?: number;
 }
 
 /**
@@ -49,30 +51,68 @@ const RECORDS_PER_PAGE = 5000;
  * Keeps this process under `max` requests in any 5-minute window (Cloudflare's global limit is
  * 1200 per 5 minutes per user/token: developers.cloudflare.com/fundamentals/api/reference/limits/).
  * Sits under the SDK's fetch, so the SDK's own retries are counted too.
+ *
+ * A request counts from the moment its answer (or its failure) came back, not from the moment
+ * it was let go: Cloudflare counts it when it arrives, which is somewhere in between, and only
+ * the answer proves it has arrived. So a request that is slow to leave (connection setup, a
+ * TLS handshake) can never make the server count more than `max` in a window, and one still in
+ * flight stays in the window until it has been answered. The cost is one round trip per window.
+ * The requests in the window are a queue, oldest first: each request is pushed once and
+ * dropped once, so the limiter's work grows linearly with the number of requests. A request
+ * that is answered before an older one still in flight leaves the window only after it, which
+ * errs on the side of waiting.
  */
 export class SlidingWindowLimiter {
-  private readonly times: number[] = [];
-  private queue: Promise<void> = Promise.resolve();
+  /** When each request in the window was answered; Infinity while it is in flight. */
+  private readonly times: { at: number }[] = [];
+  private head = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Wakes the request waiting for an in-flight one to be answered. */
+  private wake: (() => void) | undefined;
   constructor(
     private readonly max: number,
     private readonly windowMs = FIVE_MINUTES_MS,
   ) {}
 
-  acquire(): Promise<void> {
+  /** Requests counted in the window now (in flight included). */
+  get inWindow(): number {
+    this.expire(Date.now());
+    return this.times.length - this.head;
+  }
+
+  /** Waits for a slot; returns `answered`, to call once the request's answer (or failure) is in. */
+  acquire(): Promise<() => void> {
     const next = this.queue.then(() => this.waitForSlot());
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async waitForSlot(): Promise<void> {
+  private expire(now: number): void {
+    while (this.head < this.times.length && this.times[this.head]!.at <= now - this.windowMs) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.times.length) {
+      this.times.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  private async waitForSlot(): Promise<() => void> {
     for (;;) {
       const now = Date.now();
-      while (this.times.length > 0 && this.times[0]! <= now - this.windowMs) this.times.shift();
-      if (this.times.length < this.max) {
-        this.times.push(now);
-        return;
+      this.expire(now);
+      if (this.times.length - this.head < this.max) {
+        const entry = { at: Number.POSITIVE_INFINITY };
+        this.times.push(entry);
+        return () => {
+          if (entry.at !== Number.POSITIVE_INFINITY) return;
+          entry.at = Date.now();
+          const wake = this.wake;
+          this.wake = undefined;
+          wake?.();
+        };
       }
-      await new Promise((r) => setTimeout(r, this.times[0]! + this.windowMs - now + 1));
+      const oldest = this.times[this.head]!.at;
+      if (oldest === Number.POSITIVE_INFINITY) await new Promise<void>((r) => (this.wake = r));
+      else await new Promise((r) => setTimeout(r, oldest + this.windowMs - now + 1));
     }
   }
 }
@@ -95,17 +135,21 @@ export class CloudflareApi {
   readonly limiter: SlidingWindowLimiter;
 
   constructor(private readonly opts: CloudflareApiOptions) {
-    this.limiter = new SlidingWindowLimiter(opts.maxRequestsPer5Min);
+    this.limiter = new SlidingWindowLimiter(opts.maxRequestsPer5Min, opts.limitWindowMs);
     const limiter = this.limiter;
     const timeoutMs = opts.timeoutMs;
     const limitedFetch: typeof fetch = async (input, init) => {
-      await limiter.acquire();
+      const answered = await limiter.acquire();
       // The time limit of an attempt starts when it may go out, not while it queues behind the
       // limiter (a busy 5-minute window must not turn into timeouts and retries), and it covers
       // reading the body too (the SDK's own timer stops once the headers are in).
       const limit = AbortSignal.timeout(timeoutMs);
       const signal = init?.signal ? AbortSignal.any([init.signal, limit]) : limit;
-      return fetch(input, { ...init, signal });
+      try {
+        return await fetch(input, { ...init, signal });
+      } finally {
+        answered();
+      }
     };
     this.client = new Cloudflare({
       apiToken: opts.token,

@@ -5,6 +5,7 @@
  */
 import { randomInt } from "node:crypto";
 import { DnsExchangeError, tcpExchange as sharedTcp, udpExchange as sharedUdp } from "../../src/provider-kit.js";
+import { AdaptiveLimit, type Outcome } from "./limit.js";
 import { ResponseVerifier, TsigError, readTsig, signRequest, type TsigKey } from "./tsig.js";
 import {
   TYPES,
@@ -56,7 +57,26 @@ export interface ReceivedRecord {
   record: ParsedRecord;
 }
 
+/**
+ * Reads (queries and zone transfers) are tried this often when the server answers SERVFAIL, does
+ * not answer in time, or refuses or drops the connection: they change nothing, so another try is
+ * safe. An UPDATE is sent once: after a timeout nobody can tell whether it was applied, and a
+ * failed apply is run again by the user, reading the zone afresh.
+ */
+export const READ_ATTEMPTS = 3;
+/** Backoff before read attempt n + 1: a random time up to 200 ms x 2^(n-1) (full jitter). */
+export const READ_BACKOFF_MS = 200;
+const SERVFAIL = 2;
+
 export class DnsClient {
+  /**
+   * Concurrency per server, found by trying (limit.ts). Reads start at 4 and may grow to 32
+   * (a `transfer: query` read sends nine queries per name); UPDATEs start at 1 and may grow to
+   * 4, the most zones apply writes at once.
+   */
+  readonly reads = new AdaptiveLimit(4, 32);
+  readonly writes = new AdaptiveLimit(1, 4);
+
   constructor(readonly options: DnsClientOptions) {}
 
   /** Send one UPDATE (RFC 2136) over TCP: an update with its prerequisites can exceed 512 octets. */
@@ -65,10 +85,47 @@ export class DnsClient {
     prerequisites: readonly WireRecord[],
     updates: readonly WireRecord[],
   ): Promise<DnsResponse> {
-    const id = randomInt(0, 0x10000);
-    const { message, verifier } = this.sign(encodeUpdate({ id, zone, prerequisites, updates }));
-    const [answer] = await tcpExchange(this.options, message, id, () => true);
-    return this.check(answer as Buffer, verifier);
+    return this.limited(this.writes, 1, async () => {
+      const id = randomInt(0, 0x10000);
+      const { message, verifier } = this.sign(encodeUpdate({ id, zone, prerequisites, updates }));
+      const [answer] = await tcpExchange(this.options, message, id, () => true);
+      return this.check(answer as Buffer, verifier);
+    });
+  }
+
+  /**
+   * One exchange under `limit`, tried up to `attempts` times while the server shows overload
+   * (SERVFAIL or a transport failure), with a growing random pause between tries. The last
+   * SERVFAIL answer is returned for the caller to explain; the last transport failure is thrown,
+   * saying how many tries were made.
+   */
+  private async limited<T extends { response: DnsResponse } | DnsResponse>(
+    limit: AdaptiveLimit,
+    attempts: number,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      await limit.acquire();
+      let outcome: Outcome = "other";
+      let result: T | undefined;
+      try {
+        result = await run();
+        const answer = result as { response?: DnsResponse; rcode?: number };
+        outcome = (answer.response?.rcode ?? answer.rcode) === SERVFAIL ? "overloaded" : "ok";
+      } catch (err) {
+        if (err instanceof DnsTransportError) {
+          outcome = "overloaded";
+          if (attempt >= attempts) {
+            if (attempts > 1) err.message += ` (${attempt} attempts)`;
+            throw err;
+          }
+        } else throw err;
+      } finally {
+        limit.release(outcome);
+      }
+      if (outcome !== "overloaded" || attempt >= attempts) return result as T;
+      await new Promise((r) => setTimeout(r, Math.random() * READ_BACKOFF_MS * 2 ** (attempt - 1)));
+    }
   }
 
   /**
@@ -80,6 +137,14 @@ export class DnsClient {
     name: string,
     type: string,
     opts: { tcp?: boolean } = {},
+  ): Promise<{ response: DnsResponse; records: ReceivedRecord[] }> {
+    return this.limited(this.reads, READ_ATTEMPTS, () => this.queryOnce(name, type, opts));
+  }
+
+  private async queryOnce(
+    name: string,
+    type: string,
+    opts: { tcp?: boolean },
   ): Promise<{ response: DnsResponse; records: ReceivedRecord[] }> {
     const id = randomInt(0, 0x10000);
     let signed = this.sign(encodeQuery({ id, name, type }));
@@ -97,6 +162,10 @@ export class DnsClient {
    * The closing SOA is dropped.
    */
   async axfr(zone: string): Promise<{ response: DnsResponse; records: ReceivedRecord[] }> {
+    return this.limited(this.reads, READ_ATTEMPTS, () => this.axfrOnce(zone));
+  }
+
+  private async axfrOnce(zone: string): Promise<{ response: DnsResponse; records: ReceivedRecord[] }> {
     const id = randomInt(0, 0x10000);
     const signed = this.sign(encodeQuery({ id, name: zone, type: "AXFR" }));
     const records: ReceivedRecord[] = [];

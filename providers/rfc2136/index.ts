@@ -39,7 +39,7 @@ export const createRfc2136Provider: ProviderFactory = (reader) => {
 export class Rfc2136Provider implements Provider {
   readonly type = "rfc2136";
   readonly capabilities: Capabilities;
-  private readonly client: DnsClient;
+  readonly client: DnsClient;
   private readonly memory = new RdataMemory();
 
   constructor(

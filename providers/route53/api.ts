@@ -13,6 +13,9 @@ import {
   type HostedZone,
   type ResourceRecordSet,
 } from "@aws-sdk/client-route-53";
+import diagnostics from "node:diagnostics_channel";
+import http from "node:http";
+import https from "node:https";
 import { ProviderError, errorMessage } from "../../src/provider-kit.js";
 
 export interface Route53ApiOptions {
@@ -43,29 +46,130 @@ export function worstCaseMs(opts: { maxAttempts: number; timeoutMs: number }): n
 }
 
 /**
- * A token bucket as a schedule (GCRA): each call reserves the next free slot synchronously, so
- * concurrent callers queue fairly without a timer loop. The default burst of 1 paces requests
- * evenly: a client burst on top of the server's own bucket would meet it exactly at its edge.
+ * Pacing stays this much under the configured rate: the gap is measured on this side of the
+ * network, so a little room is left for requests that take different times to reach Route 53.
+ */
+export const PACING_MARGIN = 1.03;
+/** The most a run of throttle answers slows the client: 1/8 of the configured rate. */
+export const MAX_SLOWDOWN = 8;
+
+/**
+ * Paces requests at the moment they are sent. One request is let go; the next may go once it
+ * has been written to the socket (or has ended without being written) and a full gap has passed
+ * since then. The gap is measured from what really happened, never from a booked schedule, so
+ * neither a timer that fires late (a busy event loop, a retry's backoff) nor a request that takes
+ * long to reach the wire (connection setup, a TLS handshake, cold code on the first request) lets
+ * two requests out closer together than one gap: the pacing holds even against a server whose
+ * bucket has a burst of 1. Route 53 documents only the rate ("five requests per second per AWS
+ * account", API reference, Quotas), not a burst, so no burst is assumed.
+ *
+ * A throttle answer slows every request of the limiter (the gap doubles, up to MAX_SLOWDOWN times
+ * the configured one) and holds the next request for one such gap; each clean answer afterwards
+ * takes a tenth off the slowdown until the configured rate is back (additive increase,
+ * multiplicative decrease).
  */
 export class RateLimiter {
   private interval: number;
-  private readonly tolerance: number;
-  private tat = 0;
-  constructor(rps: number, burst = 1) {
-    this.interval = 1000 / rps;
-    this.tolerance = (burst - 1) * this.interval;
+  private slowdown = 1;
+  /** When the last request was written (or let go, until it is written), Date.now(). */
+  private last = Number.NEGATIVE_INFINITY;
+  private pausedUntil = 0;
+  private chain: Promise<void> = Promise.resolve();
+  /** The request let go and not yet written: the next one waits for it. */
+  private unwritten: { done: Promise<void>; written: () => void } | undefined;
+  /** Requests let go, and throttle answers seen: counts for tests and benchmarks. */
+  readonly stats = { sent: 0, throttled: 0 };
+  constructor(rps: number) {
+    this.interval = (1000 / rps) * PACING_MARGIN;
   }
   /** Never faster than `rps` from now on (the slowest of the providers sharing this limiter). */
   atMost(rps: number): void {
-    this.interval = Math.max(this.interval, 1000 / rps);
+    this.interval = Math.max(this.interval, (1000 / rps) * PACING_MARGIN);
   }
-  async take(): Promise<void> {
-    const now = Date.now();
-    this.tat = Math.max(this.tat, now);
-    const wait = this.tat - this.tolerance - now;
-    this.tat += this.interval;
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  /** The current gap between two requests, in ms: the configured one times the slowdown. */
+  get gapMs(): number {
+    return this.interval * this.slowdown;
   }
+  /**
+   * Waits for this request's turn; requests go one at a time in the order they asked. Returns
+   * `written`, to call once the request has been written to the socket or has ended.
+   */
+  take(): Promise<() => void> {
+    const turn = this.chain.then(() => this.waitTurn());
+    this.chain = turn.then(() => undefined);
+    return turn;
+  }
+  private async waitTurn(): Promise<() => void> {
+    for (;;) {
+      if (this.unwritten) {
+        await this.unwritten.done;
+        continue;
+      }
+      const now = Date.now();
+      const due = Math.max(this.last + this.gapMs, this.pausedUntil);
+      if (now >= due) {
+        this.last = now;
+        this.stats.sent++;
+        let resolve = (): void => undefined;
+        const done = new Promise<void>((r) => (resolve = r));
+        const written = (): void => {
+          if (this.unwritten?.done !== done) return;
+          this.unwritten = undefined;
+          this.last = Math.max(this.last, Date.now());
+          resolve();
+        };
+        this.unwritten = { done, written };
+        return written;
+      }
+      await new Promise((r) => setTimeout(r, due - now));
+    }
+  }
+  /**
+   * The `written` callback of the request let go last, for the HTTP request that has just been
+   * started for it (a no-op when there is none): a late event of an earlier request can then
+   * never count as this one's.
+   */
+  current(): () => void {
+    return this.unwritten?.written ?? (() => undefined);
+  }
+  /** The server said "slow down": halve the rate and hold every request for one new gap. */
+  throttled(): void {
+    this.stats.throttled++;
+    this.slowdown = Math.min(MAX_SLOWDOWN, this.slowdown * 2);
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + this.gapMs);
+  }
+  /** A clean answer: a step back towards the configured rate. */
+  answered(): void {
+    if (this.slowdown > 1) this.slowdown = Math.max(1, this.slowdown - 0.1);
+  }
+}
+
+/**
+ * The moment a request is written comes from Node's `http.client.request.start` diagnostics
+ * channel (Node.js API, "Diagnostics Channel", built-in HTTP channels): the request's `finish`
+ * event fires once its last byte has been handed to the operating system. Each Route53Api has
+ * its own agents, which tell its requests from every other HTTP request of the process.
+ */
+const agentLimiters = new WeakMap<object, RateLimiter>();
+let watching = false;
+function watchWrites(): void {
+  if (watching) return;
+  watching = true;
+  diagnostics.channel("http.client.request.start").subscribe((message) => {
+    // `agent` is the Agent the request was made with (set by ClientRequest, not in @types/node).
+    const request = (message as { request?: http.ClientRequest & { agent?: object } }).request;
+    const limiter = request?.agent ? agentLimiters.get(request.agent) : undefined;
+    if (!request || !limiter) return;
+    // Only one request of a limiter is between being let go and being written at any time, so
+    // the one starting now is the current one.
+    request.once("finish", limiter.current());
+  });
+}
+
+/** Route 53's "slow down" error codes (API reference, "Errors"; the SDK's throttling list). */
+export function isThrottle(err: unknown): boolean {
+  const name = awsError(err).name;
+  return name === "Throttling" || name === "ThrottlingException";
 }
 
 /**
@@ -111,10 +215,18 @@ export function attemptsOf(err: unknown): number {
 
 export class Route53Api {
   private readonly client: Route53Client;
-  private readonly limiter: RateLimiter;
+  /** Shared by every provider of the same account in this process. */
+  readonly limiter: RateLimiter;
 
   constructor(private readonly opts: Route53ApiOptions) {
     this.limiter = accountLimiter(opts);
+    // The SDK's defaults for its agents (keep-alive, 50 sockets), as instances of our own so the
+    // diagnostics channel above can tell this client's requests apart.
+    const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 50 });
+    const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 50 });
+    agentLimiters.set(httpAgent, this.limiter);
+    agentLimiters.set(httpsAgent, this.limiter);
+    watchWrites();
     // Credentials come from the SDK's default chain only (env, shared config/SSO profile, web
     // identity, container and instance roles), never from dkim.zones.yaml. Standard retry mode
     // backs off exponentially with full jitter and retries Throttling, PriorRequestNotComplete,
@@ -132,17 +244,31 @@ export class Route53Api {
         throwOnRequestTimeout: true,
         // An idle socket (headers sent, body never finished) is ended by this one.
         socketTimeout: opts.timeoutMs,
+        httpAgent,
+        httpsAgent,
       },
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
     });
-    // Placed inside the retry middleware, so every attempt, retries included, waits its turn.
+    // At the deserialize step, after the retry and signing middlewares (finalizeRequest): the
+    // last thing before the request handler writes to the socket, so the pace is the pace of
+    // sending, and every attempt, the SDK's own retries included, waits its turn.
     this.client.middlewareStack.add(
       (next) => async (args) => {
-        await this.limiter.take();
-        return next(args);
+        const written = await this.limiter.take();
+        try {
+          const out = await next(args);
+          this.limiter.answered();
+          return out;
+        } catch (err) {
+          if (isThrottle(err)) this.limiter.throttled();
+          throw err;
+        } finally {
+          // Settled without a `finish` (refused before writing, or an error before sending).
+          written();
+        }
       },
-      { step: "finalizeRequest", priority: "low", name: "dkimsyncRateLimit" },
+      { step: "deserialize", priority: "high", name: "dkimsyncRateLimit" },
     );
   }
 

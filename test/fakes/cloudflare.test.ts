@@ -11,7 +11,7 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { readFile, mkdir, symlink } from "node:fs/promises";
 import ts from "typescript";
-import { startCloudflareFake, type CloudflareFake } from "./cloudflare/server.js";
+import { RequestWindow, startCloudflareFake, type CloudflareFake } from "./cloudflare/server.js";
 
 let fake: CloudflareFake;
 let cf: Cloudflare;
@@ -564,5 +564,27 @@ describe("cloudflare fake: documented behaviour", () => {
     const before = Number(/r=(\d+)/.exec(res.headers.get("ratelimit") ?? "")?.[1]);
     const again = await fetch(`${fake.baseURL}/zones`, { headers: { authorization: `Bearer ${fake.token}` } });
     expect(Number(/r=(\d+)/.exec(again.headers.get("ratelimit") ?? "")?.[1])).toBe(before - 1);
+  });
+});
+
+describe("cloudflare fake: the sliding window as a queue", () => {
+  it("counts what the old filter counted (arrivals after the cutoff), over 40,000 requests", () => {
+    // The reference is the rule the fake enforced before (filter every arrival > now - window),
+    // computed here on the same arrivals; the queue must agree with it at every step.
+    const window = new RequestWindow();
+    const windowMs = 300;
+    const arrivals: number[] = [];
+    let t = 0;
+    for (let i = 0; i < 40_000; i++) {
+      t += i % 7 === 0 ? 0 : (i * 13) % 5;
+      window.expire(t - windowMs);
+      window.push(t);
+      arrivals.push(t);
+      if (i % 997 === 0) {
+        const reference = arrivals.filter((a) => a > t - windowMs);
+        expect(window.size).toBe(reference.length);
+        expect(window.oldest).toBe(reference[0]);
+      }
+    }
   });
 });

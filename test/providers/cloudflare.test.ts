@@ -11,7 +11,7 @@ import { OptionsReader } from "../../src/config/options.js";
 import { InputError, ProviderError } from "../../src/core/errors.js";
 import type { Change, RecordSet } from "../../src/core/types.js";
 import { createCloudflareProvider } from "../../providers/cloudflare/index.js";
-import { SlidingWindowLimiter, isLastPage, worstCaseMs } from "../../providers/cloudflare/api.js";
+import { CloudflareApi, SlidingWindowLimiter, isLastPage, worstCaseMs } from "../../providers/cloudflare/api.js";
 import { nameFilter } from "../../providers/cloudflare/convert.js";
 import { startCloudflareFake, type CloudflareFake } from "../fakes/cloudflare/server.js";
 
@@ -549,15 +549,90 @@ describe("cloudflare provider: limits and credentials", () => {
     expect(fake.counts["listZones"]).toBe(1);
   });
 
-  it("the client-side limiter holds requests beyond the window's allowance", async () => {
-    // A window of 1 s: the first two go at once (well under the window even on a busy machine),
-    // the third waits for the first to leave the window.
-    const limiter = new SlidingWindowLimiter(2, 1000);
-    const started = Date.now();
-    await Promise.all([limiter.acquire(), limiter.acquire()]);
-    expect(Date.now() - started).toBeLessThan(900);
-    await limiter.acquire();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+  it("the client-side limiter holds requests beyond the window's allowance, and counts a request until it is answered", async () => {
+    const limiter = new SlidingWindowLimiter(2, 50);
+    const first = await limiter.acquire();
+    const second = await limiter.acquire();
+    let thirdGranted = false;
+    const third = limiter.acquire().then((answered) => {
+      thirdGranted = true;
+      return answered;
+    });
+    // Eight windows pass, but the first two are still in flight: they may not have reached the
+    // server yet, so they still count.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(thirdGranted).toBe(false);
+    expect(limiter.inWindow).toBe(2);
+    first();
+    second();
+    (await third)();
+    expect(thirdGranted).toBe(true);
+  });
+
+  it("a request slow to reach the server still counts when it arrives: no 429 under the fake's window", async () => {
+    // The fake counts a request when it handles it; delayNext holds the first request before
+    // that, like a slow connection. A limiter that counted from the moment it let the request go
+    // would send the second one a window later, while the fake still counts the first (429).
+    const limited = await startCloudflareFake({
+      rateLimit: 1,
+      rateLimitWindowMs: 1000,
+      seed: { zones: [{ name: ZONE }] },
+    });
+    const api = new CloudflareApi({
+      provider: "cf",
+      token: limited.token,
+      tokenRef: "env/CF_TEST_TOKEN",
+      baseURL: limited.baseURL,
+      maxRequestsPer5Min: 1,
+      maxRetries: 0,
+      timeoutMs: 5000,
+      limitWindowMs: 1000,
+    });
+    try {
+      limited.faults.delayNext(600);
+      await Promise.all([api.listZones(), api.listZones(), api.listZones()]);
+      expect(limited.log.map((l) => l.status)).toEqual([200, 200, 200]);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it("30 requests through the real API client and SDK under a window of 5, some slow to arrive: none refused", async () => {
+    const limited = await startCloudflareFake({
+      rateLimit: 5,
+      rateLimitWindowMs: 500,
+      seed: { zones: [{ name: ZONE }] },
+    });
+    const api = new CloudflareApi({
+      provider: "cf",
+      token: limited.token,
+      tokenRef: "env/CF_TEST_TOKEN",
+      baseURL: limited.baseURL,
+      maxRequestsPer5Min: 5,
+      maxRetries: 0,
+      timeoutMs: 5000,
+      limitWindowMs: 500,
+    });
+    try {
+      // The first four requests are held 50 to 200 ms before the fake counts them.
+      for (const ms of [50, 110, 170, 200]) limited.faults.delayNext(ms);
+      await Promise.all(Array.from({ length: 30 }, () => api.listZones()));
+      expect(limited.log.length).toBe(30);
+      expect(limited.log.filter((l) => l.status !== 200)).toEqual([]);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it("gives up on an API answering only 500 after max_retries + 1 requests, with a transient error", async () => {
+    fake.faults.failNext(100, 500, "listZones", { retryAfterSeconds: 0 });
+    const err = await provider({ max_attempts: 3 })
+      .zones()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).message).toContain("Cloudflare answered HTTP 500 while listing zones");
+    expect((err as ProviderError).transient).toBe(true);
+    expect(fake.counts["listZones"]).toBe(3);
   });
 });
 

@@ -13,7 +13,7 @@ import type { Provider, RecordSet } from "../../src/core/types.js";
 import { createRoute53Provider } from "../../providers/route53/index.js";
 import { loadConfig } from "../../src/config/load.js";
 import { buildPlan, closeProviders } from "../../src/plan/build.js";
-import { worstCaseMs } from "../../providers/route53/api.js";
+import { PACING_MARGIN, Route53Api, worstCaseMs } from "../../providers/route53/api.js";
 import { startRoute53Fake, type Route53Fake } from "../fakes/route53/server.js";
 import { cname, create, failure, remove, update } from "../helpers/records.js";
 
@@ -429,6 +429,9 @@ describe("provider route53", () => {
       expect(err).toBeInstanceOf(ProviderError);
       expect((err as ProviderError).transient).toBe(true);
       expect(err.message).toContain("still throttled by Route 53 after 2 attempts");
+      // Zone discovery met the throttling first: two attempts, then the error.
+      expect(fake.counts.ListHostedZonesByName).toBe(2);
+      expect(fake.counts.ListResourceRecordSets).toBe(0);
     } finally {
       await two.close?.();
     }
@@ -522,6 +525,116 @@ describe("provider route53", () => {
       await a.close?.();
       await b.close?.();
       await limited.stop();
+    }
+  });
+
+  it("paces at the moment of sending: 40 reads and writes against a bucket with a burst of 1, none throttled", async () => {
+    // Route 53 documents the rate (5/s per account), not a burst: the fake's smallest possible
+    // burst is the judge, and max_attempts 1 would turn any Throttling into a failed call.
+    const limited = await startRoute53Fake({ rateLimit: { rps: 5, burst: 1 } });
+    limited.state.createZone(ZONE);
+    const lp = provider(limited, { max_attempts: 1 });
+    try {
+      const name = (i: number) => `selector1._domainkey.d${i}.example.com`;
+      await lp.zones();
+      await Promise.all([
+        ...Array.from({ length: 30 }, (_, i) => lp.list(ZONE, [name(i)])),
+        ...Array.from({ length: 10 }, (_, i) => lp.apply(ZONE, [create(cname(name(100 + i), T1))])),
+      ]);
+      expect(limited.counts.ListResourceRecordSets).toBe(30);
+      expect(limited.counts.ChangeResourceRecordSets).toBe(10);
+      expect(limited.throttled.count).toBe(0);
+    } finally {
+      await lp.close?.();
+      await limited.stop();
+    }
+  });
+
+  it("never lets requests out together after the event loop was blocked (timers firing late)", async () => {
+    // A limiter that books slots when requests queue lets every overdue request out at once
+    // when the process wakes up; pacing from the real moment of sending does not.
+    const limited = await startRoute53Fake({ rateLimit: { rps: 5, burst: 1 } });
+    limited.state.createZone(ZONE);
+    const lp = provider(limited, { max_attempts: 1 });
+    try {
+      await lp.zones();
+      const reads = Array.from({ length: 12 }, (_, i) => lp.list(ZONE, [`selector1._domainkey.d${i}.example.com`]));
+      await new Promise((r) => setTimeout(r, 300));
+      // Block this process (client and fake alike) for five intervals: five requests overdue.
+      const until = Date.now() + 1000;
+      while (Date.now() < until) {
+        /* busy: no timer can fire */
+      }
+      await Promise.all(reads);
+      expect(limited.counts.ListResourceRecordSets).toBe(12);
+      expect(limited.throttled.count).toBe(0);
+    } finally {
+      await lp.close?.();
+      await limited.stop();
+    }
+  });
+
+  it("the burst-1 judge is live: a client paced faster than the bucket is throttled", async () => {
+    const limited = await startRoute53Fake({ rateLimit: { rps: 20, burst: 1 } });
+    limited.state.createZone(ZONE);
+    const fast = provider(limited, { max_attempts: 1, max_rps: 40 });
+    try {
+      await fast.zones();
+      const results = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) => fast.list(ZONE, [`selector1._domainkey.d${i}.example.com`])),
+      );
+      expect(limited.throttled.count).toBeGreaterThan(0);
+      expect(results.filter((r) => r.status === "rejected").length).toBe(limited.throttled.count);
+    } finally {
+      await fast.close?.();
+      await limited.stop();
+    }
+  });
+
+  it("slows down on a throttle answer, then returns step by step to the configured rate", async () => {
+    // A fake of its own: the provider made in beforeEach shares the endpoint's limiter at 5/s.
+    const own = await startRoute53Fake({ rateLimit: false });
+    const api = new Route53Api({
+      provider: "aws",
+      region: "us-east-1",
+      endpoint: own.endpoint,
+      maxRps: 50,
+      maxAttempts: 3,
+      timeoutMs: 5000,
+    });
+    try {
+      const base = (1000 / 50) * PACING_MARGIN;
+      expect(api.limiter.gapMs).toBeCloseTo(base);
+      own.faults.throttleNext(2);
+      await api.hostedZones();
+      // Two throttles, each halving the rate; the SDK's third attempt got through.
+      expect(api.limiter.stats.throttled).toBe(2);
+      expect(api.limiter.gapMs).toBeCloseTo(base * 3.9);
+      for (let i = 0; i < 10; i++) await api.hostedZones();
+      expect(api.limiter.gapMs).toBeCloseTo(base * 2.9);
+      for (let i = 0; i < 30; i++) await api.hostedZones();
+      expect(api.limiter.gapMs).toBeCloseTo(base);
+      // Every attempt, the SDK's retries included, went through the limiter.
+      expect(api.limiter.stats.sent).toBe(own.counts.ListHostedZonesByName);
+      expect(api.limiter.stats.sent).toBe(43);
+    } finally {
+      api.close();
+      await own.stop();
+    }
+  });
+
+  it("gives up on a server answering only 500 after max_attempts requests, with a transient error", async () => {
+    const three = provider(fake, { max_attempts: 3 });
+    try {
+      await three.zones();
+      fake.faults.failNext(100, 500);
+      const err = await failure(three.list(ZONE, ["selector1._domainkey.d1.example.com"]));
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).transient).toBe(true);
+      expect(err.message).toContain("Route 53 did not answer properly after 3 attempts");
+      expect(fake.counts.ListResourceRecordSets).toBe(3);
+    } finally {
+      await three.close?.();
     }
   });
 

@@ -453,7 +453,7 @@ describe("errors from named", () => {
       const p = createRfc2136Provider(reader({ server: `127.0.0.1:${port}`, zones: [ZONE], timeout_ms: 200 }), {});
       const err = await failure(p.apply(ZONE, [create(cname(S1, T1))]));
       expect(err.message).toMatch(
-        /update failed: the server answered REFUSED, and no usable answer \(no answer from 127.0.0.1:\d+ within 200 ms \(UDP\)\) to an SOA query for example.com, which does not tell why; it may be that the server does not serve zone example.com, or it takes no unsigned requests, or the key may not update the zone/,
+        /update failed: the server answered REFUSED, and no usable answer \(no answer from 127.0.0.1:\d+ within 200 ms \(UDP\) \(3 attempts\)\) to an SOA query for example.com, which does not tell why; it may be that the server does not serve zone example.com, or it takes no unsigned requests, or the key may not update the zone/,
       );
       expect(err.hint).toMatch(/configure tsig:.*BIND: allow-update/);
     } finally {
