@@ -326,7 +326,9 @@ export class PdnsClient {
           // bookkeeping, which is a fifth of the client CPU of a request when PowerDNS closes
           // every connection anyway (node:http documents createConnection for use without an
           // agent). https keeps the agent, which sets up TLS (SNI, ALPN).
-          ...(this.transport === http ? { createConnection: (o: http.ClientRequestArgs) => net.createConnection(o as net.NetConnectOpts) } : {}),
+          ...(this.transport === http
+            ? { createConnection: (o: http.ClientRequestArgs) => net.createConnection(o as net.NetConnectOpts) }
+            : {}),
         },
         (res) => {
           const chunks: Buffer[] = [];
