@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PER_NAME_RRSETS, createPowerDnsProvider } from "../../providers/powerdns/index.js";
 import { OptionsReader } from "../../src/config/options.js";
+import { ProviderError } from "../../src/core/errors.js";
 import type { Provider, RecordSet } from "../../src/core/types.js";
 import { cname, create } from "../helpers/records.js";
 import { startHttpProxy, type HttpProxy } from "../servers/http-proxy.js";
@@ -136,6 +137,44 @@ describe("powerdns read: auto on lmdb (no search): whole zone, else name by name
       expect(now).toContainEqual(late);
     } finally {
       await c.proxy.close();
+    }
+  });
+
+  it("a read-back that fails is reported when the written zones are read back, not lost", async () => {
+    let failReads = false;
+    const seen: string[] = [];
+    const proxy = await startHttpProxy(server.apiUrl, {
+      onRequest(method, url) {
+        seen.push(`${method} ${url.split("?")[0]}`);
+        // The proxy answers 502 for a request it cannot forward: a read that fails after the write.
+        if (failReads && method === "GET") throw new Error("read refused by the test");
+        return undefined;
+      },
+    });
+    try {
+      const p = provider(proxy.url, server.apiKey, { max_attempts: 1 });
+      const reads = [{ zone: "small.example", names: names("small.example") }];
+      await p.zones();
+      await p.listMany?.(reads);
+      failReads = true;
+      await p.apply("small.example", creates("small.example", "fabrikam"));
+      const err = await p.listMany?.(reads).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).message).toMatch(/failed to read the zone \(HTTP 502\)/);
+      // It was the read-back started after the PATCH that failed: listMany sent no read of its own.
+      const afterWrite = seen.slice(seen.findIndex((r) => r.startsWith("PATCH")) + 1);
+      expect(afterWrite).toEqual(["GET /api/v1/servers/localhost/zones/small.example."]);
+      // The write itself landed: the failure is the read-back's, which apply reports as such.
+      failReads = false;
+      expect(await p.list("small.example", names("small.example"))).toEqual(
+        names("small.example").map((n) => cname(n, target(n.split(".")[0] as string, "small.example", "fabrikam"))),
+      );
+      expect(seen.filter((r) => r.startsWith("PATCH"))).toHaveLength(1);
+    } finally {
+      await proxy.close();
     }
   });
 
