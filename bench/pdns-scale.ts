@@ -2,10 +2,13 @@
  * dkimsync at 500 to 10,000 domains against a real PowerDNS, as a user runs it: the built CLI in
  * a child process (start-up, config loading and output included), each domain its own zone.
  * A counting relay in front of the API counts requests by kind and keeps the writes, so the
- * floor of each scenario is measured in the same run: the same requests sent bare by a minimal
- * client at the same concurrency (for apply: the PATCHes alone, which is what the server must
- * do whatever the client). Whole-process CPU and peak RSS come from a preload hook
- * (usage-hook.ts). Counts are budgets; times, CPU and RSS are reported against their targets.
+ * floor of each scenario is measured in the same run: the same requests sent bare at the
+ * concurrency dkimsync reaches on that backend (for apply: the PATCHes alone, which is what the
+ * server must do whatever the client), twice: by a minimal whole Node process (bare-client.ts,
+ * start-up included, which is what the targets are judged against: dkimsync is measured as a
+ * whole process too) and in this process (the requests alone). Whole-process CPU and peak RSS
+ * come from a preload hook (usage-hook.ts). Counts are budgets; times, CPU and RSS are reported
+ * against their targets.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
@@ -22,6 +25,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, "..", "..");
 const BIN = path.join(ROOT, "bin", "dkimsync.js");
 const HOOK = pathToFileURL(path.join(here, "usage-hook.js")).href;
+const BARE = path.join(here, "bare-client.js");
 const KEY_ENV = "DKIMSYNC_BENCH_PDNS_API_KEY";
 
 export type Backend = "gsqlite3" | "lmdb";
@@ -39,8 +43,14 @@ export interface ScenarioResult {
   cpuPerRequestMs: number;
   /** The same requests (for apply: the PATCHes alone) sent bare, in this run. */
   floorRequests: number;
+  /** How many of them were in flight at once: what dkimsync reaches on this backend. */
+  floorConcurrency: number;
+  /** Sent by a minimal whole Node process (bare-client.ts), start-up included: the targets' floor. */
   floorMs: number;
   wallOverFloor: number;
+  /** Sent from this process, the requests alone. */
+  inProcessFloorMs: number;
+  wallOverInProcessFloor: number;
   /** apply: the zones that got a PATCH (a retried PATCH counts once). */
   zonesWritten: number;
 }
@@ -54,10 +64,19 @@ export async function runCli(
   args: string[],
   cwd: string,
   env: NodeJS.ProcessEnv,
-): Promise<{ code: number; wallMs: number; usage: Usage; stderr: string; stdoutTail: string }> {
+): Promise<{ code: number; wallMs: number; usage: Usage; stderr: string; stdoutTail: string; problems: string[] }> {
+  return runNode(BIN, args, cwd, env);
+}
+
+async function runNode(
+  script: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; wallMs: number; usage: Usage; stderr: string; stdoutTail: string; problems: string[] }> {
   const usageFile = path.join(cwd, `usage-${process.hrtime.bigint()}.json`);
   const t0 = performance.now();
-  const child = spawn(process.execPath, ["--import", HOOK, BIN, ...args], {
+  const child = spawn(process.execPath, ["--import", HOOK, script, ...args], {
     cwd,
     env: { ...env, DKIMSYNC_BENCH_USAGE: usageFile, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -65,8 +84,20 @@ export async function runCli(
   let stderr = "";
   let stdoutTail = "";
   // Only the end of stdout is kept (the summary lines), so memory stays flat at any size.
+  // And the zones that did not end well, wherever they are in the output, to say why a run failed.
+  const problems: string[] = [];
+  let partial = "";
+  let after = 0;
   child.stdout.on("data", (c: Buffer) => {
     stdoutTail = (stdoutTail + c.toString()).slice(-4000);
+    const lines = (partial + c.toString()).split("\n");
+    partial = lines.pop() ?? "";
+    for (const l of lines) {
+      // A zone that did not end well is a line starting with ✗; its message follows it.
+      if (/^✗/.test(l)) after = 3;
+      if (after > 0 && problems.length < 30) problems.push(l);
+      after--;
+    }
   });
   child.stderr.on("data", (c: Buffer) => {
     if (stderr.length < 20_000) stderr += c.toString();
@@ -74,7 +105,7 @@ export async function runCli(
   const code = await new Promise<number>((resolve) => child.once("close", (c) => resolve(c ?? 1)));
   const wallMs = performance.now() - t0;
   const usage = JSON.parse(await fs.readFile(usageFile, "utf8")) as Usage;
-  return { code, wallMs, usage, stderr, stdoutTail };
+  return { code, wallMs, usage, stderr, stdoutTail, problems };
 }
 
 /** Send requests bare: node:http, a fresh connection each (as PowerDNS wants), `limit` at once. */
@@ -114,6 +145,28 @@ async function replay(
   return performance.now() - t0;
 }
 
+/** The same requests sent by a minimal whole Node process (bare-client.ts): its wall time. */
+async function replayProcess(
+  base: string,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  requests: { method: string; path: string; body?: Buffer }[],
+  limit: number,
+): Promise<number> {
+  const file = path.join(dir, `bare-${process.hrtime.bigint()}.json`);
+  const job = {
+    url: base,
+    keyEnv: KEY_ENV,
+    limit,
+    requests: requests.map((r) => ({ method: r.method, path: r.path, body: r.body?.toString("base64") })),
+  };
+  await fs.writeFile(file, JSON.stringify(job));
+  const run = await runNode(BARE, [file], dir, env);
+  await fs.rm(file, { force: true });
+  if (run.code !== 0) throw new Error(`the bare client failed: ${run.stderr.slice(-500)}`);
+  return run.wallMs;
+}
+
 function configYaml(relayUrl: string, domains: string[], tenant: string): string {
   const lines = [
     `tenant: ${tenant}`,
@@ -127,6 +180,17 @@ function configYaml(relayUrl: string, domains: string[], tenant: string): string
   for (const d of domains) lines.push(`  ${d}:`, "    provider: pdns");
   return `${lines.join("\n")}\n`;
 }
+
+interface Floor {
+  n: number;
+  limit: number;
+  zones: number;
+  ms: number;
+  inProcessMs: number;
+}
+
+/** PATCHes in flight at once in the apply floor: what each backend takes (see applyFloor). */
+const WRITE_CONCURRENCY: Record<Backend, number> = { gsqlite3: 1, lmdb: 4 };
 
 const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
 
@@ -158,8 +222,7 @@ export async function benchPowerDnsAtScale(
       scenario: string,
       run: Awaited<ReturnType<typeof runCli>>,
       requests: Record<string, number>,
-      floorRequests: number,
-      floorMs: number,
+      floor: Floor,
       zonesWritten = 0,
     ) => {
       const total = sum(requests);
@@ -174,18 +237,21 @@ export async function benchPowerDnsAtScale(
         requests,
         totalRequests: total,
         cpuPerRequestMs: total === 0 ? 0 : run.usage.cpuMs / total,
-        floorRequests,
-        floorMs,
-        wallOverFloor: run.wallMs / floorMs,
+        floorRequests: floor.n,
+        floorConcurrency: floor.limit,
+        floorMs: floor.ms,
+        wallOverFloor: run.wallMs / floor.ms,
+        inProcessFloorMs: floor.inProcessMs,
+        wallOverInProcessFloor: run.wallMs / floor.inProcessMs,
         zonesWritten,
       });
       log(
-        `pdns-scale ${backend} ${size}: ${scenario}: exit ${run.code}, ${(run.wallMs / 1000).toFixed(2)} s, ${total} requests, floor ${(floorMs / 1000).toFixed(2)} s`,
+        `pdns-scale ${backend} ${size}: ${scenario}: exit ${run.code}, ${(run.wallMs / 1000).toFixed(2)} s, ${total} requests, floor ${(floor.ms / 1000).toFixed(2)} s (in-process ${(floor.inProcessMs / 1000).toFixed(2)} s)`,
       );
       const expected = scenario.startsWith("plan") ? 2 : 0;
       if (run.code !== expected)
         log(
-          `unexpected exit ${run.code}:\n${run.stderr.slice(-2000)}\n${run.stdoutTail
+          `unexpected exit ${run.code}:\n${run.stderr.slice(-2000)}\n${run.problems.join("\n")}\n${run.stdoutTail
             .split("\n")
             .filter((l) => !/^(✓|  |$)/.test(l))
             .slice(-15)
@@ -196,27 +262,35 @@ export async function benchPowerDnsAtScale(
     const apiKey = server.apiKey;
     const r = relay;
 
-    // The plan's floor: the same reads, sent bare. The relay saw their request lines.
-    // The relay counts the bare requests too: what it counted of them is dropped afterwards.
-    const planFloor = async (): Promise<{ n: number; ms: number; zones: number }> => {
-      const reads = r.lines.splice(0).filter((l) => l.method === "GET");
-      const ms = await replay(relayBase, apiKey, reads, 8);
+    // Each floor is sent twice, whole process first, then in-process. The relay counts the bare
+    // requests too: what it counted of them is dropped afterwards.
+    const bare = async (requests: { method: string; path: string; body?: Buffer }[], limit: number) => {
+      const ms = await replayProcess(relayBase, dir, env, requests, limit);
+      const inProcessMs = await replay(relayBase, apiKey, requests, limit);
       r.take();
       r.lines.splice(0);
-      return { n: reads.length, ms, zones: 0 };
+      return { ms, inProcessMs };
     };
-    const applyFloor = async (): Promise<{ n: number; ms: number; zones: number }> => {
+    // The plan's floor: the same reads, sent bare, 8 at a time as dkimsync reads zones.
+    const planFloor = async (): Promise<Floor> => {
+      const reads = r.lines.splice(0).filter((l) => l.method === "GET");
+      return { n: reads.length, limit: 8, zones: 0, ...(await bare(reads, 8)) };
+    };
+    const applyFloor = async (): Promise<Floor> => {
       r.lines.splice(0);
       // The last PATCH of each zone: a retried write (gsqlite3 "database is locked") is one write.
       const last = new Map<string, Buffer>();
       for (const p of r.patches.splice(0)) last.set(p.path, p.body);
       const patches = [...last].map(([p, body]) => ({ method: "PATCH", path: p, body }));
-      // One at a time: both backends write one transaction at a time (gsqlite3 answers a
-      // concurrent write with 500 "database is locked"), so this is the server's own time.
-      const ms = await replay(relayBase, apiKey, patches, 1);
-      r.take();
-      r.lines.splice(0);
-      return { n: patches.length, ms, zones: last.size };
+      // At the concurrency the server allows and dkimsync reaches there: lmdb takes concurrent
+      // PATCHes and dkimsync's write limit grows to 4 on it; gsqlite3 answers a concurrent write
+      // with 500 "database is locked", so there writes go one at a time.
+      return {
+        n: patches.length,
+        limit: WRITE_CONCURRENCY[backend],
+        zones: last.size,
+        ...(await bare(patches, WRITE_CONCURRENCY[backend])),
+      };
     };
 
     await fs.writeFile(file, configYaml(relay.url, domains, "contoso"));
@@ -225,20 +299,20 @@ export async function benchPowerDnsAtScale(
     let counts = r.take();
     let floor = await planFloor();
     r.take();
-    record("plan, creates pending", run, counts, floor.n, floor.ms);
+    record("plan, creates pending", run, counts, floor);
 
     r.keepPatches = true;
     run = await runCli(["apply", "-c", file], dir, env);
     counts = r.take();
     r.keepPatches = false;
     floor = await applyFloor();
-    record(`apply ${2 * size} creates`, run, counts, floor.n, floor.ms, floor.zones);
+    record(`apply ${2 * size} creates`, run, counts, floor, floor.zones);
 
     run = await runCli(["plan", "--detailed-exitcode", "-c", file], dir, env);
     counts = r.take();
     floor = await planFloor();
     r.take();
-    record("no-op plan", run, counts, floor.n, floor.ms);
+    record("no-op plan", run, counts, floor);
 
     await fs.writeFile(file, configYaml(relay.url, domains, "fabrikam"));
     r.keepPatches = true;
@@ -246,7 +320,7 @@ export async function benchPowerDnsAtScale(
     counts = r.take();
     r.keepPatches = false;
     floor = await applyFloor();
-    record(`update all ${2 * size} targets`, run, counts, floor.n, floor.ms, floor.zones);
+    record(`update all ${2 * size} targets`, run, counts, floor, floor.zones);
     return results;
   } finally {
     await relay?.close();
@@ -265,7 +339,7 @@ export function judge(results: ScenarioResult[]): { figures: Figure[]; violation
     figures.push({
       label,
       value: `${(x.wallMs / 1000).toFixed(2)} s, ${x.totalRequests} req, ${x.wallOverFloor.toFixed(2)}x floor`,
-      note: `floor ${x.floorRequests} req in ${(x.floorMs / 1000).toFixed(2)} s; cpu ${(x.cpuMs / 1000).toFixed(2)} s (${x.cpuPerRequestMs.toFixed(2)} ms/req); rss ${x.maxRssMb.toFixed(0)} MB; ${JSON.stringify(x.requests)}`,
+      note: `floor ${x.floorRequests} req, ${x.floorConcurrency} at once: ${(x.floorMs / 1000).toFixed(2)} s as a whole process, ${(x.inProcessFloorMs / 1000).toFixed(2)} s in-process (${x.wallOverInProcessFloor.toFixed(2)}x); cpu ${(x.cpuMs / 1000).toFixed(2)} s (${x.cpuPerRequestMs.toFixed(2)} ms/req); rss ${x.maxRssMb.toFixed(0)} MB; ${JSON.stringify(x.requests)}`,
     });
     const expected = x.scenario.startsWith("plan") ? 2 : x.scenario === "no-op plan" ? 0 : 0;
     if (x.exitCode !== expected) violations.push(`${label}: exit ${x.exitCode}, expected ${expected}`);
@@ -299,15 +373,15 @@ export function targets(results: ScenarioResult[]): TargetLine[] {
       met: r.totalRequests <= 5,
     });
     out.push({
-      target: `gsqlite3 ${r.domains} ${r.scenario}: wall at most 2x the same requests bare`,
-      measured: `${r.wallOverFloor.toFixed(2)}x`,
+      target: `gsqlite3 ${r.domains} ${r.scenario}: wall at most 2x the same requests bare (a whole process)`,
+      measured: `${r.wallOverFloor.toFixed(2)}x (in-process bare: ${r.wallOverInProcessFloor.toFixed(2)}x)`,
       met: r.wallOverFloor <= 2,
     });
   }
   for (const r of results.filter((r) => !r.scenario.includes("plan"))) {
     out.push({
-      target: `${r.backend} ${r.domains} ${r.scenario}: wall within 1.3x of the PATCHes alone`,
-      measured: `${r.wallOverFloor.toFixed(2)}x`,
+      target: `${r.backend} ${r.domains} ${r.scenario}: wall within 1.3x of the PATCHes alone (a whole process, ${r.floorConcurrency} at once)`,
+      measured: `${r.wallOverFloor.toFixed(2)}x (in-process bare: ${r.wallOverInProcessFloor.toFixed(2)}x)`,
       met: r.wallOverFloor <= 1.3,
     });
     if (r.backend === "gsqlite3") {

@@ -15,7 +15,9 @@ export interface PowerDnsOptions {
   /** Per-request timeout in milliseconds. Default 10000. */
   timeoutMs: number;
   /**
-   * `auto` (default): `search` where the server's backend answers it, else `zone`.
+   * `auto` (default): `search` where the server's backend answers it; else, zone by zone, the
+   * whole zone, or name by name once an earlier read in this run has shown the zone to hold
+   * more than PER_NAME_RRSETS record sets per managed name (see `perName` in index.ts).
    * `search`: every zone's selector names in a few `search-data` requests for the whole server
    * (SQL backends; refused where the backend cannot search).
    * `zone`: one GET of the whole zone, which also shows disabled records (reported as drift).
