@@ -11,7 +11,7 @@
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
-import { ProviderError } from "../../src/provider-kit.js";
+import { AdaptiveLimit, type Outcome, ProviderError } from "../../src/provider-kit.js";
 import type { PdnsRRset, PdnsRRsetPatch } from "./convert.js";
 
 export interface PdnsClientOptions {
@@ -68,55 +68,19 @@ interface RawAnswer {
   text: string;
 }
 
-/**
- * How many PATCHes may be in flight. PowerDNS publishes no rate limit, and what it can take
- * depends on its backend: gsqlite3 has one writer and answers a concurrent write with HTTP 500
- * "database is locked" (observed on 4.7.3; it has no busy-timeout setting), lmdb serialises
- * writes itself. So writes start one at a time (reads go on beside them), grow by one
- * after each run of eight clean answers up to four, and halve on a 5xx, which also lowers the
- * ceiling for the rest of the run: on gsqlite3 that costs one retried PATCH, after which writes
- * stay one at a time; lmdb, which takes concurrent PATCHes, grows to four.
- */
-class AdaptiveLimit {
-  private active = 0;
-  private streak = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(
-    private limit: number,
-    private max: number,
-  ) {}
-
-  async acquire(): Promise<void> {
-    if (this.active < this.limit) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  release(outcome: "ok" | "overloaded" | "other"): void {
-    if (outcome === "overloaded") {
-      // What overloaded the server once will again: the ceiling comes down with the limit.
-      this.limit = Math.max(1, Math.floor(this.limit / 2));
-      this.max = this.limit;
-      this.streak = 0;
-    } else if (outcome === "ok" && ++this.streak >= 8 && this.limit < this.max) {
-      this.limit++;
-      this.streak = 0;
-    }
-    // The finished write's slot is freed, then every slot the limit now allows is handed on: a
-    // limit that grew lets more than one waiting write go at once.
-    this.active--;
-    while (this.active < this.limit && this.waiting.length > 0) {
-      this.active++;
-      this.waiting.shift()?.();
-    }
-  }
-}
-
 export class PdnsClient {
   private readonly base: URL;
   private readonly transport: typeof http | typeof https;
+  /**
+  /**
+   * How many PATCHes may be in flight. PowerDNS publishes no rate limit, and what it can take
+   * depends on its backend: gsqlite3 has one writer and answers a concurrent write with HTTP 500
+   * "database is locked" (observed on 4.7.3; it has no busy-timeout setting), lmdb serialises
+   * writes itself. So writes start one at a time (reads go on beside them), grow by one
+   * after each run of eight clean answers up to four, and halve on a 5xx, which also lowers the
+   * ceiling for the rest of the run: on gsqlite3 that costs one retried PATCH, after which writes
+   * stay one at a time; lmdb, which takes concurrent PATCHes, grows to four.
+   */
   private readonly writes = new AdaptiveLimit(1, 4);
 
   constructor(private readonly opts: PdnsClientOptions) {
@@ -224,7 +188,7 @@ export class PdnsClient {
         this.opts.onRequest?.("request");
         if (!limit) return await this.requestOnce(method, path, opts);
         await limit.acquire();
-        let outcome: "ok" | "overloaded" | "other" = "other";
+        let outcome: Outcome = "other";
         try {
           const answer = await this.requestOnce(method, path, opts);
           outcome = "ok";

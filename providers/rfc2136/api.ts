@@ -4,8 +4,13 @@
  * ProviderErrors.
  */
 import { randomInt } from "node:crypto";
-import { DnsExchangeError, tcpExchange as sharedTcp, udpExchange as sharedUdp } from "../../src/provider-kit.js";
-import { AdaptiveLimit, type Outcome } from "./limit.js";
+import {
+  AdaptiveLimit,
+  DnsExchangeError,
+  type Outcome,
+  tcpExchange as sharedTcp,
+  udpExchange as sharedUdp,
+} from "../../src/provider-kit.js";
 import { ResponseVerifier, TsigError, readTsig, signRequest, type TsigKey } from "./tsig.js";
 import {
   TYPES,

@@ -10,7 +10,7 @@ import dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRfc2136Provider, type Rfc2136Provider } from "../../../providers/rfc2136/index.js";
 import { READ_ATTEMPTS } from "../../../providers/rfc2136/api.js";
-import { AdaptiveLimit } from "../../../providers/rfc2136/limit.js";
+import { AdaptiveLimit } from "../../../src/util/adaptive-limit.js";
 import { OptionsReader } from "../../../src/config/options.js";
 import { ProviderError } from "../../../src/core/errors.js";
 import type { ConformanceBackend, ConformanceTarget } from "../../conformance/backend.js";

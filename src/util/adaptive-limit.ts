@@ -1,9 +1,9 @@
 /**
- * How many requests go to one RFC 2136 server at once. DNS servers publish no rate limit, so the
- * limit is found by trying: it starts low, grows by one after each run of clean answers up to a
- * ceiling, and halves on a sign of overload (SERVFAIL, a timeout, a refused or dropped
- * connection), which also lowers the ceiling for the rest of the run: what overloaded the
- * server once would again. The same scheme as the PowerDNS provider's writes.
+ * How many requests go to one server at once, where the server publishes no rate limit
+ * (PowerDNS, RFC 2136 servers): the limit is found by trying. It starts low, grows by one after
+ * each run of clean answers up to a ceiling, and halves on a sign of overload (a 5xx, SERVFAIL,
+ * a timeout, a refused or dropped connection), which also lowers the ceiling for the rest of
+ * the run: what overloaded the server once would again.
  */
 export type Outcome = "ok" | "overloaded" | "other";
 
