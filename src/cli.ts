@@ -27,7 +27,7 @@ import { renderApply } from "./render/apply.js";
 import { renderJson } from "./render/json.js";
 import { renderMarkdown } from "./render/markdown.js";
 import { ansi, plain, useColor } from "./render/style.js";
-import { renderText, type TextOptions } from "./render/text.js";
+import { renderTextChunks, type TextOptions } from "./render/text.js";
 import type { Plan } from "./core/types.js";
 
 type Format = "text" | "markdown" | "json";
@@ -122,10 +122,11 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function renderPlan(plan: Plan, format: Format, io: Io, text: TextOptions = {}): string {
-  if (format === "json") return renderJson(plan);
-  if (format === "markdown") return renderMarkdown(plan);
-  return renderText(plan, io.color ? ansi : plain, text);
+/** The plan to stdout; text goes out in pieces as it is rendered (10,000 domains: MBs of text). */
+function writePlan(plan: Plan, format: Format, io: Io, text: TextOptions = {}): void {
+  if (format === "json") return io.stdout(renderJson(plan));
+  if (format === "markdown") return io.stdout(renderMarkdown(plan));
+  for (const chunk of renderTextChunks(plan, io.color ? ansi : plain, text)) io.stdout(chunk);
 }
 
 /** The config with every provider's options checked too, so one run shows every problem. */
@@ -161,7 +162,7 @@ async function planCommand(
   }
   const { plan, providers } = built;
   await closeProviders(providers);
-  io.stdout(renderPlan(plan, opts.format, io, { verbose: opts.verbose === true }));
+  writePlan(plan, opts.format, io, { verbose: opts.verbose === true });
   if (opts.out) {
     await savePlan(opts.out, plan, config.hash);
     io.stderr(`dkimsync: plan saved to ${opts.out}; apply it with: dkimsync apply --plan ${opts.out}\n`);
@@ -259,7 +260,7 @@ async function applyWithProgress(
   });
   try {
     if (opts.format === "text")
-      io.stdout(renderPlan(plan, "text", io, { verbose: opts.verbose === true, force: opts.force === true }));
+      writePlan(plan, "text", io, { verbose: opts.verbose === true, force: opts.force === true });
     // A reader that has gone away (apply | head -1) is noticed before the first write, not after.
     await io.flush?.();
     const result: ApplyResult =
