@@ -24,8 +24,8 @@ import {
   type ProviderSet,
 } from "./plan/build.js";
 import { renderApply } from "./render/apply.js";
-import { renderJson } from "./render/json.js";
-import { renderMarkdown } from "./render/markdown.js";
+import { renderJsonChunks } from "./render/json.js";
+import { renderMarkdownChunks } from "./render/markdown.js";
 import { ansi, plain, useColor } from "./render/style.js";
 import { renderTextChunks, type TextOptions } from "./render/text.js";
 import type { Plan } from "./core/types.js";
@@ -122,11 +122,15 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** The plan to stdout; text goes out in pieces as it is rendered (10,000 domains: MBs of text). */
+/** The plan to stdout, in pieces as it is rendered (at 10,000 domains: 7 to 15 MB of output). */
 function writePlan(plan: Plan, format: Format, io: Io, text: TextOptions = {}): void {
-  if (format === "json") return io.stdout(renderJson(plan));
-  if (format === "markdown") return io.stdout(renderMarkdown(plan));
-  for (const chunk of renderTextChunks(plan, io.color ? ansi : plain, text)) io.stdout(chunk);
+  const chunks =
+    format === "json"
+      ? renderJsonChunks(plan)
+      : format === "markdown"
+        ? renderMarkdownChunks(plan)
+        : renderTextChunks(plan, io.color ? ansi : plain, text);
+  for (const chunk of chunks) io.stdout(chunk);
 }
 
 /** The config with every provider's options checked too, so one run shows every problem. */
