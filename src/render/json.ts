@@ -140,7 +140,12 @@ export function* renderJsonChunks(plan: Plan): Generator<string> {
   yield* array("changes", changesOf(plan), false);
   yield* array("conflicts", conflictsOf(plan), false);
   yield `${member("summary", summarise(plan))}${hasErrors || hasWarnings ? ",\n" : "\n"}`;
-  if (hasErrors) yield* array("errors", plan.errors.map((e) => ({ ...e })), !hasWarnings);
+  if (hasErrors)
+    yield* array(
+      "errors",
+      plan.errors.map((e) => ({ ...e })),
+      !hasWarnings,
+    );
   if (hasWarnings) yield* array("warnings", warningsOf(plan), true);
   yield "}\n";
 }

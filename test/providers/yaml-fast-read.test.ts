@@ -123,7 +123,10 @@ www:
     ["an explicit key", "? www\n: type: A\n  value: 192.0.2.1\n"],
     ["a collection as key", "[www]:\n  type: A\n  value: 192.0.2.1\n"],
     ["a null key (the apex to the yaml package)", "~:\n  type: A\n  value: 192.0.2.1\n"],
-    ["an integer-like name (out of file order in an object)", "b:\n  type: A\n  value: 192.0.2.1\n1:\n  type: A\n  value: 192.0.2.2\n"],
+    [
+      "an integer-like name (out of file order in an object)",
+      "b:\n  type: A\n  value: 192.0.2.1\n1:\n  type: A\n  value: 192.0.2.2\n",
+    ],
     ["a key over 1024 characters", `${"a".repeat(1025)}:\n  type: A\n  value: 192.0.2.1\n`],
     ["a tab", "www:\n  type: A\n  value:\t192.0.2.1\n"],
     ["a duplicate key", "www:\n  type: A\n  value: 192.0.2.1\nwww:\n  type: A\n  value: 192.0.2.2\n"],
