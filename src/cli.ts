@@ -24,10 +24,10 @@ import {
   type ProviderSet,
 } from "./plan/build.js";
 import { renderApply } from "./render/apply.js";
-import { renderJson } from "./render/json.js";
-import { renderMarkdown } from "./render/markdown.js";
+import { renderJsonChunks } from "./render/json.js";
+import { renderMarkdownChunks } from "./render/markdown.js";
 import { ansi, plain, useColor } from "./render/style.js";
-import { renderText, type TextOptions } from "./render/text.js";
+import { renderTextChunks, type TextOptions } from "./render/text.js";
 import type { Plan } from "./core/types.js";
 
 type Format = "text" | "markdown" | "json";
@@ -122,10 +122,23 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function renderPlan(plan: Plan, format: Format, io: Io, text: TextOptions = {}): string {
-  if (format === "json") return renderJson(plan);
-  if (format === "markdown") return renderMarkdown(plan);
-  return renderText(plan, io.color ? ansi : plain, text);
+/**
+ * The plan to stdout, in pieces as it is rendered (at 10,000 domains: 7 to 15 MB of output).
+ * Each piece is handed to the OS before the next is made: stdout to a pipe is asynchronous in
+ * Node (process.stdout, "A note on process I/O"), so writing every piece at once would only
+ * move the whole document into the stream's queue.
+ */
+async function writePlan(plan: Plan, format: Format, io: Io, text: TextOptions = {}): Promise<void> {
+  const chunks =
+    format === "json"
+      ? renderJsonChunks(plan)
+      : format === "markdown"
+        ? renderMarkdownChunks(plan)
+        : renderTextChunks(plan, io.color ? ansi : plain, text);
+  for (const chunk of chunks) {
+    io.stdout(chunk);
+    await io.flush?.();
+  }
 }
 
 /** The config with every provider's options checked too, so one run shows every problem. */
@@ -161,7 +174,7 @@ async function planCommand(
   }
   const { plan, providers } = built;
   await closeProviders(providers);
-  io.stdout(renderPlan(plan, opts.format, io, { verbose: opts.verbose === true }));
+  await writePlan(plan, opts.format, io, { verbose: opts.verbose === true });
   if (opts.out) {
     await savePlan(opts.out, plan, config.hash);
     io.stderr(`dkimsync: plan saved to ${opts.out}; apply it with: dkimsync apply --plan ${opts.out}\n`);
@@ -259,7 +272,7 @@ async function applyWithProgress(
   });
   try {
     if (opts.format === "text")
-      io.stdout(renderPlan(plan, "text", io, { verbose: opts.verbose === true, force: opts.force === true }));
+      await writePlan(plan, "text", io, { verbose: opts.verbose === true, force: opts.force === true });
     // A reader that has gone away (apply | head -1) is noticed before the first write, not after.
     await io.flush?.();
     const result: ApplyResult =

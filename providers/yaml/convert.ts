@@ -134,7 +134,7 @@ export function borrowsData(node: YAMLMap): boolean {
   return node.items.some((p) => (isScalar(p.key) && p.key.value === "<<") || isAlias(p.value));
 }
 
-function recordSet(name: string, data: Record<string, unknown>, at: number | undefined): RecordSet {
+export function recordSet(name: string, data: Record<string, unknown>, at: number | undefined): RecordSet {
   if (typeof data.type !== "string" || data.type.trim() === "")
     throw new ZoneFileError(at, `the record at ${name} has no type`);
   const type = data.type.trim().toUpperCase();

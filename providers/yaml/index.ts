@@ -29,6 +29,7 @@ import type { ProviderFactory } from "../types.js";
 import { describe, editZone } from "./batch.js";
 import { parseZone, sameRecords, ZoneFileError } from "./convert.js";
 import type { ParsedZone } from "./convert.js";
+import { readRecordsFast } from "./fast-read.js";
 import { readZoneBytes, zoneFileNames } from "./files.js";
 
 import { readYamlOptions } from "./options.js";
@@ -159,7 +160,12 @@ export const createYamlProvider: ProviderFactory = (options) => {
       const text = decoded.text;
       const known = written.get(file);
       written.delete(file);
-      const records = known?.text === text ? known.records : parse(file, text, zone).records.map((r) => r.set);
+      // A file that is only read takes js-yaml (fast-read.ts); parseZone's document model is for
+      // files being edited, and for every file js-yaml does not vouch for (it names the line).
+      const records =
+        known?.text === text
+          ? known.records
+          : (readRecordsFast(text, zone) ?? parse(file, text, zone).records.map((r) => r.set));
       const wanted = new Set(names.map(canonical));
       return records.filter((r) => wanted.has(r.name)).map((r) => ({ ...r, values: [...r.values] }));
     },

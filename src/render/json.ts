@@ -57,11 +57,10 @@ function data(set: RecordSet | null): JsonSet | null {
   };
 }
 
-export function planToJson(plan: Plan): JsonPlan {
-  const out: JsonPlan = {
-    version: 1,
-    changes: plan.zones.flatMap((z) =>
-      z.changes.map((c) => ({
+function* changesOf(plan: Plan): Generator<JsonChange> {
+  for (const z of plan.zones)
+    for (const c of z.changes)
+      yield {
         action: c.action,
         provider: z.provider,
         zone: z.zone,
@@ -70,10 +69,13 @@ export function planToJson(plan: Plan): JsonPlan {
         before: data(c.before),
         after: data(c.after),
         ...(c.source ? { source: c.source } : {}),
-      })),
-    ),
-    conflicts: plan.zones.flatMap((z) =>
-      z.conflicts.map((c) => ({
+      };
+}
+
+function* conflictsOf(plan: Plan): Generator<JsonConflict> {
+  for (const z of plan.zones)
+    for (const c of z.conflicts)
+      yield {
         provider: z.provider,
         zone: z.zone,
         name: c.name,
@@ -82,19 +84,68 @@ export function planToJson(plan: Plan): JsonPlan {
         reason: c.reason,
         ...(c.source ? { source: c.source } : {}),
         ...(c.allowed ? { allowed: c.allowed } : {}),
-      })),
-    ),
+      };
+}
+
+function* warningsOf(plan: Plan): Generator<NonNullable<JsonPlan["warnings"]>[number]> {
+  for (const z of plan.zones) {
+    for (const message of z.warnings) yield { provider: z.provider, zone: z.zone, message };
+    for (const n of z.notes ?? []) yield { provider: z.provider, zone: z.zone, domain: n.domain, message: n.message };
+  }
+}
+
+export function planToJson(plan: Plan): JsonPlan {
+  const out: JsonPlan = {
+    version: 1,
+    changes: [...changesOf(plan)],
+    conflicts: [...conflictsOf(plan)],
     summary: summarise(plan),
   };
   if (plan.errors.length > 0) out.errors = plan.errors.map((e) => ({ ...e }));
-  const warnings: NonNullable<JsonPlan["warnings"]> = plan.zones.flatMap((z) => [
-    ...z.warnings.map((message) => ({ provider: z.provider, zone: z.zone, message })),
-    ...(z.notes ?? []).map((n) => ({ provider: z.provider, zone: z.zone, domain: n.domain, message: n.message })),
-  ]);
+  const warnings = [...warningsOf(plan)];
   if (warnings.length > 0) out.warnings = warnings;
   return out;
 }
 
 export function renderJson(plan: Plan): string {
   return `${JSON.stringify(planToJson(plan), null, 2)}\n`;
+}
+
+/** Array items per piece of renderJsonChunks. */
+const CHUNK_ITEMS = 256;
+
+/**
+ * Exactly renderJson's text, in pieces: each array item is stringified on its own (indented as
+ * JSON.stringify(..., 2) indents it at that depth), so the whole plan never exists as one object
+ * tree and one string. At 10,000 domains the JSON plan is about 13 MB.
+ */
+export function* renderJsonChunks(plan: Plan): Generator<string> {
+  const member = (key: string, value: unknown) =>
+    `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replaceAll("\n", "\n  ")}`;
+  function* array(key: string, items: Iterable<unknown>, last: boolean): Generator<string> {
+    let piece = "";
+    let n = 0;
+    for (const item of items) {
+      piece += `${n === 0 ? `  ${JSON.stringify(key)}: [\n` : ",\n"}    ${JSON.stringify(item, null, 2).replaceAll("\n", "\n    ")}`;
+      if (++n % CHUNK_ITEMS === 0) {
+        yield piece;
+        piece = "";
+      }
+    }
+    yield `${piece}${n === 0 ? `  ${JSON.stringify(key)}: []` : "\n  ]"}${last ? "\n" : ",\n"}`;
+  }
+  const hasWarnings = !warningsOf(plan).next().done;
+  const hasErrors = plan.errors.length > 0;
+  yield '{\n  "version": 1,\n';
+  yield* array("changes", changesOf(plan), false);
+  yield* array("conflicts", conflictsOf(plan), false);
+  yield `${member("summary", summarise(plan))}${hasErrors || hasWarnings ? ",\n" : "\n"}`;
+  if (hasErrors)
+    yield* array(
+      "errors",
+      plan.errors.map((e) => ({ ...e })),
+      !hasWarnings,
+    );
+  if (hasWarnings) yield* array("warnings", warningsOf(plan), true);
+  yield "}\n";
 }

@@ -159,7 +159,44 @@ function listSection(title: string, lines: readonly string[], budget: number, wh
   return `${out.join("\n")}\n`;
 }
 
+/** Zones per piece of renderMarkdownChunks. */
+const CHUNK_ZONES = 256;
+
+/**
+ * Exactly renderMarkdown's text without maxChars, in pieces (the CLI writes them as they come):
+ * at 10,000 domains the document is about 15 MB, and building it whole, with its zone blocks
+ * and warning lines held at once, was the largest peak of a plan.
+ */
+export function* renderMarkdownChunks(plan: Plan): Generator<string> {
+  const c = markdownCounts(plan);
+  let head = `### ${headingFor(c)}\n\n**${countsLine(c)}**\n\n`;
+  if (c.conflicts > 0) head += `> ⛔ ${CONFLICT_NOTE}\n\n`;
+  yield head + listSection("#### ❌ Errors", plan.errors.map(errorLine), Number.POSITIVE_INFINITY, "errors");
+  // listSection's layout, line by line: title, blank line, the lines, blank line.
+  let warnings = 0;
+  let piece = "";
+  for (const z of plan.zones) {
+    for (const line of warningLines({ zones: [z], errors: [] })) {
+      piece += `${warnings++ === 0 ? "#### ⚠️ Warnings\n\n" : ""}${line}\n`;
+    }
+    if (piece.length > 65_536) {
+      yield piece;
+      piece = "";
+    }
+  }
+  if (warnings > 0) piece += "\n";
+  for (const [i, z] of plan.zones.entries()) {
+    piece += zoneBlock(z);
+    if ((i + 1) % CHUNK_ZONES === 0) {
+      yield piece;
+      piece = "";
+    }
+  }
+  if (piece !== "") yield piece;
+}
+
 export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
+  if (opts.maxChars === undefined) return [...renderMarkdownChunks(plan)].join("");
   const c = markdownCounts(plan);
   const max = opts.maxChars ?? Number.POSITIVE_INFINITY;
   let head = `### ${headingFor(c)}\n\n**${countsLine(c)}**\n\n`;

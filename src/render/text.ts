@@ -72,7 +72,16 @@ export function groupErrors(
 }
 
 export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}): string {
-  const lines: string[] = [];
+  return [...renderTextChunks(plan, st, opts)].join("");
+}
+
+/**
+ * The same text as renderText, in pieces of about CHUNK_LINES lines, each ending in a newline:
+ * at 10,000 domains the plan is several MB of text, and the CLI writes the pieces as they come
+ * instead of holding every line, the joined string and its encoded copy at once.
+ */
+export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptions = {}): Generator<string> {
+  const lines = new LineBuffer();
   for (const z of plan.zones) {
     const head =
       st.bold(`${z.provider} · ${showDomain(z.zone)}`) + st.dim(`  (${z.domains.map(showDomain).join(", ")})`);
@@ -84,9 +93,10 @@ export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}
         `${head}  ${st.dim(z.unchanged.length > 0 ? `= no changes (${z.unchanged.length} up to date)` : "= no changes")}`,
         ...notes,
       );
+      yield* lines.take(false);
       continue;
     }
-    if (lines.length > 0 && lines[lines.length - 1] !== "") lines.push("");
+    if (lines.count > 0 && lines.last !== "") lines.push("");
     lines.push(head);
     for (const w of z.warnings) lines.push(st.yellow(`  ! warning: ${w}`));
     lines.push(...notes);
@@ -113,8 +123,9 @@ export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}
       );
     else if (z.unchanged.length > 0) lines.push(st.dim(`  = ${z.unchanged.length} unchanged`));
     lines.push("");
+    yield* lines.take(false);
   }
-  if (lines.length > 0 && lines[lines.length - 1] !== "") lines.push("");
+  if (lines.count > 0 && lines.last !== "") lines.push("");
   if (plan.errors.length > 0) {
     lines.push(st.red(st.bold("Errors:")));
     for (const g of groupErrors(plan.errors)) {
@@ -132,5 +143,26 @@ export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}
   else if (blocking.length > 0) {
     lines.push(CONFLICT_NOTE);
   }
-  return `${lines.join("\n")}\n`;
+  yield* lines.take();
+}
+
+const CHUNK_LINES = 512;
+
+/** Lines of output, handed out in chunks; remembers how many there were and the last one. */
+class LineBuffer {
+  private buf: string[] = [];
+  count = 0;
+  last: string | undefined;
+  push(...lines: string[]): void {
+    for (const l of lines) this.buf.push(l);
+    this.count += lines.length;
+    if (lines.length > 0) this.last = lines[lines.length - 1];
+  }
+  /** The lines so far as one chunk (none when empty), if there are enough of them or `all`. */
+  *take(all = true): Generator<string> {
+    if (this.buf.length === 0 || (!all && this.buf.length < CHUNK_LINES)) return;
+    const chunk = `${this.buf.join("\n")}\n`;
+    this.buf = [];
+    yield chunk;
+  }
 }

@@ -1,6 +1,6 @@
 /** The text plan: provenance, domain warnings, collapsed unchanged zones, grouped errors. */
 import { describe, expect, it } from "vitest";
-import { renderText } from "../../src/render/text.js";
+import { renderText, renderTextChunks } from "../../src/render/text.js";
 import { renderMarkdown } from "../../src/render/markdown.js";
 import { planToJson } from "../../src/render/json.js";
 import type { Plan, RecordSet, ZonePlan } from "../../src/core/types.js";
@@ -22,6 +22,27 @@ function quiet(zone: string): ZonePlan {
 }
 
 describe("renderText", () => {
+  it("comes out in pieces for a large plan (the CLI writes them as they come), the same text joined", () => {
+    const zones = Array.from({ length: 3000 }, (_, i) => {
+      const z = quiet(`d${String(i).padStart(4, "0")}.example`);
+      if (i % 3 === 0) {
+        const name = `selector1._domainkey.${z.zone}`;
+        z.changes = [{ action: "create", name, type: "CNAME", before: null, after: cname(name, "t") }];
+      }
+      return z;
+    });
+    const plan: Plan = { zones, errors: [] };
+    const chunks = [...renderTextChunks(plan)];
+    expect(chunks.length).toBeGreaterThan(5);
+    for (const c of chunks) expect(c.endsWith("\n")).toBe(true);
+    const text = chunks.join("");
+    expect(text).toBe(renderText(plan));
+    // The blank line before a zone with changes is kept across piece boundaries, never doubled.
+    expect(text).not.toContain("\n\n\n");
+    for (let i = 3; i < 3000; i += 3) expect(text).toContain(`\n\nzones · d${String(i).padStart(4, "0")}.example  (`);
+    expect(text).toMatch(/\nPlan: 1000 to create, 0 to update, 0 to delete, \d+ unchanged, 0 conflicts\.\n$/);
+  });
+
   it("collapses each unchanged zone to one line; --verbose shows it in full", () => {
     const plan: Plan = {
       zones: Array.from({ length: 30 }, (_, i) => quiet(`d${String(i).padStart(2, "0")}.example`)),

@@ -11,7 +11,10 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import jsYaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_YAML_BYTES } from "../../src/util/fs.js";
+import { parseZone } from "../../providers/yaml/convert.js";
+import { readRecordsFast } from "../../providers/yaml/fast-read.js";
+import type { RecordSet } from "../../src/core/types.js";
+import { decodeYaml, MAX_YAML_BYTES } from "../../src/util/fs.js";
 import { planApply, target, tempDir, writeConfig } from "./zonefiles-support.js";
 
 const D = "example.com";
@@ -396,5 +399,37 @@ describe(`hostile zone files (${CORPUS.length} items)`, { timeout: 120_000 }, ()
       expect(selectors.map(([, v]) => String((v as { value: string }).value).toLowerCase()).sort()).toEqual([S1, S2]);
       item.expect.check?.(after, before);
     }
+  });
+});
+
+/**
+ * A plan reads zone files it will not edit with js-yaml (providers/yaml/fast-read.ts) and edits
+ * with the yaml package's document model. On every file of the corpus (as dkimsync decodes it),
+ * the fast reader must give exactly parseZone's record sets, or decline (undefined), never other
+ * data; a file parseZone refuses must be declined, so the error and its line come from parseZone.
+ */
+describe("the js-yaml reader agrees with parseZone on the corpus", () => {
+  const texts = CORPUS.flatMap((item) => {
+    const bytes = typeof item.bytes === "function" ? item.bytes() : item.bytes;
+    const decoded = decodeYaml(bytes);
+    return "refused" in decoded ? [] : [{ name: item.name, text: decoded.text }];
+  });
+  let read = 0;
+  it.each(texts.map((t, i) => [i, t.name, t.text] as const))("%i: %s", (_i, _name, text) => {
+    let slow: RecordSet[] | Error;
+    try {
+      slow = parseZone(text, D).records.map((r) => r.set);
+    } catch (err) {
+      slow = err as Error;
+    }
+    const fast = readRecordsFast(text, D);
+    if (fast === undefined) return;
+    read++;
+    expect(slow).not.toBeInstanceOf(Error);
+    expect(fast).toEqual(slow);
+  });
+  it("reads most of the corpus itself (the check above is not vacuous)", () => {
+    expect(texts.length).toBeGreaterThan(20);
+    expect(read).toBeGreaterThan(texts.length / 3);
   });
 });
