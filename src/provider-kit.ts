@@ -12,7 +12,6 @@ export { canonical, findZone, fqdn, isInZone, relativeName } from "./core/names.
 export { formatCharacterStrings, parseCharacterStrings, type OctetEscape } from "./dns/txt.js";
 export { DnsExchangeError, tcpExchange, udpExchange } from "./dns/transport.js";
 export { parseHostPort, type HostPort } from "./dns/host-port.js";
-export { limitHeapGrowth } from "./util/heap.js";
 export { pool } from "./util/pool.js";
 export { waitForChange } from "./util/wait.js";
 export { applySplices, type Splice } from "./util/yaml-splice.js";

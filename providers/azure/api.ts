@@ -8,7 +8,7 @@ import tls from "node:tls";
 import { DnsManagementClient, type RecordSet as AzRecordSet, type Zone } from "@azure/arm-dns";
 import { ClientSecretCredential, DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import type { PipelineRequest, SendRequest } from "@azure/core-rest-pipeline";
-import { ProviderError, errorMessage, limitHeapGrowth } from "../../src/provider-kit.js";
+import { ProviderError, errorMessage } from "../../src/provider-kit.js";
 
 export type CredentialMode = "default" | "client_secret";
 
@@ -66,8 +66,6 @@ export class AzureApi {
   private readonly credential: TokenCredential;
 
   constructor(private readonly opts: AzureApiOptions) {
-    // Thousands of requests, each leaving ~128 KB of SDK garbage: see src/util/heap.ts.
-    limitHeapGrowth();
     // A custom CA is added to Node's built-in roots, never replacing them, and never by turning
     // verification off: the bearer token must only ever go to a server that proves its name.
     const tlsOptions = opts.caFile ? { ca: [...tls.rootCertificates, readFileSync(opts.caFile, "utf8")] } : undefined;

@@ -7,7 +7,7 @@
  */
 import { createRequire } from "node:module";
 import type CloudflareSdk from "cloudflare";
-import { limitHeapGrowth, ProviderError, redact as redactSecrets } from "../../src/provider-kit.js";
+import { ProviderError, redact as redactSecrets } from "../../src/provider-kit.js";
 import type { BatchBody, CfRecord, NameFilter } from "./convert.js";
 
 /**
@@ -107,8 +107,6 @@ export class CloudflareApi {
   readonly limiter: SlidingWindowLimiter;
 
   constructor(private readonly opts: CloudflareApiOptions) {
-    // Thousands of requests, each leaving ~128 KB of SDK garbage: see src/util/heap.ts.
-    limitHeapGrowth();
     this.limiter = new SlidingWindowLimiter(opts.maxRequestsPer5Min);
     const limiter = this.limiter;
     const timeoutMs = opts.timeoutMs;

@@ -12,7 +12,7 @@
  * for credentials and the Authorization header, and the documented REST resources.
  */
 import type { GoogleAuth } from "google-auth-library";
-import { limitHeapGrowth, ProviderError } from "../../src/provider-kit.js";
+import { ProviderError } from "../../src/provider-kit.js";
 import type { GcChangeBody, GcRrset } from "./convert.js";
 
 export const DEFAULT_ENDPOINT = "https://dns.googleapis.com";
@@ -123,8 +123,6 @@ export class GcloudApi {
   private readonly secrets: string[] = [];
 
   constructor(readonly opts: GcloudApiOptions) {
-    // Thousands of requests, each leaving ~128 KB of SDK garbage: see src/util/heap.ts.
-    limitHeapGrowth();
     if (opts.key) this.secrets.push(opts.key.private_key);
   }
 

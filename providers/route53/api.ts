@@ -13,7 +13,7 @@ import {
   type HostedZone,
   type ResourceRecordSet,
 } from "@aws-sdk/client-route-53";
-import { ProviderError, errorMessage, limitHeapGrowth } from "../../src/provider-kit.js";
+import { ProviderError, errorMessage } from "../../src/provider-kit.js";
 
 export interface Route53ApiOptions {
   provider: string;
@@ -114,8 +114,6 @@ export class Route53Api {
   private readonly limiter: RateLimiter;
 
   constructor(private readonly opts: Route53ApiOptions) {
-    // Thousands of requests, each leaving ~128 KB of SDK garbage: see src/util/heap.ts.
-    limitHeapGrowth();
     this.limiter = accountLimiter(opts);
     // Credentials come from the SDK's default chain only (env, shared config/SSO profile, web
     // identity, container and instance roles), never from dkim.zones.yaml. Standard retry mode

@@ -14,9 +14,12 @@
  * - `--heap-growing-percent=10`: after each major collection, the next one starts once the old
  *   generation has grown by 10 % (V8 picks 10 % to 100 % by itself), so garbage that outlived
  *   the young generation (requests still in flight at a scavenge) is collected soon.
- * Measured with the built CLI on Node 20, a plan of 2,000 Cloudflare domains: peak RSS 172-209
- * MB -> 109 MB, CPU +15 % (bench/README.md, "Peak RSS: where the memory goes"). No `gc()` call
- * is involved: V8 still collects when and how it decides, incrementally and concurrently.
+ * No `gc()` call is involved: V8 still collects when and how it decides, incrementally and
+ * concurrently. Figures: bench/README.md, "Peak RSS: where the memory goes".
+ *
+ * Set at start-up (bin/dkimsync.js, the GitHub Action's entry), before anything allocates: the
+ * growth factor only stops the young generation from growing further, it does not shrink it,
+ * and loading the Cloudflare SDK alone grows it to its 16 MB maximum.
  *
  * Node documents `v8.setFlagsFromString` with a warning that flags set after start-up may do
  * nothing; these two were measured to work on V8 11 (Node 20). V8 prints "unrecognized flag" on
