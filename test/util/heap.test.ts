@@ -9,7 +9,7 @@ import { heapFlags } from "../../src/util/heap.js";
 describe("heapFlags", () => {
   it("sets both flags on the V8 versions known to have them", () => {
     for (const v of ["11.3.244.8-node.38", "12.4.254.21-node.33", "13.6.233.10-node.1"]) {
-      expect(heapFlags(v, [], "")).toBe("--semi-space-growth-factor=1 --heap-growing-percent=10");
+      expect(heapFlags(v, [], "")).toBe("--semi-space-growth-factor=1 --heap-growing-percent=25");
     }
   });
 
