@@ -15,6 +15,9 @@ if (!existsSync(new URL("../dist/src/cli.js", import.meta.url))) {
   );
   process.exit(1);
 }
+// Before anything else grows V8's heap: a run of thousands of SDK requests otherwise piles up
+// 100-300 MB of garbage (the reasons and figures are in dist/src/util/heap.js).
+await import("../dist/src/util/heap.js").then((h) => h.limitHeapGrowth());
 import("../dist/src/cli.js")
   .then((m) => m.main(process.argv.slice(2)))
   .then(

@@ -5,9 +5,21 @@
  * Retries: the SDK retries 408, 409, 429, 5xx and connection failures `maxRetries` times and
  * honours `retry-after` (node_modules/cloudflare/src/client.ts, shouldRetry/retryRequest).
  */
-import Cloudflare from "cloudflare";
+import { createRequire } from "node:module";
+import type CloudflareSdk from "cloudflare";
 import { ProviderError, redact as redactSecrets } from "../../src/provider-kit.js";
 import type { BatchBody, CfRecord, NameFilter } from "./convert.js";
+
+/**
+ * The SDK's CommonJS build, not its ES module build: the package ships both (its `exports` map
+ * has `require` and `import` entries for every file) and they are the same generated code, but
+ * the client loads all of its 1,141 resource modules at start-up, and Node 20 keeps much more
+ * per ES module than per CommonJS module. Measured on Node 20: `import "cloudflare"` takes a
+ * process to 90 MB peak RSS and 0.85 s CPU, `require("cloudflare")` to 72 MB and 0.6 s. Every
+ * class (the client and its error classes) comes from this one copy, so `instanceof` holds.
+ */
+const Cloudflare = (createRequire(import.meta.url)("cloudflare") as { default: typeof CloudflareSdk }).default;
+type Cloudflare = CloudflareSdk;
 
 export interface CloudflareApiOptions {
   /** The provider's name in dkim.zones.yaml, for error messages. */

@@ -1,8 +1,11 @@
 /** Entry point of the GitHub Action (action.yml): `node dist/src/github/main.js`. */
+import { limitHeapGrowth } from "../util/heap.js";
 import { ActionInputError, runAction } from "./action.js";
 
 // dkimsync supports Node 20 with the SDK versions it pins (as bin/dkimsync.js says).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+// Before the run grows V8's heap (see util/heap.ts), as bin/dkimsync.js does.
+limitHeapGrowth();
 
 runAction().then(
   (r) => {
