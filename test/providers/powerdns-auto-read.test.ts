@@ -6,31 +6,15 @@
  * not wrapped.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PER_NAME_RRSETS, createPowerDnsProvider } from "../../providers/powerdns/index.js";
-import { OptionsReader } from "../../src/config/options.js";
+import { PER_NAME_RRSETS } from "../../providers/powerdns/index.js";
 import { ProviderError } from "../../src/core/errors.js";
 import type { Provider, RecordSet } from "../../src/core/types.js";
+import { KEY_VAR, pdnsProvider as provider, target } from "../helpers/powerdns.js";
 import { cname, create } from "../helpers/records.js";
 import { startHttpProxy, type HttpProxy } from "../servers/http-proxy.js";
 import { createZone, putRecordSet, startPowerDns, type PdnsServer } from "../servers/pdns.js";
 
-const KEY_VAR = "TEST_PDNS_KEY";
-const target = (sel: string, domain: string, tenant = "contoso"): string =>
-  `${sel}-${domain.replaceAll(".", "-")}._domainkey.${tenant}.onmicrosoft.com`;
 const names = (zone: string): string[] => [`selector1._domainkey.${zone}`, `selector2._domainkey.${zone}`];
-
-function provider(url: string, key: string, extra: Record<string, unknown> = {}): Provider {
-  const reader = new OptionsReader({
-    provider: "pdns",
-    type: "powerdns",
-    values: { url, api_key: `env/${KEY_VAR}`, ...extra },
-    where: { file: "dkim.zones.yaml", line: 1 },
-    lineOf: () => undefined,
-    configDir: "/tmp",
-    env: { [KEY_VAR]: key },
-  });
-  return createPowerDnsProvider(reader, {});
-}
 
 /** Each request as `METHOD what zone`, `what` being `search`, `zone` (whole) or `name` (rrset_name=). */
 async function counting(server: PdnsServer): Promise<{ proxy: HttpProxy; seen: string[] }> {

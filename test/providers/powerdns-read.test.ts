@@ -7,30 +7,13 @@
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPowerDnsProvider, searchPatterns } from "../../providers/powerdns/index.js";
-import { OptionsReader } from "../../src/config/options.js";
+import { searchPatterns } from "../../providers/powerdns/index.js";
 import { ProviderError } from "../../src/core/errors.js";
 import type { Provider, RecordSet } from "../../src/core/types.js";
+import { KEY_VAR, pdnsProvider as provider, target } from "../helpers/powerdns.js";
 import { cname } from "../helpers/records.js";
 import { startHttpProxy, type HttpProxy } from "../servers/http-proxy.js";
 import { createZone, putRecordSet, startPowerDns, type PdnsServer } from "../servers/pdns.js";
-
-const KEY_VAR = "TEST_PDNS_KEY";
-const target = (sel: string, domain: string): string =>
-  `${sel}-${domain.replaceAll(".", "-")}._domainkey.contoso.onmicrosoft.com`;
-
-function provider(url: string, key: string, extra: Record<string, unknown> = {}): Provider {
-  const reader = new OptionsReader({
-    provider: "pdns",
-    type: "powerdns",
-    values: { url, api_key: `env/${KEY_VAR}`, ...extra },
-    where: { file: "dkim.zones.yaml", line: 1 },
-    lineOf: () => undefined,
-    configDir: "/tmp",
-    env: { [KEY_VAR]: key },
-  });
-  return createPowerDnsProvider(reader, {});
-}
 
 interface Counted {
   proxy: HttpProxy;
