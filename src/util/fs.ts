@@ -300,6 +300,11 @@ export interface LockInfo {
 
 export interface FileLock {
   lockFile: string;
+  /**
+   * The lock was taken over from a dead process (a killed run), which may have left its
+   * temporary file of this file behind: the holder should remove it (removeStaleTemps).
+   */
+  tookOver: boolean;
   /** Throws when the lock file no longer holds this lock (someone removed it by hand). */
   verify(): Promise<void>;
   release(): Promise<void>;
@@ -339,6 +344,7 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
   const body = `${JSON.stringify(info)}\n`;
   let pause = 5;
   let holder: LockInfo | undefined;
+  let tookOver = false;
   for (;;) {
     try {
       const h = await fs.open(lockFile, "wx", 0o644);
@@ -349,6 +355,7 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
       }
       return {
         lockFile,
+        tookOver,
         async verify() {
           const now = await readLock(lockFile);
           if (now?.token !== info.token)
@@ -365,6 +372,7 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
     holder = await readLock(lockFile);
     if (await isStale(lockFile, holder)) {
       await breakLock(lockFile, holder);
+      tookOver = true;
       continue;
     }
     const waited = Date.now() - started;

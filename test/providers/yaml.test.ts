@@ -225,6 +225,28 @@ describe("list", () => {
 });
 
 describe("apply", () => {
+  it("removes a dead run's temporary file under a lock it takes over, and lists the folder only then", async () => {
+    const file = await writeZone("www:\n  type: A\n  value: 192.0.2.1\n");
+    const p = provider();
+    await p.zones(); // the run's one sweep of the folder
+    // A run that died after that sweep while it held this zone's lock: its lock and its
+    // temporary file. pid 2^22+1 is above Linux's pid_max ceiling: no such process runs.
+    const temp = path.join(dir, `.${ZONE}.yaml.tmp-4194305-0123456789ab`);
+    await fs.writeFile(temp, "half a zone");
+    const lockInfo = { pid: 4194305, host: os.hostname(), since: "x", token: "dead" };
+    await fs.writeFile(path.join(dir, `.${ZONE}.yaml.lock`), JSON.stringify(lockInfo));
+    // And a dead run's temporary file of another zone whose lock nobody takes over: it stays
+    // until the next run's sweep (this apply does not list the folder for other zones).
+    const otherTemp = path.join(dir, ".other.example.yaml.tmp-4194305-0123456789ab");
+    await fs.writeFile(otherTemp, "half another zone");
+    await p.apply(ZONE, [create(cname(`selector1._domainkey.${ZONE}`, S1))]);
+    expect(await fs.readFile(file, "utf8")).toContain(S1);
+    expect((await fs.readdir(dir)).sort()).toEqual([".other.example.yaml.tmp-4194305-0123456789ab", `${ZONE}.yaml`]);
+    // The next run's sweep removes it.
+    await provider().zones();
+    expect(await fs.readdir(dir)).toEqual([`${ZONE}.yaml`]);
+  });
+
   it("creates, updates and deletes selectors and changes nothing else in the file", async () => {
     const file = await writeZone(REALISTIC);
     const p = provider();
