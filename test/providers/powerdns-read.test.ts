@@ -323,117 +323,93 @@ describe("powerdns plan and apply through the planner, on a searching backend", 
   });
 });
 
+/**
+ * A loopback PowerDNS API that lists one zone and answers each PATCH after 10 ms with what
+ * `answer` says, given how many PATCHes are in flight (this one included); then applies one
+ * selector create to each of `count` zones at once, as applyPlan does, and returns the results.
+ */
+async function writeToLoopback(
+  count: number,
+  answer: (inflight: number) => number,
+): Promise<PromiseSettledResult<void>[]> {
+  const http = await import("node:http");
+  let inflight = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      if (req.method !== "PATCH") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify([{ id: "z.example.", name: "z.example." }]));
+        return;
+      }
+      inflight++;
+      const status = answer(inflight);
+      setTimeout(() => {
+        inflight--;
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(status === 500 ? JSON.stringify({ error: "Internal Server Error" }) : "");
+      }, 10);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const p = provider(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "k");
+    await p.zones();
+    const zones = Array.from({ length: count }, (_, i) => `z${i}.example`);
+    return await Promise.allSettled(
+      zones.map((z) =>
+        p.apply(z, [
+          {
+            action: "create",
+            name: `selector1._domainkey.${z}`,
+            type: "CNAME",
+            before: null,
+            after: cname(`selector1._domainkey.${z}`, "t.example"),
+          },
+        ]),
+      ),
+    );
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
 describe("powerdns write concurrency", () => {
   it("grows to four writes at once on a server that takes them all (lmdb), and never past four", async () => {
-    const http = await import("node:http");
-    let inflight = 0;
     let most = 0;
-    const server = http.createServer((req, res) => {
-      req.resume();
-      req.on("end", () => {
-        if (req.method !== "PATCH") {
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify([{ id: "z.example.", name: "z.example." }]));
-          return;
-        }
-        inflight++;
-        most = Math.max(most, inflight);
-        setTimeout(() => {
-          inflight--;
-          res.writeHead(204);
-          res.end();
-        }, 10);
-      });
+    const results = await writeToLoopback(80, (inflight) => {
+      most = Math.max(most, inflight);
+      return 204;
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
-      const p = provider(url, "k");
-      await p.zones();
-      const zones = Array.from({ length: 80 }, (_, i) => `z${i}.example`);
-      await Promise.all(
-        zones.map((z) =>
-          p.apply(z, [
-            {
-              action: "create",
-              name: `selector1._domainkey.${z}`,
-              type: "CNAME",
-              before: null,
-              after: cname(`selector1._domainkey.${z}`, "t.example"),
-            },
-          ]),
-        ),
-      );
-      // 8 clean answers at each step: 1, 2, 3, then 4 for the last 56 writes of 10 ms each.
-      expect(most).toBeGreaterThanOrEqual(3);
-      expect(most).toBeLessThanOrEqual(4);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+    // 8 clean answers at each step: 1, 2, 3, then 4 for the last 56 writes of 10 ms each.
+    expect(most).toBeGreaterThanOrEqual(3);
+    expect(most).toBeLessThanOrEqual(4);
   });
 
   it("sends PATCHes one at a time, grows on clean answers, and stays at one after a 500", async () => {
-    // A loopback server that behaves as gsqlite3 does (observed on PowerDNS 4.7.3): a write that
-    // meets another write in flight is answered 500 "Internal Server Error". The real server
-    // cannot be made to show how many writes it had in flight; this one counts them, and numbers
-    // each PATCH as it arrives. Each answer takes 10 ms, so two writes sent together overlap.
-    const http = await import("node:http");
-    let inflight = 0;
+    // As gsqlite3 behaves (observed on PowerDNS 4.7.3): a write that meets another write in
+    // flight is answered 500 "Internal Server Error". The real server cannot be made to show how
+    // many writes it had in flight; this one counts them, and numbers each PATCH as it arrives.
     let arrivals = 0;
     const clashes: number[] = [];
-    const server = http.createServer((req, res) => {
-      req.resume();
-      req.on("end", () => {
-        if (req.method !== "PATCH") {
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify([{ id: "z.example.", name: "z.example." }]));
-          return;
-        }
-        inflight++;
-        arrivals++;
-        const clash = inflight > 1;
-        if (clash) clashes.push(arrivals);
-        setTimeout(() => {
-          inflight--;
-          res.writeHead(clash ? 500 : 204, { "content-type": "application/json" });
-          res.end(clash ? JSON.stringify({ error: "Internal Server Error" }) : "");
-        }, 10);
-      });
+    const zones = 48;
+    const results = await writeToLoopback(zones, (inflight) => {
+      arrivals++;
+      if (inflight === 1) return 204;
+      clashes.push(arrivals);
+      return 500;
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
-      const p = provider(url, "k");
-      await p.zones();
-      const zones = Array.from({ length: 48 }, (_, i) => `z${i}.example`);
-      // Four zones at once, as applyPlan writes them.
-      const results = await Promise.allSettled(
-        zones.map((z) =>
-          p.apply(z, [
-            {
-              action: "create",
-              name: `selector1._domainkey.${z}`,
-              type: "CNAME",
-              before: null,
-              after: cname(`selector1._domainkey.${z}`, "t.example"),
-            },
-          ]),
-        ),
-      );
-      expect(results.filter((r) => r.status === "rejected")).toEqual([]);
-      // After a run of clean answers the limit grows and two writes meet: that is a 500.
-      expect(clashes.length).toBeGreaterThan(0);
-      // The clashes are one episode (the writes already in flight when the first 500 came back),
-      // after which writes go one at a time: nothing later is refused.
-      const [first = 0] = clashes;
-      expect(clashes.every((n) => n - first <= 3)).toBe(true);
-      expect(clashes.length).toBeLessThanOrEqual(3);
-      // Each refused write was tried once more, and nothing else was sent twice.
-      expect(arrivals).toBe(zones.length + clashes.length);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+    // After a run of clean answers the limit grows and two writes meet: that is a 500.
+    expect(clashes.length).toBeGreaterThan(0);
+    // The clashes are one episode (the writes already in flight when the first 500 came back),
+    // after which writes go one at a time: nothing later is refused.
+    const [first = 0] = clashes;
+    expect(clashes.every((n) => n - first <= 3)).toBe(true);
+    expect(clashes.length).toBeLessThanOrEqual(3);
+    // Each refused write was tried once more, and nothing else was sent twice.
+    expect(arrivals).toBe(zones + clashes.length);
   });
 });

@@ -16,7 +16,8 @@ import { createRfc2136Provider, Rfc2136Provider } from "../../../providers/rfc21
 import { applyPlan } from "../../../src/plan/apply.js";
 import { loadConfig } from "../../../src/config/load.js";
 import { ProviderError } from "../../../src/core/errors.js";
-import { OptionsReader } from "../../../src/config/options.js";
+import type { OptionsReader } from "../../../src/config/options.js";
+import { optionsReader } from "../../helpers/options.js";
 import { buildPlan, closeProviders, summarise } from "../../../src/plan/build.js";
 import type { Provider, RecordSet } from "../../../src/core/types.js";
 import { DIG_BIN, digAxfr, startBind, type BindServer, type BindTsig } from "../../servers/bind.js";
@@ -27,15 +28,7 @@ const target = (sel: 1 | 2, domain: string) =>
   `selector${sel}-${domain.replace(/\./g, "-")}._domainkey.${TENANT}.onmicrosoft.com`;
 
 function reader(values: Record<string, unknown>, env: Record<string, string> = {}): OptionsReader {
-  return new OptionsReader({
-    provider: "bind",
-    type: "rfc2136",
-    values,
-    where: { file: "dkim.zones.yaml", line: 7 },
-    lineOf: () => undefined,
-    configDir: "/tmp",
-    env,
-  });
+  return optionsReader("rfc2136", values, env, { provider: "bind", line: 7 });
 }
 
 /** A provider for the server without `zones`: discovery is on. */

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRfc2136Provider, readRfc2136Options } from "../../../providers/rfc2136/index.js";
-import { OptionsReader } from "../../../src/config/options.js";
+import type { OptionsReader } from "../../../src/config/options.js";
+import { optionsReader } from "../../helpers/options.js";
 import type { RecordSet } from "../../../src/core/types.js";
 import { digAxfr, startBind, type BindServer } from "../../servers/bind.js";
 
@@ -14,15 +15,7 @@ const S1 = "selector1._domainkey.example.com";
 const T1 = "selector1-example-com._domainkey.contoso.onmicrosoft.com";
 
 function reader(values: Record<string, unknown>, env: Record<string, string> = {}): OptionsReader {
-  return new OptionsReader({
-    provider: "bind",
-    type: "rfc2136",
-    values,
-    where: { file: "dkim.zones.yaml", line: 7 },
-    lineOf: () => undefined,
-    configDir: "/tmp",
-    env,
-  });
+  return optionsReader("rfc2136", values, env, { provider: "bind", line: 7 });
 }
 
 let server: BindServer;

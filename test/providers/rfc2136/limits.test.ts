@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRfc2136Provider, type Rfc2136Provider } from "../../../providers/rfc2136/index.js";
 import { READ_ATTEMPTS } from "../../../providers/rfc2136/api.js";
 import { AdaptiveLimit } from "../../../src/util/adaptive-limit.js";
-import { OptionsReader } from "../../../src/config/options.js";
+import { optionsReader } from "../../helpers/options.js";
 import { ProviderError } from "../../../src/core/errors.js";
 import type { ConformanceBackend, ConformanceTarget } from "../../conformance/backend.js";
 import { knotTarget, powerdnsDnsupdateTarget, rfc2136Target } from "../../conformance/backends/rfc2136.js";
@@ -20,16 +20,10 @@ import { cname, create } from "../../helpers/records.js";
 const T1 = "selector1-limits-test._domainkey.contoso.onmicrosoft.com";
 
 function make(values: Record<string, unknown>, env: Record<string, string> = {}): Rfc2136Provider {
-  const reader = new OptionsReader({
-    provider: "dns",
-    type: "rfc2136",
-    values,
-    where: { file: "dkim.zones.yaml", line: 7 },
-    lineOf: () => undefined,
-    configDir: "/tmp",
-    env,
-  });
-  return createRfc2136Provider(reader, {}) as Rfc2136Provider;
+  return createRfc2136Provider(
+    optionsReader("rfc2136", values, env, { provider: "dns", line: 7 }),
+    {},
+  ) as Rfc2136Provider;
 }
 
 async function failure(p: Promise<unknown>): Promise<ProviderError> {

@@ -4,7 +4,8 @@ import dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, it, expect, vi } from "vitest";
 import { createRfc2136Provider } from "../../../providers/rfc2136/index.js";
 import { InputError, ProviderError } from "../../../src/core/errors.js";
-import { OptionsReader } from "../../../src/config/options.js";
+import type { OptionsReader } from "../../../src/config/options.js";
+import { optionsReader } from "../../helpers/options.js";
 import type { Change, Provider, RecordSet } from "../../../src/core/types.js";
 import { digAxfr, nsupdate, putRecordSet, startBind, type BindServer, type BindTsig } from "../../servers/bind.js";
 import { cname, create, update } from "../../helpers/records.js";
@@ -17,15 +18,7 @@ const T2 = "selector2-example-com._domainkey.contoso.onmicrosoft.com";
 const LONG_KEY = `v=DKIM1; k=rsa; p=${"M".repeat(400)}`;
 
 function reader(values: Record<string, unknown>, env: Record<string, string> = {}): OptionsReader {
-  return new OptionsReader({
-    provider: "bind",
-    type: "rfc2136",
-    values,
-    where: { file: "dkim.zones.yaml", line: 7 },
-    lineOf: () => undefined,
-    configDir: "/tmp",
-    env,
-  });
+  return optionsReader("rfc2136", values, env, { provider: "bind", line: 7 });
 }
 
 function provider(

@@ -16,7 +16,7 @@ import { ProviderError } from "../../../src/core/errors.js";
 import { buildPlan, closeProviders, summarise } from "../../../src/plan/build.js";
 import { renderApply } from "../../../src/render/apply.js";
 import { plain } from "../../../src/render/style.js";
-import { OptionsReader } from "../../../src/config/options.js";
+import { optionsReader } from "../../helpers/options.js";
 import type { Provider, RecordSet } from "../../../src/core/types.js";
 import { digAxfr, startBind, type BindTsig } from "../../servers/bind.js";
 import { startKnot, type KnotServer } from "../../servers/knot.js";
@@ -46,16 +46,8 @@ function provider(
   };
   if (opts.zones !== null) values.zones = opts.zones ?? ["example.com"];
   if (opts.key) values.tsig = { name: opts.key.name, algorithm: opts.algorithm ?? opts.key.algorithm, secret: "env/S" };
-  const reader = new OptionsReader({
-    provider: "dns",
-    type: "rfc2136",
-    values,
-    where: { file: "dkim.zones.yaml", line: 3 },
-    lineOf: () => undefined,
-    configDir: "/tmp",
-    env: { S: opts.secret ?? opts.key?.secret ?? "" },
-  });
-  return createRfc2136Provider(reader, {});
+  const env = { S: opts.secret ?? opts.key?.secret ?? "" };
+  return createRfc2136Provider(optionsReader("rfc2136", values, env, { provider: "dns", line: 3 }), {});
 }
 
 async function failure(p: Promise<unknown>): Promise<ProviderError> {
