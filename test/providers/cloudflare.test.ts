@@ -569,13 +569,11 @@ describe("cloudflare provider: limits and credentials", () => {
     expect(thirdGranted).toBe(true);
   });
 
-  it("a request slow to reach the server still counts when it arrives: no 429 under the fake's window", async () => {
-    // The fake counts a request when it handles it; delayNext holds the first request before
-    // that, like a slow connection. A limiter that counted from the moment it let the request go
-    // would send the second one a window later, while the fake still counts the first (429).
+  /** The fake with a window of `limit` requests per `windowMs`, and an API client limited the same. */
+  async function windowed(limit: number, windowMs: number) {
     const limited = await startCloudflareFake({
-      rateLimit: 1,
-      rateLimitWindowMs: 1000,
+      rateLimit: limit,
+      rateLimitWindowMs: windowMs,
       seed: { zones: [{ name: ZONE }] },
     });
     const api = new CloudflareApi({
@@ -583,11 +581,19 @@ describe("cloudflare provider: limits and credentials", () => {
       token: limited.token,
       tokenRef: "env/CF_TEST_TOKEN",
       baseURL: limited.baseURL,
-      maxRequestsPer5Min: 1,
+      maxRequestsPer5Min: limit,
       maxRetries: 0,
       timeoutMs: 5000,
-      limitWindowMs: 1000,
+      limitWindowMs: windowMs,
     });
+    return { limited, api };
+  }
+
+  it("a request slow to reach the server still counts when it arrives: no 429 under the fake's window", async () => {
+    // The fake counts a request when it handles it; delayNext holds the first request before
+    // that, like a slow connection. A limiter that counted from the moment it let the request go
+    // would send the second one a window later, while the fake still counts the first (429).
+    const { limited, api } = await windowed(1, 1000);
     try {
       limited.faults.delayNext(600);
       await Promise.all([api.listZones(), api.listZones(), api.listZones()]);
@@ -598,21 +604,7 @@ describe("cloudflare provider: limits and credentials", () => {
   });
 
   it("30 requests through the real API client and SDK under a window of 5, some slow to arrive: none refused", async () => {
-    const limited = await startCloudflareFake({
-      rateLimit: 5,
-      rateLimitWindowMs: 500,
-      seed: { zones: [{ name: ZONE }] },
-    });
-    const api = new CloudflareApi({
-      provider: "cf",
-      token: limited.token,
-      tokenRef: "env/CF_TEST_TOKEN",
-      baseURL: limited.baseURL,
-      maxRequestsPer5Min: 5,
-      maxRetries: 0,
-      timeoutMs: 5000,
-      limitWindowMs: 500,
-    });
+    const { limited, api } = await windowed(5, 500);
     try {
       // The first four requests are held 50 to 200 ms before the fake counts them.
       for (const ms of [50, 110, 170, 200]) limited.faults.delayNext(ms);
