@@ -5,34 +5,13 @@
  * `@azure/arm-dns` and `@azure/identity`, trusting the server's certificate through
  * NODE_EXTRA_CA_CERTS and signing in with DefaultAzureCredential's environment service principal.
  */
-import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAzureFake, type AzureFake } from "./fakes/azure/server.js";
 import { wireData } from "./fakes/azure/state.js";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const bin = path.join(root, "bin", "dkimsync.js");
-
-function run(
-  cwd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { cwd, env: { ...process.env, NO_COLOR: "1", ...env } },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+import { runCli as run } from "./helpers/cli.js";
 
 describe("azure through the built CLI: plan, apply, plan again, stale saved plan refused", () => {
   let fake: AzureFake;

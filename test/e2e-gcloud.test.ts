@@ -5,37 +5,15 @@
  * throttling beyond the retries, a stalled server) as one message naming provider and zone, exit
  * 1, no stack trace, and never a private key or an access token in stdout, stderr or a plan file.
  */
-import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startGcloudFake, type GcloudFake, type ServiceAccountKeyFile } from "./fakes/gcloud/server.js";
+import { type CliRun as Run, root, runCli as run } from "./helpers/cli.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const bin = path.join(root, "bin", "dkimsync.js");
 const PROJECT = "e2e-project";
 const DOMAINS = ["fabrikam.test", "marketing.fabrikam.test", "tailspin.test"];
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { cwd, env: { ...process.env, NO_COLOR: "1", ...env } },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
 
 describe("gcloud through the built CLI (loopback Cloud DNS)", () => {
   let fake: GcloudFake;

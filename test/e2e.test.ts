@@ -3,37 +3,17 @@
  * a real PowerDNS (plan, apply, plan again), and verify then proves over DNS that they resolve
  * to sound keys. Microsoft's side (the target zone with the keys) is served by the same server.
  */
-import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordSet } from "../src/core/types.js";
 import { createZone, readZone, startPowerDns, type PdnsServer } from "./servers/pdns.js";
+import { runCli as run } from "./helpers/cli.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const bin = path.join(root, "bin", "dkimsync.js");
 const TARGETS = "contoso.onmicrosoft.com";
 const DOMAINS = ["fabrikam.test", "marketing.fabrikam.test", "tailspin.test"];
-
-function run(
-  cwd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { cwd, env: { ...process.env, NO_COLOR: "1", ...env } },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
 
 function key(bits: number): string {
   const { publicKey } = generateKeyPairSync("rsa", { modulusLength: bits });

@@ -11,7 +11,7 @@
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
-import { AdaptiveLimit, type Outcome, ProviderError } from "../../src/provider-kit.js";
+import { AdaptiveLimit, ProviderError } from "../../src/provider-kit.js";
 import type { PdnsRRset, PdnsRRsetPatch } from "./convert.js";
 
 export interface PdnsClientOptions {
@@ -170,7 +170,7 @@ export class PdnsClient {
 
   private fail(
     message: string,
-    opts: { zone?: string; hint?: string; cause?: unknown; transient?: boolean },
+    opts: { zone?: string; hint?: string; cause?: unknown; transient?: boolean; status?: string },
   ): ProviderError {
     return new ProviderError(this.opts.provider, message, opts);
   }
@@ -187,24 +187,17 @@ export class PdnsClient {
       try {
         this.opts.onRequest?.("request");
         if (!limit) return await this.requestOnce(method, path, opts);
-        await limit.acquire();
-        let outcome: Outcome = "other";
-        try {
-          const answer = await this.requestOnce(method, path, opts);
-          outcome = "ok";
-          return answer;
-        } catch (err) {
-          if (err instanceof ProviderError && err.transient) outcome = "overloaded";
-          throw err;
-        } finally {
-          limit.release(outcome);
-        }
+        return await limit.use(
+          () => this.requestOnce(method, path, opts),
+          ({ error, failed }) =>
+            !failed ? "ok" : error instanceof ProviderError && error.transient ? "overloaded" : "other",
+        );
       } catch (err) {
         // gsqlite3 answers a write that meets another writer with HTTP 500 (its log says
         // "database is locked"; the API body only "Internal Server Error", observed on 4.7.3; it
         // has no busy timeout). Nothing was written, the PATCH is atomic and idempotent, and the
         // lock clears in milliseconds, so a write that failed with a 5xx gets up to 8 tries.
-        const answered5xx = err instanceof ProviderError && /\(HTTP 5\d\d\)/.test(err.message);
+        const answered5xx = err instanceof ProviderError && err.status?.startsWith("5") === true;
         const patience = limit !== undefined && answered5xx ? Math.max(attempts, 8) : attempts;
         if (!(err instanceof ProviderError) || !err.transient || attempt >= patience) throw err;
         this.opts.onRequest?.("retry");
@@ -258,6 +251,7 @@ export class PdnsClient {
     if (status >= 500) {
       throw this.fail(`PowerDNS failed to ${opts.operation} (${label}): ${serverError}`, {
         ...where,
+        status: String(status),
         transient: true,
         hint: "try again; if it persists, see the PowerDNS server log",
       });

@@ -23,6 +23,11 @@ import {
 } from "./wire.js";
 
 /** A timeout or a refused connection: worth trying again later. */
+/** The pause before try `attempt + 1` of a read: random, growing with each try. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.random() * READ_BACKOFF_MS * 2 ** (attempt - 1)));
+}
+
 export class DnsTransportError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -109,27 +114,30 @@ export class DnsClient {
     attempts: number,
     run: () => Promise<T>,
   ): Promise<T> {
+    const rcodeOf = (r: T | undefined) => {
+      const a = r as { response?: DnsResponse; rcode?: number } | undefined;
+      return a?.response?.rcode ?? a?.rcode;
+    };
+    // SERVFAIL and a failed transport are what an overloaded server shows.
+    const judge = (o: { value?: T; error?: unknown; failed: boolean }): Outcome => {
+      if (o.failed) return o.error instanceof DnsTransportError ? "overloaded" : "other";
+      return rcodeOf(o.value) === SERVFAIL ? "overloaded" : "ok";
+    };
     for (let attempt = 1; ; attempt++) {
-      await limit.acquire();
-      let outcome: Outcome = "other";
-      let result: T | undefined;
+      let result: T;
       try {
-        result = await run();
-        const answer = result as { response?: DnsResponse; rcode?: number };
-        outcome = (answer.response?.rcode ?? answer.rcode) === SERVFAIL ? "overloaded" : "ok";
+        result = await limit.use(run, judge);
       } catch (err) {
-        if (err instanceof DnsTransportError) {
-          outcome = "overloaded";
-          if (attempt >= attempts) {
-            if (attempts > 1) err.message += ` (${attempt} attempts)`;
-            throw err;
-          }
-        } else throw err;
-      } finally {
-        limit.release(outcome);
+        if (!(err instanceof DnsTransportError)) throw err;
+        if (attempt >= attempts) {
+          if (attempts > 1) err.message += ` (${attempt} attempts)`;
+          throw err;
+        }
+        await backoff(attempt);
+        continue;
       }
-      if (outcome !== "overloaded" || attempt >= attempts) return result as T;
-      await new Promise((r) => setTimeout(r, Math.random() * READ_BACKOFF_MS * 2 ** (attempt - 1)));
+      if (rcodeOf(result) !== SERVFAIL || attempt >= attempts) return result;
+      await backoff(attempt);
     }
   }
 

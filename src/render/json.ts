@@ -107,8 +107,9 @@ export function planToJson(plan: Plan): JsonPlan {
   return out;
 }
 
+/** The JSON plan as one string: renderJsonChunks joined, so there is one writer of the text. */
 export function renderJson(plan: Plan): string {
-  return `${JSON.stringify(planToJson(plan), null, 2)}\n`;
+  return [...renderJsonChunks(plan)].join("");
 }
 
 /** Array items per piece of renderJsonChunks. */

@@ -162,16 +162,20 @@ function listSection(title: string, lines: readonly string[], budget: number, wh
 /** Zones per piece of renderMarkdownChunks. */
 const CHUNK_ZONES = 256;
 
+/** The heading, the counts, and the conflict note when there are conflicts. */
+function headOf(c: MarkdownCounts): string {
+  const head = `### ${headingFor(c)}\n\n**${countsLine(c)}**\n\n`;
+  return c.conflicts > 0 ? `${head}> ⛔ ${CONFLICT_NOTE}\n\n` : head;
+}
+
 /**
  * Exactly renderMarkdown's text without maxChars, in pieces (the CLI writes them as they come):
  * at 10,000 domains the document is about 15 MB, and building it whole, with its zone blocks
  * and warning lines held at once, was the largest peak of a plan.
  */
 export function* renderMarkdownChunks(plan: Plan): Generator<string> {
-  const c = markdownCounts(plan);
-  let head = `### ${headingFor(c)}\n\n**${countsLine(c)}**\n\n`;
-  if (c.conflicts > 0) head += `> ⛔ ${CONFLICT_NOTE}\n\n`;
-  yield head + listSection("#### ❌ Errors", plan.errors.map(errorLine), Number.POSITIVE_INFINITY, "errors");
+  yield headOf(markdownCounts(plan)) +
+    listSection("#### ❌ Errors", plan.errors.map(errorLine), Number.POSITIVE_INFINITY, "errors");
   // listSection's layout, line by line: title, blank line, the lines, blank line.
   let warnings = 0;
   let piece = "";
@@ -197,10 +201,8 @@ export function* renderMarkdownChunks(plan: Plan): Generator<string> {
 
 export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   if (opts.maxChars === undefined) return [...renderMarkdownChunks(plan)].join("");
-  const c = markdownCounts(plan);
   const max = opts.maxChars ?? Number.POSITIVE_INFINITY;
-  let head = `### ${headingFor(c)}\n\n**${countsLine(c)}**\n\n`;
-  if (c.conflicts > 0) head += `> ⛔ ${CONFLICT_NOTE}\n\n`;
+  let head = headOf(markdownCounts(plan));
   // Errors and warnings come before the zones and may take at most half of a capped document,
   // so that zones with conflicts still get room.
   const listBudget = Number.isFinite(max) ? Math.floor((max - head.length) / 4) : Number.POSITIVE_INFINITY;

@@ -51,6 +51,29 @@ export class AdaptiveLimit {
     };
   }
 
+  /**
+   * Runs `fn` in a slot of the limit, and hands the slot back with what `judge` reads from the
+   * outcome: the value `fn` returned, or (with `failed` true) what it threw. A judge that throws
+   * counts as "other". The value is returned and the failure rethrown unchanged.
+   */
+  async use<T>(
+    fn: () => Promise<T>,
+    judge: (outcome: { value?: T; error?: unknown; failed: boolean }) => Outcome,
+  ): Promise<T> {
+    await this.acquire();
+    let outcome: Outcome = "other";
+    try {
+      const value = await fn();
+      outcome = judge({ value, failed: false });
+      return value;
+    } catch (error) {
+      outcome = judge({ error, failed: true });
+      throw error;
+    } finally {
+      this.release(outcome);
+    }
+  }
+
   async acquire(): Promise<void> {
     if (this.active < this.limit) {
       this.active++;
