@@ -202,7 +202,8 @@ export async function removeStaleFiles(dir: string): Promise<string[]> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const removed: string[] = [];
   for (const name of names) {
-    // Only dkimsync's own names: `.<name>.yaml.tmp-<pid>-<hex>` and `.<name>.yaml.lock`.
+    // Only dkimsync's own names: `.<name>.yaml.tmp-<pid>-<hex>`, `.<name>.yaml.lock` and the
+    // `.<name>.yaml.lock.break` of a process killed while breaking a stale lock.
     const temp = /^\..+\.yaml\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
     if (temp) {
       const pid = Number(temp[1]);
@@ -216,6 +217,13 @@ export async function removeStaleFiles(dir: string): Promise<string[]> {
       const holder = await readLock(lockFile);
       if (holder !== undefined && (await isStale(lockFile, holder))) {
         await breakLock(lockFile, holder);
+        removed.push(name);
+      }
+    } else if (/^\..+\.yaml\.lock\.break$/.test(name)) {
+      const guard = path.join(dir, name);
+      const holder = await readLock(guard);
+      if (holder !== undefined && (await isStale(guard, holder))) {
+        await removeIfUnchanged(guard, holder);
         removed.push(name);
       }
     }
@@ -370,8 +378,7 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
     holder = await readLock(lockFile);
-    if (await isStale(lockFile, holder)) {
-      await breakLock(lockFile, holder);
+    if ((await isStale(lockFile, holder)) && (await breakLock(lockFile, holder))) {
       tookOver = true;
       continue;
     }
@@ -427,21 +434,66 @@ async function isStale(lockFile: string, holder: LockInfo | undefined): Promise<
 }
 
 /**
- * Remove a stale lock without removing a live one that replaced it meanwhile: the lock file is
- * renamed away (only one of several breakers can win the rename), and if what was renamed is
- * not the stale lock that was judged, it is linked back.
+ * Remove a stale lock without removing a live one that replaced it meanwhile; true when this
+ * call removed it. Several processes
+ * can judge the same lock stale at once, and the lock file must never be missing while one of
+ * them still acts on an old judgement: another process could then create its own lock in the
+ * gap, and the late breaker would remove that live lock (two holders, a lost update). So the
+ * breakers take turns through a second lock, `<lock>.break`, created with O_CREAT|O_EXCL, and
+ * under it the lock file is removed only if it still holds the token that was judged stale.
+ * Nobody else removes that file meanwhile: its owner is gone, and other breakers wait their turn.
+ * A breaker killed while holding `<lock>.break` (a window of a few system calls) leaves it to be
+ * removed like any stale lock, by renaming it aside and checking what was renamed.
  */
-async function breakLock(lockFile: string, stale: LockInfo | undefined): Promise<void> {
-  const aside = `${lockFile}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
+async function breakLock(lockFile: string, stale: LockInfo | undefined): Promise<boolean> {
+  const guard = `${lockFile}.break`;
+  const mine: LockInfo = {
+    pid: process.pid,
+    host: os.hostname(),
+    since: new Date().toISOString(),
+    token: randomBytes(12).toString("hex"),
+  };
   try {
-    await fs.rename(lockFile, aside);
+    const h = await fs.open(guard, "wx", 0o644);
+    try {
+      await h.writeFile(`${JSON.stringify(mine)}\n`);
+    } finally {
+      await h.close();
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") return false;
+    // Another process is breaking this lock right now (the caller waits and tries again), or one
+    // was killed doing it.
+    const other = await readLock(guard);
+    if (await isStale(guard, other)) await removeIfUnchanged(guard, other);
+    return false;
+  }
+  try {
+    const now = await readLock(lockFile);
+    const still =
+      stale === undefined ? now === undefined && (await isStale(lockFile, undefined)) : now?.token === stale.token;
+    if (still) await fs.rm(lockFile, { force: true });
+    return still;
+  } finally {
+    const held = await readLock(guard);
+    if (held?.token === mine.token) await fs.rm(guard, { force: true });
+  }
+}
+
+/**
+ * Remove a file only if it still holds what was judged (`judged` undefined: unreadable): rename
+ * it aside (only one of several removers wins the rename) and link it back if what was renamed
+ * is something else. Used only for `<lock>.break` files of killed breakers.
+ */
+async function removeIfUnchanged(file: string, judged: LockInfo | undefined): Promise<void> {
+  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await fs.rename(file, aside);
   } catch {
-    return; // someone else broke or released it
+    return; // someone else removed it
   }
   const got = await readLock(aside);
-  if (stale !== undefined && got?.token !== stale.token) {
-    await fs.link(aside, lockFile).catch(() => undefined);
-  }
+  if (judged !== undefined && got?.token !== judged.token) await fs.link(aside, file).catch(() => undefined);
   await fs.rm(aside, { force: true });
 }
 

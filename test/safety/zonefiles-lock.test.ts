@@ -60,6 +60,39 @@ describe("advisory lock per file", { timeout: 300_000 }, () => {
     expect(await fs.readdir(dir)).toEqual(["zone.yaml"]);
   });
 
+  it("never lets two holders in when many find the same dead lock at once (50 rounds, in one process)", async () => {
+    // The takeover race of the test above, made frequent: the callers interleave on the file
+    // system calls of the thread pool. A breaker acting on an old judgement once removed a live
+    // lock created in the gap of a rename, and two holders were in at once.
+    const lockFile = path.join(dir, ".zone.yaml.lock");
+    const dead = JSON.stringify({ pid: 4194305, host: os.hostname(), since: "2026-01-01T00:00:00Z", token: "dead" });
+    let inside = 0;
+    let overlaps = 0;
+    let entries = 0;
+    for (let round = 0; round < 50; round++) {
+      await fs.writeFile(lockFile, dead);
+      await Promise.all(
+        Array.from({ length: 6 }, () =>
+          withFileLock(
+            file,
+            async () => {
+              inside++;
+              entries++;
+              if (inside > 1) overlaps++;
+              await new Promise((r) => setImmediate(r));
+              await fs.stat(file);
+              inside--;
+            },
+            { timeoutMs: 60_000 },
+          ),
+        ),
+      );
+    }
+    expect(entries).toBe(300);
+    expect(overlaps).toBe(0);
+    expect(await fs.readdir(dir)).toEqual(["zone.yaml"]);
+  });
+
   it("waits for a live holder up to the limit, then names it; a lock of another host is never taken over", async () => {
     const lock = await acquireLock(file);
     const err = await acquireLock(file, { timeoutMs: 200 }).then(
