@@ -44,9 +44,8 @@ export interface RateResult {
   rule: string;
 }
 
-async function one(provider: "route53" | "cloudflare", log: (m: string) => void): Promise<RateResult> {
+async function one(provider: "route53" | "cloudflare", size: number, log: (m: string) => void): Promise<RateResult> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `dkimsync-bench-rate-${provider}-`));
-  const size = provider === "route53" ? R53_DOMAINS : CF_DOMAINS;
   const zones = cloudDataset(size, "own");
   let backend: Backend | undefined;
   try {
@@ -91,13 +90,25 @@ async function one(provider: "route53" | "cloudflare", log: (m: string) => void)
   }
 }
 
-export async function benchRateLimits(log: (m: string) => void): Promise<{
+/**
+ * `sizes` (the bench's --sizes): run both providers at each of these domain counts, one size
+ * after the other, instead of the default 150 (Route 53) and 300 (Cloudflare). At the real
+ * limits an apply of N domains takes about 3N/5 s on Route 53 and 4N/1200 x 5 min on
+ * Cloudflare: 500 domains about 5 minutes each; 5,000 domains about 50 and 80 minutes.
+ */
+export async function benchRateLimits(
+  log: (m: string) => void,
+  sizes?: number[],
+): Promise<{
   section: Section;
   violations: string[];
   results: RateResult[];
   targets: { target: string; measured: string; met: boolean }[];
 }> {
-  const results = await Promise.all([one("route53", log), one("cloudflare", log)]);
+  const results: RateResult[] = [];
+  const pairs: [number, number][] = sizes ? sizes.map((n) => [n, n]) : [[R53_DOMAINS, CF_DOMAINS]];
+  for (const [r53, cf] of pairs)
+    results.push(...(await Promise.all([one("route53", r53, log), one("cloudflare", cf, log)])));
   const violations: string[] = [];
   const targets = [];
   const figures = [];
@@ -111,10 +122,10 @@ export async function benchRateLimits(log: (m: string) => void): Promise<{
     if (r.exitCode !== 0) violations.push(`rate-limits ${label}: exit ${r.exitCode}, expected 0`);
     if (r.failedRequests > 0)
       violations.push(`rate-limits ${label}: ${r.failedRequests} throttled or failed requests (budget 0)`);
-    if (r.provider === "cloudflare" && r.totalRequests <= CF_LIMIT)
+    if (r.provider === "cloudflare" && r.totalRequests <= CF_LIMIT && r.domains >= CF_DOMAINS)
       violations.push(`rate-limits ${label}: ${r.totalRequests} requests never crossed the window of ${CF_LIMIT}`);
     targets.push({
-      target: `${r.provider}: wall within 15 % of the rate-limit floor`,
+      target: `${r.provider} ${r.domains} domains: wall within 15 % of the rate-limit floor`,
       measured: `${r.wallOverFloor.toFixed(3)}x`,
       met: r.wallOverFloor <= 1.15,
     });

@@ -8,7 +8,8 @@
  *
  * Options: --json (the same data as JSON), --only PHASE[,PHASE] (yaml, route53, cloudflare,
  * concurrency, powerdns, pdns-scale, cloud-scale, rate-limits, gcloud, azure, startup), --sizes N[,N]
- * (pdns-scale and cloud-scale: domains; default 500,5000,10000), --backends B[,B] (pdns-scale:
+ * (pdns-scale and cloud-scale: domains; default 500,5000,10000; rate-limits: domains per
+ * provider instead of its own 150 and 300), --backends B[,B] (pdns-scale:
  * gsqlite3, lmdb; default both), --providers P[,P] (cloud-scale: route53, cloudflare, yaml;
  * default all), --layouts L[,L] (cloud-scale: own, shared; default both), --baseline DIR
  * (startup: also measure the built checkout in DIR, e.g. the commit before a change).
@@ -59,6 +60,8 @@ interface Args {
   providers: CloudProvider[];
   layouts: Layout[];
   baseline?: string;
+  /** --sizes was given (rate-limits then runs those sizes instead of its own). */
+  sizesGiven: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -69,6 +72,7 @@ function parseArgs(argv: string[]): Args {
   let providers: CloudProvider[] = [...CLOUD_PROVIDERS];
   let layouts: Layout[] = ["own", "shared"];
   let baseline: string | undefined;
+  let sizesGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") json = true;
@@ -79,6 +83,7 @@ function parseArgs(argv: string[]): Args {
       only = new Set(list as Phase[]);
     } else if (a === "--sizes") {
       sizes = (argv[++i] ?? "").split(",").map(Number);
+      sizesGiven = true;
       if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1))
         throw new Error("--sizes takes whole numbers, e.g. 500,5000");
     } else if (a === "--backends") {
@@ -99,7 +104,7 @@ function parseArgs(argv: string[]): Args {
       if (!baseline) throw new Error("--baseline takes the folder of a built dkimsync checkout");
     } else throw new Error(`unknown argument ${a}; use --json and --only ${PHASES.join(",")}`);
   }
-  return { json, only, sizes, backends, providers, layouts, ...(baseline ? { baseline } : {}) };
+  return { json, only, sizes, sizesGiven, backends, providers, layouts, ...(baseline ? { baseline } : {}) };
 }
 
 async function concurrencySection(log: (m: string) => void): Promise<Section> {
@@ -126,7 +131,7 @@ async function concurrencySection(log: (m: string) => void): Promise<Section> {
 }
 
 async function main(): Promise<number> {
-  const { json, only, sizes, backends, providers, layouts, baseline } = parseArgs(process.argv.slice(2));
+  const { json, only, sizes, sizesGiven, backends, providers, layouts, baseline } = parseArgs(process.argv.slice(2));
   const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
   const result: BenchResult = {
     startedAt: new Date().toISOString(),
@@ -169,7 +174,7 @@ async function main(): Promise<number> {
     return out;
   });
   await phase("rate-limits", async () => {
-    const out = await benchRateLimits(log);
+    const out = await benchRateLimits(log, sizesGiven ? sizes : undefined);
     result.rateLimits = out.results;
     result.targets = [...(result.targets ?? []), ...out.targets];
     return out;
