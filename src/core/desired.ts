@@ -33,16 +33,33 @@ export function desiredState(config: Config): DesiredDomain[] {
   return config.domains.map((d) => desiredDomain(config, d));
 }
 
+/** How every derived-target warning starts; the text plan recognises them by it (isDerivedWarning). */
+export const DERIVED_START = "targets derived from tenant, not confirmed by signing_config";
+
 /**
  * Why a derived target deserves a warning, and how to replace it with Microsoft's values. A
  * derived target is never confirmed: when signing_config lists the domain, its targets win.
  */
 export function derivedWarning(domain: string): string {
+  return `${DERIVED_START}: ${derivedAdvice(domain)}`;
+}
+
+/** The part of the derived-target warning after its first phrase, for `identity` (a domain, or `<domain>`). */
+export function derivedAdvice(identity: string): string {
   return (
-    `targets derived from tenant, not confirmed by signing_config: right only if the domain was added to Microsoft 365 before May 2025 ` +
+    `right only if the domain was added to Microsoft 365 before May 2025 ` +
     `(later domains get per-domain *.<letter>-v1.dkim.mail.microsoft targets that cannot be derived); get the exact values: ` +
-    `Get-DkimSigningConfig -Identity ${domain} | Format-List Selector1CNAME,Selector2CNAME, or dkimsync import of a Get-DkimSigningConfig | ConvertTo-Json export`
+    `Get-DkimSigningConfig -Identity ${identity} | Format-List Selector1CNAME,Selector2CNAME, or dkimsync import of a Get-DkimSigningConfig | ConvertTo-Json export`
   );
+}
+
+/**
+ * True for a message made by derivedWarning: the text plan shows it as one short line per
+ * domain and explains it once (src/render/text.ts). Saved plans carry the message only, so the
+ * message itself is what is recognised.
+ */
+export function isDerivedWarning(message: string): boolean {
+  return message.startsWith(`${DERIVED_START}: `);
 }
 
 export function desiredDomain(config: Config, d: DomainConfig): DesiredDomain {

@@ -3,6 +3,7 @@ import { CONFLICT_NOTE } from "./markdown.js";
 import { summarise, type PlanSummary } from "../plan/build.js";
 import type { Change, Plan, PlanError, RecordSet } from "../core/types.js";
 import { showDomain } from "../core/display.js";
+import { DERIVED_START, derivedAdvice, isDerivedWarning } from "../core/desired.js";
 import { plain, type Style } from "./style.js";
 
 export function shorten(value: string, max = 72): string {
@@ -82,10 +83,17 @@ export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}
  */
 export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptions = {}): Generator<string> {
   const lines = new LineBuffer();
+  const derived: string[] = [];
   for (const z of plan.zones) {
     const head =
       st.bold(`${z.provider} · ${showDomain(z.zone)}`) + st.dim(`  (${z.domains.map(showDomain).join(", ")})`);
-    const notes = (z.notes ?? []).map((n) => st.yellow(`  ! ${showDomain(n.domain)}: ${n.message}`));
+    const notes = (z.notes ?? []).map((n) => {
+      // The derived-target warning is the same advice for every domain (about 430 characters):
+      // one short line per domain here, the advice once before the summary.
+      if (!isDerivedWarning(n.message)) return st.yellow(`  ! ${showDomain(n.domain)}: ${n.message}`);
+      derived.push(n.domain);
+      return st.yellow(`  ! ${showDomain(n.domain)}: ${DERIVED_START} (${DERIVED_SEE})`);
+    });
     const quiet = z.changes.length === 0 && z.conflicts.length === 0 && z.warnings.length === 0;
     if (quiet && !opts.verbose) {
       // Thirty up-to-date domains are thirty lines, not ninety.
@@ -135,6 +143,14 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
     }
     lines.push("");
   }
+  if (derived.length > 0) {
+    const one = derived.length === 1 ? (derived[0] as string) : undefined;
+    const which = one === undefined ? `${derived.length} domains, marked above` : showDomain(one);
+    lines.push(
+      st.yellow(`! ${DERIVED_START.replace(/^t/, "T")} (${which}): ${derivedAdvice(one ?? "<domain>")}`),
+      "",
+    );
+  }
   const s = summarise(plan);
   lines.push(st.bold(`Plan: ${summaryLine(s)}.`));
   const blocking = plan.zones.flatMap((z) => z.conflicts).filter((c) => c.allowed === undefined);
@@ -145,6 +161,9 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
   }
   yield* lines.take();
 }
+
+/** Where the per-domain line of a derived target sends the reader. */
+const DERIVED_SEE = "what to do: see the note before the summary";
 
 const CHUNK_LINES = 512;
 
