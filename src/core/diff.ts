@@ -19,11 +19,40 @@ export interface ZoneDiff {
   unchanged: RecordSet[];
 }
 
+/**
+ * `a.sort(compare)` in place, skipped when there is nothing to order. V8's sort sets up work
+ * space on every call, even for one element; a plan sorts a few arrays of one or two elements
+ * per zone (values, changes, names), which at 10,000 zones was about 40 MB of garbage.
+ */
+export function sortSmall<T>(a: T[], compare?: (x: T, y: T) => number): T[] {
+  if (a.length < 2) return a;
+  if (a.length === 2) {
+    const [x, y] = a as [T, T];
+    const order = compare ? compare(x, y) : defaultOrder(x, y);
+    if (order > 0) {
+      a[0] = y;
+      a[1] = x;
+    }
+    return a;
+  }
+  return a.sort(compare);
+}
+
+/** Array.prototype.sort's order without a compare function: by String(), undefined last. */
+function defaultOrder(x: unknown, y: unknown): number {
+  if (x === undefined) return y === undefined ? 0 : 1;
+  if (y === undefined) return -1;
+  const sx = String(x);
+  const sy = String(y);
+  return sx < sy ? -1 : sx > sy ? 1 : 0;
+}
+
 const ACTION_ORDER: Record<Change["action"], number> = { delete: 0, create: 1, update: 2 };
 
 /** Deterministic order, deletes first (so a --force replacement frees the name before the add). */
 export function sortChanges<T extends Pick<Change, "action" | "name" | "type">>(changes: T[]): T[] {
-  return changes.sort(
+  return sortSmall(
+    changes,
     (a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || cmp(a.name, b.name) || cmp(a.type, b.type),
   );
 }
@@ -37,7 +66,7 @@ export function normaliseSet(set: RecordSet): RecordSet {
   // CNAME targets are names: compare lowercased without the trailing dot (Route 53 stores
   // values as sent, Cloudflare strips the dot, PowerDNS demands it). Other types' values are data and keep their case.
   const values = type === "CNAME" ? set.values.map(canonical) : [...set.values];
-  return { ...set, name: canonical(set.name), type, values: values.sort() };
+  return { ...set, name: canonical(set.name), type, values: sortSmall(values) };
 }
 
 function sameValues(a: readonly string[], b: readonly string[]): boolean {
@@ -117,7 +146,7 @@ export function diffZone(existingSets: readonly RecordSet[], desired: readonly D
 
   return {
     changes: sortChanges(changes),
-    conflicts: conflicts.sort((a, b) => cmp(a.name, b.name) || cmp(a.type, b.type)),
+    conflicts: sortSmall(conflicts, (a, b) => cmp(a.name, b.name) || cmp(a.type, b.type)),
     unchanged: unchanged.sort((a, b) => cmp(a.name, b.name)),
   };
 }

@@ -146,10 +146,7 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
   if (derived.length > 0) {
     const one = derived.length === 1 ? (derived[0] as string) : undefined;
     const which = one === undefined ? `${derived.length} domains, marked above` : showDomain(one);
-    lines.push(
-      st.yellow(`! ${DERIVED_START.replace(/^t/, "T")} (${which}): ${derivedAdvice(one ?? "<domain>")}`),
-      "",
-    );
+    lines.push(st.yellow(`! ${DERIVED_START.replace(/^t/, "T")} (${which}): ${derivedAdvice(one ?? "<domain>")}`), "");
   }
   const s = summarise(plan);
   lines.push(st.bold(`Plan: ${summaryLine(s)}.`));

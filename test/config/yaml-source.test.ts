@@ -4,9 +4,14 @@ import { readYaml } from "../../src/config/yaml-source.js";
 describe("PositionTree.entry", () => {
   it("finds a key's line and value node as entries() does, without building the map", () => {
     const { tree } = readYaml(
-      ["domains:", "  a.example:", "    provider: zones", "  b.example: { providers: [x, y] }", "list: [1, 2]", ""].join(
-        "\n",
-      ),
+      [
+        "domains:",
+        "  a.example:",
+        "    provider: zones",
+        "  b.example: { providers: [x, y] }",
+        "list: [1, 2]",
+        "",
+      ].join("\n"),
       "f.yaml",
     );
     if (tree === undefined) throw new Error("no tree");

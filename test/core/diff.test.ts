@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { diffZone, forcedChanges, sortChanges, unconverged, type DesiredRecord } from "../../src/core/diff.js";
+import {
+  diffZone,
+  forcedChanges,
+  sortChanges,
+  sortSmall,
+  unconverged,
+  type DesiredRecord,
+} from "../../src/core/diff.js";
 import type { Change, RecordSet } from "../../src/core/types.js";
 
 const S1 = "selector1._domainkey.example.com";
@@ -182,5 +189,33 @@ describe("unconverged", () => {
       `${S2} TXT still exists after its delete`,
     ]);
     expect(unconverged(written, [cname(S1, T1, 60)])).toEqual([`${S1} CNAME differs after the write (ttl 60 -> 3600)`]);
+  });
+});
+
+describe("sortSmall", () => {
+  it("orders as Array.prototype.sort does, with and without a compare function", () => {
+    const byLength = (a: string, b: string) => a.length - b.length;
+    const cases: string[][] = [
+      [],
+      ["b"],
+      ["b", "a"],
+      ["a", "b"],
+      ["B", "a"],
+      ["10", "9"],
+      ["c", "a", "b"],
+      ["aa", "b"],
+    ];
+    for (const c of cases) {
+      expect(sortSmall([...c]), JSON.stringify(c)).toEqual([...c].sort());
+      expect(sortSmall([...c], byLength), JSON.stringify(c)).toEqual([...c].sort(byLength));
+    }
+    // Equal under the compare function: the order given stays (sort is stable).
+    expect(sortSmall(["bb", "aa"], byLength)).toEqual(["bb", "aa"]);
+    const numbers = [10, 9];
+    expect(sortSmall(numbers)).toEqual([10, 9].sort());
+    // In place, as sort is.
+    const two = ["z", "y"];
+    expect(sortSmall(two)).toBe(two);
+    expect(two).toEqual(["y", "z"]);
   });
 });
