@@ -84,6 +84,7 @@ export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}
 export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptions = {}): Generator<string> {
   const lines = new LineBuffer();
   const derived: string[] = [];
+  let chunk: string | undefined;
   for (const z of plan.zones) {
     const head =
       st.bold(`${z.provider} · ${showDomain(z.zone)}`) + st.dim(`  (${z.domains.map(showDomain).join(", ")})`);
@@ -101,7 +102,8 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
         `${head}  ${st.dim(z.unchanged.length > 0 ? `= no changes (${z.unchanged.length} up to date)` : "= no changes")}`,
         ...notes,
       );
-      yield* lines.take(false);
+      chunk = lines.take(false);
+      if (chunk !== undefined) yield chunk;
       continue;
     }
     if (lines.count > 0 && lines.last !== "") lines.push("");
@@ -131,7 +133,8 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
       );
     else if (z.unchanged.length > 0) lines.push(st.dim(`  = ${z.unchanged.length} unchanged`));
     lines.push("");
-    yield* lines.take(false);
+    chunk = lines.take(false);
+    if (chunk !== undefined) yield chunk;
   }
   if (lines.count > 0 && lines.last !== "") lines.push("");
   if (plan.errors.length > 0) {
@@ -156,7 +159,8 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
   else if (blocking.length > 0) {
     lines.push(CONFLICT_NOTE);
   }
-  yield* lines.take();
+  chunk = lines.take();
+  if (chunk !== undefined) yield chunk;
 }
 
 /** Where the per-domain line of a derived target sends the reader. */
@@ -174,11 +178,14 @@ class LineBuffer {
     this.count += lines.length;
     if (lines.length > 0) this.last = lines[lines.length - 1];
   }
-  /** The lines so far as one chunk (none when empty), if there are enough of them or `all`. */
-  *take(all = true): Generator<string> {
-    if (this.buf.length === 0 || (!all && this.buf.length < CHUNK_LINES)) return;
+  /**
+   * The lines so far as one chunk (undefined when empty), if there are enough of them or `all`.
+   * Not a generator: it is asked once per zone, and a generator object per zone was garbage.
+   */
+  take(all = true): string | undefined {
+    if (this.buf.length === 0 || (!all && this.buf.length < CHUNK_LINES)) return undefined;
     const chunk = `${this.buf.join("\n")}\n`;
     this.buf = [];
-    yield chunk;
+    return chunk;
   }
 }
