@@ -62,11 +62,34 @@ function cmp(a: string, b: string): number {
 }
 
 export function normaliseSet(set: RecordSet): RecordSet {
+  // Most sets already are (every set normaliseSet made, and what most providers answer), and a
+  // plan normalises each set up to three times (the read, the diff, the fingerprint): returned
+  // as they are, not copied each time.
+  if (isNormal(set)) return set;
   const type = set.type.toUpperCase();
   // CNAME targets are names: compare lowercased without the trailing dot (Route 53 stores
   // values as sent, Cloudflare strips the dot, PowerDNS demands it). Other types' values are data and keep their case.
   const values = type === "CNAME" ? set.values.map(canonical) : [...set.values];
   return { ...set, name: canonical(set.name), type, values: sortSmall(values) };
+}
+
+/** True when normaliseSet(set) would equal `set`: upper-case type, canonical name, values in order. */
+function isNormal(set: RecordSet): boolean {
+  const { type, values } = set;
+  for (let i = 0; i < type.length; i++) {
+    const c = type.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) return false;
+    if (c >= 0x80) return false;
+  }
+  if (canonical(set.name) !== set.name) return false;
+  const cname = type === "CNAME";
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as string;
+    if (cname && canonical(v) !== v) return false;
+    // Array.prototype.sort's default order (by UTF-16 code units), as normaliseSet sorts.
+    if (i > 0 && (values[i - 1] as string) > v) return false;
+  }
+  return true;
 }
 
 function sameValues(a: readonly string[], b: readonly string[]): boolean {

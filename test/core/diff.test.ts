@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   diffZone,
   forcedChanges,
+  normaliseSet,
   sortChanges,
   sortSmall,
   unconverged,
@@ -217,5 +218,35 @@ describe("sortSmall", () => {
     const two = ["z", "y"];
     expect(sortSmall(two)).toBe(two);
     expect(two).toEqual(["y", "z"]);
+  });
+});
+
+describe("normaliseSet", () => {
+  it("returns a set that is already normal as it is, and copies any other", () => {
+    const normal: RecordSet = {
+      name: "selector1._domainkey.example.com",
+      type: "CNAME",
+      ttl: 3600,
+      values: ["a.example"],
+    };
+    expect(normaliseSet(normal)).toBe(normal);
+    const txt: RecordSet = { name: "example.com", type: "TXT", ttl: 300, values: ["B", "a"] };
+    const copied = normaliseSet(txt);
+    expect(copied).not.toBe(txt);
+    expect(copied.values).toEqual(["B", "a"].sort());
+    expect(txt.values).toEqual(["B", "a"]);
+    for (const odd of [
+      { ...normal, type: "cname" },
+      { ...normal, name: "Selector1._domainkey.example.com" },
+      { ...normal, name: "selector1._domainkey.example.com." },
+      { ...normal, values: ["A.example."] },
+      { ...normal, values: ["b.example", "a.example"] },
+    ]) {
+      const n = normaliseSet(odd);
+      expect(n, JSON.stringify(odd)).not.toBe(odd);
+      expect(normaliseSet(n), JSON.stringify(odd)).toBe(n);
+      expect(n.type).toBe("CNAME");
+      expect(n.name).toBe("selector1._domainkey.example.com");
+    }
   });
 });
