@@ -230,11 +230,14 @@ describe("normaliseSet", () => {
       values: ["a.example"],
     };
     expect(normaliseSet(normal)).toBe(normal);
-    const txt: RecordSet = { name: "example.com", type: "TXT", ttl: 300, values: ["B", "a"] };
+    const txt: RecordSet = { name: "example.com", type: "TXT", ttl: 300, values: ["b", "a"] };
     const copied = normaliseSet(txt);
     expect(copied).not.toBe(txt);
-    expect(copied.values).toEqual(["B", "a"].sort());
-    expect(txt.values).toEqual(["B", "a"]);
+    expect(copied.values).toEqual(["a", "b"]);
+    expect(txt.values).toEqual(["b", "a"]);
+    // Sorted as sort() does, by code units: "B" before "a".
+    const upper: RecordSet = { ...txt, values: ["B", "a"] };
+    expect(normaliseSet(upper)).toBe(upper);
     for (const odd of [
       { ...normal, type: "cname" },
       { ...normal, name: "Selector1._domainkey.example.com" },
