@@ -12,7 +12,7 @@ import { DkimsyncError, InputError, ProviderError, errorWithHint, formatWhere } 
 import { canonical, normaliseDomain } from "../core/names.js";
 import { OptionsReader } from "../config/options.js";
 import { pool } from "../util/pool.js";
-import type { Plan, PlanError, Provider, RecordSet, ZonePlan } from "../core/types.js";
+import type { DomainNote, Plan, PlanError, Provider, RecordSet, ZonePlan } from "../core/types.js";
 
 /**
  * What a run is waiting for, for people watching it. On a terminal a live line on stderr; where
@@ -276,7 +276,14 @@ function annotate(zp: ZonePlan, w: ZoneWork, config: Config): ZonePlan {
       c.allowed = `replace: [${d.replace.types.join(", ")}] for ${d.domain} at ${formatWhere(d.replace.where ?? { file: config.displayFile })}`;
     }
   }
-  const notes = [...w.byDomain.values()].flatMap((d) => d.warnings.map((message) => ({ domain: d.domain, message })));
+  // desiredDomain puts the derived-target warning first, and only on derived targets: marked
+  // here, so the text plan need not read each message (reading one flattens the string V8
+  // built it as, 430 bytes a domain).
+  const notes: DomainNote[] = [...w.byDomain.values()].flatMap((d) =>
+    d.warnings.map((message, i) =>
+      d.source === "derived" && i === 0 ? { domain: d.domain, message, derived: true } : { domain: d.domain, message },
+    ),
+  );
   sortSmall(notes, (a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
   if (notes.length > 0) zp.notes = notes;
   return zp;

@@ -91,7 +91,9 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
     const notes = (z.notes ?? []).map((n) => {
       // The derived-target warning is the same advice for every domain (about 430 characters):
       // one short line per domain here, the advice once before the summary.
-      if (!isDerivedWarning(n.message)) return st.yellow(`  ! ${showDomain(n.domain)}: ${n.message}`);
+      // Marked by the planner; a saved plan of an earlier version has no mark: its text says it.
+      if (n.derived !== true && !isDerivedWarning(n.message))
+        return st.yellow(`  ! ${showDomain(n.domain)}: ${n.message}`);
       derived.push(n.domain);
       return st.yellow(`  ! ${showDomain(n.domain)}: ${DERIVED_START} (${DERIVED_SEE})`);
     });

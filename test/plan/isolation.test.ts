@@ -157,6 +157,15 @@ describe("per-domain isolation across providers", () => {
     expect(saved.zones.find((z: { zone: string }) => z.zone === "a.example").notes[0].message).toMatch(
       /derived from tenant/,
     );
+    // Marked as the derived-target warning by the planner (the text plan shortens it by the mark).
+    expect(saved.zones.find((z: { zone: string }) => z.zone === "a.example").notes[0].derived).toBe(true);
+    expect(
+      saved.zones
+        .flatMap((z: { notes?: { domain: string; derived?: true }[] }) =>
+          (z.notes ?? []).filter((n) => n.derived).map((n) => n.domain),
+        )
+        .sort(),
+    ).toEqual(["a.example", "b.example", "f.example"]);
     expect(saved.warnings.map((w: { domain?: string }) => w.domain)).toContain("a.example");
   });
 

@@ -112,6 +112,12 @@ describe("renderText", () => {
       "! Targets derived from tenant, not confirmed by signing_config (a.example): right only if the domain was added to Microsoft 365 before May 2025",
     );
     expect(one).toContain("Get-DkimSigningConfig -Identity a.example | Format-List");
+    // The planner's mark alone is enough: the message is not read.
+    const marked = quiet("d.example");
+    marked.notes = [{ domain: "d.example", message: derivedWarning("d.example"), derived: true }];
+    expect(renderText({ zones: [marked], errors: [] })).toContain(
+      "  ! d.example: targets derived from tenant, not confirmed by signing_config (what to do: see the note before the summary)\n",
+    );
     // Markdown and JSON keep the whole warning on each domain.
     expect(planToJson({ zones, errors: [] }).warnings?.[1]?.message).toBe(derivedWarning("b.example"));
     // Markdown: in its Warnings list and in each zone, twice per domain as before.
