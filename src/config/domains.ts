@@ -142,11 +142,12 @@ function readDomain(
       else d.providers = names;
     }
   }
-  const listNode = node?.entries().get("providers")?.value;
   d.providers.forEach((ref, i) => {
     if (config.providers.has(ref) || declared.has(ref)) return;
     const refLine =
-      block.provider !== undefined ? lineOf("provider") : (listNode?.item(i)?.line ?? lineOf("providers"));
+      block.provider !== undefined
+        ? lineOf("provider")
+        : (node?.entry("providers")?.value?.item(i)?.line ?? lineOf("providers"));
     const known = [...config.providers.keys()];
     p.add(
       refLine,

@@ -38,12 +38,26 @@ export class PositionTree {
     return out;
   }
 
+  /**
+   * entries().get(key) without building the Map: a domain's block is looked up a key or two at
+   * a time, and a Map per domain was 10,000 Maps for a 10,000-domain config.
+   */
+  entry(key: string): Entry | undefined {
+    if (this.kind !== "mapping" || this.children.length % 2 !== 0) return undefined;
+    let found: Entry | undefined;
+    for (let i = 0; i + 1 < this.children.length; i += 2) {
+      const k = this.children[i] as PositionTree;
+      if (String(k.scalar) === key) found = { keyLine: k.line, value: this.children[i + 1] };
+    }
+    return found;
+  }
+
   /** Line of a nested key, like `tsig.secret`, below this mapping. */
   lineOf(dotted: string): number | undefined {
     let node: PositionTree | undefined = this;
     let line: number | undefined;
     for (const part of dotted.split(".")) {
-      const e: Entry | undefined = node?.entries().get(part);
+      const e: Entry | undefined = node?.entry(part);
       if (e === undefined) return undefined;
       line = e.keyLine;
       node = e.value;

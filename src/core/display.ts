@@ -6,7 +6,8 @@
 import { domainToUnicode } from "node:url";
 
 export function unicodeOf(domain: string): string {
-  if (!domain.split(".").some((l) => l.startsWith("xn--"))) return domain;
+  // A label starts with xn-- at the start of the name or after a dot: no split per name shown.
+  if (!domain.startsWith("xn--") && !domain.includes(".xn--")) return domain;
   const u = domainToUnicode(domain);
   return u === "" ? domain : u;
 }

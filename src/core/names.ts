@@ -6,9 +6,27 @@ import { domainToASCII, domainToUnicode } from "node:url";
 
 /** Canonical form of a name or CNAME target as a provider or user wrote it. */
 export function canonical(name: string): string {
+  if (isCanonical(name)) return name;
   const trimmed = name.trim();
   const noDot = trimmed.endsWith(".") ? trimmed.slice(0, -1) : trimmed;
   return noDot.toLowerCase();
+}
+
+/**
+ * True when canonical() would return the name unchanged: printable ASCII without capitals or
+ * spaces, no trailing dot. Most names a provider answers with (and every name dkimsync made)
+ * already are; returning them as they are saves three string copies per call, which at 10,000
+ * domains is tens of thousands of names per run. Anything else (non-ASCII, whose lower case
+ * and white space Unicode defines) takes the general path.
+ */
+function isCanonical(name: string): boolean {
+  const n = name.length;
+  if (n === 0 || name.charCodeAt(n - 1) === 0x2e) return n === 0;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || (c >= 0x41 && c <= 0x5a)) return false;
+  }
+  return true;
 }
 
 /** The name with one trailing dot, for providers that demand it (PowerDNS, DNS wire form). */

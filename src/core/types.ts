@@ -36,6 +36,8 @@ export type TargetSource = "config" | "signing_config" | "derived";
 export interface DomainNote {
   domain: string;
   message: string;
+  /** The message is the derived-target warning (derivedWarning): the text plan shortens it. */
+  derived?: true;
 }
 
 /** An update is one `{ before, after }` value; create has no before, delete no after. */

@@ -186,7 +186,7 @@ export function resolveTargets(config: Config, domain: DomainConfig): ResolvedTa
   const why: string[] = [];
   if (config.tenant !== undefined) {
     const derived = deriveLegacyTargets(domain.name, config.tenant);
-    if (!("error" in derived)) return { ...derived, source: "derived" };
+    if (!("error" in derived)) return { selector1: derived.selector1, selector2: derived.selector2, source: "derived" };
     why.push(derived.error);
   } else {
     why.push("no tenant is set to derive them from");

@@ -3,6 +3,7 @@ import { CONFLICT_NOTE } from "./markdown.js";
 import { summarise, type PlanSummary } from "../plan/build.js";
 import type { Change, Plan, PlanError, RecordSet } from "../core/types.js";
 import { showDomain } from "../core/display.js";
+import { DERIVED_START, derivedAdvice, isDerivedWarning } from "../core/desired.js";
 import { plain, type Style } from "./style.js";
 
 export function shorten(value: string, max = 72): string {
@@ -82,10 +83,20 @@ export function renderText(plan: Plan, st: Style = plain, opts: TextOptions = {}
  */
 export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptions = {}): Generator<string> {
   const lines = new LineBuffer();
+  const derived: string[] = [];
+  let chunk: string | undefined;
   for (const z of plan.zones) {
     const head =
       st.bold(`${z.provider} · ${showDomain(z.zone)}`) + st.dim(`  (${z.domains.map(showDomain).join(", ")})`);
-    const notes = (z.notes ?? []).map((n) => st.yellow(`  ! ${showDomain(n.domain)}: ${n.message}`));
+    const notes = (z.notes ?? []).map((n) => {
+      // The derived-target warning is the same advice for every domain (about 430 characters):
+      // one short line per domain here, the advice once before the summary.
+      // Marked by the planner; a saved plan of an earlier version has no mark: its text says it.
+      if (n.derived !== true && !isDerivedWarning(n.message))
+        return st.yellow(`  ! ${showDomain(n.domain)}: ${n.message}`);
+      derived.push(n.domain);
+      return st.yellow(`  ! ${showDomain(n.domain)}: ${DERIVED_START} (${DERIVED_SEE})`);
+    });
     const quiet = z.changes.length === 0 && z.conflicts.length === 0 && z.warnings.length === 0;
     if (quiet && !opts.verbose) {
       // Thirty up-to-date domains are thirty lines, not ninety.
@@ -93,7 +104,8 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
         `${head}  ${st.dim(z.unchanged.length > 0 ? `= no changes (${z.unchanged.length} up to date)` : "= no changes")}`,
         ...notes,
       );
-      yield* lines.take(false);
+      chunk = lines.take(false);
+      if (chunk !== undefined) yield chunk;
       continue;
     }
     if (lines.count > 0 && lines.last !== "") lines.push("");
@@ -123,7 +135,8 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
       );
     else if (z.unchanged.length > 0) lines.push(st.dim(`  = ${z.unchanged.length} unchanged`));
     lines.push("");
-    yield* lines.take(false);
+    chunk = lines.take(false);
+    if (chunk !== undefined) yield chunk;
   }
   if (lines.count > 0 && lines.last !== "") lines.push("");
   if (plan.errors.length > 0) {
@@ -135,6 +148,11 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
     }
     lines.push("");
   }
+  if (derived.length > 0) {
+    const one = derived.length === 1 ? (derived[0] as string) : undefined;
+    const which = one === undefined ? `${derived.length} domains, marked above` : showDomain(one);
+    lines.push(st.yellow(`! ${DERIVED_START.replace(/^t/, "T")} (${which}): ${derivedAdvice(one ?? "<domain>")}`), "");
+  }
   const s = summarise(plan);
   lines.push(st.bold(`Plan: ${summaryLine(s)}.`));
   const blocking = plan.zones.flatMap((z) => z.conflicts).filter((c) => c.allowed === undefined);
@@ -143,8 +161,12 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
   else if (blocking.length > 0) {
     lines.push(CONFLICT_NOTE);
   }
-  yield* lines.take();
+  chunk = lines.take();
+  if (chunk !== undefined) yield chunk;
 }
+
+/** Where the per-domain line of a derived target sends the reader. */
+const DERIVED_SEE = "what to do: see the note before the summary";
 
 const CHUNK_LINES = 512;
 
@@ -158,11 +180,14 @@ class LineBuffer {
     this.count += lines.length;
     if (lines.length > 0) this.last = lines[lines.length - 1];
   }
-  /** The lines so far as one chunk (none when empty), if there are enough of them or `all`. */
-  *take(all = true): Generator<string> {
-    if (this.buf.length === 0 || (!all && this.buf.length < CHUNK_LINES)) return;
+  /**
+   * The lines so far as one chunk (undefined when empty), if there are enough of them or `all`.
+   * Not a generator: it is asked once per zone, and a generator object per zone was garbage.
+   */
+  take(all = true): string | undefined {
+    if (this.buf.length === 0 || (!all && this.buf.length < CHUNK_LINES)) return undefined;
     const chunk = `${this.buf.join("\n")}\n`;
     this.buf = [];
-    yield chunk;
+    return chunk;
   }
 }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { diffZone, forcedChanges, sortChanges, unconverged, type DesiredRecord } from "../../src/core/diff.js";
+import {
+  diffZone,
+  forcedChanges,
+  normaliseSet,
+  sortChanges,
+  sortSmall,
+  unconverged,
+  type DesiredRecord,
+} from "../../src/core/diff.js";
 import type { Change, RecordSet } from "../../src/core/types.js";
 
 const S1 = "selector1._domainkey.example.com";
@@ -182,5 +190,66 @@ describe("unconverged", () => {
       `${S2} TXT still exists after its delete`,
     ]);
     expect(unconverged(written, [cname(S1, T1, 60)])).toEqual([`${S1} CNAME differs after the write (ttl 60 -> 3600)`]);
+  });
+});
+
+describe("sortSmall", () => {
+  it("orders as Array.prototype.sort does, with and without a compare function", () => {
+    const byLength = (a: string, b: string) => a.length - b.length;
+    const cases: string[][] = [
+      [],
+      ["b"],
+      ["b", "a"],
+      ["a", "b"],
+      ["B", "a"],
+      ["10", "9"],
+      ["c", "a", "b"],
+      ["aa", "b"],
+    ];
+    for (const c of cases) {
+      expect(sortSmall([...c]), JSON.stringify(c)).toEqual([...c].sort());
+      expect(sortSmall([...c], byLength), JSON.stringify(c)).toEqual([...c].sort(byLength));
+    }
+    // Equal under the compare function: the order given stays (sort is stable).
+    expect(sortSmall(["bb", "aa"], byLength)).toEqual(["bb", "aa"]);
+    const numbers = [10, 9];
+    expect(sortSmall(numbers)).toEqual([10, 9].sort());
+    // In place, as sort is.
+    const two = ["z", "y"];
+    expect(sortSmall(two)).toBe(two);
+    expect(two).toEqual(["y", "z"]);
+  });
+});
+
+describe("normaliseSet", () => {
+  it("returns a set that is already normal as it is, and copies any other", () => {
+    const normal: RecordSet = {
+      name: "selector1._domainkey.example.com",
+      type: "CNAME",
+      ttl: 3600,
+      values: ["a.example"],
+    };
+    expect(normaliseSet(normal)).toBe(normal);
+    const txt: RecordSet = { name: "example.com", type: "TXT", ttl: 300, values: ["b", "a"] };
+    const copied = normaliseSet(txt);
+    expect(copied).not.toBe(txt);
+    expect(copied.values).toEqual(["a", "b"]);
+    expect(txt.values).toEqual(["b", "a"]);
+    // Sorted as sort() does, by code units: "B" before "a".
+    const upper: RecordSet = { ...txt, values: ["B", "a"] };
+    expect(normaliseSet(upper)).toBe(upper);
+    for (const odd of [
+      { ...normal, type: "cname" },
+      { ...normal, name: "Selector1._domainkey.example.com" },
+      { ...normal, name: "selector1._domainkey.example.com." },
+      { ...normal, values: ["A.example."] },
+      { ...normal, values: ["b.example", "a.example"] },
+    ]) {
+      const n = normaliseSet(odd);
+      expect(n, JSON.stringify(odd)).not.toBe(odd);
+      expect(normaliseSet(n), JSON.stringify(odd)).toBe(n);
+      expect(n.type).toBe("CNAME");
+      expect(n.name).toBe("selector1._domainkey.example.com");
+    }
   });
 });

@@ -7,5 +7,8 @@ describe("showDomain", () => {
     expect(showDomain("marketing.xn--mnchen-3ya.de")).toBe("marketing.münchen.de (marketing.xn--mnchen-3ya.de)");
     expect(showDomain("contoso.com")).toBe("contoso.com");
     expect(unicodeOf("my-shop.com")).toBe("my-shop.com");
+    // xn-- only counts at the start of a label.
+    expect(unicodeOf("axn--bcher-kva.example")).toBe("axn--bcher-kva.example");
+    expect(unicodeOf("shop.example.xn--p1ai")).toBe("shop.example.рф");
   });
 });

@@ -34,3 +34,32 @@ describe("zones", () => {
     expect(selectorName("selector2", "xn--bcher-kva.example")).toBe("selector2._domainkey.xn--bcher-kva.example");
   });
 });
+
+describe("canonical: names already canonical are returned as they are", () => {
+  it("gives the same result as the general path for every kind of input", () => {
+    const general = (n: string) => {
+      const t = n.trim();
+      return (t.endsWith(".") ? t.slice(0, -1) : t).toLowerCase();
+    };
+    for (const n of [
+      "",
+      ".",
+      "example.com",
+      "example.com.",
+      "Example.com",
+      " example.com",
+      "example.com\t",
+      "_domainkey.example.com",
+      "selector1-contoso-com._domainkey.contoso.onmicrosoft.com",
+      "bücher.example",
+      "B\u00dcCHER.example",
+      "example.com\u00a0",
+      "a~b!c.example",
+      "@",
+      "Z",
+      "z",
+    ]) {
+      expect(canonical(n), JSON.stringify(n)).toBe(general(n));
+    }
+  });
+});

@@ -117,9 +117,14 @@ describe("per-domain isolation across providers", () => {
     expect(text.stdout).toContain(
       `+ selector2._domainkey.f.example  CNAME  3600  ${legacy("selector2", "f.example")}  [derived]`,
     );
-    expect(text.stdout).toMatch(
-      /! a\.example: targets derived from tenant, not confirmed by signing_config.*May 2025.*Get-DkimSigningConfig -Identity a\.example/,
+    // One short line per domain, the advice once (three derived domains: a, b, f).
+    expect(text.stdout).toContain(
+      "  ! a.example: targets derived from tenant, not confirmed by signing_config (what to do: see the note before the summary)",
     );
+    expect(text.stdout).toMatch(
+      /\n! Targets derived from tenant, not confirmed by signing_config \(3 domains, marked above\): .*May 2025.*Get-DkimSigningConfig -Identity <domain>/,
+    );
+    expect(text.stdout.match(/May 2025/g)).toHaveLength(1);
     expect(text.stdout).not.toMatch(/! d\.example/);
     expect(text.stdout).toMatch(/✗ conflict selector1\._domainkey\.b\.example {2}TXT/);
     expect(text.stdout).toMatch(
@@ -152,6 +157,15 @@ describe("per-domain isolation across providers", () => {
     expect(saved.zones.find((z: { zone: string }) => z.zone === "a.example").notes[0].message).toMatch(
       /derived from tenant/,
     );
+    // Marked as the derived-target warning by the planner (the text plan shortens it by the mark).
+    expect(saved.zones.find((z: { zone: string }) => z.zone === "a.example").notes[0].derived).toBe(true);
+    expect(
+      saved.zones
+        .flatMap((z: { notes?: { domain: string; derived?: true }[] }) =>
+          (z.notes ?? []).filter((n) => n.derived).map((n) => n.domain),
+        )
+        .sort(),
+    ).toEqual(["a.example", "b.example", "f.example"]);
     expect(saved.warnings.map((w: { domain?: string }) => w.domain)).toContain("a.example");
   });
 

@@ -797,3 +797,26 @@ describe("several changes against one parse (providers/yaml/batch.ts)", () => {
     ]);
   });
 });
+
+describe("finding a zone's file", () => {
+  it("reads the exact file name directly, and looks further when it is missing or a folder", async () => {
+    // Exact name: read as it is.
+    await writeZone(`---\n${"selector1._domainkey"}:\n  type: CNAME\n  value: a.example.\n`);
+    expect((await provider().list(ZONE, [`selector1._domainkey.${ZONE}`])).map((s) => s.values)).toEqual([
+      ["a.example"],
+    ]);
+    // A folder with the zone's file name, and the zone's file under another case: the file.
+    const other = "example.net";
+    await fs.mkdir(path.join(dir, `${other}.yaml`));
+    await fs.writeFile(
+      path.join(dir, "Example.NET.yaml"),
+      "---\nselector1._domainkey:\n  type: CNAME\n  value: b.example.\n",
+    );
+    const p = provider();
+    expect(await p.zones()).toContain(other);
+    expect((await p.list(other, [`selector1._domainkey.${other}`])).map((s) => s.values)).toEqual([["b.example"]]);
+    // Missing everywhere: the error names the file to create.
+    const err = await failure(p.list("example.org", ["selector1._domainkey.example.org"]));
+    expect(err.message).toMatch(/zone file .*example\.org\.yaml does not exist/);
+  });
+});

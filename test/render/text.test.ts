@@ -4,6 +4,7 @@ import { renderText, renderTextChunks } from "../../src/render/text.js";
 import { renderMarkdown } from "../../src/render/markdown.js";
 import { planToJson } from "../../src/render/json.js";
 import type { Plan, RecordSet, ZonePlan } from "../../src/core/types.js";
+import { derivedWarning } from "../../src/core/desired.js";
 
 const cname = (name: string, value: string): RecordSet => ({ name, type: "CNAME", ttl: 3600, values: [value] });
 
@@ -88,6 +89,39 @@ describe("renderText", () => {
       domain: "quiet.example",
       message: "targets derived from tenant",
     });
+  });
+
+  it("shows a derived-target warning as one short line per domain and its advice once, before the summary", () => {
+    const zones = ["a.example", "b.example", "c.example"].map((d) => {
+      const z = quiet(d);
+      z.notes = [{ domain: d, message: derivedWarning(d) }];
+      return z;
+    });
+    const text = renderText({ zones, errors: [] });
+    for (const d of ["a.example", "b.example", "c.example"])
+      expect(text).toContain(
+        `  ! ${d}: targets derived from tenant, not confirmed by signing_config (what to do: see the note before the summary)\n`,
+      );
+    expect(text.match(/May 2025/g)).toHaveLength(1);
+    expect(text).toMatch(
+      /\n! Targets derived from tenant, not confirmed by signing_config \(3 domains, marked above\): right only if .*Get-DkimSigningConfig -Identity <domain> \| Format-List Selector1CNAME,Selector2CNAME.*\n\nPlan: /,
+    );
+    // One domain: its own name in the command, ready to paste.
+    const one = renderText({ zones: zones.slice(0, 1), errors: [] });
+    expect(one).toContain(
+      "! Targets derived from tenant, not confirmed by signing_config (a.example): right only if the domain was added to Microsoft 365 before May 2025",
+    );
+    expect(one).toContain("Get-DkimSigningConfig -Identity a.example | Format-List");
+    // The planner's mark alone is enough: the message is not read.
+    const marked = quiet("d.example");
+    marked.notes = [{ domain: "d.example", message: derivedWarning("d.example"), derived: true }];
+    expect(renderText({ zones: [marked], errors: [] })).toContain(
+      "  ! d.example: targets derived from tenant, not confirmed by signing_config (what to do: see the note before the summary)\n",
+    );
+    // Markdown and JSON keep the whole warning on each domain.
+    expect(planToJson({ zones, errors: [] }).warnings?.[1]?.message).toBe(derivedWarning("b.example"));
+    // Markdown: in its Warnings list and in each zone, twice per domain as before.
+    expect(renderMarkdown({ zones, errors: [] }).match(/May 2025/g)).toHaveLength(6);
   });
 
   it("reports one provider failure once, naming every zone and domain it affected", () => {
