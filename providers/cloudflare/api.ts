@@ -5,21 +5,12 @@
  * Retries: the SDK retries 408, 409, 429, 5xx and connection failures `maxRetries` times and
  * honours `retry-after` (node_modules/cloudflare/src/client.ts, shouldRetry/retryRequest).
  */
-import { createRequire } from "node:module";
-import type CloudflareSdk from "cloudflare";
 import { ProviderError, redact as redactSecrets } from "../../src/provider-kit.js";
 import type { BatchBody, CfRecord, NameFilter } from "./convert.js";
+import { cloudflareSdk, type CloudflareClient } from "./sdk.js";
 
-/**
- * The SDK's CommonJS build, not its ES module build: the package ships both (its `exports` map
- * has `require` and `import` entries for every file) and they are the same generated code, but
- * the client loads all of its 1,141 resource modules at start-up, and Node 20 keeps much more
- * per ES module than per CommonJS module. Measured on Node 20: `import "cloudflare"` takes a
- * process to 90 MB peak RSS and 0.85 s CPU, `require("cloudflare")` to 72 MB and 0.6 s. Every
- * class (the client and its error classes) comes from this one copy, so `instanceof` holds.
- */
-const Cloudflare = (createRequire(import.meta.url)("cloudflare") as { default: typeof CloudflareSdk }).default;
-type Cloudflare = CloudflareSdk;
+/** Only the part of the SDK the provider uses (sdk.ts); the whole SDK if that fails. */
+const sdk = cloudflareSdk();
 
 export interface CloudflareApiOptions {
   /** The provider's name in dkim.zones.yaml, for error messages. */
@@ -143,7 +134,7 @@ export function isLastPage(page: number, count: number, info: unknown, requested
 }
 
 export class CloudflareApi {
-  readonly client: Cloudflare;
+  readonly client: CloudflareClient;
   readonly limiter: SlidingWindowLimiter;
 
   constructor(private readonly opts: CloudflareApiOptions) {
@@ -163,7 +154,7 @@ export class CloudflareApi {
         answered();
       }
     };
-    this.client = new Cloudflare({
+    this.client = sdk.createClient({
       apiToken: opts.token,
       // Explicit nulls: the SDK would otherwise pick up CLOUDFLARE_API_KEY / CLOUDFLARE_EMAIL
       // from the environment and send a second set of credentials.
@@ -243,7 +234,9 @@ export class CloudflareApi {
   }
 
   async batch(zone: string, zoneId: string, body: BatchBody): Promise<void> {
-    const params = { zone_id: zoneId, ...body } as unknown as Parameters<Cloudflare["dns"]["records"]["batch"]>[0];
+    const params = { zone_id: zoneId, ...body } as unknown as Parameters<
+      CloudflareClient["dns"]["records"]["batch"]
+    >[0];
     await this.call(zone, "writing the batch", () => this.client.dns.records.batch(params));
   }
 
@@ -269,7 +262,7 @@ export class CloudflareApi {
       cause: err,
       operation: doing,
     };
-    if (err instanceof Cloudflare.APIError && err.status !== undefined) {
+    if (err instanceof sdk.APIError && err.status !== undefined) {
       base.status = String(err.status);
       type ErrorItem = { code?: number; message?: string; error_chain?: ErrorItem[] };
       const errors = (err.errors ?? []) as ErrorItem[];
@@ -338,7 +331,7 @@ export class CloudflareApi {
               : "check the message above; run dkimsync plan again once it is fixed",
       });
     }
-    if (err instanceof Cloudflare.APIConnectionTimeoutError) {
+    if (err instanceof sdk.APIConnectionTimeoutError) {
       return new ProviderError(
         provider,
         `the Cloudflare API at ${this.opts.baseURL} did not answer within ${this.opts.timeoutMs} ms while ${doing}, ${this.opts.maxRetries + 1} attempt(s)`,
@@ -349,7 +342,7 @@ export class CloudflareApi {
         },
       );
     }
-    if (err instanceof Cloudflare.APIConnectionError) {
+    if (err instanceof sdk.APIConnectionError) {
       return new ProviderError(
         provider,
         `cannot reach the Cloudflare API at ${this.opts.baseURL} while ${doing}: ${redact(err.message)}`,
