@@ -7,6 +7,7 @@
  */
 import { ProviderError, redact as redactSecrets } from "../../src/provider-kit.js";
 import type { BatchBody, CfRecord, NameFilter } from "./convert.js";
+import { keepAliveFetch } from "./http-fetch.js";
 import { cloudflareSdk, type CloudflareClient } from "./sdk.js";
 
 /** Only the part of the SDK the provider uses (sdk.ts); the whole SDK if that fails. */
@@ -141,6 +142,9 @@ export class CloudflareApi {
     this.limiter = new SlidingWindowLimiter(opts.maxRequestsPer5Min, opts.limitWindowMs);
     const limiter = this.limiter;
     const timeoutMs = opts.timeoutMs;
+    // node:http with a keep-alive agent instead of the global fetch: less CPU per request, same
+    // behaviour for the SDK (http-fetch.ts).
+    const send = keepAliveFetch();
     const limitedFetch: typeof fetch = async (input, init) => {
       const answered = await limiter.acquire();
       // The time limit of an attempt starts when it may go out, not while it queues behind the
@@ -149,7 +153,7 @@ export class CloudflareApi {
       const limit = AbortSignal.timeout(timeoutMs);
       const signal = init?.signal ? AbortSignal.any([init.signal, limit]) : limit;
       try {
-        return await fetch(input, { ...init, signal });
+        return await send(input, { ...init, signal });
       } finally {
         answered();
       }
