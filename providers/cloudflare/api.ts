@@ -134,6 +134,24 @@ export function isLastPage(page: number, count: number, info: unknown, requested
   return count < (typeof perPage === "number" && perPage > 0 ? perPage : requested);
 }
 
+/**
+ * A record with only the fields the provider reads (convert.ts): the API's record carries a
+ * dozen more (zone name, meta, comment, tags, dates), and the provider keeps the records of
+ * every zone it read until the run ends (apply needs their ids).
+ */
+function slim(r: CfRecord): CfRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    type: r.type,
+    content: r.content,
+    ttl: r.ttl,
+    proxied: r.proxied,
+    priority: r.priority,
+    settings: r.settings ? { flatten_cname: r.settings.flatten_cname } : r.settings,
+  };
+}
+
 export class CloudflareApi {
   readonly client: CloudflareClient;
   readonly limiter: SlidingWindowLimiter;
@@ -223,7 +241,7 @@ export class CloudflareApi {
           per_page: RECORDS_PER_PAGE,
         });
         const items = resp.result as unknown as CfRecord[];
-        out.push(...items);
+        for (const r of items) out.push(slim(r));
         if (isLastPage(page, items.length, resp.result_info, RECORDS_PER_PAGE)) return out;
       }
     });
