@@ -162,16 +162,17 @@ export class CloudflareApi {
     const timeoutMs = opts.timeoutMs;
     // node:http with a keep-alive agent instead of the global fetch: less CPU per request, same
     // behaviour for the SDK (http-fetch.ts).
-    const send = keepAliveFetch();
+    // The time limit of an attempt is the fetch's own (`timeoutMs`: one timer, cleared with
+    // the answer), not an AbortSignal.timeout joined to the SDK's signal with AbortSignal.any:
+    // the same limit at less CPU and no timer left behind per request.
+    const send = keepAliveFetch({ timeoutMs });
     const limitedFetch: typeof fetch = async (input, init) => {
       const answered = await limiter.acquire();
       // The time limit of an attempt starts when it may go out, not while it queues behind the
       // limiter (a busy 5-minute window must not turn into timeouts and retries), and it covers
       // reading the body too (the SDK's own timer stops once the headers are in).
-      const limit = AbortSignal.timeout(timeoutMs);
-      const signal = init?.signal ? AbortSignal.any([init.signal, limit]) : limit;
       try {
-        return await send(input, { ...init, signal });
+        return await send(input, init);
       } finally {
         answered();
       }
