@@ -172,6 +172,12 @@ describe("start-up: only the providers a run uses are loaded", () => {
     expect(r.stdout).toContain("cf.example");
     expect(sdksLoaded(r.loaded)).toEqual(["cloudflare"]);
     expect(cf.log.length).toBeGreaterThan(0);
+    // Only the part of that SDK the provider uses (providers/cloudflare/sdk.ts): about 50 of
+    // its 1,166 files, none of the resources the full client class would load.
+    const cfFiles = r.loaded.filter((u) => SDKS.cloudflare!.test(u));
+    expect(cfFiles.some((u) => u.endsWith("/cloudflare/resources/dns/records.js"))).toBe(true);
+    expect(cfFiles.filter((u) => /\/cloudflare\/resources\/(accounts\/|workers\/|index\.js)/.test(u))).toEqual([]);
+    expect(cfFiles.length).toBeLessThan(100);
   });
 
   it("a problem in a provider block the run does not use is still reported, without its SDK", async () => {
