@@ -17,9 +17,9 @@ import {
 import type { ProviderContext, ProviderFactory } from "../types.js";
 import { Route53Api, attemptsOf, awsError } from "./api.js";
 import {
-  compareRoute53,
   fromResourceRecordSet,
   fromWireName,
+  route53Key,
   sameRecordSet,
   splitBatches,
   toAwsChanges,
@@ -104,17 +104,20 @@ export class Route53Provider implements Provider {
         throw this.api.toProviderError(err, "listing hosted zones (ListHostedZonesByName)");
       }
       const map = new Map<string, ZoneEntry[]>();
+      const pinnedIds = new Set(this.pins.values());
       for (const z of zones) {
         const id = (z.Id ?? "").replace(/^\/hostedzone\//, "");
         const isPrivate = z.Config?.PrivateZone ?? false;
-        const pinned = [...this.pins.values()].includes(id);
+        const pinned = pinnedIds.has(id);
         if (
           !pinned &&
           (this.opts.zoneId !== undefined ? id !== this.opts.zoneId : isPrivate && !this.opts.privateZones)
         )
           continue;
         const name = fromWireName(z.Name ?? "");
-        map.set(name, [...(map.get(name) ?? []), { id, private: isPrivate }]);
+        const entries = map.get(name);
+        if (entries) entries.push({ id, private: isPrivate });
+        else map.set(name, [{ id, private: isPrivate }]);
       }
       if (this.opts.zoneId !== undefined && map.size === 0) {
         throw new ProviderError(this.name, `hosted zone ${this.opts.zoneId} (option zone_id) was not found`, {
@@ -189,6 +192,7 @@ export class Route53Provider implements Provider {
 
   /** The pinned hosted zone id of a managed name (under a domain with zone_id), if any. */
   private pinOf(name: string): string | undefined {
+    if (this.pins.size === 0) return undefined;
     let best: { domain: string; id: string } | undefined;
     for (const [domain, id] of this.pins) {
       if (isInZone(name, domain) && (best === undefined || domain.length > best.domain.length)) best = { domain, id };
@@ -204,6 +208,9 @@ export class Route53Provider implements Provider {
     const all = (await this.loadZones()).get(canonical(zone)) ?? [];
     const pin = this.pinOf(canonical(name));
     if (pin !== undefined && all.some((e) => e.id === pin)) return pin;
+    // The usual case, one hosted zone of this name (asked once per name read or written).
+    const [only] = all;
+    if (all.length === 1 && only !== undefined && this.eligible(only)) return only.id;
     const entries = all.filter((e) => this.eligible(e));
     const [first] = entries;
     if (first === undefined) {
@@ -253,13 +260,19 @@ export class Route53Provider implements Provider {
     const groups = new Map<string, T[]>();
     for (const item of items) {
       const id = await this.zoneId(zone, nameOf(item));
-      groups.set(id, [...(groups.get(id) ?? []), item]);
+      const group = groups.get(id);
+      if (group) group.push(item);
+      else groups.set(id, [item]);
     }
     return groups;
   }
 
   private async listIn(zone: string, zoneId: string, names: readonly string[]): Promise<RecordSet[]> {
-    const wanted = [...new Set(names.map(canonical))].sort((a, b) => compareRoute53({ name: a }, { name: b }));
+    // Each name's place in Route 53 order, computed once (not once per comparison).
+    const keyed = [...new Set(names.map(canonical))].map((name) => ({ name, key: route53Key(name) }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const wanted = keyed.map((w) => w.name);
+    const keys = keyed.map((w) => w.key);
     const out: RecordSet[] = [];
     const routed: ResourceRecordSet[] = [];
     let i = 0;
@@ -273,10 +286,13 @@ export class Route53Provider implements Provider {
         throw this.api.toProviderError(err, "reading records (ListResourceRecordSets)", zone);
       }
       for (const rr of page.records) {
-        const rs = fromResourceRecordSet(rr);
-        while (i < wanted.length && compareRoute53({ name: wanted[i] as string }, { name: rs.name }) < 0) i++;
+        const name = fromWireName(rr.Name ?? "");
+        const key = route53Key(name);
+        while (i < wanted.length && (keys[i] as string) < key) i++;
         if (i >= wanted.length) break;
-        if (rs.name === wanted[i]) {
+        // Only the record sets at wanted names are converted (a page may hold up to 300 others).
+        if (name === wanted[i]) {
+          const rs = fromResourceRecordSet(rr);
           if (rr.SetIdentifier !== undefined) routed.push(rr);
           out.push(rs);
           this.seen.set(this.seenKey(zoneId, rs.name, rs.type), rr);
@@ -285,10 +301,7 @@ export class Route53Provider implements Provider {
       const next = page.next;
       const nextWanted = wanted[i];
       if (next === undefined || nextWanted === undefined) break;
-      start =
-        compareRoute53({ name: fromWireName(next.name) }, { name: nextWanted }) < 0
-          ? { name: toWireName(nextWanted) }
-          : next;
+      start = route53Key(fromWireName(next.name)) < (keys[i] as string) ? { name: toWireName(nextWanted) } : next;
     }
     if (routed.length > 0) {
       // Several record sets of one name and type, told apart by SetIdentifier (weighted,
