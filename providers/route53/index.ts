@@ -63,7 +63,11 @@ export class Route53Provider implements Provider {
   private zoneMap: Promise<Map<string, ZoneEntry[]>> | undefined;
   /** The names of the zones `eligible` for domains without zone_id, built once per listing. */
   private eligibleNames: { of: Map<string, ZoneEntry[]>; names: Set<string> } | undefined;
-  /** Record sets as Route 53 holds them (values as first sent), for exact DELETEs. */
+  /**
+   * Record sets as Route 53 holds them (values as first sent), for exact DELETEs, kept only where
+   * dkimsync's own form of the record would differ: a run that reads 20,000 selectors it wrote
+   * itself would otherwise hold 20,000 copies until the end (about 8 MB at 10,000 domains).
+   */
   private readonly seen = new Map<string, ResourceRecordSet>();
   /** Hosted zone ids pinned by domains' `zone_id`, by domain. */
   private readonly pins = new Map<string, string>();
@@ -295,7 +299,7 @@ export class Route53Provider implements Provider {
           const rs = fromResourceRecordSet(rr);
           if (rr.SetIdentifier !== undefined) routed.push(rr);
           out.push(rs);
-          this.seen.set(this.seenKey(zoneId, rs.name, rs.type), rr);
+          if (!sameWire(rr, toResourceRecordSet(rs))) this.seen.set(this.seenKey(zoneId, rs.name, rs.type), rr);
         }
       }
       const next = page.next;
@@ -463,6 +467,31 @@ export class Route53Provider implements Provider {
   async close(): Promise<void> {
     this.api.close();
   }
+
+  /** How many record sets are kept as Route 53 sent them (for tests and benchmarks). */
+  get rawHeld(): number {
+    return this.seen.size;
+  }
+}
+
+const PLAIN_FIELDS = new Set(["Name", "Type", "TTL", "ResourceRecords"]);
+
+/**
+ * True when Route 53's record set is exactly the one dkimsync would send for it: no field but
+ * name, type, TTL and values (no alias, routing policy or health check), all equal, values in
+ * the same order. A DELETE built from dkimsync's form then matches it as the API requires.
+ */
+function sameWire(rr: ResourceRecordSet, mine: ResourceRecordSet): boolean {
+  for (const [key, value] of Object.entries(rr)) if (value !== undefined && !PLAIN_FIELDS.has(key)) return false;
+  const a = rr.ResourceRecords ?? [];
+  const b = mine.ResourceRecords ?? [];
+  return (
+    rr.Name === mine.Name &&
+    rr.Type === mine.Type &&
+    rr.TTL === mine.TTL &&
+    a.length === b.length &&
+    a.every((r, i) => Object.values(r).filter((v) => v !== undefined).length === 1 && r.Value === b[i]?.Value)
+  );
 }
 
 /** `[msg1, msg2]` -> messages. Messages themselves contain `[name='a.', type='CNAME']`. */
