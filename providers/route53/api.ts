@@ -2,21 +2,29 @@
  * The Route 53 calls dkimsync makes, through the real SDK, with a client-side rate limit shared
  * by every call of one provider, and AWS errors turned into ProviderErrors a person can act on.
  */
-import {
+import type * as Route53Sdk from "@aws-sdk/client-route-53";
+import type { Change as AwsChange, ChangeInfo, HostedZone, ResourceRecordSet } from "@aws-sdk/client-route-53";
+import diagnostics from "node:diagnostics_channel";
+import http from "node:http";
+import https from "node:https";
+import { createRequire } from "node:module";
+import { ProviderError, errorMessage } from "../../src/provider-kit.js";
+
+/**
+ * The SDK through `require`, not `import`. The package has no `exports` map, so both load the
+ * same CommonJS build (`main`: dist-cjs); but `import` of a CommonJS module makes Node scan its
+ * source for the names it exports (cjs-module-lexer) before running it. Measured on Node 20, in
+ * a process that already runs ES modules: `import` 115-125 ms CPU, `require` 60-65 ms, peak RSS
+ * within 1 MB. Every class comes from this one copy, so `instanceof` holds.
+ */
+const {
   ChangeResourceRecordSetsCommand,
   GetChangeCommand,
   ListHostedZonesByNameCommand,
   ListResourceRecordSetsCommand,
   Route53Client,
-  type Change as AwsChange,
-  type ChangeInfo,
-  type HostedZone,
-  type ResourceRecordSet,
-} from "@aws-sdk/client-route-53";
-import diagnostics from "node:diagnostics_channel";
-import http from "node:http";
-import https from "node:https";
-import { ProviderError, errorMessage } from "../../src/provider-kit.js";
+} = createRequire(import.meta.url)("@aws-sdk/client-route-53") as typeof Route53Sdk;
+type Route53Client = Route53Sdk.Route53Client;
 
 export interface Route53ApiOptions {
   provider: string;
@@ -235,6 +243,12 @@ export class Route53Api {
       region: opts.region,
       maxAttempts: opts.maxAttempts,
       retryMode: "standard",
+      // Resolve the middleware stack once per command class, not on every send (the SDK's
+      // `cacheMiddleware` client option, @smithy/core Client.send: otherwise each request clones
+      // the client's stack, sorts it and builds the handler chain again). The one condition is
+      // that the stack does not change after the first request: dkimsync adds its only
+      // middleware (the pacing below) in this constructor.
+      cacheMiddleware: true,
       // Without these an endpoint that accepts the connection and never answers holds the
       // call forever (the SDK's requestTimeout only logs a warning unless told to throw).
       // A TimeoutError is transient to the standard retry strategy, so it counts as an attempt.

@@ -364,6 +364,24 @@ describe("provider route53", () => {
     expect(fake.state.get(zoneId, before!.name, "CNAME")?.values).toEqual([`${T2}.`]);
   });
 
+  it("keeps Route 53's own copy of a record set only where dkimsync's form differs, and deletes both exactly", async () => {
+    const plain = "selector1._domainkey.d1.example.com";
+    const odd = "selector2._domainkey.d1.example.com";
+    fake.state.put(zoneId, { name: plain, type: "CNAME", ttl: 3600, values: [`${T1}.`] });
+    fake.state.put(zoneId, { name: odd, type: "CNAME", ttl: 3600, values: [T2.toUpperCase()] });
+    const read = await p.list(ZONE, [plain, odd]);
+    expect(read).toEqual([cname(plain, T1), cname(odd, T2)]);
+    // The plain one is exactly what dkimsync would send; the upper-case one is not.
+    expect((p as unknown as { rawHeld: number }).rawHeld).toBe(1);
+    await p.apply(
+      ZONE,
+      read.map((r) => remove(r)),
+    );
+    expect(fake.state.get(zoneId, plain, "CNAME")).toBeUndefined();
+    expect(fake.state.get(zoneId, odd, "CNAME")).toBeUndefined();
+    expect((p as unknown as { rawHeld: number }).rawHeld).toBe(0);
+  });
+
   it("splits an apply over 1000 values, or over 32000 characters, into several batches", async () => {
     const short = Array.from({ length: 1200 }, (_, i) =>
       create(cname(`selector1._domainkey.d${i}.example.com`, "t.example.net")),
