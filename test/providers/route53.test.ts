@@ -548,8 +548,12 @@ describe("provider route53", () => {
 
   it("paces at the moment of sending: 40 reads and writes against a bucket with a burst of 1, none throttled", async () => {
     // Route 53 documents the rate (5/s per account), not a burst: the fake's smallest possible
-    // burst is the judge, and max_attempts 1 would turn any Throttling into a failed call.
-    const limited = await startRoute53Fake({ rateLimit: { rps: 5, burst: 1 } });
+    // burst is the judge, and max_attempts 1 would turn any Throttling into a failed call. The
+    // fake runs in this process and stamps each request when its event loop gets to it: on a
+    // loaded machine one request is stamped late and the next on time, so the judge forgives
+    // a request 20 ms early (a tenth of a gap); a client faster than the rate still empties the
+    // bucket within a few requests (the "judge is live" test below).
+    const limited = await startRoute53Fake({ rateLimit: { rps: 5, burst: 1, jitterMs: 20 } });
     limited.state.createZone(ZONE);
     const lp = provider(limited, { max_attempts: 1 });
     try {
@@ -570,8 +574,9 @@ describe("provider route53", () => {
 
   it("never lets requests out together after the event loop was blocked (timers firing late)", async () => {
     // A limiter that books slots when requests queue lets every overdue request out at once
-    // when the process wakes up; pacing from the real moment of sending does not.
-    const limited = await startRoute53Fake({ rateLimit: { rps: 5, burst: 1 } });
+    // when the process wakes up; pacing from the real moment of sending does not. (jitterMs: see
+    // the test above; requests let out together are hundreds of ms early, not 20.)
+    const limited = await startRoute53Fake({ rateLimit: { rps: 5, burst: 1, jitterMs: 20 } });
     limited.state.createZone(ZONE);
     const lp = provider(limited, { max_attempts: 1 });
     try {
@@ -593,7 +598,7 @@ describe("provider route53", () => {
   });
 
   it("the burst-1 judge is live: a client paced faster than the bucket is throttled", async () => {
-    const limited = await startRoute53Fake({ rateLimit: { rps: 20, burst: 1 } });
+    const limited = await startRoute53Fake({ rateLimit: { rps: 20, burst: 1, jitterMs: 20 } });
     limited.state.createZone(ZONE);
     const fast = provider(limited, { max_attempts: 1, max_rps: 40 });
     try {

@@ -34,8 +34,14 @@ export interface Route53FakeOptions {
   /** Default 0: a free port. Always on 127.0.0.1. */
   port?: number;
   seed?: Seed;
-  /** Token bucket per server; `false` turns it off. Default 5 requests/s, burst 5. */
-  rateLimit?: { rps: number; burst: number } | false;
+  /**
+   * Token bucket per server; `false` turns it off. Default 5 requests/s, burst 5. `jitterMs`
+   * (default 0) lets a request through that arrives up to that long before its token: this
+   * fake stamps a request when its event loop gets to it, which on a loaded machine can be late
+   * for one request and on time for the next, so a client that keeps its gaps looks a few ms
+   * early. A sustained excess still empties the bucket within a few requests.
+   */
+  rateLimit?: { rps: number; burst: number; jitterMs?: number } | false;
   /** GetChange answers PENDING this many times per change before INSYNC. Default 1. */
   insyncAfterPolls?: number;
   /** Or: INSYNC once this many ms have passed since the change was submitted. */
@@ -152,17 +158,20 @@ export interface Route53Fake {
 class TokenBucket {
   private tokens: number;
   private last = Date.now();
+  private readonly slack: number;
   constructor(
     private readonly rps: number,
     private readonly burst: number,
+    jitterMs = 0,
   ) {
     this.tokens = burst;
+    this.slack = (jitterMs / 1000) * rps;
   }
   take(): boolean {
     const now = Date.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rps);
     this.last = now;
-    if (this.tokens < 1) return false;
+    if (this.tokens < 1 - this.slack) return false;
     this.tokens -= 1;
     return true;
   }
@@ -371,7 +380,9 @@ export async function startRoute53Fake(opts: Route53FakeOptions = {}): Promise<R
   const counts = newCounts();
   const throttled = { count: 0 };
   const rate =
-    opts.rateLimit === false ? undefined : new TokenBucket(opts.rateLimit?.rps ?? 5, opts.rateLimit?.burst ?? 5);
+    opts.rateLimit === false
+      ? undefined
+      : new TokenBucket(opts.rateLimit?.rps ?? 5, opts.rateLimit?.burst ?? 5, opts.rateLimit?.jitterMs ?? 0);
   const insyncAfterPolls = opts.insyncAfterPolls ?? 1;
 
   function handle(op: Route53Operation, id: string | undefined, q: URLSearchParams, body: string): string {
