@@ -52,14 +52,25 @@ describe("DNS queries against a stalled server", () => {
   });
 
   it("end in TIMEOUT when TCP accepts after a truncated UDP answer and never answers", async () => {
-    const udp = await stalledUdp(true);
+    // The TCP listener needs the UDP socket's port number, which another program may hold for
+    // TCP (a free UDP port says nothing about TCP): take another pair until both are ours.
     const sockets: net.Socket[] = [];
-    const tcp = net.createServer((s) => void sockets.push(s));
-    await new Promise<void>((r) => tcp.listen(udp.port, "127.0.0.1", () => r()));
-    closers.push(() => {
-      for (const s of sockets) s.destroy();
-      tcp.close();
-    });
+    let udp: Awaited<ReturnType<typeof stalledUdp>> | undefined;
+    for (let tries = 0; udp === undefined; tries++) {
+      const u = await stalledUdp(true);
+      const tcp = net.createServer((s) => void sockets.push(s));
+      const listening = await new Promise<boolean>((r) => {
+        tcp.once("error", () => r(false));
+        tcp.listen(u.port, "127.0.0.1", () => r(true));
+      });
+      if (!listening && tries < 20) continue;
+      expect(listening).toBe(true);
+      udp = u;
+      closers.push(() => {
+        for (const s of sockets) s.destroy();
+        tcp.close();
+      });
+    }
     const started = Date.now();
     const a = await queryAuthoritative(
       { host: "127.0.0.1", port: udp.port },
