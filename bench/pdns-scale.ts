@@ -65,7 +65,10 @@ export async function runCli(
   cwd: string,
   env: NodeJS.ProcessEnv,
 ): Promise<{ code: number; wallMs: number; usage: Usage; stderr: string; stdoutTail: string; problems: string[] }> {
-  return runNode(BIN, args, cwd, env);
+  // Opt-in, for profiling the CLI as the bench runs it: DKIMSYNC_BENCH_CLI_NODE_ARGS="--cpu-prof
+  // --cpu-prof-dir=/tmp/prof" (node flags, space-separated) go to the CLI's child only, not the floor's.
+  const nodeArgs = (process.env.DKIMSYNC_BENCH_CLI_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+  return runNode(BIN, args, cwd, env, nodeArgs);
 }
 
 async function runNode(
@@ -73,10 +76,11 @@ async function runNode(
   args: string[],
   cwd: string,
   env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
 ): Promise<{ code: number; wallMs: number; usage: Usage; stderr: string; stdoutTail: string; problems: string[] }> {
   const usageFile = path.join(cwd, `usage-${process.hrtime.bigint()}.json`);
   const t0 = performance.now();
-  const child = spawn(process.execPath, ["--import", HOOK, script, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", HOOK, script, ...args], {
     cwd,
     env: { ...env, DKIMSYNC_BENCH_USAGE: usageFile, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
