@@ -6,7 +6,8 @@
  * usage hook as the CLI, so "dkimsync vs the bare requests" compares a process with a process.
  *
  * Usage: node bare-client.js FILE; FILE is JSON {url, keyEnv, limit, requests: [{method, path,
- * body?}]} with each body base64.
+ * body?}]} with each body base64, or {url, keyEnv, phases: [{limit, requests}]}: each phase sent
+ * once the one before it is done (an apply's reads, then its writes, then its read-back).
  */
 import { readFileSync } from "node:fs";
 import http from "node:http";
@@ -16,6 +17,7 @@ interface Job {
   keyEnv: string;
   limit: number;
   requests: { method: string; path: string; body?: string }[];
+  phases?: { limit: number; requests: Job["requests"] }[];
 }
 
 const job = JSON.parse(readFileSync(process.argv[2] as string, "utf8")) as Job;
@@ -51,12 +53,20 @@ function send(r: Job["requests"][number]): Promise<void> {
   });
 }
 
-let next = 0;
-async function worker(): Promise<void> {
-  while (next < job.requests.length) await send(job.requests[next++] as Job["requests"][number]);
+async function sendAll(requests: Job["requests"], limit: number): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < requests.length) await send(requests[next++] as Job["requests"][number]);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
 }
 
-Promise.all(Array.from({ length: Math.max(1, job.limit) }, worker)).then(
+async function sendPhases(): Promise<void> {
+  for (const phase of job.phases ?? [{ limit: job.limit, requests: job.requests }])
+    await sendAll(phase.requests, phase.limit);
+}
+
+sendPhases().then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`${(err as Error).message}\n`);

@@ -53,6 +53,15 @@ export interface ScenarioResult {
   wallOverInProcessFloor: number;
   /** apply: the zones that got a PATCH (a retried PATCH counts once). */
   zonesWritten: number;
+  /**
+   * apply: every request it sent (its plan's reads 8 at once, then the PATCHes at the write
+   * concurrency, then the read-back 8 at once), sent bare by a whole process: what an apply that
+   * reads before it writes and proves what it wrote cannot go below. For a plan, the floor above.
+   */
+  allRequestsFloorMs: number;
+  wallOverAllRequestsFloor: number;
+  /** CPU per request of the bare whole process that sent the floor: what no Node client goes below. */
+  floorCpuPerRequestMs: number;
 }
 
 interface Usage {
@@ -65,7 +74,10 @@ export async function runCli(
   cwd: string,
   env: NodeJS.ProcessEnv,
 ): Promise<{ code: number; wallMs: number; usage: Usage; stderr: string; stdoutTail: string; problems: string[] }> {
-  return runNode(BIN, args, cwd, env);
+  // Opt-in, for profiling the CLI as the bench runs it: DKIMSYNC_BENCH_CLI_NODE_ARGS="--cpu-prof
+  // --cpu-prof-dir=/tmp/prof" (node flags, space-separated) go to the CLI's child only, not the floor's.
+  const nodeArgs = (process.env.DKIMSYNC_BENCH_CLI_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+  return runNode(BIN, args, cwd, env, nodeArgs);
 }
 
 async function runNode(
@@ -73,10 +85,11 @@ async function runNode(
   args: string[],
   cwd: string,
   env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
 ): Promise<{ code: number; wallMs: number; usage: Usage; stderr: string; stdoutTail: string; problems: string[] }> {
   const usageFile = path.join(cwd, `usage-${process.hrtime.bigint()}.json`);
   const t0 = performance.now();
-  const child = spawn(process.execPath, ["--import", HOOK, script, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", HOOK, script, ...args], {
     cwd,
     env: { ...env, DKIMSYNC_BENCH_USAGE: usageFile, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -145,26 +158,33 @@ async function replay(
   return performance.now() - t0;
 }
 
-/** The same requests sent by a minimal whole Node process (bare-client.ts): its wall time. */
+type BareRequest = { method: string; path: string; body?: Buffer };
+
+/** The same requests sent by a minimal whole Node process (bare-client.ts): its wall time and CPU. */
 async function replayProcess(
   base: string,
   dir: string,
   env: NodeJS.ProcessEnv,
-  requests: { method: string; path: string; body?: Buffer }[],
+  requests: BareRequest[],
   limit: number,
-): Promise<number> {
+  /** Instead of requests: groups sent one after the other, each at its own concurrency. */
+  phases?: { limit: number; requests: BareRequest[] }[],
+): Promise<{ ms: number; cpuMs: number }> {
   const file = path.join(dir, `bare-${process.hrtime.bigint()}.json`);
+  const encode = (list: BareRequest[]) =>
+    list.map((r) => ({ method: r.method, path: r.path, body: r.body?.toString("base64") }));
   const job = {
     url: base,
     keyEnv: KEY_ENV,
     limit,
-    requests: requests.map((r) => ({ method: r.method, path: r.path, body: r.body?.toString("base64") })),
+    requests: encode(requests),
+    ...(phases ? { phases: phases.map((p) => ({ limit: p.limit, requests: encode(p.requests) })) } : {}),
   };
   await fs.writeFile(file, JSON.stringify(job));
   const run = await runNode(BARE, [file], dir, env);
   await fs.rm(file, { force: true });
   if (run.code !== 0) throw new Error(`the bare client failed: ${run.stderr.slice(-500)}`);
-  return run.wallMs;
+  return { ms: run.wallMs, cpuMs: run.usage.cpuMs };
 }
 
 function configYaml(relayUrl: string, domains: string[], tenant: string): string {
@@ -186,7 +206,11 @@ interface Floor {
   limit: number;
   zones: number;
   ms: number;
+  /** The bare whole process's CPU (user + system). */
+  cpuMs: number;
   inProcessMs: number;
+  /** apply: every request it sent, bare, in its three phases (see ScenarioResult). */
+  allMs?: number;
 }
 
 /** PATCHes in flight at once in the apply floor: what each backend takes (see applyFloor). */
@@ -244,6 +268,9 @@ export async function benchPowerDnsAtScale(
         inProcessFloorMs: floor.inProcessMs,
         wallOverInProcessFloor: run.wallMs / floor.inProcessMs,
         zonesWritten,
+        allRequestsFloorMs: floor.allMs ?? floor.ms,
+        floorCpuPerRequestMs: floor.n === 0 ? 0 : floor.cpuMs / floor.n,
+        wallOverAllRequestsFloor: run.wallMs / (floor.allMs ?? floor.ms),
       });
       log(
         `pdns-scale ${backend} ${size}: ${scenario}: exit ${run.code}, ${(run.wallMs / 1000).toFixed(2)} s, ${total} requests, floor ${(floor.ms / 1000).toFixed(2)} s (in-process ${(floor.inProcessMs / 1000).toFixed(2)} s)`,
@@ -265,11 +292,11 @@ export async function benchPowerDnsAtScale(
     // Each floor is sent twice, whole process first, then in-process. The relay counts the bare
     // requests too: what it counted of them is dropped afterwards.
     const bare = async (requests: { method: string; path: string; body?: Buffer }[], limit: number) => {
-      const ms = await replayProcess(relayBase, dir, env, requests, limit);
+      const { ms, cpuMs } = await replayProcess(relayBase, dir, env, requests, limit);
       const inProcessMs = await replay(relayBase, apiKey, requests, limit);
       r.take();
       r.lines.splice(0);
-      return { ms, inProcessMs };
+      return { ms, cpuMs, inProcessMs };
     };
     // The plan's floor: the same reads, sent bare, 8 at a time as dkimsync reads zones.
     const planFloor = async (): Promise<Floor> => {
@@ -277,7 +304,7 @@ export async function benchPowerDnsAtScale(
       return { n: reads.length, limit: 8, zones: 0, ...(await bare(reads, 8)) };
     };
     const applyFloor = async (): Promise<Floor> => {
-      r.lines.splice(0);
+      const lines = r.lines.splice(0);
       // The last PATCH of each zone: a retried write (gsqlite3 "database is locked") is one write.
       const last = new Map<string, Buffer>();
       for (const p of r.patches.splice(0)) last.set(p.path, p.body);
@@ -285,12 +312,24 @@ export async function benchPowerDnsAtScale(
       // At the concurrency the server allows and dkimsync reaches there: lmdb takes concurrent
       // PATCHes and dkimsync's write limit grows to 4 on it; gsqlite3 answers a concurrent write
       // with 500 "database is locked", so there writes go one at a time.
-      return {
+      const floor = {
         n: patches.length,
         limit: WRITE_CONCURRENCY[backend],
         zones: last.size,
         ...(await bare(patches, WRITE_CONCURRENCY[backend])),
       };
+      // Every request the apply sent: the reads before its first PATCH (the plan), the PATCHes,
+      // and the reads after (the read-back), each group bare at dkimsync's concurrency for it.
+      const first = lines.findIndex((l) => l.method === "PATCH");
+      const gets = (from: number, to: number) => lines.slice(from, to).filter((l) => l.method === "GET");
+      const { ms: allMs } = await replayProcess(relayBase, dir, env, [], 1, [
+        { limit: 8, requests: gets(0, first < 0 ? lines.length : first) },
+        { limit: WRITE_CONCURRENCY[backend], requests: patches },
+        { limit: 8, requests: first < 0 ? [] : gets(first, lines.length) },
+      ]);
+      r.take();
+      r.lines.splice(0);
+      return { ...floor, allMs };
     };
 
     await fs.writeFile(file, configYaml(relay.url, domains, "contoso"));
@@ -339,7 +378,7 @@ export function judge(results: ScenarioResult[]): { figures: Figure[]; violation
     figures.push({
       label,
       value: `${(x.wallMs / 1000).toFixed(2)} s, ${x.totalRequests} req, ${x.wallOverFloor.toFixed(2)}x floor`,
-      note: `floor ${x.floorRequests} req, ${x.floorConcurrency} at once: ${(x.floorMs / 1000).toFixed(2)} s as a whole process, ${(x.inProcessFloorMs / 1000).toFixed(2)} s in-process (${x.wallOverInProcessFloor.toFixed(2)}x); cpu ${(x.cpuMs / 1000).toFixed(2)} s (${x.cpuPerRequestMs.toFixed(2)} ms/req); rss ${x.maxRssMb.toFixed(0)} MB; ${JSON.stringify(x.requests)}`,
+      note: `floor ${x.floorRequests} req, ${x.floorConcurrency} at once: ${(x.floorMs / 1000).toFixed(2)} s as a whole process, ${(x.inProcessFloorMs / 1000).toFixed(2)} s in-process (${x.wallOverInProcessFloor.toFixed(2)}x); every request bare ${(x.allRequestsFloorMs / 1000).toFixed(2)} s (${x.wallOverAllRequestsFloor.toFixed(2)}x); cpu ${(x.cpuMs / 1000).toFixed(2)} s (${x.cpuPerRequestMs.toFixed(2)} ms/req; the bare process ${x.floorCpuPerRequestMs.toFixed(2)} ms/req); rss ${x.maxRssMb.toFixed(0)} MB; ${JSON.stringify(x.requests)}`,
     });
     const expected = x.scenario.startsWith("plan") ? 2 : x.scenario === "no-op plan" ? 0 : 0;
     if (x.exitCode !== expected) violations.push(`${label}: exit ${x.exitCode}, expected ${expected}`);

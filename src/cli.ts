@@ -282,7 +282,9 @@ async function applyWithProgress(
             providers,
             force: opts.force === true,
             checkStale: false,
-            log: io.progress,
+            // The per-zone lines are shown only on a terminal; elsewhere each would still be
+            // built and redacted for nothing, once per written zone.
+            ...(io.stderrIsTTY === true ? { log: io.progress } : {}),
             config,
             signal: interrupt.signal,
           })

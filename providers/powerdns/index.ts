@@ -162,7 +162,8 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
       for (;;) {
         const got = await client.search(pattern, limit + 1);
         if (got.length <= limit) {
-          records.push(...got);
+          // Not push(...got): a spread of hundreds of thousands of records overflows the stack.
+          for (const rec of got) records.push(rec);
           break;
         }
         if (limit >= MAX_SEARCH) {

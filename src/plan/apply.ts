@@ -68,9 +68,9 @@ export interface ApplyOptions {
 export const NOT_STARTED = "not started: the run was interrupted";
 
 /** The changes apply will write for a zone (with --force, or replace: in the config, the conflict replacements too). */
-export function zoneWrites(z: ZonePlan, force: boolean): Change[] {
+export function zoneWrites(z: ZonePlan, force: boolean, blocked = blockedDomains(z, force)): Change[] {
   const replaced = z.conflicts.filter((c) => force || c.allowed !== undefined);
-  const blocked = blockedDomains(z, force);
+  if (replaced.length === 0 && blocked.size === 0) return z.changes;
   const changes = z.changes.filter((c) => !blocked.has(domainOfSelectorName(c.name) ?? ""));
   if (replaced.length === 0) return changes;
   return sortChanges([...changes, ...forcedChanges(replaced)]);
@@ -211,8 +211,8 @@ async function readBackInBulk(
 
 async function applyZone(z: ZonePlan, opts: ApplyOptions): Promise<ZoneResult> {
   const base = { provider: z.provider, zone: z.zone };
-  const changes = zoneWrites(z, opts.force);
   const blocked = blockedDomains(z, opts.force);
+  const changes = zoneWrites(z, opts.force, blocked);
   if (changes.length === 0) {
     if (blocked.size > 0) return { ...base, outcome: "blocked", changes, written: 0 };
     return { ...base, outcome: "unchanged", changes };

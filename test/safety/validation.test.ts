@@ -7,6 +7,7 @@ import { excerpt, hostNameProblem, normaliseDomain } from "../../src/core/names.
 import { guardWrites } from "../../src/plan/safety.js";
 import { redact, registerSecret } from "../../src/core/errors.js";
 import type { Change, ZonePlan } from "../../src/core/types.js";
+import type { Config, DomainConfig } from "../../src/config/types.js";
 
 describe("hostNameProblem (CNAME targets)", () => {
   it.each([
@@ -171,5 +172,46 @@ describe("guardWrites (the last check before a provider is called)", () => {
     ],
   ])("refuses %s", (_what, change, force) => {
     expect(guardWrites(zone, [change], { force }).length).toBeGreaterThan(0);
+  });
+
+  describe("with the config: a domain must be configured with the zone's provider", () => {
+    const domain = (name: string, providers: string[], replace?: string[]): DomainConfig => ({
+      name,
+      providers,
+      ensure: "present",
+      where: { file: "dkim.zones.yaml", line: 1 },
+      ...(replace ? { replace: { types: replace, where: { file: "dkim.zones.yaml", line: 2 } } } : {}),
+    });
+    const config = (domains: DomainConfig[]) => ({ domains }) as unknown as Config;
+    const others = Array.from({ length: 500 }, (_, i) => domain(`d${i}.example`, ["p"]));
+    const deleteTxt: Change = {
+      action: "delete",
+      name: "selector1._domainkey.contoso.com",
+      type: "TXT",
+      before: { name: "selector1._domainkey.contoso.com", type: "TXT", ttl: 1, values: ["x"] },
+      after: null,
+    };
+
+    it("finds the domain among many, and refuses it when it is configured with another provider", () => {
+      expect(
+        guardWrites(zone, [ok], { force: false, config: config([...others, domain("contoso.com", ["p"])]) }),
+      ).toEqual([]);
+      const elsewhere = guardWrites(zone, [ok], {
+        force: false,
+        config: config([...others, domain("contoso.com", ["q"])]),
+      });
+      expect(elsewhere.join("\n")).toMatch(/not a selector name of a domain configured with provider "p"/);
+      expect(guardWrites(zone, [ok], { force: false, config: config(others) }).length).toBe(1);
+    });
+
+    it("reads a config's replace: from its first entry for the domain, and sees a domain added to the same list later", () => {
+      const list = [...others, domain("contoso.com", ["p"], ["TXT"]), domain("contoso.com", ["p"])];
+      expect(guardWrites(zone, [deleteTxt], { force: false, config: config(list) })).toEqual([]);
+      const growing = [...others];
+      const c = config(growing);
+      expect(guardWrites(zone, [ok], { force: false, config: c }).length).toBe(1);
+      growing.push(domain("contoso.com", ["p"]));
+      expect(guardWrites(zone, [ok], { force: false, config: c })).toEqual([]);
+    });
   });
 });
