@@ -9,6 +9,7 @@ export type { OptionsReader } from "./config/options.js";
 export type { Capabilities, Capability, Change, Provider, RecordSet, TtlLimit, ZoneRead } from "./core/types.js";
 export { ProviderError, errorMessage, errorWithHint, redact } from "./core/errors.js";
 export { canonical, findZone, fqdn, isInZone, relativeName } from "./core/names.js";
+export { sortSmall } from "./core/diff.js";
 export { formatCharacterStrings, parseCharacterStrings, type OctetEscape } from "./dns/txt.js";
 export { DnsExchangeError, tcpExchange, udpExchange } from "./dns/transport.js";
 export { parseHostPort, type HostPort } from "./dns/host-port.js";

@@ -8,6 +8,7 @@ import {
   fqdn,
   formatCharacterStrings,
   parseCharacterStrings,
+  sortSmall,
   type Change,
   type RecordSet,
 } from "../../src/provider-kit.js";
@@ -41,7 +42,7 @@ export function fromPdnsRRset(rrset: PdnsRRset): RecordSet {
     name: canonical(rrset.name),
     type: rrset.type.toUpperCase(),
     ttl: rrset.ttl,
-    values: rrset.records.map((r) => fromPdnsContent(rrset.type, r.content)).sort(),
+    values: sortSmall(rrset.records.map((r) => fromPdnsContent(rrset.type, r.content))),
   };
   // A disabled record is stored but not served. Reported as drift so the plan shows it and an
   // update writes the record back with `disabled: false`.
