@@ -5,7 +5,7 @@
  * body, which error and with what name); then keep-alive (one connection for many requests)
  * and TLS (verification on, NODE_EXTRA_CA_CERTS honoured) in child processes.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keepAliveFetch } from "../../providers/cloudflare/http-fetch.js";
+import { testCertificate } from "../fakes/azure/tls.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -225,41 +226,14 @@ describe("keepAliveFetch over TLS", () => {
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "dkimsync-cf-tls-"));
-    try {
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "rsa:2048",
-          "-nodes",
-          "-days",
-          "1",
-          "-subj",
-          "/CN=127.0.0.1",
-          "-addext",
-          "subjectAltName=IP:127.0.0.1",
-          "-keyout",
-          path.join(dir, "key.pem"),
-          "-out",
-          path.join(dir, "cert.pem"),
-        ],
-        { stdio: "ignore" },
-      );
-    } catch (e) {
-      throw new Error(
-        `openssl is needed to make a test certificate (apt-get install openssl): ${(e as Error).message}`,
-      );
-    }
+    // The loopback servers' certificate (made with openssl, for 127.0.0.1 and localhost).
+    const { cert, key } = testCertificate();
+    await fs.writeFile(path.join(dir, "cert.pem"), cert);
     const https = await import("node:https");
-    tls = https.createServer(
-      { key: await fs.readFile(path.join(dir, "key.pem")), cert: await fs.readFile(path.join(dir, "cert.pem")) },
-      (_req, res) => {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end('{"success":true}');
-      },
-    );
+    tls = https.createServer({ key, cert }, (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"success":true}');
+    });
     await new Promise<void>((r) => tls.listen(0, "127.0.0.1", r));
     url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/`;
   });

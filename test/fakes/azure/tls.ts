@@ -1,6 +1,7 @@
 /**
- * A throw-away TLS certificate for the loopback Azure server, made at run time with the
- * `openssl` command line tool: the Azure SDK sends bearer tokens only over HTTPS, and the tests
+ * A throw-away TLS certificate for the loopback Azure server (and the HTTPS tests of the
+ * Cloudflare fetch), made at run time with the `openssl` command line tool: the Azure SDK sends
+ * bearer tokens only over HTTPS, and the tests
  * make the SDK trust this certificate through dkimsync's `ca_file` option (added to Node's
  * built-in roots) or NODE_EXTRA_CA_CERTS in a child process, never by turning verification off.
  */
