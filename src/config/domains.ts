@@ -285,3 +285,23 @@ function readSelectors(
   d.selector1 = one;
   d.selector2 = two;
 }
+
+/**
+ * A config's domain by name, from an index built once per config: the planner, the saved-plan
+ * check and the final guard look a domain up once per zone or domain, and a search of the whole
+ * list each time made an apply of 10,000 zones quadratic (50 million comparisons). The first
+ * entry of a name wins, as Array.find would. Rebuilt when the list is replaced or its length
+ * changes.
+ */
+const domainIndex = new WeakMap<readonly DomainConfig[], { length: number; byName: Map<string, DomainConfig> }>();
+
+export function configuredDomain(config: Config, name: string): DomainConfig | undefined {
+  let index = domainIndex.get(config.domains);
+  if (index === undefined || index.length !== config.domains.length) {
+    const byName = new Map<string, DomainConfig>();
+    for (const d of config.domains) if (!byName.has(d.name)) byName.set(d.name, d);
+    index = { length: config.domains.length, byName };
+    domainIndex.set(config.domains, index);
+  }
+  return index.byName.get(name);
+}

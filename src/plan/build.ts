@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { providerTypes, type ProviderContext, type ProviderType } from "../../providers/index.js";
+import { configuredDomain } from "../config/domains.js";
 import type { Config, ProviderConfig } from "../config/types.js";
 import { desiredDomain, domainOfSelectorName, type DesiredDomain } from "../core/desired.js";
 import { diffZone, normaliseSet, sortSmall, type DesiredRecord } from "../core/diff.js";
@@ -369,7 +370,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
       const { d, p } = l;
       if ("error" in l) {
         // A domain's zone_id is the usual cause here: point at the domain's line in the config.
-        const dc = d.zoneId === undefined ? undefined : config.domains.find((c) => c.name === d.domain);
+        const dc = d.zoneId === undefined ? undefined : configuredDomain(config, d.domain);
         const at = dc ? `${formatWhere(dc.where)}: ` : "";
         errors.push({
           provider: p,
@@ -394,7 +395,7 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
           : d.records.find((r) => r.ttl < limit.min || r.ttl > limit.max);
       if (limit !== undefined && badTtl !== undefined) {
         // Refused here, not by the provider halfway through apply: the same facts in every output.
-        const dc = config.domains.find((c) => c.name === d.domain);
+        const dc = configuredDomain(config, d.domain);
         const own = dc?.ttl !== undefined;
         const where = own && dc ? formatWhere(dc.where) : config.displayFile;
         errors.push({

@@ -10,7 +10,8 @@
  *   selector CNAME (except a --force delete of conflicting data at a selector name), or whose
  *   value is not a valid host name.
  */
-import type { Config, DomainConfig } from "../config/types.js";
+import { configuredDomain } from "../config/domains.js";
+import type { Config } from "../config/types.js";
 import { normaliseSet } from "../core/diff.js";
 import { excerpt, hostNameProblem, isInZone, SELECTORS, selectorName } from "../core/names.js";
 import type { Change, Conflict, Plan, RecordSet, ZonePlan } from "../core/types.js";
@@ -149,25 +150,6 @@ export function planScope(plan: Plan): { domains: string[]; providers: string[] 
 
 // ---------------------------------------------------------------------------------------------
 // The final guard.
-
-/**
- * A config's domains by name, built once per config: guardWrites runs once per written zone, and
- * a search of the whole list each time made an apply of 10,000 zones quadratic (50 million
- * comparisons). The first entry of a name wins, as Array.find would. Rebuilt when the list is
- * replaced or its length changes.
- */
-const domainIndex = new WeakMap<readonly DomainConfig[], { length: number; byName: Map<string, DomainConfig> }>();
-
-function configuredDomain(config: Config, name: string): DomainConfig | undefined {
-  let index = domainIndex.get(config.domains);
-  if (index === undefined || index.length !== config.domains.length) {
-    const byName = new Map<string, DomainConfig>();
-    for (const d of config.domains) if (!byName.has(d.name)) byName.set(d.name, d);
-    index = { length: config.domains.length, byName };
-    domainIndex.set(config.domains, index);
-  }
-  return index.byName.get(name);
-}
 
 /**
  * Problems with the writes of one zone; empty when every change is one dkimsync may make.

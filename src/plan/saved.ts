@@ -2,6 +2,7 @@
  * Saved plans (`plan --out`, `apply --plan`): the plan JSON of docs/reference/plan-json.md plus what apply needs to
  * refuse stale zones — per zone the names read and a fingerprint of what was there.
  */
+import { configuredDomain } from "../config/domains.js";
 import type { Config } from "../config/types.js";
 import { desiredState } from "../core/desired.js";
 import { normaliseSet } from "../core/diff.js";
@@ -176,7 +177,7 @@ export function checkSavedPlan(plan: Plan, config: Config, file: string, saved?:
   }
   const problems: string[] = [];
   for (const e of plan.errors) {
-    const dc = config.domains.find((x) => x.name === e.domain);
+    const dc = configuredDomain(config, e.domain);
     if (dc === undefined || !dc.providers.includes(e.provider))
       problems.push(
         `an error entry names domain ${excerpt(e.domain, 80)} at provider ${excerpt(e.provider, 30)}, which ${config.displayFile} does not configure`,
@@ -194,7 +195,7 @@ export function checkSavedPlan(plan: Plan, config: Config, file: string, saved?:
       return m !== undefined && isInZone(name, z.zone) && z.names.includes(name) ? m : undefined;
     };
     for (const d of z.domains) {
-      const dc = config.domains.find((x) => x.name === d);
+      const dc = configuredDomain(config, d);
       if (dc === undefined || !dc.providers.includes(z.provider))
         problems.push(
           `domain ${excerpt(d, 80)} is not configured with provider ${excerpt(z.provider, 30)} in ${config.displayFile}`,
