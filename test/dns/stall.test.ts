@@ -9,13 +9,14 @@ import net, { type AddressInfo } from "node:net";
 import dnsPacket from "dns-packet";
 import { afterEach, describe, expect, it } from "vitest";
 import { queryAuthoritative } from "../../src/verify/checks.js";
+import { freePort } from "../servers/ports.js";
 
 const closers: (() => void)[] = [];
 afterEach(() => {
   for (const c of closers.splice(0)) c();
 });
 
-async function stalledUdp(answerTruncated: boolean): Promise<{ port: number; received: () => number }> {
+async function stalledUdp(answerTruncated: boolean, port = 0): Promise<{ port: number; received: () => number }> {
   const socket = dgram.createSocket("udp4");
   let received = 0;
   socket.on("message", (msg, rinfo) => {
@@ -31,7 +32,7 @@ async function stalledUdp(answerTruncated: boolean): Promise<{ port: number; rec
     });
     socket.send(reply, rinfo.port, rinfo.address);
   });
-  await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
+  await new Promise<void>((r) => socket.bind(port, "127.0.0.1", () => r()));
   closers.push(() => socket.close());
   return { port: (socket.address() as AddressInfo).port, received: () => received };
 }
@@ -52,25 +53,18 @@ describe("DNS queries against a stalled server", () => {
   });
 
   it("end in TIMEOUT when TCP accepts after a truncated UDP answer and never answers", async () => {
-    // The TCP listener needs the UDP socket's port number, which another program may hold for
-    // TCP (a free UDP port says nothing about TCP): take another pair until both are ours.
+    // The TCP listener shares the UDP socket's port number: a port free for both.
+    const udp = await stalledUdp(true, await freePort());
     const sockets: net.Socket[] = [];
-    let udp: Awaited<ReturnType<typeof stalledUdp>> | undefined;
-    for (let tries = 0; udp === undefined; tries++) {
-      const u = await stalledUdp(true);
-      const tcp = net.createServer((s) => void sockets.push(s));
-      const listening = await new Promise<boolean>((r) => {
-        tcp.once("error", () => r(false));
-        tcp.listen(u.port, "127.0.0.1", () => r(true));
-      });
-      if (!listening && tries < 20) continue;
-      expect(listening).toBe(true);
-      udp = u;
-      closers.push(() => {
-        for (const s of sockets) s.destroy();
-        tcp.close();
-      });
-    }
+    const tcp = net.createServer((s) => void sockets.push(s));
+    await new Promise<void>((resolve, reject) => {
+      tcp.once("error", reject);
+      tcp.listen(udp.port, "127.0.0.1", () => resolve());
+    });
+    closers.push(() => {
+      for (const s of sockets) s.destroy();
+      tcp.close();
+    });
     const started = Date.now();
     const a = await queryAuthoritative(
       { host: "127.0.0.1", port: udp.port },
