@@ -1,4 +1,6 @@
 /** Small builders the provider tests share: record sets, changes, and a caught failure. */
+import { expect } from "vitest";
+import { ProviderError } from "../../src/core/errors.js";
 import type { Change, RecordSet } from "../../src/core/types.js";
 
 export const cname = (name: string, target: string, ttl = 3600): RecordSet => ({
@@ -56,4 +58,14 @@ export async function failure<E extends Error = Error>(p: Promise<unknown>): Pro
     return err as E;
   }
   throw new Error("expected a failure");
+}
+
+/** The ProviderError a provider call rejects with; fails the test on any other outcome. */
+export async function providerFailure(p: Promise<unknown>): Promise<ProviderError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ProviderError);
+  return err as ProviderError;
 }

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRfc2136Provider, Rfc2136Provider } from "../../../providers/rfc2136/index.js";
 import { applyPlan } from "../../../src/plan/apply.js";
 import { loadConfig } from "../../../src/config/load.js";
-import { ProviderError } from "../../../src/core/errors.js";
+import { providerFailure } from "../../helpers/records.js";
 import type { OptionsReader } from "../../../src/config/options.js";
 import { optionsReader } from "../../helpers/options.js";
 import { buildPlan, closeProviders, summarise } from "../../../src/plan/build.js";
@@ -41,15 +41,6 @@ function discovering(
   const key = opts.tsig === undefined ? server.tsig : opts.tsig;
   if (key) values.tsig = { name: key.name, algorithm: key.algorithm, secret: "env/TSIG_SECRET" };
   return createRfc2136Provider(reader(values, { TSIG_SECRET: opts.secret ?? key?.secret ?? "" }), {});
-}
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
 }
 
 /** How named answers `SOA? name` (no recursion), read with dig: status, AA bit, section owners. */
@@ -198,7 +189,7 @@ describe("zoneOf by SOA query, against named", () => {
       authority: ["partner.example.com ns"],
     });
     for (const name of ["partner.example.com", "eu.partner.example.com"]) {
-      const err = await failure(discovering(server.port).zoneOf?.(name) as Promise<unknown>);
+      const err = await providerFailure(discovering(server.port).zoneOf?.(name) as Promise<unknown>);
       expect(err.message).toBe(
         `[bind] ${name} is delegated away from 127.0.0.1:${server.port}: zone partner.example.com is served by ns1.partner-dns.test; publish the domain with a provider for that zone's primary server`,
       );
@@ -215,7 +206,7 @@ describe("zoneOf by SOA query, against named", () => {
   });
 
   it("signs the query: a wrong secret is BADSIG, an unknown key BADKEY", async () => {
-    const bad = await failure(
+    const bad = await providerFailure(
       discovering(server.port, { secret: Buffer.alloc(32, 7).toString("base64") }).zoneOf?.(
         "example.com",
       ) as Promise<unknown>,
@@ -223,7 +214,7 @@ describe("zoneOf by SOA query, against named", () => {
     expect(bad.message).toMatch(
       /^\[bind\] SOA query for example.com failed: the server answered NOTAUTH\/BADSIG, unsigned: it knows key "dkimsync" but the signature did not verify/,
     );
-    const unknown = await failure(
+    const unknown = await providerFailure(
       discovering(server.port, { tsig: { ...server.tsig, name: "nobody" } }).zoneOf?.(
         "example.com",
       ) as Promise<unknown>,
@@ -251,7 +242,7 @@ describe("zoneOf by SOA query, against named", () => {
   });
 
   it("without zones, zones() still says how to configure them", async () => {
-    const err = await failure(discovering(server.port).zones());
+    const err = await providerFailure(discovering(server.port).zones());
     expect(err.message).toMatch(/no zones are configured/);
     expect(err.hint).toMatch(/zones:/);
   });
@@ -302,7 +293,7 @@ describe("zoneOf with answers named does not give", () => {
           answers: [soa("example.com")],
         }),
       async (port) => {
-        const err = await failure(discovering(port).zoneOf?.("example.com") as Promise<unknown>);
+        const err = await providerFailure(discovering(port).zoneOf?.("example.com") as Promise<unknown>);
         expect(err.message).toMatch(/SOA query for example.com: the server's answer cannot be trusted/);
       },
     );
@@ -327,7 +318,7 @@ describe("zoneOf with answers named does not give", () => {
     await withFakeServer(
       (q) => dnsPacket.encode({ type: "response", id: q.id, flags: 9, questions: q.questions }),
       async (port) => {
-        const err = await failure(discovering(port).zoneOf?.("example.com") as Promise<unknown>);
+        const err = await providerFailure(discovering(port).zoneOf?.("example.com") as Promise<unknown>);
         expect(err.message).toMatch(
           /SOA query for example.com failed: the server answered NOTAUTH, unsigned: it did not accept key "dkimsync"; PowerDNS answers a wrong secret, an unknown key name and a wrong algorithm alike/,
         );
@@ -347,7 +338,9 @@ describe("zoneOf with answers named does not give", () => {
           answers: [soa("example.com")],
         }),
       async (port) => {
-        const err = await failure(discovering(port, { tsig: null }).zoneOf?.("example.com") as Promise<unknown>);
+        const err = await providerFailure(
+          discovering(port, { tsig: null }).zoneOf?.("example.com") as Promise<unknown>,
+        );
         expect(err.message).toMatch(
           /cannot tell the zone of example.com from the answer to SOA query for example.com \(NOERROR\): the answer is not authoritative/,
         );
@@ -367,7 +360,9 @@ describe("zoneOf with answers named does not give", () => {
           authorities: [soa("other.test")],
         }),
       async (port) => {
-        const err = await failure(discovering(port, { tsig: null }).zoneOf?.("www.example.com") as Promise<unknown>);
+        const err = await providerFailure(
+          discovering(port, { tsig: null }).zoneOf?.("www.example.com") as Promise<unknown>,
+        );
         expect(err.message).toMatch(/the SOA in the answer is of other.test, which does not contain www.example.com/);
       },
     );
@@ -377,7 +372,9 @@ describe("zoneOf with answers named does not give", () => {
     await withFakeServer(
       (q) => dnsPacket.encode({ type: "response", id: q.id, flags: 2, questions: q.questions }),
       async (port) => {
-        const err = await failure(discovering(port, { tsig: null }).zoneOf?.("example.com") as Promise<unknown>);
+        const err = await providerFailure(
+          discovering(port, { tsig: null }).zoneOf?.("example.com") as Promise<unknown>,
+        );
         expect(err.message).toMatch(/\(SERVFAIL\)/);
         expect(err.transient).toBe(true);
       },
@@ -388,7 +385,7 @@ describe("zoneOf with answers named does not give", () => {
     await withFakeServer(
       () => undefined,
       async (port) => {
-        const err = await failure(
+        const err = await providerFailure(
           discovering(port, { tsig: null, timeoutMs: 200 }).zoneOf?.("example.com") as Promise<unknown>,
         );
         expect(err.message).toMatch(

@@ -12,7 +12,7 @@ import { createRfc2136Provider, type Rfc2136Provider } from "../../../providers/
 import { READ_ATTEMPTS } from "../../../providers/rfc2136/api.js";
 import { AdaptiveLimit } from "../../../src/util/adaptive-limit.js";
 import { optionsReader } from "../../helpers/options.js";
-import { ProviderError } from "../../../src/core/errors.js";
+import { providerFailure } from "../../helpers/records.js";
 import type { ConformanceBackend, ConformanceTarget } from "../../conformance/backend.js";
 import { knotTarget, powerdnsDnsupdateTarget, rfc2136Target } from "../../conformance/backends/rfc2136.js";
 import { cname, create } from "../../helpers/records.js";
@@ -24,15 +24,6 @@ function make(values: Record<string, unknown>, env: Record<string, string> = {})
     optionsReader("rfc2136", values, env, { provider: "dns", line: 7 }),
     {},
   ) as Rfc2136Provider;
-}
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
 }
 
 describe("the adaptive limit itself", () => {
@@ -128,7 +119,7 @@ for (const target of [rfc2136Target, knotTarget, powerdnsDnsupdateTarget] as Con
         const grown = p.client.writes.state.limit;
         expect(grown).toBe(3);
         await backend.failNextWrite?.(zone);
-        const err = await failure(p.apply(zone, [create(cname(`selector2._domainkey.fail.${zone}`, T1))]));
+        const err = await providerFailure(p.apply(zone, [create(cname(`selector2._domainkey.fail.${zone}`, T1))]));
         expect(err.message).toMatch(/SERVFAIL/);
         expect(err.transient).toBe(true);
         expect(p.client.writes.state).toMatchObject({ limit: 1, max: 1, overloaded: 1, ok: 16 });
@@ -153,7 +144,7 @@ describe("bounded tries on a server that only fails", () => {
     await new Promise<void>((r) => udp.bind(0, "127.0.0.1", () => r()));
     try {
       const p = make({ server: `127.0.0.1:${udp.address().port}` });
-      const err = await failure(p.zoneOf("limits.test"));
+      const err = await providerFailure(p.zoneOf("limits.test"));
       expect(err.message).toMatch(/\(SERVFAIL\)/);
       expect(err.transient).toBe(true);
       expect(queries).toBe(READ_ATTEMPTS);
@@ -170,7 +161,7 @@ describe("bounded tries on a server that only fails", () => {
     const port = (probe.address() as net.AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
     const p = make({ server: `127.0.0.1:${port}`, zones: ["limits.test"] });
-    const err = await failure(p.list("limits.test", ["selector1._domainkey.limits.test"]));
+    const err = await providerFailure(p.list("limits.test", ["selector1._domainkey.limits.test"]));
     expect(err.message).toMatch(
       /^\[dns\] zone limits\.test: zone transfer failed: cannot reach 127\.0\.0\.1:\d+: .*\(3 attempts\)$/,
     );
@@ -193,7 +184,9 @@ describe("bounded tries on a server that only fails", () => {
     try {
       const port = (tcp.address() as net.AddressInfo).port;
       const p = make({ server: `127.0.0.1:${port}`, zones: ["limits.test"] });
-      const err = await failure(p.apply("limits.test", [create(cname("selector1._domainkey.limits.test", T1))]));
+      const err = await providerFailure(
+        p.apply("limits.test", [create(cname("selector1._domainkey.limits.test", T1))]),
+      );
       expect(err.message).toMatch(/update failed: the server failed \(SERVFAIL\)/);
       expect(updates).toBe(1);
       expect(p.client.writes.state).toMatchObject({ overloaded: 1, limit: 1, max: 1 });

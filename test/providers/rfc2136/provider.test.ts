@@ -3,7 +3,8 @@ import net from "node:net";
 import dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, it, expect, vi } from "vitest";
 import { createRfc2136Provider } from "../../../providers/rfc2136/index.js";
-import { InputError, ProviderError } from "../../../src/core/errors.js";
+import { InputError } from "../../../src/core/errors.js";
+import { providerFailure } from "../../helpers/records.js";
 import type { OptionsReader } from "../../../src/config/options.js";
 import { optionsReader } from "../../helpers/options.js";
 import type { Change, Provider, RecordSet } from "../../../src/core/types.js";
@@ -42,15 +43,6 @@ const del = (before: RecordSet): Change => ({
   before,
   after: null,
 });
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 
 let server: BindServer;
 beforeAll(async () => {
@@ -110,7 +102,7 @@ describe("zones", () => {
     expect(await p.zones()).toEqual(["b.test", "example.com"]);
   });
   it("says how to configure zones when there are none", async () => {
-    const err = await failure(createRfc2136Provider(reader({ server: "127.0.0.1" }), {}).zones());
+    const err = await providerFailure(createRfc2136Provider(reader({ server: "127.0.0.1" }), {}).zones());
     expect(err.hint).toMatch(/zones:/);
   });
 });
@@ -165,7 +157,7 @@ describe("apply against named", () => {
     const p = provider(server);
     expect(await p.list(ZONE, [name])).toEqual([]);
     await putRecordSet(server, ZONE, cname(name, "someone-else.example.net"));
-    const err = await failure(p.apply(ZONE, [create(cname(name, T1))]));
+    const err = await providerFailure(p.apply(ZONE, [create(cname(name, T1))]));
     expect(err.message).toMatch(/the records changed since they were read: run plan again \(YXRRSET, signed\)/);
     expect(await digAxfr(server, ZONE)).toContainEqual(cname(name, "someone-else.example.net"));
   });
@@ -176,7 +168,7 @@ describe("apply against named", () => {
     await p.apply(ZONE, [create(cname(name, T1))]);
     const [read] = await p.list(ZONE, [name]);
     await putRecordSet(server, ZONE, cname(name, "moved.example.net"));
-    const err = await failure(p.apply(ZONE, [update(read as RecordSet, cname(name, T2))]));
+    const err = await providerFailure(p.apply(ZONE, [update(read as RecordSet, cname(name, T2))]));
     expect(err.message).toMatch(/changed since they were read.*\(NXRRSET, signed\)/);
     expect(err.message).toMatch(/^\[bind\] zone example.com: update failed/);
 
@@ -209,7 +201,9 @@ describe("apply against named", () => {
     const name = "selector1._domainkey.legacy.example.com";
     const other = "selector2._domainkey.legacy.example.com";
     await putRecordSet(server, ZONE, { name, type: "TXT", ttl: 3600, values: ["v=DKIM1; p=old"] });
-    const err = await failure(provider(server).apply(ZONE, [create(cname(name, T1)), create(cname(other, T2))]));
+    const err = await providerFailure(
+      provider(server).apply(ZONE, [create(cname(name, T1)), create(cname(other, T2))]),
+    );
     expect(err.message).toMatch(
       /update failed: the server answered YXDOMAIN, signed: selector1._domainkey.legacy.example.com holds TXT, written since the plan read the zone; .*RFC 1034 3.6.2\), so nothing was written/,
     );
@@ -277,7 +271,7 @@ describe("least privilege with update-policy", () => {
     const [old] = await p.list(zone, [s1]);
     await p.apply(zone, [del(old as RecordSet), create(cname(s1, T1)), create(cname(s2, T2))]);
     expect(await p.list(zone, [s1, s2])).toEqual([cname(s1, T1), cname(s2, T2)]);
-    const err = await failure(p.apply(zone, [create(cname(`www.${zone}`, T1))]));
+    const err = await providerFailure(p.apply(zone, [create(cname(`www.${zone}`, T1))]));
     expect(err.message).toMatch(/REFUSED/);
   });
 });
@@ -286,7 +280,7 @@ describe("errors from named", () => {
   const change = () => [create(cname("selector1._domainkey.errors.example.com", T1))];
 
   it("wrong secret: BADSIG", async () => {
-    const err = await failure(
+    const err = await providerFailure(
       provider(server, { secret: Buffer.alloc(32, 7).toString("base64") }).apply(ZONE, change()),
     );
     expect(err.message).toMatch(
@@ -296,7 +290,9 @@ describe("errors from named", () => {
   });
 
   it("unknown key name: BADKEY", async () => {
-    const err = await failure(provider(server, { tsig: { ...server.tsig, name: "nobody" } }).apply(ZONE, change()));
+    const err = await providerFailure(
+      provider(server, { tsig: { ...server.tsig, name: "nobody" } }).apply(ZONE, change()),
+    );
     expect(err.message).toMatch(
       /answered NOTAUTH\/BADKEY, unsigned; a signed SOA query for example.com then got NOTAUTH\/BADKEY, unsigned: it does not know key "nobody" with algorithm hmac-sha256/,
     );
@@ -310,7 +306,7 @@ describe("errors from named", () => {
     // Only Date is faked: the request is signed with a time 1000 s ahead, as on a skewed machine.
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 1_000_000 });
     try {
-      const err = await failure(provider(server).apply(ZONE, change()));
+      const err = await providerFailure(provider(server).apply(ZONE, change()));
       expect(err.message).toMatch(
         /\(NOTAUTH\/BADTIME, signed\): clock skew \(this machine's clock is (99\d|100\d) s ahead of the server's\)/,
       );
@@ -321,7 +317,7 @@ describe("errors from named", () => {
   });
 
   it("a key the zone does not allow: REFUSED, signed; the key verified, so the settings of each server, not the secret", async () => {
-    const err = await failure(provider(server, { tsig: server.otherTsig }).apply(ZONE, change()));
+    const err = await providerFailure(provider(server, { tsig: server.otherTsig }).apply(ZONE, change()));
     expect(err.message).toMatch(
       /the server answered REFUSED, signed, though it serves zone example.com and accepts key "other-dkimsync" \(a signed SOA query verified\): the key may not update the zone/,
     );
@@ -332,7 +328,7 @@ describe("errors from named", () => {
   });
 
   it("an unsigned update: REFUSED, asking for a key", async () => {
-    const err = await failure(provider(server, { tsig: null }).apply(ZONE, change()));
+    const err = await providerFailure(provider(server, { tsig: null }).apply(ZONE, change()));
     expect(err.message).toMatch(
       /answered REFUSED: the request was not signed, and the server takes no unsigned update for zone example.com/,
     );
@@ -340,7 +336,7 @@ describe("errors from named", () => {
   });
 
   it("a zone transfer with a key that may not transfer: REFUSED, with the allow-transfer line", async () => {
-    const err = await failure(provider(server, { tsig: server.otherTsig }).list(ZONE, [S1]));
+    const err = await providerFailure(provider(server, { tsig: server.otherTsig }).list(ZONE, [S1]));
     expect(err.message).toMatch(
       /zone transfer failed: the server answered REFUSED, signed, though it serves zone example.com and accepts key "other-dkimsync".*: the key may not transfer the zone/,
     );
@@ -350,7 +346,7 @@ describe("errors from named", () => {
   });
 
   it("a zone the server does not serve: NOTAUTH", async () => {
-    const err = await failure(
+    const err = await providerFailure(
       provider(server).apply("not-here.test", [create(cname("selector1._domainkey.not-here.test", T1))]),
     );
     expect(err.message).toMatch(
@@ -362,7 +358,7 @@ describe("errors from named", () => {
     const a = "selector1._domainkey.atomic.example.com";
     const b = "selector2._domainkey.atomic.example.com";
     server.failNextUpdate(ZONE);
-    const err = await failure(provider(server).apply(ZONE, [create(cname(a, T1)), create(cname(b, T2))]));
+    const err = await providerFailure(provider(server).apply(ZONE, [create(cname(a, T1)), create(cname(b, T2))]));
     await server.trapsFired();
     expect(err.message).toMatch(/the server failed \(SERVFAIL, signed\)/);
     expect(err.transient).toBe(true);
@@ -420,7 +416,7 @@ describe("errors from named", () => {
     try {
       const port = (fake.address() as net.AddressInfo).port;
       const p = createRfc2136Provider(reader({ server: `127.0.0.1:${port}`, zones: [ZONE], timeout_ms: 2000 }), {});
-      const err = await failure(p.list(ZONE, [S1]));
+      const err = await providerFailure(p.list(ZONE, [S1]));
       expect(err.message).toMatch(/zone transfer failed: the server failed \(SERVFAIL\)/);
     } finally {
       fake.close();
@@ -444,7 +440,7 @@ describe("errors from named", () => {
     await new Promise<void>((r) => silent.bind(port, "127.0.0.1", () => r()));
     try {
       const p = createRfc2136Provider(reader({ server: `127.0.0.1:${port}`, zones: [ZONE], timeout_ms: 200 }), {});
-      const err = await failure(p.apply(ZONE, [create(cname(S1, T1))]));
+      const err = await providerFailure(p.apply(ZONE, [create(cname(S1, T1))]));
       expect(err.message).toMatch(
         /update failed: the server answered REFUSED, and no usable answer \(no answer from 127.0.0.1:\d+ within 200 ms \(UDP\) \(3 attempts\)\) to an SOA query for example.com, which does not tell why; it may be that the server does not serve zone example.com, or it takes no unsigned requests, or the key may not update the zone/,
       );
@@ -497,7 +493,7 @@ describe("errors from named", () => {
         ],
       ];
       for (const [, run, message] of cases) {
-        const err = await failure(run());
+        const err = await providerFailure(run());
         expect(err.transient).toBe(true);
         expect(err.message).toMatch(message);
         expect(err.hint).toMatch(/timeout_ms/);

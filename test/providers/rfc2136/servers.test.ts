@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRfc2136Provider } from "../../../providers/rfc2136/index.js";
 import { applyPlan } from "../../../src/plan/apply.js";
 import { loadConfig } from "../../../src/config/load.js";
-import { ProviderError } from "../../../src/core/errors.js";
+import type { ProviderError } from "../../../src/core/errors.js";
+import { providerFailure } from "../../helpers/records.js";
 import { buildPlan, closeProviders, summarise } from "../../../src/plan/build.js";
 import { renderApply } from "../../../src/render/apply.js";
 import { plain } from "../../../src/render/style.js";
@@ -50,15 +51,6 @@ function provider(
   return createRfc2136Provider(optionsReader("rfc2136", values, env, { provider: "dns", line: 3 }), {});
 }
 
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
-
 const text = (e: ProviderError) => `${e.message}\nhint: ${e.hint ?? ""}`;
 const S1 = (zone: string) => `selector1._domainkey.${zone}`;
 const S2 = (zone: string) => `selector2._domainkey.${zone}`;
@@ -81,7 +73,7 @@ describe("Knot DNS", () => {
   const change = () => [create(cname(S1("knot.example.com"), T1))];
 
   it("a key that may transfer but not update: BADKEY from Knot's acl, reported as a permission, not an unknown key", async () => {
-    const err = await failure(p({ key: knot.transferOnly }).apply("example.com", change()));
+    const err = await providerFailure(p({ key: knot.transferOnly }).apply("example.com", change()));
     expect(err.message).toMatch(
       /update failed: the server answered NOTAUTH\/BADKEY, unsigned, though it serves zone example.com and accepts key "transfer-only" \(a signed SOA query verified\): the key may not update the zone \(Knot answers a key its acl does not allow with BADKEY\)/,
     );
@@ -90,7 +82,7 @@ describe("Knot DNS", () => {
   });
 
   it("a key that may update but not transfer: the same, with transfer: query as a way out", async () => {
-    const err = await failure(p({ key: knot.updateOnly }).list("example.com", [S1("example.com")]));
+    const err = await providerFailure(p({ key: knot.updateOnly }).list("example.com", [S1("example.com")]));
     expect(err.message).toMatch(
       /zone transfer failed: the server answered NOTAUTH\/BADKEY, unsigned, though it serves zone example.com and accepts key "update-only".*the key may not transfer the zone/,
     );
@@ -104,7 +96,7 @@ describe("Knot DNS", () => {
       [{ key: { ...knot.tsig, name: "nobody" } }, "hmac-sha256"],
       [{ algorithm: "hmac-sha512" }, "hmac-sha512"],
     ] as const) {
-      const err = await failure(p(opts).apply("example.com", change()));
+      const err = await providerFailure(p(opts).apply("example.com", change()));
       expect(err.message).toMatch(
         new RegExp(
           `NOTAUTH/BADKEY, unsigned; a signed SOA query for example.com then got NOTAUTH/BADKEY, unsigned: it does not know key "\\S+" with algorithm ${alg}`,
@@ -115,11 +107,11 @@ describe("Knot DNS", () => {
   });
 
   it("a wrong secret: BADSIG names the secret", async () => {
-    const err = await failure(p({ secret: WRONG_SECRET }).apply("example.com", change()));
+    const err = await providerFailure(p({ secret: WRONG_SECRET }).apply("example.com", change()));
     expect(err.message).toMatch(
       /NOTAUTH\/BADSIG, unsigned: it knows key "dkimsync" but the signature did not verify, so tsig.secret is not that key's secret/,
     );
-    const found = await failure(
+    const found = await providerFailure(
       p({ secret: WRONG_SECRET, zones: null }).zoneOf?.("www.example.com") as Promise<unknown>,
     );
     expect(found.message).toMatch(
@@ -129,11 +121,11 @@ describe("Knot DNS", () => {
 
   it("a zone Knot does not serve (its NOTAUTH is unsigned): no zone at provider ... contains it, for updates and transfers", async () => {
     const zone = "elsewhere.test";
-    const update = await failure(p({ zones: [zone] }).apply(zone, [create(cname(S1(zone), T1))]));
+    const update = await providerFailure(p({ zones: [zone] }).apply(zone, [create(cname(S1(zone), T1))]));
     expect(update.message).toMatch(
       /update failed: the server answered NOTAUTH, unsigned, and REFUSED, unsigned to an SOA query for elsewhere.test: it does not serve zone elsewhere.test, so no zone at provider "dns" contains elsewhere.test/,
     );
-    const transfer = await failure(p({ zones: [zone] }).list(zone, [S1(zone)]));
+    const transfer = await providerFailure(p({ zones: [zone] }).list(zone, [S1(zone)]));
     expect(transfer.message).toMatch(
       /zone transfer failed: .*it does not serve zone elsewhere.test, so no zone at provider "dns" contains/,
     );
@@ -143,7 +135,7 @@ describe("Knot DNS", () => {
   });
 
   it("an unsigned transfer Knot refuses: NOTAUTH, reported as a missing key, not as 'not authoritative'", async () => {
-    const err = await failure(p({ key: null }).list("example.com", [S1("example.com")]));
+    const err = await providerFailure(p({ key: null }).list("example.com", [S1("example.com")]));
     expect(err.message).toMatch(
       /zone transfer failed: the server answered NOTAUTH: the request was not signed, and the server takes no unsigned transfer for zone example.com/,
     );
@@ -154,7 +146,7 @@ describe("Knot DNS", () => {
   it("transfer: query sees a HINFO at a selector name (ANY over TCP), and a create there fails on 'name is not in use' instead of being dropped", async () => {
     const q = p({ transfer: "query" });
     expect(await q.list("example.com", [HINFO.name, "selector2._domainkey.hinfo.example.com"])).toEqual([HINFO]);
-    const err = await failure(
+    const err = await providerFailure(
       q.apply("example.com", [
         create(cname(HINFO.name, T1)),
         create(cname("selector2._domainkey.hinfo.example.com", T2)),
@@ -173,7 +165,7 @@ describe("Knot DNS", () => {
     const q = p({ zones: [zone] });
     await q.apply(zone, [create(cname(S1(zone), T1)), create(cname(S2(zone), T2))]);
     expect(await q.list(zone, [S1(zone), S2(zone)])).toEqual([cname(S1(zone), T1), cname(S2(zone), T2)]);
-    const err = await failure(q.apply(zone, [create(cname(`www.${zone}`, T1))]));
+    const err = await providerFailure(q.apply(zone, [create(cname(`www.${zone}`, T1))]));
     expect(err.message).toMatch(/the key may not update the zone/);
   });
 });
@@ -202,14 +194,14 @@ describe("PowerDNS with dnsupdate=yes", () => {
 
   it("a wrong secret, an unknown key name, a wrong algorithm: PowerDNS's unsigned REFUSED, reported as 'did not accept key', never as the secret alone", async () => {
     for (const opts of [{ secret: WRONG_SECRET }, { key: { ...key, name: "nobody" } }, { algorithm: "hmac-sha512" }]) {
-      const err = await failure(p(opts).apply("example.com", change()));
+      const err = await providerFailure(p(opts).apply("example.com", change()));
       expect(err.message).toMatch(
         /update failed: the server answered REFUSED, unsigned; a signed SOA query for example.com then got NOTAUTH, unsigned: it did not accept key "\S+"; PowerDNS answers a wrong secret, an unknown key name and a wrong algorithm alike, unsigned, so one of tsig.name, tsig.algorithm, tsig.secret differs/,
       );
       expect(err.hint).toMatch(/pdnsutil import-tsig-key/);
       expect(text(err)).not.toMatch(/cannot be trusted/);
       // Discovery: the unsigned NOTAUTH to the SOA query is about the key, not "no zone here".
-      const found = await failure(p({ ...opts, zones: null }).zoneOf?.("www.example.com") as Promise<unknown>);
+      const found = await providerFailure(p({ ...opts, zones: null }).zoneOf?.("www.example.com") as Promise<unknown>);
       expect(found.message).toMatch(
         /SOA query for www.example.com failed: the server answered NOTAUTH, unsigned: it did not accept key/,
       );
@@ -217,7 +209,7 @@ describe("PowerDNS with dnsupdate=yes", () => {
   });
 
   it("a valid key not in TSIG-ALLOW-DNSUPDATE: REFUSED, signed, naming the zone metadata", async () => {
-    const err = await failure(p({ key: other }).apply("example.com", change()));
+    const err = await providerFailure(p({ key: other }).apply("example.com", change()));
     expect(err.message).toMatch(
       /update failed: the server answered REFUSED, signed, though it serves zone example.com and accepts key "other-dkimsync".*the key may not update the zone/,
     );
@@ -234,7 +226,7 @@ describe("PowerDNS with dnsupdate=yes", () => {
       await addTsigKey(narrow, key);
       await createZone(narrow, "example.com", []);
       await setMeta(narrow, "example.com", "TSIG-ALLOW-DNSUPDATE", [key.name]);
-      const err = await failure(provider(narrow.dnsPort, { key }).apply("example.com", change()));
+      const err = await providerFailure(provider(narrow.dnsPort, { key }).apply("example.com", change()));
       expect(err.message).toMatch(
         /the server answered REFUSED, (un)?signed, though it serves zone example.com and accepts key "dkimsync".*the key may not update the zone/,
       );
@@ -245,7 +237,7 @@ describe("PowerDNS with dnsupdate=yes", () => {
   });
 
   it("a valid key not in TSIG-ALLOW-AXFR: an unsigned NOTAUTH, reported as a transfer permission", async () => {
-    const err = await failure(p({ key: other }).list("example.com", [S1("example.com")]));
+    const err = await providerFailure(p({ key: other }).list("example.com", [S1("example.com")]));
     expect(err.message).toMatch(
       /zone transfer failed: the server answered NOTAUTH, unsigned, though it serves zone example.com and accepts key "other-dkimsync".*the key may not transfer the zone/,
     );
@@ -258,7 +250,7 @@ describe("PowerDNS with dnsupdate=yes", () => {
       () => p({ zones: [zone] }).apply(zone, [create(cname(S1(zone), T1))]),
       () => p({ zones: [zone] }).list(zone, [S1(zone)]),
     ]) {
-      const err = await failure(run());
+      const err = await providerFailure(run());
       expect(err.message).toMatch(
         /REFUSED, signed to an SOA query for elsewhere.test: it does not serve zone elsewhere.test, so no zone at provider "dns" contains elsewhere.test/,
       );
@@ -274,7 +266,7 @@ describe("PowerDNS with dnsupdate=yes", () => {
     const q = p();
     const [, txtSet] = await q.list("example.com", [name]);
     // The --force path as planned from a TXT alone: the A appeared after the plan read the name.
-    const err = await failure(q.apply("example.com", [remove(txtSet as RecordSet), create(cname(name, T1))]));
+    const err = await providerFailure(q.apply("example.com", [remove(txtSet as RecordSet), create(cname(name, T1))]));
     expect(err.message).toMatch(
       /update failed: the server answered REFUSED, signed: selector1._domainkey.mixed.example.com holds A; a CNAME cannot share its name with other data \(RFC 1034 3.6.2\), and PowerDNS refuses the whole update/,
     );
@@ -290,7 +282,7 @@ describe("PowerDNS with dnsupdate=yes", () => {
   it("transfer: query sees a HINFO at a selector name, and a create there fails on 'name is not in use' (YXDOMAIN)", async () => {
     const q = p({ transfer: "query" });
     expect(await q.list("example.com", [HINFO.name])).toEqual([HINFO]);
-    const err = await failure(
+    const err = await providerFailure(
       q.apply("example.com", [
         create(cname(HINFO.name, T1)),
         create(cname("selector2._domainkey.hinfo.example.com", T2)),
