@@ -343,24 +343,12 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
   const lockFile = await lockFileOf(file);
   const timeoutMs = opts.timeoutMs ?? defaultLockTimeout();
   const started = Date.now();
-  const info: LockInfo = {
-    pid: process.pid,
-    host: os.hostname(),
-    since: new Date().toISOString(),
-    token: randomBytes(12).toString("hex"),
-  };
-  const body = `${JSON.stringify(info)}\n`;
+  const info = newLockInfo();
   let pause = 5;
   let holder: LockInfo | undefined;
   let tookOver = false;
   for (;;) {
-    try {
-      const h = await fs.open(lockFile, "wx", 0o644);
-      try {
-        await h.writeFile(body);
-      } finally {
-        await h.close();
-      }
+    if (await createLockFile(lockFile, info))
       return {
         lockFile,
         tookOver,
@@ -374,9 +362,6 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
           if (now?.token === info.token) await fs.rm(lockFile, { force: true });
         },
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
     holder = await readLock(lockFile);
     if ((await isStale(lockFile, holder)) && (await breakLock(lockFile, holder))) {
       tookOver = true;
@@ -387,6 +372,36 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
     await new Promise((r) => setTimeout(r, Math.min(pause, timeoutMs - waited)));
     pause = Math.min(pause * 2, 250);
   }
+}
+
+/** What a lock file holds: who made it, and a token only its maker knows. */
+function newLockInfo(): LockInfo {
+  return {
+    pid: process.pid,
+    host: os.hostname(),
+    since: new Date().toISOString(),
+    token: randomBytes(12).toString("hex"),
+  };
+}
+
+/**
+ * Create a lock file holding `info` with O_CREAT|O_EXCL; false when it exists already. Other
+ * errors (a folder that cannot be written) are thrown.
+ */
+async function createLockFile(file: string, info: LockInfo): Promise<boolean> {
+  let h: fs.FileHandle;
+  try {
+    h = await fs.open(file, "wx", 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  }
+  try {
+    await h.writeFile(`${JSON.stringify(info)}\n`);
+  } finally {
+    await h.close();
+  }
+  return true;
 }
 
 /** Run fn while holding the file's lock; the lock is released however fn ends. */
@@ -447,23 +462,10 @@ async function isStale(lockFile: string, holder: LockInfo | undefined): Promise<
  */
 async function breakLock(lockFile: string, stale: LockInfo | undefined): Promise<boolean> {
   const guard = `${lockFile}.break`;
-  const mine: LockInfo = {
-    pid: process.pid,
-    host: os.hostname(),
-    since: new Date().toISOString(),
-    token: randomBytes(12).toString("hex"),
-  };
-  try {
-    const h = await fs.open(guard, "wx", 0o644);
-    try {
-      await h.writeFile(`${JSON.stringify(mine)}\n`);
-    } finally {
-      await h.close();
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") return false;
+  const mine = newLockInfo();
+  if (!(await createLockFile(guard, mine).catch(() => false))) {
     // Another process is breaking this lock right now (the caller waits and tries again), or one
-    // was killed doing it.
+    // was killed doing it. (Another error creating the guard: the caller waits and tries again.)
     const other = await readLock(guard);
     if (await isStale(guard, other)) await removeIfUnchanged(guard, other);
     return false;
