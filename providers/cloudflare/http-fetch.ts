@@ -44,6 +44,177 @@ function nullBody(status: number, method: string): boolean {
 }
 
 /**
+ * The request's headers as a plain object for `node:http`. The SDK hands over a `Headers`
+ * (lower-case names, repeated values already joined), which is read as it is: copying it into
+ * a second `Headers` first cost an object, a sort and a validation of every header per request.
+ * Other forms go through `Headers` for its name and value rules.
+ */
+function plainHeaders(init: ConstructorParameters<typeof Headers>[0]): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (init === undefined) return out;
+  (init instanceof Headers ? init : new Headers(init)).forEach((value, name) => {
+    out[name] = value;
+  });
+  return out;
+}
+
+/** Why a body read failed when the connection closed before the answer ended. */
+function closedEarly(): Error {
+  return Object.assign(new Error("the connection closed before the answer ended"), { name: "AbortError" });
+}
+
+/**
+ * A standard `Response` (a subclass, so `instanceof Response` holds) whose body is read from
+ * Node's stream directly when the caller asks for all of it at once (`text()`, `json()`,
+ * `arrayBuffer()`, `blob()`), which is what the SDK does with every answer
+ * (cloudflare/internal/parse.js, defaultParseResponse). A `Response` built on a web
+ * `ReadableStream` pays for the stream, a promise per chunk and the body mixin's copies on
+ * every request; profiled at 5,000 Cloudflare zones, that was about a tenth of dkimsync's CPU
+ * and of what each request allocated (bench/README.md, "Cloudflare per request").
+ *
+ * What stays as with a stream body:
+ * - The answer is handed over once its headers are in, and the body is taken in as it arrives
+ *   (so the connection goes back to the keep-alive pool, and the time limit is cleared, once
+ *   the body has ended, whether or not it is read).
+ * - A body that stalls or a connection lost mid-body fails the body read (not the request),
+ *   with the abort's reason (the time limit's TimeoutError) or an AbortError.
+ * - `body` is a `ReadableStream` on demand (the SDK cancels it before a retry,
+ *   cloudflare/internal/shims.js CancelReadableStream), `bodyUsed` and a second read's
+ *   TypeError follow the Fetch standard, and `clone()` tees that stream.
+ */
+/**
+ * `Response` as a base class: Node's types declare its members as properties, which a subclass
+ * may not override with methods and accessors; at run time they are methods and accessors on
+ * `Response.prototype`, as the Fetch standard defines them.
+ */
+const ResponseBase = Response as unknown as new (
+  body: null,
+  init: ResponseInit,
+) => Pick<Response, "headers" | "status" | "statusText">;
+
+class NodeBodyResponse extends ResponseBase {
+  readonly #res: http.IncomingMessage;
+  readonly #settle: () => void;
+  /** Chunks taken in and not yet handed to a reader. */
+  #chunks: Buffer[] = [];
+  #ended = false;
+  #failed: { error: unknown } | undefined;
+  #used = false;
+  #stream: ReadableStream<Uint8Array> | undefined;
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #waiter: { resolve: (b: Buffer) => void; reject: (e: unknown) => void } | undefined;
+
+  constructor(res: http.IncomingMessage, init: ResponseInit, reason: () => unknown, settle: () => void) {
+    super(null, init);
+    this.#res = res;
+    this.#settle = settle;
+    res.on("data", (chunk: Buffer) => {
+      if (this.#controller) this.#controller.enqueue(chunk);
+      else this.#chunks.push(chunk);
+    });
+    res.on("end", () => {
+      settle();
+      this.#ended = true;
+      this.#controller?.close();
+      this.#controller = undefined;
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter?.resolve(this.#take());
+    });
+    const fail = (err: Error) => {
+      settle();
+      if (this.#ended || this.#failed) return;
+      // The abort's reason (the time limit), as the global fetch fails a body read.
+      const error = reason() ?? err;
+      this.#failed = { error };
+      this.#controller?.error(error);
+      this.#controller = undefined;
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter?.reject(error);
+    };
+    res.on("error", fail);
+    res.on("close", () => {
+      if (!res.complete) fail(closedEarly());
+    });
+  }
+
+  #take(): Buffer {
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+
+  get body(): ReadableStream<Uint8Array> {
+    if (this.#stream === undefined) {
+      // Read whole already (or being read): what is left is nothing.
+      const rest = this.#used ? [] : this.#chunks;
+      this.#chunks = [];
+      this.#stream = new ReadableStream<Uint8Array>({
+        start: (controller) => {
+          for (const c of rest) controller.enqueue(c);
+          if (this.#failed) controller.error(this.#failed.error);
+          else if (this.#ended || this.#used) controller.close();
+          else this.#controller = controller;
+        },
+        cancel: () => {
+          this.#controller = undefined;
+          this.#settle();
+          this.#res.destroy();
+        },
+      });
+    }
+    return this.#stream;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#used || (this.#stream?.locked ?? false);
+  }
+
+  /** The whole body, once: from the stream if `body` was taken first, else as it arrives. */
+  async #bytes(): Promise<Buffer> {
+    if (this.bodyUsed) throw new TypeError("Body is unusable: Body has already been read");
+    this.#used = true;
+    if (this.#stream !== undefined) return Buffer.from(await new Response(this.#stream).arrayBuffer());
+    if (this.#failed) throw this.#failed.error;
+    if (this.#ended) return this.#take();
+    return new Promise<Buffer>((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  async text(): Promise<string> {
+    const text = (await this.#bytes()).toString("utf8");
+    // UTF-8 decode drops a leading byte order mark (Encoding standard, as Response.text does).
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const b = await this.#bytes();
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  }
+
+  async blob(): Promise<Blob> {
+    return new Blob([await this.#bytes()], { type: this.headers.get("content-type") ?? "" });
+  }
+
+  async formData(): Promise<FormData> {
+    return new Response(await this.arrayBuffer(), { headers: this.headers }).formData();
+  }
+
+  clone(): Response {
+    if (this.bodyUsed) throw new TypeError("Response.clone: Body has already been consumed.");
+    const [mine, theirs] = this.body.tee();
+    this.#stream = mine;
+    return new Response(theirs, { status: this.status, statusText: this.statusText, headers: this.headers });
+  }
+}
+
+/**
  * `timeoutMs`: a time limit per call that covers the answer's body too, as an
  * `AbortSignal.timeout` combined with the caller's signal would, without creating two signals
  * and a timer that outlives the request for every call: the timer is cleared once the body has
@@ -67,10 +238,7 @@ export function keepAliveFetch(opts: { timeoutMs?: number } = {}): typeof fetch 
       return fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, limit]) : limit });
     }
     const method = (init?.method ?? "GET").toUpperCase();
-    const headers: Record<string, string> = {};
-    new Headers(init?.headers).forEach((value, name) => {
-      headers[name] = value;
-    });
+    const headers = plainHeaders(init?.headers);
     if (body.body !== undefined) headers["content-length"] = String(Buffer.byteLength(body.body));
     const signal = init?.signal ?? undefined;
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -99,42 +267,12 @@ export function keepAliveFetch(opts: { timeoutMs?: number } = {}): typeof fetch 
           const raw = res.rawHeaders;
           for (let i = 0; i + 1 < raw.length; i += 2) out.append(raw[i]!, raw[i + 1]!);
           const status = res.statusCode ?? 0;
-          let stream: ReadableStream<Uint8Array> | null = null;
+          const init = { status, statusText: res.statusMessage ?? "", headers: out };
           if (nullBody(status, method)) {
             settle();
             res.resume();
-          } else
-            stream = new ReadableStream<Uint8Array>({
-              start(controller) {
-                let open = true;
-                const fail = (err: Error) => {
-                  settle();
-                  if (open) controller.error(reason ?? err);
-                  open = false;
-                };
-                res.on("data", (chunk: Buffer) => {
-                  if (open) controller.enqueue(chunk);
-                });
-                res.on("end", () => {
-                  settle();
-                  if (open) controller.close();
-                  open = false;
-                });
-                // An abort (the time limit) or a connection lost mid-body fails the body read.
-                res.on("error", fail);
-                res.on("close", () => {
-                  if (!res.complete)
-                    fail(
-                      Object.assign(new Error("the connection closed before the answer ended"), { name: "AbortError" }),
-                    );
-                });
-              },
-              cancel() {
-                settle();
-                res.destroy();
-              },
-            });
-          resolve(new Response(stream, { status, statusText: res.statusMessage ?? "", headers: out }));
+            resolve(new Response(null, init));
+          } else resolve(new NodeBodyResponse(res, init, () => reason, settle) as unknown as Response);
         },
       );
       signal?.addEventListener("abort", onAbort, { once: true });
