@@ -185,6 +185,82 @@ describe("keepAliveFetch answers as the global fetch does", () => {
     expect(JSON.parse(await res.text())).toMatchObject({ success: true, result: [{ id: "1" }] });
   });
 
+  it("its answer is a Response whose body reads as the global fetch's: json, arrayBuffer, blob, the stream, once only", async () => {
+    // keepAliveFetch reads a body asked for whole straight from Node's stream, and makes a web
+    // stream only when `body` is taken; both ways must give what the global fetch gives.
+    const reads: [string, (r: Response) => Promise<unknown>][] = [
+      ["json", (r) => r.json()],
+      ["arrayBuffer", async (r) => Buffer.from(await r.arrayBuffer()).toString("utf8")],
+      [
+        "blob",
+        async (r) => {
+          const b = await r.blob();
+          return [b.type, await b.text()];
+        },
+      ],
+      [
+        "body stream",
+        async (r) => {
+          let t = "";
+          for await (const c of r.body as unknown as AsyncIterable<Uint8Array>) t += Buffer.from(c).toString("utf8");
+          return t;
+        },
+      ],
+      [
+        "body, then text",
+        async (r) => {
+          void r.body;
+          return r.text();
+        },
+      ],
+      [
+        "clone",
+        async (r) => {
+          const c = r.clone();
+          return [await c.text(), await r.text()];
+        },
+      ],
+      [
+        "read twice",
+        async (r) => {
+          await r.text();
+          return [r.bodyUsed, await r.text().catch((e: Error) => e.name)];
+        },
+      ],
+      [
+        "read after the answer ended",
+        async (r) => {
+          await new Promise((w) => setTimeout(w, 50));
+          return r.json();
+        },
+      ],
+    ];
+    for (const [what, read] of reads) {
+      const got = [];
+      for (const [, f] of fetchers) {
+        const r = await f(`${base}/json`);
+        got.push({ isResponse: r instanceof Response, used: r.bodyUsed, value: await read(r) });
+      }
+      expect(got[1], what).toEqual(got[0]);
+    }
+    const r = await fetchers[1]![1](`${base}/json`);
+    expect(await r.json()).toMatchObject({ success: true, result: [{ id: "1" }] });
+    expect(r.bodyUsed).toBe(true);
+    await expect(r.text()).rejects.toThrow(TypeError);
+  });
+
+  it("a body cancelled unread (the SDK before a retry) closes that connection and fails nothing", async () => {
+    const f = keepAliveFetch({ timeoutMs: 300 });
+    const before = connections;
+    const r = await f(`${base}/stall-body`);
+    await r.body!.cancel();
+    expect(r.status).toBe(200);
+    // The stalled connection is gone; the next request needs a new one and is answered.
+    const next = await f(`${base}/json`);
+    expect(await next.json()).toMatchObject({ success: true });
+    expect(connections - before).toBe(2);
+  });
+
   it("a refused connection rejects the request", async () => {
     const closed = http.createServer();
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
