@@ -13,12 +13,18 @@ import {
 } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { CloudflareApi } from "./api.js";
-import { chunkBatch, nameFilter, toBatchOps, toRecordSets, type CfRecord } from "./convert.js";
+import { chunkBatch, nameFilter, recordKey, toBatchOps, toRecordSets, type CfRecord } from "./convert.js";
 
-/** What was last read in one zone: the names, and the records at each (name, type) with ids. */
+/**
+ * What was last read in one zone, for apply (record ids): the names read, found empty or not,
+ * and the records at them, each with only what a write needs (id, name, type, value). Kept for
+ * every zone until its write, so two arrays rather than a Set and a Map per zone: at 10,000
+ * zones the Set, the Map, their keys and the full records cost about 1.8 KB a zone, 17 MB in
+ * all (bench/README.md, "Cloudflare per request"). The sets are built for one apply at a time.
+ */
 interface ZoneRead {
-  names: Set<string>;
-  records: Map<string, CfRecord[]>;
+  names: string[];
+  records: CfRecord[];
 }
 
 import { readCloudflareOptions } from "./options.js";
@@ -82,8 +88,9 @@ export class CloudflareProvider implements Provider {
 
   async zones(): Promise<string[]> {
     const zones = await this.api.listZones();
-    for (const z of zones) this.zoneIds.set(canonical(z.name), z.id);
-    return zones.map((z) => canonical(z.name)).sort();
+    const names = zones.map((z) => canonical(z.name));
+    zones.forEach((z, i) => this.zoneIds.set(names[i]!, z.id));
+    return names.sort();
   }
 
   async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
@@ -92,14 +99,33 @@ export class CloudflareProvider implements Provider {
     if (wanted.length === 0) return [];
     // One read per zone, however many domains live in it: the planner's request budget.
     const records = await this.api.listRecordsNamed(zone, zoneId, nameFilter(wanted));
-    const wantedSet = new Set(wanted);
-    const { sets, records: byKey } = toRecordSets(records.filter((r) => wantedSet.has(canonical(r.name))));
-    const read = this.known.get(zone) ?? { names: new Set<string>(), records: new Map<string, CfRecord[]>() };
-    this.forget(read, wanted);
+    // Each wanted name by itself, so a kept record shares the caller's string for its name.
+    const wantedNames = new Map(wanted.map((n) => [n, n]));
+    const kept: CfRecord[] = [];
+    const found: CfRecord[] = [];
+    for (const r of records) {
+      const name = wantedNames.get(canonical(r.name));
+      if (name === undefined) continue;
+      found.push(r);
+      // What apply needs of it (toBatchOps: the id, and the value to pair updates in order).
+      kept.push({
+        id: r.id,
+        name,
+        type: r.type,
+        ttl: r.ttl,
+        ...(r.content === undefined ? {} : { content: r.content }),
+        ...(r.priority === undefined ? {} : { priority: r.priority }),
+      });
+    }
+    const { sets } = toRecordSets(found);
+    const before = this.known.get(zone);
+    if (before) this.forget(zone, before, wanted);
+    const after = this.known.get(zone);
     // A name read and found empty is known to be empty: apply then needs no second read.
-    for (const n of wanted) read.names.add(n);
-    for (const [key, list] of byKey) read.records.set(key, list);
-    this.known.set(zone, read);
+    this.known.set(zone, {
+      names: after ? after.names.concat(wanted) : wanted,
+      records: after ? after.records.concat(kept) : kept,
+    });
     return sets;
   }
 
@@ -109,12 +135,20 @@ export class CloudflareProvider implements Provider {
     // A saved plan applied by a new process has no record ids yet: read those names first.
     const names = [...new Set(changes.map((c) => canonical(c.name)))];
     const before = this.known.get(zone);
-    if (!before || names.some((n) => !before.names.has(n))) await this.list(zone, names);
+    const have = new Set(before?.names);
+    if (!before || names.some((n) => !have.has(n))) await this.list(zone, names);
     const read = this.known.get(zone)!;
+    const byKey = new Map<string, CfRecord[]>();
+    for (const r of read.records) {
+      const key = recordKey(r.name, r.type);
+      const list = byKey.get(key);
+      if (list) list.push(r);
+      else byKey.set(key, [r]);
+    }
 
     let ops;
     try {
-      ops = toBatchOps(changes, read.records);
+      ops = toBatchOps(changes, byKey);
     } catch (err) {
       throw new ProviderError(this.name, `cannot write: ${(err as Error).message}`, {
         zone,
@@ -136,7 +170,7 @@ export class CloudflareProvider implements Provider {
       }
     } finally {
       // Ids changed (posts get new ones): the next apply must read again.
-      this.forget(read, names);
+      this.forget(zone, read, names);
     }
   }
 
@@ -157,11 +191,15 @@ export class CloudflareProvider implements Provider {
     ];
   }
 
-  private forget(read: ZoneRead, names: readonly string[]): void {
-    for (const n of names) read.names.delete(n);
-    for (const key of [...read.records.keys()]) {
-      if (names.includes(key.slice(0, key.indexOf(" ")))) read.records.delete(key);
-    }
+  /** Drops what was read at these names; the zone's entry goes once nothing is left in it. */
+  private forget(zone: string, read: ZoneRead, names: readonly string[]): void {
+    const drop = new Set(names);
+    const left: ZoneRead = {
+      names: read.names.filter((n) => !drop.has(n)),
+      records: read.records.filter((r) => !drop.has(canonical(r.name))),
+    };
+    if (left.names.length === 0 && left.records.length === 0) this.known.delete(zone);
+    else this.known.set(zone, left);
   }
 
   private async zoneId(zone: string): Promise<string> {

@@ -295,6 +295,27 @@ describe("cloudflare provider: writing", () => {
     expect(await p.list(ZONE, [S1, S2])).toEqual([cname(S1, T1), cname(S2, T2)]);
   });
 
+  it("an apply uses the ids of every read of its zone, in one call or several; after its write it reads again", async () => {
+    const zone = fake.state.zone(ZONE);
+    const rec = fake.state.createRecord(zone, { name: S1, type: "CNAME", content: "old.example.net", ttl: 300 });
+    const p = provider();
+    const [old] = await p.list(ZONE, [S1]);
+    expect(await p.list(ZONE, [S2])).toEqual([]);
+    fake.resetCounts();
+    await p.apply(ZONE, [
+      { action: "update", name: S1, type: "CNAME", before: old!, after: cname(S1, T1) },
+      { action: "create", name: S2, type: "CNAME", before: null, after: cname(S2, T2) },
+    ]);
+    // Both names were known from the two reads: no read before the write.
+    expect(fake.counts).toEqual({ batch: 1 });
+    expect(recordsAt(S1)).toMatchObject([{ id: rec.id, content: T1 }]);
+    fake.resetCounts();
+    await p.apply(ZONE, [{ action: "update", name: S1, type: "CNAME", before: cname(S1, T1), after: cname(S1, T2) }]);
+    // The write forgot what was read (a post makes new ids): read again, then write.
+    expect(fake.counts).toEqual({ listRecords: 1, batch: 1 });
+    expect(recordsAt(S1)).toMatchObject([{ id: rec.id, content: T2 }]);
+  });
+
   it("fixes a proxied, flattened CNAME with an update in place", async () => {
     const zone = fake.state.zone(ZONE);
     const rec = fake.state.createRecord(zone, {
