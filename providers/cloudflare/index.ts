@@ -20,7 +20,7 @@ import { chunkBatch, nameFilter, recordKey, toBatchOps, toRecordSets, type CfRec
  * and the records at them, each with only what a write needs (id, name, type, value). Kept for
  * every zone until its write, so two arrays rather than a Set and a Map per zone: at 10,000
  * zones the Set, the Map, their keys and the full records cost about 1.8 KB a zone, 17 MB in
- * all (bench/README.md, "Cloudflare per request"). The sets are built for one apply at a time.
+ * all (bench/README.md, "Cloudflare per request and per zone"). The sets are built for one apply at a time.
  */
 interface ZoneRead {
   names: string[];
