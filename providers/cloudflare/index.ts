@@ -89,7 +89,9 @@ export class CloudflareProvider implements Provider {
   async zones(): Promise<string[]> {
     const zones = await this.api.listZones();
     const names = zones.map((z) => canonical(z.name));
-    zones.forEach((z, i) => this.zoneIds.set(names[i]!, z.id));
+    zones.forEach((z, i) => {
+      this.zoneIds.set(names[i]!, z.id);
+    });
     return names.sort();
   }
 
