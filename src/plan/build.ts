@@ -443,71 +443,10 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
       opts.progress.total = items.length;
       opts.progress.done = 0;
     }
-    /** One zone's plan from its records as read. */
-    const planRead = (w: ZoneWork, existing: readonly RecordSet[], warnings: string[], names: string[]): ZonePlan => {
-      const wanted = new Set(names);
-      // A provider that reads whole zones may return more: only the managed names count.
-      const managed = existing.map(normaliseSet).filter((s) => wanted.has(s.name));
-      const diff = diffZone(managed, w.desired);
-      if (opts.progress) opts.progress.done++;
-      let hash: string | undefined;
-      return annotate(
-        {
-          provider: w.provider,
-          zone: w.zone,
-          domains: sortSmall([...w.domains]),
-          ...diff,
-          warnings,
-          names,
-          // Hashed when first read (plan --out, apply --plan), not for every zone up front: a
-          // printed plan never reads it, and hashing each zone was about a third of planning's
-          // CPU at 10,000 zones (bench/README.md). An enumerable property in the same place, so
-          // JSON.stringify and spreads see it as before. `managed` is what was read; a record set
-          // is not changed once read (changes and unchanged already share them).
-          get fingerprint(): string {
-            hash ??= fingerprint(managed);
-            return hash;
-          },
-          set fingerprint(value: string) {
-            hash = value;
-          },
-        },
-        w,
-        config,
-      );
-    };
-    const failed = (w: ZoneWork, err: unknown): void => {
-      if (opts.progress) opts.progress.done++;
-      for (const domain of w.domains)
-        errors.push({ provider: w.provider, zone: w.zone, domain, message: messageFor(err, w.provider, w.zone) });
-    };
-    const readEvery = Math.max(25, Math.ceil(items.length / 10));
-    const zonePlans = new Array<ZonePlan | undefined>(items.length);
-    // Zones whose records the bulk read already holds, at a provider without per-zone warnings,
-    // are planned here in one synchronous loop: at 10,000 zones an async task per zone (its
-    // promises, Promise.all and the pool's awaits) was garbage the collector had to copy. The
-    // others (per-zone reads, zone warnings, a failed bulk read) go through the pool as before.
-    const pending: number[] = [];
-    for (let i = 0; i < items.length; i++) {
-      const w = items[i] as ZoneWork;
-      const pre = bulk.get(w.provider);
-      const got =
-        pre instanceof Map && !(providers.get(w.provider) as Provider).zoneWarnings ? pre.get(w.zone) : undefined;
-      if (got === undefined) {
-        pending.push(i);
-        continue;
-      }
+    const zonePlans = await pool(items, opts.concurrency ?? 8, async (w): Promise<ZonePlan | undefined> => {
       // Progress for people on long runs: about every tenth of the zones.
-      if (++read % readEvery === 0) log?.(`dkimsync: ${read}/${items.length} zones read`);
-      try {
-        zonePlans[i] = planRead(w, got, [], namesOf(w));
-      } catch (err) {
-        failed(w, err);
-      }
-    }
-    await pool(pending, opts.concurrency ?? 8, async (i): Promise<void> => {
-      const w = items[i] as ZoneWork;
-      if (++read % readEvery === 0) log?.(`dkimsync: ${read}/${items.length} zones read`);
+      if (++read % Math.max(25, Math.ceil(items.length / 10)) === 0)
+        log?.(`dkimsync: ${read}/${items.length} zones read`);
       const provider = providers.get(w.provider) as Provider;
       const names = namesOf(w);
       try {
@@ -517,9 +456,41 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
           (pre as Map<string, RecordSet[]> | undefined)?.get(w.zone) ?? provider.list(w.zone, names),
           provider.zoneWarnings ? provider.zoneWarnings(w.zone) : Promise.resolve([]),
         ]);
-        zonePlans[i] = planRead(w, existing, warnings, names);
+        const wanted = new Set(names);
+        // A provider that reads whole zones may return more: only the managed names count.
+        const managed = existing.map(normaliseSet).filter((s) => wanted.has(s.name));
+        const diff = diffZone(managed, w.desired);
+        if (opts.progress) opts.progress.done++;
+        let hash: string | undefined;
+        return annotate(
+          {
+            provider: w.provider,
+            zone: w.zone,
+            domains: sortSmall([...w.domains]),
+            ...diff,
+            warnings,
+            names,
+            // Hashed when first read (plan --out, apply --plan), not for every zone up front: a
+            // printed plan never reads it, and hashing each zone was about a third of planning's
+            // CPU at 10,000 zones (bench/README.md). An enumerable property in the same place, so
+            // JSON.stringify and spreads see it as before. `managed` is what was read; a record
+            // set is not changed once read (changes and unchanged already share them).
+            get fingerprint(): string {
+              hash ??= fingerprint(managed);
+              return hash;
+            },
+            set fingerprint(value: string) {
+              hash = value;
+            },
+          },
+          w,
+          config,
+        );
       } catch (err) {
-        failed(w, err);
+        if (opts.progress) opts.progress.done++;
+        for (const domain of w.domains)
+          errors.push({ provider: w.provider, zone: w.zone, domain, message: messageFor(err, w.provider, w.zone) });
+        return undefined;
       }
     });
 
