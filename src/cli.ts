@@ -19,7 +19,7 @@ import type { Plan } from "./core/types.js";
 // The modules of plan and apply are loaded by the command that runs, when it needs them, not
 // here: `--version`, `--help` and the other commands do not pay for the config loader and the
 // planner, and a plan loads neither the apply path, nor saved plans, nor the renderers of the
-// formats it does not print (bench/README.md, "Start-up of a plan").
+// formats it does not print (bench/README.md, "Start-up, planning and output, continued").
 const planModules = () => import("./plan/build.js");
 const applyModules = () => import("./plan/apply.js");
 
