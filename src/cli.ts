@@ -6,29 +6,22 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { applyPlan, filterPlan, isApplyFailure, NOT_STARTED, type ApplyResult } from "./plan/apply.js";
-import { desiredState } from "./core/desired.js";
-import { loadConfigChecked } from "./config/load.js";
+import type { ApplyResult } from "./plan/apply.js";
 import type { ProviderContext } from "../providers/index.js";
 import type { Config } from "./config/types.js";
 import { DkimsyncError, redact } from "./core/errors.js";
-import { checkSavedPlan, loadPlan, savePlan } from "./plan/saved.js";
-import { comparePlans, planScope, type ZoneRefusal } from "./plan/safety.js";
-import {
-  Progress,
-  buildPlan,
-  checkProviderOptions,
-  closeProviders,
-  hasChanges,
-  selectDomains,
-  type ProviderSet,
-} from "./plan/build.js";
-import { renderApply } from "./render/apply.js";
-import { renderJsonChunks } from "./render/json.js";
-import { renderMarkdownChunks } from "./render/markdown.js";
+import type { ZoneRefusal } from "./plan/safety.js";
+import type { Progress, ProviderSet } from "./plan/build.js";
 import { ansi, plain, useColor } from "./render/style.js";
-import { renderTextChunks, type TextOptions } from "./render/text.js";
+import type { TextOptions } from "./render/text.js";
 import type { Plan } from "./core/types.js";
+
+// The modules of plan and apply are loaded by the command that runs, when it needs them, not
+// here: `--version`, `--help` and the other commands do not pay for the config loader and the
+// planner, and a plan loads neither the apply path, nor saved plans, nor the renderers of the
+// formats it does not print (bench/README.md, "Start-up, planning and output, continued").
+const planModules = () => import("./plan/build.js");
+const applyModules = () => import("./plan/apply.js");
 
 type Format = "text" | "markdown" | "json";
 
@@ -131,10 +124,10 @@ function collect(value: string, previous: string[]): string[] {
 async function writePlan(plan: Plan, format: Format, io: Io, text: TextOptions = {}): Promise<void> {
   const chunks =
     format === "json"
-      ? renderJsonChunks(plan)
+      ? (await import("./render/json.js")).renderJsonChunks(plan)
       : format === "markdown"
-        ? renderMarkdownChunks(plan)
-        : renderTextChunks(plan, io.color ? ansi : plain, text);
+        ? (await import("./render/markdown.js")).renderMarkdownChunks(plan)
+        : (await import("./render/text.js")).renderTextChunks(plan, io.color ? ansi : plain, text);
   for (const chunk of chunks) {
     io.stdout(chunk);
     await io.flush?.();
@@ -142,7 +135,11 @@ async function writePlan(plan: Plan, format: Format, io: Io, text: TextOptions =
 }
 
 /** The config with every provider's options checked too, so one run shows every problem. */
-function loadChecked(file: string): Promise<Config> {
+async function loadChecked(file: string): Promise<Config> {
+  const [{ loadConfigChecked }, { checkProviderOptions }] = await Promise.all([
+    import("./config/load.js"),
+    planModules(),
+  ]);
   return loadConfigChecked(file, checkProviderOptions);
 }
 
@@ -159,6 +156,7 @@ async function planCommand(
   io: Io,
 ): Promise<number> {
   const config = await loadChecked(opts.config);
+  const { Progress, buildPlan, closeProviders, hasChanges } = await planModules();
   const progress = new Progress(io.stderr, { tty: io.stderrIsTTY === true }).start();
   let built;
   try {
@@ -176,7 +174,7 @@ async function planCommand(
   await closeProviders(providers);
   await writePlan(plan, opts.format, io, { verbose: opts.verbose === true });
   if (opts.out) {
-    await savePlan(opts.out, plan, config.hash);
+    await (await import("./plan/saved.js")).savePlan(opts.out, plan, config.hash);
     io.stderr(`dkimsync: plan saved to ${opts.out}; apply it with: dkimsync apply --plan ${opts.out}\n`);
   }
   if (plan.errors.length > 0) return 1;
@@ -196,6 +194,11 @@ async function approvedPlan(
   io: Io,
   progress: Progress,
 ): Promise<{ plan: Plan; providers: ProviderSet; refused: ZoneRefusal[] }> {
+  const [{ checkSavedPlan, loadPlan }, { comparePlans, planScope }, { buildPlan }] = await Promise.all([
+    import("./plan/saved.js"),
+    import("./plan/safety.js"),
+    planModules(),
+  ]);
   const loaded = await loadPlan(file);
   // A file no config could have produced is refused whole, before any provider is contacted.
   checkSavedPlan(loaded.plan, config, file, loaded.saved);
@@ -226,6 +229,7 @@ async function applyCommand(
 ): Promise<number> {
   const context = { log: io.progress, wait: opts.wait === true };
   const config = await loadChecked(opts.config);
+  const { Progress } = await planModules();
   const progress = new Progress(io.stderr, { tty: io.stderrIsTTY === true }).start();
   try {
     return await applyWithProgress(opts, io, context, config, progress);
@@ -241,6 +245,12 @@ async function applyWithProgress(
   config: Config,
   progress: Progress,
 ): Promise<number> {
+  const [{ buildPlan, closeProviders, hasChanges, selectDomains }, { applyPlan, filterPlan, isApplyFailure }] =
+    await Promise.all([planModules(), applyModules()]);
+  const [{ desiredState }, { renderApply }] = await Promise.all([
+    import("./core/desired.js"),
+    import("./render/apply.js"),
+  ]);
   let plan: Plan;
   let providers: ProviderSet;
   let refused: ZoneRefusal[] = [];
@@ -300,7 +310,8 @@ async function applyWithProgress(
       });
     }
     io.stdout(renderApply(plan, result, opts.format, io.color ? ansi : plain));
-    if (interrupt.signal.aborted) return interruptedExit(String(interrupt.signal.reason), result, io);
+    if (interrupt.signal.aborted)
+      return interruptedExit(String(interrupt.signal.reason), result, io, (await applyModules()).NOT_STARTED);
     return isApplyFailure(result) ? 1 : 0;
   } finally {
     stopListening?.();
@@ -316,7 +327,7 @@ async function applyWithProgress(
 export const EXIT_INTERRUPTED_PARTIAL = 3;
 export const EXIT_INTERRUPTED_NOTHING = 4;
 
-function interruptedExit(why: string, result: ApplyResult, io: Io): number {
+function interruptedExit(why: string, result: ApplyResult, io: Io, NOT_STARTED: string): number {
   const written = result.zones.filter(
     (z) =>
       z.outcome === "applied" ||

@@ -201,3 +201,42 @@ describe("start-up: only the providers a run uses are loaded", () => {
     }
   });
 });
+
+describe("start-up: a command loads the modules it runs, not the others'", () => {
+  /** dkimsync's own module files a run loaded, relative to dist/ (src/cli.js, plan/build.js, ...). */
+  const own = (loaded: readonly string[]): string[] =>
+    [...new Set(loaded.filter((u) => u.includes("/dist/src/")).map((u) => u.replace(/^.*\/dist\/src\//, "")))].sort();
+
+  it("--version loads neither the config loader nor the planner", async () => {
+    const r = await run(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+/);
+    const mine = own(r.loaded);
+    // The hook saw the run: the CLI itself was recorded.
+    expect(mine).toContain("cli.js");
+    for (const m of ["config/load.js", "plan/build.js", "plan/apply.js", "render/text.js", "core/desired.js"])
+      expect(mine).not.toContain(m);
+  });
+
+  it("a text plan loads no apply path, saved-plan, JSON or apply-result module", async () => {
+    const r = await run(["plan", "--provider", "zones"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("local.example");
+    const mine = own(r.loaded);
+    expect(mine).toEqual(expect.arrayContaining(["config/load.js", "plan/build.js", "render/text.js"]));
+    for (const m of ["plan/apply.js", "plan/saved.js", "plan/safety.js", "render/json.js", "render/apply.js"])
+      expect(mine).not.toContain(m);
+  });
+
+  it("plan --format json --out loads the JSON renderer and saved plans, still no apply path", async () => {
+    const out = path.join(dir, "saved-plan.json");
+    const r = await run(["plan", "--provider", "zones", "--format", "json", "--out", out]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toBeTypeOf("object");
+    const mine = own(r.loaded);
+    expect(mine).toEqual(expect.arrayContaining(["render/json.js", "plan/saved.js"]));
+    expect(mine).not.toContain("render/text.js");
+    expect(mine).not.toContain("plan/apply.js");
+    await fs.rm(out, { force: true });
+  });
+});

@@ -170,7 +170,7 @@ export function diffZone(existingSets: readonly RecordSet[], desired: readonly D
   return {
     changes: sortChanges(changes),
     conflicts: sortSmall(conflicts, (a, b) => cmp(a.name, b.name) || cmp(a.type, b.type)),
-    unchanged: unchanged.sort((a, b) => cmp(a.name, b.name)),
+    unchanged: sortSmall(unchanged, (a, b) => cmp(a.name, b.name)),
   };
 }
 

@@ -102,6 +102,21 @@ export function hostNameProblem(name: string): string | undefined {
  * top-level label (RFC 3696 2).
  */
 export function normaliseDomain(input: string): { name: string } | { error: string } {
+  return PLAIN_DOMAIN.test(input) ? { name: input } : normaliseDomainInGeneral(input);
+}
+
+/**
+ * A name normaliseDomain returns as it is, in one test instead of its dozen steps (about 3 us a
+ * domain, 10,000 domains in a large config): lowercase LDH labels of 1 to 63 octets, at least
+ * two, 253 octets in all, no `xn--` label (those take the IDNA round trip), and a top-level
+ * label with a letter or hyphen, so never all digits. Anything else takes the general path,
+ * which gives every error; test/core/names.test.ts checks both agree.
+ */
+const PLAIN_DOMAIN =
+  /^(?=.{1,253}$)(?!(?:.*\.)?xn--)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?=[a-z0-9-]*[a-z-])[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** normaliseDomain for any input (exported for the test that compares it with the fast path). */
+export function normaliseDomainInGeneral(input: string): { name: string } | { error: string } {
   const raw = input.trim().replace(/\.$/, "");
   if (raw === "") return { error: "is empty" };
   if (raw.split(".").some((l) => l === ""))

@@ -452,15 +452,22 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
       try {
         const pre = bulk.get(w.provider);
         if (pre !== undefined && "error" in pre) throw pre.error;
-        const [existing, warnings] = await Promise.all([
-          (pre as Map<string, RecordSet[]> | undefined)?.get(w.zone) ?? provider.list(w.zone, names),
-          provider.zoneWarnings ? provider.zoneWarnings(w.zone) : Promise.resolve([]),
-        ]);
+        const held = (pre as Map<string, RecordSet[]> | undefined)?.get(w.zone);
+        // What the bulk read holds is planned as it is: a Promise.all per zone was about 5 MB of
+        // garbage at 10,000 zones (bench/README.md).
+        const [existing, warnings] =
+          held !== undefined && !provider.zoneWarnings
+            ? [held, []]
+            : await Promise.all([
+                held ?? provider.list(w.zone, names),
+                provider.zoneWarnings ? provider.zoneWarnings(w.zone) : Promise.resolve([]),
+              ]);
         const wanted = new Set(names);
         // A provider that reads whole zones may return more: only the managed names count.
         const managed = existing.map(normaliseSet).filter((s) => wanted.has(s.name));
         const diff = diffZone(managed, w.desired);
         if (opts.progress) opts.progress.done++;
+        let hash: string | undefined;
         return annotate(
           {
             provider: w.provider,
@@ -469,7 +476,18 @@ export async function buildPlan(opts: PlanOptions): Promise<{ plan: Plan; provid
             ...diff,
             warnings,
             names,
-            fingerprint: fingerprint(managed),
+            // Hashed when first read (plan --out, apply --plan), not for every zone up front: a
+            // printed plan never reads it, and hashing each zone was about a third of planning's
+            // CPU at 10,000 zones (bench/README.md). An enumerable property in the same place, so
+            // JSON.stringify and spreads see it as before. `managed` is what was read; a record
+            // set is not changed once read (changes and unchanged already share them).
+            get fingerprint(): string {
+              hash ??= fingerprint(managed);
+              return hash;
+            },
+            set fingerprint(value: string) {
+              hash = value;
+            },
           },
           w,
           config,

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { canonical, findZone, fqdn, isInZone, relativeName, selectorName } from "../../src/core/names.js";
+import {
+  canonical,
+  findZone,
+  fqdn,
+  isInZone,
+  normaliseDomain,
+  normaliseDomainInGeneral,
+  relativeName,
+  selectorName,
+} from "../../src/core/names.js";
 
 describe("canonical names", () => {
   it("lowercases, trims and drops one trailing dot", () => {
@@ -61,5 +70,81 @@ describe("canonical: names already canonical are returned as they are", () => {
     ]) {
       expect(canonical(n), JSON.stringify(n)).toBe(general(n));
     }
+  });
+});
+
+describe("normaliseDomain: the one-test path for plain names agrees with the general path", () => {
+  // A fixed seed: the same inputs every run.
+  let seed = 13;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const pieces = [
+    "a",
+    "z",
+    "0",
+    "9",
+    "-",
+    ".",
+    "xn--",
+    "A",
+    "_",
+    " ",
+    "é",
+    "ex",
+    "com",
+    "123",
+    "x".repeat(62),
+    "b".repeat(64),
+  ];
+  const plainPieces = ["a", "z", "0", "9", "-", "ex", "com", "123"];
+  // Labels of plain pieces joined by dots, one in three with any piece at all in it.
+  const made = (): string => {
+    const labels = 1 + Math.floor(random() * 4);
+    const out: string[] = [];
+    for (let l = 0; l < labels; l++) {
+      const from = random() < 0.33 ? pieces : plainPieces;
+      let label = "";
+      for (let i = 0, n = 1 + Math.floor(random() * 4); i < n; i++) label += from[Math.floor(random() * from.length)];
+      out.push(label);
+    }
+    return out.join(".");
+  };
+  const cases = [
+    "example.com",
+    "dom1.bench.test",
+    "a.b",
+    "1.2",
+    "1.a2",
+    "a.1-2",
+    "a.-b",
+    "a-.b",
+    "xn--bcher-kva.example",
+    "a.xn--p1ai",
+    "axn--b.com",
+    "Example.com",
+    "example.com.",
+    " example.com",
+    "com",
+    "a..b",
+    ".a.b",
+    `${"a".repeat(63)}.com`,
+    `${"a".repeat(64)}.com`,
+    `${"a.".repeat(125)}ab`,
+    `${"a.".repeat(126)}ab`,
+    "_dmarc.example.com",
+    "bücher.example",
+  ];
+  it("gives the same name or the same error for edge cases and 20,000 made-up names", () => {
+    let plain = 0;
+    for (const input of [...cases, ...Array.from({ length: 20_000 }, made)]) {
+      const got = normaliseDomain(input);
+      expect(got, input).toEqual(normaliseDomainInGeneral(input));
+      if ("name" in got && got.name === input) plain++;
+    }
+    // Both paths were exercised: many inputs are plain names, and many are not.
+    expect(plain).toBeGreaterThan(1000);
+    expect(plain).toBeLessThan(19_000);
   });
 });

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
-import { buildPlan, closeProviders, summarise } from "../../src/plan/build.js";
+import { buildPlan, closeProviders, fingerprint, summarise } from "../../src/plan/build.js";
 import { renderJson } from "../../src/render/json.js";
 
 let dir: string;
@@ -108,5 +108,34 @@ describe("buildPlan", () => {
       "selector1._domainkey:\n  type: TXT\n  value: v=DKIM1\\; p=x\n",
     );
     expect((await plan(TWO_PROVIDERS)).zones[0]?.fingerprint).not.toBe(before);
+  });
+
+  it("the fingerprint, hashed only when read, is the hash of what was read, in its place among the keys", async () => {
+    await fs.appendFile(
+      path.join(dir, "a", "example.com.yaml"),
+      "selector1._domainkey:\n  type: TXT\n  value: v=DKIM1\\; p=x\n",
+    );
+    const z = (await plan(TWO_PROVIDERS)).zones.find((x) => x.provider === "primary");
+    if (z === undefined) throw new Error("no zone planned at primary");
+    // What was read at the managed names: the TXT in conflict, nothing else.
+    const read = z.conflicts.map((c) => ({ name: c.name, type: c.type, ttl: c.ttl, values: c.values }));
+    expect(read).toHaveLength(1);
+    const expected = fingerprint(read);
+    expect(z.fingerprint).toBe(expected);
+    // Saved plans are JSON.stringify of the zone: the key keeps its place and its value.
+    expect(Object.keys(z)).toEqual([
+      "provider",
+      "zone",
+      "domains",
+      "changes",
+      "conflicts",
+      "unchanged",
+      "warnings",
+      "names",
+      "fingerprint",
+      "notes",
+    ]);
+    expect(JSON.parse(JSON.stringify(z)).fingerprint).toBe(expected);
+    expect({ ...z }.fingerprint).toBe(expected);
   });
 });
