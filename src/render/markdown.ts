@@ -10,6 +10,7 @@
  */
 import { summarise, type PlanSummary } from "../plan/build.js";
 import type { Plan, RecordSet, ZonePlan } from "../core/types.js";
+import { DERIVED_START, derivedAdvice, isDerivedWarning } from "../core/desired.js";
 import { htmlText, mdCode, mdText } from "./markdown-escape.js";
 import { summaryLine, shorten } from "./text.js";
 
@@ -93,7 +94,11 @@ export function zoneBlock(z: ZonePlan): string {
     "",
   ];
   for (const w of z.warnings) out.push(`> ⚠️ ${mdText(w)}`, "");
-  for (const n of z.notes ?? []) out.push(`> ⚠️ ${mdCode(n.domain, { inTable: false })}: ${mdText(n.message)}`, "");
+  for (const n of z.notes ?? [])
+    out.push(
+      `> ⚠️ ${mdCode(n.domain, { inTable: false })}: ${mdText(isDerived(n) ? `${DERIVED_START} (${DERIVED_SEE})` : n.message)}`,
+      "",
+    );
   if (z.changes.length > 0 || z.conflicts.length > 0) {
     out.push("| | Name | Type | TTL | Before | After |", "|---|---|---|---|---|---|");
     for (const c of z.changes) {
@@ -130,16 +135,49 @@ function errorLine(e: Plan["errors"][number]): string {
   return `- ${mdCode(e.provider, { inTable: false })} ${mdCode(e.domain, { inTable: false })}${e.zone ? ` (zone ${mdCode(e.zone, { inTable: false })})` : ""}: ${mdText(e.message)}`;
 }
 
-function warningLines(plan: Plan): string[] {
-  return plan.zones.flatMap((z) => [
-    ...z.warnings.map(
-      (w) => `- ${mdCode(z.provider, { inTable: false })} · ${mdCode(z.zone, { inTable: false })}: ${mdText(w)}`,
-    ),
-    ...(z.notes ?? []).map(
-      (n) =>
+/**
+ * The derived-target warning is the same advice for every domain (about 430 characters): the
+ * Warnings list gives it once, first (so a capped comment keeps it), and each domain gets a short
+ * line. Marked by the planner; a saved plan of an earlier version has no mark: its text says it.
+ */
+function isDerived(n: { message: string; derived?: true }): boolean {
+  return n.derived === true || isDerivedWarning(n.message);
+}
+
+/** Where the per-domain line of a derived target sends the reader. */
+const DERIVED_SEE = "what to do: see Warnings above";
+
+/** The Warnings list's one line for every derived target, or undefined when there is none. */
+function derivedLine(plan: Pick<Plan, "zones">): string | undefined {
+  let count = 0;
+  let one: string | undefined;
+  for (const z of plan.zones)
+    for (const n of z.notes ?? [])
+      if (isDerived(n)) {
+        count++;
+        one = n.domain;
+      }
+  if (count === 0) return undefined;
+  const which = count === 1 ? mdCode(one as string, { inTable: false }) : `${count} domains, marked below`;
+  return `- ${mdText(DERIVED_START.replace(/^t/, "T"))} (${which}): ${mdText(derivedAdvice(count === 1 ? (one as string) : "<domain>"))}`;
+}
+
+/** The Warnings list's lines of one zone, the derived-target warnings left to derivedLine. */
+function zoneWarningLines(z: ZonePlan): string[] {
+  const lines = z.warnings.map(
+    (w) => `- ${mdCode(z.provider, { inTable: false })} · ${mdCode(z.zone, { inTable: false })}: ${mdText(w)}`,
+  );
+  for (const n of z.notes ?? [])
+    if (!isDerived(n))
+      lines.push(
         `- ${mdCode(z.provider, { inTable: false })} · ${mdCode(n.domain, { inTable: false })}: ${mdText(n.message)}`,
-    ),
-  ]);
+      );
+  return lines;
+}
+
+function warningLines(plan: Plan): string[] {
+  const derived = derivedLine(plan);
+  return [...(derived === undefined ? [] : [derived]), ...plan.zones.flatMap(zoneWarningLines)];
 }
 
 /** A list under a heading, cut to `budget` characters with a line saying how many were left out. */
@@ -177,10 +215,12 @@ export function* renderMarkdownChunks(plan: Plan): Generator<string> {
   yield headOf(markdownCounts(plan)) +
     listSection("#### ❌ Errors", plan.errors.map(errorLine), Number.POSITIVE_INFINITY, "errors");
   // listSection's layout, line by line: title, blank line, the lines, blank line.
+  const derived = derivedLine(plan);
   let warnings = 0;
-  let piece = "";
+  let piece = derived === undefined ? "" : `#### ⚠️ Warnings\n\n${derived}\n`;
+  if (derived !== undefined) warnings++;
   for (const z of plan.zones) {
-    for (const line of warningLines({ zones: [z], errors: [] })) {
+    for (const line of zoneWarningLines(z)) {
       piece += `${warnings++ === 0 ? "#### ⚠️ Warnings\n\n" : ""}${line}\n`;
     }
     if (piece.length > 65_536) {

@@ -1,7 +1,7 @@
 /** The text plan: provenance, domain warnings, collapsed unchanged zones, grouped errors. */
 import { describe, expect, it } from "vitest";
 import { renderText, renderTextChunks } from "../../src/render/text.js";
-import { renderMarkdown } from "../../src/render/markdown.js";
+import { renderMarkdown, renderMarkdownChunks } from "../../src/render/markdown.js";
 import { planToJson } from "../../src/render/json.js";
 import type { Plan, RecordSet, ZonePlan } from "../../src/core/types.js";
 import { derivedWarning } from "../../src/core/desired.js";
@@ -118,10 +118,38 @@ describe("renderText", () => {
     expect(renderText({ zones: [marked], errors: [] })).toContain(
       "  ! d.example: targets derived from tenant, not confirmed by signing_config (what to do: see the note before the summary)\n",
     );
-    // Markdown and JSON keep the whole warning on each domain.
+    // JSON keeps the whole warning on each domain.
     expect(planToJson({ zones, errors: [] }).warnings?.[1]?.message).toBe(derivedWarning("b.example"));
-    // Markdown: in its Warnings list and in each zone, twice per domain as before.
-    expect(renderMarkdown({ zones, errors: [] }).match(/May 2025/g)).toHaveLength(6);
+  });
+
+  it("gives a derived-target warning's advice once in Markdown, first in Warnings, and a short line per domain", () => {
+    const zones = ["a.example", "b.example", "c.example"].map((d) => {
+      const z = quiet(d);
+      z.notes = [{ domain: d, message: derivedWarning(d) }];
+      return z;
+    });
+    // A plain note beside them keeps its own line in Warnings.
+    zones[1]?.notes?.push({ domain: "b.example", message: "signing_config disagrees" });
+    const md = renderMarkdown({ zones, errors: [] });
+    expect(md.match(/May 2025/g)).toHaveLength(1);
+    expect(md).toContain(
+      "#### ⚠️ Warnings\n\n- Targets derived from tenant, not confirmed by signing\\_config (3 domains, marked below): right only if",
+    );
+    expect(md).toContain("Get-DkimSigningConfig -Identity &lt;domain&gt;");
+    expect(md).toContain(" · `b.example`: signing\\_config disagrees");
+    for (const d of ["a.example", "b.example", "c.example"])
+      expect(md).toContain(
+        `> ⚠️ \`${d}\`: targets derived from tenant, not confirmed by signing\\_config (what to do: see Warnings above)`,
+      );
+    // Every note still counts as a warning.
+    expect(md).toContain("4 warnings");
+    // The pieces the CLI writes are the same document, and a capped comment keeps the advice.
+    expect([...renderMarkdownChunks({ zones, errors: [] })].join("")).toBe(md);
+    expect(renderMarkdown({ zones, errors: [] }, { maxChars: 2_000 })).toContain("May 2025");
+    // One domain: its own name in the command, ready to paste.
+    const one = renderMarkdown({ zones: zones.slice(0, 1), errors: [] });
+    expect(one).toContain("(`a.example`): right only if");
+    expect(one).toContain("Get-DkimSigningConfig -Identity a.example");
   });
 
   it("reports one provider failure once, naming every zone and domain it affected", () => {
