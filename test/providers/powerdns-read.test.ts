@@ -13,7 +13,7 @@ import type { Provider, RecordSet } from "../../src/core/types.js";
 import { KEY_VAR, pdnsProvider as provider, target } from "../helpers/powerdns.js";
 import { cname } from "../helpers/records.js";
 import { startHttpProxy, type HttpProxy } from "../servers/http-proxy.js";
-import { createZone, putRecordSet, startPowerDns, type PdnsServer } from "../servers/pdns.js";
+import { createZone, pdnsRequest, putRecordSet, startPowerDns, type PdnsServer } from "../servers/pdns.js";
 
 interface Counted {
   proxy: HttpProxy;
@@ -65,11 +65,22 @@ for (const backend of ["gsqlite3", "lmdb"] as const) {
         "a.example",
         cname(`selector2._domainkey.a.example`, target("selector2", "a.example")),
       );
-      await putRecordSet(server, "b.example", {
-        name: "selector1._domainkey.b.example",
-        type: "TXT",
-        ttl: 300,
-        values: ["v=DKIM1; p=old"],
+      // Two TXT records at one name, the second disabled and given first: the set comes back
+      // with its values in order and one of its two records reported disabled, whether read by
+      // search (record by record) or whole zone (set by set).
+      await pdnsRequest(server, "PATCH", `/zones/b.example.`, {
+        rrsets: [
+          {
+            name: "selector1._domainkey.b.example.",
+            type: "TXT",
+            ttl: 300,
+            changetype: "REPLACE",
+            records: [
+              { content: '"v=DKIM1; p=z-disabled"', disabled: true },
+              { content: '"v=DKIM1; p=old"', disabled: false },
+            ],
+          },
+        ],
       });
       await putRecordSet(
         server,
@@ -116,7 +127,13 @@ for (const backend of ["gsqlite3", "lmdb"] as const) {
         ]);
         // Disabled records are seen in both ways of reading, and reported as drift.
         expect(byName(got?.get("b.example") ?? [])).toEqual([
-          { name: "selector1._domainkey.b.example", type: "TXT", ttl: 300, values: ["v=DKIM1; p=old"] },
+          {
+            name: "selector1._domainkey.b.example",
+            type: "TXT",
+            ttl: 300,
+            values: ["v=DKIM1; p=old", "v=DKIM1; p=z-disabled"],
+            drift: ["1 of 2 records disabled in PowerDNS"],
+          },
           {
             ...cname("selector2._domainkey.b.example", target("selector2", "b.example")),
             drift: ["disabled in PowerDNS (not served)"],
