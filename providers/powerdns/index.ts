@@ -168,36 +168,53 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
       asked += r.names.length;
     }
     const first = Math.max(1000, 4 * asked);
-    // Each record goes straight into its zone's record set (the form the planner reads), with
-    // no intermediate PowerDNS-shaped set: at 10,000 zones that copy was about 8 MB allocated
-    // while the answers' own objects were still live.
-    const byZone = new Map<string, Map<string, RecordSet>>();
+    type Sets = Map<string, Map<string, RecordSet>>;
+    // Each record goes straight into its zone's record set (the form the planner reads) as it
+    // arrives (PdnsClient.searchEach), with no PowerDNS-shaped copy of the answer or its sets.
+    let byZone: Sets = new Map();
     /** Record sets with disabled records, and how many (rare: only these need counting). */
     const disabled = new Map<RecordSet, number>();
-    /** Folds one answer into byZone; returns how many records it held. */
-    const fold = (got: readonly PdnsSearchRecord[]): number => {
-      for (const rec of got) {
-        const zone = canonical(rec.zone);
-        const names = wanted.get(zone);
-        const owner = canonical(rec.name);
-        if (!names?.has(owner)) continue;
-        zoneIds.set(zone, rec.zone_id);
-        let sets = byZone.get(zone);
-        if (!sets) byZone.set(zone, (sets = new Map()));
-        const key = `${owner}\u0000${rec.type}`;
-        let set = sets.get(key);
-        if (!set) sets.set(key, (set = { name: owner, type: rec.type.toUpperCase(), ttl: rec.ttl, values: [] }));
-        set.values.push(fromPdnsContent(rec.type, rec.content));
-        if (rec.disabled) disabled.set(set, (disabled.get(set) ?? 0) + 1);
+    const fold = (into: Sets, rec: PdnsSearchRecord): void => {
+      const zone = canonical(rec.zone);
+      const names = wanted.get(zone);
+      const owner = canonical(rec.name);
+      if (!names?.has(owner)) return;
+      zoneIds.set(zone, rec.zone_id);
+      let sets = into.get(zone);
+      if (!sets) into.set(zone, (sets = new Map()));
+      const key = `${owner}\u0000${rec.type}`;
+      let set = sets.get(key);
+      if (!set) sets.set(key, (set = { name: owner, type: rec.type.toUpperCase(), ttl: rec.ttl, values: [] }));
+      set.values.push(fromPdnsContent(rec.type, rec.content));
+      if (rec.disabled) disabled.set(set, (disabled.get(set) ?? 0) + 1);
+    };
+    /**
+     * One pattern's whole answer, folded into sets of its own. PowerDNS cuts the answer at `max`
+     * without saying so, so each search asks for one record more than it accepts; when that one
+     * came back the answer was cut, its sets are dropped, and the search is sent again with four
+     * times the limit, up to MAX_SEARCH.
+     */
+    const searchAll = async (pattern: string): Promise<{ records: number; sets: Sets }> => {
+      for (let limit = first; ; limit = Math.min(MAX_SEARCH, limit * 4)) {
+        let sets: Sets = new Map();
+        const records = await client.searchEach(pattern, limit + 1, () => {
+          // A new answer (a retried request starts over): nothing of an earlier one is kept.
+          const fresh: Sets = new Map();
+          sets = fresh;
+          return (rec) => fold(fresh, rec);
+        });
+        if (records <= limit) return { records, sets };
+        if (limit >= MAX_SEARCH) {
+          throw new ProviderError(name, `search-data matched more than ${MAX_SEARCH} records for ${pattern}`, {
+            hint: "use read: zone for this server",
+          });
+        }
       }
-      return got.length;
     };
     for (const pattern of searchPatterns(requests.flatMap((r) => r.names))) {
-      // The answer goes straight into fold and is not kept in a variable: nothing holds it
-      // while the next search is in flight.
-      const found = fold(await searchAll(pattern, first));
+      const { records, sets } = await searchAll(pattern);
       if (searchWorks === undefined) {
-        if (found === 0) {
+        if (records === 0) {
           // Nothing matched: either no zone has this selector yet, or the backend cannot search
           // (lmdb answers every search with an empty list). Every zone has an SOA at its apex,
           // so a search for one known zone's apex tells the two apart. Asked at the first empty
@@ -208,6 +225,16 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
           searchWorks = apex.some((r) => r.type === "SOA");
           if (!searchWorks) return undefined;
         } else searchWorks = true;
+      }
+      if (byZone.size === 0) byZone = sets;
+      else {
+        // Patterns of different prefixes match different names, except where one name fits
+        // two (`a.*` and `a.b.*`): then both answers hold all of its records, and one is kept.
+        for (const [zone, zoneSets] of sets) {
+          const have = byZone.get(zone);
+          if (!have) byZone.set(zone, zoneSets);
+          else for (const [key, set] of zoneSets) if (!have.has(key)) have.set(key, set);
+        }
       }
     }
     const out = new Map<string, RecordSet[]>();
@@ -227,23 +254,6 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
       out.set(r.zone, sortSets(list));
     }
     return out;
-  }
-
-  /**
-   * One pattern's whole answer. PowerDNS cuts it at `max` without saying so, so each search asks
-   * for one record more than it accepts; when that one came back the answer was cut, and the
-   * search is sent again with four times the limit, up to MAX_SEARCH.
-   */
-  async function searchAll(pattern: string, first: number): Promise<PdnsSearchRecord[]> {
-    for (let limit = first; ; limit = Math.min(MAX_SEARCH, limit * 4)) {
-      const got = await client.search(pattern, limit + 1);
-      if (got.length <= limit) return got;
-      if (limit >= MAX_SEARCH) {
-        throw new ProviderError(name, `search-data matched more than ${MAX_SEARCH} records for ${pattern}`, {
-          hint: "use read: zone for this server",
-        });
-      }
-    }
   }
 
   return {
