@@ -519,9 +519,34 @@ export class ListScanner {
       this.streaming = true;
       i++;
     }
+    const n = chunk.length;
+    /** Where the element in progress starts in this chunk (0: it began in an earlier one). */
     let from = this.depth > 0 ? 0 : -1;
-    for (; i < chunk.length; i++) {
+    /** The run of elements both started and completed in this chunk: parsed in one call. */
+    let runStart = -1;
+    let runEnd = -1;
+    while (i < n) {
+      if (this.inString) {
+        // Most bytes of an answer are inside strings: jump to the next quote, and tell from the
+        // backslashes before it (and one carried over from the last chunk) whether it ends the string.
+        const q = chunk.indexOf(0x22, i);
+        const stop = q < 0 ? n : q;
+        let k = stop - 1;
+        while (k >= i && chunk[k] === 0x5c) k--;
+        const odd = (stop - 1 - k) % 2 === 1;
+        const escapedHere = k < i && this.escaped ? !odd : odd;
+        if (q < 0) {
+          this.escaped = escapedHere;
+          i = n;
+          break;
+        }
+        this.escaped = false;
+        if (!escapedHere) this.inString = false;
+        i = q + 1;
+        continue;
+      }
       const b = chunk[i] as number;
+      i++;
       if (this.depth === 0) {
         if (SPACE.has(b)) continue;
         if (this.done) throw new SyntaxError("data after the end of the list");
@@ -532,29 +557,29 @@ export class ListScanner {
         }
         if (b !== 0x7b) throw new NotAList("a list element that is not an object");
         this.depth = 1;
-        from = i;
-        continue;
-      }
-      if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (b === 0x5c) this.escaped = true;
-        else if (b === 0x22) this.inString = false;
+        from = i - 1;
         continue;
       }
       if (b === 0x22) this.inString = true;
       else if (b === 0x7b || b === 0x5b) this.depth++;
       else if (b === 0x7d || b === 0x5d) {
         this.depth--;
-        if (this.depth === 0) {
-          const text =
-            this.pending.length === 0
-              ? chunk.toString("utf8", from, i + 1)
-              : Buffer.concat([...this.pending, chunk.subarray(from, i + 1)]).toString("utf8");
+        if (this.depth > 0) continue;
+        if (this.pending.length > 0) {
+          // An element split across chunks: joined and parsed on its own.
+          const text = Buffer.concat([...this.pending, chunk.subarray(0, i)]).toString("utf8");
           this.pending = [];
-          from = -1;
           this.onItem(JSON.parse(text));
+        } else {
+          if (runStart < 0) runStart = from;
+          runEnd = i;
         }
+        from = -1;
       }
+    }
+    if (runStart >= 0) {
+      // Only commas and white space lie between the elements of the run.
+      for (const item of JSON.parse(`[${chunk.toString("utf8", runStart, runEnd)}]`) as unknown[]) this.onItem(item);
     }
     if (this.depth > 0) this.pending.push(chunk.subarray(from));
     return undefined;
