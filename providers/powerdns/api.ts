@@ -161,8 +161,8 @@ export class PdnsClient {
   }
 
   /**
-   * search() without holding the answer: each record goes to a sink as soon as its bytes have
-   * arrived, parsed on its own, so neither the answer's text (about 2.5 MB for one selector of
+   * search() without holding the answer: each record is parsed and goes to a sink as soon as
+   * its bytes have arrived, so neither the answer's text (about 2.5 MB for one selector of
    * 10,000 zones) nor the whole parsed list is ever held. `start` is called when an answer
    * begins, once per attempt (a retried request starts over), and gives that attempt's sink.
    * Returns how many records the answer held.
@@ -262,7 +262,7 @@ export class PdnsClient {
     } catch (err) {
       if (err instanceof StreamError) {
         if (err.inner instanceof NotAList) throw this.notAList(where);
-        if (err.inner instanceof SyntaxError) throw this.notJson(method, 200, opts, where, err.inner);
+        if (err.inner instanceof SyntaxError) throw this.notJson(method, err.status, opts, where, err.inner);
         // What the caller's sink threw: its own error, unchanged.
         throw err.inner;
       }
@@ -381,7 +381,7 @@ export class PdnsClient {
               const rest = scanner.push(chunk);
               if (rest !== undefined) chunks.push(rest);
             } catch (err) {
-              fail(new StreamError(err));
+              fail(new StreamError(err, status));
               req.destroy();
             }
           });
@@ -391,7 +391,7 @@ export class PdnsClient {
               try {
                 scanner.end();
               } catch (err) {
-                fail(new StreamError(err));
+                fail(new StreamError(err, status));
                 return;
               }
               settled = true;
@@ -475,7 +475,10 @@ class NotAList extends Error {}
 
 /** What went wrong while a streamed answer was scanned (or in the sink it fed). */
 class StreamError extends Error {
-  constructor(readonly inner: unknown) {
+  constructor(
+    readonly inner: unknown,
+    readonly status: number,
+  ) {
     super("streamed answer");
   }
 }
