@@ -151,12 +151,12 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
   /**
    * Every requested zone's managed names through search-data, one request per name pattern
    * (`selector1._domainkey.*`, then `selector2._domainkey.*`). Undefined when the backend cannot
-   * search. The patterns go one after the other, and each answer is folded into per-zone record
-   * sets before the next is sent: only one answer (every record at one selector name of every
-   * zone on the server, about 2.5 MB of JSON at 10,000 zones) is held as text and parsed
-   * objects at a time, half of what one search for both selectors held. The answer is cut at
-   * `max` without a word, so each search asks for one record more than it accepts and asks
-   * again with a larger limit when that one came back.
+   * search. The patterns go one after the other, and each answer (every record at one selector
+   * name of every zone on the server, about 2.5 MB of JSON at 10,000 zones) is read record by
+   * record as it arrives and folded into per-zone record sets, so no answer is ever held whole,
+   * as text or as a parsed list, and the second is not asked for before the first is folded.
+   * The answer is cut at `max` without a word, so each search asks for one record more than it
+   * accepts and asks again with a larger limit when that one came back.
    */
   async function searchZones(requests: readonly ZoneRead[]): Promise<Map<string, RecordSet[]> | undefined> {
     const wanted = new Map<string, Set<string>>();
