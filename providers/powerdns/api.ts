@@ -61,11 +61,15 @@ interface RequestOptions {
   /** What a 404 means for this call. */
   notFound: string;
   notFoundHint: string;
+  /** A 2xx answer that is a JSON list goes element by element to this attempt's scanner. */
+  stream?: () => ListScanner;
 }
 
 interface RawAnswer {
   status: number;
   text: string;
+  /** The answer went element by element to a ListScanner; `text` is empty. */
+  streamed?: boolean;
 }
 
 export class PdnsClient {
@@ -148,16 +152,38 @@ export class PdnsClient {
    * for everything (observed on PowerDNS 4.7.3), which is why "no match" alone proves nothing.
    */
   async search(pattern: string, max: number): Promise<PdnsSearchRecord[]> {
+    const found: PdnsSearchRecord[] = [];
+    await this.searchEach(pattern, max, () => {
+      found.length = 0;
+      return (r) => found.push(r);
+    });
+    return found;
+  }
+
+  /**
+   * search() without holding the answer: each record is parsed and goes to a sink as soon as
+   * its bytes have arrived, so neither the answer's text (about 2.5 MB for one selector of
+   * 10,000 zones) nor the whole parsed list is ever held. `start` is called when an answer
+   * begins, once per attempt (a retried request starts over), and gives that attempt's sink.
+   * Returns how many records the answer held.
+   */
+  async searchEach(pattern: string, max: number, start: () => (record: PdnsSearchRecord) => void): Promise<number> {
     const query = `?q=${encodeURIComponent(pattern)}&max=${max}&object_type=record`;
-    const found = (await this.request("GET", `/search-data${query}`, {
+    let count = 0;
+    await this.request("GET", `/search-data${query}`, {
       operation: "search records",
       ...this.serverNotFound(),
-    })) as unknown;
-    if (!Array.isArray(found))
-      throw this.fail("search-data answered something that is not a list", {
-        hint: "check that url is the PowerDNS webserver",
-      });
-    return (found as PdnsSearchRecord[]).filter((r) => r.object_type === "record");
+      stream: () => {
+        count = 0;
+        const sink = start();
+        return new ListScanner((item) => {
+          if ((item as PdnsSearchRecord | null)?.object_type !== "record") return;
+          count++;
+          sink(item as PdnsSearchRecord);
+        });
+      },
+    });
+    return count;
   }
 
   /** One PATCH: PowerDNS applies all rrsets in one transaction, or none (204 on success). */
@@ -232,24 +258,34 @@ export class PdnsClient {
     const where = opts.zone === undefined ? {} : { zone: opts.zone };
     let answer: RawAnswer;
     try {
-      answer = await this.exchange(method, path, opts.body);
+      answer = await this.exchange(method, path, opts.body, opts.stream);
     } catch (err) {
+      if (err instanceof StreamError) {
+        if (err.inner instanceof NotAList) throw this.notAList(where);
+        if (err.inner instanceof SyntaxError) throw this.notJson(method, err.status, opts, where, err.inner);
+        // What the caller's sink threw: its own error, unchanged.
+        throw err.inner;
+      }
       throw this.networkError(err, opts, where);
     }
     const { status, text } = answer;
     if (status >= 200 && status < 300) {
+      if (answer.streamed) return undefined;
+      if (opts.stream) {
+        // Not a list (the scanner streams only what starts with "["): JSON of another kind, or
+        // not JSON at all.
+        try {
+          if (text !== "") JSON.parse(text);
+        } catch (cause) {
+          throw this.notJson(method, status, opts, where, cause);
+        }
+        throw this.notAList(where);
+      }
       if (text === "") return undefined;
       try {
         return JSON.parse(text) as unknown;
       } catch (cause) {
-        throw this.fail(
-          `${method} ${this.opts.url} answered ${status} with something that is not JSON (${opts.operation})`,
-          {
-            ...where,
-            cause,
-            hint: "check that url is the PowerDNS webserver (webserver-address and webserver-port)",
-          },
-        );
+        throw this.notJson(method, status, opts, where, cause);
       }
     }
     const serverError = errorText(text);
@@ -281,8 +317,36 @@ export class PdnsClient {
     throw this.fail(`PowerDNS refused to ${opts.operation} (${label}): ${serverError}`, where);
   }
 
-  /** One HTTP exchange with a deadline on the whole of it: connect, send, and read the answer. */
-  private exchange(method: string, path: string, body: unknown): Promise<RawAnswer> {
+  private notAList(where: { zone?: string }): ProviderError {
+    return this.fail("search-data answered something that is not a list", {
+      ...where,
+      hint: "check that url is the PowerDNS webserver",
+    });
+  }
+
+  private notJson(
+    method: string,
+    status: number,
+    opts: RequestOptions,
+    where: { zone?: string },
+    cause: unknown,
+  ): ProviderError {
+    return this.fail(
+      `${method} ${this.opts.url} answered ${status} with something that is not JSON (${opts.operation})`,
+      {
+        ...where,
+        cause,
+        hint: "check that url is the PowerDNS webserver (webserver-address and webserver-port)",
+      },
+    );
+  }
+
+  /**
+   * One HTTP exchange with a deadline on the whole of it: connect, send, and read the answer.
+   * With `stream`, a 2xx answer that starts as a JSON list is scanned as it arrives instead of
+   * being kept; anything else is kept as text, as without it.
+   */
+  private exchange(method: string, path: string, body: unknown, stream?: () => ListScanner): Promise<RawAnswer> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers = payload
       ? {
@@ -303,17 +367,50 @@ export class PdnsClient {
           ...(this.connect ? { createConnection: this.connect } : {}),
         },
         (res) => {
+          const status = res.statusCode ?? 0;
           const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          const scanner = stream && status >= 200 && status < 300 ? stream() : undefined;
+          res.on("data", (chunk: Buffer) => {
+            if (scanner === undefined) {
+              chunks.push(chunk);
+              return;
+            }
+            if (settled) return;
+            try {
+              // Not a list: kept as text from there on, for the caller to say what it was.
+              const rest = scanner.push(chunk);
+              if (rest !== undefined) chunks.push(rest);
+            } catch (err) {
+              fail(new StreamError(err, status));
+              req.destroy();
+            }
+          });
           res.on("end", () => {
+            if (settled) return;
+            if (scanner?.streaming) {
+              try {
+                scanner.end();
+              } catch (err) {
+                fail(new StreamError(err, status));
+                return;
+              }
+              settled = true;
+              clearTimeout(timer);
+              resolve({ status, text: "", streamed: true });
+              return;
+            }
+            settled = true;
             clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+            resolve({ status, text: Buffer.concat(chunks).toString("utf8") });
           });
           res.on("error", fail);
         },
       );
+      let settled = false;
       const timer = setTimeout(() => req.destroy(new TimeoutError(this.opts.timeoutMs)), this.opts.timeoutMs);
       function fail(err: Error): void {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         reject(err);
       }
@@ -370,6 +467,130 @@ export class PdnsClient {
         hint: "check url and the network path to the server",
       },
     );
+  }
+}
+
+/** A JSON list whose elements are not all objects: not what search-data answers. */
+class NotAList extends Error {}
+
+/** What went wrong while a streamed answer was scanned (or in the sink it fed). */
+class StreamError extends Error {
+  constructor(
+    readonly inner: unknown,
+    readonly status: number,
+  ) {
+    super("streamed answer");
+  }
+}
+
+const SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/**
+ * Splits a JSON list (RFC 8259) arriving in chunks into its elements and parses each on its
+ * own, so a long answer is never held whole, as text or as objects. It only needs to find
+ * where each top-level object ends: it follows strings (and their backslash escapes) and
+ * bracket depth, byte by byte. Every structural character and quote is ASCII, and no byte of a
+ * multi-byte UTF-8 character is below 0x80 (RFC 3629), so scanning bytes is safe; an element
+ * split across chunks is joined before it is parsed. Each element must be an object (anything
+ * else is NotAList); invalid JSON inside one is JSON.parse's SyntaxError.
+ */
+export class ListScanner {
+  /** True once the answer is known to start with "[": it is being scanned, not kept. */
+  streaming = false;
+  private started = false;
+  private done = false;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  /** The start of the element in progress, from earlier chunks. */
+  private pending: Buffer[] = [];
+
+  constructor(private readonly onItem: (item: unknown) => void) {}
+
+  /**
+   * Takes the next chunk. Returns the chunk's rest when the answer turned out not to be a list
+   * (then the caller keeps the text itself), else undefined.
+   */
+  push(chunk: Buffer): Buffer | undefined {
+    if (this.started && !this.streaming) return chunk;
+    let i = 0;
+    if (!this.started) {
+      while (i < chunk.length && SPACE.has(chunk[i] as number)) i++;
+      if (i === chunk.length) return undefined;
+      this.started = true;
+      if (chunk[i] !== 0x5b) return chunk.subarray(i);
+      this.streaming = true;
+      i++;
+    }
+    const n = chunk.length;
+    /** Where the element in progress starts in this chunk (0: it began in an earlier one). */
+    let from = this.depth > 0 ? 0 : -1;
+    /** The run of elements both started and completed in this chunk: parsed in one call. */
+    let runStart = -1;
+    let runEnd = -1;
+    while (i < n) {
+      if (this.inString) {
+        // Most bytes of an answer are inside strings: jump to the next quote, and tell from the
+        // backslashes before it (and one carried over from the last chunk) whether it ends the string.
+        const q = chunk.indexOf(0x22, i);
+        const stop = q < 0 ? n : q;
+        let k = stop - 1;
+        while (k >= i && chunk[k] === 0x5c) k--;
+        const odd = (stop - 1 - k) % 2 === 1;
+        const escapedHere = k < i && this.escaped ? !odd : odd;
+        if (q < 0) {
+          this.escaped = escapedHere;
+          i = n;
+          break;
+        }
+        this.escaped = false;
+        if (!escapedHere) this.inString = false;
+        i = q + 1;
+        continue;
+      }
+      const b = chunk[i] as number;
+      i++;
+      if (this.depth === 0) {
+        if (SPACE.has(b)) continue;
+        if (this.done) throw new SyntaxError("data after the end of the list");
+        if (b === 0x2c) continue; // ","
+        if (b === 0x5d) {
+          this.done = true; // "]"
+          continue;
+        }
+        if (b !== 0x7b) throw new NotAList("a list element that is not an object");
+        this.depth = 1;
+        from = i - 1;
+        continue;
+      }
+      if (b === 0x22) this.inString = true;
+      else if (b === 0x7b || b === 0x5b) this.depth++;
+      else if (b === 0x7d || b === 0x5d) {
+        this.depth--;
+        if (this.depth > 0) continue;
+        if (this.pending.length > 0) {
+          // An element split across chunks: joined and parsed on its own.
+          const text = Buffer.concat([...this.pending, chunk.subarray(0, i)]).toString("utf8");
+          this.pending = [];
+          this.onItem(JSON.parse(text));
+        } else {
+          if (runStart < 0) runStart = from;
+          runEnd = i;
+        }
+        from = -1;
+      }
+    }
+    if (runStart >= 0) {
+      // Only commas and white space lie between the elements of the run.
+      for (const item of JSON.parse(`[${chunk.toString("utf8", runStart, runEnd)}]`) as unknown[]) this.onItem(item);
+    }
+    if (this.depth > 0) this.pending.push(chunk.subarray(from));
+    return undefined;
+  }
+
+  /** The answer is complete: it must have closed the list. */
+  end(): void {
+    if (!this.done) throw new SyntaxError("the list ended before its closing bracket");
   }
 }
 

@@ -44,17 +44,22 @@ export function fromPdnsRRset(rrset: PdnsRRset): RecordSet {
     ttl: rrset.ttl,
     values: sortSmall(rrset.records.map((r) => fromPdnsContent(rrset.type, r.content))),
   };
-  // A disabled record is stored but not served. Reported as drift so the plan shows it and an
-  // update writes the record back with `disabled: false`.
-  const disabled = rrset.records.filter((r) => r.disabled).length;
-  if (disabled > 0) {
-    set.drift = [
-      disabled === rrset.records.length
-        ? "disabled in PowerDNS (not served)"
-        : `${disabled} of ${rrset.records.length} records disabled in PowerDNS`,
-    ];
-  }
+  let disabled = 0;
+  for (const r of rrset.records) if (r.disabled) disabled++;
+  if (disabled > 0) set.drift = disabledDrift(disabled, rrset.records.length);
   return set;
+}
+
+/**
+ * A disabled record is stored but not served. Reported as drift so the plan shows it and an
+ * update writes the record back with `disabled: false`.
+ */
+export function disabledDrift(disabled: number, records: number): string[] {
+  return [
+    disabled === records
+      ? "disabled in PowerDNS (not served)"
+      : `${disabled} of ${records} records disabled in PowerDNS`,
+  ];
 }
 
 export function fromPdnsContent(type: string, content: string): string {

@@ -13,7 +13,7 @@ import type { Provider, RecordSet } from "../../src/core/types.js";
 import { KEY_VAR, pdnsProvider as provider, target } from "../helpers/powerdns.js";
 import { cname } from "../helpers/records.js";
 import { startHttpProxy, type HttpProxy } from "../servers/http-proxy.js";
-import { createZone, putRecordSet, startPowerDns, type PdnsServer } from "../servers/pdns.js";
+import { createZone, pdnsRequest, putRecordSet, startPowerDns, type PdnsServer } from "../servers/pdns.js";
 
 interface Counted {
   proxy: HttpProxy;
@@ -65,11 +65,22 @@ for (const backend of ["gsqlite3", "lmdb"] as const) {
         "a.example",
         cname(`selector2._domainkey.a.example`, target("selector2", "a.example")),
       );
-      await putRecordSet(server, "b.example", {
-        name: "selector1._domainkey.b.example",
-        type: "TXT",
-        ttl: 300,
-        values: ["v=DKIM1; p=old"],
+      // Two TXT records at one name, the second disabled and given first: the set comes back
+      // with its values in order and one of its two records reported disabled, whether read by
+      // search (record by record) or whole zone (set by set).
+      await pdnsRequest(server, "PATCH", `/zones/b.example.`, {
+        rrsets: [
+          {
+            name: "selector1._domainkey.b.example.",
+            type: "TXT",
+            ttl: 300,
+            changetype: "REPLACE",
+            records: [
+              { content: '"v=DKIM1; p=z-disabled"', disabled: true },
+              { content: '"v=DKIM1; p=old"', disabled: false },
+            ],
+          },
+        ],
       });
       await putRecordSet(
         server,
@@ -103,11 +114,11 @@ for (const backend of ["gsqlite3", "lmdb"] as const) {
         const got = await p.listMany?.(zones.map((zone) => ({ zone, names: names(zone) })));
         expect(got).toBeDefined();
         if (backend === "gsqlite3") {
-          // One search covers both selectors of every zone.
-          expect(c.kinds).toEqual(["search"]);
+          // One search per selector covers that selector of every zone.
+          expect(c.kinds).toEqual(["search", "search"]);
         } else {
-          // The search finds nothing, the apex probe proves search does not work, then one
-          // GET of each zone.
+          // The first search finds nothing, the apex probe proves search does not work (the
+          // second selector's search is not sent), then one GET of each zone.
           expect(c.kinds).toEqual(["search", "search", "GET zone", "GET zone", "GET zone", "GET zone"]);
         }
         expect(byName(got?.get("a.example") ?? [])).toEqual([
@@ -116,7 +127,13 @@ for (const backend of ["gsqlite3", "lmdb"] as const) {
         ]);
         // Disabled records are seen in both ways of reading, and reported as drift.
         expect(byName(got?.get("b.example") ?? [])).toEqual([
-          { name: "selector1._domainkey.b.example", type: "TXT", ttl: 300, values: ["v=DKIM1; p=old"] },
+          {
+            name: "selector1._domainkey.b.example",
+            type: "TXT",
+            ttl: 300,
+            values: ["v=DKIM1; p=old", "v=DKIM1; p=z-disabled"],
+            drift: ["1 of 2 records disabled in PowerDNS"],
+          },
           {
             ...cname("selector2._domainkey.b.example", target("selector2", "b.example")),
             drift: ["disabled in PowerDNS (not served)"],
@@ -129,7 +146,9 @@ for (const backend of ["gsqlite3", "lmdb"] as const) {
         // The provider remembers what it learnt: a second bulk read sends no probe.
         c.kinds.length = 0;
         await p.listMany?.(zones.map((zone) => ({ zone, names: names(zone) })));
-        expect(c.kinds).toEqual(backend === "gsqlite3" ? ["search"] : ["GET zone", "GET zone", "GET zone", "GET zone"]);
+        expect(c.kinds).toEqual(
+          backend === "gsqlite3" ? ["search", "search"] : ["GET zone", "GET zone", "GET zone", "GET zone"],
+        );
       } finally {
         await c.proxy.close();
       }
@@ -149,33 +168,58 @@ for (const backend of ["gsqlite3", "lmdb"] as const) {
   });
 }
 
-describe("powerdns search answers cut at max", () => {
+describe("powerdns search answers cut at max, one search per selector", () => {
   let server: PdnsServer;
+  // The first search of a bulk read asks for max = limit + 1 with limit = max(1000, 4 x names
+  // asked) = 1000 here. selector1 has 1,001 records: the answer comes back cut (1,001 of them,
+  // one more than the limit) and must be asked again with a larger limit. selector2 has exactly
+  // 1,000: a full answer at the limit, which must not be asked again.
+  const SEL1 = 1001;
+  const SEL2 = 1000;
   beforeAll(async () => {
     server = await startPowerDns({ backend: "gsqlite3" });
-    // 600 subdomains with both selectors: 1,200 matching records, more than the first search's
-    // limit of 1,000, so the answer comes back cut and must be asked again.
     const records: RecordSet[] = [];
-    for (let i = 0; i < 600; i++) {
-      for (const sel of ["selector1", "selector2"])
-        records.push(cname(`${sel}._domainkey.d${i}.big.example`, target(sel, `d${i}.big.example`)));
-    }
+    for (let i = 0; i < SEL1; i++)
+      records.push(cname(`selector1._domainkey.d${i}.big.example`, target("selector1", `d${i}.big.example`)));
+    for (let i = 0; i < SEL2; i++)
+      records.push(cname(`selector2._domainkey.d${i}.big.example`, target("selector2", `d${i}.big.example`)));
     await createZone(server, "big.example", records);
   });
   afterAll(async () => {
     await server?.stop();
   });
 
-  it("tells a cut answer from a full one and asks again with a larger limit", async () => {
-    const c = await counted(server);
+  it("tells a cut answer from a full one for each selector, and asks again only the cut one", async () => {
+    const searches: string[] = [];
+    const proxy = await startHttpProxy(server.apiUrl, {
+      onRequest(_method, url) {
+        const [p = "", query = ""] = url.split("?");
+        const q = new URLSearchParams(query);
+        if (p.endsWith("/search-data")) searches.push(`${q.get("q")} max=${q.get("max")}`);
+        else searches.push(`other ${p}`);
+        return undefined;
+      },
+    });
     try {
-      const p = provider(c.proxy.url, server.apiKey);
-      const asked = ["d7.big.example", "d599.big.example"];
+      const p = provider(proxy.url, server.apiKey);
+      // d1000 has only selector1 (the 1,001st record of a cut answer); d999 has both.
+      const asked = ["d7.big.example", "d999.big.example", "d1000.big.example"];
       const got = await p.listMany?.([{ zone: "big.example", names: asked.flatMap(names) }]);
-      expect(c.kinds).toEqual(["search", "search"]);
-      expect(byName(got?.get("big.example") ?? []).map((r) => r.name)).toEqual(asked.flatMap(names).sort());
+      expect(searches).toEqual([
+        "selector1._domainkey.* max=1001",
+        "selector1._domainkey.* max=4001",
+        "selector2._domainkey.* max=1001",
+      ]);
+      expect(byName(got?.get("big.example") ?? [])).toEqual(
+        [
+          ...asked.map((d) => cname(`selector1._domainkey.${d}`, target("selector1", d))),
+          ...asked
+            .filter((d) => d !== "d1000.big.example")
+            .map((d) => cname(`selector2._domainkey.${d}`, target("selector2", d))),
+        ].sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`)),
+      );
     } finally {
-      await c.proxy.close();
+      await proxy.close();
     }
   });
 });
@@ -205,16 +249,20 @@ describe("powerdns time limits", () => {
 });
 
 describe("searchPatterns", () => {
-  it("covers both selectors of every domain with one pattern", () => {
-    expect(searchPatterns(["selector1._domainkey.a.example", "selector2._domainkey.b.c.example"])).toEqual([
-      "selector?._domainkey.*",
-    ]);
+  it("covers each selector of every domain with one pattern, selector1 first", () => {
+    expect(
+      searchPatterns([
+        "selector2._domainkey.b.c.example",
+        "selector1._domainkey.a.example",
+        "selector2._domainkey.a.example",
+        "selector1._domainkey.b.c.example",
+      ]),
+    ).toEqual(["selector1._domainkey.*", "selector2._domainkey.*"]);
   });
-  it("adds a pattern for any other two-label prefix", () => {
-    expect(searchPatterns(["selector1._domainkey.a.example", "x._dmarc.a.example"])).toEqual([
-      "selector?._domainkey.*",
-      "x._dmarc.*",
-    ]);
+  it("adds a pattern for any other two-label prefix, and one label for a name of one or two", () => {
+    expect(searchPatterns(["selector1._domainkey.a.example", "x._dmarc.a.example", "a.example", "Localhost."])).toEqual(
+      ["a.*", "localhost.*", "selector1._domainkey.*", "x._dmarc.*"],
+    );
   });
 });
 
@@ -232,7 +280,7 @@ describe("powerdns plan and apply through the planner, on a searching backend", 
     await server?.stop();
   });
 
-  it("plans 30 zones in 3 requests, and applies them with one PATCH each and one bulk read-back", async () => {
+  it("plans 30 zones in 4 requests, and applies them with one PATCH each and a bulk read-back of two searches", async () => {
     const { loadConfig } = await import("../../src/config/load.js");
     const { buildPlan, closeProviders, summarise } = await import("../../src/plan/build.js");
     const { applyPlan, isApplyFailure } = await import("../../src/plan/apply.js");
@@ -253,8 +301,9 @@ describe("powerdns plan and apply through the planner, on a searching backend", 
       const planned = await buildPlan({ config, env });
       try {
         expect(summarise(planned.plan).create).toBe(60);
-        // The zone listing, the search (nothing yet), and the apex probe that proves search works.
-        expect(c.kinds.sort()).toEqual(["GET zones", "search", "search"]);
+        // The zone listing, the selector1 search (nothing yet), the apex probe that proves search
+        // works, and the selector2 search.
+        expect(c.kinds.sort()).toEqual(["GET zones", "search", "search", "search"]);
         c.kinds.length = 0;
         const result = await applyPlan({
           plan: planned.plan,
@@ -265,9 +314,9 @@ describe("powerdns plan and apply through the planner, on a searching backend", 
         expect(isApplyFailure(result)).toBe(false);
         expect(result.zones.every((z) => z.outcome === "applied")).toBe(true);
         // One PATCH per zone (gsqlite3 may answer a concurrent one "database is locked", and
-        // that one is sent again) and a single search to read all 30 back.
+        // that one is sent again) and one search per selector to read all 30 back.
         expect(new Set(c.patched).size).toBe(30);
-        expect(c.kinds.filter((k) => k !== "PATCH zone")).toEqual(["search"]);
+        expect(c.kinds.filter((k) => k !== "PATCH zone")).toEqual(["search", "search"]);
       } finally {
         await closeProviders(planned.providers);
       }
@@ -275,7 +324,7 @@ describe("powerdns plan and apply through the planner, on a searching backend", 
       const again = await buildPlan({ config: loadConfig(file, { env }), env });
       await closeProviders(again.providers);
       expect(summarise(again.plan)).toMatchObject({ create: 0, update: 0, delete: 0, unchanged: 60 });
-      expect(c.kinds.sort()).toEqual(["GET zones", "search"]);
+      expect(c.kinds.sort()).toEqual(["GET zones", "search", "search"]);
     } finally {
       await c.proxy.close();
       await fs.rm(dir, { recursive: true, force: true });
