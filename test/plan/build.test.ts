@@ -110,7 +110,7 @@ describe("buildPlan", () => {
     expect((await plan(TWO_PROVIDERS)).zones[0]?.fingerprint).not.toBe(before);
   });
 
-  it("the fingerprint, hashed only when read, is the hash of what was read, in its place among the keys", async () => {
+  it("the fingerprint is the hash of what was read, in its place among the keys", async () => {
     await fs.appendFile(
       path.join(dir, "a", "example.com.yaml"),
       "selector1._domainkey:\n  type: TXT\n  value: v=DKIM1\\; p=x\n",
