@@ -245,8 +245,10 @@ async function applyWithProgress(
   config: Config,
   progress: Progress,
 ): Promise<number> {
-  const [{ buildPlan, closeProviders, hasChanges, selectDomains }, { applyPlan, filterPlan, isApplyFailure }] =
-    await Promise.all([planModules(), applyModules()]);
+  const [
+    { buildPlan, closeProviders, hasChanges, selectDomains },
+    { applyPlan, filterPlan, isApplyFailure, NOT_STARTED },
+  ] = await Promise.all([planModules(), applyModules()]);
   const [{ desiredState }, { renderApply }] = await Promise.all([
     import("./core/desired.js"),
     import("./render/apply.js"),
@@ -310,8 +312,7 @@ async function applyWithProgress(
       });
     }
     io.stdout(renderApply(plan, result, opts.format, io.color ? ansi : plain));
-    if (interrupt.signal.aborted)
-      return interruptedExit(String(interrupt.signal.reason), result, io, (await applyModules()).NOT_STARTED);
+    if (interrupt.signal.aborted) return interruptedExit(String(interrupt.signal.reason), result, io, NOT_STARTED);
     return isApplyFailure(result) ? 1 : 0;
   } finally {
     stopListening?.();
@@ -327,14 +328,13 @@ async function applyWithProgress(
 export const EXIT_INTERRUPTED_PARTIAL = 3;
 export const EXIT_INTERRUPTED_NOTHING = 4;
 
-function interruptedExit(why: string, result: ApplyResult, io: Io, NOT_STARTED: string): number {
+/** `notStarted`: how apply marks a zone it never began (plan/apply.ts NOT_STARTED, loaded with the apply path). */
+function interruptedExit(why: string, result: ApplyResult, io: Io, notStarted: string): number {
   const written = result.zones.filter(
     (z) =>
       z.outcome === "applied" ||
       z.outcome === "unconverged" ||
-      (z.outcome === "failed" &&
-        !(z.message ?? "").startsWith(NOT_STARTED) &&
-        !(z.message ?? "").startsWith("refused")),
+      (z.outcome === "failed" && !(z.message ?? "").startsWith(notStarted) && !(z.message ?? "").startsWith("refused")),
   );
   const applied = result.zones.filter((z) => z.outcome === "applied");
   if (written.length === 0) {

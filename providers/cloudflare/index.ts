@@ -88,10 +88,12 @@ export class CloudflareProvider implements Provider {
 
   async zones(): Promise<string[]> {
     const zones = await this.api.listZones();
-    const names = zones.map((z) => canonical(z.name));
-    zones.forEach((z, i) => {
-      this.zoneIds.set(names[i]!, z.id);
-    });
+    const names: string[] = [];
+    for (const z of zones) {
+      const name = canonical(z.name);
+      this.zoneIds.set(name, z.id);
+      names.push(name);
+    }
     return names.sort();
   }
 

@@ -87,10 +87,12 @@ export const createYamlProvider: ProviderFactory = (options) => {
   const replaced: Array<{ zone: string; file: string; handle: FileHandle; size: number }> = [];
 
   async function read(zone: string, known?: string): Promise<{ file: string; bytes: Buffer; decoded: DecodedYaml }> {
-    const readOrFail = async (f: string) => {
+    /** The file's bytes, undefined if it is not there (or, with `folderIsMissing`, a folder). */
+    const readOrFail = async (f: string, folderIsMissing = false) => {
       try {
         return await readZoneBytes(f);
       } catch (cause) {
+        if (folderIsMissing && (cause as NodeJS.ErrnoException).code === "EISDIR") return undefined;
         throw fail(zone, `cannot read ${f}: ${errorMessage(cause)}`, { cause });
       }
     };
@@ -101,12 +103,7 @@ export const createYamlProvider: ProviderFactory = (options) => {
       // per zone (10,000 of them in a plan of 10,000 zone files). Not there, or not a file:
       // fileOf looks further, as before.
       const exact = path.join(directory, `${zone}.yaml`);
-      try {
-        got = await readZoneBytes(exact);
-      } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code !== "EISDIR")
-          throw fail(zone, `cannot read ${exact}: ${errorMessage(cause)}`, { cause });
-      }
+      got = await readOrFail(exact, true);
       if (got !== undefined) file = exact;
     }
     file ??= await fileOf(zone);

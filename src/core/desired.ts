@@ -33,8 +33,11 @@ export function desiredState(config: Config): DesiredDomain[] {
   return config.domains.map((d) => desiredDomain(config, d));
 }
 
-/** How every derived-target warning starts; the text plan recognises them by it (isDerivedWarning). */
+/** How every derived-target warning starts; the renderers recognise them by it (isDerivedNote). */
 export const DERIVED_START = "targets derived from tenant, not confirmed by signing_config";
+
+/** DERIVED_START as the start of a sentence: the renderers' one note for every derived target. */
+export const DERIVED_TITLE = DERIVED_START.replace(/^t/, "T");
 
 /**
  * Why a derived target deserves a warning, and how to replace it with Microsoft's values. A
@@ -54,12 +57,13 @@ export function derivedAdvice(identity: string): string {
 }
 
 /**
- * True for a message made by derivedWarning: the text plan shows it as one short line per
- * domain and explains it once (src/render/text.ts). Saved plans carry the message only, so the
- * message itself is what is recognised.
+ * True for a plan note that is the derived-target warning: the text and Markdown plans show it
+ * as one short line per domain and explain it once. The planner marks it (`derived`), so the
+ * renderers need not read the message; a saved plan of an earlier version has no mark, and its
+ * message made by derivedWarning is what is recognised.
  */
-export function isDerivedWarning(message: string): boolean {
-  return message.startsWith(`${DERIVED_START}: `);
+export function isDerivedNote(note: { message: string; derived?: true }): boolean {
+  return note.derived === true || note.message.startsWith(`${DERIVED_START}: `);
 }
 
 export function desiredDomain(config: Config, d: DomainConfig): DesiredDomain {

@@ -10,7 +10,7 @@
  */
 import { summarise, type PlanSummary } from "../plan/build.js";
 import type { Plan, RecordSet, ZonePlan } from "../core/types.js";
-import { DERIVED_START, derivedAdvice, isDerivedWarning } from "../core/desired.js";
+import { DERIVED_START, DERIVED_TITLE, derivedAdvice, isDerivedNote } from "../core/desired.js";
 import { htmlText, mdCode, mdText } from "./markdown-escape.js";
 import { summaryLine, shorten } from "./text.js";
 
@@ -96,7 +96,7 @@ export function zoneBlock(z: ZonePlan): string {
   for (const w of z.warnings) out.push(`> ⚠️ ${mdText(w)}`, "");
   for (const n of z.notes ?? [])
     out.push(
-      `> ⚠️ ${mdCode(n.domain, { inTable: false })}: ${mdText(isDerived(n) ? `${DERIVED_START} (${DERIVED_SEE})` : n.message)}`,
+      `> ⚠️ ${mdCode(n.domain, { inTable: false })}: ${mdText(isDerivedNote(n) ? `${DERIVED_START} (${DERIVED_SEE})` : n.message)}`,
       "",
     );
   if (z.changes.length > 0 || z.conflicts.length > 0) {
@@ -136,15 +136,10 @@ function errorLine(e: Plan["errors"][number]): string {
 }
 
 /**
- * The derived-target warning is the same advice for every domain (about 430 characters): the
- * Warnings list gives it once, first (so a capped comment keeps it), and each domain gets a short
- * line. Marked by the planner; a saved plan of an earlier version has no mark: its text says it.
+ * Where the per-domain line of a derived target sends the reader. The derived-target warning is
+ * the same advice for every domain (about 430 characters): the Warnings list gives it once, first
+ * (so a capped comment keeps it), and each domain gets a short line.
  */
-function isDerived(n: { message: string; derived?: true }): boolean {
-  return n.derived === true || isDerivedWarning(n.message);
-}
-
-/** Where the per-domain line of a derived target sends the reader. */
 const DERIVED_SEE = "what to do: see Warnings above";
 
 /** The Warnings list's one line for every derived target, or undefined when there is none. */
@@ -153,13 +148,13 @@ function derivedLine(plan: Pick<Plan, "zones">): string | undefined {
   let one: string | undefined;
   for (const z of plan.zones)
     for (const n of z.notes ?? [])
-      if (isDerived(n)) {
+      if (isDerivedNote(n)) {
         count++;
         one = n.domain;
       }
   if (count === 0) return undefined;
   const which = count === 1 ? mdCode(one as string, { inTable: false }) : `${count} domains, marked below`;
-  return `- ${mdText(DERIVED_START.replace(/^t/, "T"))} (${which}): ${mdText(derivedAdvice(count === 1 ? (one as string) : "<domain>"))}`;
+  return `- ${mdText(DERIVED_TITLE)} (${which}): ${mdText(derivedAdvice(count === 1 ? (one as string) : "<domain>"))}`;
 }
 
 /** The Warnings list's lines of one zone, the derived-target warnings left to derivedLine. */
@@ -168,7 +163,7 @@ function zoneWarningLines(z: ZonePlan): string[] {
     (w) => `- ${mdCode(z.provider, { inTable: false })} · ${mdCode(z.zone, { inTable: false })}: ${mdText(w)}`,
   );
   for (const n of z.notes ?? [])
-    if (!isDerived(n))
+    if (!isDerivedNote(n))
       lines.push(
         `- ${mdCode(z.provider, { inTable: false })} · ${mdCode(n.domain, { inTable: false })}: ${mdText(n.message)}`,
       );

@@ -3,7 +3,7 @@ import { CONFLICT_NOTE } from "./markdown.js";
 import { summarise, type PlanSummary } from "../plan/build.js";
 import type { Change, Plan, PlanError, RecordSet } from "../core/types.js";
 import { showDomain } from "../core/display.js";
-import { DERIVED_START, derivedAdvice, isDerivedWarning } from "../core/desired.js";
+import { DERIVED_START, DERIVED_TITLE, derivedAdvice, isDerivedNote } from "../core/desired.js";
 import { plain, type Style } from "./style.js";
 
 export function shorten(value: string, max = 72): string {
@@ -91,9 +91,7 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
     const notes = (z.notes ?? []).map((n) => {
       // The derived-target warning is the same advice for every domain (about 430 characters):
       // one short line per domain here, the advice once before the summary.
-      // Marked by the planner; a saved plan of an earlier version has no mark: its text says it.
-      if (n.derived !== true && !isDerivedWarning(n.message))
-        return st.yellow(`  ! ${showDomain(n.domain)}: ${n.message}`);
+      if (!isDerivedNote(n)) return st.yellow(`  ! ${showDomain(n.domain)}: ${n.message}`);
       derived.push(n.domain);
       return st.yellow(`  ! ${showDomain(n.domain)}: ${DERIVED_START} (${DERIVED_SEE})`);
     });
@@ -151,7 +149,7 @@ export function* renderTextChunks(plan: Plan, st: Style = plain, opts: TextOptio
   if (derived.length > 0) {
     const one = derived.length === 1 ? (derived[0] as string) : undefined;
     const which = one === undefined ? `${derived.length} domains, marked above` : showDomain(one);
-    lines.push(st.yellow(`! ${DERIVED_START.replace(/^t/, "T")} (${which}): ${derivedAdvice(one ?? "<domain>")}`), "");
+    lines.push(st.yellow(`! ${DERIVED_TITLE} (${which}): ${derivedAdvice(one ?? "<domain>")}`), "");
   }
   const s = summarise(plan);
   lines.push(st.bold(`Plan: ${summaryLine(s)}.`));

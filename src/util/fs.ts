@@ -357,10 +357,7 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
           if (now?.token !== info.token)
             throw new Error(`the lock ${lockFile} was removed or taken over by another process while this one held it`);
         },
-        async release() {
-          const now = await readLock(lockFile);
-          if (now?.token === info.token) await fs.rm(lockFile, { force: true });
-        },
+        release: () => removeIfMine(lockFile, info),
       };
     holder = await readLock(lockFile);
     if ((await isStale(lockFile, holder)) && (await breakLock(lockFile, holder))) {
@@ -477,9 +474,14 @@ async function breakLock(lockFile: string, stale: LockInfo | undefined): Promise
     if (still) await fs.rm(lockFile, { force: true });
     return still;
   } finally {
-    const held = await readLock(guard);
-    if (held?.token === mine.token) await fs.rm(guard, { force: true });
+    await removeIfMine(guard, mine);
   }
+}
+
+/** Remove a lock file this process created (it still holds `mine`'s token), and only then. */
+async function removeIfMine(file: string, mine: LockInfo): Promise<void> {
+  const now = await readLock(file);
+  if (now?.token === mine.token) await fs.rm(file, { force: true });
 }
 
 /**
