@@ -131,23 +131,24 @@ function writeBody(name: string, type: string, value: string, ttl: number): Reco
 }
 
 /**
- * Changes -> batch operations. `existing` holds the Cloudflare records at each (name, type) as
- * last read; updates patch records in place (keeping ids), and delete or post the difference
- * when the number of values changes. Throws a plain Error naming the record when an id is
- * needed but unknown; the caller turns it into a ProviderError.
+ * Changes -> batch operations. `existing` holds the ids of the Cloudflare records at each (name,
+ * type) as last read, in the order of the records' values (recordValue, localeCompare); updates
+ * patch records in place (keeping ids), pairing them in that order with the new values, and
+ * delete or post the difference when the number of values changes. Throws a plain Error naming
+ * the record when an id is needed but unknown; the caller turns it into a ProviderError.
  */
-export function toBatchOps(changes: readonly Change[], existing: ReadonlyMap<string, readonly CfRecord[]>): BatchOp[] {
+export function toBatchOps(changes: readonly Change[], existing: ReadonlyMap<string, readonly string[]>): BatchOp[] {
   const deletes: BatchOp[] = [];
   const patches: BatchOp[] = [];
   const posts: BatchOp[] = [];
   for (const change of changes) {
     const key = recordKey(change.name, change.type);
-    const current = [...(existing.get(key) ?? [])].sort((a, b) => recordValue(a).localeCompare(recordValue(b)));
+    const current = existing.get(key) ?? [];
     if (change.action !== "create" && current.length === 0) {
       throw new Error(`${change.type} ${change.name} is no longer there`);
     }
     if (change.action === "delete") {
-      for (const r of current) deletes.push({ kind: "delete", body: { id: r.id } });
+      for (const id of current) deletes.push({ kind: "delete", body: { id } });
       continue;
     }
     const after = change.after;
@@ -158,12 +159,12 @@ export function toBatchOps(changes: readonly Change[], existing: ReadonlyMap<str
       continue;
     }
     values.forEach((v, i) => {
-      const r = current[i];
+      const id = current[i];
       const body = writeBody(after.name, after.type, v, after.ttl);
-      if (r) patches.push({ kind: "patch", body: { id: r.id, ...body } });
+      if (id !== undefined) patches.push({ kind: "patch", body: { id, ...body } });
       else posts.push({ kind: "post", body });
     });
-    for (const r of current.slice(values.length)) deletes.push({ kind: "delete", body: { id: r.id } });
+    for (const id of current.slice(values.length)) deletes.push({ kind: "delete", body: { id } });
   }
   return [...deletes, ...patches, ...posts];
 }

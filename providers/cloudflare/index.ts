@@ -13,19 +13,24 @@ import {
 } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { CloudflareApi } from "./api.js";
-import { chunkBatch, nameFilter, recordKey, toBatchOps, toRecordSets, type CfRecord } from "./convert.js";
+import { chunkBatch, nameFilter, recordKey, recordValue, toBatchOps, toRecordSets, type CfRecord } from "./convert.js";
 
 /**
- * What was last read in one zone, for apply (record ids): the names read, found empty or not,
- * and the records at them, each with only what a write needs (id, name, type, value). Kept for
- * every zone until its write, so two arrays rather than a Set and a Map per zone: at 10,000
- * zones the Set, the Map, their keys and the full records cost about 1.8 KB a zone, 17 MB in
- * all (bench/README.md, "Cloudflare per request and per zone"). The sets are built for one apply at a time.
+ * What was last read in one zone, for apply: the names read (found empty or not) and, flat, the
+ * name, type and id of each record at them, `[name, type, id, name, type, id, ...]`, the records
+ * of one name and type in the order of their values (the order toBatchOps pairs them with the
+ * new values in). A write needs nothing else of a record, and this is kept for every zone until
+ * its write: a flat array of strings the caller and the answer already hold, instead of an
+ * object per record with its value and TTL and a list grown per zone, halves what a zone costs
+ * (bench/README.md, "Peak RSS at 10,000, session 6: Cloudflare and Route 53").
  */
 interface ZoneRead {
-  names: string[];
-  records: CfRecord[];
+  names: readonly string[];
+  ids: readonly string[];
 }
+
+/** The `ids` of a zone read with no record at its names (most zones of a first plan). */
+const NO_IDS: readonly string[] = Object.freeze([]);
 
 import { readCloudflareOptions } from "./options.js";
 
@@ -54,6 +59,14 @@ export class CloudflareProvider implements Provider {
   readonly capabilities: Capabilities;
   private readonly zoneIds = new Map<string, string>();
   private readonly known = new Map<string, ZoneRead>();
+  /**
+   * Zones written by this process. A later read of one of them is the read-back after its
+   * write, and what it finds is not kept: nothing more is written to a zone in one run, so the
+   * ids would only be held until the run ends (20,000 records at 10,000 domains, at the end of
+   * the run where its memory peaks). Should one be written again all the same, apply reads its
+   * names first, as for a saved plan.
+   */
+  private readonly written = new Set<string>();
 
   constructor(
     readonly name: string,
@@ -98,6 +111,11 @@ export class CloudflareProvider implements Provider {
   }
 
   async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
+    return this.read(zone, names, !this.written.has(zone));
+  }
+
+  /** Reads the names; with `keep`, what apply needs of the records found there is kept. */
+  private async read(zone: string, names: readonly string[], keep: boolean): Promise<RecordSet[]> {
     const zoneId = await this.zoneId(zone);
     const wanted = [...new Set(names.map(canonical))];
     if (wanted.length === 0) return [];
@@ -105,30 +123,37 @@ export class CloudflareProvider implements Provider {
     const records = await this.api.listRecordsNamed(zone, zoneId, nameFilter(wanted));
     // Each wanted name by itself, so a kept record shares the caller's string for its name.
     const wantedNames = new Map(wanted.map((n) => [n, n]));
-    const kept: CfRecord[] = [];
     const found: CfRecord[] = [];
     for (const r of records) {
       const name = wantedNames.get(canonical(r.name));
       if (name === undefined) continue;
+      r.name = name;
       found.push(r);
-      // What apply needs of it (toBatchOps: the id, and the value to pair updates in order).
-      kept.push({
-        id: r.id,
-        name,
-        type: r.type,
-        ttl: r.ttl,
-        ...(r.content === undefined ? {} : { content: r.content }),
-        ...(r.priority === undefined ? {} : { priority: r.priority }),
-      });
     }
-    const { sets } = toRecordSets(found);
+    const { sets, records: byKey } = toRecordSets(found);
+    if (!keep) return sets;
+    let ids = NO_IDS;
+    if (found.length > 0) {
+      const flat = new Array<string>(3 * found.length);
+      let at = 0;
+      for (const list of byKey.values()) {
+        const type = upperType(list[0]!.type);
+        const inOrder = list.length > 1 ? list.sort((a, b) => recordValue(a).localeCompare(recordValue(b))) : list;
+        for (const r of inOrder) {
+          flat[at++] = r.name;
+          flat[at++] = type;
+          flat[at++] = r.id;
+        }
+      }
+      ids = flat;
+    }
     const before = this.known.get(zone);
     if (before) this.forget(zone, before, wanted);
     const after = this.known.get(zone);
     // A name read and found empty is known to be empty: apply then needs no second read.
     this.known.set(zone, {
       names: after ? after.names.concat(wanted) : wanted,
-      records: after ? after.records.concat(kept) : kept,
+      ids: after ? after.ids.concat(ids) : ids,
     });
     return sets;
   }
@@ -140,14 +165,14 @@ export class CloudflareProvider implements Provider {
     const names = [...new Set(changes.map((c) => canonical(c.name)))];
     const before = this.known.get(zone);
     const have = new Set(before?.names);
-    if (!before || names.some((n) => !have.has(n))) await this.list(zone, names);
+    if (!before || names.some((n) => !have.has(n))) await this.read(zone, names, true);
     const read = this.known.get(zone)!;
-    const byKey = new Map<string, CfRecord[]>();
-    for (const r of read.records) {
-      const key = recordKey(r.name, r.type);
+    const byKey = new Map<string, string[]>();
+    for (let i = 0; i + 2 < read.ids.length; i += 3) {
+      const key = recordKey(read.ids[i]!, read.ids[i + 1]!);
       const list = byKey.get(key);
-      if (list) list.push(r);
-      else byKey.set(key, [r]);
+      if (list) list.push(read.ids[i + 2]!);
+      else byKey.set(key, [read.ids[i + 2]!]);
     }
 
     let ops;
@@ -175,6 +200,7 @@ export class CloudflareProvider implements Provider {
     } finally {
       // Ids changed (posts get new ones): the next apply must read again.
       this.forget(zone, read, names);
+      this.written.add(zone);
     }
   }
 
@@ -198,11 +224,14 @@ export class CloudflareProvider implements Provider {
   /** Drops what was read at these names; the zone's entry goes once nothing is left in it. */
   private forget(zone: string, read: ZoneRead, names: readonly string[]): void {
     const drop = new Set(names);
+    const ids: string[] = [];
+    for (let i = 0; i + 2 < read.ids.length; i += 3)
+      if (!drop.has(canonical(read.ids[i]!))) ids.push(read.ids[i]!, read.ids[i + 1]!, read.ids[i + 2]!);
     const left: ZoneRead = {
       names: read.names.filter((n) => !drop.has(n)),
-      records: read.records.filter((r) => !drop.has(canonical(r.name))),
+      ids: ids.length === 0 ? NO_IDS : ids.slice(),
     };
-    if (left.names.length === 0 && left.records.length === 0) this.known.delete(zone);
+    if (left.names.length === 0 && left.ids.length === 0) this.known.delete(zone);
     else this.known.set(zone, left);
   }
 
@@ -242,4 +271,13 @@ function partlyWritten(err: unknown, at: { index: number; total: number; written
       ...(err.hint ? { hint: err.hint } : {}),
     },
   );
+}
+
+/**
+ * A record type in upper case, the string itself when it already is: the API answers "CNAME",
+ * which JSON.parse gives as the one interned string, where toUpperCase would make a copy per
+ * record kept.
+ */
+function upperType(type: string): string {
+  return /[a-z]/.test(type) ? type.toUpperCase() : type;
 }

@@ -316,6 +316,54 @@ describe("cloudflare provider: writing", () => {
     expect(recordsAt(S1)).toMatchObject([{ id: rec.id, content: T2 }]);
   });
 
+  it("keeps nothing from the read-back after a write: a second write to the zone reads its ids again", async () => {
+    const p = provider();
+    expect(await p.list(ZONE, [S1])).toEqual([]);
+    await p.apply(ZONE, [{ action: "create", name: S1, type: "CNAME", before: null, after: cname(S1, T1) }]);
+    const [id] = recordsAt(S1).map((r) => r.id);
+    // The read-back after the write (what apply does next) reads the record as written...
+    fake.resetCounts();
+    const [back] = await p.list(ZONE, [S1]);
+    expect(back).toEqual(cname(S1, T1));
+    expect(fake.counts).toEqual({ listRecords: 1 });
+    // ...and keeps no id: a write after it reads the name first, then patches the same record.
+    fake.resetCounts();
+    await p.apply(ZONE, [{ action: "update", name: S1, type: "CNAME", before: back!, after: cname(S1, T2) }]);
+    expect(fake.counts).toEqual({ listRecords: 1, batch: 1 });
+    expect(recordsAt(S1)).toMatchObject([{ id, content: T2 }]);
+    // A zone not written keeps what its read found: its write needs no read.
+    const other = fake.state.addZone({ name: "other.example" });
+    const o1 = "selector1._domainkey.other.example";
+    const rec = fake.state.createRecord(other, { name: o1, type: "CNAME", content: "old.example.net", ttl: 300 });
+    const [old] = await p.list("other.example", [o1]);
+    fake.resetCounts();
+    await p.apply("other.example", [{ action: "update", name: o1, type: "CNAME", before: old!, after: cname(o1, T1) }]);
+    expect(fake.counts).toEqual({ batch: 1 });
+    expect(fake.state.zone("other.example").records.filter((r) => r.name === o1)).toMatchObject([
+      { id: rec.id, content: T1 },
+    ]);
+  });
+
+  it("pairs the records of a set with the new values in the order of their values, patching each in place", async () => {
+    const zone = fake.state.zone(ZONE);
+    // Created out of value order: the ids kept must follow the values, not the answer's order.
+    const c = fake.state.createRecord(zone, { name: S1, type: "TXT", content: "c", ttl: 3600 });
+    const a = fake.state.createRecord(zone, { name: S1, type: "TXT", content: "a", ttl: 3600 });
+    const b = fake.state.createRecord(zone, { name: S1, type: "TXT", content: "b", ttl: 3600 });
+    const p = provider();
+    const [before] = await p.list(ZONE, [S1]);
+    expect(before?.values).toEqual(["a", "b", "c"]);
+    fake.resetCounts();
+    const after: RecordSet = { name: S1, type: "TXT", ttl: 3600, values: ["x", "y"] };
+    await p.apply(ZONE, [{ action: "update", name: S1, type: "TXT", before: before!, after }]);
+    expect(fake.counts).toEqual({ batch: 1 });
+    const now = recordsAt(S1).map((r) => [r.id, r.content]);
+    // a -> x and b -> y in place; c, left over, is deleted.
+    expect(now).toEqual(expect.arrayContaining([[a.id, "x"], [b.id, "y"]]));
+    expect(now).toHaveLength(2);
+    expect(now.map(([id]) => id)).not.toContain(c.id);
+  });
+
   it("fixes a proxied, flattened CNAME with an update in place", async () => {
     const zone = fake.state.zone(ZONE);
     const rec = fake.state.createRecord(zone, {
