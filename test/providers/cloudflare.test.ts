@@ -359,7 +359,12 @@ describe("cloudflare provider: writing", () => {
     expect(fake.counts).toEqual({ batch: 1 });
     const now = recordsAt(S1).map((r) => [r.id, r.content]);
     // a -> x and b -> y in place; c, left over, is deleted.
-    expect(now).toEqual(expect.arrayContaining([[a.id, "x"], [b.id, "y"]]));
+    expect(now).toEqual(
+      expect.arrayContaining([
+        [a.id, "x"],
+        [b.id, "y"],
+      ]),
+    );
     expect(now).toHaveLength(2);
     expect(now.map(([id]) => id)).not.toContain(c.id);
   });
