@@ -643,6 +643,25 @@ describe("cloudflare provider: limits and credentials", () => {
     expect(thirdGranted).toBe(true);
   });
 
+  it("the limiter still counts a request in flight after thousands of answered ones have left the window", async () => {
+    const limiter = new SlidingWindowLimiter(3000, 30);
+    for (let i = 0; i < 2500; i++) (await limiter.acquire())();
+    const slow = await limiter.acquire();
+    // The window passes: the 2,500 answered requests leave it and are cut off the front of the
+    // queue when the next request asks; the one in flight stays, counted.
+    await new Promise((r) => setTimeout(r, 60));
+    const late = await limiter.acquire();
+    expect(limiter.inWindow).toBe(2);
+    // Answered after the cut, each still marks its own entry (a second call changes nothing),
+    // and both leave with the window.
+    slow();
+    slow();
+    late();
+    expect(limiter.inWindow).toBe(2);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(limiter.inWindow).toBe(0);
+  });
+
   /** The fake with a window of `limit` requests per `windowMs`, and an API client limited the same. */
   async function windowed(limit: number, windowMs: number) {
     const limited = await startCloudflareFake({
