@@ -19,6 +19,7 @@ import { Route53Api, attemptsOf, awsError } from "./api.js";
 import {
   fromResourceRecordSet,
   fromWireName,
+  ownString,
   route53Key,
   sameRecordSet,
   splitBatches,
@@ -110,7 +111,8 @@ export class Route53Provider implements Provider {
       const map = new Map<string, ZoneEntry[]>();
       const pinnedIds = new Set(this.pins.values());
       for (const z of zones) {
-        const id = (z.Id ?? "").replace(/^\/hostedzone\//, "");
+        // Copies: kept for the whole run, they would otherwise keep their page's text (ownString).
+        const id = ownString((z.Id ?? "").replace(/^\/hostedzone\//, ""));
         const isPrivate = z.Config?.PrivateZone ?? false;
         const pinned = pinnedIds.has(id);
         if (
@@ -118,7 +120,7 @@ export class Route53Provider implements Provider {
           (this.opts.zoneId !== undefined ? id !== this.opts.zoneId : isPrivate && !this.opts.privateZones)
         )
           continue;
-        const name = fromWireName(z.Name ?? "");
+        const name = ownString(fromWireName(z.Name ?? ""));
         const entries = map.get(name);
         if (entries) entries.push({ id, private: isPrivate });
         else map.set(name, [{ id, private: isPrivate }]);
@@ -296,10 +298,12 @@ export class Route53Provider implements Provider {
         if (i >= wanted.length) break;
         // Only the record sets at wanted names are converted (a page may hold up to 300 others).
         if (name === wanted[i]) {
-          const rs = fromResourceRecordSet(rr);
+          // The name as the caller holds it, the rest copied: the record set outlives the page.
+          const rs = fromResourceRecordSet(rr, wanted[i]);
           if (rr.SetIdentifier !== undefined) routed.push(rr);
           out.push(rs);
-          if (!sameWire(rr, toResourceRecordSet(rs))) this.seen.set(this.seenKey(zoneId, rs.name, rs.type), rr);
+          if (!sameWire(rr, toResourceRecordSet(rs)))
+            this.seen.set(this.seenKey(zoneId, rs.name, rs.type), JSON.parse(JSON.stringify(rr)) as ResourceRecordSet);
         }
       }
       const next = page.next;

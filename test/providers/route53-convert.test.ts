@@ -5,7 +5,14 @@
  * documented forms.
  */
 import { describe, expect, it } from "vitest";
-import { compareRoute53, fromWireName, route53Key, toWireName } from "../../providers/route53/convert.js";
+import {
+  compareRoute53,
+  fromResourceRecordSet,
+  fromWireName,
+  ownString,
+  route53Key,
+  toWireName,
+} from "../../providers/route53/convert.js";
 
 describe("route53 name forms", () => {
   it("writes plain names lowercase with one trailing dot", () => {
@@ -36,5 +43,43 @@ describe("route53 name forms", () => {
       "selector1._domainkey.mail.example.com",
     ]);
     expect(byCompare).toEqual(byKey);
+  });
+});
+
+describe("route53 record sets kept apart from the answer they came in", () => {
+  it("copies strings exactly, lone surrogates and non-ASCII included", () => {
+    const page = `<Value>${"x".repeat(200)}selector1-example-com._domainkey.contoso.onmicrosoft.com.</Value>`;
+    const cut = page.slice(207, -8);
+    expect(ownString(cut)).toBe("selector1-example-com._domainkey.contoso.onmicrosoft.com.");
+    for (const s of ["", "short", "v=DKIM1; p=\ud800 lone \udfff", "bücher.example \u{1f600} and more", 'a"b\\c'])
+      expect(ownString(s)).toBe(s);
+  });
+
+  it("takes the caller's name and the one string of a known type", () => {
+    const name = "selector1._domainkey.example.com";
+    const rr = {
+      Name: "selector1._domainkey.example.com.",
+      Type: "CNAME" as const,
+      TTL: 3600,
+      ResourceRecords: [{ Value: "Selector1-Example-Com._domainkey.contoso.onmicrosoft.com." }],
+    };
+    const rs = fromResourceRecordSet(rr, name);
+    expect(rs).toEqual({
+      name,
+      type: "CNAME",
+      ttl: 3600,
+      values: ["selector1-example-com._domainkey.contoso.onmicrosoft.com"],
+    });
+    expect(rs.name).toBe(name);
+    // Without a name it is read from the record set; a type in another case is upper-cased.
+    expect(fromResourceRecordSet({ ...rr, Type: "cname" as never })).toMatchObject({ name, type: "CNAME" });
+    expect(
+      fromResourceRecordSet({
+        Name: "example.com.",
+        Type: "TXT",
+        TTL: 300,
+        ResourceRecords: [{ Value: '"v=spf1" " -all"' }],
+      }),
+    ).toEqual({ name: "example.com", type: "TXT", ttl: 300, values: ["v=spf1 -all"] });
   });
 });
