@@ -10,6 +10,11 @@ export interface ProviderContext {
   log?: (message: string) => void;
   /** apply --wait: after writing, wait until the provider reports the change live everywhere. */
   wait?: boolean;
+  /**
+   * True when this run never writes (plan): a provider need not keep what only a write needs
+   * (record ids), which at 10,000 domains it would hold until the run ends.
+   */
+  readOnly?: boolean;
 }
 
 export type ProviderFactory = (options: OptionsReader, context: ProviderContext) => Provider;

@@ -164,7 +164,7 @@ async function planCommand(
       config,
       domains: opts.domain,
       providers: opts.provider,
-      context: { log: io.progress },
+      context: { log: io.progress, readOnly: true },
       progress,
     });
   } finally {

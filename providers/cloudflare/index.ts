@@ -51,7 +51,7 @@ export const createCloudflareProvider: ProviderFactory = (options, context) => {
     maxRetries: opts.maxRetries,
     timeoutMs: opts.timeoutMs,
   });
-  return new CloudflareProvider(name, api, opts.batchSize, context.log, opts.minTtl);
+  return new CloudflareProvider(name, api, opts.batchSize, context.log, opts.minTtl, context.readOnly !== true);
 };
 
 export class CloudflareProvider implements Provider {
@@ -74,6 +74,8 @@ export class CloudflareProvider implements Provider {
     private readonly batchSize: number,
     private readonly log?: (message: string) => void,
     minTtl = 60,
+    /** Whether a read keeps the record ids a write needs (not in a run that never writes). */
+    private readonly keepForWrites = true,
   ) {
     this.capabilities = {
       atomicWrites: {
@@ -111,7 +113,7 @@ export class CloudflareProvider implements Provider {
   }
 
   async list(zone: string, names: readonly string[]): Promise<RecordSet[]> {
-    return this.read(zone, names, !this.written.has(zone));
+    return this.read(zone, names, this.keepForWrites && !this.written.has(zone));
   }
 
   /** Reads the names; with `keep`, what apply needs of the records found there is kept. */
@@ -219,6 +221,17 @@ export class CloudflareProvider implements Provider {
       `CNAME flattening is set to "flatten all CNAMEs" for zone ${zone}: Cloudflare answers every selector CNAME with the target's addresses instead of the CNAME, so DKIM fails for every selector in this zone. ` +
         `Turn it off in the Cloudflare dashboard (DNS > Settings > CNAME flattening: "Flatten CNAME at apex"), or with PATCH /zones/{zone_id}/dns_settings {"flatten_all_cnames": false}.`,
     ];
+  }
+
+  /**
+   * What was kept for writes goes (zone ids, record ids, the zones written): the plan command
+   * closes its providers before it writes the plan, the moment its memory peaks. A call after
+   * this looks the zone up again.
+   */
+  async close(): Promise<void> {
+    this.zoneIds.clear();
+    this.known.clear();
+    this.written.clear();
   }
 
   /** Drops what was read at these names; the zone's entry goes once nothing is left in it. */

@@ -62,8 +62,6 @@ export class Route53Provider implements Provider {
 
   private readonly api: Route53Api;
   private zoneMap: Promise<Map<string, ZoneEntry[]>> | undefined;
-  /** The names of the zones `eligible` for domains without zone_id, built once per listing. */
-  private eligibleNames: { of: Map<string, ZoneEntry[]>; names: Set<string> } | undefined;
   /**
    * Record sets as Route 53 holds them (values as first sent), for exact DELETEs, kept only where
    * dkimsync's own form of the record would differ: a run that reads 20,000 selectors it wrote
@@ -151,17 +149,13 @@ export class Route53Provider implements Provider {
     const d = canonical(domain);
     const pinned = this.pinnedZone(map, d);
     if (pinned !== undefined) return pinned;
-    // The domain's suffixes, longest first, probed in a set: the answer of findZone's scan over
-    // every zone, without two fresh arrays of all zone names and a string per comparison for each
-    // domain (the planner asks once per domain: quadratic in CPU and garbage at 10,000 zones).
-    if (this.eligibleNames?.of !== map) {
-      const names = [...map.keys()].filter((name) => (map.get(name) ?? []).some((e) => this.eligible(e)));
-      this.eligibleNames = { of: map, names: new Set(names) };
-    }
-    const names = this.eligibleNames.names;
+    // The domain's suffixes, longest first, probed in the zone map: the answer of findZone's scan
+    // over every zone, without two fresh arrays of all zone names and a string per comparison for
+    // each domain (the planner asks once per domain: quadratic in CPU and garbage at 10,000
+    // zones), and without a second set of every zone name kept beside the map.
     for (let at = 0; ; ) {
       const suffix = at === 0 ? d : d.slice(at);
-      if (names.has(suffix)) return suffix;
+      if (map.get(suffix)?.some((e) => this.eligible(e))) return suffix;
       const dot = d.indexOf(".", at);
       if (dot < 0) return undefined;
       at = dot + 1;
@@ -468,8 +462,15 @@ export class Route53Provider implements Provider {
     });
   }
 
+  /**
+   * The run is over for this provider: the SDK client goes, and so does what was kept for
+   * writes (the zone map, raw record sets). The plan command closes its providers before it
+   * writes the plan, the moment its memory peaks. Nothing is asked of a closed provider.
+   */
   async close(): Promise<void> {
     this.api.close();
+    this.zoneMap = undefined;
+    this.seen.clear();
   }
 
   /** How many record sets are kept as Route 53 sent them (for tests and benchmarks). */

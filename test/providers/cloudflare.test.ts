@@ -24,7 +24,7 @@ const T2 = "selector2-example-com._domainkey.contoso.onmicrosoft.com";
 let fake: CloudflareFake;
 let dir: string;
 
-function provider(values: Record<string, unknown> = {}, env: Record<string, string> = {}) {
+function provider(values: Record<string, unknown> = {}, env: Record<string, string> = {}, readOnly = false) {
   const reader = new OptionsReader({
     provider: "cf",
     type: "cloudflare",
@@ -35,7 +35,7 @@ function provider(values: Record<string, unknown> = {}, env: Record<string, stri
     env: { CF_TEST_TOKEN: fake.token, ...env },
   });
   const logs: string[] = [];
-  const p = createCloudflareProvider(reader, { log: (m) => logs.push(m) });
+  const p = createCloudflareProvider(reader, { log: (m) => logs.push(m), ...(readOnly ? { readOnly } : {}) });
   return Object.assign(p, { logs });
 }
 
@@ -367,6 +367,32 @@ describe("cloudflare provider: writing", () => {
     );
     expect(now).toHaveLength(2);
     expect(now.map(([id]) => id)).not.toContain(c.id);
+  });
+
+  it("keeps no record ids in a run that never writes (plan); a write all the same reads them first", async () => {
+    const zone = fake.state.zone(ZONE);
+    const rec = fake.state.createRecord(zone, { name: S1, type: "CNAME", content: "old.example.net", ttl: 300 });
+    const p = provider({}, {}, true);
+    const [old] = await p.list(ZONE, [S1]);
+    expect(old).toEqual(cname(S1, "old.example.net", 300));
+    fake.resetCounts();
+    await p.apply(ZONE, [{ action: "update", name: S1, type: "CNAME", before: old!, after: cname(S1, T1) }]);
+    expect(fake.counts).toEqual({ listRecords: 1, batch: 1 });
+    expect(recordsAt(S1)).toMatchObject([{ id: rec.id, content: T1 }]);
+  });
+
+  it("close drops the zone and record ids kept for writes; a later call looks them up again", async () => {
+    const zone = fake.state.zone(ZONE);
+    fake.state.createRecord(zone, { name: S1, type: "CNAME", content: "old.example.net", ttl: 300 });
+    const p = provider();
+    await p.zones();
+    const [old] = await p.list(ZONE, [S1]);
+    await p.close?.();
+    fake.resetCounts();
+    await p.apply(ZONE, [{ action: "update", name: S1, type: "CNAME", before: old!, after: cname(S1, T1) }]);
+    // The zone's id (one List Zones by name) and the record's id (one read), then the write.
+    expect(fake.counts).toEqual({ listZones: 1, listRecords: 1, batch: 1 });
+    expect(recordsAt(S1)).toMatchObject([{ content: T1 }]);
   });
 
   it("fixes a proxied, flattened CNAME with an update in place", async () => {

@@ -382,6 +382,15 @@ describe("provider route53", () => {
     expect((p as unknown as { rawHeld: number }).rawHeld).toBe(0);
   });
 
+  it("close drops the raw record sets kept for writes", async () => {
+    const odd = "selector2._domainkey.d1.example.com";
+    fake.state.put(zoneId, { name: odd, type: "CNAME", ttl: 3600, values: [T2.toUpperCase()] });
+    await p.list(ZONE, [odd]);
+    expect((p as unknown as { rawHeld: number }).rawHeld).toBe(1);
+    await p.close?.();
+    expect((p as unknown as { rawHeld: number }).rawHeld).toBe(0);
+  });
+
   it("splits an apply over 1000 values, or over 32000 characters, into several batches", async () => {
     const short = Array.from({ length: 1200 }, (_, i) =>
       create(cname(`selector1._domainkey.d${i}.example.com`, "t.example.net")),
