@@ -13,7 +13,16 @@ import {
 } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { CloudflareApi } from "./api.js";
-import { chunkBatch, nameFilter, recordKey, recordValue, toBatchOps, toRecordSets, type CfRecord } from "./convert.js";
+import {
+  chunkBatch,
+  nameFilter,
+  recordKey,
+  recordValue,
+  toBatchOps,
+  toRecordSets,
+  upperType,
+  type CfRecord,
+} from "./convert.js";
 
 /**
  * What was last read in one zone, for apply: the names read (found empty or not) and, flat, the
@@ -284,13 +293,4 @@ function partlyWritten(err: unknown, at: { index: number; total: number; written
       ...(err.hint ? { hint: err.hint } : {}),
     },
   );
-}
-
-/**
- * A record type in upper case, the string itself when it already is: the API answers "CNAME",
- * which JSON.parse gives as the one interned string, where toUpperCase would make a copy per
- * record kept.
- */
-function upperType(type: string): string {
-  return /[a-z]/.test(type) ? type.toUpperCase() : type;
 }
