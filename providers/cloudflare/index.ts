@@ -142,7 +142,12 @@ export class CloudflareProvider implements Provider {
       found.push(r);
     }
     const { sets, records: byKey } = toRecordSets(found);
-    if (!keep) return sets;
+    const before = this.known.get(zone);
+    if (!keep) {
+      // Ids kept from an earlier read of these names may be out of date now: a write reads again.
+      if (before) this.forget(zone, before, wanted);
+      return sets;
+    }
     let ids = NO_IDS;
     if (found.length > 0) {
       const flat = new Array<string>(3 * found.length);
@@ -158,7 +163,6 @@ export class CloudflareProvider implements Provider {
       }
       ids = flat;
     }
-    const before = this.known.get(zone);
     if (before) this.forget(zone, before, wanted);
     const after = this.known.get(zone);
     // A name read and found empty is known to be empty: apply then needs no second read.

@@ -369,6 +369,21 @@ describe("cloudflare provider: writing", () => {
     expect(now.map(([id]) => id)).not.toContain(c.id);
   });
 
+  it("a read that keeps nothing also drops the ids an earlier read kept at those names", async () => {
+    const zone = fake.state.zone(ZONE);
+    const rec = fake.state.createRecord(zone, { name: S1, type: "CNAME", content: "old.example.net", ttl: 300 });
+    const p = provider();
+    const [old] = await p.list(ZONE, [S1, S2]);
+    // A write of S2 only: the zone is written, S1's id is still kept from the read above.
+    await p.apply(ZONE, [{ action: "create", name: S2, type: "CNAME", before: null, after: cname(S2, T2) }]);
+    // Read again after the write: the id kept for S1 is dropped, so its write reads first.
+    await p.list(ZONE, [S1, S2]);
+    fake.resetCounts();
+    await p.apply(ZONE, [{ action: "update", name: S1, type: "CNAME", before: old!, after: cname(S1, T1) }]);
+    expect(fake.counts).toEqual({ listRecords: 1, batch: 1 });
+    expect(recordsAt(S1)).toMatchObject([{ id: rec.id, content: T1 }]);
+  });
+
   it("keeps no record ids in a run that never writes (plan); a write all the same reads them first", async () => {
     const zone = fake.state.zone(ZONE);
     const rec = fake.state.createRecord(zone, { name: S1, type: "CNAME", content: "old.example.net", ttl: 300 });
