@@ -11,6 +11,8 @@ import {
   errorMessage,
   errorWithHint,
   canonical,
+  internType,
+  ownString,
   acquireLock,
   FileChangedError,
   FileRefusedError,
@@ -181,7 +183,12 @@ export const createYamlProvider: ProviderFactory = (options) => {
           ? known.records
           : (readRecordsFast(text, zone) ?? parse(file, text, zone).records.map((r) => r.set));
       const wanted = new Set(names.map(canonical));
-      return records.filter((r) => wanted.has(r.name)).map((r) => ({ ...r, values: [...r.values] }));
+      // The plan keeps what is returned to its end (before, unchanged, fingerprint): names and
+      // values cut from the file's text would keep each file's whole text alive with them
+      // (11 MB in an update of 10,000 zone files), so they are copied out of it.
+      return records
+        .filter((r) => wanted.has(r.name))
+        .map((r) => ({ ...r, name: ownString(r.name), type: internType(r.type), values: r.values.map(ownString) }));
     },
 
     async apply(zone, changes) {

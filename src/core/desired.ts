@@ -1,6 +1,7 @@
 /** Config -> the desired selector records per domain. Pure. */
 import type { Config, DomainConfig } from "../config/types.js";
 import { resolveTargets } from "../m365/targets.js";
+import { ownString } from "../util/compact.js";
 import { InputError, type Where } from "./errors.js";
 import { SELECTORS, selectorName } from "./names.js";
 import type { RecordSet, TargetSource } from "./types.js";
@@ -93,7 +94,9 @@ export function desiredDomain(config: Config, d: DomainConfig): DesiredDomain {
     return out;
   }
   const entry = config.signingConfig?.entries.get(d.name);
-  if (targets.source === "derived") out.warnings.push(derivedWarning(d.name));
+  // Kept per domain for the whole plan: built as a literal, not grown by push() from [] (which
+  // reserves 17 slots: 1.5 MB at 10,000 derived domains).
+  if (targets.source === "derived") out.warnings = [derivedWarning(d.name)];
   if (
     targets.source === "config" &&
     entry?.selector1 !== undefined &&
@@ -111,9 +114,11 @@ export function desiredDomain(config: Config, d: DomainConfig): DesiredDomain {
     }
   }
   out.source = targets.source;
+  // A derived target is built by concatenation (a rope of four to five pieces, about 130 bytes);
+  // the plan keeps it to the end, as one flat string of about 60 (util/compact.ts).
   out.records = [
-    { name: selectorName("selector1", d.name), type: "CNAME", ttl, values: [targets.selector1] },
-    { name: selectorName("selector2", d.name), type: "CNAME", ttl, values: [targets.selector2] },
+    { name: selectorName("selector1", d.name), type: "CNAME", ttl, values: [ownString(targets.selector1)] },
+    { name: selectorName("selector2", d.name), type: "CNAME", ttl, values: [ownString(targets.selector2)] },
   ];
   return out;
 }
