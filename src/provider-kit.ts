@@ -25,6 +25,7 @@ export {
   FileRefusedError,
   LockTimeoutError,
   MAX_YAML_BYTES,
+  OpenFile,
   readAll,
   removeStaleFiles,
   removeStaleTemps,

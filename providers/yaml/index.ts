@@ -3,7 +3,6 @@
  * it needs no credentials, and a pull request shows the zone file diff next to the plan.
  */
 import { promises as fs } from "node:fs";
-import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { domainToASCII, domainToUnicode } from "node:url";
 import {
@@ -26,6 +25,7 @@ import {
   type RecordSet,
   type DecodedYaml,
   type FileLock,
+  type OpenFile,
 } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { describe, editZone } from "./batch.js";
@@ -86,7 +86,7 @@ export const createYamlProvider: ProviderFactory = (options) => {
    * to it just before the rename writes into the replaced file; close() looks once more, at the
    * end of the run, and appends such late bytes to the zone file (see mergeLateAppends).
    */
-  const replaced: Array<{ zone: string; file: string; handle: FileHandle; size: number }> = [];
+  const replaced: Array<{ zone: string; file: string; handle: OpenFile; size: number }> = [];
 
   async function read(zone: string, known?: string): Promise<{ file: string; bytes: Buffer; decoded: DecodedYaml }> {
     /** The file's bytes, undefined if it is not there (or, with `folderIsMissing`, a folder). */
