@@ -313,12 +313,15 @@ function annotate(zp: ZonePlan, w: ZoneWork, config: Config): ZonePlan {
   // here, so the text plan need not read each message (reading one flattens the string V8
   // built it as, 430 bytes a domain).
   const notes: DomainNote[] = [];
-  for (const d of w.domains)
-    d.warnings.forEach((message, i) =>
+  for (const d of w.domains) {
+    d.warnings.forEach((message, i) => {
       notes.push(
-        d.source === "derived" && i === 0 ? { domain: d.domain, message, derived: true } : { domain: d.domain, message },
-      ),
-    );
+        d.source === "derived" && i === 0
+          ? { domain: d.domain, message, derived: true }
+          : { domain: d.domain, message },
+      );
+    });
+  }
   sortSmall(notes, (a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
   // Kept to the end of the run: without the spare slots push() reserved.
   if (notes.length > 0) zp.notes = exact(notes);

@@ -31,7 +31,17 @@ const cut = (i: number) => `${"x".repeat(PAD)}${VALUE}${i}`.slice(PAD);
 
 describe("ownString", () => {
   it("returns an equal string, for short, long, sliced, concatenated and non-ASCII input", () => {
-    for (const s of ["", "a", "CNAME", "twelve chars", "thirteen char", VALUE, cut(7), `${VALUE}.` + "x".repeat(3), "ünï-cødé ☃ name.example"])
+    for (const s of [
+      "",
+      "a",
+      "CNAME",
+      "twelve chars",
+      "thirteen char",
+      VALUE,
+      cut(7),
+      `${VALUE}.${"x".repeat(3)}`,
+      "ünï-cødé ☃ name.example",
+    ])
       expect(ownString(s)).toBe(s);
   });
 
