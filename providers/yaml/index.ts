@@ -86,7 +86,9 @@ export const createYamlProvider: ProviderFactory = (options) => {
    * to it just before the rename writes into the replaced file; close() looks once more, at the
    * end of the run, and appends such late bytes to the zone file (see mergeLateAppends).
    */
-  const replaced: Array<{ zone: string; file: string; handle: OpenFile; size: number }> = [];
+  const replaced: Array<{ zone: string; file: string | undefined; handle: OpenFile; size: number }> = [];
+  /** `<directory>/<zone>.yaml`: not kept per entry of `replaced` (10,000s of paths) when a file is named so. */
+  const usualFile = (zone: string) => path.join(directory, `${zone}.yaml`);
 
   async function read(zone: string, known?: string): Promise<{ file: string; bytes: Buffer; decoded: DecodedYaml }> {
     /** The file's bytes, undefined if it is not there (or, with `folderIsMissing`, a folder). */
@@ -237,7 +239,13 @@ export const createYamlProvider: ProviderFactory = (options) => {
             late = res.lateWrite;
             // Spelt out, not spread: `{ zone, file, ...x }` gets a hidden class of its own in V8,
             // for each of the (up to 10,000s) entries kept to the end of the run.
-            if (res.replaced) replaced.push({ zone, file, handle: res.replaced.handle, size: res.replaced.size });
+            if (res.replaced)
+              replaced.push({
+                zone,
+                file: file === usualFile(zone) ? undefined : file,
+                handle: res.replaced.handle,
+                size: res.replaced.size,
+              });
           } catch (cause) {
             if (cause instanceof FileChangedError && attempt < MAX_ATTEMPTS) {
               // Another program wrote the file after it was read (a foreign writer does not
@@ -329,9 +337,10 @@ export const createYamlProvider: ProviderFactory = (options) => {
         const { size } = await r.handle.stat();
         if (size === r.size) continue;
         const late = await readAll(r.handle);
-        const lock = await acquireLock(r.file);
+        const file = r.file ?? usualFile(r.zone);
+        const lock = await acquireLock(file);
         try {
-          await appendLate({ zone: r.zone, file: r.file, late, size: r.size }, lock);
+          await appendLate({ zone: r.zone, file, late, size: r.size }, lock);
         } finally {
           await lock.release().catch(() => undefined);
         }
