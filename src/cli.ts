@@ -249,7 +249,7 @@ async function applyWithProgress(
     { buildPlan, closeProviders, hasChanges, selectDomains },
     { applyPlan, filterPlan, isApplyFailure, NOT_STARTED },
   ] = await Promise.all([planModules(), applyModules()]);
-  const [{ desiredState }, { renderApply }] = await Promise.all([
+  const [{ desiredState }, { renderApplyChunks }] = await Promise.all([
     import("./core/desired.js"),
     import("./render/apply.js"),
   ]);
@@ -311,7 +311,11 @@ async function applyWithProgress(
         message: `refused: the plan made now differs from ${opts.plan}; nothing was written to this zone: ${r.differences.join("; ")}. Run plan --out again and review it`,
       });
     }
-    io.stdout(renderApply(plan, result, opts.format, io.color ? ansi : plain));
+    // In pieces, each handed to the OS before the next is made (as writePlan does).
+    for (const chunk of renderApplyChunks(plan, result, opts.format, io.color ? ansi : plain)) {
+      io.stdout(chunk);
+      await io.flush?.();
+    }
     if (interrupt.signal.aborted) return interruptedExit(String(interrupt.signal.reason), result, io, NOT_STARTED);
     return isApplyFailure(result) ? 1 : 0;
   } finally {

@@ -14,6 +14,7 @@ export { formatCharacterStrings, parseCharacterStrings, type OctetEscape } from 
 export { DnsExchangeError, tcpExchange, udpExchange } from "./dns/transport.js";
 export { parseHostPort, type HostPort } from "./dns/host-port.js";
 export { pool } from "./util/pool.js";
+export { exact, internType, ownString } from "./util/compact.js";
 export { AdaptiveLimit, type LimitState, type Outcome } from "./util/adaptive-limit.js";
 export { waitForChange } from "./util/wait.js";
 export { applySplices, type Splice } from "./util/yaml-splice.js";
@@ -24,6 +25,7 @@ export {
   FileRefusedError,
   LockTimeoutError,
   MAX_YAML_BYTES,
+  OpenFile,
   readAll,
   removeStaleFiles,
   removeStaleTemps,

@@ -4,6 +4,7 @@
  * Only the desired names are ever looked at: a record at any other name is never a change
  * (we manage only the names we own).
  */
+import { exact } from "../util/compact.js";
 import { canonical } from "./names.js";
 import type { Change, Conflict, RecordSet } from "./types.js";
 
@@ -167,10 +168,11 @@ export function diffZone(existingSets: readonly RecordSet[], desired: readonly D
       });
   }
 
+  // A ZonePlan keeps these to the end of the run: exact-size, not with the slots push() reserved.
   return {
-    changes: sortChanges(changes),
-    conflicts: sortSmall(conflicts, (a, b) => cmp(a.name, b.name) || cmp(a.type, b.type)),
-    unchanged: sortSmall(unchanged, (a, b) => cmp(a.name, b.name)),
+    changes: exact(sortChanges(changes)),
+    conflicts: exact(sortSmall(conflicts, (a, b) => cmp(a.name, b.name) || cmp(a.type, b.type))),
+    unchanged: exact(sortSmall(unchanged, (a, b) => cmp(a.name, b.name))),
   };
 }
 

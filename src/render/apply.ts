@@ -47,8 +47,25 @@ function summary(result: ApplyResult): string {
 }
 
 export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "markdown" | "json", st: Style): string {
+  return [...renderApplyChunks(plan, result, format, st)].join("");
+}
+
+/** Lines of text or Markdown per piece of renderApplyChunks. */
+const CHUNK_LINES = 1000;
+
+/**
+ * renderApply's text in pieces of about CHUNK_LINES lines (JSON in one piece), for the caller to
+ * hand to stdout one at a time: at 10,000 zones the apply report is 10,000 lines, and built whole,
+ * with the array of its lines, it came at the end of the run, on top of everything the run held.
+ */
+export function* renderApplyChunks(
+  plan: Plan,
+  result: ApplyResult,
+  format: "text" | "markdown" | "json",
+  st: Style,
+): Generator<string> {
   if (format === "json") {
-    return `${JSON.stringify(
+    yield `${JSON.stringify(
       {
         version: 1,
         plan: planToJson(plan),
@@ -68,14 +85,25 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
       null,
       2,
     )}\n`;
+    return;
   }
-  const lines: string[] = [];
+  let lines: string[] = [];
+  // Every line but the last is followed by "\n" in the whole text; a piece ends in one.
+  const full = () => {
+    if (lines.length < CHUNK_LINES) return undefined;
+    const piece = `${lines.join("\n")}\n`;
+    lines = [];
+    return piece;
+  };
   if (format === "markdown") {
     lines.push("### dkimsync apply", "", "| Provider | Zone | Outcome | Changes | Message |", "|---|---|---|---|---|");
-    for (const z of result.zones)
+    for (const z of result.zones) {
       lines.push(
         `| ${mdCode(z.provider)} | ${mdCode(z.zone)} | ${WORDS[z.outcome]} | ${z.changes.length} | ${mdText(z.message ?? "")} |`,
       );
+      const piece = full();
+      if (piece !== undefined) yield piece;
+    }
     lines.push("");
     for (const e of result.planErrors)
       lines.push(
@@ -86,17 +114,21 @@ export function renderApply(plan: Plan, result: ApplyResult, format: "text" | "m
         `- ⛔ ${mdCode(b.domain, { inTable: false })} (${mdCode(b.provider, { inTable: false })} · ${mdCode(b.zone, { inTable: false })}): ${mdText(b.message)}`,
       );
     lines.push("", `**${summary(result)}**`, "");
-    return lines.join("\n");
+    // The Markdown report does not end in a newline of its own.
+    yield lines.join("\n");
+    return;
   }
   for (const z of result.zones) {
     const ok = z.outcome === "applied" || z.outcome === "unchanged";
     const head = `${ok ? "✓" : "✗"} ${z.provider} · ${showDomain(z.zone)}: ${WORDS[z.outcome]}${z.outcome === "applied" ? ` (${z.changes.length} change${z.changes.length === 1 ? "" : "s"}, read back and confirmed)` : ""}`;
     lines.push(ok ? st.green(head) : st.red(head));
     if (z.message) lines.push(`    ${z.message}`);
+    const piece = full();
+    if (piece !== undefined) yield piece;
   }
   for (const b of result.blocked ?? []) lines.push(st.red(`✗ ${b.provider} · ${showDomain(b.domain)}: ${b.message}`));
   for (const e of result.planErrors)
     lines.push(st.red(`✗ ${e.provider} · ${showDomain(e.domain)}: not planned: ${e.message}`));
   lines.push(st.bold(`Apply: ${summary(result)}.`));
-  return `${lines.join("\n")}\n`;
+  yield `${lines.join("\n")}\n`;
 }
