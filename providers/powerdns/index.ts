@@ -208,7 +208,10 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
     const wanted = new Map<string, ZoneRead>();
     let asked = 0;
     for (const r of requests) {
-      wanted.set(r.zone, r.names.every((n) => canonical(n) === n) ? r : { zone: r.zone, names: r.names.map(canonical) });
+      wanted.set(
+        r.zone,
+        r.names.every((n) => canonical(n) === n) ? r : { zone: r.zone, names: r.names.map(canonical) },
+      );
       asked += r.names.length;
     }
     const first = Math.max(1000, 4 * asked);
