@@ -168,17 +168,29 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
 
   /** One zone's managed names the per-zone way: the whole zone or name by name (`perName`). */
   async function readZone(r: ZoneRead): Promise<RecordSet[]> {
-    const wanted = new Set(r.names.map(canonical));
+    /** Canonical name -> the request's own string for it, which the sets keep. */
+    const wanted = new Map<string, string>();
+    for (const n of r.names) wanted.set(canonical(n), canonical(n));
     const id = await zoneId(r.zone);
     let rrsets: PdnsRRset[];
     if (perName(r.zone, wanted.size)) {
       // A zone may hold hundreds of domains: a few names at a time, not one socket per name.
-      rrsets = (await pool([...wanted], 8, (n) => client.getZone(id, r.zone, n))).flatMap((z) => z.rrsets);
+      rrsets = (await pool([...wanted.keys()], 8, (n) => client.getZone(id, r.zone, n))).flatMap((z) => z.rrsets);
     } else {
       rrsets = (await client.getZone(id, r.zone)).rrsets;
       rrsetCount.set(r.zone, rrsets.length);
     }
-    return sortSets(rrsets.filter((rr) => wanted.has(canonical(rr.name))).map(fromPdnsRRset));
+    // filter, then map: the list kept is of the exact size. Each set keeps the request's name,
+    // not a slice of the parsed answer's.
+    return sortSets(
+      rrsets
+        .filter((rr) => wanted.has(canonical(rr.name)))
+        .map((rr) => {
+          const set = fromPdnsRRset(rr);
+          set.name = wanted.get(set.name) as string;
+          return set;
+        }),
+    );
   }
 
   /**
