@@ -6,7 +6,16 @@
  * them from their `capabilities`.
  */
 export type { OptionsReader } from "./config/options.js";
-export type { Capabilities, Capability, Change, Provider, RecordSet, TtlLimit, ZoneRead } from "./core/types.js";
+export type {
+  Capabilities,
+  Capability,
+  Change,
+  Provider,
+  RecordSet,
+  TtlLimit,
+  ZoneRead,
+  ZoneReadSink,
+} from "./core/types.js";
 export { ProviderError, errorMessage, errorWithHint, redact } from "./core/errors.js";
 export { canonical, findZone, fqdn, isInZone, relativeName } from "./core/names.js";
 export { sortSmall } from "./core/diff.js";

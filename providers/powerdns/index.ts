@@ -21,10 +21,18 @@ import {
   type Provider,
   type RecordSet,
   type ZoneRead,
+  type ZoneReadSink,
 } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { PdnsClient, type PdnsSearchRecord } from "./api.js";
-import { disabledDrift, fromPdnsContent, fromPdnsRRset, type PdnsRRset, toRRsetPatches } from "./convert.js";
+import {
+  disabledDrift,
+  fromPdnsContent,
+  fromPdnsRRset,
+  type PdnsRRset,
+  recordType,
+  toRRsetPatches,
+} from "./convert.js";
 
 import { readPowerDnsOptions, type ReadMode } from "./options.js";
 
@@ -107,13 +115,17 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
     return found.id;
   }
 
-  async function listMany(requests: readonly ZoneRead[]): Promise<Map<string, RecordSet[]>> {
+  async function listMany(requests: readonly ZoneRead[], each?: ZoneReadSink): Promise<Map<string, RecordSet[]>> {
     const out = new Map<string, RecordSet[]>();
     const todo = requests.filter((r) => r.names.length > 0);
-    for (const r of requests) out.set(r.zone, []);
+    for (const r of requests) {
+      if (r.names.length > 0) continue;
+      if (each) each(r.zone, r.names, []);
+      else out.set(r.zone, []);
+    }
     if (todo.length === 0) return out;
     if (searchWorks !== false) {
-      const found = await searchZones(todo);
+      const found = await searchZones(todo, each);
       if (found !== undefined) {
         for (const [zone, sets] of found) out.set(zone, sets);
         return out;
@@ -128,6 +140,27 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
         );
       }
     }
+    if (each) {
+      // Each zone's records go to the caller as soon as its read is answered and are not kept.
+      // The first failure stops the readers (pool would go on through the rest): no zone is
+      // delivered after listMany has failed.
+      let next = 0;
+      let failed = false;
+      const reader = async (): Promise<void> => {
+        while (!failed && next < todo.length) {
+          const r = todo[next++] as ZoneRead;
+          try {
+            const sets = await readZone(r);
+            if (!failed) each(r.zone, r.names, sets);
+          } catch (err) {
+            failed = true;
+            throw err;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(8, todo.length) }, reader));
+      return out;
+    }
     const perZone = await pool(todo, 8, async (r) => [r.zone, await readZone(r)] as const);
     for (const [zone, sets] of perZone) out.set(zone, sets);
     return out;
@@ -135,17 +168,29 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
 
   /** One zone's managed names the per-zone way: the whole zone or name by name (`perName`). */
   async function readZone(r: ZoneRead): Promise<RecordSet[]> {
-    const wanted = new Set(r.names.map(canonical));
+    /** Canonical name -> the request's own string for it, which the sets keep. */
+    const wanted = new Map<string, string>();
+    for (const n of r.names) wanted.set(canonical(n), canonical(n));
     const id = await zoneId(r.zone);
     let rrsets: PdnsRRset[];
     if (perName(r.zone, wanted.size)) {
       // A zone may hold hundreds of domains: a few names at a time, not one socket per name.
-      rrsets = (await pool([...wanted], 8, (n) => client.getZone(id, r.zone, n))).flatMap((z) => z.rrsets);
+      rrsets = (await pool([...wanted.keys()], 8, (n) => client.getZone(id, r.zone, n))).flatMap((z) => z.rrsets);
     } else {
       rrsets = (await client.getZone(id, r.zone)).rrsets;
       rrsetCount.set(r.zone, rrsets.length);
     }
-    return sortSets(rrsets.filter((rr) => wanted.has(canonical(rr.name))).map(fromPdnsRRset));
+    // filter, then map: the list kept is of the exact size. Each set keeps the request's name,
+    // not a slice of the parsed answer's.
+    return sortSets(
+      rrsets
+        .filter((rr) => wanted.has(canonical(rr.name)))
+        .map((rr) => {
+          const set = fromPdnsRRset(rr);
+          set.name = wanted.get(set.name) as string;
+          return set;
+        }),
+    );
   }
 
   /**
@@ -157,36 +202,77 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
    * as text or as a parsed list, and the second is not asked for before the first is folded.
    * The answer is cut at `max` without a word, so each search asks for one record more than it
    * accepts and asks again with a larger limit when that one came back.
+   *
+   * Each managed name belongs to exactly one pattern (its own, `patternOf`), and only that
+   * pattern's answer is read for it: a name that fits two patterns (`a.*` and `a.b.*`) is read
+   * once. With `each`, a pattern's record sets go to the caller, zone by zone, as soon as its
+   * whole answer is in (a cut answer is never delivered) and are then dropped, so at most one
+   * pattern's records are held; without it they are kept and returned.
    */
-  async function searchZones(requests: readonly ZoneRead[]): Promise<Map<string, RecordSet[]> | undefined> {
-    const wanted = new Map<string, Set<string>>();
+  async function searchZones(
+    requests: readonly ZoneRead[],
+    each?: ZoneReadSink,
+  ): Promise<Map<string, RecordSet[]> | undefined> {
+    /**
+     * Canonical zone -> the request, its names canonical: the request itself where they already
+     * are (a zone manages one to a few names: a list, not a Set per zone).
+     */
+    const wanted = new Map<string, ZoneRead>();
     let asked = 0;
     for (const r of requests) {
-      const names = new Set<string>();
-      for (const n of r.names) names.add(canonical(n));
-      wanted.set(r.zone, names);
+      wanted.set(
+        r.zone,
+        r.names.every((n) => canonical(n) === n) ? r : { zone: r.zone, names: r.names.map(canonical) },
+      );
       asked += r.names.length;
     }
     const first = Math.max(1000, 4 * asked);
-    type Sets = Map<string, Map<string, RecordSet>>;
+    /**
+     * Zone -> its record sets. A zone has one or two sets per pattern: a list searched by name
+     * and type, not a Map per zone (10,000 Maps of one entry cost 2.7 MB at 10,000 zones).
+     */
+    type Sets = Map<string, RecordSet[]>;
     // Each record goes straight into its zone's record set (the form the planner reads) as it
     // arrives (PdnsClient.searchEach), with no PowerDNS-shaped copy of the answer or its sets.
-    let byZone: Sets = new Map();
+    const byZone: Sets = new Map();
     /** Record sets with disabled records, and how many (rare: only these need counting). */
     const disabled = new Map<RecordSet, number>();
-    const fold = (into: Sets, rec: PdnsSearchRecord): void => {
+    const fold = (into: Sets, pattern: string, rec: PdnsSearchRecord): void => {
       const zone = canonical(rec.zone);
-      const names = wanted.get(zone);
-      const owner = canonical(rec.name);
-      if (!names?.has(owner)) return;
-      zoneIds.set(zone, rec.zone_id);
-      let sets = into.get(zone);
-      if (!sets) into.set(zone, (sets = new Map()));
-      const key = `${owner}\u0000${rec.type}`;
-      let set = sets.get(key);
-      if (!set) sets.set(key, (set = { name: owner, type: rec.type.toUpperCase(), ttl: rec.ttl, values: [] }));
-      set.values.push(fromPdnsContent(rec.type, rec.content));
+      const r = wanted.get(zone);
+      if (r === undefined) return;
+      const at = r.names.indexOf(canonical(rec.name));
+      if (at < 0) return;
+      // The request's own strings for zone and name: nothing of the parsed answer is kept but
+      // the values.
+      const owner = r.names[at] as string;
+      if (patternOf(owner) !== pattern) return;
+      if (!zoneIds.has(zone)) zoneIds.set(r.zone, rec.zone_id);
+      const type = recordType(rec.type);
+      const value = fromPdnsContent(type, rec.content);
+      const sets = into.get(r.zone);
+      let set = sets?.find((s) => s.name === owner && s.type === type);
+      if (set) set.values.push(value);
+      else {
+        // Literal one-element lists: a list grown from [] by push takes 17 slots.
+        set = { name: owner, type, ttl: rec.ttl, values: [value] };
+        if (sets) sets.push(set);
+        else into.set(r.zone, [set]);
+      }
       if (rec.disabled) disabled.set(set, (disabled.get(set) ?? 0) + 1);
+    };
+    /** A zone's folded sets in the form list() returns: values sorted, disabled records as drift. */
+    const finish = (sets: RecordSet[] | undefined): RecordSet[] => {
+      if (!sets) return [];
+      for (const set of sets) {
+        sortSmall(set.values);
+        const off = disabled.get(set);
+        if (off !== undefined) {
+          set.drift = disabledDrift(off, set.values.length);
+          disabled.delete(set);
+        }
+      }
+      return sortSets(sets);
     };
     /**
      * One pattern's whole answer, folded into sets of its own. PowerDNS cuts the answer at `max`
@@ -201,7 +287,7 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
           // A new answer (a retried request starts over): nothing of an earlier one is kept.
           const fresh: Sets = new Map();
           sets = fresh;
-          return (rec) => fold(fresh, rec);
+          return (rec) => fold(fresh, pattern, rec);
         });
         if (records <= limit) return { records, sets };
         if (limit >= MAX_SEARCH) {
@@ -226,33 +312,26 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
           if (!searchWorks) return undefined;
         } else searchWorks = true;
       }
-      if (byZone.size === 0) byZone = sets;
-      else {
-        // Patterns of different prefixes match different names, except where one name fits
-        // two (`a.*` and `a.b.*`): then both answers hold all of its records, and one is kept.
-        for (const [zone, zoneSets] of sets) {
-          const have = byZone.get(zone);
-          if (!have) byZone.set(zone, zoneSets);
-          else for (const [key, set] of zoneSets) if (!have.has(key)) have.set(key, set);
+      if (each) {
+        for (const r of requests) {
+          const names = r.names.filter((n) => patternOf(canonical(n)) === pattern);
+          if (names.length === 0) continue;
+          each(r.zone, names, finish(sets.get(r.zone)));
+          // Dropped as soon as delivered: the caller keeps what it needs.
+          sets.delete(r.zone);
         }
+        continue;
+      }
+      // Each name is read by one pattern only, so two patterns' sets of one zone never overlap.
+      // concat makes a list of the exact size.
+      for (const [zone, zoneSets] of sets) {
+        const have = byZone.get(zone);
+        byZone.set(zone, have ? have.concat(zoneSets) : zoneSets);
       }
     }
     const out = new Map<string, RecordSet[]>();
-    for (const r of requests) {
-      const sets = byZone.get(r.zone);
-      if (!sets) {
-        out.set(r.zone, []);
-        continue;
-      }
-      const list: RecordSet[] = [];
-      for (const set of sets.values()) {
-        sortSmall(set.values);
-        const off = disabled.get(set);
-        if (off !== undefined) set.drift = disabledDrift(off, set.values.length);
-        list.push(set);
-      }
-      out.set(r.zone, sortSets(list));
-    }
+    if (each) return out;
+    for (const r of requests) out.set(r.zone, finish(byZone.get(r.zone)));
     return out;
   }
 
@@ -325,13 +404,17 @@ function sortSets(sets: RecordSet[]): RecordSet[] {
  */
 export function searchPatterns(names: readonly string[]): string[] {
   const prefixes = new Set<string>();
-  for (const n of names) {
-    // The first two labels of a name of three or more, else the first (no split per name:
-    // this runs once per managed name, 20,000 times at 10,000 domains).
-    const c = canonical(n);
-    const dot = c.indexOf(".");
-    const second = dot < 0 ? -1 : c.indexOf(".", dot + 1);
-    prefixes.add(`${second >= 0 ? c.slice(0, second) : dot >= 0 ? c.slice(0, dot) : c}.*`);
-  }
+  for (const n of names) prefixes.add(patternOf(canonical(n)));
   return [...prefixes].sort();
+}
+
+/**
+ * The search-data pattern a canonical name is read by: its first two labels of a name of three
+ * or more, else its first, then `.*` (no split per name: this runs for every managed name and
+ * every record of a search answer, 20,000 times or more at 10,000 domains).
+ */
+function patternOf(c: string): string {
+  const dot = c.indexOf(".");
+  const second = dot < 0 ? -1 : c.indexOf(".", dot + 1);
+  return `${second >= 0 ? c.slice(0, second) : dot >= 0 ? c.slice(0, dot) : c}.*`;
 }

@@ -137,6 +137,9 @@ export interface ZoneRead {
   names: readonly string[];
 }
 
+/** Gets the record sets at `names` of `zone` (a subset of a ZoneRead's names), all of them. */
+export type ZoneReadSink = (zone: string, names: readonly string[], sets: RecordSet[]) => void;
+
 export interface Provider {
   /** The name the user gave it in dkim.zones.yaml. */
   readonly name: string;
@@ -163,8 +166,14 @@ export interface Provider {
    * search-data): every requested zone gets an entry. The planner and apply's read-back call it
    * once per provider instead of list() per zone. Optional; the provider falls back to its own
    * per-zone reads where bulk reads turn out to be unavailable.
+   *
+   * With `each`, nothing is kept: each zone's record sets go to `each` as soon as they are read
+   * and the provider drops them, and the returned Map is empty. A zone may come in several calls,
+   * each naming the managed names it answers for (all of the record sets at those names); the
+   * calls of one zone name disjoint sets of names whose union is the names requested. Apply's
+   * read-back uses it so that it never holds the records of every written zone at once.
    */
-  listMany?(requests: readonly ZoneRead[]): Promise<Map<string, RecordSet[]>>;
+  listMany?(requests: readonly ZoneRead[], each?: ZoneReadSink): Promise<Map<string, RecordSet[]>>;
   /**
    * Write the changes of one zone, in the given order (deletes first), as one write where the
    * API allows. Throws a ProviderError on failure.
