@@ -4,6 +4,7 @@
  * changes with the batch endpoint, and keeps every DKIM CNAME DNS only and unflattened.
  */
 import {
+  internType,
   canonical,
   ProviderError,
   type Capabilities,
@@ -13,16 +14,7 @@ import {
 } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { CloudflareApi } from "./api.js";
-import {
-  chunkBatch,
-  nameFilter,
-  recordKey,
-  recordValue,
-  toBatchOps,
-  toRecordSets,
-  upperType,
-  type CfRecord,
-} from "./convert.js";
+import { chunkBatch, nameFilter, recordKey, recordValue, toBatchOps, toRecordSets, type CfRecord } from "./convert.js";
 
 /**
  * What was last read in one zone, for apply: the names read (found empty or not) and, flat, the
@@ -153,7 +145,7 @@ export class CloudflareProvider implements Provider {
       const flat = new Array<string>(3 * found.length);
       let at = 0;
       for (const list of byKey.values()) {
-        const type = upperType(list[0]!.type);
+        const type = internType(list[0]!.type);
         const inOrder = list.length > 1 ? list.sort((a, b) => recordValue(a).localeCompare(recordValue(b))) : list;
         for (const r of inOrder) {
           flat[at++] = r.name;

@@ -12,6 +12,7 @@
  * ```
  */
 import {
+  internType,
   ProviderError,
   canonical,
   pool,
@@ -25,14 +26,7 @@ import {
 } from "../../src/provider-kit.js";
 import type { ProviderFactory } from "../types.js";
 import { PdnsClient, type PdnsSearchRecord } from "./api.js";
-import {
-  disabledDrift,
-  fromPdnsContent,
-  fromPdnsRRset,
-  type PdnsRRset,
-  recordType,
-  toRRsetPatches,
-} from "./convert.js";
+import { disabledDrift, fromPdnsContent, fromPdnsRRset, type PdnsRRset, toRRsetPatches } from "./convert.js";
 
 import { readPowerDnsOptions, type ReadMode } from "./options.js";
 
@@ -248,7 +242,7 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
       const owner = r.names[at] as string;
       if (patternOf(owner) !== pattern) return;
       if (!zoneIds.has(zone)) zoneIds.set(r.zone, rec.zone_id);
-      const type = recordType(rec.type);
+      const type = internType(rec.type);
       const value = fromPdnsContent(type, rec.content);
       const sets = into.get(r.zone);
       let set = sets?.find((s) => s.name === owner && s.type === type);

@@ -6,6 +6,8 @@ import type { Change as AwsChange, ResourceRecordSet } from "@aws-sdk/client-rou
 import {
   canonical,
   formatCharacterStrings,
+  internType,
+  ownString,
   parseCharacterStrings,
   type Change,
   type RecordSet,
@@ -74,29 +76,12 @@ export const parseTxtValue = (value: string): string => parseCharacterStrings(va
 export const formatTxtValue = (text: string): string => formatCharacterStrings(text, "octal");
 
 /**
- * A string that holds only its own characters. What dkimsync keeps of an answer for the whole
- * run (a hosted zone's id without `/hostedzone/`, a name without its trailing dot, a CNAME
- * target) is cut from the SDK's parsed text with `replace` or `slice`, and V8 makes a cut of 13
- * characters or more a sliced string: a 32-byte view that keeps the string it was cut from alive
- * as well (a heap snapshot of a 10,000-domain plan: 20,000 such views and their parents in the
- * zone list alone). The provider kept 4.72 -> 3.93 MB after listing 10,000 hosted zones with the
- * copies (heapUsed after a full GC). JSON's round trip copies any string exactly (lone
- * surrogates too, unlike a UTF-8 round trip); one call per kept string, not per request.
- */
-export function ownString(s: string): string {
-  return s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
-}
-
-/** Record types as one shared string each (the parser makes a copy per record set). */
-const TYPES = new Map(["A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SOA", "SPF", "SRV", "TXT"].map((t) => [t, t]));
-
-/**
  * A record set as Route 53 returns it, in canonical form, holding nothing of the answer it came
  * in (ownString). `name`: the record set's canonical name when the caller already holds it.
  */
 export function fromResourceRecordSet(rr: ResourceRecordSet, name?: string): RecordSet {
   const rawType = rr.Type ?? "";
-  const type = TYPES.get(rawType) ?? rawType.toUpperCase();
+  const type = internType(rawType);
   const raw = (rr.ResourceRecords ?? []).map((r) => r.Value ?? "");
   const values = (type === "CNAME" ? raw.map(canonical) : type === "TXT" ? raw.map(parseTxtValue) : raw).map(ownString);
   const drift: string[] = [];

@@ -4,6 +4,7 @@
  */
 import type { Change as AwsChange, ResourceRecordSet } from "@aws-sdk/client-route-53";
 import {
+  ownString,
   ProviderError,
   canonical,
   isInZone,
@@ -19,7 +20,6 @@ import { Route53Api, attemptsOf, awsError } from "./api.js";
 import {
   fromResourceRecordSet,
   fromWireName,
-  ownString,
   route53Key,
   sameRecordSet,
   splitBatches,

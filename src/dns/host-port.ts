@@ -24,7 +24,7 @@ export function parseHostPort(input: string, defaultPort = 53): HostPort | { err
   } else if (isIP(s) === 6) {
     host = s;
   } else {
-    const m = /^([^:\s\[\]]+)(?::(\d+))?$/.exec(s);
+    const m = /^([^:\s[\]]+)(?::(\d+))?$/.exec(s);
     if (!m) return { error: "is not HOST[:PORT] (an IPv6 address with a port is written [addr]:port)" };
     host = m[1] as string;
     port = m[2];

@@ -41,6 +41,10 @@ describe("ownString", () => {
       cut(7),
       `${VALUE}.${"x".repeat(3)}`,
       "ünï-cødé ☃ name.example",
+      // Lone surrogates and a pair split by the copy's cut survive exactly (no UTF-8 round trip).
+      "v=DKIM1; p=\ud800 lone \udfff",
+      "\u{1f600} and more than thirteen",
+      'a"b\\c and more than thirteen',
     ])
       expect(ownString(s)).toBe(s);
   });
@@ -58,6 +62,10 @@ describe("internType", () => {
   it("returns an equal string, the one shared copy for common types", () => {
     const made = "cname".toUpperCase();
     expect(internType(made)).toBe("CNAME");
+    // Providers answer in any case; the result is the upper-case type either way.
+    expect(internType("cname")).toBe("CNAME");
+    expect(internType("Txt")).toBe("TXT");
+    expect(internType("type65534")).toBe("TYPE65534");
     expect(internType("TYPE65534")).toBe("TYPE65534");
     expect(internType("")).toBe("");
   });
