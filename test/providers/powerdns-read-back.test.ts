@@ -7,13 +7,12 @@
  * front of the real API counts the read-back requests and fails the one a test names; dkimsync's
  * own code is not wrapped (only the provider's apply, to change records behind its back).
  */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyPlan } from "../../src/plan/apply.js";
 import type { Change, Provider, ZonePlan } from "../../src/core/types.js";
 import { pdnsProvider as provider, target } from "../helpers/powerdns.js";
 import { cname, create } from "../helpers/records.js";
+import { startHttpProxy } from "../servers/http-proxy.js";
 import { createZone, pdnsRequest, putRecordSet, startPowerDns, type PdnsServer } from "../servers/pdns.js";
 
 interface FaultProxy {
@@ -38,53 +37,21 @@ async function faultProxy(server: PdnsServer): Promise<FaultProxy> {
     },
     close: async () => undefined,
   };
-  const proxy = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      void (async () => {
-        const method = req.method ?? "GET";
-        const url = req.url ?? "/";
-        const [p = "", query = ""] = url.split("?");
-        let read: string | undefined;
-        if (method === "GET" && p.endsWith("/search-data")) read = `search ${new URLSearchParams(query).get("q")}`;
-        else if (method === "GET" && p.includes("/zones/"))
-          read = `zone ${decodeURIComponent(p.split("/zones/")[1] ?? "").replace(/\.$/, "")}`;
-        if (read !== undefined) {
-          const failed = state.fail(read);
-          state.reads.push(failed ? `${read} (500)` : read);
-          if (failed) {
-            res.writeHead(500, { "content-type": "application/json" });
-            res.end(JSON.stringify({ error: "injected by the test proxy" }));
-            return;
-          }
-        }
-        const upstream = await fetch(`${server.apiUrl}${url}`, {
-          method,
-          headers: {
-            "X-API-Key": String(req.headers["x-api-key"] ?? ""),
-            Accept: "application/json",
-            "Content-Type": "application/json",
-          },
-          body: chunks.length > 0 ? Buffer.concat(chunks) : null,
-        });
-        const body = Buffer.from(await upstream.arrayBuffer());
-        const type = upstream.headers.get("content-type");
-        res.writeHead(upstream.status, type === null ? {} : { "content-type": type });
-        res.end(body);
-      })().catch((err: unknown) => {
-        res.writeHead(502, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: `proxy: ${String(err)}` }));
-      });
-    });
+  const proxy = await startHttpProxy(server.apiUrl, {
+    answer: (method, url) => {
+      const [p = "", query = ""] = url.split("?");
+      let read: string | undefined;
+      if (method === "GET" && p.endsWith("/search-data")) read = `search ${new URLSearchParams(query).get("q")}`;
+      else if (method === "GET" && p.includes("/zones/"))
+        read = `zone ${decodeURIComponent(p.split("/zones/")[1] ?? "").replace(/\.$/, "")}`;
+      if (read === undefined) return undefined;
+      const failed = state.fail(read);
+      state.reads.push(failed ? `${read} (500)` : read);
+      return failed ? { status: 500, body: { error: "injected by the test proxy" } } : undefined;
+    },
   });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  state.url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-  state.close = () =>
-    new Promise<void>((resolve) => {
-      proxy.closeAllConnections();
-      proxy.close(() => resolve());
-    });
+  state.url = proxy.url;
+  state.close = proxy.close;
   return state;
 }
 

@@ -1,7 +1,8 @@
 /**
  * A loopback HTTP proxy in front of a test server's API, for what the real server cannot do on
- * demand: count requests by kind, or rewrite a request body (to make the real server fail a
- * write it has received). Responses pass through unchanged.
+ * demand: count requests by kind, rewrite a request body (to make the real server fail a write
+ * it has received), or answer a request itself (an injected error that never reaches the
+ * server). Other responses pass through unchanged.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,6 +10,8 @@ import type { AddressInfo } from "node:net";
 export interface ProxyOptions {
   /** Called for every request before it is forwarded; may return a replacement body. */
   onRequest?: (method: string, url: string, body: Buffer | null) => Buffer | null | undefined;
+  /** Called first for every request; an answer it returns is sent as JSON instead of forwarding. */
+  answer?: (method: string, url: string) => { status: number; body: unknown } | undefined;
 }
 
 export interface HttpProxy {
@@ -24,6 +27,12 @@ export async function startHttpProxy(target: string, opts: ProxyOptions = {}): P
       void (async () => {
         const method = req.method ?? "GET";
         const url = req.url ?? "/";
+        const own = opts.answer?.(method, url);
+        if (own !== undefined) {
+          res.writeHead(own.status, { "content-type": "application/json" });
+          res.end(JSON.stringify(own.body));
+          return;
+        }
         const received = chunks.length > 0 ? Buffer.concat(chunks) : null;
         const body = opts.onRequest?.(method, url, received) ?? received;
         const headers: Record<string, string> = {};
