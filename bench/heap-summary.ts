@@ -8,7 +8,8 @@
  *                                                          "sliced string|", "array|(object elements)")
  *
  * Self sizes only (what each object itself takes), summed: a kind's total is exact; who holds
- * it is by direct edge, not retained size. Large snapshots need `node --max-old-space-size=4000`.
+ * it is by direct edge, not retained size, each held object counted once per holder kind and edge
+ * (the count is of distinct objects, so 60,000 `.type` edges to one "CNAME" show as one). Large snapshots need `node --max-old-space-size=4000`.
  */
 import { readFileSync } from "node:fs";
 
@@ -55,6 +56,7 @@ const add = (k: string, bytes: number) => {
   sums.set(k, e);
 };
 
+const held = new Map<string, Set<number>>();
 if (mode === "--held-by") {
   const [wantType, wantName = ""] = (arg ?? "").split("|");
   let edge = 0;
@@ -65,7 +67,13 @@ if (mode === "--held-by") {
       const to = (s.edges[edge + 2] as number) / nf;
       if (kind === "weak" || typeOf(to) !== wantType || !nameOf(to).startsWith(wantName)) continue;
       const label = kind === "element" || kind === "hidden" ? "[]" : String(s.strings[s.edges[edge + 1] as number]);
-      add(`${kindOf(i)} . ${label}`, selfOf(to));
+      // A string or object held by many (one "CNAME" for every record set) is counted once per key.
+      const key = `${kindOf(i)} . ${label}`;
+      const seen = held.get(key) ?? new Set<number>();
+      held.set(key, seen);
+      if (seen.has(to)) continue;
+      seen.add(to);
+      add(key, selfOf(to));
     }
   }
 } else {
