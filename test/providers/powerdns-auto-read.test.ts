@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PER_NAME_RRSETS } from "../../providers/powerdns/index.js";
 import { ProviderError } from "../../src/core/errors.js";
-import type { Provider, RecordSet } from "../../src/core/types.js";
-import { KEY_VAR, pdnsProvider as provider, target } from "../helpers/powerdns.js";
+import type { RecordSet } from "../../src/core/types.js";
+import { pdnsProvider as provider, target } from "../helpers/powerdns.js";
 import { cname, create } from "../helpers/records.js";
 import { startHttpProxy, type HttpProxy } from "../servers/http-proxy.js";
 import { createZone, putRecordSet, startPowerDns, type PdnsServer } from "../servers/pdns.js";
