@@ -8,6 +8,7 @@ import {
   fqdn,
   formatCharacterStrings,
   internType,
+  ownString,
   parseCharacterStrings,
   sortSmall,
   type Change,
@@ -65,7 +66,9 @@ export function disabledDrift(disabled: number, records: number): string[] {
 
 export function fromPdnsContent(type: string, content: string): string {
   const t = type.toUpperCase();
-  if (NAME_TYPES.has(t)) return canonical(content);
+  // A name without its trailing dot is a slice of the answer's string, 32 bytes more per value
+  // kept for the run (a plan keeps every `before`): held as a copy of its own (ownString).
+  if (NAME_TYPES.has(t)) return ownString(canonical(content));
   if (t === "TXT" || t === "SPF") return parseTxtContent(content);
   if (t === "MX")
     return content.trim().replace(/^(\d+)\s+(\S+)$/, (_m, pref: string, host: string) => `${pref} ${canonical(host)}`);
