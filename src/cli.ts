@@ -128,6 +128,11 @@ async function writePlan(plan: Plan, format: Format, io: Io, text: TextOptions =
       : format === "markdown"
         ? (await import("./render/markdown.js")).renderMarkdownChunks(plan)
         : (await import("./render/text.js")).renderTextChunks(plan, io.color ? ansi : plain, text);
+  await writeChunks(chunks, io);
+}
+
+/** Output in pieces, each handed to the OS before the next is made: never the whole text at once. */
+async function writeChunks(chunks: Iterable<string>, io: Io): Promise<void> {
   for (const chunk of chunks) {
     io.stdout(chunk);
     await io.flush?.();
@@ -311,11 +316,7 @@ async function applyWithProgress(
         message: `refused: the plan made now differs from ${opts.plan}; nothing was written to this zone: ${r.differences.join("; ")}. Run plan --out again and review it`,
       });
     }
-    // In pieces, each handed to the OS before the next is made (as writePlan does).
-    for (const chunk of renderApplyChunks(plan, result, opts.format, io.color ? ansi : plain)) {
-      io.stdout(chunk);
-      await io.flush?.();
-    }
+    await writeChunks(renderApplyChunks(plan, result, opts.format, io.color ? ansi : plain), io);
     if (interrupt.signal.aborted) return interruptedExit(String(interrupt.signal.reason), result, io, NOT_STARTED);
     return isApplyFailure(result) ? 1 : 0;
   } finally {

@@ -4,6 +4,7 @@
  * changes with the batch endpoint, and keeps every DKIM CNAME DNS only and unflattened.
  */
 import {
+  exact,
   internType,
   canonical,
   ProviderError,
@@ -247,7 +248,7 @@ export class CloudflareProvider implements Provider {
       if (!drop.has(canonical(read.ids[i]!))) ids.push(read.ids[i]!, read.ids[i + 1]!, read.ids[i + 2]!);
     const left: ZoneRead = {
       names: read.names.filter((n) => !drop.has(n)),
-      ids: ids.length === 0 ? NO_IDS : ids.slice(),
+      ids: ids.length === 0 ? NO_IDS : exact(ids),
     };
     if (left.names.length === 0 && left.ids.length === 0) this.known.delete(zone);
     else this.known.set(zone, left);

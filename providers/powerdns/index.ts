@@ -136,23 +136,18 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
     }
     if (each) {
       // Each zone's records go to the caller as soon as its read is answered and are not kept.
-      // The first failure stops the readers (pool would go on through the rest): no zone is
-      // delivered after listMany has failed.
-      let next = 0;
+      // The first failure stops the pool from starting reads; a read already in flight that
+      // ends after it is not delivered: no zone is delivered after listMany has failed.
       let failed = false;
-      const reader = async (): Promise<void> => {
-        while (!failed && next < todo.length) {
-          const r = todo[next++] as ZoneRead;
-          try {
-            const sets = await readZone(r);
-            if (!failed) each(r.zone, r.names, sets);
-          } catch (err) {
-            failed = true;
-            throw err;
-          }
+      await pool(todo, 8, async (r) => {
+        try {
+          const sets = await readZone(r);
+          if (!failed) each(r.zone, r.names, sets);
+        } catch (err) {
+          failed = true;
+          throw err;
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(8, todo.length) }, reader));
+      });
       return out;
     }
     const perZone = await pool(todo, 8, async (r) => [r.zone, await readZone(r)] as const);
@@ -164,7 +159,10 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
   async function readZone(r: ZoneRead): Promise<RecordSet[]> {
     /** Canonical name -> the request's own string for it, which the sets keep. */
     const wanted = new Map<string, string>();
-    for (const n of r.names) wanted.set(canonical(n), canonical(n));
+    for (const n of r.names) {
+      const c = canonical(n);
+      wanted.set(c, c);
+    }
     const id = await zoneId(r.zone);
     let rrsets: PdnsRRset[];
     if (perName(r.zone, wanted.size)) {
@@ -307,8 +305,9 @@ export const createPowerDnsProvider: ProviderFactory = (options) => {
         } else searchWorks = true;
       }
       if (each) {
-        for (const r of requests) {
-          const names = r.names.filter((n) => patternOf(canonical(n)) === pattern);
+        // Each zone's names, canonical, as `wanted` holds them.
+        for (const r of wanted.values()) {
+          const names = r.names.filter((n) => patternOf(n) === pattern);
           if (names.length === 0) continue;
           each(r.zone, names, finish(sets.get(r.zone)));
           // Dropped as soon as delivered: the caller keeps what it needs.

@@ -46,13 +46,19 @@ export const createYamlProvider: ProviderFactory = (options) => {
     new ProviderError(name, message, { ...(zone === undefined ? {} : { zone }), ...extra });
 
   /**
+   * `<directory>/<zone>.yaml`, the name a zone's file usually has (not kept per entry of
+   * `replaced`, 10,000s of paths, when a file is named so).
+   */
+  const usualFile = (zone: string) => path.join(directory, `${zone}.yaml`);
+
+  /**
    * The zone's file: `<zone>.yaml`, found the way zones() lists it (any case; an IDN zone under
    * its A-label or its UTF-8 name). octoDNS's YamlProvider reads either IDN form, refuses both at
    * once, and writes IDN zones under the UTF-8 name (octodns/provider/yaml.py, _zone_sources and
    * _apply). The exact name is tried first so a large directory is listed only when needed.
    */
   async function fileOf(zone: string): Promise<string> {
-    const exact = path.join(directory, `${zone}.yaml`);
+    const exact = usualFile(zone);
     if (
       domainToUnicode(zone) === zone &&
       (await fs.stat(exact).then(
@@ -87,8 +93,6 @@ export const createYamlProvider: ProviderFactory = (options) => {
    * end of the run, and appends such late bytes to the zone file (see mergeLateAppends).
    */
   const replaced: Array<{ zone: string; file: string | undefined; handle: OpenFile; size: number }> = [];
-  /** `<directory>/<zone>.yaml`: not kept per entry of `replaced` (10,000s of paths) when a file is named so. */
-  const usualFile = (zone: string) => path.join(directory, `${zone}.yaml`);
 
   async function read(zone: string, known?: string): Promise<{ file: string; bytes: Buffer; decoded: DecodedYaml }> {
     /** The file's bytes, undefined if it is not there (or, with `folderIsMissing`, a folder). */
@@ -106,7 +110,7 @@ export const createYamlProvider: ProviderFactory = (options) => {
       // The exact name read straight away: fileOf would stat it first, one more system call
       // per zone (10,000 of them in a plan of 10,000 zone files). Not there, or not a file:
       // fileOf looks further, as before.
-      const exact = path.join(directory, `${zone}.yaml`);
+      const exact = usualFile(zone);
       got = await readOrFail(exact, true);
       if (got !== undefined) file = exact;
     }

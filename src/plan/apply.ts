@@ -211,12 +211,11 @@ async function readBackInBulk(
     }
     for (const item of items.values()) {
       const { r } = item;
-      if (r.outcome === "applied" && item.checked < r.changes.length) {
+      if (r.outcome !== "applied") continue;
+      if (item.checked < r.changes.length) {
         // Every change must have been checked: a provider that left a name out proved nothing.
         failReadBack(item, new Error(`${name} did not read back every written name`));
-        continue;
-      }
-      if (r.outcome === "applied") {
+      } else {
         const problems = item.problems?.filter((p) => p !== undefined) ?? [];
         r.written = r.changes.length - problems.length;
         if (problems.length > 0) Object.assign(r, { outcome: "unconverged", message: problems.join("; ") });

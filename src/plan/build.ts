@@ -247,12 +247,6 @@ export function fingerprint(sets: readonly RecordSet[]): string {
   return createHash("sha256").update(JSON.stringify(canonicalSets)).digest("hex");
 }
 
-/**
- * What the planner holds for one zone until it is planned: only the domains, in the order they
- * were found. The desired records, the domain names and a lookup by domain are made from them
- * when the zone is planned, and dropped with it: a Map, a Set and two arrays per zone held for
- * the whole read were about 6 MB at 10,000 zones (bench/README.md "Peak RSS at 10,000, session 6").
- */
 /** The managed names of a zone, sorted, each once; exact-size (kept by the ZonePlan). */
 function managedNames(w: ZoneWork): string[] {
   const only = w.domains.length === 1 ? (w.domains[0] as DesiredDomain).records : undefined;
@@ -264,6 +258,12 @@ function managedNames(w: ZoneWork): string[] {
   return sortSmall([...seen]);
 }
 
+/**
+ * What the planner holds for one zone until it is planned: only the domains, in the order they
+ * were found. The desired records, the domain names and a lookup by domain are made from them
+ * when the zone is planned, and dropped with it: a Map, a Set and two arrays per zone held for
+ * the whole read were about 6 MB at 10,000 zones (bench/README.md "Peak RSS at 10,000, session 6").
+ */
 interface ZoneWork {
   provider: string;
   zone: string;

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import fsSync, { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 
 /** Thrown by writeFileAtomic when the file is not what the caller read (see `expect`). */
 export class FileChangedError extends Error {
@@ -133,6 +134,11 @@ export async function writeFileAtomic(
   }
 }
 
+const fdOpen = promisify(fsSync.open);
+const fdStat = promisify(fsSync.fstat);
+const fdRead = promisify(fsSync.read);
+const fdClose = promisify(fsSync.close);
+
 /**
  * A file held open by its bare descriptor: the few calls writeFileAtomic and its callers make
  * (stat, read, close). An apply keeps every zone file it replaced open to the end of the run
@@ -144,26 +150,20 @@ export async function writeFileAtomic(
 export class OpenFile {
   private constructor(readonly fd: number) {}
 
-  static open(file: string, flags: string): Promise<OpenFile> {
-    return new Promise((resolve, reject) =>
-      fsSync.open(file, flags, (err, fd) => (err ? reject(err) : resolve(new OpenFile(fd)))),
-    );
+  static async open(file: string, flags: string): Promise<OpenFile> {
+    return new OpenFile(await fdOpen(file, flags));
   }
 
   stat(): Promise<fsSync.Stats> {
-    return new Promise((resolve, reject) => fsSync.fstat(this.fd, (err, st) => (err ? reject(err) : resolve(st))));
+    return fdStat(this.fd);
   }
 
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
-    return new Promise((resolve, reject) =>
-      fsSync.read(this.fd, buffer, offset, length, position, (err, bytesRead) =>
-        err ? reject(err) : resolve({ bytesRead }),
-      ),
-    );
+    return fdRead(this.fd, buffer, offset, length, position);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve, reject) => fsSync.close(this.fd, (err) => (err ? reject(err) : resolve())));
+    return fdClose(this.fd);
   }
 }
 
